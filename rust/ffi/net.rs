@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network namespaces and per-namespace state (`struct pernet_operations`).
+
+use core::{
+    cell::UnsafeCell,
+    marker::PhantomData,
+    ptr, //
+};
+
+use kernel::{
+    bindings,
+    error::to_result,
+    prelude::*,
+    types::Opaque, //
+};
+
+use super::bindings as local;
+
+/// A network namespace, borrowed from the kernel for the duration of a callback.
+///
+/// # Invariants
+///
+/// The wrapped `struct net` is alive for as long as the reference is.
+#[repr(transparent)]
+pub(crate) struct Net(Opaque<bindings::net>);
+
+impl Net {
+    /// Borrows the namespace behind `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a live `struct net` that stays alive for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::net) -> &'a Self {
+        // SAFETY: `Net` is a transparent wrapper of `struct net`, and the caller guarantees
+        // that the namespace lives for `'a`.
+        // INVARIANT: the namespace is alive for `'a`, the lifetime of the reference.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// The raw `struct net` pointer, for calls into C.
+    pub(crate) fn as_raw(&self) -> *mut bindings::net {
+        self.0.get()
+    }
+
+    /// Whether this is the initial network namespace.
+    pub(crate) fn is_init(&self) -> bool {
+        // SAFETY: `init_net` is a static that exists as long as the kernel runs; only its
+        // address is taken.
+        ptr::eq(self.as_raw(), unsafe { ptr::addr_of_mut!(bindings::init_net) })
+    }
+}
+
+/// The slot number the kernel assigns to one kind of per-namespace state.
+///
+/// One `static` of this type exists per [`NetState`] type. The kernel writes the id once,
+/// inside `register_pernet_subsys`, before it calls any of the callbacks that read it.
+pub(crate) struct NetId(UnsafeCell<c_uint>);
+
+// SAFETY: the id is written by the kernel only during registration, which happens before
+// any reader exists (see the type's documentation); afterwards it is only read.
+unsafe impl Sync for NetId {}
+
+impl NetId {
+    /// An id that the kernel fills in when the state type is registered.
+    pub(crate) const fn new() -> Self {
+        Self(UnsafeCell::new(0))
+    }
+}
+
+/// State that a module keeps for every network namespace.
+///
+/// The kernel allocates room for one `Self` in every namespace (`pernet_operations.size`),
+/// calls [`NetState::init`] when a namespace appears (or when the module registers, for the
+/// namespaces that already exist) and drops the value when the namespace goes away (or the
+/// module unregisters).
+pub(crate) trait NetState: Sized + Send + Sync + 'static {
+    /// Where the kernel keeps this type's slot number.
+    const ID: &'static NetId;
+
+    /// Builds the state of the namespace `net`.
+    fn init(net: &Net) -> Result<Self>;
+}
+
+/// A registration of a [`NetState`] type with the kernel's namespace machinery.
+///
+/// # Invariants
+///
+/// `ops` holds a `pernet_operations` registered with `register_pernet_subsys`; it is
+/// unregistered exactly once, on drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct NetStateRegistration<T: NetState> {
+    #[pin]
+    ops: Opaque<bindings::pernet_operations>,
+    _state: PhantomData<T>,
+}
+
+// SAFETY: registration and unregistration may happen on any thread; the registration owns
+// no thread-bound data.
+unsafe impl<T: NetState> Send for NetStateRegistration<T> {}
+// SAFETY: `&self` offers no methods, so sharing it between threads cannot race.
+unsafe impl<T: NetState> Sync for NetStateRegistration<T> {}
+
+impl<T: NetState> NetStateRegistration<T> {
+    /// Registers `T`: from now on every namespace, present and future, carries one `T`.
+    pub(crate) fn register() -> impl PinInit<Self, Error> {
+        const {
+            // `ops_init` allocates the state with `kzalloc`, aligned to at least 8 bytes.
+            assert!(core::mem::align_of::<T>() <= 8);
+        }
+        try_pin_init!(Self {
+            ops <- Opaque::try_ffi_init(|slot: *mut bindings::pernet_operations| {
+                // SAFETY: `slot` is valid for writes, as the initialiser contract says.
+                unsafe {
+                    slot.write(bindings::pernet_operations {
+                        init: Some(init_callback::<T>),
+                        exit: Some(exit_callback::<T>),
+                        id: T::ID.0.get(),
+                        size: core::mem::size_of::<T>(),
+                        ..Default::default()
+                    })
+                };
+                // SAFETY: `slot` holds initialised operations whose callbacks are valid for
+                // `T`, and it stays pinned until `PinnedDrop` unregisters it.
+                // INVARIANT: on success the operations are registered.
+                to_result(unsafe { bindings::register_pernet_subsys(slot) })
+            }),
+            _state: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: NetState> PinnedDrop for NetStateRegistration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: by the type invariant the operations are registered; this calls
+        // `exit_callback` for every namespace before it returns.
+        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
+    }
+}
+
+/// The slot of `T` in `net`.
+///
+/// # Safety
+///
+/// `net` is alive and `T` is registered (its id is valid).
+unsafe fn state_slot<T: NetState>(net: *mut bindings::net) -> *mut T {
+    // SAFETY: `T::ID` was written by the kernel at registration, before any callback.
+    let id = unsafe { *T::ID.0.get() };
+    // SAFETY: the caller guarantees that `net` is alive and that `id` is registered, so
+    // the kernel allocated a slot of `size_of::<T>()` bytes for it.
+    unsafe { local::net_generic(net, id).cast::<T>() }
+}
+
+/// Called by the kernel for every namespace that appears while `T` is registered.
+///
+/// # Safety
+///
+/// Called only by the kernel with a namespace under construction, `T` registered.
+unsafe extern "C" fn init_callback<T: NetState>(net: *mut bindings::net) -> c_int {
+    // SAFETY: the kernel passes a namespace that lives at least until `exit_callback`.
+    let borrowed = unsafe { Net::from_raw(net) };
+    match T::init(borrowed) {
+        Ok(state) => {
+            // SAFETY: the slot belongs to `T` in this namespace and is still unused: the
+            // kernel calls `init` once per namespace, before `exit`.
+            unsafe { state_slot::<T>(net).write(state) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Called by the kernel for every namespace that goes away while `T` is registered.
+///
+/// # Safety
+///
+/// Called only by the kernel, once, after a successful `init_callback` for `net`.
+unsafe extern "C" fn exit_callback<T: NetState>(net: *mut bindings::net) {
+    // SAFETY: `init_callback` wrote a `T` into this slot, and the kernel calls `exit` once.
+    unsafe { ptr::drop_in_place(state_slot::<T>(net)) };
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host build of sitemh's pure logic. The module compiles the same files; see
+//! `rust/logic/mod.rs`.
+
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+#[path = "../logic/mod.rs"]
+pub mod logic;

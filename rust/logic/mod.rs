@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The pure logic of sitemh: no kernel calls, no allocation, no `unsafe`.
+//!
+//! This tree is compiled twice: into the module, where the KUnit suites in `kunit.rs` run it,
+//! and on the host by the `sitemh-logic` crate in `rust/host`, for `cargo test`.
+
+#![forbid(unsafe_code)]
+
+pub(crate) mod ipv4;
