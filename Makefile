@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+# sitemh: site multihoming for stub networks, as a Rust-for-Linux kernel module.
+#
+#   make demo     boot the test kernel in a VM, load the module, show what it does
+#   make check    set-up, kernel (cached), module, host tests, VM tests (KUnit + kselftests)
+#
+# Other targets: setup, kernel, module, host-test, vm-test, fmt, clean.
+# KDIR=<kernel build tree> builds the module against another CONFIG_RUST kernel.
+
+# Kbuild reads ./Kbuild, never this file.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+LLVM_VERSION ?= 19
+export LIBCLANG_PATH ?= /usr/lib/llvm-$(LLVM_VERSION)/lib
+export PATH := $(HOME)/.cargo/bin:/usr/lib/llvm-$(LLVM_VERSION)/bin:$(PATH)
+
+export SITEMH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sitemh
+
+# The kernel tree to build against: the cached test kernel unless KDIR is given.
+ifeq ($(origin KDIR),undefined)
+KDIR := $(SITEMH_CACHE)/kernel
+MODULE_DEPS := kernel
+endif
+# Our kernel is built with LLVM; pass LLVM= (empty) for a GCC-built KDIR.
+LLVM ?= -$(LLVM_VERSION)
+KMAKE := $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
+
+.PHONY: all setup kernel module host-test vm-test check demo fmt fmt-check clean
+
+all: module
+
+setup:
+	@scripts/setup.sh
+
+kernel: setup
+	@scripts/build-kernel.sh >/dev/null
+
+# Warnings are errors for C and Rust, and clippy runs as the compiler (CLIPPY=1).
+module: $(MODULE_DEPS) fmt-check
+	@+$(KMAKE) CLIPPY=1 KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
+
+fmt:
+	@rustfmt --edition 2021 rust/sitemh_main.rs rust/host/lib.rs
+
+fmt-check:
+	@rustfmt --check --edition 2021 rust/sitemh_main.rs rust/host/lib.rs
+
+host-test:
+	@cargo test --quiet --manifest-path rust/host/Cargo.toml
+
+vm-test: module
+	@scripts/vm-run.sh test
+
+check:
+	@scripts/check.sh
+
+demo: module
+	@scripts/vm-run.sh demo
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
+	@rm -rf rust/host/target

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: set-up, kernel (cached), module, host tests, then the VM (KUnit, selftests,
+# kernel log). Every stage and every test is one result line; the last line printed is
+# "N passed, N failed, N skipped", and any failure or skip makes the exit status non-zero.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$SITEMH_ROOT"
+
+export SITEMH_RESULTS
+SITEMH_RESULTS=$(mktemp /tmp/sitemh-results.XXXXXX)
+start=$(date +%s)
+
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$SITEMH_RESULTS"; }
+
+# stage NAME CMD...: run a build stage; it is one result, and a failed stage stops the run
+# (later stages would only fail for the same reason).
+stage() {
+	local name=$1 t0
+	shift
+	t0=$(date +%s)
+	log "== $name"
+	if "$@"; then
+		record PASS "build:$name" "$(($(date +%s) - t0)) s"
+		log "== $name done in $(($(date +%s) - t0)) s"
+		return 0
+	fi
+	record FAIL "build:$name" "see the output above"
+	finish
+}
+
+finish() {
+	log "total $(($(date +%s) - start)) s"
+	"$SITEMH_ROOT/scripts/summary.sh" "$SITEMH_RESULTS"
+	exit $?
+}
+
+# Host tests: one result per cargo test case.
+host_tests() {
+	local out rc
+	out=$(cargo test --manifest-path rust/host/Cargo.toml -- --test-threads=2 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^test .* \.\.\. ' | sed -E 's/^test (.*) \.\.\. (ok|FAILED|ignored)$/\2\t\1/' |
+		while IFS=$'\t' read -r status name; do
+			case $status in ok) status=PASS ;; FAILED) status=FAIL ;; *) status=SKIP ;; esac
+			record "$status" "host:$name"
+		done
+	if [ $rc -ne 0 ]; then
+		echo "$out" | tail -n 30
+		grep -q '^FAIL	host:' "$SITEMH_RESULTS" || record FAIL host:cargo-test "cargo test exit $rc"
+	fi
+	return 0
+}
+
+stage setup scripts/setup.sh
+stage kernel scripts/build-kernel.sh
+stage module make --no-print-directory module
+host_tests
+scripts/vm-run.sh test
+finish

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the virtme-ng guest, as root, on the host's file system (read-only but for
+# the output directory). Loads the module, runs KUnit and the selftests, then checks the
+# kernel log and kmemleak for splats.
+#
+# usage: vm-guest.sh test|demo OUTDIR
+set -uo pipefail
+mode=$1
+out=$2
+root=$(cd "$(dirname "$0")/.." && pwd)
+ko=$root/sitemh.ko
+results=$out/results
+export SITEMH_KO=$ko
+
+record() { # STATUS NAME [DETAIL]
+	printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$results"
+	printf '%-4s %s %s\n' "$1" "$2" "${3:-}"
+}
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+kmemleak=/sys/kernel/debug/kmemleak
+
+# Leaks reported from here on are ours: forget what boot left behind.
+kmemleak_baseline() {
+	[ -w $kmemleak ] || return 0
+	echo scan > $kmemleak
+	echo clear > $kmemleak
+}
+
+# KUnit suites run inside insmod; their KTAP lands in the kernel log.
+run_kunit() {
+	local before log suites
+	before=$(dmesg | wc -l)
+	if ! insmod "$ko"; then
+		record FAIL kunit:insmod "insmod $ko failed"
+		return
+	fi
+	log=$out/kunit.log
+	dmesg | tail -n +"$((before + 1))" > "$log"
+	rmmod sitemh || record FAIL kunit:rmmod "rmmod after KUnit failed"
+	suites=$(grep -c '# Subtest: sitemh_' "$log" || true)
+	[ "$suites" -gt 0 ] || { record FAIL kunit:suites "no sitemh KUnit suite reported (CONFIG_KUNIT?)"; return; }
+	# Per suite: "    # Subtest: S", "    1..N", then "    ok|not ok I case".
+	awk -v results="$results" '
+		function emit(status, name, detail) {
+			printf "%s\t%s\t%s\n", status, name, detail >> results
+			printf "%-4s %s %s\n", status, name, detail
+		}
+		function close_suite() {
+			if (suite != "" && seen != planned)
+				emit("FAIL", "kunit:" suite, "planned " planned " cases, reported " seen)
+			suite = ""
+		}
+		{ sub(/^\[[^]]*\] /, "") }
+		/^    # Subtest: / { close_suite(); suite = $3; planned = -1; seen = 0; next }
+		suite != "" && /^    1\.\.[0-9]+/ { planned = substr($1, 4) + 0; next }
+		suite != "" && /^    (ok|not ok) [0-9]+ / {
+			seen++
+			ok = ($1 == "ok")
+			name = ok ? $3 : $4
+			if (/# SKIP/) emit("SKIP", "kunit:" suite "." name, "")
+			else emit(ok ? "PASS" : "FAIL", "kunit:" suite "." name, "")
+			next
+		}
+		/^(ok|not ok) [0-9]+ sitemh_/ { close_suite() }
+		END { close_suite() }
+	' "$log"
+}
+
+# kselftest conventions: exit 0 pass, 1 fail, 4 skip; each script also prints one
+# "TEST: name [ OK ]|[FAIL]|[SKIP]" line per case, which become our results.
+run_selftests() {
+	local progs t rc log timeout_s
+	progs=$(make -s -C "$root/selftests" print-tests)
+	timeout_s=$(sed -n 's/^timeout=//p' "$root/selftests/settings")
+	for t in $progs; do
+		log=$out/selftest-$t.log
+		echo "# selftest $t"
+		(cd "$root/selftests" && timeout "${timeout_s:-600}" "./$t") > "$log" 2>&1
+		rc=$?
+		cat "$log"
+		sed -n 's/^TEST: \(.*[^ ]\) *\[ *\(OK\|FAIL\|SKIP\) *\]$/\2\t\1/p' "$log" |
+			while IFS=$'\t' read -r status name; do
+				case $status in OK) status=PASS ;; esac
+				printf '%s\t%s\t\n' "$status" "selftest:$t: $name" >> "$results"
+			done
+		case $rc in
+		0) ;;
+		4) grep -q "selftest:$t:" "$results" || record SKIP "selftest:$t" "exit 4" ;;
+		124) record FAIL "selftest:$t" "timed out after ${timeout_s}s" ;;
+		*) grep -q "^FAIL	selftest:$t:" "$results" || record FAIL "selftest:$t" "exit $rc" ;;
+		esac
+	done
+}
+
+# What a netdev CI debug kernel run fails on.
+check_kernel_log() {
+	local splats
+	if [ -w $kmemleak ]; then
+		echo scan > $kmemleak
+		sleep 1
+		echo scan > $kmemleak
+		cat $kmemleak > "$out/kmemleak"
+		if grep -q 'unreferenced object' "$out/kmemleak"; then
+			record FAIL kernel:kmemleak "$(grep -c 'unreferenced object' "$out/kmemleak") leaked objects, see $out/kmemleak"
+		else
+			record PASS kernel:kmemleak
+		fi
+	else
+		record FAIL kernel:kmemleak "$kmemleak not available (CONFIG_DEBUG_KMEMLEAK?)"
+	fi
+	dmesg > "$out/dmesg"
+	splats=$(grep -E 'BUG:|WARNING:|\] RIP:|Call Trace:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|rcu_.*detected stall|blocked for more than|ref_tracker:|unreferenced object|Oops|general protection fault' "$out/dmesg")
+	if [ -n "$splats" ]; then
+		record FAIL kernel:log "$(echo "$splats" | head -n 3 | tr '\n' '|')"
+		echo "$splats" | head -n 40
+	else
+		record PASS kernel:log
+	fi
+}
+
+case $mode in
+test)
+	: > "$results"
+	kmemleak_baseline
+	run_kunit
+	run_selftests
+	check_kernel_log
+	touch "$out/complete"
+	;;
+demo)
+	bash "$root/scripts/demo.sh"
+	;;
+esac

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the cached test kernel in virtme-ng (TCG: nested KVM hangs here) and run the guest
+# side (scripts/vm-guest.sh) in it.
+#
+# usage: vm-run.sh test|demo
+#   test: KUnit + selftests + kernel log checks; results go to $SITEMH_RESULTS (one
+#         "PASS|FAIL|SKIP<TAB>name<TAB>detail" line per test), or are summarised here.
+#   demo: show what the module does.
+# A guest that does not finish within $VM_TIMEOUT seconds is killed and counts as a failure.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-test}
+kdir=${KDIR:-$SITEMH_CACHE/kernel}
+kimg=$kdir/arch/x86/boot/bzImage
+vng=$SITEMH_CACHE/venv/bin/vng
+timeout_s=${VM_TIMEOUT:-1500}
+own_results=
+if [ -z "${SITEMH_RESULTS:-}" ]; then
+	SITEMH_RESULTS=$(mktemp)
+	own_results=1
+fi
+
+fail() {
+	printf 'FAIL\t%s\t%s\n' "$1" "$2" >> "$SITEMH_RESULTS"
+	log "FAIL $1: $2"
+}
+
+run() {
+	[ -x "$vng" ] || { fail vm:boot "virtme-ng missing: run 'make setup'"; return; }
+	[ -r "$kimg" ] || { fail vm:boot "no kernel image at $kimg: run 'make kernel'"; return; }
+	[ -r "$SITEMH_ROOT/sitemh.ko" ] || { fail vm:boot "sitemh.ko not built: run 'make module'"; return; }
+
+	local out rc
+	out=$(mktemp -d /tmp/sitemh-vm.XXXXXX)
+	log "booting $kimg under TCG (timeout ${timeout_s}s); guest output in $out"
+	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
+		--cpus 2 --memory 2G --rwdir "$out" \
+		--append "kmemleak=on" \
+		--exec "bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out" </dev/null
+	rc=$?
+	if [ "$mode" = test ]; then
+		if [ -s "$out/results" ]; then
+			cat "$out/results" >> "$SITEMH_RESULTS"
+		fi
+		if [ ! -e "$out/complete" ]; then
+			if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+				fail vm:run "guest did not finish within ${timeout_s}s"
+			else
+				fail vm:run "guest stopped before the end (vng exit $rc); see $out"
+			fi
+		fi
+	elif [ $rc -ne 0 ]; then
+		fail vm:demo "vng exit $rc"
+	fi
+}
+
+run
+if [ -n "$own_results" ]; then
+	"$SITEMH_ROOT/scripts/summary.sh" "$SITEMH_RESULTS"
+	exit $?
+fi

@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the sitemh selftests, after tools/testing/selftests/net/lib.sh: kselftest
+# exit codes, namespaces with random names and deferred cleanup, one "TEST:" line per case.
+
+# kselftest exit codes.
+ksft_pass=0
+ksft_fail=1
+ksft_skip=4
+
+# Where the module is; the VM runner exports SITEMH_KO.
+SITEMH_KO=${SITEMH_KO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sitemh.ko}
+
+ret=$ksft_pass
+declare -a cleanup_cmds=()
+
+# Run "$@" at exit, last registered first.
+defer() {
+	cleanup_cmds+=("$*")
+}
+
+run_cleanup() {
+	local i
+	for ((i = ${#cleanup_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${cleanup_cmds[i]}" >/dev/null 2>&1 || true
+	done
+	cleanup_cmds=()
+}
+trap run_cleanup EXIT
+
+# setup_ns VAR...: create one namespace per variable name, named with a random suffix, and
+# store the name in that variable. They are deleted at exit.
+setup_ns() {
+	local var name
+	for var in "$@"; do
+		name="${var}-$(mktemp -u XXXXXX)"
+		ip netns add "$name" || return 1
+		ip -n "$name" link set lo up
+		defer ip netns del "$name"
+		eval "$var=$name"
+	done
+}
+
+# busywait TIMEOUT_MS CMD...: retry CMD until it succeeds or the time is up.
+busywait() {
+	local timeout_ms=$1
+	shift
+	local start now
+	start=$(date +%s%3N)
+	while true; do
+		"$@" && return 0
+		now=$(date +%s%3N)
+		[ $((now - start)) -ge "$timeout_ms" ] && return 1
+		sleep 0.05
+	done
+}
+
+# log_test RC NAME: print the TEST line for one case and fold it into the script's result.
+log_test() {
+	local rc=$1 name=$2
+	if [ "$rc" -eq 0 ]; then
+		printf 'TEST: %-60s [ OK ]\n' "$name"
+	elif [ "$rc" -eq $ksft_skip ]; then
+		printf 'TEST: %-60s [SKIP]\n' "$name"
+		[ $ret -eq $ksft_pass ] && ret=$ksft_skip
+	else
+		printf 'TEST: %-60s [FAIL]\n' "$name"
+		ret=$ksft_fail
+	fi
+}
+
+# The module's state, as the kernel shows it.
+module_loaded() {
+	grep -q '^sitemh ' /proc/modules
+}
+
+load_module() {
+	module_loaded || insmod "$SITEMH_KO"
+}
+
+unload_module() {
+	! module_loaded || rmmod sitemh
+}

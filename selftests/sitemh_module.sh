@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The module loads, gives every network namespace its own sysctl tree, and unloads without
+# leaving anything behind, also after many load/unload cycles and with namespaces around.
+
+source "$(dirname "$0")/lib.sh"
+
+knob_v4=/proc/sys/net/ipv4/ip_num_domains
+knob_v6=/proc/sys/net/ipv6/ip_num_domains
+
+test_load() {
+	local rc=0
+	unload_module
+	insmod "$SITEMH_KO" || rc=1
+	module_loaded || rc=1
+	[ -d /sys/module/sitemh ] || rc=1
+	log_test $rc "module loads"
+}
+
+test_sysctl_per_namespace() {
+	local rc=0 ns1 ns2
+	load_module || rc=1
+	setup_ns ns1 ns2 || rc=1
+	# Present in the initial namespace and in namespaces created before and after load.
+	[ -e $knob_v4 ] && [ -e $knob_v6 ] || rc=1
+	ip netns exec "$ns1" sysctl -q -w net.ipv4.ip_num_domains=3 || rc=1
+	ip netns exec "$ns2" sysctl -q -w net.ipv4.ip_num_domains=5 || rc=1
+	ip netns exec "$ns2" sysctl -q -w net.ipv6.ip_num_domains=7 || rc=1
+	[ "$(ip netns exec "$ns1" sysctl -n net.ipv4.ip_num_domains)" = 3 ] || rc=1
+	[ "$(ip netns exec "$ns2" sysctl -n net.ipv4.ip_num_domains)" = 5 ] || rc=1
+	[ "$(ip netns exec "$ns1" sysctl -n net.ipv6.ip_num_domains)" = 0 ] || rc=1
+	[ "$(ip netns exec "$ns2" sysctl -n net.ipv6.ip_num_domains)" = 7 ] || rc=1
+	[ "$(sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
+	log_test $rc "sysctl tree is separate in two namespaces"
+}
+
+test_sysctl_in_new_namespace() {
+	local rc=0 ns3
+	load_module || rc=1
+	setup_ns ns3 || rc=1
+	[ "$(ip netns exec "$ns3" sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
+	log_test $rc "namespace created after load gets its own tree"
+}
+
+test_sysctl_range() {
+	local rc=0 ns
+	load_module || rc=1
+	setup_ns ns || rc=1
+	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=16 || rc=1
+	# Out of range: refused, value unchanged.
+	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=17 2>/dev/null && rc=1
+	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=-1 2>/dev/null && rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 16 ] || rc=1
+	log_test $rc "ip_num_domains refuses values outside 0..16"
+}
+
+test_unload() {
+	local rc=0
+	load_module || rc=1
+	rmmod sitemh || rc=1
+	module_loaded && rc=1
+	[ -e $knob_v4 ] && rc=1
+	[ -e $knob_v6 ] && rc=1
+	[ -d /sys/module/sitemh ] && rc=1
+	log_test $rc "module unloads and removes its sysctl nodes"
+}
+
+test_reload_cycles() {
+	local rc=0 i ns
+	setup_ns ns || rc=1
+	for i in $(seq 1 20); do
+		insmod "$SITEMH_KO" || { rc=1; break; }
+		ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=$((i % 17)) || rc=1
+		rmmod sitemh || { rc=1; break; }
+	done
+	module_loaded && rc=1
+	ip netns exec "$ns" test -e $knob_v4 && rc=1
+	# A fresh load starts from a clean state.
+	insmod "$SITEMH_KO" || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
+	rmmod sitemh || rc=1
+	log_test $rc "20 load/unload cycles leave nothing behind"
+}
+
+test_namespace_deleted_while_loaded() {
+	local rc=0 name
+	load_module || rc=1
+	name=gone-$(mktemp -u XXXXXX)
+	ip netns add "$name" || rc=1
+	ip netns exec "$name" sysctl -q -w net.ipv4.ip_num_domains=2 || rc=1
+	ip netns del "$name" || rc=1
+	unload_module || rc=1
+	log_test $rc "namespace with state deleted while loaded"
+}
+
+test_load
+test_sysctl_per_namespace
+test_sysctl_in_new_namespace
+test_sysctl_range
+test_unload
+test_reload_cycles
+test_namespace_deleted_while_loaded
+unload_module
+exit $ret
