@@ -46,7 +46,7 @@ fmt-check:
 	@rustfmt --check --edition 2021 rust/sitemh_main.rs rust/host/lib.rs
 
 host-test:
-	@cargo test --quiet --manifest-path rust/host/Cargo.toml
+	@scripts/host-tests.sh
 
 vm-test: module
 	@scripts/vm-run.sh test

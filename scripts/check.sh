@@ -35,26 +35,9 @@ finish() {
 	exit $?
 }
 
-# Host tests: one result per cargo test case.
-host_tests() {
-	local out rc
-	out=$(cargo test --manifest-path rust/host/Cargo.toml -- --test-threads=2 2>&1)
-	rc=$?
-	echo "$out" | grep -E '^test .* \.\.\. ' | sed -E 's/^test (.*) \.\.\. (ok|FAILED|ignored)$/\2\t\1/' |
-		while IFS=$'\t' read -r status name; do
-			case $status in ok) status=PASS ;; FAILED) status=FAIL ;; *) status=SKIP ;; esac
-			record "$status" "host:$name"
-		done
-	if [ $rc -ne 0 ]; then
-		echo "$out" | tail -n 30
-		grep -q '^FAIL	host:' "$SITEMH_RESULTS" || record FAIL host:cargo-test "cargo test exit $rc"
-	fi
-	return 0
-}
-
 stage setup scripts/setup.sh
 stage kernel scripts/build-kernel.sh
 stage module make --no-print-directory module
-host_tests
+scripts/host-tests.sh
 scripts/vm-run.sh test
 finish

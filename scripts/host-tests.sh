@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Tests that run on the build host: the pure logic under cargo, and the UAPI header under
+# the C and C++ compilers. One result line per test into $SITEMH_RESULTS (or a summary).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$SITEMH_ROOT"
+
+own_results=
+if [ -z "${SITEMH_RESULTS:-}" ]; then
+	SITEMH_RESULTS=$(mktemp)
+	own_results=1
+fi
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$SITEMH_RESULTS"; }
+
+cargo_tests() {
+	local out rc before
+	before=$(grep -c '	host:' "$SITEMH_RESULTS" || true)
+	out=$(cargo test --manifest-path rust/host/Cargo.toml -- --test-threads=2 2>&1)
+	rc=$?
+	echo "$out" | sed -nE 's/^test (.*) \.\.\. (ok|FAILED|ignored)$/\2\t\1/p' |
+		while IFS=$'\t' read -r status name; do
+			case $status in ok) status=PASS ;; FAILED) status=FAIL ;; *) status=SKIP ;; esac
+			record "$status" "host:$name"
+		done
+	if [ $rc -ne 0 ]; then
+		echo "$out" | tail -n 30
+		grep -q '^FAIL	host:' "$SITEMH_RESULTS" || record FAIL host:cargo-test "cargo test exit $rc"
+	elif [ "$(grep -c '	host:' "$SITEMH_RESULTS")" -eq "$before" ]; then
+		record FAIL host:cargo-test "cargo test ran no test"
+	fi
+}
+
+header_tests() {
+	local tmp
+	tmp=$(mktemp -d)
+	if cc -std=c11 -Wall -Wextra -Werror -Iinclude/uapi tests/uapi_header.c -o "$tmp/c"; then
+		record PASS host:uapi-header-c
+	else
+		record FAIL host:uapi-header-c "include/uapi/linux/sitemh.h does not compile as C"
+	fi
+	if c++ -std=c++17 -Wall -Wextra -Werror -Iinclude/uapi -x c++ tests/uapi_header.c -o "$tmp/cxx"; then
+		record PASS host:uapi-header-c++
+	else
+		record FAIL host:uapi-header-c++ "include/uapi/linux/sitemh.h does not compile as C++"
+	fi
+	rm -rf "$tmp"
+}
+
+cargo_tests
+header_tests
+if [ -n "$own_results" ]; then
+	"$SITEMH_ROOT/scripts/summary.sh" "$SITEMH_RESULTS"
+	exit $?
+fi
