@@ -1,49 +1,111 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit suites: they run when the module is inserted into a `CONFIG_KUNIT` kernel and
-//! report in KTAP on the kernel log, where the VM runner reads them.
+//! report in KTAP on the kernel log, where the VM runner reads them. They share their test
+//! vectors with the host tests (`rust/logic`), so the kernel build of the logic is checked
+//! against the same cases.
 
 #![forbid(unsafe_code)]
 
-#[kunit_tests(sitemh_ipv4)]
-mod ipv4 {
-    use crate::logic::ipv4::{
-        parse_addr,
-        parse_mask,
-        vectors,
-        Prefix, //
+use kernel::prelude::*;
+
+#[kunit_tests(sitemh_addr)]
+mod addr {
+    use crate::logic::{
+        ipv4,
+        ipv6, //
+    };
+    use core::fmt::Write;
+
+    #[test]
+    fn ipv4_addresses_parse_as_the_vectors_say() {
+        for (text, expected) in ipv4::vectors::ADDRS {
+            assert_eq!(ipv4::parse_addr(text), *expected);
+        }
+    }
+
+    #[test]
+    fn ipv4_masks_parse_as_the_vectors_say() {
+        for (text, expected) in ipv4::vectors::MASKS {
+            assert_eq!(ipv4::parse_mask(text), *expected);
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_parse_and_print_as_the_vectors_say() {
+        for (text, expected, canonical) in ipv6::vectors::ADDRS {
+            let got = ipv6::parse_addr(text);
+            assert_eq!(got, *expected);
+            if let Ok(addr) = got {
+                let mut storage = [0u8; 64];
+                let mut out = crate::logic::text::FixedBuf::new(&mut storage);
+                assert!(write!(out, "{}", ipv6::Canonical(addr)).is_ok());
+                assert_eq!(out.as_bytes(), canonical.as_bytes());
+            }
+        }
+    }
+}
+
+#[kunit_tests(sitemh_domain)]
+mod domain {
+    use crate::logic::domain::{
+        DomainConfig,
+        DomainTable,
+        Route,
+        Router, //
     };
 
-    #[test]
-    fn addresses_parse_as_the_vectors_say() {
-        for (text, expected) in vectors::ADDRS {
-            assert_eq!(parse_addr(text), *expected);
-        }
+    fn config(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
+        let mut c = DomainConfig::default();
+        assert!(c.set_prefix_len(len).is_ok());
+        assert!(c.set_net_addr(addr).is_ok());
+        c.set_def_router(Router {
+            addr: router,
+            ifindex: 0,
+        });
+        c
     }
 
     #[test]
-    fn masks_parse_as_the_vectors_say() {
-        for (text, expected) in vectors::MASKS {
-            assert_eq!(parse_mask(text), *expected);
-        }
+    fn the_draft_forwarding_rule_holds() {
+        let p1 = 0xc633_6400;
+        let p2 = 0xcb00_7100;
+        let private = 0x0a01_0000;
+        let t = DomainTable::new(&[
+            config(p1, 24, 0x0a00_0001),
+            config(p2, 24, 0x0a00_0002),
+            config(private, 16, 0),
+        ]);
+        let outside = 0x0808_0808;
+        assert_eq!(
+            t.route(p1 | 1, outside),
+            Route::ViaRouter {
+                index: 0,
+                router: Router {
+                    addr: 0x0a00_0001,
+                    ifindex: 0
+                }
+            }
+        );
+        assert_eq!(
+            t.route(p2 | 1, outside),
+            Route::ViaRouter {
+                index: 1,
+                router: Router {
+                    addr: 0x0a00_0002,
+                    ifindex: 0
+                }
+            }
+        );
+        assert_eq!(t.route(p1 | 1, p2 | 2), Route::Usual);
+        assert_eq!(t.route(private | 1, outside), Route::Confined { index: 2 });
+        assert_eq!(t.route(outside, 0x0101_0101), Route::Usual);
     }
 
     #[test]
-    fn prefixes_check_as_the_vectors_say() {
-        for (addr, len, expected) in vectors::PREFIXES {
-            assert_eq!(Prefix::new(*addr, *len).map(|_| ()), *expected);
-        }
-    }
-
-    #[test]
-    fn a_prefix_contains_exactly_its_addresses() {
-        let net = Prefix::new(0xc633_6400, 24);
-        assert!(net.is_ok());
-        if let Ok(net) = net {
-            assert_eq!(net.addr(), 0xc633_6400);
-            assert_eq!(net.prefix_len(), 24);
-            assert!(net.contains(0xc633_64ff));
-            assert!(!net.contains(0xc633_6500));
-        }
+    fn the_longest_prefix_wins() {
+        let t = DomainTable::new(&[config(0x0a00_0000, 8, 1), config(0x0a01_0000, 16, 2)]);
+        assert_eq!(t.domain_of(0x0a01_0203).map(|d| d.index), Some(1));
+        assert_eq!(t.domain_of(0x0a02_0203).map(|d| d.index), Some(0));
     }
 }

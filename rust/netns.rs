@@ -45,7 +45,10 @@ pub(crate) struct SitemhNet {
     ipv6: NetSysctlInts,
 }
 
-#[expect(dead_code, reason = "the routing hooks of the domains issue read these")]
+#[expect(
+    dead_code,
+    reason = "the routing hooks of the domains issue read these"
+)]
 impl SitemhNet {
     /// The number of IPv4 domains configured in this namespace.
     pub(crate) fn num_domains_v4(&self) -> i32 {

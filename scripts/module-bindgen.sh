@@ -11,18 +11,38 @@
 set -eu
 bindgen=$1 objtree=$2 helper=$3 out_rs=$4 out_c=$5
 
+# The recorded flags name include directories relative to the kernel's object tree, so
+# bindgen runs there; our own paths are made absolute first.
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+helper=$(abs "$helper") out_rs=$(abs "$out_rs") out_c=$(abs "$out_c")
+cd "$objtree"
+objtree=.
+
 cmdfile=$objtree/rust/bindings/.bindings_generated.rs.cmd
 [ -r "$cmdfile" ] || { echo "module-bindgen: $cmdfile missing: is KDIR a CONFIG_RUST build tree?" >&2; exit 1; }
 cflags=$(sed -n '1s/^[^ ]* := .* -- //p' "$cmdfile" | sed -e 's/;.*$//' \
 	-e 's/-Wp,-MMD,[^ ]*//' -e "s/-DKBUILD_[A-Z]*='[^']*'//g" -e 's/-D__KBUILD_MODNAME=[^ ]*//')
 
-# Static inline functions the module calls; bindgen writes C wrappers for them.
-functions='net_generic'
-types=''
+# What the module calls. Static inline functions among them get C wrappers.
+functions='net_generic
+	nf_register_net_hooks nf_unregister_net_hooks
+	ip_hdr ipv6_hdr skb_rtable skb_dst_set skb_dst_drop
+	ip_route_output_key ip6_route_output_flags dst_release
+	dst_cache_init dst_cache_destroy dst_cache_get_ip4 dst_cache_set_ip4
+	dst_cache_get_ip6 dst_cache_set_ip6
+	local_bh_disable local_bh_enable
+	dev_get_by_name dev_put dev_get_by_index_rcu
+	proc_create_net_single remove_proc_entry seq_file_single_net'
+# Types, as regular expressions so that the anonymous unions inside them come along.
+types='dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
+	iphdr.* ipv6hdr.* rtable.*'
+# Types whose insides the module never touches: size and alignment only.
+opaque='dst_cache'
 
 allow=""
 for f in $functions; do allow="$allow --allowlist-function $f"; done
-for t in $types; do allow="$allow --allowlist-type $t"; done
+for t in $types; do allow="$allow --allowlist-type '$t'"; done
+for t in $opaque; do allow="$allow --opaque-type $t"; done
 
 # shellcheck disable=SC2086 # word splitting of the flag lists is intended
 eval "\"$bindgen\" \"$helper\" $allow --no-recursive-allowlist \
@@ -30,4 +50,5 @@ eval "\"$bindgen\" \"$helper\" $allow --no-recursive-allowlist \
 	--use-core --no-layout-tests --no-doc-comments \
 	--experimental --wrap-static-fns --wrap-static-fns-path \"${out_c%.c}\" \
 	--wrap-static-fns-suffix __sitemh \
-	-o \"$out_rs\" -- $cflags -DMODULE"
+	-o \"$out_rs\" -- $cflags -DMODULE \
+	-DKBUILD_MODNAME='\"sitemh\"' -D__KBUILD_MODNAME=sitemh -DKBUILD_BASENAME='\"sitemh\"'"

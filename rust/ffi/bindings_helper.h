@@ -7,4 +7,17 @@
  * --wrap-static-fns, which turns the static inline functions listed there into real
  * symbols in the generated bindings_wrappers.c, linked into sitemh.ko.
  */
+#include <linux/bottom_half.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file_net.h>
+#include <net/dst.h>
+#include <net/dst_cache.h>
+#include <net/ip6_route.h>
 #include <net/netns/generic.h>
+#include <net/route.h>

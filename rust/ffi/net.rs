@@ -42,13 +42,6 @@ impl Net {
     pub(crate) fn as_raw(&self) -> *mut bindings::net {
         self.0.get()
     }
-
-    /// Whether this is the initial network namespace.
-    pub(crate) fn is_init(&self) -> bool {
-        // SAFETY: `init_net` is a static that exists as long as the kernel runs; only its
-        // address is taken.
-        ptr::eq(self.as_raw(), unsafe { ptr::addr_of_mut!(bindings::init_net) })
-    }
 }
 
 /// The slot number the kernel assigns to one kind of per-namespace state.

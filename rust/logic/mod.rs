@@ -7,4 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+pub(crate) mod domain;
 pub(crate) mod ipv4;
+pub(crate) mod ipv6;
+pub(crate) mod prefix;
+pub(crate) mod text;

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The draft's table of IP domains and its forwarding rule (sections 2 and 2.3.3):
+//!
+//! - a destination inside any domain is routed the usual way;
+//! - a destination outside every domain goes to the default router of the domain that the
+//!   packet's *source* belongs to (the longest matching prefix when domains overlap);
+//! - a source in a private domain (no router, the draft's NULL) must not leave the site;
+//! - a source in no domain is routed the usual way.
+
+use super::prefix::{
+    AddrError,
+    Bits,
+    Prefix, //
+};
+
+/// The draft's `MAX_IP_DOMAINS`.
+pub(crate) const MAX_DOMAINS: usize = 16;
+
+/// The default (CE) router of a domain. IPv6 link-local routers need the interface they
+/// are reached on; `ifindex` 0 means "wherever the routing table says".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Router<B> {
+    /// The router's address.
+    pub(crate) addr: B,
+    /// The interface it is reached on, or 0.
+    pub(crate) ifindex: i32,
+}
+
+/// One domain as sysctl configures it, one field per write.
+///
+/// A domain takes part in routing once its `net_addr` is written. Until then its mask is a
+/// host mask, so that `net_addr` and `net_mask` can be written in either order: each write
+/// is checked against the other field's current value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DomainConfig<B: Bits> {
+    net_addr: Option<B>,
+    prefix_len: u8,
+    def_router: Option<Router<B>>,
+}
+
+impl<B: Bits> Default for DomainConfig<B> {
+    fn default() -> Self {
+        Self {
+            net_addr: None,
+            prefix_len: B::WIDTH,
+            def_router: None,
+        }
+    }
+}
+
+impl<B: Bits> DomainConfig<B> {
+    /// The network address, if written.
+    pub(crate) fn net_addr(&self) -> Option<B> {
+        self.net_addr
+    }
+
+    /// The prefix length of the mask.
+    pub(crate) fn prefix_len(&self) -> u8 {
+        self.prefix_len
+    }
+
+    /// The default router; `None` for a private domain.
+    pub(crate) fn def_router(&self) -> Option<Router<B>> {
+        self.def_router
+    }
+
+    /// Sets the network address; refuses one with bits beyond the current mask.
+    pub(crate) fn set_net_addr(&mut self, addr: B) -> Result<(), AddrError> {
+        Prefix::new(addr, self.prefix_len)?;
+        self.net_addr = Some(addr);
+        Ok(())
+    }
+
+    /// Sets the prefix length; refuses one that leaves host bits in the current address.
+    pub(crate) fn set_prefix_len(&mut self, len: u8) -> Result<(), AddrError> {
+        match self.net_addr {
+            Some(addr) => Prefix::new(addr, len).map(|_| ())?,
+            None if len > B::WIDTH => return Err(AddrError::PrefixTooLong),
+            None => {}
+        }
+        self.prefix_len = len;
+        Ok(())
+    }
+
+    /// Sets the default router; the all-zero address makes the domain private.
+    pub(crate) fn set_def_router(&mut self, router: Router<B>) {
+        self.def_router = if router.addr == B::ZERO {
+            None
+        } else {
+            Some(router)
+        };
+    }
+
+    /// The domain as routing uses it, once its address is written.
+    fn active(&self, index: u8) -> Option<Domain<B>> {
+        let prefix = Prefix::new(self.net_addr?, self.prefix_len).ok()?;
+        Some(Domain {
+            index,
+            prefix,
+            router: self.def_router,
+        })
+    }
+}
+
+/// A domain in the routing table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Domain<B: Bits> {
+    /// Its number in the sysctl tree (`ip_domain.<index>`).
+    pub(crate) index: u8,
+    /// Its network.
+    pub(crate) prefix: Prefix<B>,
+    /// Its default router; `None` for a private domain.
+    pub(crate) router: Option<Router<B>>,
+}
+
+/// What to do with a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route<B> {
+    /// Route it the usual way.
+    Usual,
+    /// Send it to the default router of domain `index`.
+    ViaRouter {
+        /// The source's domain.
+        index: u8,
+        /// Its default router.
+        router: Router<B>,
+    },
+    /// Drop it: its source is in private domain `index` and its destination outside the site.
+    Confined {
+        /// The source's domain.
+        index: u8,
+    },
+}
+
+/// The domains in force, longest prefix first, built whole from the configuration and then
+/// only read: the packet path sees one table or the next, never a mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DomainTable<B: Bits> {
+    domains: [Option<Domain<B>>; MAX_DOMAINS],
+    len: usize,
+}
+
+impl<B: Bits> Default for DomainTable<B> {
+    fn default() -> Self {
+        Self {
+            domains: [None; MAX_DOMAINS],
+            len: 0,
+        }
+    }
+}
+
+impl<B: Bits> DomainTable<B> {
+    /// The table of the active domains among `configs` (at most [`MAX_DOMAINS`]).
+    pub(crate) fn new(configs: &[DomainConfig<B>]) -> Self {
+        let mut table = Self::default();
+        for (index, config) in configs.iter().take(MAX_DOMAINS).enumerate() {
+            // `index` < 16, so it fits in a `u8`.
+            if let Some(domain) = config.active(index as u8) {
+                table.domains[table.len] = Some(domain);
+                table.len += 1;
+            }
+        }
+        // Longest prefix first (a stable sort keeps the lower index first on ties), so the
+        // first match is the longest one. Insertion sort: at most 16 entries, no allocation.
+        for i in 1..table.len {
+            let mut j = i;
+            while j > 0 && prefix_len(&table.domains[j - 1]) < prefix_len(&table.domains[j]) {
+                table.domains.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        table
+    }
+
+    /// Whether no domain is active.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The active domains, longest prefix first.
+    pub(crate) fn domains(&self) -> impl Iterator<Item = &Domain<B>> {
+        self.domains[..self.len].iter().flatten()
+    }
+
+    /// The domain `addr` belongs to: the one with the longest matching prefix.
+    pub(crate) fn domain_of(&self, addr: B) -> Option<&Domain<B>> {
+        self.domains().find(|d| d.prefix.contains(addr))
+    }
+
+    /// The draft's forwarding rule for a packet from `src` to `dst`.
+    pub(crate) fn route(&self, src: B, dst: B) -> Route<B> {
+        if self.domain_of(dst).is_some() {
+            return Route::Usual;
+        }
+        match self.domain_of(src) {
+            None => Route::Usual,
+            Some(Domain {
+                index,
+                router: Some(router),
+                ..
+            }) => Route::ViaRouter {
+                index: *index,
+                router: *router,
+            },
+            Some(Domain {
+                index,
+                router: None,
+                ..
+            }) => Route::Confined { index: *index },
+        }
+    }
+}
+
+fn prefix_len<B: Bits>(domain: &Option<Domain<B>>) -> u8 {
+    domain.as_ref().map_or(0, |d| d.prefix.prefix_len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn config(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
+        let mut c = DomainConfig::default();
+        c.set_prefix_len(len).unwrap();
+        c.set_net_addr(addr).unwrap();
+        c.set_def_router(Router {
+            addr: router,
+            ifindex: 0,
+        });
+        c
+    }
+
+    const P1: u32 = 0xc633_6400; // 198.51.100.0/24 via 10.0.0.1
+    const P2: u32 = 0xcb00_7100; // 203.0.113.0/24 via 10.0.0.2
+    const PRIV: u32 = 0x0a01_0000; // 10.1.0.0/16, private
+
+    fn site() -> DomainTable<u32> {
+        DomainTable::new(&[
+            config(P1, 24, 0x0a00_0001),
+            config(P2, 24, 0x0a00_0002),
+            config(PRIV, 16, 0),
+        ])
+    }
+
+    #[test]
+    fn outside_destinations_go_to_the_router_of_the_source_domain() {
+        let t = site();
+        let x = 0x0808_0808;
+        assert_eq!(
+            t.route(P1 | 5, x),
+            Route::ViaRouter {
+                index: 0,
+                router: Router {
+                    addr: 0x0a00_0001,
+                    ifindex: 0
+                }
+            }
+        );
+        assert_eq!(
+            t.route(P2 | 5, x),
+            Route::ViaRouter {
+                index: 1,
+                router: Router {
+                    addr: 0x0a00_0002,
+                    ifindex: 0
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn inside_destinations_and_foreign_sources_route_usually() {
+        let t = site();
+        assert_eq!(t.route(P1 | 5, P2 | 9), Route::Usual);
+        assert_eq!(t.route(PRIV | 5, P1 | 9), Route::Usual);
+        assert_eq!(t.route(0x0808_0808, 0x0101_0101), Route::Usual);
+    }
+
+    #[test]
+    fn private_sources_are_confined() {
+        assert_eq!(
+            site().route(PRIV | 5, 0x0808_0808),
+            Route::Confined { index: 2 }
+        );
+    }
+
+    #[test]
+    fn the_longest_source_prefix_wins() {
+        let t = DomainTable::new(&[config(0x0a00_0000, 8, 1), config(0x0a01_0000, 16, 2)]);
+        assert_eq!(t.domain_of(0x0a01_0203).map(|d| d.index), Some(1));
+        assert_eq!(t.domain_of(0x0a02_0203).map(|d| d.index), Some(0));
+    }
+
+    #[test]
+    fn mask_and_address_can_be_written_in_either_order() {
+        let mut c = DomainConfig::<u32>::default();
+        c.set_net_addr(P1).unwrap();
+        c.set_prefix_len(24).unwrap();
+        assert_eq!(c.set_prefix_len(20), Err(AddrError::HostBitsSet));
+        assert_eq!(c.prefix_len(), 24);
+        assert_eq!(c.set_net_addr(P1 | 1), Err(AddrError::HostBitsSet));
+        assert_eq!(c.net_addr(), Some(P1));
+        let mut d = DomainConfig::<u32>::default();
+        d.set_prefix_len(24).unwrap();
+        d.set_net_addr(P1).unwrap();
+        assert_eq!(c, d);
+    }
+
+    #[test]
+    fn unwritten_domains_take_no_part() {
+        let mut configs = [DomainConfig::<u32>::default(); 3];
+        configs[1] = config(P1, 24, 1);
+        let t = DomainTable::new(&configs);
+        assert_eq!(t.domains().map(|d| d.index).collect::<Vec<_>>(), [1]);
+        assert!(DomainTable::<u32>::new(&[DomainConfig::default()]).is_empty());
+    }
+
+    /// A model of the equivalent policy-routing set-up, evaluated rule by rule as the
+    /// kernel's FIB rules are: `to D lookup main` for every domain, then `from D lookup
+    /// table_D` (longest prefix first), where table_D holds only `default via router_D`
+    /// (or `unreachable default` for a private domain).
+    fn policy_routing(configs: &[DomainConfig<u32>], src: u32, dst: u32) -> Route<u32> {
+        let mut domains: Vec<Domain<u32>> = configs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.active(i as u8))
+            .collect();
+        domains.sort_by(|a, b| b.prefix.prefix_len().cmp(&a.prefix.prefix_len()));
+        for d in &domains {
+            if d.prefix.contains(dst) {
+                return Route::Usual;
+            }
+        }
+        for d in &domains {
+            if d.prefix.contains(src) {
+                return match d.router {
+                    Some(router) => Route::ViaRouter {
+                        index: d.index,
+                        router,
+                    },
+                    None => Route::Confined { index: d.index },
+                };
+            }
+        }
+        Route::Usual
+    }
+
+    #[test]
+    fn decisions_equal_the_policy_routing_model() {
+        let mut seed: u64 = 0x5eed;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2_000 {
+            let n = (next() % 17) as usize;
+            let mut configs = Vec::new();
+            for _ in 0..n {
+                // Few distinct short prefixes under 10/8 so that they overlap and match.
+                let len = 8 + (next() % 17) as u8;
+                let addr = (0x0a00_0000 | (next() as u32 & 0x00ff_ffff)) & <u32 as Bits>::mask(len);
+                let router = if next() % 4 == 0 {
+                    0
+                } else {
+                    next() as u32 | 1
+                };
+                configs.push(config(addr, len, router));
+            }
+            let t = DomainTable::new(&configs);
+            for _ in 0..50 {
+                let pick = |r: u64| {
+                    if r % 3 == 0 {
+                        r as u32
+                    } else {
+                        0x0a00_0000 | (r as u32 & 0x00ff_ffff)
+                    }
+                };
+                let (src, dst) = (pick(next()), pick(next()));
+                assert_eq!(t.route(src, dst), policy_routing(&configs, src, dst));
+            }
+        }
+    }
+}
