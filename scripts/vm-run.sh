@@ -15,6 +15,8 @@ mode=${1:-test}
 kdir=${KDIR:-$SITEMH_CACHE/kernel}
 kimg=$kdir/arch/x86/boot/bzImage
 vng=$SITEMH_CACHE/venv/bin/vng
+# vng starts virtme-run and friends from PATH.
+export PATH="$SITEMH_CACHE/venv/bin:$PATH"
 timeout_s=${VM_TIMEOUT:-1500}
 own_results=
 if [ -z "${SITEMH_RESULTS:-}" ]; then
@@ -43,6 +45,7 @@ run() {
 	if [ "$mode" = test ]; then
 		if [ -s "$out/results" ]; then
 			cat "$out/results" >> "$SITEMH_RESULTS"
+			sed 's/\t/  /g' "$out/results"
 		fi
 		if [ ! -e "$out/complete" ]; then
 			if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
