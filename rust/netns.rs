@@ -1,72 +1,222 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What sitemh keeps in every network namespace.
+//! What sitemh keeps in every network namespace, and its packet hooks.
 //!
-//! Each namespace has its own configuration, set through sysctl nodes named after the
-//! draft's `IPCTL_*` identifiers, so a router and a host simulated in two namespaces of one
-//! machine are configured independently.
+//! Each namespace has its own IP domains, set through sysctl nodes named after the draft's
+//! `IPCTL_*` identifiers, so a router and a host simulated in two namespaces of one machine
+//! are configured independently.
 
-#![forbid(unsafe_code)]
+// One `unsafe` call, the hook registration, is allowed below with its reason.
+#![deny(unsafe_code)]
 
-use kernel::prelude::*;
+use core::sync::atomic::Ordering;
 
-use crate::ffi::{
-    net::{
-        Net,
-        NetId,
-        NetState, //
-    },
-    sysctl::{
-        IntKnob,
-        NetSysctlInts, //
+use kernel::{
+    new_mutex,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::{
+        rcu,
+        Arc,
+        Mutex, //
     },
 };
 
-/// The draft's limit on the number of IP domains of a site.
-pub(crate) const MAX_DOMAINS: i32 = 16;
+use crate::{
+    domains::{
+        Family,
+        FamilyState,
+        NumDomainsKnob,
+        Snapshot,
+        V4,
+        V6, //
+    },
+    ffi::{
+        net::{
+            Net,
+            NetId,
+            NetState, //
+        },
+        netfilter::{
+            HookPoint,
+            HookRegistration,
+            NetHooks,
+            Packet,
+            Verdict, //
+        },
+        proc::{
+            self,
+            ProcShow, //
+        },
+        route::{
+            route_via_gateway4,
+            route_via_gateway6,
+            Dst,
+            DstCache, //
+        },
+        sysctl::NetSysctlText,
+    },
+    logic::{
+        domain::{
+            Route,
+            Router, //
+        },
+        ipv6,
+    },
+};
 
 /// The kernel's slot number for [`SitemhNet`].
 static SITEMH_NET_ID: NetId = NetId::new();
 
-/// The knobs of one address family, in the order of their indices below.
-const FAMILY_KNOBS: &[IntKnob] = &[IntKnob {
-    // IPCTL_NUM_DOMAINS
-    name: c"ip_num_domains",
-    min: 0,
-    max: MAX_DOMAINS,
-}];
-
-/// Index of `ip_num_domains` in [`FAMILY_KNOBS`].
-const NUM_DOMAINS: usize = 0;
+/// The hooks of a namespace while its state is started.
+type Hooks = Mutex<Option<Pin<KBox<HookRegistration<SitemhNet>>>>>;
 
 /// The per-namespace state of sitemh.
 pub(crate) struct SitemhNet {
-    ipv4: NetSysctlInts,
-    ipv6: NetSysctlInts,
-}
-
-#[expect(
-    dead_code,
-    reason = "the routing hooks of the domains issue read these"
-)]
-impl SitemhNet {
-    /// The number of IPv4 domains configured in this namespace.
-    pub(crate) fn num_domains_v4(&self) -> i32 {
-        self.ipv4.get(NUM_DOMAINS).unwrap_or(0)
-    }
-
-    /// The number of IPv6 domains configured in this namespace.
-    pub(crate) fn num_domains_v6(&self) -> i32 {
-        self.ipv6.get(NUM_DOMAINS).unwrap_or(0)
-    }
+    v4: Arc<FamilyState<V4>>,
+    v6: Arc<FamilyState<V6>>,
+    /// `ip_num_domains` of each family; taken first on drop so that no node appears
+    /// while the nodes are removed.
+    num_domains_v4: Option<NetSysctlText<NumDomainsKnob<V4>>>,
+    num_domains_v6: Option<NetSysctlText<NumDomainsKnob<V6>>>,
+    /// The hooks, registered while the state is started.
+    hooks: Pin<KBox<Hooks>>,
 }
 
 impl NetState for SitemhNet {
     const ID: &'static NetId = &SITEMH_NET_ID;
 
     fn init(net: &Net) -> Result<Self> {
-        let ipv4 = NetSysctlInts::register(net, c"net/ipv4", FAMILY_KNOBS)?;
-        let ipv6 = NetSysctlInts::register(net, c"net/ipv6", FAMILY_KNOBS)?;
-        Ok(Self { ipv4, ipv6 })
+        let v4 = FamilyState::new(net)?;
+        let v6 = FamilyState::new(net)?;
+        let num_domains_v4 = Some(NumDomainsKnob::register(net, &v4)?);
+        let num_domains_v6 = Some(NumDomainsKnob::register(net, &v6)?);
+        Ok(Self {
+            v4,
+            v6,
+            num_domains_v4,
+            num_domains_v6,
+            hooks: KBox::pin_init(new_mutex!(None), GFP_KERNEL)?,
+        })
+    }
+
+    fn start(&self, net: &Net) -> Result {
+        #[allow(unsafe_code)]
+        // SAFETY: the hooks call back into `self`, which stays in place until `stop` (the
+        // `NetState` contract); `stop` drops the registration, which waits for packets in
+        // flight, and `net` outlives its own state.
+        let hooks = KBox::pin_init(unsafe { HookRegistration::register(net, self) }, GFP_KERNEL)?;
+        *self.hooks.lock() = Some(hooks);
+        if let Err(e) = proc::create::<Self>(net) {
+            *self.hooks.lock() = None;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn stop(&self, net: &Net) {
+        proc::remove::<Self>(net);
+        // Unregistering waits for packets in flight.
+        *self.hooks.lock() = None;
+    }
+}
+
+impl Drop for SitemhNet {
+    fn drop(&mut self) {
+        self.num_domains_v4 = None;
+        self.num_domains_v6 = None;
+        self.v4.remove_nodes();
+        self.v6.remove_nodes();
+    }
+}
+
+impl ProcShow for SitemhNet {
+    const FILE: &'static CStr = c"sitemh";
+
+    fn show(&self, m: &SeqFile) {
+        seq_print!(
+            m,
+            "family domain prefix router rerouted confined no_route\n"
+        );
+        self.v4.show(m);
+        self.v6.show(m);
+    }
+}
+
+/// The draft's forwarding rule applied to one packet whose addresses are `src`/`dst`.
+fn apply<F: Family>(
+    state: &FamilyState<F>,
+    snapshot: &Snapshot<F>,
+    packet: &mut Packet<'_>,
+    src: F::Addr,
+    dst: F::Addr,
+    lookup: impl FnOnce(&Net, &DstCache, Router<F::Addr>) -> Result<Dst>,
+) -> Verdict {
+    match snapshot.table.route(src, dst) {
+        Route::Usual => Verdict::Accept,
+        Route::Confined { index } => {
+            state.counters[usize::from(index)]
+                .confined
+                .fetch_add(1, Ordering::Relaxed);
+            Verdict::Drop(EHOSTUNREACH)
+        }
+        Route::ViaRouter { index, router } => {
+            let counters = &state.counters[usize::from(index)];
+            let Some(cache) = &snapshot.caches[usize::from(index)] else {
+                return Verdict::Accept;
+            };
+            match lookup(packet.net(), cache, router) {
+                Ok(route) => {
+                    packet.set_route(route);
+                    counters.rerouted.fetch_add(1, Ordering::Relaxed);
+                    Verdict::Accept
+                }
+                Err(e) => {
+                    counters.no_route.fetch_add(1, Ordering::Relaxed);
+                    Verdict::Drop(e)
+                }
+            }
+        }
+    }
+}
+
+impl NetHooks for SitemhNet {
+    fn ipv4(&self, _point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        let guard = rcu::read_lock();
+        let snapshot = self.v4.snapshot(&guard);
+        if snapshot.table.is_empty() || !packet.ipv4_route_is_unicast() {
+            return Verdict::Accept;
+        }
+        let (src, dst) = packet.ipv4_addrs();
+        apply(
+            &self.v4,
+            snapshot,
+            packet,
+            src,
+            dst,
+            |net, cache, router| route_via_gateway4(net, cache, router.addr),
+        )
+    }
+
+    fn ipv6(&self, _point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        let guard = rcu::read_lock();
+        let snapshot = self.v6.snapshot(&guard);
+        if snapshot.table.is_empty() {
+            return Verdict::Accept;
+        }
+        let (src, dst) = packet.ipv6_addrs();
+        // Multicast and link-scoped traffic never leaves the link: not ours to route.
+        if ipv6::is_multicast(dst) || ipv6::is_link_local(dst) || ipv6::is_link_local(src) {
+            return Verdict::Accept;
+        }
+        apply(
+            &self.v6,
+            snapshot,
+            packet,
+            src,
+            dst,
+            |net, cache, router| route_via_gateway6(net, cache, router.addr, router.ifindex),
+        )
     }
 }

@@ -8,12 +8,9 @@
 
 use kernel::prelude::*;
 
+mod domains;
 mod ffi;
 mod kunit;
-#[expect(
-    dead_code,
-    reason = "the routing hooks (domains issue) use the rest of the logic"
-)]
 mod logic;
 mod netns;
 
@@ -38,8 +35,8 @@ struct Sitemh {
 impl kernel::InPlaceModule for Sitemh {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pr_info!(
-            "loading: up to {} IP domains per namespace\n",
-            netns::MAX_DOMAINS
+            "loading: up to {} IP domains per namespace and family\n",
+            logic::domain::MAX_DOMAINS
         );
         try_pin_init!(Self {
             netns <- NetStateRegistration::register(),

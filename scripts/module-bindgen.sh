@@ -32,12 +32,13 @@ functions='net_generic
 	dst_cache_get_ip6 dst_cache_set_ip6
 	local_bh_disable local_bh_enable
 	dev_get_by_name dev_put dev_get_by_index_rcu
-	proc_create_net_single remove_proc_entry seq_file_single_net'
+	proc_create_net_single remove_proc_entry seq_file_single_net
+	sitemh_.*'
 # Types, as regular expressions so that the anonymous unions inside them come along.
 types='dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
-	iphdr.* ipv6hdr.* rtable.*'
+	iphdr.* ipv6hdr.* rtable'
 # Types whose insides the module never touches: size and alignment only.
-opaque='dst_cache'
+opaque='dst_cache rtable'
 
 allow=""
 for f in $functions; do allow="$allow --allowlist-function $f"; done
@@ -47,7 +48,7 @@ for t in $opaque; do allow="$allow --opaque-type $t"; done
 # shellcheck disable=SC2086 # word splitting of the flag lists is intended
 eval "\"$bindgen\" \"$helper\" $allow --no-recursive-allowlist \
 	--raw-line 'use kernel::bindings::*;' --ctypes-prefix kernel::ffi \
-	--use-core --no-layout-tests --no-doc-comments \
+	--rust-target 1.85 --use-core --with-derive-default --no-layout-tests --no-doc-comments \
 	--experimental --wrap-static-fns --wrap-static-fns-path \"${out_c%.c}\" \
 	--wrap-static-fns-suffix __sitemh \
 	-o \"$out_rs\" -- $cflags -DMODULE \

@@ -21,3 +21,5 @@
 #include <net/ip6_route.h>
 #include <net/netns/generic.h>
 #include <net/route.h>
+
+#include "glue.h"

@@ -2,9 +2,15 @@
 
 //! The one layer of sitemh that talks to C.
 //!
-//! Raw bindings (the kernel crate's and our own generated ones) are used only below this
-//! module; what it exports is safe. Every `unsafe` block of the module lives in here.
+//! Raw bindings (the kernel crate's, our own generated ones, and the hand-written glue in
+//! `glue.c`) are used only below this module; what it exports is safe. Every `unsafe`
+//! block of the module lives in here.
 
 pub(crate) mod bindings;
 pub(crate) mod net;
+pub(crate) mod netdev;
+pub(crate) mod netfilter;
+pub(crate) mod proc;
+pub(crate) mod rcu;
+pub(crate) mod route;
 pub(crate) mod sysctl;

@@ -31,7 +31,7 @@ impl Net {
     /// # Safety
     ///
     /// `ptr` points to a live `struct net` that stays alive for `'a`.
-    unsafe fn from_raw<'a>(ptr: *mut bindings::net) -> &'a Self {
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net) -> &'a Self {
         // SAFETY: `Net` is a transparent wrapper of `struct net`, and the caller guarantees
         // that the namespace lives for `'a`.
         // INVARIANT: the namespace is alive for `'a`, the lifetime of the reference.
@@ -42,6 +42,43 @@ impl Net {
     pub(crate) fn as_raw(&self) -> *mut bindings::net {
         self.0.get()
     }
+}
+
+/// A namespace kept by a value that lives inside the namespace's own state, so that it
+/// never outlives it (for example a per-namespace sysctl handler that needs the namespace).
+///
+/// # Invariants
+///
+/// `ptr` points to a live `struct net` for as long as this value exists.
+pub(crate) struct NetRef {
+    ptr: *mut bindings::net,
+}
+
+// SAFETY: a `struct net` may be used from any thread.
+unsafe impl Send for NetRef {}
+// SAFETY: see `Send`; `&NetRef` only gives `&Net`.
+unsafe impl Sync for NetRef {}
+
+impl NetRef {
+    /// Keeps `net`. The caller stores the result in `net`'s own per-namespace state, which
+    /// the kernel drops before it frees the namespace.
+    pub(crate) fn new(net: &Net) -> Self {
+        // INVARIANT: per-namespace state is destroyed before its namespace.
+        Self { ptr: net.as_raw() }
+    }
+
+    /// The namespace.
+    pub(crate) fn get(&self) -> &Net {
+        // SAFETY: the namespace is alive while `self` exists (type invariant).
+        unsafe { Net::from_raw(self.ptr) }
+    }
+}
+
+/// Whether a networking log line may be printed now (`net_ratelimit`): keeps bad input
+/// from flooding the log.
+pub(crate) fn net_ratelimit() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { bindings::net_ratelimit() != 0 }
 }
 
 /// The slot number the kernel assigns to one kind of per-namespace state.
@@ -63,16 +100,36 @@ impl NetId {
 
 /// State that a module keeps for every network namespace.
 ///
-/// The kernel allocates room for one `Self` in every namespace (`pernet_operations.size`),
-/// calls [`NetState::init`] when a namespace appears (or when the module registers, for the
-/// namespaces that already exist) and drops the value when the namespace goes away (or the
-/// module unregisters).
+/// The kernel allocates room for one `Self` in every namespace (`pernet_operations.size`).
+/// When a namespace appears (or the module registers, for the namespaces that already
+/// exist) the value is built by [`NetState::init`], moved into that room and then
+/// [`NetState::start`]ed: from then on its address is fixed, so `start` may hand it to C
+/// (hooks, files). When the namespace goes away (or the module unregisters) it is
+/// [`NetState::stop`]ped and dropped.
 pub(crate) trait NetState: Sized + Send + Sync + 'static {
     /// Where the kernel keeps this type's slot number.
     const ID: &'static NetId;
 
     /// Builds the state of the namespace `net`.
     fn init(net: &Net) -> Result<Self>;
+
+    /// Makes the state visible (registers what refers to it); it stays at this address
+    /// until [`NetState::stop`]. On error the state is dropped without `stop`.
+    fn start(&self, net: &Net) -> Result;
+
+    /// Withdraws what `start` registered.
+    fn stop(&self, net: &Net);
+}
+
+/// The state of `T` in `net`.
+///
+/// # Safety
+///
+/// `T` is registered and `net`'s state of type `T` is started and not yet stopped.
+pub(crate) unsafe fn state_of<T: NetState>(net: &Net) -> &T {
+    // SAFETY: the caller guarantees that the slot holds a started `T`, which stays in place
+    // while `net` (which the reference borrows from) is alive and the module is loaded.
+    unsafe { &*state_slot::<T>(net.as_raw()) }
 }
 
 /// A registration of a [`NetState`] type with the kernel's namespace machinery.
@@ -153,15 +210,24 @@ unsafe fn state_slot<T: NetState>(net: *mut bindings::net) -> *mut T {
 unsafe extern "C" fn init_callback<T: NetState>(net: *mut bindings::net) -> c_int {
     // SAFETY: the kernel passes a namespace that lives at least until `exit_callback`.
     let borrowed = unsafe { Net::from_raw(net) };
-    match T::init(borrowed) {
-        Ok(state) => {
-            // SAFETY: the slot belongs to `T` in this namespace and is still unused: the
-            // kernel calls `init` once per namespace, before `exit`.
-            unsafe { state_slot::<T>(net).write(state) };
-            0
-        }
-        Err(e) => e.to_errno(),
+    let state = match T::init(borrowed) {
+        Ok(state) => state,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: the slot belongs to `T` in this namespace and is still unused: the kernel
+    // calls `init` once per namespace, before `exit`.
+    let slot = unsafe { state_slot::<T>(net) };
+    // SAFETY: see above; the slot is valid for writes.
+    unsafe { slot.write(state) };
+    // SAFETY: the slot now holds an initialised `T` that stays in place until `exit`.
+    let state = unsafe { &*slot };
+    if let Err(e) = state.start(borrowed) {
+        // SAFETY: the value was written above and is dropped once; `exit` is not called
+        // for a namespace whose `init` failed.
+        unsafe { ptr::drop_in_place(slot) };
+        return e.to_errno();
     }
+    0
 }
 
 /// Called by the kernel for every namespace that goes away while `T` is registered.
@@ -170,6 +236,12 @@ unsafe extern "C" fn init_callback<T: NetState>(net: *mut bindings::net) -> c_in
 ///
 /// Called only by the kernel, once, after a successful `init_callback` for `net`.
 unsafe extern "C" fn exit_callback<T: NetState>(net: *mut bindings::net) {
+    // SAFETY: the kernel passes a namespace that is alive during the call.
+    let borrowed = unsafe { Net::from_raw(net) };
+    // SAFETY: `init_callback` wrote and started a `T` in this slot.
+    let slot = unsafe { state_slot::<T>(net) };
+    // SAFETY: see above.
+    unsafe { (*slot).stop(borrowed) };
     // SAFETY: `init_callback` wrote a `T` into this slot, and the kernel calls `exit` once.
-    unsafe { ptr::drop_in_place(state_slot::<T>(net)) };
+    unsafe { ptr::drop_in_place(slot) };
 }

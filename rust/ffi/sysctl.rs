@@ -1,104 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-namespace sysctl tables of integer knobs.
+//! Per-namespace sysctl tables whose values are text handled by Rust code.
 
-use core::{
-    ptr::NonNull,
-    sync::atomic::{
-        AtomicI32,
-        Ordering, //
-    },
-};
+use core::ptr::NonNull;
 
 use kernel::{
     bindings,
-    prelude::*, //
+    prelude::*,
+    str::CString, //
 };
 
 use super::net::Net;
+use crate::logic::text::{
+    trim,
+    FixedBuf, //
+};
 
-/// One integer knob: its name and the range a write must fall in.
-pub(crate) struct IntKnob {
-    /// File name under the table's directory.
-    pub(crate) name: &'static CStr,
-    /// Smallest value a write may set.
-    pub(crate) min: i32,
-    /// Largest value a write may set.
-    pub(crate) max: i32,
+/// The longest value a knob reads or takes: an IPv6 address with `%ifname` fits easily.
+pub(crate) const TEXT_MAX: usize = 128;
+
+/// A sysctl knob whose value is text.
+pub(crate) trait TextKnob: Send + Sync {
+    /// Writes the value in force into `out`, without a newline. An error goes back to the
+    /// reader as its errno.
+    fn show(&self, out: &mut FixedBuf<'_>) -> Result;
+
+    /// Applies `text` (without surrounding white space). An error goes back to the writer
+    /// as its errno and must leave the value unchanged.
+    fn store(&self, text: &[u8]) -> Result;
 }
 
-/// Storage of one knob. `proc_dointvec_minmax` reads and writes `value` and reads the
-/// bounds through `extra1`/`extra2`, so the three live together on the heap.
-#[repr(C)]
-struct IntSlot {
-    value: AtomicI32,
-    min: c_int,
-    max: c_int,
-}
-
-/// A table of integer knobs registered under a `/proc/sys` directory of one namespace.
-///
-/// Writes out of range fail with `EINVAL` and leave the value unchanged (that is how
-/// `proc_dointvec_minmax` behaves); only a writer with `CAP_NET_ADMIN` over the namespace
-/// may write, because the kernel's net sysctl root checks it for every `net/` table.
+/// A table of text knobs registered under one `/proc/sys` directory of one namespace.
 ///
 /// # Invariants
 ///
-/// `header` is the registration of `_table`, whose entries point into `slots`; neither
-/// vector is resized while the registration exists, so the pointers stay valid.
-pub(crate) struct NetSysctlInts {
+/// `header` registers `_table`, whose entries' `extra1` point to the elements of `knobs`;
+/// neither vector is resized while the registration exists.
+pub(crate) struct NetSysctlText<K: TextKnob> {
     header: NonNull<bindings::ctl_table_header>,
-    /// Only owned: the kernel reads it until `header` is unregistered.
     _table: KVec<bindings::ctl_table>,
-    slots: KVec<IntSlot>,
+    _knobs: KVec<K>,
 }
 
-// SAFETY: the table is registered and unregistered from process context on any thread; the
-// values are atomics, so concurrent readers and the sysctl writer do not race.
-unsafe impl Send for NetSysctlInts {}
-// SAFETY: see `Send`; `&self` only reads atomics.
-unsafe impl Sync for NetSysctlInts {}
+// SAFETY: the registration may be dropped on any thread; the knobs are `Send`.
+unsafe impl<K: TextKnob> Send for NetSysctlText<K> {}
+// SAFETY: `&self` gives no access to anything; the knobs are `Sync`.
+unsafe impl<K: TextKnob> Sync for NetSysctlText<K> {}
 
-impl NetSysctlInts {
-    /// Registers `knobs` under `path` (for example `c"net/ipv4"`) in `net`, all starting at
-    /// their `min`.
-    pub(crate) fn register(net: &Net, path: &'static CStr, knobs: &[IntKnob]) -> Result<Self> {
-        let mut slots = KVec::with_capacity(knobs.len(), GFP_KERNEL)?;
-        for knob in knobs {
-            if knob.min > knob.max {
-                return Err(EINVAL);
-            }
-            slots.push(
-                IntSlot {
-                    value: AtomicI32::new(knob.min),
-                    min: knob.min,
-                    max: knob.max,
-                },
-                GFP_KERNEL,
-            )?;
+impl<K: TextKnob> NetSysctlText<K> {
+    /// Registers `knobs` (name and handler) under the directory `path` of `net`, for
+    /// example `net/ipv4/ip_domain/0`; missing directories are created.
+    pub(crate) fn register(
+        net: &Net,
+        path: &CStr,
+        knobs: KVec<(&'static CStr, K)>,
+    ) -> Result<Self> {
+        let mut names = KVec::with_capacity(knobs.len(), GFP_KERNEL)?;
+        let mut handlers = KVec::with_capacity(knobs.len(), GFP_KERNEL)?;
+        for (name, knob) in knobs {
+            names.push(name, GFP_KERNEL)?;
+            handlers.push(knob, GFP_KERNEL)?;
         }
-
-        let mut table = KVec::with_capacity(knobs.len(), GFP_KERNEL)?;
-        for (knob, slot) in knobs.iter().zip(slots.iter()) {
+        let mut table = KVec::with_capacity(handlers.len(), GFP_KERNEL)?;
+        for (name, knob) in names.iter().zip(handlers.iter()) {
             table.push(
                 bindings::ctl_table {
-                    procname: knob.name.as_char_ptr(),
-                    data: slot.value.as_ptr().cast(),
-                    maxlen: core::mem::size_of::<c_int>() as c_int,
+                    procname: name.as_char_ptr(),
+                    maxlen: TEXT_MAX as c_int,
                     mode: 0o644,
-                    proc_handler: Some(bindings::proc_dointvec_minmax),
-                    extra1: core::ptr::from_ref(&slot.min).cast_mut().cast(),
-                    extra2: core::ptr::from_ref(&slot.max).cast_mut().cast(),
+                    proc_handler: Some(text_handler::<K>),
+                    extra1: core::ptr::from_ref(knob).cast_mut().cast(),
                     ..Default::default()
                 },
                 GFP_KERNEL,
             )?;
         }
-
-        // SAFETY: `net` is alive, `path` is a NUL-terminated static string, and `table`
-        // holds `table.len()` initialised entries whose `data`/`extra` pointers point into
-        // `slots`. Both vectors move into `Self`, which unregisters the table before they
-        // are freed; moving a `KVec` does not move its heap buffer.
+        // SAFETY: `net` is alive, `path` is NUL-terminated (the kernel copies the directory
+        // names), every entry's name is a static string and its `extra1` points into
+        // `handlers`, whose buffer does not move when the vector moves into `Self`; `Self`
+        // unregisters before it frees either vector.
         let header = unsafe {
             bindings::register_net_sysctl_sz(
                 net.as_raw(),
@@ -108,26 +88,82 @@ impl NetSysctlInts {
             )
         };
         let header = NonNull::new(header).ok_or(ENOMEM)?;
-        // INVARIANT: `header` registers `table`, which points into `slots`.
+        // INVARIANT: `header` registers `table`, which points into `handlers`.
         Ok(Self {
             header,
             _table: table,
-            slots,
+            _knobs: handlers,
         })
-    }
-
-    /// The current value of knob `index` (in the order given to [`Self::register`]).
-    pub(crate) fn get(&self, index: usize) -> Option<i32> {
-        self.slots
-            .get(index)
-            .map(|slot| slot.value.load(Ordering::Relaxed))
     }
 }
 
-impl Drop for NetSysctlInts {
+impl<K: TextKnob> Drop for NetSysctlText<K> {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant `header` is a live registration; after this call
-        // returns no handler runs any more, so `table` and `slots` may be freed.
+        // SAFETY: by the type invariant `header` is a live registration. The call waits for
+        // handlers in flight; none starts afterwards, so the knobs may be freed.
         unsafe { bindings::unregister_net_sysctl_table(self.header.as_ptr()) };
     }
+}
+
+/// `net/ipv4/ip_domain/<index>`-style paths.
+pub(crate) fn indexed_path(dir: &str, index: usize) -> Result<CString> {
+    CString::try_from_fmt(fmt!("{dir}/{index}"))
+}
+
+/// The `proc_handler` of every text knob of type `K`.
+///
+/// # Safety
+///
+/// Called by the sysctl core for an entry registered by [`NetSysctlText::register`], with
+/// the buffer, length and position the core passes to every handler.
+unsafe extern "C" fn text_handler<K: TextKnob>(
+    ctl: *const bindings::ctl_table,
+    dir: c_int,
+    buffer: *mut c_void,
+    lenp: *mut usize,
+    ppos: *mut bindings::loff_t,
+) -> c_int {
+    // SAFETY: the entry is ours, so `extra1` points to a `K` that the registration keeps
+    // alive until it unregisters, which waits for this handler to return.
+    let knob = unsafe { &*(*ctl).extra1.cast::<K>() };
+    let mut text = [0u8; TEXT_MAX];
+    let scratch = bindings::ctl_table {
+        // SAFETY: `ctl` is a valid entry (see above).
+        procname: unsafe { (*ctl).procname },
+        data: text.as_mut_ptr().cast(),
+        maxlen: TEXT_MAX as c_int,
+        mode: 0o644,
+        ..Default::default()
+    };
+
+    if dir != 0 {
+        // Longer text than a knob takes is refused, not cut to a maybe-valid prefix.
+        // SAFETY: `lenp` is valid for reads (handler contract).
+        if unsafe { *lenp } >= TEXT_MAX {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: `scratch` describes `text`, a writable buffer of `maxlen` bytes, and the
+        // other arguments are passed through unchanged.
+        let ret = unsafe { bindings::proc_dostring(&scratch, dir, buffer, lenp, ppos) };
+        if ret != 0 {
+            return ret;
+        }
+        let len = text.iter().position(|&c| c == 0).unwrap_or(TEXT_MAX);
+        return match knob.store(trim(&text[..len])) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        };
+    }
+
+    // Keep the last byte for the terminating NUL that `proc_dostring` expects.
+    let shown = {
+        let mut out = FixedBuf::new(&mut text[..TEXT_MAX - 1]);
+        knob.show(&mut out).map(|()| out.len())
+    };
+    if let Err(e) = shown {
+        return e.to_errno();
+    }
+    // SAFETY: `scratch` describes `text`, NUL-terminated after the shown value; the other
+    // arguments are passed through unchanged.
+    unsafe { bindings::proc_dostring(&scratch, dir, buffer, lenp, ppos) }
 }

@@ -99,6 +99,11 @@ pub(crate) fn is_link_local(addr: Ipv6) -> bool {
     addr >> 118 == 0x3fa
 }
 
+/// Whether `addr` is multicast (ff00::/8).
+pub(crate) fn is_multicast(addr: Ipv6) -> bool {
+    addr >> 120 == 0xff
+}
+
 /// Shows an address in the RFC 5952 canonical form.
 pub(crate) struct Canonical(pub(crate) Ipv6);
 

@@ -105,11 +105,6 @@ impl<B: Bits> Prefix<B> {
         self.len
     }
 
-    /// The mask of the prefix.
-    pub(crate) fn mask(&self) -> B {
-        B::mask(self.len)
-    }
-
     /// Whether `addr` lies inside the network.
     pub(crate) fn contains(&self, addr: B) -> bool {
         addr & B::mask(self.len) == self.addr

@@ -25,11 +25,6 @@ impl<'a> FixedBuf<'a> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
-
-    /// Whether nothing was written.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 impl fmt::Write for FixedBuf<'_> {
@@ -78,7 +73,6 @@ mod tests {
         assert!(write!(buf, "56789").is_err());
         assert_eq!(buf.as_bytes(), b"1234");
         assert_eq!(buf.len(), 4);
-        assert!(!buf.is_empty());
     }
 
     #[test]

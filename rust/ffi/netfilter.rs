@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netfilter hooks of one network namespace, and the view of a packet they get.
+
+use core::marker::PhantomData;
+
+use kernel::{
+    bindings,
+    error::to_result,
+    prelude::*,
+    types::Opaque, //
+};
+
+use super::{
+    bindings as local,
+    net::Net,
+    route::Dst, //
+};
+
+/// Where in the stack a hook runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HookPoint {
+    /// Locally generated packets (the draft's `ip_output`).
+    LocalOut,
+    /// Forwarded packets (the draft's `ip_forwarding`).
+    Forward,
+}
+
+/// What a hook does with a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Let it continue (with whatever route the hook gave it).
+    Accept,
+    /// Drop it; a local sender gets `error` from its send call.
+    Drop(Error),
+}
+
+impl Verdict {
+    fn into_raw(self) -> c_uint {
+        match self {
+            Verdict::Accept => bindings::NF_ACCEPT,
+            // `NF_DROP_ERR`: the errno (positive) in the upper half.
+            Verdict::Drop(e) => (((-e.to_errno()) as c_uint) << 16) | bindings::NF_DROP,
+        }
+    }
+}
+
+/// A packet at a hook: its addresses and a way to give it another route.
+///
+/// # Invariants
+///
+/// `skb` is the packet the hook was called with, owned by the stack for `'a`, with a valid
+/// network header of the hook's family.
+pub(crate) struct Packet<'a> {
+    skb: *mut bindings::sk_buff,
+    net: &'a Net,
+    _skb: PhantomData<&'a mut bindings::sk_buff>,
+}
+
+impl<'a> Packet<'a> {
+    /// The namespace the packet is in.
+    pub(crate) fn net(&self) -> &'a Net {
+        self.net
+    }
+
+    /// IPv4 source and destination, host byte order.
+    pub(crate) fn ipv4_addrs(&self) -> (u32, u32) {
+        // SAFETY: an IPv4 hook's packet has a valid IPv4 header (type invariant).
+        let iph = unsafe { &*local::ip_hdr(self.skb) };
+        // SAFETY: both members of the union are the same two addresses.
+        let addrs = unsafe { iph.__bindgen_anon_1.__bindgen_anon_1.as_ref() };
+        (u32::from_be(addrs.saddr), u32::from_be(addrs.daddr))
+    }
+
+    /// IPv6 source and destination, host byte order.
+    pub(crate) fn ipv6_addrs(&self) -> (u128, u128) {
+        // SAFETY: an IPv6 hook's packet has a valid IPv6 header (type invariant).
+        let ip6h = unsafe { &*local::ipv6_hdr(self.skb) };
+        // SAFETY: both members of the union are the same two addresses.
+        let addrs = unsafe { ip6h.__bindgen_anon_1.__bindgen_anon_1.as_ref() };
+        // SAFETY: every bit pattern of the address union is valid as bytes.
+        let (s, d) = unsafe { (addrs.saddr.in6_u.u6_addr8, addrs.daddr.in6_u.u6_addr8) };
+        (u128::from_be_bytes(s), u128::from_be_bytes(d))
+    }
+
+    /// Whether the IPv4 route the stack chose is plain unicast (not local, broadcast or
+    /// multicast): only such packets are routed by source domain.
+    pub(crate) fn ipv4_route_is_unicast(&self) -> bool {
+        // SAFETY: `skb` is valid (type invariant).
+        unsafe { local::sitemh_skb_route_is_unicast4(self.skb) }
+    }
+
+    /// Replaces the packet's route by `dst`.
+    pub(crate) fn set_route(&mut self, dst: Dst) {
+        // SAFETY: `skb` is valid and ours to change at a hook; `skb_dst_set` takes over the
+        // reference `dst` owns, after the old route's reference is dropped.
+        unsafe {
+            local::skb_dst_drop(self.skb);
+            local::skb_dst_set(self.skb, dst.into_raw());
+        }
+    }
+}
+
+/// The packet handlers of one namespace.
+pub(crate) trait NetHooks: Sync {
+    /// Handles an IPv4 packet at `point`.
+    fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict;
+    /// Handles an IPv6 packet at `point`.
+    fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict;
+}
+
+/// After the mangle (-150), NAT (-100), filter (0) and security (50) tables at these hook
+/// points: NAT and mangle re-route packets themselves and would undo our route, and there
+/// is no point routing a packet that the filter drops.
+const PRIORITY: c_int = 100;
+
+/// Hook points and families, in the order of the registered `nf_hook_ops`.
+const HOOKS: [(u8, c_uint, HookPoint); 4] = [
+    (
+        bindings::NFPROTO_IPV4 as u8,
+        bindings::nf_inet_hooks_NF_INET_LOCAL_OUT,
+        HookPoint::LocalOut,
+    ),
+    (
+        bindings::NFPROTO_IPV4 as u8,
+        bindings::nf_inet_hooks_NF_INET_FORWARD,
+        HookPoint::Forward,
+    ),
+    (
+        bindings::NFPROTO_IPV6 as u8,
+        bindings::nf_inet_hooks_NF_INET_LOCAL_OUT,
+        HookPoint::LocalOut,
+    ),
+    (
+        bindings::NFPROTO_IPV6 as u8,
+        bindings::nf_inet_hooks_NF_INET_FORWARD,
+        HookPoint::Forward,
+    ),
+];
+
+/// LOCAL_OUT and FORWARD hooks for IPv4 and IPv6 in one namespace, calling `T`.
+///
+/// # Invariants
+///
+/// `ops` are registered in `net` with `priv` pointing to a `T` that outlives the
+/// registration; they are unregistered exactly once, on drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct HookRegistration<T: NetHooks> {
+    #[pin]
+    ops: Opaque<[local::nf_hook_ops; 4]>,
+    net: *mut bindings::net,
+    _handler: PhantomData<*const T>,
+}
+
+// SAFETY: unregistering from any thread is fine; the raw pointers are only handed to C.
+unsafe impl<T: NetHooks> Send for HookRegistration<T> {}
+// SAFETY: `&self` offers nothing.
+unsafe impl<T: NetHooks> Sync for HookRegistration<T> {}
+
+impl<T: NetHooks> HookRegistration<T> {
+    /// Registers the hooks of `net`, calling `handler`.
+    ///
+    /// # Safety
+    ///
+    /// `handler` stays valid until the registration is dropped, and `net` outlives it.
+    pub(crate) unsafe fn register(net: &Net, handler: *const T) -> impl PinInit<Self, Error> {
+        let net = net.as_raw();
+        try_pin_init!(Self {
+            ops <- Opaque::try_ffi_init(move |slot: *mut [local::nf_hook_ops; 4]| {
+                let ops = HOOKS.map(|(pf, hooknum, _)| {
+                    let mut op = local::nf_hook_ops {
+                        hook: Some(hook_trampoline::<T>),
+                        priv_: handler.cast_mut().cast(),
+                        pf,
+                        hooknum,
+                        priority: PRIORITY,
+                        ..Default::default()
+                    };
+                    op.set_hook_ops_type(0);
+                    op
+                });
+                // SAFETY: `slot` is valid for writes (initialiser contract).
+                unsafe { slot.write(ops) };
+                // SAFETY: `net` is alive, `slot` holds 4 initialised ops that stay pinned until
+                // `PinnedDrop` unregisters them, and `handler` outlives them (caller's promise).
+                // INVARIANT: on success the hooks are registered.
+                to_result(unsafe { local::nf_register_net_hooks(net, slot.cast(), 4) })
+            }),
+            net,
+            _handler: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: NetHooks> PinnedDrop for HookRegistration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered in `net` (type invariant); this waits for packets in flight.
+        unsafe { local::nf_unregister_net_hooks(self.net, self.ops.get().cast(), 4) };
+    }
+}
+
+/// The `nf_hookfn` of every registration for `T`.
+///
+/// # Safety
+///
+/// Called by netfilter with the `priv` of one of our `nf_hook_ops`, a live packet and the
+/// hook state.
+unsafe extern "C" fn hook_trampoline<T: NetHooks>(
+    priv_: *mut c_void,
+    skb: *mut bindings::sk_buff,
+    state: *const local::nf_hook_state,
+) -> c_uint {
+    // SAFETY: `priv` is the handler given at registration, valid while it lasts.
+    let handler = unsafe { &*priv_.cast::<T>() };
+    // SAFETY: the state is valid for the call; its namespace is alive.
+    let (net, hook, pf) = unsafe { ((*state).net, (*state).hook, (*state).pf) };
+    // SAFETY: `net` is alive for the duration of the call.
+    let net = unsafe { Net::from_raw(net) };
+    let point = if u32::from(hook) == bindings::nf_inet_hooks_NF_INET_FORWARD {
+        HookPoint::Forward
+    } else {
+        HookPoint::LocalOut
+    };
+    // INVARIANT: netfilter hands us a packet with a valid header of family `pf`.
+    let mut packet = Packet {
+        skb,
+        net,
+        _skb: PhantomData,
+    };
+    let verdict = if u32::from(pf) == bindings::NFPROTO_IPV6 {
+        handler.ipv6(point, &mut packet)
+    } else {
+        handler.ipv4(point, &mut packet)
+    };
+    verdict.into_raw()
+}
