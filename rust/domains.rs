@@ -31,7 +31,10 @@ use kernel::{
 
 use crate::{
     ffi::{
-        net::Net,
+        net::{
+            current_is_net_admin,
+            Net, //
+        },
         netdev,
         rcu::RcuBox,
         route::DstCache,
@@ -434,6 +437,9 @@ impl<F: Family> TextKnob for DomainKnob<F> {
 
     fn store(&self, text: &[u8]) -> Result {
         let net = self.state.net.get();
+        if !current_is_net_admin(net) {
+            return Err(EPERM);
+        }
         let refused = |why: &str| refuse::<F>(self.index, self.field, text, why);
         // Parse before taking the lock; interface look-ups may sleep.
         let router = match self.field {
@@ -507,6 +513,9 @@ impl<F: Family> TextKnob for NumDomainsKnob<F> {
     }
 
     fn store(&self, text: &[u8]) -> Result {
+        if !current_is_net_admin(self.state.net.get()) {
+            return Err(EPERM);
+        }
         match parse_decimal(text).map(|n| n as usize) {
             Some(count) if count <= MAX_DOMAINS => self.state.set_count(count),
             _ => {

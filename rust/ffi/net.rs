@@ -74,6 +74,15 @@ impl NetRef {
     }
 }
 
+/// Whether the current task has `CAP_NET_ADMIN` over `net` (in the namespace's owning
+/// user namespace): the draft's knobs change routing, so only a network administrator of
+/// that namespace may write them.
+pub(crate) fn current_is_net_admin(net: &Net) -> bool {
+    // SAFETY: `net` is alive, so is its user namespace; `ns_capable` has no other
+    // precondition.
+    unsafe { bindings::ns_capable((*net.as_raw()).user_ns, bindings::CAP_NET_ADMIN as c_int) }
+}
+
 /// Whether a networking log line may be printed now (`net_ratelimit`): keeps bad input
 /// from flooding the log.
 pub(crate) fn net_ratelimit() -> bool {

@@ -1,0 +1,184 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The domain sysctl contract: node creation and removal by ip_num_domains, value formats,
+# and a table of invalid writes, each with its errno and an unchanged table.
+
+source "$(dirname "$0")/lib.sh"
+
+# write NS KEY VALUE: write VALUE to /proc/sys/KEY in NS; prints the error text, if any.
+write() {
+	local path=/proc/sys/${2//.//}
+	ip netns exec "$1" bash -c 'printf "%s\n" "$2" > "$1"' _ "$path" "$3" 2>&1 |
+		sed -n 's/.*: \([A-Z][a-zA-Z ]*\)$/\1/p'
+}
+
+# dump NS: everything a user can see of the tables.
+dump() {
+	ip netns exec "$1" sysctl net.ipv4.ip_num_domains net.ipv6.ip_num_domains 2>&1
+	ip netns exec "$1" sysctl -a 2>/dev/null | grep ip_domain | sort
+	ip netns exec "$1" cat /proc/net/sitemh
+}
+
+test_nodes_follow_count() {
+	local rc=0 ns
+	setup_ns ns || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_num_domains 3)" ] || rc=1
+	for i in 0 1 2; do
+		for f in net_addr net_mask def_router; do
+			ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/$i/$f || rc=1
+		done
+	done
+	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/3 && rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_domain.2.net_addr 192.0.2.0)" ] || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_num_domains 1)" ] || rc=1
+	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/1 && rc=1
+	# Raising the count again brings back empty (forgotten) domains.
+	[ -z "$(write "$ns" net.ipv4.ip_num_domains 3)" ] || rc=1
+	[ -z "$(ip netns exec "$ns" cat /proc/sys/net/ipv4/ip_domain/2/net_addr)" ] || rc=1
+	[ "$(ip netns exec "$ns" cat /proc/sys/net/ipv4/ip_domain/2/net_mask)" = 255.255.255.255 ] || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_num_domains 16)" ] || rc=1
+	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/15/def_router || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_num_domains 0)" ] || rc=1
+	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/0 && rc=1
+	log_test $rc "ip_num_domains=N makes exactly ip_domain.0..N-1 exist"
+}
+
+test_value_formats() {
+	local rc=0 ns
+	setup_ns ns || rc=1
+	ip link add sm0 netns "$ns" type dummy
+	ip -n "$ns" link set sm0 up
+	write "$ns" net.ipv4.ip_num_domains 2 >/dev/null
+	# Mask as /N reads back dotted; either order of address and mask works.
+	[ -z "$(write "$ns" net.ipv4.ip_domain.0.net_mask /24)" ] || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_domain.0.net_addr 198.51.100.0)" ] || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_domain.1.net_addr 203.0.113.0)" ] || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_domain.1.net_mask 255.255.255.0)" ] || rc=1
+	[ -z "$(write "$ns" net.ipv4.ip_domain.0.def_router 198.51.100.1)" ] || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.0.net_mask)" = 255.255.255.0 ] || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.1.net_addr)" = 203.0.113.0 ] || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.0.def_router)" = 198.51.100.1 ] || rc=1
+	# The draft's NULL router: a private domain.
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.1.def_router)" = 0.0.0.0 ] || rc=1
+	# IPv6, with a link-local router on an interface.
+	write "$ns" net.ipv6.ip_num_domains 1 >/dev/null
+	[ -z "$(write "$ns" net.ipv6.ip_domain.0.net_mask /48)" ] || rc=1
+	[ -z "$(write "$ns" net.ipv6.ip_domain.0.net_addr 2001:DB8:1:0::)" ] || rc=1
+	[ -z "$(write "$ns" net.ipv6.ip_domain.0.def_router fe80::1%sm0)" ] || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.net_addr)" = 2001:db8:1:: ] || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.net_mask)" = ffff:ffff:ffff:: ] || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.def_router)" = fe80::1%sm0 ] || rc=1
+	ip netns exec "$ns" grep -q "^ipv4 0 198.51.100.0/24 198.51.100.1 0 0 0" /proc/net/sitemh || rc=1
+	ip netns exec "$ns" grep -q "^ipv4 1 203.0.113.0/24 private 0 0 0" /proc/net/sitemh || rc=1
+	ip netns exec "$ns" grep -q "^ipv6 0 2001:db8:1::/48 fe80::1 0 0 0" /proc/net/sitemh || rc=1
+	log_test $rc "values: dotted and /N masks, private routers, IPv6 with %interface"
+}
+
+# Each line: KEY VALUE EXPECTED-ERROR (the text bash prints for the errno).
+BAD_WRITES=$(cat <<'TABLE'
+net.ipv4.ip_num_domains|17|Invalid argument
+net.ipv4.ip_num_domains|-1|Invalid argument
+net.ipv4.ip_num_domains|abc|Invalid argument
+net.ipv4.ip_num_domains||Invalid argument
+net.ipv4.ip_num_domains|02|Invalid argument
+net.ipv4.ip_num_domains|1 2|Invalid argument
+net.ipv4.ip_num_domains|99999999999|Invalid argument
+net.ipv4.ip_domain.0.net_addr|198.51.100.7|Invalid argument
+net.ipv4.ip_domain.0.net_addr|300.1.1.1|Invalid argument
+net.ipv4.ip_domain.0.net_addr|1.2.3|Invalid argument
+net.ipv4.ip_domain.0.net_addr|2001:db8::|Invalid argument
+net.ipv4.ip_domain.0.net_addr|198.51.100.0/24|Invalid argument
+net.ipv4.ip_domain.0.net_addr|0198.51.100.0|Invalid argument
+net.ipv4.ip_domain.0.net_addr|AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA|Invalid argument
+net.ipv4.ip_domain.0.net_mask|255.0.255.0|Invalid argument
+net.ipv4.ip_domain.0.net_mask|/33|Invalid argument
+net.ipv4.ip_domain.0.net_mask|/2x|Invalid argument
+net.ipv4.ip_domain.0.net_mask|/16|Invalid argument
+net.ipv4.ip_domain.0.def_router|1.2.3.256|Invalid argument
+net.ipv4.ip_domain.0.def_router|fe80::1|Invalid argument
+net.ipv6.ip_domain.0.net_addr|2001:db8:1::1|Invalid argument
+net.ipv6.ip_domain.0.net_addr|2001:db8::1::|Invalid argument
+net.ipv6.ip_domain.0.net_addr|192.0.2.1|Invalid argument
+net.ipv6.ip_domain.0.net_mask|/129|Invalid argument
+net.ipv6.ip_domain.0.net_mask|ffff::ffff|Invalid argument
+net.ipv6.ip_domain.0.net_mask|/32|Invalid argument
+net.ipv6.ip_domain.0.def_router|fe80::1|Invalid argument
+net.ipv6.ip_domain.0.def_router|fe80::1%nosuchif|No such device
+net.ipv6.ip_domain.0.def_router|2001:db8::1%|Invalid argument
+TABLE
+)
+
+test_bad_writes() {
+	local rc=0 ns before after key value want got n=0
+	setup_ns ns || rc=1
+	write "$ns" net.ipv4.ip_num_domains 1 >/dev/null
+	write "$ns" net.ipv4.ip_domain.0.net_mask /24 >/dev/null
+	write "$ns" net.ipv4.ip_domain.0.net_addr 198.51.100.0 >/dev/null
+	write "$ns" net.ipv4.ip_domain.0.def_router 198.51.100.1 >/dev/null
+	write "$ns" net.ipv6.ip_num_domains 1 >/dev/null
+	write "$ns" net.ipv6.ip_domain.0.net_mask /48 >/dev/null
+	write "$ns" net.ipv6.ip_domain.0.net_addr 2001:db8:1:: >/dev/null
+	before=$(dump "$ns")
+	while IFS='|' read -r key value want; do
+		n=$((n + 1))
+		got=$(write "$ns" "$key" "$value")
+		if [ "$got" != "$want" ]; then
+			echo "# $key = '$value': got '${got:-success}', want '$want'"
+			rc=1
+		fi
+		after=$(dump "$ns")
+		if [ "$after" != "$before" ]; then
+			echo "# $key = '$value' changed the table"
+			rc=1
+			before=$after
+		fi
+	done <<< "$BAD_WRITES"
+	echo "# $n invalid writes checked"
+	log_test $rc "invalid writes fail with their errno and change nothing"
+}
+
+test_needs_net_admin() {
+	local rc=0 ns out
+	setup_ns ns || rc=1
+	write "$ns" net.ipv4.ip_num_domains 1 >/dev/null
+	out=$(ip netns exec "$ns" setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+		bash -c 'printf "2\n" > /proc/sys/net/ipv4/ip_num_domains' 2>&1)
+	echo "$out" | grep -q "Operation not permitted" || rc=1
+	out=$(ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		bash -c 'printf "2\n" > /proc/sys/net/ipv4/ip_num_domains' 2>&1)
+	echo "$out" | grep -q "Permission denied\|Operation not permitted" || rc=1
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 1 ] || rc=1
+	# Reading needs no privilege.
+	ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		cat /proc/sys/net/ipv4/ip_num_domains >/dev/null || rc=1
+	log_test $rc "only CAP_NET_ADMIN over the namespace may write"
+}
+
+test_sysctl_d_file() {
+	local rc=0 ns conf
+	setup_ns ns || rc=1
+	conf=$(mktemp)
+	cat > "$conf" <<-CONF
+	net.ipv4.ip_num_domains = 2
+	net.ipv4.ip_domain.0.net_mask = /24
+	net.ipv4.ip_domain.0.net_addr = 198.51.100.0
+	net.ipv4.ip_domain.0.def_router = 198.51.100.1
+	net.ipv4.ip_domain.1.net_mask = /24
+	net.ipv4.ip_domain.1.net_addr = 203.0.113.0
+	net.ipv4.ip_domain.1.def_router = 203.0.113.1
+	CONF
+	ip netns exec "$ns" sysctl -q -p "$conf" || rc=1
+	rm -f "$conf"
+	ip netns exec "$ns" grep -q "^ipv4 1 203.0.113.0/24 203.0.113.1 " /proc/net/sitemh || rc=1
+	log_test $rc "a sysctl.d-style file configures the domains at start-up"
+}
+
+load_module || { log_test 1 "module loads"; exit $ksft_fail; }
+test_nodes_follow_count
+test_value_formats
+test_bad_writes
+test_needs_net_admin
+test_sysctl_d_file
+run_cleanup
+unload_module
+exit $ret
