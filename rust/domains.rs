@@ -274,6 +274,16 @@ impl<F: Family> FamilyState<F> {
         Ok(())
     }
 
+    /// Publishes the same table with empty route caches, so that no cached route keeps a
+    /// device that went down or away. Nothing to report on failure: the old table stays,
+    /// and its routes are revalidated on use.
+    pub(crate) fn flush_routes(&self) {
+        let config = self.config.lock();
+        if let Err(e) = self.publish(&config.domains[..config.count]) {
+            pr_warn!("{}: could not flush cached routes: {:?}\n", F::NAME, e);
+        }
+    }
+
     /// The number of domains.
     fn count(&self) -> usize {
         self.config.lock().count

@@ -38,6 +38,10 @@ use crate::{
             NetId,
             NetState, //
         },
+        netdev::{
+            NetdevEvents,
+            NetdevNotifier, //
+        },
         netfilter::{
             HookPoint,
             HookRegistration,
@@ -69,8 +73,16 @@ use crate::{
 /// The kernel's slot number for [`SitemhNet`].
 static SITEMH_NET_ID: NetId = NetId::new();
 
-/// The hooks of a namespace while its state is started.
-type Hooks = Mutex<Option<Pin<KBox<HookRegistration<SitemhNet>>>>>;
+/// What a started namespace state has registered with the kernel.
+struct Registrations {
+    /// Only owned; dropped first, so that no device event runs while the hooks go.
+    _notifier: Pin<KBox<NetdevNotifier<SitemhNet>>>,
+    /// Only owned.
+    _hooks: Pin<KBox<HookRegistration<SitemhNet>>>,
+}
+
+/// The registrations of a namespace while its state is started.
+type Hooks = Mutex<Option<Registrations>>;
 
 /// The per-namespace state of sitemh.
 pub(crate) struct SitemhNet {
@@ -103,11 +115,19 @@ impl NetState for SitemhNet {
 
     fn start(&self, net: &Net) -> Result {
         #[allow(unsafe_code)]
-        // SAFETY: the hooks call back into `self`, which stays in place until `stop` (the
-        // `NetState` contract); `stop` drops the registration, which waits for packets in
-        // flight, and `net` outlives its own state.
-        let hooks = KBox::pin_init(unsafe { HookRegistration::register(net, self) }, GFP_KERNEL)?;
-        *self.hooks.lock() = Some(hooks);
+        // SAFETY: the hooks and the notifier call back into `self`, which stays in place
+        // until `stop` (the `NetState` contract); `stop` drops both registrations, which
+        // wait for callbacks in flight, and `net` outlives its own state.
+        let (hooks, notifier) = unsafe {
+            (
+                KBox::pin_init(HookRegistration::register(net, self), GFP_KERNEL)?,
+                KBox::pin_init(NetdevNotifier::register(net, self), GFP_KERNEL)?,
+            )
+        };
+        *self.hooks.lock() = Some(Registrations {
+            _notifier: notifier,
+            _hooks: hooks,
+        });
         if let Err(e) = proc::create::<Self>(net) {
             *self.hooks.lock() = None;
             return Err(e);
@@ -117,7 +137,7 @@ impl NetState for SitemhNet {
 
     fn stop(&self, net: &Net) {
         proc::remove::<Self>(net);
-        // Unregistering waits for packets in flight.
+        // Unregistering waits for packets and events in flight.
         *self.hooks.lock() = None;
     }
 }
@@ -178,6 +198,15 @@ fn apply<F: Family>(
                 }
             }
         }
+    }
+}
+
+impl NetdevEvents for SitemhNet {
+    /// Cached routes hold their device: drop them all when any device goes down or away,
+    /// so that the device can be freed and the next packet looks its route up afresh.
+    fn device_changed(&self) {
+        self.v4.flush_routes();
+        self.v6.flush_routes();
     }
 }
 

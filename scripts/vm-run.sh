@@ -47,6 +47,10 @@ run() {
 			cat "$out/results" >> "$SITEMH_RESULTS"
 			sed 's/\t/  /g' "$out/results"
 		fi
+		# What the failing selftests said about themselves.
+		if grep -q '^FAIL	selftest:' "$out/results" 2>/dev/null; then
+			grep -h '^# \|^TEST:.*FAIL' "$out"/selftest-*.log
+		fi
 		if [ ! -e "$out/complete" ]; then
 			if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 				fail vm:run "guest did not finish within ${timeout_s}s"

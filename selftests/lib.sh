@@ -81,3 +81,17 @@ load_module() {
 unload_module() {
 	! module_loaded || rmmod sitemh
 }
+
+# check CMD...: run CMD; on failure say which check failed (the test still decides).
+check() {
+	"$@" && return 0
+	echo "# check failed: $*"
+	return 1
+}
+
+# check_fails CMD...: CMD must fail.
+check_fails() {
+	"$@" || return 0
+	echo "# check should have failed: $*"
+	return 1
+}

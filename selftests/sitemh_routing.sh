@@ -77,7 +77,9 @@ build_site() {
 	ip -n "$ir" -6 addr add 2001:db8:1:b::1/64 dev ir-b nodad
 	ip -n "$ir" -6 addr add 2001:db8:2:b::1/64 dev ir-b nodad
 	ip -n "$ce1" -6 addr add 2001:db8:1:b::c1/64 dev ce1-b nodad
+	ip -n "$ce1" -6 addr add 2001:db8:2:b::c1/64 dev ce1-b nodad
 	ip -n "$ce1" -6 addr add fe80::c1/64 dev ce1-b nodad
+	ip -n "$ce2" -6 addr add 2001:db8:1:b::c2/64 dev ce2-b nodad
 	ip -n "$ce2" -6 addr add 2001:db8:2:b::c2/64 dev ce2-b nodad
 	ip -n "$ce2" -6 addr add fe80::c2/64 dev ce2-b nodad
 	# Uplinks and the outside
@@ -197,22 +199,22 @@ sends_via() {
 test_before_configuration() {
 	local rc=0
 	# Without domains, everything leaves through CE1, IR's default.
-	sends_via "$h" 203.0.113.10 $X4 ip p2 "$ce1" || rc=1
-	sends_via "$ir" 203.0.113.131 $X4 ip p2 "$ce1" || rc=1
+	check sends_via "$h" 203.0.113.10 $X4 ip p2 "$ce1" || rc=1
+	check sends_via "$ir" 203.0.113.131 $X4 ip p2 "$ce1" || rc=1
 	log_test $rc "without domains: usual routing (P2 traffic leaves via CE1)"
 }
 
 test_output_path_v4() {
 	local rc=0
-	sends_via "$ir" 198.51.100.131 $X4 ip p1 "$ce1" || rc=1
-	sends_via "$ir" 203.0.113.131 $X4 ip p2 "$ce2" || rc=1
+	check sends_via "$ir" 198.51.100.131 $X4 ip p1 "$ce1" || rc=1
+	check sends_via "$ir" 203.0.113.131 $X4 ip p2 "$ce2" || rc=1
 	log_test $rc "LOCAL_OUT IPv4: IR's own packets leave by the CE of their source"
 }
 
 test_forward_path_v4() {
 	local rc=0
-	sends_via "$h" 198.51.100.10 $X4 ip p1 "$ce1" || rc=1
-	sends_via "$h" 203.0.113.10 $X4 ip p2 "$ce2" || rc=1
+	check sends_via "$h" 198.51.100.10 $X4 ip p1 "$ce1" || rc=1
+	check sends_via "$h" 203.0.113.10 $X4 ip p2 "$ce2" || rc=1
 	log_test $rc "LOCAL_OUT+FORWARD IPv4: H's packets leave by the CE of their source"
 }
 
@@ -220,10 +222,10 @@ test_inside_routed_usually() {
 	local rc=0 b a
 	# CE2's P1 address is inside the domains: reached directly, not through CE1.
 	b=$(ip netns exec "$ce1" cat /sys/class/net/ce1-b/statistics/rx_packets)
-	ip netns exec "$h" ping -q -c 3 -i 0.2 -W 2 -I 198.51.100.10 198.51.100.130 >/dev/null || rc=1
-	ip netns exec "$h" ping -q -c 3 -i 0.2 -W 2 -I 2001:db8:1:a::10 2001:db8:2:b::c2 >/dev/null || rc=1
+	check ip netns exec "$h" ping -q -c 3 -i 0.2 -W 2 -I 198.51.100.10 198.51.100.130 >/dev/null || rc=1
+	check ip netns exec "$h" ping -q -c 3 -i 0.2 -W 2 -I 2001:db8:1:a::10 2001:db8:2:b::c2 >/dev/null || rc=1
 	a=$(ip netns exec "$ce1" cat /sys/class/net/ce1-b/statistics/rx_packets)
-	[ $((a - b)) -lt 3 ] || rc=1
+	check [ $((a - b)) -lt 3 ] || rc=1
 	log_test $rc "destinations inside the domains are routed usually"
 }
 
@@ -231,13 +233,14 @@ test_private_confined() {
 	local rc=0 out
 	# H refuses to send: the sender gets an error, not silence.
 	out=$(ip netns exec "$h" ping -c 1 -W 1 -I 10.99.1.10 $X4 2>&1) && rc=1
-	echo "$out" | grep -qi "unreachable\|no route" || rc=1
+	echo "$out" | grep -qi "unreachable\|no route" || { echo "# ping said: $out"; rc=1; }
 	# IR drops what a host without the table forwards to it, and counts it.
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 || rc=1
-	ip netns exec "$h" ping -q -c 2 -i 0.2 -W 1 -I 10.99.1.10 $X4 >/dev/null 2>&1 && rc=1
-	[ "$(uplink_count "$ce1" private ip)" -eq 0 ] && [ "$(uplink_count "$ce2" private ip)" -eq 0 ] || rc=1
+	check ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 || rc=1
+	check_fails ip netns exec "$h" ping -q -c 2 -i 0.2 -W 1 -I 10.99.1.10 $X4 >/dev/null 2>&1 || rc=1
+	check [ "$(uplink_count "$ce1" private ip)" -eq 0 ] || rc=1
+	check [ "$(uplink_count "$ce2" private ip)" -eq 0 ] || rc=1
 	ip netns exec "$ir" awk '$1 == "ipv4" && $2 == 2 && $6 >= 2 { ok = 1 } END { exit !ok }' \
-		/proc/net/sitemh || rc=1
+		/proc/net/sitemh || { ip netns exec "$ir" cat /proc/net/sitemh | sed 's/^/# /'; rc=1; }
 	domains "$h" ipv4 "198.51.100.0 /24 198.51.100.129" "203.0.113.0 /24 203.0.113.130" \
 		"10.99.0.0 /16 0.0.0.0" || rc=1
 	log_test $rc "a private source cannot leave the site (sender error, IR counts drops)"
@@ -245,18 +248,18 @@ test_private_confined() {
 
 test_paths_v6() {
 	local rc=0
-	sends_via "$h" 2001:db8:1:a::10 $X6 ip6 p1 "$ce1" || rc=1
-	sends_via "$h" 2001:db8:2:a::10 $X6 ip6 p2 "$ce2" || rc=1
-	sends_via "$ir" 2001:db8:2:b::1 $X6 ip6 p2 "$ce2" || rc=1
-	ip netns exec "$h" ping -c 1 -W 1 -I fd00:99:a::10 $X6 >/dev/null 2>&1 && rc=1
+	check sends_via "$h" 2001:db8:1:a::10 $X6 ip6 p1 "$ce1" || rc=1
+	check sends_via "$h" 2001:db8:2:a::10 $X6 ip6 p2 "$ce2" || rc=1
+	check sends_via "$ir" 2001:db8:2:b::1 $X6 ip6 p2 "$ce2" || rc=1
+	check_fails ip netns exec "$h" ping -c 1 -W 1 -I fd00:99:a::10 $X6 >/dev/null 2>&1 || rc=1
 	log_test $rc "IPv6: by source domain, link-local CE routers, private confined"
 }
 
 test_counters_visible() {
 	local rc=0
 	ip netns exec "$ir" head -n 1 /proc/net/sitemh | grep -q "^family domain prefix router rerouted" || rc=1
-	ip netns exec "$ir" grep -q "^ipv4 1 203.0.113.0/24 203.0.113.130 [1-9]" /proc/net/sitemh || rc=1
-	ip netns exec "$ir" grep -q "^ipv6 0 2001:db8:1::/48 fe80::c1 [1-9]" /proc/net/sitemh || rc=1
+	check ip netns exec "$ir" grep -q "^ipv4 1 203.0.113.0/24 203.0.113.130 [1-9]" /proc/net/sitemh || rc=1
+	check ip netns exec "$ir" grep -q "^ipv6 0 2001:db8:1::/48 fe80::c1 [1-9]" /proc/net/sitemh || rc=1
 	log_test $rc "per-domain counters in /proc/net/sitemh"
 }
 

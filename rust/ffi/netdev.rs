@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Network interfaces by name and index, for link-local IPv6 routers (`fe80::1%eth0`).
+//! Network interfaces: by name and index (for link-local IPv6 routers, `fe80::1%eth0`),
+//! and their state changes.
 
 use kernel::{
+    bindings,
+    error::to_result,
     prelude::*,
-    sync::rcu, //
+    sync::rcu,
+    types::Opaque, //
 };
 
 use super::{bindings as local, net::Net};
@@ -43,4 +47,96 @@ pub(crate) fn with_ifname<R>(net: &Net, ifindex: i32, f: impl FnOnce(Option<&[u8
     // within `IFNAMSIZ` bytes.
     let name = unsafe { CStr::from_char_ptr(local::sitemh_netdev_name(dev)) };
     f(Some(name.to_bytes()))
+}
+
+/// Receives the device events of one namespace.
+pub(crate) trait NetdevEvents: Sync {
+    /// A device of the namespace went down, changed carrier state or is going away.
+    /// Called in process context with RTNL held.
+    fn device_changed(&self);
+}
+
+/// A netdevice notifier of one namespace (`register_netdevice_notifier_net`).
+///
+/// # Invariants
+///
+/// `nb` is registered in `net` and unregistered exactly once, on drop; `handler` is valid
+/// while it is registered. `nb` is the first field, so the notifier block's address is the
+/// registration's address.
+#[repr(C)]
+#[pin_data(PinnedDrop)]
+pub(crate) struct NetdevNotifier<T: NetdevEvents> {
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+    handler: *const T,
+    net: *mut bindings::net,
+}
+
+// SAFETY: unregistering from any thread is fine; the pointers are only handed to C.
+unsafe impl<T: NetdevEvents> Send for NetdevNotifier<T> {}
+// SAFETY: `&self` offers nothing.
+unsafe impl<T: NetdevEvents> Sync for NetdevNotifier<T> {}
+
+impl<T: NetdevEvents> NetdevNotifier<T> {
+    /// Registers `handler` for the device events of `net`.
+    ///
+    /// # Safety
+    ///
+    /// `handler` stays valid until the registration is dropped, and `net` outlives it.
+    pub(crate) unsafe fn register(net: &Net, handler: *const T) -> impl PinInit<Self, Error> {
+        let net = net.as_raw();
+        try_pin_init!(Self {
+            nb <- Opaque::try_ffi_init(move |slot: *mut bindings::notifier_block| {
+                // SAFETY: `slot` is valid for writes (initialiser contract).
+                unsafe {
+                    slot.write(bindings::notifier_block {
+                        notifier_call: Some(notifier_trampoline::<T>),
+                        next: core::ptr::null_mut(),
+                        priority: 0,
+                    })
+                };
+                // SAFETY: `net` is alive and `slot` stays pinned until `PinnedDrop`.
+                // INVARIANT: on success the block is registered.
+                to_result(unsafe { local::register_netdevice_notifier_net(net, slot) })
+            }),
+            handler,
+            net,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: NetdevEvents> PinnedDrop for NetdevNotifier<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered in `net` (type invariant).
+        unsafe { local::unregister_netdevice_notifier_net(self.net, self.nb.get()) };
+    }
+}
+
+/// The `notifier_call` of every registration for `T`.
+///
+/// # Safety
+///
+/// Called by the netdevice notifier chain with a block registered by
+/// [`NetdevNotifier::register`].
+unsafe extern "C" fn notifier_trampoline<T: NetdevEvents>(
+    nb: *mut bindings::notifier_block,
+    event: c_ulong,
+    _info: *mut c_void,
+) -> c_int {
+    let relevant = [
+        local::netdev_cmd_NETDEV_DOWN,
+        local::netdev_cmd_NETDEV_CHANGE,
+        local::netdev_cmd_NETDEV_UNREGISTER,
+    ];
+    if relevant
+        .iter()
+        .any(|&e| c_ulong::try_from(e).ok() == Some(event))
+    {
+        // SAFETY: `nb` is the first field of a `#[repr(C)]` registration (type invariant)
+        // whose `handler` is valid while registered.
+        let handler = unsafe { &*(*nb.cast::<NetdevNotifier<T>>()).handler };
+        handler.device_changed();
+    }
+    bindings::NOTIFY_DONE as c_int
 }
