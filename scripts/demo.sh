@@ -1,29 +1,54 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make demo`, guest side: load the module and show a user what it gives them.
-set -euo pipefail
+# `make demo`, guest side: build the draft's multihomed site in network namespaces, load
+# sitemh, and show which CE router each flow leaves through.
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/selftests/lib.sh"
+source "$root/selftests/site.sh"
 
-say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "Load sitemh"
-show insmod "$root/sitemh.ko"
-dmesg | grep sitemh | tail -n 1
+# flow NS-NAME NS SRC DST FAMILY: send a few pings and say which CE they left through.
+flow() {
+	local name=$1 ns=$2 src=$3 dst=$4 fam=$5 dom via="" err="" c1 c2
+	dom=$(site_domain_of "$src")
+	c1=$(uplink_count "$ce1" "$dom" "$fam")
+	c2=$(uplink_count "$ce2" "$dom" "$fam")
+	err=$(ip netns exec "$ns" ping -q -c 3 -i 0.2 -W 2 -I "$src" "$dst" 2>&1 >/dev/null | head -n 1)
+	[ "$(uplink_count "$ce1" "$dom" "$fam")" -gt "$c1" ] && via="CE1"
+	[ "$(uplink_count "$ce2" "$dom" "$fam")" -gt "$c2" ] && via="$via CE2"
+	printf '  %-3s %-18s -> %-17s %-8s left via: %s\n' "$name" "$src" "$dst" "($dom)" \
+		"${via:-nowhere${err:+ ($err)}}"
+}
 
-say "Every network namespace gets its own IP-domain configuration (IPCTL_NUM_DOMAINS)"
-ip netns add site-a
-ip netns add site-b
-show ip netns exec site-a sysctl -w net.ipv4.ip_num_domains=2
-show ip netns exec site-b sysctl -w net.ipv4.ip_num_domains=3
-show ip netns exec site-a sysctl net.ipv4.ip_num_domains net.ipv6.ip_num_domains
-show ip netns exec site-b sysctl net.ipv4.ip_num_domains net.ipv6.ip_num_domains
+flows() {
+	flow H "$h" 198.51.100.10 $X4 ip
+	flow H "$h" 203.0.113.10 $X4 ip
+	flow H "$h" 10.99.1.10 $X4 ip
+	flow IR "$ir" 203.0.113.131 $X4 ip
+	flow H "$h" 2001:db8:1:a::10 $X6 ip6
+	flow H "$h" 2001:db8:2:a::10 $X6 ip6
+}
 
-say "The draft allows at most 16 domains: 17 is refused"
-show ip netns exec site-a sysctl -w net.ipv4.ip_num_domains=17 || true
+insmod "$root/sitemh.ko"
+say "The site (draft section 2): H -- IR -- {CE1 -> provider P1, CE2 -> provider P2} -- X"
+build_site || exit 1
+echo "  H has one address per provider plus a private one; IR's default route is CE1."
 
-say "Unload: the nodes go away"
-ip netns del site-a
-ip netns del site-b
-show rmmod sitemh
-show ls /proc/sys/net/ipv4/ | grep -c ip_num_domains || true
+say "Before configuring the IP domains: usual routing, everything leaves via CE1"
+flows
+
+say "Configure the IP domains on H and IR (IPCTL_NUM_DOMAINS / IPCTL_DOMAIN via sysctl)"
+configure_site || exit 1
+ip netns exec "$ir" sysctl net.ipv4.ip_num_domains net.ipv4.ip_domain.0 net.ipv4.ip_domain.1 \
+	net.ipv4.ip_domain.2 net.ipv6.ip_domain.0.def_router | sed 's/^/  IR: /'
+
+say "After: each flow leaves through the CE of its source address's domain"
+flows
+
+say "IR's counters (/proc/net/sitemh)"
+ip netns exec "$ir" cat /proc/net/sitemh | column -t | sed 's/^/  /'
+
+run_cleanup
+rmmod sitemh
