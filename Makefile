@@ -4,7 +4,7 @@
 #   make demo     boot the test kernel in a VM, load the module, show what it does
 #   make check    set-up, kernel (cached), module, host tests, VM tests (KUnit + kselftests)
 #
-# Other targets: setup, kernel, module, host-test, vm-test, fmt, clean.
+# Other targets: setup, kernel, module, host-test, vm-test, bench, fmt, clean.
 # KDIR=<kernel build tree> builds the module against another CONFIG_RUST kernel.
 
 # Kbuild reads ./Kbuild, never this file.
@@ -25,7 +25,7 @@ endif
 LLVM ?= -$(LLVM_VERSION)
 KMAKE := $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all setup kernel module host-test vm-test check demo fmt fmt-check clean
+.PHONY: all setup kernel module host-test vm-test check demo bench fmt fmt-check clean
 
 all: module
 
@@ -56,6 +56,10 @@ check:
 
 demo: module
 	@scripts/vm-run.sh demo
+
+# Benchmarks (not tests): ratios against baselines measured in the same VM run.
+bench: module
+	@scripts/vm-run.sh bench
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi

@@ -4,7 +4,7 @@
 # the output directory). Loads the module, runs KUnit and the selftests, then checks the
 # kernel log and kmemleak for splats.
 #
-# usage: vm-guest.sh test|demo OUTDIR
+# usage: vm-guest.sh test|demo|bench OUTDIR
 set -uo pipefail
 mode=$1
 out=$2
@@ -131,5 +131,8 @@ test)
 	;;
 demo)
 	bash "$root/scripts/demo.sh"
+	;;
+bench)
+	bash "$root/scripts/bench.sh"
 	;;
 esac

@@ -3,10 +3,11 @@
 # Boot the cached test kernel in virtme-ng (TCG: nested KVM hangs here) and run the guest
 # side (scripts/vm-guest.sh) in it.
 #
-# usage: vm-run.sh test|demo
+# usage: vm-run.sh test|demo|bench
 #   test: KUnit + selftests + kernel log checks; results go to $SITEMH_RESULTS (one
 #         "PASS|FAIL|SKIP<TAB>name<TAB>detail" line per test), or are summarised here.
 #   demo: show what the module does.
+#   bench: the benchmarks (scripts/bench.sh).
 # A guest that does not finish within $VM_TIMEOUT seconds is killed and counts as a failure.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -59,7 +60,7 @@ run() {
 			fi
 		fi
 	elif [ $rc -ne 0 ]; then
-		fail vm:demo "vng exit $rc"
+		fail "vm:$mode" "vng exit $rc"
 	fi
 }
 

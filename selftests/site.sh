@@ -60,10 +60,10 @@ build_site() {
 	ip -n "$ir" addr add 10.99.1.1/24 dev ir-a
 	ip -n "$h" -6 addr add 2001:db8:1:a::10/64 dev h-a nodad
 	ip -n "$h" -6 addr add 2001:db8:2:a::10/64 dev h-a nodad
-	ip -n "$h" -6 addr add fd00:99:a::10/64 dev h-a nodad
+	ip -n "$h" -6 addr add fd00:99:0:a::10/64 dev h-a nodad
 	ip -n "$ir" -6 addr add 2001:db8:1:a::1/64 dev ir-a nodad
 	ip -n "$ir" -6 addr add 2001:db8:2:a::1/64 dev ir-a nodad
-	ip -n "$ir" -6 addr add fd00:99:a::1/64 dev ir-a nodad
+	ip -n "$ir" -6 addr add fd00:99:0:a::1/64 dev ir-a nodad
 	# LAN B
 	ip -n "$ir" addr add 198.51.100.131/25 dev ir-b
 	ip -n "$ir" addr add 203.0.113.131/25 dev ir-b

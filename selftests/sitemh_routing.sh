@@ -83,7 +83,7 @@ test_paths_v6() {
 	check sends_via "$h" 2001:db8:1:a::10 $X6 ip6 p1 "$ce1" || rc=1
 	check sends_via "$h" 2001:db8:2:a::10 $X6 ip6 p2 "$ce2" || rc=1
 	check sends_via "$ir" 2001:db8:2:b::1 $X6 ip6 p2 "$ce2" || rc=1
-	out=$(echo x | ip netns exec "$h" socat -u - "UDP6-SENDTO:[$X6]:9,bind=[fd00:99:a::10]" 2>&1)
+	out=$(echo x | ip netns exec "$h" socat -u - "UDP6-SENDTO:[$X6]:9,bind=[fd00:99:0:a::10]" 2>&1)
 	echo "$out" | grep -q "No route to host" || { echo "# socat said: $out"; rc=1; }
 	log_test $rc "IPv6: by source domain, link-local CE routers, private confined"
 }

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`, guest side: the per-packet cost of source-domain routing on the forward
+# path, against baselines measured in the same VM run.
+#
+#   S (198.51.100.10) -- IR -- D (192.0.2.1, outside every domain)
+#
+# A UDP flood of small packets from S to D through IR, for each configuration:
+#   baseline      module not loaded, IR routes by its main table
+#   policy        module not loaded, the equivalent `ip rule from <domain> table <n>`
+#   loaded        module loaded, no domains (the cost of a hook that does nothing)
+#   inside        module, 16 domains, D inside one of them (no rerouting)
+#   reroute-1     module, 1 domain holding S's address: every packet rerouted
+#   reroute-16    module, 16 domains, S in the last one: every packet rerouted
+# Reported: packets per second at D (median of $RUNS runs), ns per packet, and the
+# difference to the baseline. Under TCG with a debug kernel (KASAN, lockdep) the absolute
+# figures are far from a real machine's; the differences within one run are what counts.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/selftests/lib.sh"
+RUNS=${RUNS:-5}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
+
+setup_ns s ir d || exit 1
+ip link add s-ir netns "$s" type veth peer name ir-s netns "$ir"
+ip link add ir-d netns "$ir" type veth peer name d-ir netns "$d"
+ip -n "$s" link set s-ir up; ip -n "$ir" link set ir-s up
+ip -n "$ir" link set ir-d up; ip -n "$d" link set d-ir up
+ip netns exec "$ir" sysctl -q -w net.ipv4.ip_forward=1
+ip -n "$s" addr add 198.51.100.10/24 dev s-ir
+ip -n "$ir" addr add 198.51.100.1/24 dev ir-s
+ip -n "$ir" addr add 192.0.2.254/24 dev ir-d
+ip -n "$d" addr add 192.0.2.1/24 dev d-ir
+ip -n "$s" route add default via 198.51.100.1
+ip -n "$d" route add default via 192.0.2.254
+# The router of the domains: D's side, so a rerouted packet still reaches D.
+ip -n "$d" addr add 192.0.2.2/24 dev d-ir
+
+# pps: received packets per second at D for one flood from S.
+pps() {
+	ip netns exec "$d" iperf3 -s -1 -J > /tmp/bench-server.json 2>/dev/null &
+	local server=$!
+	sleep 0.3
+	ip netns exec "$s" iperf3 -u -b 0 -l 64 -t "$SECONDS_PER_RUN" -c 192.0.2.1 -J \
+		> /tmp/bench-client.json 2>/dev/null
+	wait $server
+	python3 - <<-'PY'
+	import json
+	r = json.load(open("/tmp/bench-server.json"))["end"]["sum"]
+	print(int(r["packets"] - r["lost_packets"]) / r["seconds"] if r["seconds"] else 0)
+	PY
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+measure() { # NAME
+	local i values=""
+	for i in $(seq 1 "$RUNS"); do values="$values $(pps)"; done
+	local m
+	m=$(echo $values | tr ' ' '\n' | median)
+	printf '%s %s\n' "$1" "$m" >> /tmp/bench-results
+}
+
+domains() { # N LAST-HOLDS-S
+	local n=$1 i k=/proc/sys/net/ipv4
+	ip netns exec "$ir" bash -c "echo $n > $k/ip_num_domains"
+	for i in $(seq 0 $((n - 1))); do
+		ip netns exec "$ir" bash -c "
+			echo /24 > $k/ip_domain/$i/net_mask
+			echo 10.$i.0.0 > $k/ip_domain/$i/net_addr
+			echo 192.0.2.2 > $k/ip_domain/$i/def_router"
+	done
+	if [ "$2" = yes ]; then
+		ip netns exec "$ir" bash -c "echo 198.51.100.0 > $k/ip_domain/$((n - 1))/net_addr"
+	fi
+}
+
+: > /tmp/bench-results
+unload_module
+measure baseline
+ip -n "$ir" rule add from 198.51.100.0/24 table 100 pref 100
+ip -n "$ir" route add default via 192.0.2.2 table 100
+measure policy
+ip -n "$ir" rule del from 198.51.100.0/24 table 100 pref 100
+load_module
+measure loaded
+domains 16 no
+ip netns exec "$ir" bash -c "echo 192.0.2.0 > /proc/sys/net/ipv4/ip_domain/0/net_addr"
+measure inside
+domains 1 yes
+measure reroute-1
+domains 16 yes
+measure reroute-16
+ip netns exec "$ir" grep -c . /proc/net/sitemh >/dev/null
+ip netns exec "$ir" cat /proc/net/sitemh | sed 's/^/# /'
+run_cleanup
+unload_module
+
+echo
+echo "Forward path, 64-byte UDP, median of $RUNS runs of ${SECONDS_PER_RUN}s (TCG, debug kernel):"
+awk 'NR == 1 { base = 1e9 / $2 }
+	{ ns = 1e9 / $2; printf "  %-11s %10.0f pps %9.0f ns/packet %+8.0f ns vs baseline (%.1f%% of baseline pps)\n", $1, $2, ns, ns - base, 100 * base / ns }' \
+	/tmp/bench-results
