@@ -15,9 +15,12 @@ flow() {
 	dom=$(site_domain_of "$src")
 	c1=$(uplink_count "$ce1" "$dom" "$fam")
 	c2=$(uplink_count "$ce2" "$dom" "$fam")
-	err=$(ip netns exec "$ns" ping -q -c 3 -i 0.2 -W 2 -I "$src" "$dst" 2>&1 >/dev/null | head -n 1)
+	ip netns exec "$ns" ping -q -c 3 -i 0.2 -W 2 -I "$src" "$dst" >/dev/null 2>&1
+	# ping hides a local send error; one UDP datagram shows it.
+	err=$(echo x | ip netns exec "$ns" socat -u - "UDP-SENDTO:${dst/*:*/[$dst]}:9,bind=${src/*:*/[$src]}" 2>&1 |
+		sed -n 's/.*): //p')
 	[ "$(uplink_count "$ce1" "$dom" "$fam")" -gt "$c1" ] && via="CE1"
-	[ "$(uplink_count "$ce2" "$dom" "$fam")" -gt "$c2" ] && via="$via CE2"
+	[ "$(uplink_count "$ce2" "$dom" "$fam")" -gt "$c2" ] && via="${via:+$via }CE2"
 	printf '  %-3s %-18s -> %-17s %-8s left via: %s\n' "$name" "$src" "$dst" "($dom)" \
 		"${via:-nowhere${err:+ ($err)}}"
 }

@@ -129,10 +129,9 @@ test)
 	check_kernel_log
 	touch "$out/complete"
 	;;
-demo)
-	bash "$root/scripts/demo.sh"
-	;;
-bench)
-	bash "$root/scripts/bench.sh"
+demo | bench)
+	# The host prints this file: the guest's own output does not reach it.
+	bash "$root/scripts/$mode.sh" > "$out/output" 2>&1
+	echo $? > "$out/status"
 	;;
 esac

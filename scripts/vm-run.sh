@@ -59,12 +59,19 @@ run() {
 				fail vm:run "guest stopped before the end (vng exit $rc); see $out"
 			fi
 		fi
-	elif [ $rc -ne 0 ]; then
-		fail "vm:$mode" "vng exit $rc"
+	else
+		cat "$out/output" 2>/dev/null
+		if [ "$(cat "$out/status" 2>/dev/null)" != 0 ]; then
+			fail "vm:$mode" "the guest's $mode script failed (vng exit $rc); see $out"
+		fi
 	fi
 }
 
 run
+if [ "$mode" != test ]; then
+	! grep -q '^FAIL' "$SITEMH_RESULTS"
+	exit $?
+fi
 if [ -n "$own_results" ]; then
 	"$SITEMH_ROOT/scripts/summary.sh" "$SITEMH_RESULTS"
 	exit $?
