@@ -38,13 +38,14 @@ ip -n "$d" addr add 192.0.2.2/24 dev d-ir
 
 # pps: received packets per second at D for one flood from S.
 pps() {
-	ip netns exec "$d" iperf3 -s -1 -J > /tmp/bench-server.json 2>/dev/null &
+	# Bounded: a flood that cannot start must not hang the run.
+	timeout 20 ip netns exec "$d" iperf3 -s -1 -J > /tmp/bench-server.json 2>/dev/null &
 	local server=$!
-	sleep 0.3
-	ip netns exec "$s" iperf3 -u -b 0 -l 64 -t "$SECONDS_PER_RUN" -c 192.0.2.1 -J \
+	sleep 0.5
+	timeout 20 ip netns exec "$s" iperf3 -u -b 0 -l 64 -t "$SECONDS_PER_RUN" -c 192.0.2.1 -J \
 		> /tmp/bench-client.json 2>/dev/null
 	wait $server
-	python3 - <<-'PY'
+	python3 - <<-'PY' 2>/dev/null || echo 0
 	import json
 	r = json.load(open("/tmp/bench-server.json"))["end"]["sum"]
 	print(int(r["packets"] - r["lost_packets"]) / r["seconds"] if r["seconds"] else 0)
@@ -54,6 +55,7 @@ pps() {
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 measure() { # NAME
+	echo "# measuring $1" >&2
 	local i values=""
 	for i in $(seq 1 "$RUNS"); do values="$values $(pps)"; done
 	local m
