@@ -57,6 +57,10 @@ use crate::{
             AddrError,
             Bits, //
         },
+        select::{
+            Classify,
+            PathAttrs, //
+        },
         text::{
             parse_decimal,
             FixedBuf, //
@@ -67,7 +71,11 @@ use crate::{
 /// What differs between IPv4 and IPv6 domains.
 pub(crate) trait Family: Send + Sync + 'static {
     /// The address bits.
-    type Addr: Bits + Send + Sync + Unpin + core::fmt::Debug;
+    type Addr: Classify + Default + Send + Sync + Unpin + core::fmt::Debug;
+    /// The address family (`AF_INET`, `AF_INET6`).
+    const AF: i32;
+    /// Octets of an address on the wire.
+    const ADDR_LEN: usize;
     /// The sysctl directory of the family's knobs.
     const DIR: &'static str;
     /// The same as sysctl(8) names it, for log lines.
@@ -85,6 +93,11 @@ pub(crate) trait Family: Send + Sync + 'static {
     fn write_addr(out: &mut FixedBuf<'_>, addr: Self::Addr) -> core::fmt::Result;
     /// Parses a default router, resolving an interface name if the family has scopes.
     fn parse_router(net: &Net, text: &[u8]) -> Result<Router<Self::Addr>>;
+
+    /// The address from its first [`Family::ADDR_LEN`] octets, network byte order.
+    fn from_wire(octets: &[u8]) -> Option<Self::Addr>;
+    /// The address as [`Family::ADDR_LEN`] octets in `out`, network byte order.
+    fn to_wire(addr: Self::Addr, out: &mut [u8]);
 }
 
 /// IPv4.
@@ -92,6 +105,8 @@ pub(crate) struct V4;
 
 impl Family for V4 {
     type Addr = u32;
+    const AF: i32 = kernel::bindings::AF_INET as i32;
+    const ADDR_LEN: usize = 4;
     const DIR: &'static str = "net/ipv4";
     const SYSCTL: &'static str = "net.ipv4";
     const DOMAIN_DIR: &'static str = "net/ipv4/ip_domain";
@@ -113,6 +128,16 @@ impl Family for V4 {
         let addr = ipv4::parse_addr(text).map_err(|_| EINVAL)?;
         Ok(Router { addr, ifindex: 0 })
     }
+
+    fn from_wire(octets: &[u8]) -> Option<u32> {
+        Some(u32::from_be_bytes(octets.get(..4)?.try_into().ok()?))
+    }
+
+    fn to_wire(addr: u32, out: &mut [u8]) {
+        if let Some(out) = out.get_mut(..4) {
+            out.copy_from_slice(&addr.to_be_bytes());
+        }
+    }
 }
 
 /// IPv6.
@@ -120,6 +145,8 @@ pub(crate) struct V6;
 
 impl Family for V6 {
     type Addr = u128;
+    const AF: i32 = kernel::bindings::AF_INET6 as i32;
+    const ADDR_LEN: usize = 16;
     const DIR: &'static str = "net/ipv6";
     const SYSCTL: &'static str = "net.ipv6";
     const DOMAIN_DIR: &'static str = "net/ipv6/ip_domain";
@@ -150,6 +177,16 @@ impl Family for V6 {
             None => 0,
         };
         Ok(Router { addr, ifindex })
+    }
+
+    fn from_wire(octets: &[u8]) -> Option<u128> {
+        Some(u128::from_be_bytes(octets.get(..16)?.try_into().ok()?))
+    }
+
+    fn to_wire(addr: u128, out: &mut [u8]) {
+        if let Some(out) = out.get_mut(..16) {
+            out.copy_from_slice(&addr.to_be_bytes());
+        }
     }
 }
 
@@ -204,10 +241,17 @@ pub(crate) struct Snapshot<F: Family> {
     pub(crate) table: DomainTable<F::Addr>,
     /// Indexed by domain number.
     pub(crate) caches: [Option<DstCache>; MAX_DOMAINS],
+    /// Path attributes for ranking, by domain number.
+    pub(crate) paths: [PathAttrs; MAX_DOMAINS],
+    /// The home address, when `ip_use_homeaddr` selects it.
+    pub(crate) home: Option<F::Addr>,
+    /// How long selection waits for echo probes, in milliseconds (0: no probing).
+    pub(crate) probe_ms: u32,
 }
 
 impl<F: Family> Snapshot<F> {
-    fn new(configs: &[DomainConfig<F::Addr>]) -> Result<KBox<Self>> {
+    fn new(config: &Config<F>) -> Result<KBox<Self>> {
+        let configs = &config.domains[..config.count];
         let table = DomainTable::new(configs);
         let mut caches: [Option<DstCache>; MAX_DOMAINS] = Default::default();
         for domain in table.domains() {
@@ -215,14 +259,67 @@ impl<F: Family> Snapshot<F> {
                 caches[usize::from(domain.index)] = Some(DstCache::new()?);
             }
         }
-        Ok(KBox::new(Self { table, caches }, GFP_KERNEL)?)
+        let home = if config.use_homeaddr {
+            config.home_addr
+        } else {
+            None
+        };
+        Ok(KBox::new(
+            Self {
+                table,
+                caches,
+                paths: config.paths,
+                home,
+                probe_ms: config.probe_ms,
+            },
+            GFP_KERNEL,
+        )?)
     }
+}
+
+/// A copy of what address selection needs from a [`Snapshot`].
+pub(crate) struct SelectionView<F: Family> {
+    /// The domains.
+    pub(crate) table: DomainTable<F::Addr>,
+    /// Path attributes, by domain number.
+    pub(crate) paths: [PathAttrs; MAX_DOMAINS],
+    /// The home address, if selected.
+    pub(crate) home: Option<F::Addr>,
+    /// Echo-probe wait, milliseconds (0: off).
+    pub(crate) probe_ms: u32,
 }
 
 /// The configuration as sysctl wrote it.
 struct Config<F: Family> {
     count: usize,
     domains: [DomainConfig<F::Addr>; MAX_DOMAINS],
+    paths: [PathAttrs; MAX_DOMAINS],
+    /// `ip_use_homeaddr` (IPCTL_USE_HOMEADDR).
+    use_homeaddr: bool,
+    /// `ip_home_addr`: the node's home (or provider-independent) address.
+    home_addr: Option<F::Addr>,
+    /// `ip_path_probe_ms`.
+    probe_ms: u32,
+}
+
+// Not derived: that would ask `F: Copy` of the family marker.
+impl<F: Family> Clone for Config<F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F: Family> Copy for Config<F> {}
+
+impl<F: Family> Config<F> {
+    const EMPTY: Self = Self {
+        count: 0,
+        domains: [DomainConfig::EMPTY; MAX_DOMAINS],
+        paths: [PathAttrs::UNKNOWN; MAX_DOMAINS],
+        use_homeaddr: false,
+        home_addr: None,
+        probe_ms: 0,
+    };
 }
 
 /// The domains of one family in one namespace.
@@ -247,14 +344,11 @@ pub(crate) struct FamilyState<F: Family> {
 impl<F: Family> FamilyState<F> {
     /// An empty state for `net`.
     pub(crate) fn new(net: &Net) -> Result<Arc<Self>> {
-        let table = RcuBox::new(Snapshot::new(&[])?);
+        let table = RcuBox::new(Snapshot::new(&Config::EMPTY)?);
         Arc::pin_init(
             pin_init!(Self {
                 nodes <- new_mutex!(KVec::new()),
-                config <- new_mutex!(Config {
-                    count: 0,
-                    domains: [DomainConfig::default(); MAX_DOMAINS],
-                }),
+                config <- new_mutex!(Config::EMPTY),
                 table,
                 counters: Default::default(),
                 net: crate::ffi::net::NetRef::new(net),
@@ -263,14 +357,38 @@ impl<F: Family> FamilyState<F> {
         )
     }
 
+    /// What address selection reads, copied out of the table in force (selection sleeps,
+    /// so it cannot hold the RCU read lock).
+    pub(crate) fn selection_view(&self) -> SelectionView<F> {
+        let guard = rcu::read_lock();
+        let snapshot = self.snapshot(&guard);
+        SelectionView {
+            table: snapshot.table,
+            paths: snapshot.paths,
+            home: snapshot.home,
+            probe_ms: snapshot.probe_ms,
+        }
+    }
+
     /// The table in force, for the duration of `guard`.
     pub(crate) fn snapshot<'a>(&'a self, guard: &'a rcu::Guard) -> &'a Snapshot<F> {
         self.table.read(guard)
     }
 
-    /// Builds and publishes the table of `domains`; on error the old table stays.
-    fn publish(&self, domains: &[DomainConfig<F::Addr>]) -> Result {
-        self.table.replace(Snapshot::new(domains)?);
+    /// Builds and publishes the table of `config`; on error the old table stays.
+    fn publish(&self, config: &Config<F>) -> Result {
+        self.table.replace(Snapshot::new(config)?);
+        Ok(())
+    }
+
+    /// Applies `change` to a copy of the configuration and publishes it; on error (from
+    /// `change` or from publishing) nothing changes.
+    fn update(&self, change: impl FnOnce(&mut Config<F>) -> Result) -> Result {
+        let mut config = self.config.lock();
+        let mut next = *config;
+        change(&mut next)?;
+        self.publish(&next)?;
+        *config = next;
         Ok(())
     }
 
@@ -279,14 +397,9 @@ impl<F: Family> FamilyState<F> {
     /// and its routes are revalidated on use.
     pub(crate) fn flush_routes(&self) {
         let config = self.config.lock();
-        if let Err(e) = self.publish(&config.domains[..config.count]) {
+        if let Err(e) = self.publish(&config) {
             pr_warn!("{}: could not flush cached routes: {:?}\n", F::NAME, e);
         }
-    }
-
-    /// The number of domains.
-    fn count(&self) -> usize {
-        self.config.lock().count
     }
 
     /// Makes exactly the nodes `ip_domain.0` .. `ip_domain.(count-1)` exist; lowering the
@@ -310,16 +423,12 @@ impl<F: Family> FamilyState<F> {
             }
             self.config.lock().count = count;
         } else if count < current {
-            {
-                let mut config = self.config.lock();
-                let mut domains = config.domains;
-                for domain in &mut domains[count..] {
-                    *domain = DomainConfig::default();
-                }
-                self.publish(&domains[..count])?;
+            self.update(|config| {
+                config.domains[count..].fill(DomainConfig::EMPTY);
+                config.paths[count..].fill(PathAttrs::UNKNOWN);
                 config.count = count;
-                config.domains = domains;
-            }
+                Ok(())
+            })?;
             for counters in &self.counters[count..] {
                 counters.reset();
             }
@@ -330,8 +439,8 @@ impl<F: Family> FamilyState<F> {
     }
 
     fn register_node(self: &Arc<Self>, index: usize) -> Result<NetSysctlText<DomainKnob<F>>> {
-        let mut knobs = KVec::with_capacity(3, GFP_KERNEL)?;
-        for field in [Field::NetAddr, Field::NetMask, Field::DefRouter] {
+        let mut knobs = KVec::with_capacity(Field::ALL.len(), GFP_KERNEL)?;
+        for field in Field::ALL {
             knobs.push(
                 (
                     field.proc_name(),
@@ -382,28 +491,69 @@ impl<F: Family> FamilyState<F> {
     }
 }
 
-/// The fields of a domain node (DOMAIN_NET_ADDR, DOMAIN_NET_MASK, DOMAIN_DEF_ROUTER).
+/// The fields of a domain node: the draft's DOMAIN_NET_ADDR, DOMAIN_NET_MASK and
+/// DOMAIN_DEF_ROUTER, and the provider path's attributes that ranking weighs (draft
+/// 2.1.1; configured because the PE's RSVP/MPLS UNI answer is not available).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     NetAddr,
     NetMask,
     DefRouter,
+    /// Bandwidth allocated to the customer, kbit/s.
+    Bandwidth,
+    /// Gross effective bandwidth allocated to the provider's customers, kbit/s.
+    GrossBandwidth,
+    /// AVAILABLE_PATH_BANDWIDTH, kbit/s.
+    PathBandwidth,
+    /// Unused bandwidth allocated to the customer, kbit/s.
+    UnusedBandwidth,
+    /// NUMBER_OF_IS_HOPS.
+    Hops,
+    /// MINIMUM_PATH_LATENCY, microseconds.
+    Latency,
 }
 
 impl Field {
+    const ALL: [Field; 9] = [
+        Field::NetAddr,
+        Field::NetMask,
+        Field::DefRouter,
+        Field::Bandwidth,
+        Field::GrossBandwidth,
+        Field::PathBandwidth,
+        Field::UnusedBandwidth,
+        Field::Hops,
+        Field::Latency,
+    ];
+
     fn proc_name(self) -> &'static CStr {
         match self {
             Field::NetAddr => c"net_addr",
             Field::NetMask => c"net_mask",
             Field::DefRouter => c"def_router",
+            Field::Bandwidth => c"bandwidth",
+            Field::GrossBandwidth => c"gross_bandwidth",
+            Field::PathBandwidth => c"path_bandwidth",
+            Field::UnusedBandwidth => c"unused_bandwidth",
+            Field::Hops => c"hops",
+            Field::Latency => c"latency",
         }
     }
 
     fn name(self) -> &'static str {
+        self.proc_name().to_str().unwrap_or("?")
+    }
+
+    /// The path attribute this field holds, if it is one.
+    fn attr(self, paths: &mut PathAttrs) -> Option<&mut u32> {
         match self {
-            Field::NetAddr => "net_addr",
-            Field::NetMask => "net_mask",
-            Field::DefRouter => "def_router",
+            Field::Bandwidth => Some(&mut paths.customer_bandwidth),
+            Field::GrossBandwidth => Some(&mut paths.gross_bandwidth),
+            Field::PathBandwidth => Some(&mut paths.path_bandwidth),
+            Field::UnusedBandwidth => Some(&mut paths.unused_bandwidth),
+            Field::Hops => Some(&mut paths.hops),
+            Field::Latency => Some(&mut paths.latency_us),
+            Field::NetAddr | Field::NetMask | Field::DefRouter => None,
         }
     }
 }
@@ -417,9 +567,12 @@ pub(crate) struct DomainKnob<F: Family> {
 
 impl<F: Family> TextKnob for DomainKnob<F> {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
-        let config = self.state.config.lock();
+        let mut config = self.state.config.lock();
         if self.index >= config.count {
             return Err(ENOENT);
+        }
+        if let Some(value) = self.field.attr(&mut config.paths[self.index]) {
+            return write!(out, "{}", *value).map_err(|_| EOVERFLOW);
         }
         let domain = &config.domains[self.index];
         let written = match self.field {
@@ -441,6 +594,7 @@ impl<F: Family> TextKnob for DomainKnob<F> {
                 }),
                 None => F::write_addr(out, F::Addr::ZERO),
             },
+            _ => Ok(()),
         };
         written.map_err(|_| EOVERFLOW)
     }
@@ -463,82 +617,182 @@ impl<F: Family> TextKnob for DomainKnob<F> {
             })?),
             _ => None,
         };
-        let mut config = self.state.config.lock();
-        if self.index >= config.count {
-            return Err(ENOENT);
-        }
-        let mut domain = config.domains[self.index];
-        match (self.field, router) {
-            (Field::DefRouter, Some(router)) => domain.set_def_router(router),
-            (Field::NetAddr, _) => {
-                let addr = F::parse_addr(text).map_err(|e| refused(reason(e)))?;
-                domain.set_net_addr(addr).map_err(|e| refused(reason(e)))?;
+        let mut scratch = PathAttrs::UNKNOWN;
+        let attr = match self.field.attr(&mut scratch) {
+            Some(_) => Some(parse_u32(text).ok_or_else(|| refused("not a number (0..999999999)"))?),
+            None => None,
+        };
+        self.state.update(|config| {
+            if self.index >= config.count {
+                return Err(ENOENT);
             }
-            (Field::NetMask, _) => {
-                let len = F::parse_mask(text).map_err(|e| refused(reason(e)))?;
-                domain.set_prefix_len(len).map_err(|e| refused(reason(e)))?;
+            if let (Some(value), Some(slot)) =
+                (attr, self.field.attr(&mut config.paths[self.index]))
+            {
+                *slot = value;
+                return Ok(());
             }
-            (Field::DefRouter, None) => return Err(EINVAL),
-        }
-        if domain == config.domains[self.index] {
-            return Ok(());
-        }
-        let mut domains = config.domains;
-        domains[self.index] = domain;
-        self.state.publish(&domains[..config.count])?;
-        config.domains = domains;
-        Ok(())
+            let domain = &mut config.domains[self.index];
+            match (self.field, router) {
+                (Field::DefRouter, Some(router)) => domain.set_def_router(router),
+                (Field::NetAddr, _) => {
+                    let addr = F::parse_addr(text).map_err(|e| refused(reason(e)))?;
+                    domain.set_net_addr(addr).map_err(|e| refused(reason(e)))?;
+                }
+                (Field::NetMask, _) => {
+                    let len = F::parse_mask(text).map_err(|e| refused(reason(e)))?;
+                    domain.set_prefix_len(len).map_err(|e| refused(reason(e)))?;
+                }
+                _ => return Err(EINVAL),
+            }
+            Ok(())
+        })
     }
 }
 
-/// `ip_num_domains` (IPCTL_NUM_DOMAINS).
-pub(crate) struct NumDomainsKnob<F: Family> {
-    state: Arc<FamilyState<F>>,
+/// A decimal number, 0..=999999999.
+fn parse_u32(text: &[u8]) -> Option<u32> {
+    parse_decimal(text)
 }
 
-impl<F: Family> NumDomainsKnob<F> {
-    /// The knob of `state`, registered under [`Family::DIR`].
+/// The knobs of a family directory (`net.ipv4.` / `net.ipv6.`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FamilyField {
+    /// `ip_num_domains` (IPCTL_NUM_DOMAINS).
+    NumDomains,
+    /// `ip_use_homeaddr` (IPCTL_USE_HOMEADDR): 1 selects the home address for peers
+    /// outside the domains.
+    UseHomeAddr,
+    /// `ip_home_addr`: the node's home (or provider-independent) address; empty: none.
+    HomeAddr,
+    /// `ip_path_probe_ms`: how long address selection waits for its echo probes; 0 turns
+    /// probing off (configured latencies rank instead).
+    ProbeMs,
+}
+
+impl FamilyField {
+    const ALL: [FamilyField; 4] = [
+        FamilyField::NumDomains,
+        FamilyField::UseHomeAddr,
+        FamilyField::HomeAddr,
+        FamilyField::ProbeMs,
+    ];
+
+    fn proc_name(self) -> &'static CStr {
+        match self {
+            FamilyField::NumDomains => c"ip_num_domains",
+            FamilyField::UseHomeAddr => c"ip_use_homeaddr",
+            FamilyField::HomeAddr => c"ip_home_addr",
+            FamilyField::ProbeMs => c"ip_path_probe_ms",
+        }
+    }
+}
+
+/// Longest echo-probe wait: selection blocks its caller meanwhile.
+const MAX_PROBE_MS: u32 = 10_000;
+
+/// A knob of a family directory.
+pub(crate) struct FamilyKnob<F: Family> {
+    state: Arc<FamilyState<F>>,
+    field: FamilyField,
+}
+
+impl<F: Family> FamilyKnob<F> {
+    /// The knobs of `state`, registered under [`Family::DIR`].
     pub(crate) fn register(
         net: &Net,
         state: &Arc<FamilyState<F>>,
-    ) -> Result<NetSysctlText<NumDomainsKnob<F>>> {
-        let mut knobs = KVec::with_capacity(1, GFP_KERNEL)?;
-        knobs.push(
-            (
-                c"ip_num_domains",
-                NumDomainsKnob {
-                    state: state.clone(),
-                },
-            ),
-            GFP_KERNEL,
-        )?;
+    ) -> Result<NetSysctlText<FamilyKnob<F>>> {
+        let mut knobs = KVec::with_capacity(FamilyField::ALL.len(), GFP_KERNEL)?;
+        for field in FamilyField::ALL {
+            knobs.push(
+                (
+                    field.proc_name(),
+                    FamilyKnob {
+                        state: state.clone(),
+                        field,
+                    },
+                ),
+                GFP_KERNEL,
+            )?;
+        }
         let path = kernel::str::CString::try_from_fmt(fmt!("{}", F::DIR))?;
         NetSysctlText::register(net, &path, knobs)
     }
+
+    /// Logs a refused write, rate-limited; the writer gets `EINVAL`.
+    fn refuse(&self, text: &[u8], why: &str) -> Error {
+        if crate::ffi::net::net_ratelimit() {
+            pr_warn!(
+                "{}.{}: refusing {:?}: {}\n",
+                F::SYSCTL,
+                self.field.proc_name().to_str().unwrap_or("?"),
+                core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
+                why
+            );
+        }
+        EINVAL
+    }
 }
 
-impl<F: Family> TextKnob for NumDomainsKnob<F> {
+impl<F: Family> TextKnob for FamilyKnob<F> {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
-        write!(out, "{}", self.state.count()).map_err(|_| EOVERFLOW)
+        let config = self.state.config.lock();
+        let written = match self.field {
+            FamilyField::NumDomains => write!(out, "{}", config.count),
+            FamilyField::UseHomeAddr => write!(out, "{}", u8::from(config.use_homeaddr)),
+            FamilyField::HomeAddr => match config.home_addr {
+                Some(addr) => F::write_addr(out, addr),
+                None => Ok(()),
+            },
+            FamilyField::ProbeMs => write!(out, "{}", config.probe_ms),
+        };
+        written.map_err(|_| EOVERFLOW)
     }
 
     fn store(&self, text: &[u8]) -> Result {
         if !current_is_net_admin(self.state.net.get()) {
             return Err(EPERM);
         }
-        match parse_decimal(text).map(|n| n as usize) {
-            Some(count) if count <= MAX_DOMAINS => self.state.set_count(count),
-            _ => {
-                if crate::ffi::net::net_ratelimit() {
-                    pr_warn!(
-                        "{}.ip_num_domains: refusing {:?}: not a number of domains (0..={})\n",
-                        F::SYSCTL,
-                        core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
-                        MAX_DOMAINS
-                    );
-                }
-                Err(EINVAL)
+        match self.field {
+            FamilyField::NumDomains => match parse_decimal(text).map(|n| n as usize) {
+                Some(count) if count <= MAX_DOMAINS => self.state.set_count(count),
+                _ => Err(self.refuse(text, "not a number of domains (0..=16)")),
+            },
+            FamilyField::UseHomeAddr => {
+                let on = match text {
+                    b"0" => false,
+                    b"1" => true,
+                    _ => return Err(self.refuse(text, "not 0 or 1")),
+                };
+                self.state.update(|c| {
+                    c.use_homeaddr = on;
+                    Ok(())
+                })
             }
+            FamilyField::HomeAddr => {
+                let addr = if text.is_empty() {
+                    None
+                } else {
+                    let addr = F::parse_addr(text).map_err(|e| self.refuse(text, reason(e)))?;
+                    if addr == F::Addr::ZERO {
+                        None
+                    } else {
+                        Some(addr)
+                    }
+                };
+                self.state.update(|c| {
+                    c.home_addr = addr;
+                    Ok(())
+                })
+            }
+            FamilyField::ProbeMs => match parse_decimal(text) {
+                Some(ms) if ms <= MAX_PROBE_MS => self.state.update(|c| {
+                    c.probe_ms = ms;
+                    Ok(())
+                }),
+                _ => Err(self.refuse(text, "not a wait in milliseconds (0..=10000)")),
+            },
         }
     }
 }

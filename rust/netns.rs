@@ -26,8 +26,8 @@ use kernel::{
 use crate::{
     domains::{
         Family,
+        FamilyKnob,
         FamilyState,
-        NumDomainsKnob,
         Snapshot,
         V4,
         V6, //
@@ -88,10 +88,10 @@ type Hooks = Mutex<Option<Registrations>>;
 pub(crate) struct SitemhNet {
     v4: Arc<FamilyState<V4>>,
     v6: Arc<FamilyState<V6>>,
-    /// `ip_num_domains` of each family; taken first on drop so that no node appears
+    /// The family knobs (`ip_num_domains`, ...); taken first on drop so that no node appears
     /// while the nodes are removed.
-    num_domains_v4: Option<NetSysctlText<NumDomainsKnob<V4>>>,
-    num_domains_v6: Option<NetSysctlText<NumDomainsKnob<V6>>>,
+    family_knobs_v4: Option<NetSysctlText<FamilyKnob<V4>>>,
+    family_knobs_v6: Option<NetSysctlText<FamilyKnob<V6>>>,
     /// The hooks, registered while the state is started.
     hooks: Pin<KBox<Hooks>>,
 }
@@ -102,13 +102,13 @@ impl NetState for SitemhNet {
     fn init(net: &Net) -> Result<Self> {
         let v4 = FamilyState::new(net)?;
         let v6 = FamilyState::new(net)?;
-        let num_domains_v4 = Some(NumDomainsKnob::register(net, &v4)?);
-        let num_domains_v6 = Some(NumDomainsKnob::register(net, &v6)?);
+        let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
+        let family_knobs_v6 = Some(FamilyKnob::register(net, &v6)?);
         Ok(Self {
             v4,
             v6,
-            num_domains_v4,
-            num_domains_v6,
+            family_knobs_v4,
+            family_knobs_v6,
             hooks: KBox::pin_init(new_mutex!(None), GFP_KERNEL)?,
         })
     }
@@ -142,10 +142,22 @@ impl NetState for SitemhNet {
     }
 }
 
+impl SitemhNet {
+    /// The IPv4 domains.
+    pub(crate) fn v4(&self) -> &FamilyState<V4> {
+        &self.v4
+    }
+
+    /// The IPv6 domains.
+    pub(crate) fn v6(&self) -> &FamilyState<V6> {
+        &self.v6
+    }
+}
+
 impl Drop for SitemhNet {
     fn drop(&mut self) {
-        self.num_domains_v4 = None;
-        self.num_domains_v6 = None;
+        self.family_knobs_v4 = None;
+        self.family_knobs_v6 = None;
         self.v4.remove_nodes();
         self.v6.remove_nodes();
     }

@@ -13,9 +13,21 @@ mod ffi;
 mod kunit;
 mod logic;
 mod netns;
+mod select;
 
-use ffi::net::NetStateRegistration;
+use ffi::{
+    net::NetStateRegistration,
+    sockopt::SockoptRegistration, //
+};
 use netns::SitemhNet;
+use select::{
+    SelectV4,
+    SelectV6, //
+};
+
+/// netfilter's protocol numbers for socket options of level `IPPROTO_IP` / `IPPROTO_IPV6`.
+const NFPROTO_IPV4: u8 = kernel::bindings::NFPROTO_IPV4 as u8;
+const NFPROTO_IPV6: u8 = kernel::bindings::NFPROTO_IPV6 as u8;
 
 module! {
     type: Sitemh,
@@ -25,21 +37,33 @@ module! {
     license: "GPL",
 }
 
-/// The loaded module: while it exists, every network namespace carries a [`SitemhNet`].
+/// The loaded module: while it exists, every network namespace carries a [`SitemhNet`],
+/// and the draft's calls are served as socket options.
+///
+/// Fields drop in declaration order: the socket options go before the namespace state
+/// they read (they are initialised after it).
 #[pin_data]
 struct Sitemh {
+    #[pin]
+    sockopt_v4: SockoptRegistration<SelectV4, NFPROTO_IPV4>,
+    #[pin]
+    sockopt_v6: SockoptRegistration<SelectV6, NFPROTO_IPV6>,
     #[pin]
     netns: NetStateRegistration<SitemhNet>,
 }
 
 impl kernel::InPlaceModule for Sitemh {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pr_info!(
             "loading: up to {} IP domains per namespace and family\n",
             logic::domain::MAX_DOMAINS
         );
         try_pin_init!(Self {
             netns <- NetStateRegistration::register(),
+            // SAFETY: `netns`, initialised first, is dropped after the socket options.
+            sockopt_v4 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
+            // SAFETY: as above.
+            sockopt_v6 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
         })
     }
 }

@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the sitemh test kernel out of tree (O=) into the cache, or reuse the cached build.
+# Build a sitemh kernel out of tree (O=) into the cache, or reuse the cached build.
+#
+# usage: build-kernel.sh [test|bench]
+#   test  (default) tinyconfig + kernel/sitemh.config + kernel/debug.config: the debug kernel
+#         `make check` runs on (KASAN, lockdep, kmemleak, UBSAN); linked as $SITEMH_CACHE/kernel
+#   bench tinyconfig + kernel/sitemh.config only: what `make bench` measures on, since the
+#         debug options cost more per packet than the code under test; $SITEMH_CACHE/kernel-bench
 #
 # The build directory is keyed by what changes its output: the kernel package, the config
-# fragment, and the versions of rustc, bindgen and clang. A finished build leaves a stamp;
+# fragments, and the versions of rustc, bindgen and clang. A finished build leaves a stamp;
 # a build without its stamp (interrupted) is resumed by make, which only redoes what is missing.
 # Prints the build directory (usable as KDIR=) on stdout.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-fragment=$SITEMH_ROOT/kernel/sitemh.config
+flavour=${1:-test}
+case "$flavour" in
+test) fragments=("$SITEMH_ROOT/kernel/sitemh.config" "$SITEMH_ROOT/kernel/debug.config") link=kernel ;;
+bench) fragments=("$SITEMH_ROOT/kernel/sitemh.config") link=kernel-bench ;;
+*) die "usage: build-kernel.sh [test|bench]" ;;
+esac
 src=$("$SITEMH_ROOT/scripts/fetch-kernel-source.sh")
 deb=$(basename "$(ls -1 "$SITEMH_CACHE"/debs/linux-source-"$KERNEL_SERIES"_*.deb | sort -V | tail -n 1)")
 
@@ -19,12 +30,15 @@ command -v "clang-$LLVM_VERSION" >/dev/null || die "clang-$LLVM_VERSION not foun
 
 key=$({
 	echo "$deb"
-	cat "$fragment"
+	cat "${fragments[@]}"
+	# (The test flavour's key predates flavours: it stays the hash of the same text.)
+	[ "$flavour" = test ] || echo "flavour $flavour"
 	rustc --version
 	bindgen --version
 	"clang-$LLVM_VERSION" --version | head -n 1
 } | sha256sum | cut -c1-16)
 out=$SITEMH_CACHE/build/$KERNEL_SERIES-$key
+[ "$flavour" = test ] || out=$out-$flavour
 stamp=$out/.sitemh-built
 kmake=(make -C "$src" O="$out" LLVM="-$LLVM_VERSION" -j"$(($(nproc) + 1))")
 
@@ -36,9 +50,9 @@ if [ -e "$stamp" ]; then
 else
 	mkdir -p "$out"
 	if [ ! -e "$out/.config" ]; then
-		log "configuring $deb (tinyconfig + kernel/sitemh.config) in $out"
+		log "configuring $deb ($flavour: tinyconfig + ${fragments[*]##*/}) in $out"
 		"${kmake[@]}" -s tinyconfig
-		cat "$fragment" >> "$out/.config"
+		cat "${fragments[@]}" >> "$out/.config"
 		"${kmake[@]}" -s olddefconfig 2>&1 | { grep -v "override: reassigning" >&2 || true; }
 		# Kconfig silently drops options whose dependencies fail: refuse that.
 		bad=0
@@ -51,10 +65,10 @@ else
 			else
 				grep -qx "$line" "$out/.config" || { log "Kconfig refused $line (got: $(grep "^$opt=" "$out/.config" || echo unset))"; bad=1; }
 			fi
-		done < "$fragment"
+		done < <(cat "${fragments[@]}")
 		if [ $bad -ne 0 ]; then
 			rm -f "$out/.config"
-			die "kernel/sitemh.config does not apply cleanly (see above); 'make -C $src O=$out rustavailable' tells about Rust"
+			die "${fragments[*]##*/} do not apply cleanly (see above); 'make -C $src O=$out rustavailable' tells about Rust"
 		fi
 	fi
 	log "building the kernel in $out (about 15-40 minutes on 2 cores; cached afterwards)"
@@ -63,5 +77,5 @@ else
 	touch "$stamp"
 	log "kernel built in $(($(date +%s) - start)) s"
 fi
-ln -sfn "$out" "$SITEMH_CACHE/kernel"
+ln -sfn "$out" "$SITEMH_CACHE/$link"
 echo "$out"

@@ -34,10 +34,11 @@ functions='net_generic
 	dev_get_by_name dev_put dev_get_by_index_rcu
 	register_netdevice_notifier_net unregister_netdevice_notifier_net
 	proc_create_net_single remove_proc_entry seq_file_single_net
+	nf_register_sockopt nf_unregister_sockopt
 	sitemh_.*'
 # Types, as regular expressions so that the anonymous unions inside them come along.
 types='netdev_cmd dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
-	iphdr.* ipv6hdr.* rtable'
+	iphdr.* ipv6hdr.* rtable nf_sockopt_ops sitemh_local_addr'
 # Types whose insides the module never touches: size and alignment only.
 opaque='dst_cache rtable'
 

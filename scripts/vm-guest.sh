@@ -4,12 +4,12 @@
 # the output directory). Loads the module, runs KUnit and the selftests, then checks the
 # kernel log and kmemleak for splats.
 #
-# usage: vm-guest.sh test|demo|bench OUTDIR
+# usage: vm-guest.sh test|demo|bench OUTDIR [MODULE]
 set -uo pipefail
 mode=$1
 out=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-ko=$root/sitemh.ko
+ko=${3:-$root/sitemh.ko}
 results=$out/results
 export SITEMH_KO=$ko
 

@@ -15,6 +15,8 @@ set -uo pipefail
 mode=${1:-test}
 kdir=${KDIR:-$SITEMH_CACHE/kernel}
 kimg=$kdir/arch/x86/boot/bzImage
+# The module built for that kernel.
+ko=${SITEMH_KO:-$SITEMH_ROOT/sitemh.ko}
 vng=$SITEMH_CACHE/venv/bin/vng
 # vng starts virtme-run and friends from PATH.
 export PATH="$SITEMH_CACHE/venv/bin:$PATH"
@@ -33,7 +35,7 @@ fail() {
 run() {
 	[ -x "$vng" ] || { fail vm:boot "virtme-ng missing: run 'make setup'"; return; }
 	[ -r "$kimg" ] || { fail vm:boot "no kernel image at $kimg: run 'make kernel'"; return; }
-	[ -r "$SITEMH_ROOT/sitemh.ko" ] || { fail vm:boot "sitemh.ko not built: run 'make module'"; return; }
+	[ -r "$ko" ] || { fail vm:boot "$ko not built: run 'make module'"; return; }
 
 	local out rc
 	out=$(mktemp -d /tmp/sitemh-vm.XXXXXX)
@@ -41,7 +43,7 @@ run() {
 	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
 		--cpus 2 --memory 2G --rwdir "$out" \
 		--append "kmemleak=on" \
-		--exec "bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out" </dev/null
+		--exec "bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko" </dev/null
 	rc=$?
 	if [ "$mode" = test ]; then
 		if [ -s "$out/results" ]; then

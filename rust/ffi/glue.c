@@ -30,3 +30,258 @@ const char *sitemh_netdev_name(const struct net_device *dev)
 {
 	return dev->name;
 }
+
+int sitemh_local_addrs(struct net *net, int family, struct sitemh_local_addr *out, int max)
+{
+	struct net_device *dev;
+	int n = 0;
+
+	rcu_read_lock();
+	for_each_netdev_rcu(net, dev) {
+		if (!(dev->flags & IFF_UP) || (dev->flags & IFF_LOOPBACK))
+			continue;
+		if (family == AF_INET) {
+			struct in_device *in_dev = __in_dev_get_rcu(dev);
+			const struct in_ifaddr *ifa;
+
+			if (!in_dev)
+				continue;
+			in_dev_for_each_ifa_rcu(ifa, in_dev) {
+				if (n == max)
+					goto out;
+				memset(out[n].addr, 0, sizeof(out[n].addr));
+				memcpy(out[n].addr, &ifa->ifa_local, 4);
+				out[n].ifindex = dev->ifindex;
+				n++;
+			}
+		} else if (family == AF_INET6) {
+			struct inet6_dev *idev = __in6_dev_get(dev);
+			const struct inet6_ifaddr *ifp;
+
+			if (!idev)
+				continue;
+			read_lock_bh(&idev->lock);
+			list_for_each_entry(ifp, &idev->addr_list, if_list) {
+				if (ifp->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED))
+					continue;
+				if (n == max)
+					break;
+				memcpy(out[n].addr, &ifp->addr, 16);
+				out[n].ifindex = dev->ifindex;
+				n++;
+			}
+			read_unlock_bh(&idev->lock);
+		}
+	}
+out:
+	rcu_read_unlock();
+	return n;
+}
+
+int sitemh_route_oif(struct net *net, int family, const u8 *addr, int ifindex, int *oif)
+{
+	if (family == AF_INET) {
+		struct flowi4 fl4 = { .flowi4_oif = ifindex };
+		struct rtable *rt;
+
+		memcpy(&fl4.daddr, addr, 4);
+		rt = ip_route_output_key(net, &fl4);
+		if (IS_ERR(rt))
+			return PTR_ERR(rt);
+		*oif = rt->dst.dev->ifindex;
+		ip_rt_put(rt);
+		return 0;
+	}
+	if (family == AF_INET6) {
+		struct flowi6 fl6 = { .flowi6_oif = ifindex };
+		struct dst_entry *dst;
+		int err;
+
+		memcpy(&fl6.daddr, addr, 16);
+		dst = ip6_route_output(net, NULL, &fl6);
+		err = dst->error;
+		if (!err)
+			*oif = dst->dev->ifindex;
+		dst_release(dst);
+		return err;
+	}
+	return -EAFNOSUPPORT;
+}
+
+u8 sitemh_sock_tos(const struct sock *sk)
+{
+	const struct ipv6_pinfo *np;
+
+	if (sk->sk_family == AF_INET6) {
+		np = inet6_sk(sk);
+		return np ? np->tclass : 0;
+	}
+	return READ_ONCE(inet_sk(sk)->tos);
+}
+
+struct net *sitemh_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+int sitemh_sock_family(const struct sock *sk)
+{
+	return sk->sk_family;
+}
+
+/* Echo identifier of our probes; the sequence number is the pair's index. */
+#define SITEMH_PROBE_ID 0x5348
+
+static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst, int seq)
+{
+	struct {
+		u8 type, code;
+		__sum16 checksum;
+		__be16 id, seq;
+	} echo = {
+		.type = family == AF_INET ? ICMP_ECHO : ICMPV6_ECHO_REQUEST,
+		.id = htons(SITEMH_PROBE_ID),
+		.seq = htons(seq),
+	};
+	struct sockaddr_storage to = {};
+	struct msghdr msg = { .msg_name = &to };
+	struct kvec iov = { .iov_base = &echo, .iov_len = sizeof(echo) };
+
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&to;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, dst, 4);
+		msg.msg_namelen = sizeof(*sin);
+		/* ICMPv6 checksums are the kernel's job on raw sockets; ICMPv4 ones ours. */
+		echo.checksum = ip_compute_csum(&echo, sizeof(echo));
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, dst, 16);
+		msg.msg_namelen = sizeof(*sin6);
+	}
+	msg.msg_flags = MSG_DONTWAIT;
+	return kernel_sendmsg(sock, &msg, &iov, 1, sizeof(echo));
+}
+
+/* The sequence number of an echo reply of ours received on sock, -1 for another packet,
+ * -EAGAIN when there is nothing to read. */
+static int sitemh_probe_recv(struct socket *sock, int family)
+{
+	u8 buf[128];
+	struct kvec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	int len, off = 0;
+
+	len = kernel_recvmsg(sock, &msg, &iov, 1, sizeof(buf), MSG_DONTWAIT);
+	/* Nothing (more) to read from this socket for now. */
+	if (len < 0)
+		return -EAGAIN;
+	if (family == AF_INET) {
+		/* IPv4 raw sockets see the IP header. */
+		if (len < 1)
+			return -1;
+		off = (buf[0] & 0x0f) * 4;
+	}
+	if (len < off + 8)
+		return -1;
+	if (buf[off] != (family == AF_INET ? ICMP_ECHOREPLY : ICMPV6_ECHO_REPLY))
+		return -1;
+	if (get_unaligned_be16(&buf[off + 4]) != SITEMH_PROBE_ID)
+		return -1;
+	return get_unaligned_be16(&buf[off + 6]);
+}
+
+int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
+		      int n, unsigned int timeout_ms, u32 *rtt_us)
+{
+	struct socket **socks;
+	u64 *sent;
+	u64 deadline;
+	int i, err = 0, pending = 0;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	socks = kcalloc(n, sizeof(*socks), GFP_KERNEL);
+	sent = kcalloc(n, sizeof(*sent), GFP_KERNEL);
+	if (!socks || !sent) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* One raw socket per pair, bound to its source: the reply comes back to it. */
+	for (i = 0; i < n; i++) {
+		struct sockaddr_storage local = {};
+		int addrlen;
+
+		rtt_us[i] = 0;
+		err = sock_create_kern(net, family, SOCK_RAW,
+				       family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, &socks[i]);
+		if (err) {
+			socks[i] = NULL;
+			goto out;
+		}
+		if (family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&local;
+
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, src[i], 4);
+			addrlen = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&local;
+
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, src[i], 16);
+			addrlen = sizeof(*sin6);
+		}
+		/* A source that is not local (a home address) cannot be probed: no answer. */
+		if (kernel_bind(socks[i], (struct sockaddr_unsized *)&local, addrlen)) {
+			sock_release(socks[i]);
+			socks[i] = NULL;
+		}
+	}
+	err = 0;
+	for (i = 0; i < n; i++) {
+		sent[i] = ktime_get_ns();
+		/* An unroutable pair just gets no answer. */
+		if (socks[i] && sitemh_probe_send(socks[i], family, dst[i], i) >= 0)
+			pending++;
+		else
+			sent[i] = 0;
+	}
+	deadline = ktime_get_ns() + (u64)timeout_ms * NSEC_PER_MSEC;
+	while (pending > 0 && ktime_get_ns() < deadline) {
+		bool idle = true;
+
+		for (i = 0; i < n; i++) {
+			int seq;
+
+			if (!socks[i])
+				continue;
+			while ((seq = sitemh_probe_recv(socks[i], family)) != -EAGAIN) {
+				idle = false;
+				/* Raw sockets see every echo reply to their address: match it. */
+				if (seq < 0 || seq >= n || !sent[seq] || rtt_us[seq])
+					continue;
+				rtt_us[seq] = max_t(u64, 1, div_u64(ktime_get_ns() - sent[seq],
+								  NSEC_PER_USEC));
+				pending--;
+			}
+		}
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		if (idle)
+			usleep_range(200, 400);
+	}
+out:
+	if (socks)
+		for (i = 0; i < n; i++)
+			if (socks[i])
+				sock_release(socks[i]);
+	kfree(socks);
+	kfree(sent);
+	return err;
+}

@@ -2,19 +2,59 @@
 /*
  * Hand-written C glue for what bindgen cannot express well: fields of structures that the
  * kernel crate only knows as opaque (struct rtable embeds struct dst_entry, which
- * `kernel::bindings` declares without fields). Every symbol starts with sitemh_.
+ * `kernel::bindings` declares without fields), walks over RCU- or lock-protected kernel
+ * lists, and kernel-socket plumbing. Every symbol starts with sitemh_.
+ *
+ * Addresses cross this boundary as 16 octets in network byte order: an IPv4 address in
+ * the first four.
  */
 #ifndef SITEMH_GLUE_H
 #define SITEMH_GLUE_H
 
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/inetdevice.h>
 #include <linux/skbuff.h>
+#include <linux/net.h>
+#include <net/addrconf.h>
+#include <net/checksum.h>
 #include <net/dst.h>
+#include <net/inet_sock.h>
+#include <net/ip6_route.h>
 #include <net/route.h>
+#include <net/sock.h>
+#include <linux/unaligned.h>
+#include <linux/delay.h>
 
 bool sitemh_skb_route_is_unicast4(const struct sk_buff *skb);
 struct dst_entry *sitemh_rtable_dst(struct rtable *rt);
 int sitemh_dst_error(const struct dst_entry *dst);
 int sitemh_netdev_ifindex(const struct net_device *dev);
 const char *sitemh_netdev_name(const struct net_device *dev);
+
+/* One unicast address of an interface that is up (loopback excluded). */
+struct sitemh_local_addr {
+	u8 addr[16];
+	int ifindex;
+};
+
+/* The namespace's usable addresses of one family (AF_INET or AF_INET6) into out[0..max);
+ * returns how many were written. IPv6 addresses still tentative (DAD) are left out. */
+int sitemh_local_addrs(struct net *net, int family, struct sitemh_local_addr *out, int max);
+
+/* The interface the route to addr leaves by (the draft's rtalloc); ifindex scopes a
+ * link-local IPv6 address (0: none). Returns 0 or a negative errno. */
+int sitemh_route_oif(struct net *net, int family, const u8 *addr, int ifindex, int *oif);
+
+/* The socket's TOS (IPv4) or traffic class (IPv6), its namespace and its family. */
+u8 sitemh_sock_tos(const struct sock *sk);
+struct net *sitemh_sock_net(const struct sock *sk);
+int sitemh_sock_family(const struct sock *sk);
+
+/* The draft's echo probe (2.1.1): one ICMP echo request per pair (src[i] -> dst[i]),
+ * then waits up to timeout_ms for the replies. rtt_us[i] is the round trip in
+ * microseconds, 0 if no reply came. Returns 0 or a negative errno. Sleeps. */
+int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
+		      int n, unsigned int timeout_ms, u32 *rtt_us);
 
 #endif /* SITEMH_GLUE_H */

@@ -7,10 +7,12 @@
 //! block of the module lives in here.
 
 pub(crate) mod bindings;
+pub(crate) mod inet;
 pub(crate) mod net;
 pub(crate) mod netdev;
 pub(crate) mod netfilter;
 pub(crate) mod proc;
 pub(crate) mod rcu;
 pub(crate) mod route;
+pub(crate) mod sockopt;
 pub(crate) mod sysctl;

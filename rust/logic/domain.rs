@@ -41,15 +41,18 @@ pub(crate) struct DomainConfig<B: Bits> {
 
 impl<B: Bits> Default for DomainConfig<B> {
     fn default() -> Self {
-        Self {
-            net_addr: None,
-            prefix_len: B::WIDTH,
-            def_router: None,
-        }
+        Self::EMPTY
     }
 }
 
 impl<B: Bits> DomainConfig<B> {
+    /// A domain whose address is not written yet.
+    pub(crate) const EMPTY: Self = Self {
+        net_addr: None,
+        prefix_len: B::WIDTH,
+        def_router: None,
+    };
+
     /// The network address, if written.
     pub(crate) fn net_addr(&self) -> Option<B> {
         self.net_addr

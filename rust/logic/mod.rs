@@ -11,4 +11,5 @@ pub(crate) mod domain;
 pub(crate) mod ipv4;
 pub(crate) mod ipv6;
 pub(crate) mod prefix;
+pub(crate) mod select;
 pub(crate) mod text;

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What address selection asks of the IP stack: the host's addresses, the interface a
+//! route leaves by, and echo probes. Addresses cross as 16 octets in network byte order
+//! (IPv4 in the first four), as `glue.h` describes.
+
+use kernel::{
+    error::to_result,
+    prelude::*, //
+};
+
+use super::{bindings as local, net::Net};
+
+/// An address in the glue's form.
+pub(crate) type WireAddr = [u8; 16];
+
+/// The most addresses of one family read from a namespace.
+pub(crate) const MAX_LOCAL_ADDRS: usize = 256;
+
+/// The namespace's usable unicast addresses of `family` (`AF_INET`/`AF_INET6`) with their
+/// interfaces, at most [`MAX_LOCAL_ADDRS`].
+pub(crate) fn local_addrs(net: &Net, family: i32) -> Result<KVec<(WireAddr, i32)>> {
+    let mut raw = KVec::with_capacity(MAX_LOCAL_ADDRS, GFP_KERNEL)?;
+    for _ in 0..MAX_LOCAL_ADDRS {
+        raw.push(local::sitemh_local_addr::default(), GFP_KERNEL)?;
+    }
+    // SAFETY: `net` is alive and `raw` has room for `MAX_LOCAL_ADDRS` entries.
+    let n = unsafe {
+        local::sitemh_local_addrs(
+            net.as_raw(),
+            family,
+            raw.as_mut_ptr(),
+            MAX_LOCAL_ADDRS as i32,
+        )
+    };
+    let n = usize::try_from(n).unwrap_or(0).min(MAX_LOCAL_ADDRS);
+    let mut addrs = KVec::with_capacity(n, GFP_KERNEL)?;
+    for entry in &raw[..n] {
+        addrs.push((entry.addr, entry.ifindex), GFP_KERNEL)?;
+    }
+    Ok(addrs)
+}
+
+/// The interface the route to `addr` leaves by (`ifindex` scopes a link-local IPv6
+/// address; 0: none).
+pub(crate) fn route_oif(net: &Net, family: i32, addr: &WireAddr, ifindex: i32) -> Result<i32> {
+    let mut oif = 0;
+    // SAFETY: `net` is alive, `addr` has 16 readable octets, `oif` is writable.
+    to_result(unsafe {
+        local::sitemh_route_oif(net.as_raw(), family, addr.as_ptr(), ifindex, &mut oif)
+    })?;
+    Ok(oif)
+}
+
+/// Echo-probes every pair `src[i] -> dst[i]` at once and waits up to `timeout_ms`;
+/// `rtt_us[i]` becomes the round trip in microseconds, 0 without an answer. Sleeps.
+pub(crate) fn probe_rtts(
+    net: &Net,
+    family: i32,
+    src: &[WireAddr],
+    dst: &[WireAddr],
+    timeout_ms: u32,
+    rtt_us: &mut [u32],
+) -> Result {
+    let n = src.len().min(dst.len()).min(rtt_us.len());
+    let n_c = i32::try_from(n).map_err(|_| EINVAL)?;
+    // SAFETY: `net` is alive; the three arrays have at least `n` elements.
+    to_result(unsafe {
+        local::sitemh_probe_rtts(
+            net.as_raw(),
+            family,
+            src.as_ptr(),
+            dst.as_ptr(),
+            n_c,
+            timeout_ms,
+            rtt_us.as_mut_ptr(),
+        )
+    })
+}

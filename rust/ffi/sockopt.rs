@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket options served by the module (`nf_register_sockopt`).
+//!
+//! A module cannot add system calls nor `SOL_SOCKET` options; netfilter lets it answer
+//! `getsockopt` at level `IPPROTO_IP` / `IPPROTO_IPV6` for a range of option numbers that
+//! the IP layer does not know. That is how the draft's calls reach the module.
+
+use core::marker::PhantomData;
+
+use kernel::{
+    bindings,
+    error::to_result,
+    ffi::{
+        c_int,
+        c_void, //
+    },
+    prelude::*,
+    types::Opaque,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+    ThisModule,
+};
+
+use super::{
+    bindings as local,
+    net::{
+        state_of,
+        Net,
+        NetState, //
+    },
+};
+
+/// The socket a `getsockopt` call came in on.
+pub(crate) struct Socket<'a> {
+    /// Its namespace.
+    pub(crate) net: &'a Net,
+    /// Its TOS (IPv4) or traffic class (IPv6): the draft's "type of service".
+    pub(crate) tos: u8,
+}
+
+/// What answers `getsockopt` for one protocol family's level.
+pub(crate) trait GetSockopt: 'static {
+    /// The per-namespace state the answers come from.
+    type State: NetState;
+
+    /// Answers option `optname` on `socket`, whose namespace has `state`: reads the
+    /// request from `buf` and writes the answer into it; returns the number of bytes
+    /// written (the new `optlen`).
+    fn get(state: &Self::State, socket: &Socket<'_>, optname: i32, buf: UserSlice)
+        -> Result<usize>;
+}
+
+/// A range of `getsockopt` option numbers of level `PF` (`NFPROTO_IPV4`/`NFPROTO_IPV6`)
+/// answered by `T`.
+///
+/// # Invariants
+///
+/// `ops` is registered with `nf_register_sockopt` and unregistered exactly once, on drop.
+#[pin_data(PinnedDrop)]
+pub(crate) struct SockoptRegistration<T: GetSockopt, const PF: u8> {
+    #[pin]
+    ops: Opaque<local::nf_sockopt_ops>,
+    _handler: PhantomData<T>,
+}
+
+// SAFETY: the registration owns no thread-bound data; it may be dropped on any thread.
+unsafe impl<T: GetSockopt, const PF: u8> Send for SockoptRegistration<T, PF> {}
+// SAFETY: `&self` offers no methods.
+unsafe impl<T: GetSockopt, const PF: u8> Sync for SockoptRegistration<T, PF> {}
+
+impl<T: GetSockopt, const PF: u8> SockoptRegistration<T, PF> {
+    /// Registers option numbers `first..end`; fails with `EBUSY` if another user of
+    /// netfilter's socket options owns any of them.
+    ///
+    /// # Safety
+    ///
+    /// `T::State` stays registered (its `NetStateRegistration` alive) for as long as the
+    /// returned registration exists: calls reach the state of the caller's namespace.
+    pub(crate) unsafe fn register(
+        first: i32,
+        end: i32,
+        module: &'static ThisModule,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            ops <- Opaque::try_ffi_init(|slot: *mut local::nf_sockopt_ops| {
+                // SAFETY: `slot` is valid for writes (initialiser contract); an all-zero
+                // `nf_sockopt_ops` is valid (no set handler, empty list head).
+                unsafe {
+                    slot.write(core::mem::zeroed());
+                    (*slot).pf = PF;
+                    (*slot).get_optmin = first;
+                    (*slot).get_optmax = end;
+                    (*slot).get = Some(get_trampoline::<T, PF>);
+                    (*slot).owner = module.as_ptr();
+                }
+                // SAFETY: `slot` is initialised and stays pinned until `PinnedDrop`.
+                // INVARIANT: registered on success.
+                to_result(unsafe { local::nf_register_sockopt(slot) })
+            }),
+            _handler: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: GetSockopt, const PF: u8> PinnedDrop for SockoptRegistration<T, PF> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered (type invariant). Calls in flight hold a reference on the
+        // module (`owner`), so none runs once the module is being removed.
+        unsafe { local::nf_unregister_sockopt(self.ops.get()) };
+    }
+}
+
+/// The `get` callback.
+///
+/// # Safety
+///
+/// Called by netfilter with a live socket `sk`, a user pointer and a valid `len`.
+unsafe extern "C" fn get_trampoline<T: GetSockopt, const PF: u8>(
+    sk: *mut bindings::sock,
+    optname: c_int,
+    user: *mut c_void,
+    len: *mut c_int,
+) -> c_int {
+    // SAFETY: `sk` is a live socket for the duration of the call.
+    let (net, tos) = unsafe { (local::sitemh_sock_net(sk), local::sitemh_sock_tos(sk)) };
+    // SAFETY: a socket's namespace outlives the socket.
+    let net = unsafe { Net::from_raw(net) };
+    // SAFETY: `T::State` is registered while this registration exists (the contract of
+    // `register`), and a namespace that has sockets has its state started.
+    let state = unsafe { state_of::<T::State>(net) };
+    // SAFETY: `len` is a valid kernel pointer (netfilter read it from user space).
+    let avail = unsafe { *len };
+    let Ok(avail) = usize::try_from(avail) else {
+        return EINVAL.to_errno();
+    };
+    let buf = UserSlice::new(UserPtr::from_ptr(user), avail);
+    match T::get(state, &Socket { net, tos }, optname, buf) {
+        Ok(written) => {
+            // `written` never exceeds `avail`, which came from a `c_int`.
+            // SAFETY: see above.
+            unsafe { *len = written.min(avail) as c_int };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}

@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Address-pair selection (draft sections 2.1, 2.1.1, 2.3.1 and 2.3.2).
+//!
+//! [`candidate_pairs`] follows the pseudo-code of `getsrcaddr` / `gethostbynamewithsrcaddr`:
+//! which destinations to use and which of the host's addresses may be their sources.
+//! [`rank`] is the draft's `getendpointaddr`: it orders the (source, destination) pairs,
+//! widest-shortest for best effort and lowest latency for guaranteed / controlled-load
+//! service. The host's addresses and routes come in through [`Host`], so that this stays
+//! pure: the module answers it from the kernel, the tests from tables.
+
+use super::{
+    domain::{
+        DomainTable,
+        MAX_DOMAINS, //
+    },
+    prefix::Bits,
+};
+
+/// Sources considered for one destination (`getsrcaddr` returns at most this many).
+pub(crate) const MAX_SOURCES: usize = 16;
+/// Destinations considered for one name.
+pub(crate) const MAX_DESTS: usize = 16;
+/// Pairs ranked for one name: every source with every destination.
+pub(crate) const MAX_PAIRS: usize = MAX_SOURCES * MAX_DESTS;
+
+/// What an address is for, as far as the draft's branches care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AddrClass {
+    /// Usable on its link only (IPv4 169.254/16, IPv6 fe80::/10).
+    LinkLocal,
+    /// Private address space (RFC 1918, IPv6 unique local fc00::/7).
+    Private,
+    /// Global unicast.
+    Global,
+}
+
+/// Addresses whose class is known.
+pub(crate) trait Classify: Bits + Ord {
+    /// The class of the address.
+    fn class(self) -> AddrClass;
+}
+
+impl Classify for u32 {
+    fn class(self) -> AddrClass {
+        let in_net = |net: u32, len: u8| self & u32::mask(len) == net;
+        if in_net(0xa9fe_0000, 16) {
+            AddrClass::LinkLocal
+        } else if in_net(0x0a00_0000, 8) || in_net(0xac10_0000, 12) || in_net(0xc0a8_0000, 16) {
+            AddrClass::Private
+        } else {
+            AddrClass::Global
+        }
+    }
+}
+
+impl Classify for u128 {
+    fn class(self) -> AddrClass {
+        if self >> 118 == 0x3fa {
+            AddrClass::LinkLocal
+        } else if self >> 121 == 0x7e {
+            AddrClass::Private
+        } else {
+            AddrClass::Global
+        }
+    }
+}
+
+/// One of the host's addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct LocalAddr<B> {
+    /// The address.
+    pub(crate) addr: B,
+    /// The interface holding it.
+    pub(crate) ifindex: i32,
+}
+
+/// What selection needs to know of the host.
+pub(crate) trait Host<B> {
+    /// The host's usable unicast addresses (interfaces up, loopback excluded).
+    fn addresses(&self) -> &[LocalAddr<B>];
+    /// The draft's `rtalloc`: the interface the route to `dst` leaves by (`ifindex` names
+    /// the interface of a link-scoped `dst`, else 0); `None` without a route.
+    fn route_oif(&self, dst: B, ifindex: i32) -> Option<i32>;
+}
+
+/// A (source, destination) pair: the draft's `struct addr_pair`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Pair<B> {
+    /// The local address to bind.
+    pub(crate) src: B,
+    /// The peer's address.
+    pub(crate) dst: B,
+}
+
+/// Why no pair could be formed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SelectError {
+    /// No destination was given.
+    NoDestination,
+    /// No route to the destination, or no usable source for it.
+    NoSource,
+}
+
+/// The sources for `dst` (draft 2.3.1), in the host's address order, into `out`.
+pub(crate) fn sources_for<B: Classify, H: Host<B>>(
+    table: &DomainTable<B>,
+    host: &H,
+    dst: B,
+    home: Option<B>,
+    out: &mut [B],
+) -> usize {
+    match table.domain_of(dst) {
+        Some(domain) => {
+            // Inside the domains: the route's interface, and on it the address of the
+            // destination's own domain (or of its link, for a link-local destination).
+            let Some(oif) = host.route_oif(dst, 0) else {
+                return 0;
+            };
+            let index = domain.index;
+            let on_oif = host.addresses().iter().filter(|a| a.ifindex == oif);
+            let wanted = |a: &&LocalAddr<B>| {
+                if dst.class() == AddrClass::LinkLocal {
+                    a.addr.class() == AddrClass::LinkLocal
+                } else {
+                    table.domain_of(a.addr).map(|d| d.index) == Some(index)
+                }
+            };
+            collect(on_oif.filter(wanted).map(|a| a.addr), out)
+        }
+        None => outside_sources(table, host, dst.class(), home, out),
+    }
+}
+
+/// Sources for a destination outside the domains, of class `class` (private or global).
+fn outside_sources<B: Classify, H: Host<B>>(
+    table: &DomainTable<B>,
+    host: &H,
+    class: AddrClass,
+    home: Option<B>,
+    out: &mut [B],
+) -> usize {
+    if class == AddrClass::LinkLocal {
+        return 0;
+    }
+    // The home address (mobility, provider-independent addresses) stands for the node.
+    if let Some(home) = home {
+        return collect(core::iter::once(home), out);
+    }
+    let class = if class == AddrClass::Private {
+        AddrClass::Private
+    } else {
+        AddrClass::Global
+    };
+    let of_class = || {
+        host.addresses()
+            .iter()
+            .filter(move |a| a.addr.class() == class)
+    };
+    let mut interfaces = of_class().map(|a| a.ifindex);
+    let first = interfaces.next();
+    if interfaces.all(|i| Some(i) == first) {
+        // One interface: all its addresses of the class.
+        return collect(of_class().map(|a| a.addr), out);
+    }
+    // Several: per default router, the address of its domain on the interface that the
+    // route to the router leaves by.
+    let mut n = 0;
+    for domain in table.domains() {
+        let Some(router) = domain.router else {
+            continue;
+        };
+        let Some(oif) = host.route_oif(router.addr, router.ifindex) else {
+            continue;
+        };
+        let found = of_class().find(|a| {
+            a.ifindex == oif && table.domain_of(a.addr).map(|d| d.index) == Some(domain.index)
+        });
+        if let Some(a) = found {
+            if n < out.len() && !out[..n].contains(&a.addr) {
+                out[n] = a.addr;
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn collect<B: Copy + PartialEq>(addrs: impl Iterator<Item = B>, out: &mut [B]) -> usize {
+    let mut n = 0;
+    for addr in addrs {
+        if n == out.len() {
+            break;
+        }
+        if !out[..n].contains(&addr) {
+            out[n] = addr;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The candidate pairs for destinations `dsts` (draft 2.3.2; one destination is 2.3.1),
+/// unranked, into `out`. Returns how many were written.
+pub(crate) fn candidate_pairs<B: Classify, H: Host<B>>(
+    table: &DomainTable<B>,
+    host: &H,
+    dsts: &[B],
+    home: Option<B>,
+    out: &mut [Pair<B>],
+) -> Result<usize, SelectError> {
+    if dsts.is_empty() {
+        return Err(SelectError::NoDestination);
+    }
+    let dsts = &dsts[..dsts.len().min(MAX_DESTS)];
+    let inside = |d: &&B| table.domain_of(**d).is_some();
+    let private = |d: &&B| d.class() != AddrClass::Global;
+    let mut n = 0;
+    let mut push = |pair: Pair<B>, out: &mut [Pair<B>]| {
+        if n < out.len() && !out[..n].contains(&pair) {
+            out[n] = pair;
+            n += 1;
+        }
+    };
+    let mut sources = [B::ZERO; MAX_SOURCES];
+    if dsts.iter().any(|d| inside(&d)) {
+        // Inside the domains: a private destination if there is one, else a global one,
+        // each from the source of its own domain.
+        let prefer_private = dsts.iter().filter(inside).any(|d| private(&d));
+        for &dst in dsts.iter().filter(inside) {
+            if private(&&dst) != prefer_private {
+                continue;
+            }
+            let count = sources_for(table, host, dst, None, &mut sources);
+            for &src in &sources[..count] {
+                push(Pair { src, dst }, out);
+            }
+        }
+    } else {
+        // Outside: private destinations with private sources if the name has any, else
+        // every global destination with every global source (or the home address).
+        let class = if dsts.iter().any(|d| d.class() == AddrClass::Private) {
+            AddrClass::Private
+        } else {
+            AddrClass::Global
+        };
+        let count = outside_sources(table, host, class, home, &mut sources);
+        for &dst in dsts.iter().filter(|d| d.class() == class) {
+            for &src in &sources[..count] {
+                push(Pair { src, dst }, out);
+            }
+        }
+    }
+    if n == 0 {
+        return Err(SelectError::NoSource);
+    }
+    Ok(n)
+}
+
+/// Path attributes of one provider (source domain), as configured (draft 2.1.1: what the
+/// PE router would report in ADSPEC). 0 means unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct PathAttrs {
+    /// Bandwidth allocated to the customer, kbit/s.
+    pub(crate) customer_bandwidth: u32,
+    /// Gross effective bandwidth allocated to the provider's customers on the path, kbit/s.
+    pub(crate) gross_bandwidth: u32,
+    /// AVAILABLE_PATH_BANDWIDTH, kbit/s.
+    pub(crate) path_bandwidth: u32,
+    /// Unused bandwidth allocated to the customer, kbit/s (caps the effective bandwidth).
+    pub(crate) unused_bandwidth: u32,
+    /// NUMBER_OF_IS_HOPS.
+    pub(crate) hops: u32,
+    /// MINIMUM_PATH_LATENCY, microseconds.
+    pub(crate) latency_us: u32,
+}
+
+impl PathAttrs {
+    /// Nothing known.
+    pub(crate) const UNKNOWN: Self = Self {
+        customer_bandwidth: 0,
+        gross_bandwidth: 0,
+        path_bandwidth: 0,
+        unused_bandwidth: 0,
+        hops: 0,
+        latency_us: 0,
+    };
+
+    /// The draft's effective available bandwidth, kbit/s:
+    /// `customer / gross * AVAILABLE_PATH_BANDWIDTH`, at most the customer's unused
+    /// bandwidth. Without the customer's share, the whole path bandwidth counts.
+    pub(crate) fn effective_bandwidth(&self) -> u64 {
+        let path = u64::from(self.path_bandwidth);
+        let mut effective = if self.customer_bandwidth != 0 && self.gross_bandwidth != 0 {
+            u64::from(self.customer_bandwidth) * path / u64::from(self.gross_bandwidth)
+        } else {
+            path
+        };
+        if self.unused_bandwidth != 0 && effective > u64::from(self.unused_bandwidth) {
+            effective = u64::from(self.unused_bandwidth);
+        }
+        effective
+    }
+}
+
+/// The service an application asked for, from its socket's TOS / traffic class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    /// Widest-shortest: most effective bandwidth, then fewest hops.
+    BestEffort,
+    /// Guaranteed or controlled-load: lowest latency, then fewest hops.
+    LowLatency,
+}
+
+impl Service {
+    /// The service of a TOS octet (IPv4 TOS or IPv6 traffic class). Low latency: DSCP EF
+    /// (46) and VOICE-ADMIT (44), the class selectors CS4..CS7 and AF4x (real-time and
+    /// interactive classes, RFC 4594), and RFC 1349's "minimize delay" TOS (0x10, alone:
+    /// with precedence bits the same octet is an AF code point).
+    pub(crate) fn of_tos(tos: u8) -> Self {
+        let dscp = tos >> 2;
+        let low_latency =
+            matches!(dscp, 44 | 46 | 32 | 40 | 48 | 56 | 34 | 36 | 38) || tos & !0x03 == 0x10;
+        if low_latency {
+            Service::LowLatency
+        } else {
+            Service::BestEffort
+        }
+    }
+}
+
+/// What the ranking knows of each source domain's path, and measured round-trip times.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PathInfo {
+    /// Configured attributes, by domain number.
+    pub(crate) attrs: [PathAttrs; MAX_DOMAINS],
+    /// Domains whose path is known to be down (no route to their router), by number.
+    pub(crate) down: [bool; MAX_DOMAINS],
+}
+
+/// A pair with what the ranking weighed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Ranked<B> {
+    /// The pair.
+    pub(crate) pair: Pair<B>,
+    /// Effective available bandwidth, kbit/s (0: unknown).
+    pub(crate) bandwidth: u64,
+    /// Hops (0: unknown).
+    pub(crate) hops: u32,
+    /// One-way latency in microseconds: half the measured round trip if measured, else the
+    /// configured latency (0: unknown).
+    pub(crate) latency_us: u32,
+    /// Whether the latency was measured.
+    pub(crate) measured: bool,
+    /// Whether the path is known to be down.
+    pub(crate) down: bool,
+}
+
+impl<B: Classify> Ranked<B> {
+    /// The pair with the attributes of its source's domain and its measured round trip.
+    pub(crate) fn new(
+        table: &DomainTable<B>,
+        info: &PathInfo,
+        pair: Pair<B>,
+        rtt_us: Option<u32>,
+    ) -> Self {
+        let index = table.domain_of(pair.src).map(|d| usize::from(d.index));
+        let attrs = index.map(|i| info.attrs[i]).unwrap_or_default();
+        let (latency_us, measured) = match rtt_us {
+            Some(rtt) => (rtt.div_ceil(2).max(1), true),
+            None => (attrs.latency_us, false),
+        };
+        Self {
+            pair,
+            bandwidth: attrs.effective_bandwidth(),
+            hops: attrs.hops,
+            latency_us,
+            measured,
+            down: index.is_some_and(|i| info.down[i]),
+        }
+    }
+}
+
+/// The draft's `getendpointaddr` ordering: best first. Paths known to be down go last;
+/// unknown values rank after known ones; ties keep the candidates' order.
+pub(crate) fn rank<B: Copy>(pairs: &mut [Ranked<B>], service: Service) {
+    let unknown_last = |v: u64| if v == 0 { u64::MAX } else { v };
+    let key = |r: &Ranked<B>| -> (bool, u64, u64) {
+        match service {
+            Service::BestEffort => (
+                r.down,
+                u64::MAX - r.bandwidth,
+                unknown_last(u64::from(r.hops)),
+            ),
+            Service::LowLatency => (
+                r.down,
+                unknown_last(u64::from(r.latency_us)),
+                unknown_last(u64::from(r.hops)),
+            ),
+        }
+    };
+    // Insertion sort: stable, in place, no allocation; at most MAX_PAIRS entries.
+    for i in 1..pairs.len() {
+        let mut j = i;
+        while j > 0 && key(&pairs[j - 1]) > key(&pairs[j]) {
+            pairs.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::domain::{
+        DomainConfig,
+        Router, //
+    };
+    use std::vec::Vec;
+
+    fn domain(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
+        let mut c = DomainConfig::default();
+        c.set_prefix_len(len).unwrap();
+        c.set_net_addr(addr).unwrap();
+        c.set_def_router(Router {
+            addr: router,
+            ifindex: 0,
+        });
+        c
+    }
+
+    const P1: u32 = 0xc633_6400; // 198.51.100.0/24 via .129
+    const P2: u32 = 0xcb00_7100; // 203.0.113.0/24 via .130
+    const PRIV: u32 = 0x0a63_0000; // 10.99.0.0/16, private
+    const X: u32 = 0xc000_02c8; // 192.0.2.200
+
+    fn site() -> DomainTable<u32> {
+        DomainTable::new(&[
+            domain(P1, 24, P1 + 129),
+            domain(P2, 24, P2 + 130),
+            domain(PRIV, 16, 0),
+        ])
+    }
+
+    /// A host from a table of addresses and of routes (prefix, length, interface).
+    struct TestHost {
+        addrs: Vec<LocalAddr<u32>>,
+        routes: Vec<(u32, u8, i32)>,
+    }
+
+    impl Host<u32> for TestHost {
+        fn addresses(&self) -> &[LocalAddr<u32>] {
+            &self.addrs
+        }
+        fn route_oif(&self, dst: u32, _ifindex: i32) -> Option<i32> {
+            self.routes
+                .iter()
+                .filter(|(net, len, _)| dst & u32::mask(*len) == *net)
+                .max_by_key(|(_, len, _)| *len)
+                .map(|r| r.2)
+        }
+    }
+
+    /// H of the draft's site: one LAN interface (2) with an address of each domain.
+    fn one_interface_host() -> TestHost {
+        TestHost {
+            addrs: [P1 + 10, P2 + 10, PRIV + 0x10a]
+                .iter()
+                .map(|&addr| LocalAddr { addr, ifindex: 2 })
+                .collect(),
+            routes: std::vec![(0, 0, 2)],
+        }
+    }
+
+    /// A router with one interface per provider: 3 towards P1's CE, 4 towards P2's.
+    fn two_interface_host() -> TestHost {
+        TestHost {
+            addrs: std::vec![
+                LocalAddr {
+                    addr: P1 + 131,
+                    ifindex: 3
+                },
+                LocalAddr {
+                    addr: P2 + 10,
+                    ifindex: 3
+                },
+                LocalAddr {
+                    addr: P2 + 131,
+                    ifindex: 4
+                },
+                LocalAddr {
+                    addr: PRIV + 1,
+                    ifindex: 3
+                },
+                LocalAddr {
+                    addr: 0x0a00_0001,
+                    ifindex: 4
+                },
+            ],
+            routes: std::vec![(P1 + 128, 25, 3), (P2 + 128, 25, 4), (0, 0, 3)],
+        }
+    }
+
+    fn pairs(
+        host: &TestHost,
+        dsts: &[u32],
+        home: Option<u32>,
+    ) -> Result<Vec<Pair<u32>>, SelectError> {
+        let mut out = [Pair::default(); MAX_PAIRS];
+        let n = candidate_pairs(&site(), host, dsts, home, &mut out)?;
+        Ok(out[..n].to_vec())
+    }
+
+    fn srcs(p: &[Pair<u32>]) -> Vec<u32> {
+        p.iter().map(|p| p.src).collect()
+    }
+
+    #[test]
+    fn outside_destination_gets_every_global_source_of_a_one_interface_host() {
+        let p = pairs(&one_interface_host(), &[X], None).unwrap();
+        assert_eq!(srcs(&p), [P1 + 10, P2 + 10]);
+        assert!(p.iter().all(|p| p.dst == X));
+    }
+
+    #[test]
+    fn several_interfaces_take_the_address_of_each_router_domain_on_its_interface() {
+        // P2's router is reached on interface 4: P2 + 10 (on 3) is not used.
+        let p = pairs(&two_interface_host(), &[X], None).unwrap();
+        assert_eq!(srcs(&p), [P1 + 131, P2 + 131]);
+    }
+
+    #[test]
+    fn inside_destination_gets_the_source_of_its_own_domain() {
+        let p = pairs(&one_interface_host(), &[P2 + 130], None).unwrap();
+        assert_eq!(srcs(&p), [P2 + 10]);
+        let p = pairs(&one_interface_host(), &[PRIV + 0x205], None).unwrap();
+        assert_eq!(srcs(&p), [PRIV + 0x10a]);
+    }
+
+    #[test]
+    fn private_destination_outside_gets_private_sources_only() {
+        let p = pairs(&one_interface_host(), &[0xac10_0001], None).unwrap();
+        assert_eq!(srcs(&p), [PRIV + 0x10a]);
+    }
+
+    #[test]
+    fn multihomed_peer_gives_all_m_times_n_pairs() {
+        let y = [0xc000_0201, 0xc000_0301, 0xc000_0401];
+        let p = pairs(&one_interface_host(), &y, None).unwrap();
+        assert_eq!(p.len(), 6);
+        for dst in y {
+            for src in [P1 + 10, P2 + 10] {
+                assert!(p.contains(&Pair { src, dst }));
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_inside_the_domains_prefers_its_private_address() {
+        let p = pairs(&one_interface_host(), &[X, P1 + 5, PRIV + 5], None).unwrap();
+        assert_eq!(
+            p,
+            [Pair {
+                src: PRIV + 0x10a,
+                dst: PRIV + 5
+            }]
+        );
+    }
+
+    #[test]
+    fn home_address_replaces_the_sources_outside_only() {
+        let home = 0xc633_0001;
+        let p = pairs(&one_interface_host(), &[X], Some(home)).unwrap();
+        assert_eq!(srcs(&p), [home]);
+        let p = pairs(&one_interface_host(), &[P1 + 129], Some(home)).unwrap();
+        assert_eq!(srcs(&p), [P1 + 10]);
+    }
+
+    #[test]
+    fn no_destination_or_no_source_is_an_error() {
+        assert_eq!(
+            pairs(&one_interface_host(), &[], None),
+            Err(SelectError::NoDestination)
+        );
+        let host = TestHost {
+            addrs: Vec::new(),
+            routes: std::vec![(0, 0, 2)],
+        };
+        assert_eq!(pairs(&host, &[X], None), Err(SelectError::NoSource));
+        // Inside, but no route at all.
+        let host = TestHost {
+            addrs: one_interface_host().addrs,
+            routes: Vec::new(),
+        };
+        assert_eq!(pairs(&host, &[P1 + 1], None), Err(SelectError::NoSource));
+        // Link-local destinations outside the domains have no global source.
+        assert_eq!(
+            pairs(&one_interface_host(), &[0xa9fe_0101], None),
+            Err(SelectError::NoSource)
+        );
+    }
+
+    #[test]
+    fn classes() {
+        assert_eq!(0x0a01_0203u32.class(), AddrClass::Private);
+        assert_eq!(0xac1f_ffffu32.class(), AddrClass::Private);
+        assert_eq!(0xac20_0000u32.class(), AddrClass::Global);
+        assert_eq!(0xc0a8_0101u32.class(), AddrClass::Private);
+        assert_eq!(0xa9fe_0101u32.class(), AddrClass::LinkLocal);
+        assert_eq!(X.class(), AddrClass::Global);
+        assert_eq!((0xfe80u128 << 112).class(), AddrClass::LinkLocal);
+        assert_eq!((0xfebfu128 << 112).class(), AddrClass::LinkLocal);
+        assert_eq!((0xfec0u128 << 112).class(), AddrClass::Global);
+        assert_eq!((0xfd00u128 << 112).class(), AddrClass::Private);
+        assert_eq!((0xfc00u128 << 112).class(), AddrClass::Private);
+        assert_eq!((0x2001_0db8u128 << 96).class(), AddrClass::Global);
+    }
+
+    #[test]
+    fn effective_bandwidth_follows_the_draft_formula() {
+        let a = PathAttrs {
+            customer_bandwidth: 10_000,
+            gross_bandwidth: 100_000,
+            path_bandwidth: 500_000,
+            ..Default::default()
+        };
+        assert_eq!(a.effective_bandwidth(), 50_000);
+        let capped = PathAttrs {
+            unused_bandwidth: 8_000,
+            ..a
+        };
+        assert_eq!(capped.effective_bandwidth(), 8_000);
+        let no_share = PathAttrs {
+            path_bandwidth: 7,
+            ..Default::default()
+        };
+        assert_eq!(no_share.effective_bandwidth(), 7);
+        // No overflow at the extremes.
+        let max = PathAttrs {
+            customer_bandwidth: u32::MAX,
+            gross_bandwidth: 1,
+            path_bandwidth: u32::MAX,
+            ..Default::default()
+        };
+        assert_eq!(
+            max.effective_bandwidth(),
+            u64::from(u32::MAX) * u64::from(u32::MAX)
+        );
+    }
+
+    #[test]
+    fn tos_selects_the_service() {
+        assert_eq!(Service::of_tos(0), Service::BestEffort);
+        assert_eq!(Service::of_tos(46 << 2), Service::LowLatency);
+        assert_eq!(Service::of_tos(0x10), Service::LowLatency);
+        assert_eq!(Service::of_tos(34 << 2), Service::LowLatency);
+        assert_eq!(Service::of_tos(10 << 2), Service::BestEffort);
+        assert_eq!(Service::of_tos(8 << 2), Service::BestEffort);
+        // AF12 shares the "minimize delay" bit: not low latency.
+        assert_eq!(Service::of_tos(12 << 2), Service::BestEffort);
+    }
+
+    fn ranked(src: u32, bandwidth: u64, hops: u32, latency_us: u32, down: bool) -> Ranked<u32> {
+        Ranked {
+            pair: Pair { src, dst: X },
+            bandwidth,
+            hops,
+            latency_us,
+            measured: false,
+            down,
+        }
+    }
+
+    fn order(mut r: Vec<Ranked<u32>>, service: Service) -> Vec<u32> {
+        rank(&mut r, service);
+        srcs(&r.iter().map(|r| r.pair).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn best_effort_is_widest_then_shortest() {
+        let r = std::vec![
+            ranked(1, 100, 5, 10, false),
+            ranked(2, 900, 9, 90_000, false),
+            ranked(3, 900, 4, 80_000, false),
+            ranked(4, 0, 1, 1, false),
+        ];
+        assert_eq!(order(r, Service::BestEffort), [3, 2, 1, 4]);
+    }
+
+    #[test]
+    fn low_latency_is_fastest_then_shortest_with_unknowns_last() {
+        let r = std::vec![
+            ranked(1, 900, 5, 50_000, false),
+            ranked(2, 100, 9, 1_000, false),
+            ranked(3, 100, 0, 0, false),
+            ranked(4, 100, 3, 1_000, false),
+        ];
+        assert_eq!(order(r, Service::LowLatency), [4, 2, 1, 3]);
+    }
+
+    #[test]
+    fn down_paths_rank_last_and_ties_keep_their_order() {
+        let r = std::vec![
+            ranked(1, 900, 1, 1, true),
+            ranked(2, 100, 2, 2, false),
+            ranked(3, 100, 2, 2, false),
+        ];
+        assert_eq!(order(r.clone(), Service::BestEffort), [2, 3, 1]);
+        assert_eq!(order(r, Service::LowLatency), [2, 3, 1]);
+    }
+
+    #[test]
+    fn measured_round_trip_overrides_configured_latency() {
+        let table = site();
+        let mut info = PathInfo::default();
+        info.attrs[0].latency_us = 100;
+        info.attrs[1].latency_us = 900_000;
+        let p1 = Ranked::new(
+            &table,
+            &info,
+            Pair {
+                src: P1 + 10,
+                dst: X,
+            },
+            Some(80_000),
+        );
+        let p2 = Ranked::new(
+            &table,
+            &info,
+            Pair {
+                src: P2 + 10,
+                dst: X,
+            },
+            None,
+        );
+        assert_eq!((p1.latency_us, p1.measured), (40_000, true));
+        assert_eq!((p2.latency_us, p2.measured), (900_000, false));
+        let outside = Ranked::new(&table, &info, Pair { src: 1, dst: X }, None);
+        assert_eq!(outside.latency_us, 0);
+    }
+
+    #[test]
+    fn ranking_is_a_permutation_for_many_inputs() {
+        // Cheap property test: a fixed pseudo-random stream of inputs.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..500 {
+            let n = (next() % 40) as usize;
+            let r: Vec<Ranked<u32>> = (0..n)
+                .map(|i| {
+                    ranked(
+                        i as u32,
+                        next() % 4,
+                        (next() % 4) as u32,
+                        (next() % 4) as u32,
+                        next() % 5 == 0,
+                    )
+                })
+                .collect();
+            for service in [Service::BestEffort, Service::LowLatency] {
+                let mut s = r.clone();
+                rank(&mut s, service);
+                let mut ids = srcs(&s.iter().map(|r| r.pair).collect::<Vec<_>>());
+                // Down paths never precede up ones.
+                let first_down = s.iter().position(|r| r.down).unwrap_or(s.len());
+                assert!(s[first_down..].iter().all(|r| r.down));
+                ids.sort();
+                assert_eq!(ids, (0..n as u32).collect::<Vec<_>>());
+            }
+        }
+    }
+}
