@@ -25,9 +25,9 @@ endif
 LLVM ?= -$(LLVM_VERSION)
 KMAKE := $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all setup kernel module host-test vm-test check demo bench fmt fmt-check clean
+.PHONY: all setup kernel module lib tools host-test vm-test check demo bench fmt fmt-check clean
 
-all: module
+all: module lib tools
 
 setup:
 	@scripts/setup.sh
@@ -39,6 +39,23 @@ kernel: setup
 module: $(MODULE_DEPS) fmt-check
 	@+$(KMAKE) CLIPPY=1 KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
 
+# The application library (include/sitemh.h): static, and shared for FFI users.
+LIB_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -Iinclude -Iinclude/uapi
+lib: lib/libsitemh.a lib/libsitemh.so
+
+lib/sitemh.o: lib/sitemh.c include/sitemh.h include/uapi/linux/sitemh.h
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+lib/libsitemh.a: lib/sitemh.o
+	$(AR) rcs $@ $^
+
+lib/libsitemh.so: lib/sitemh.o
+	$(CC) -shared -o $@ $^
+
+# The selftests' helper programs, built here: the guest cannot write the tree.
+tools:
+	@$(MAKE) --no-print-directory -C selftests all
+
 fmt:
 	@rustfmt --edition 2021 rust/sitemh_main.rs rust/host/lib.rs
 
@@ -48,13 +65,13 @@ fmt-check:
 host-test:
 	@scripts/host-tests.sh
 
-vm-test: module
+vm-test: module tools
 	@scripts/vm-run.sh test
 
 check:
 	@scripts/check.sh
 
-demo: module
+demo: module tools
 	@scripts/vm-run.sh demo
 
 # Benchmarks (not tests): ratios against baselines measured in the same VM run, on a kernel
@@ -62,7 +79,7 @@ demo: module
 # The module for it is built from a copy of the tracked sources, so the test build stays.
 BENCH_KDIR := $(SITEMH_CACHE)/kernel-bench
 BENCH_MODULE := $(SITEMH_CACHE)/bench-module
-bench: setup fmt-check
+bench: setup fmt-check tools
 	@scripts/build-kernel.sh bench >/dev/null
 	@mkdir -p $(BENCH_MODULE)
 	@git ls-files -z Kbuild rust include scripts | rsync -a --files-from=- --from0 . $(BENCH_MODULE)/
@@ -72,4 +89,5 @@ bench: setup fmt-check
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
-	@rm -rf rust/host/target
+	@rm -rf rust/host/target lib/*.a lib/*.so
+	@$(MAKE) --no-print-directory -C selftests clean

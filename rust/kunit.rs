@@ -109,3 +109,13 @@ mod domain {
         assert_eq!(t.domain_of(0x0a02_0203).map(|d| d.index), Some(0));
     }
 }
+
+#[kunit_tests(sitemh_select)]
+mod select {
+    use crate::logic::select::vectors;
+
+    #[test]
+    fn pairs_and_rankings_follow_the_vectors() {
+        assert_eq!(vectors::check_all(), Ok(()));
+    }
+}

@@ -38,6 +38,7 @@ finish() {
 stage setup scripts/setup.sh
 stage kernel scripts/build-kernel.sh
 stage module make --no-print-directory module
+stage tools make --no-print-directory lib tools
 scripts/host-tests.sh
 scripts/vm-run.sh test
 finish

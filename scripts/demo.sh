@@ -34,7 +34,7 @@ flows() {
 	flow H "$h" 2001:db8:2:a::10 $X6 ip6
 }
 
-insmod "$root/sitemh.ko"
+insmod "${SITEMH_KO:-$root/sitemh.ko}"
 say "The site (draft section 2): H -- IR -- {CE1 -> provider P1, CE2 -> provider P2} -- X"
 build_site || exit 1
 echo "  H has one address per provider plus a private one; IR's default route is CE1."
@@ -52,6 +52,36 @@ flows
 
 say "IR's counters (/proc/net/sitemh)"
 ip netns exec "$ir" cat /proc/net/sitemh | column -t | sed 's/^/  /'
+
+tool=$root/selftests/sitemh_tool
+say "Address-pair selection (draft 2.1, 2.1.1): H's client asks for its pairs to X"
+for i in 0 1; do
+	bw=$((i == 0 ? 100000 : 10000))
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_domain.$i.path_bandwidth=$bw \
+		net.ipv4.ip_domain.$i.hops=$((3 - i))
+done
+ip netns exec "$ce1" tc qdisc add dev ce1-up root netem delay 80ms
+ip netns exec "$h" sysctl -q -w net.ipv4.ip_path_probe_ms=1500
+echo "  P1: 100 Mbit/s, 3 hops, CE1's uplink delayed by 80 ms (netem); P2: 10 Mbit/s, 2 hops"
+echo "  Probing on (ip_path_probe_ms=1500): latency = half the measured echo round trip."
+ip netns exec "$h" "$tool" rank $X4 | sed 's/^/  default TOS: /'
+ip netns exec "$h" "$tool" rank -t 0xb8 $X4 | sed 's/^/  DSCP EF:     /'
+echo "  getsrcaddr (best effort) gives, best first: $(ip netns exec "$h" "$tool" srcaddr $X4 | tr '\n' ' ')"
+ip netns exec "$ce1" tc qdisc del dev ce1-up root
+
+say "A UDP server on H bound to 0.0.0.0; X sends to each of H's provider addresses"
+for mode in plain draft; do
+	ip netns exec "$h" "$tool" udp-server 7777 "$mode" &
+	server=$!
+	sleep 0.5
+	for addr in 198.51.100.10 203.0.113.10; do
+		printf '  %-33s X -> %-14s reply from %s\n' \
+			"$([ $mode = draft ] && echo "recvwithdstaddr/sendwithsrcaddr:" || echo "recvfrom/sendto (plain):")" \
+			"$addr" "$(ip netns exec "$x" "$tool" udp-client $X4 $addr 7777)"
+	done
+	kill $server
+	wait $server 2>/dev/null
+done
 
 run_cleanup
 rmmod sitemh

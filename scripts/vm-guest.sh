@@ -4,12 +4,13 @@
 # the output directory). Loads the module, runs KUnit and the selftests, then checks the
 # kernel log and kmemleak for splats.
 #
-# usage: vm-guest.sh test|demo|bench OUTDIR [MODULE]
+# usage: vm-guest.sh test|demo|bench OUTDIR [MODULE [SELFTESTS]]
 set -uo pipefail
 mode=$1
 out=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 ko=${3:-$root/sitemh.ko}
+only=${4:-}
 results=$out/results
 export SITEMH_KO=$ko
 
@@ -72,7 +73,7 @@ run_kunit() {
 # "TEST: name [ OK ]|[FAIL]|[SKIP]" line per case, which become our results.
 run_selftests() {
 	local progs t rc log timeout_s
-	progs=$(make -s -C "$root/selftests" print-tests)
+	progs=${only:-$(make -s -C "$root/selftests" print-tests)}
 	timeout_s=$(sed -n 's/^timeout=//p' "$root/selftests/settings")
 	for t in $progs; do
 		log=$out/selftest-$t.log

@@ -12,6 +12,18 @@ _Static_assert(sizeof(struct sitemh_addr_pair) == 8, "addr_pair is two IPv4 addr
 _Static_assert(offsetof(struct sitemh_addr_pair, dst) == 4, "dst follows src");
 _Static_assert(sizeof(struct sitemh_addr_pair6) == 32, "addr_pair6 is two IPv6 addresses");
 _Static_assert(SITEMH_MAX_DOMAINS == 16, "the draft allows 16 domains");
+/* The module (rust/select.rs) encodes these layouts by hand. */
+_Static_assert(sizeof(struct sitemh_rank_info) == 24, "rank info");
+_Static_assert(sizeof(struct sitemh_ranked_pair) == 32, "ranked pair");
+_Static_assert(offsetof(struct sitemh_ranked_pair, info) == 8, "ranked pair info");
+_Static_assert(sizeof(struct sitemh_ranked_pair6) == 56, "ranked pair6");
+_Static_assert(offsetof(struct sitemh_ranked_pair6, info) == 32, "ranked pair6 info");
+_Static_assert(offsetof(struct sitemh_rank_info, flags) == 16, "flags");
+_Static_assert(sizeof(struct sitemh_pairs) == 16 + 16 * 4, "pairs header");
+_Static_assert(offsetof(struct sitemh_pairs, pair) == 80, "pairs answers");
+_Static_assert(sizeof(struct sitemh_pairs6) == 16 + 16 * 16, "pairs6 header");
+_Static_assert(offsetof(struct sitemh_pairs6, pair) == 272, "pairs6 answers");
+_Static_assert(SITEMH_SO_PAIRS == 0x5348, "option numbers are ABI");
 
 int main(void)
 {

@@ -409,6 +409,197 @@ pub(crate) fn rank<B: Copy>(pairs: &mut [Ranked<B>], service: Service) {
     }
 }
 
+/// Cases shared by the host tests and the KUnit suite `sitemh_select`: the draft's site
+/// seen from host H (one LAN interface, 2, holding an address of every domain).
+pub(crate) mod vectors {
+    use super::*;
+    use crate::logic::domain::{
+        DomainConfig,
+        Router, //
+    };
+
+    const P1: u32 = 0xc633_6400; // 198.51.100.0/24 via .129
+    const P2: u32 = 0xcb00_7100; // 203.0.113.0/24 via .130
+    const PRIV: u32 = 0x0a63_0000; // 10.99.0.0/16, private
+    const X: u32 = 0xc000_02c8; // 192.0.2.200
+
+    /// H: every destination is routed out of interface 2.
+    pub(crate) struct SiteHost {
+        addrs: [LocalAddr<u32>; 3],
+    }
+
+    impl Host<u32> for SiteHost {
+        fn addresses(&self) -> &[LocalAddr<u32>] {
+            &self.addrs
+        }
+        fn route_oif(&self, _dst: u32, _ifindex: i32) -> Option<i32> {
+            Some(2)
+        }
+    }
+
+    /// H of the draft's site.
+    pub(crate) const HOST: SiteHost = SiteHost {
+        addrs: [
+            LocalAddr {
+                addr: P1 + 10,
+                ifindex: 2,
+            },
+            LocalAddr {
+                addr: P2 + 10,
+                ifindex: 2,
+            },
+            LocalAddr {
+                addr: PRIV + 0x10a,
+                ifindex: 2,
+            },
+        ],
+    };
+
+    fn domain(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
+        let mut c = DomainConfig::EMPTY;
+        // The vectors below are valid prefixes.
+        let _ = c.set_prefix_len(len);
+        let _ = c.set_net_addr(addr);
+        c.set_def_router(Router {
+            addr: router,
+            ifindex: 0,
+        });
+        c
+    }
+
+    /// The site's domains.
+    pub(crate) fn table() -> DomainTable<u32> {
+        DomainTable::new(&[
+            domain(P1, 24, P1 + 129),
+            domain(P2, 24, P2 + 130),
+            domain(PRIV, 16, 0),
+        ])
+    }
+
+    /// (destinations, home address, expected pairs): draft 2.3.1 and 2.3.2.
+    pub(crate) const PAIRS: &[(&[u32], Option<u32>, &[Pair<u32>])] = &[
+        // Outside: every global source.
+        (
+            &[X],
+            None,
+            &[
+                Pair {
+                    src: P1 + 10,
+                    dst: X,
+                },
+                Pair {
+                    src: P2 + 10,
+                    dst: X,
+                },
+            ],
+        ),
+        // Inside: the source of the destination's domain.
+        (
+            &[P2 + 130],
+            None,
+            &[Pair {
+                src: P2 + 10,
+                dst: P2 + 130,
+            }],
+        ),
+        // Private outside: private sources only.
+        (
+            &[0xac10_0001],
+            None,
+            &[Pair {
+                src: PRIV + 0x10a,
+                dst: 0xac10_0001,
+            }],
+        ),
+        // A name inside the domains: its private address first.
+        (
+            &[X, P1 + 5, PRIV + 5],
+            None,
+            &[Pair {
+                src: PRIV + 0x10a,
+                dst: PRIV + 5,
+            }],
+        ),
+        // The home address replaces the sources outside.
+        (
+            &[X],
+            Some(0xc633_0001),
+            &[Pair {
+                src: 0xc633_0001,
+                dst: X,
+            }],
+        ),
+        // Link-local outside the domains: no source.
+        (&[0xa9fe_0101], None, &[]),
+    ];
+
+    /// (bandwidth, hops, latency, down) of three paths, the service, and the order.
+    pub(crate) const RANKINGS: &[([(u64, u32, u32, bool); 3], Service, [u32; 3])] = &[
+        (
+            [
+                (100, 5, 10, false),
+                (900, 9, 9000, false),
+                (900, 4, 8000, false),
+            ],
+            Service::BestEffort,
+            [2, 1, 0],
+        ),
+        (
+            [
+                (900, 5, 5000, false),
+                (100, 9, 100, false),
+                (100, 3, 100, false),
+            ],
+            Service::LowLatency,
+            [2, 1, 0],
+        ),
+        (
+            [(900, 1, 1, true), (100, 2, 2, false), (100, 2, 2, false)],
+            Service::BestEffort,
+            [1, 2, 0],
+        ),
+        (
+            [(0, 0, 0, false), (1, 1, 1, false), (0, 0, 5, false)],
+            Service::LowLatency,
+            [1, 2, 0],
+        ),
+    ];
+
+    /// Runs every case; the first that fails is named.
+    pub(crate) fn check_all() -> Result<(), &'static str> {
+        let table = table();
+        for (dsts, home, expected) in PAIRS {
+            let mut out = [Pair::default(); 8];
+            match candidate_pairs(&table, &HOST, dsts, *home, &mut out) {
+                Ok(n) if out[..n] == **expected => {}
+                Err(SelectError::NoSource) if expected.is_empty() => {}
+                _ => return Err("candidate pairs differ from the vector"),
+            }
+        }
+        for (paths, service, order) in RANKINGS {
+            let mut r = [Ranked::default(); 3];
+            for (i, (bandwidth, hops, latency_us, down)) in paths.iter().enumerate() {
+                r[i] = Ranked {
+                    pair: Pair {
+                        src: i as u32,
+                        dst: X,
+                    },
+                    bandwidth: *bandwidth,
+                    hops: *hops,
+                    latency_us: *latency_us,
+                    measured: false,
+                    down: *down,
+                };
+            }
+            rank(&mut r, *service);
+            if r.iter().map(|r| r.pair.src).ne(order.iter().copied()) {
+                return Err("ranking differs from the vector");
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,6 +928,11 @@ mod tests {
         assert_eq!((p2.latency_us, p2.measured), (900_000, false));
         let outside = Ranked::new(&table, &info, Pair { src: 1, dst: X }, None);
         assert_eq!(outside.latency_us, 0);
+    }
+
+    #[test]
+    fn the_shared_vectors_hold() {
+        assert_eq!(vectors::check_all(), Ok(()));
     }
 
     #[test]

@@ -3,10 +3,27 @@
  * sitemh: site multihoming for stub networks (draft-shyam-site-multi-38).
  *
  * The user-space interface of the sitemh module. Configuration is per network namespace
- * through sysctl:
+ * through sysctl (the same under net.ipv6. with IPv6 addresses):
  *
- *   net.ipv4.ip_num_domains   IPCTL_NUM_DOMAINS: number of IP domains, 0..SITEMH_MAX_DOMAINS
- *   net.ipv6.ip_num_domains   the same for IPv6
+ *   net.ipv4.ip_num_domains        IPCTL_NUM_DOMAINS: number of IP domains, 0..SITEMH_MAX_DOMAINS
+ *   net.ipv4.ip_domain.N.net_addr  IPCTL_DOMAIN: DOMAIN_NET_ADDR, DOMAIN_NET_MASK,
+ *   net.ipv4.ip_domain.N.net_mask    DOMAIN_DEF_ROUTER (0.0.0.0 / :: = private domain)
+ *   net.ipv4.ip_domain.N.def_router
+ *   net.ipv4.ip_domain.N.{bandwidth,gross_bandwidth,path_bandwidth,unused_bandwidth}
+ *                                  the provider path's bandwidths in kbit/s (draft 2.1.1:
+ *                                  allocated to the customer, gross allocated to all
+ *                                  customers, AVAILABLE_PATH_BANDWIDTH, unused allocation)
+ *   net.ipv4.ip_domain.N.hops      NUMBER_OF_IS_HOPS
+ *   net.ipv4.ip_domain.N.latency   MINIMUM_PATH_LATENCY in microseconds
+ *   net.ipv4.ip_use_homeaddr       IPCTL_USE_HOMEADDR: 1 selects ip_home_addr
+ *   net.ipv4.ip_home_addr          the node's home (or provider-independent) address
+ *   net.ipv4.ip_path_probe_ms      > 0: address selection echo-probes every candidate pair
+ *                                  and waits this long (ms) for the round-trip times
+ *
+ * The draft's new system calls become socket options, because a module can add neither
+ * system calls nor SOL_SOCKET options: netfilter lets a module answer getsockopt() at
+ * level IPPROTO_IP / IPPROTO_IPV6 for option numbers the IP layer does not use. The
+ * application header <sitemh.h> (include/sitemh.h) wraps them in the draft's functions.
  */
 #ifndef _UAPI_LINUX_SITEMH_H
 #define _UAPI_LINUX_SITEMH_H
@@ -40,6 +57,92 @@ struct sitemh_addr_pair {
 struct sitemh_addr_pair6 {
 	struct in6_addr src;
 	struct in6_addr dst;
+};
+
+/*
+ * Socket option numbers, at level IPPROTO_IP for IPv4 and IPPROTO_IPV6 for IPv6.
+ * sitemh reserves SITEMH_SO_BASE .. SITEMH_SO_BASE + 15 ('S' 'H' = 0x5348: far from the
+ * ranges of iptables (64..), arptables (96..), ebtables (128..) and IPVS (1024+64..)).
+ * Loading the module fails with EBUSY if another module holds any of them.
+ */
+#define SITEMH_SO_BASE		0x5348
+/* getsockopt: rank the address pairs for some destinations (struct sitemh_pairs{,6}). */
+#define SITEMH_SO_PAIRS		(SITEMH_SO_BASE + 0)
+
+/* Limits of one SITEMH_SO_PAIRS call. */
+#define SITEMH_MAX_SOURCES	16
+#define SITEMH_MAX_DESTS	16
+#define SITEMH_MAX_PAIRS	(SITEMH_MAX_SOURCES * SITEMH_MAX_DESTS)
+
+/* What the socket's TOS / traffic class asked for (struct sitemh_pairs.service). */
+#define SITEMH_SERVICE_BEST_EFFORT	0	/* widest-shortest path */
+#define SITEMH_SERVICE_LOW_LATENCY	1	/* guaranteed / controlled load: lowest latency */
+
+/* struct sitemh_rank_info.flags */
+#define SITEMH_RANK_MEASURED	0x1	/* latency_us is half a measured round trip */
+#define SITEMH_RANK_DOWN	0x2	/* the path is known to be down: ranked last */
+
+/*
+ * struct sitemh_rank_info - what the ranking weighed for one pair (0: unknown).
+ * @bandwidth: effective available bandwidth of the source's provider path, kbit/s
+ *             (draft 2.1.1: customer / gross * AVAILABLE_PATH_BANDWIDTH, capped by the
+ *             customer's unused bandwidth).
+ * @hops: NUMBER_OF_IS_HOPS of the path.
+ * @latency_us: one-way latency in microseconds, measured or configured.
+ * @flags: SITEMH_RANK_*.
+ * @reserved: 0.
+ */
+struct sitemh_rank_info {
+	__u64 bandwidth;
+	__u32 hops;
+	__u32 latency_us;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/* struct sitemh_ranked_pair{,6} - a pair and its ranking data. */
+struct sitemh_ranked_pair {
+	struct sitemh_addr_pair pair;
+	struct sitemh_rank_info info;
+};
+
+struct sitemh_ranked_pair6 {
+	struct sitemh_addr_pair6 pair;
+	struct sitemh_rank_info info;
+};
+
+/*
+ * struct sitemh_pairs - request and answer of getsockopt(IPPROTO_IP, SITEMH_SO_PAIRS).
+ * The caller passes optlen = sizeof(struct sitemh_pairs) + room for n answers *
+ * sizeof(struct sitemh_ranked_pair); optlen < sizeof(struct sitemh_pairs) is EINVAL.
+ * @ndst: in: destinations in @dst, 1..SITEMH_MAX_DESTS (else EINVAL).
+ * @npairs: out: pairs written to @pair, best first.
+ * @available: out: pairs found (more than @npairs if @pair had too little room).
+ * @service: out: SITEMH_SERVICE_* chosen from the socket's TOS.
+ * @dst: in: the destinations (the addresses a name resolved to).
+ * @pair: out: the ranked pairs.
+ *
+ * Errors: EINVAL (bad lengths or counts), EFAULT, ENETUNREACH (no usable source or no
+ * route), ENOMEM. The module follows draft sections 2.3.1 (one destination: getsrcaddr)
+ * and 2.3.2 (several: gethostbynamewithsrcaddr).
+ */
+struct sitemh_pairs {
+	__u32 ndst;
+	__u32 npairs;
+	__u32 available;
+	__u32 service;
+	struct in_addr dst[SITEMH_MAX_DESTS];
+	struct sitemh_ranked_pair pair[];
+};
+
+/* struct sitemh_pairs6 - the same at level IPPROTO_IPV6. */
+struct sitemh_pairs6 {
+	__u32 ndst;
+	__u32 npairs;
+	__u32 available;
+	__u32 service;
+	struct in6_addr dst[SITEMH_MAX_DESTS];
+	struct sitemh_ranked_pair6 pair[];
 };
 
 #endif /* _UAPI_LINUX_SITEMH_H */

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test and demo tool for the sitemh application interface (include/sitemh.h).
+ *
+ *   sitemh_tool srcaddr [-6] [-t TOS] DST        getsrcaddr: one source per line
+ *   sitemh_tool pairs [-6] [-t TOS] NAME         gethostbynamewithsrcaddr: ranked pairs
+ *   sitemh_tool rank [-6] [-t TOS] NAME          the same with what the ranking weighed
+ *   sitemh_tool udp-server [-6] PORT draft|plain echo server: replies with
+ *                                                sendwithsrcaddr to recvwithdstaddr's dst
+ *                                                (draft) or sendto to recvfrom's (plain)
+ *   sitemh_tool udp-client [-6] SRC DST PORT     sends one datagram from SRC, prints the
+ *                                                source address of the reply
+ *   sitemh_tool bad-input                        every malformed call gets its errno
+ *   sitemh_tool bench [-6] DST N                 ns per getsrcaddr call and per connect()
+ *                                                of a UDP socket (the kernel's own source
+ *                                                selection), N calls each
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sitemh.h>
+
+static int family = AF_INET;
+static int tos = -1;
+
+static int open_socket(int type)
+{
+	int fd = socket(family, type, 0);
+
+	if (fd < 0) {
+		perror("socket");
+		exit(2);
+	}
+	if (tos >= 0) {
+		int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+		int name = family == AF_INET ? IP_TOS : IPV6_TCLASS;
+
+		if (setsockopt(fd, level, name, &tos, sizeof(tos)) < 0) {
+			perror("setsockopt TOS");
+			exit(2);
+		}
+	}
+	return fd;
+}
+
+static const char *text(const void *addr)
+{
+	static char buf[4][INET6_ADDRSTRLEN];
+	static int next;
+	char *out = buf[next++ % 4];
+
+	return inet_ntop(family, addr, out, INET6_ADDRSTRLEN);
+}
+
+static int parse(const char *s, void *addr)
+{
+	if (inet_pton(family, s, addr) != 1) {
+		fprintf(stderr, "not an address: %s\n", s);
+		exit(2);
+	}
+	return 0;
+}
+
+static int cmd_srcaddr(const char *dst_text)
+{
+	struct in6_addr dst, src[SITEMH_MAX_SOURCES];
+	int fd = open_socket(SOCK_DGRAM), n, i;
+
+	parse(dst_text, &dst);
+	n = family == AF_INET ? getsrcaddr(fd, (struct in_addr *)&dst, (struct in_addr *)src)
+			      : getsrcaddr6(fd, &dst, src);
+	if (n < 0) {
+		printf("error %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%s\n", family == AF_INET ? text(&((struct in_addr *)src)[i]) : text(&src[i]));
+	return 0;
+}
+
+static int cmd_pairs(const char *name)
+{
+	static struct addr_pair p4[SITEMH_MAX_PAIRS];
+	static struct addr_pair6 p6[SITEMH_MAX_PAIRS];
+	int fd = open_socket(SOCK_DGRAM), n = 0, i;
+	struct hostent *h;
+
+	h = family == AF_INET ? gethostbynamewithsrcaddr(fd, name, &n, p4)
+			      : gethostbynamewithsrcaddr6(fd, name, &n, p6);
+	if (!h) {
+		printf("error %s\n", errno ? strerrorname_np(errno) : hstrerror(h_errno));
+		return 1;
+	}
+	printf("# %s\n", h->h_name);
+	for (i = 0; i < n; i++) {
+		if (family == AF_INET)
+			printf("%s %s\n", text(&p4[i].src), text(&p4[i].dst));
+		else
+			printf("%s %s\n", text(&p6[i].src), text(&p6[i].dst));
+	}
+	return 0;
+}
+
+static int cmd_rank(const char *name)
+{
+	static union {
+		struct sitemh_pairs v4;
+		struct sitemh_pairs6 v6;
+		char room[sizeof(struct sitemh_pairs6) +
+			  SITEMH_MAX_PAIRS * sizeof(struct sitemh_ranked_pair6)];
+	} a;
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_DGRAM }, *res, *ai;
+	struct in6_addr dsts[SITEMH_MAX_DESTS];
+	int fd = open_socket(SOCK_DGRAM), n = 0, i;
+
+	if (getaddrinfo(name, NULL, &hints, &res)) {
+		printf("error unresolvable\n");
+		return 1;
+	}
+	for (ai = res; ai && n < SITEMH_MAX_DESTS; ai = ai->ai_next, n++) {
+		if (family == AF_INET)
+			((struct in_addr *)dsts)[n] = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		else
+			dsts[n] = ((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+	}
+	freeaddrinfo(res);
+	if (sitemh_rank_pairs(fd, family, dsts, n, &a, sizeof(a)) < 0) {
+		printf("error %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("# service %s, %u of %u pairs\n",
+	       a.v4.service == SITEMH_SERVICE_LOW_LATENCY ? "low-latency" : "best-effort",
+	       a.v4.npairs, a.v4.available);
+	for (i = 0; i < (int)a.v4.npairs; i++) {
+		const struct sitemh_rank_info *r;
+		const char *s, *d;
+
+		if (family == AF_INET) {
+			r = &a.v4.pair[i].info;
+			s = text(&a.v4.pair[i].pair.src);
+			d = text(&a.v4.pair[i].pair.dst);
+		} else {
+			r = &a.v6.pair[i].info;
+			s = text(&a.v6.pair[i].pair.src);
+			d = text(&a.v6.pair[i].pair.dst);
+		}
+		printf("%s %s bandwidth=%llu hops=%u latency_us=%u%s%s\n", s, d,
+		       (unsigned long long)r->bandwidth, r->hops, r->latency_us,
+		       r->flags & SITEMH_RANK_MEASURED ? " measured" : "",
+		       r->flags & SITEMH_RANK_DOWN ? " down" : "");
+	}
+	return 0;
+}
+
+static void make_sockaddr(struct sockaddr_storage *ss, socklen_t *len, const char *addr,
+			  int port)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = family;
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		parse(addr, &sin->sin_addr);
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		parse(addr, &sin6->sin6_addr);
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+	}
+}
+
+static const char *sockaddr_text(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return text(&((const struct sockaddr_in *)ss)->sin_addr);
+	return text(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static int cmd_udp_server(int port, int draft)
+{
+	struct sockaddr_storage local, from, dst;
+	socklen_t len;
+	char buf[1500];
+	int fd = open_socket(SOCK_DGRAM), one = 1;
+
+	make_sockaddr(&local, &len, family == AF_INET ? "0.0.0.0" : "::", port);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&local, len) < 0) {
+		perror("bind");
+		return 2;
+	}
+	for (;;) {
+		socklen_t fromlen = sizeof(from), dstlen = sizeof(dst);
+		ssize_t n;
+
+		if (draft) {
+			n = recvwithdstaddr(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+					    &fromlen, NULL, NULL, (struct sockaddr *)&dst, &dstlen,
+					    NULL, NULL);
+			if (n >= 0)
+				n = sendwithsrcaddr(fd, buf, n, 0, (struct sockaddr *)&from, fromlen,
+						    NULL, 0, (struct sockaddr *)&dst, dstlen, NULL, 0);
+		} else {
+			n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
+			if (n >= 0)
+				n = sendto(fd, buf, n, 0, (struct sockaddr *)&from, fromlen);
+		}
+		if (n < 0)
+			perror(draft ? "draft echo" : "plain echo");
+	}
+}
+
+static int cmd_udp_client(const char *src, const char *dst, int port)
+{
+	struct sockaddr_storage local, peer, from;
+	socklen_t llen, plen, fromlen = sizeof(from);
+	struct pollfd pfd;
+	char buf[64];
+	int fd = open_socket(SOCK_DGRAM);
+
+	make_sockaddr(&local, &llen, src, 0);
+	make_sockaddr(&peer, &plen, dst, port);
+	if (bind(fd, (struct sockaddr *)&local, llen) < 0) {
+		perror("bind");
+		return 2;
+	}
+	if (sendto(fd, "sitemh", 6, 0, (struct sockaddr *)&peer, plen) < 0) {
+		printf("error %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 3000) != 1) {
+		printf("no reply\n");
+		return 1;
+	}
+	if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen) < 0) {
+		printf("error %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("%s\n", sockaddr_text(&from));
+	return 0;
+}
+
+/* One malformed call and the errno it must fail with. */
+static int expect(const char *what, int rc, int want)
+{
+	int got = rc < 0 ? errno : 0;
+
+	printf("%-58s %-12s %s\n", what, rc < 0 ? strerrorname_np(got) : "success",
+	       got == want ? "ok" : "WRONG");
+	return got == want ? 0 : 1;
+}
+
+static int cmd_bad_input(void)
+{
+	static char big[sizeof(struct sitemh_pairs6) + 64 * sizeof(struct sitemh_ranked_pair6)];
+	struct sitemh_pairs *p4 = (struct sitemh_pairs *)big;
+	struct sitemh_pairs6 *p6 = (struct sitemh_pairs6 *)big;
+	int fd4 = socket(AF_INET, SOCK_DGRAM, 0), fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	socklen_t len;
+	int bad = 0, n;
+
+	memset(big, 0, sizeof(big));
+	len = sizeof(struct sitemh_pairs) - 1;
+	bad |= expect("IPv4: optlen one short of the header",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, big, &len), EINVAL);
+	len = 0;
+	bad |= expect("IPv4: optlen 0", getsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, big, &len),
+		      EINVAL);
+	len = sizeof(struct sitemh_pairs);
+	p4->ndst = 0;
+	bad |= expect("IPv4: no destination",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, big, &len), EINVAL);
+	p4->ndst = SITEMH_MAX_DESTS + 1;
+	bad |= expect("IPv4: too many destinations",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, big, &len), EINVAL);
+	p4->ndst = 1;
+	bad |= expect("IPv4: NULL buffer",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, NULL, &len), EFAULT);
+	bad |= expect("IPv4: buffer at an unmapped address",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, (void *)16, &len), EFAULT);
+	len = sizeof(struct sitemh_pairs);
+	bad |= expect("IPv4: unknown option in sitemh's range",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_BASE + 9, big, &len), ENOPROTOOPT);
+	bad |= expect("IPv4: option just past sitemh's range",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_BASE + 16, big, &len), ENOPROTOOPT);
+	bad |= expect("IPv4: setsockopt of the get-only option",
+		      setsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, big, len), ENOPROTOOPT);
+	len = sizeof(struct sitemh_pairs6) - 1;
+	bad |= expect("IPv6: optlen one short of the header",
+		      getsockopt(fd6, IPPROTO_IPV6, SITEMH_SO_PAIRS, big, &len), EINVAL);
+	len = sizeof(struct sitemh_pairs6);
+	p6->ndst = 0;
+	bad |= expect("IPv6: no destination",
+		      getsockopt(fd6, IPPROTO_IPV6, SITEMH_SO_PAIRS, big, &len), EINVAL);
+	bad |= expect("library: NULL destination",
+		      getsrcaddr(fd4, NULL, (struct in_addr *)big), EFAULT);
+	bad |= expect("library: bad family",
+		      sitemh_rank_pairs(fd4, AF_UNIX, big, 1, big, sizeof(big)), EAFNOSUPPORT);
+	errno = 0;
+	n = 0;
+	h_errno = 0;
+	printf("%-58s %-12s %s\n", "library: unresolvable name",
+	       gethostbynamewithsrcaddr(fd4, "no-such-host.invalid", &n, (struct addr_pair *)big)
+		       ? "success" : hstrerror(h_errno),
+	       h_errno == HOST_NOT_FOUND ? "ok" : "WRONG");
+	bad |= h_errno != HOST_NOT_FOUND;
+	/* Room for no answer at all: a valid call that reports how many pairs exist. */
+	memset(big, 0, sizeof(big));
+	p4->ndst = 1;
+	inet_pton(AF_INET, "192.0.2.200", &p4->dst[0]);
+	len = sizeof(struct sitemh_pairs);
+	n = getsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, big, &len);
+	printf("%-58s npairs=%u available=%u len=%u %s\n", "IPv4: no room for answers", p4->npairs,
+	       p4->available, len, n == 0 && p4->npairs == 0 && len == sizeof(*p4) ? "ok" : "WRONG");
+	bad |= !(n == 0 && p4->npairs == 0 && len == sizeof(*p4));
+	return bad;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmd_bench(const char *dst_text, long n)
+{
+	struct sockaddr_storage peer;
+	struct in6_addr dst, src[SITEMH_MAX_SOURCES];
+	socklen_t plen;
+	int fd = open_socket(SOCK_DGRAM);
+	double t0, t_select, t_connect;
+	long i;
+
+	parse(dst_text, &dst);
+	make_sockaddr(&peer, &plen, dst_text, 9);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		int got = family == AF_INET
+			? getsrcaddr(fd, (struct in_addr *)&dst, (struct in_addr *)src)
+			: getsrcaddr6(fd, &dst, src);
+		if (got < 1) {
+			printf("error %s\n", strerrorname_np(errno));
+			return 1;
+		}
+	}
+	t_select = (now_ns() - t0) / n;
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		if (connect(fd, (struct sockaddr *)&peer, plen) < 0) {
+			printf("error %s\n", strerrorname_np(errno));
+			return 1;
+		}
+	}
+	t_connect = (now_ns() - t0) / n;
+	printf("getsrcaddr_ns %.0f connect_ns %.0f\n", t_select, t_connect);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int opt;
+	const char *cmd;
+
+	if (argc < 2)
+		goto usage;
+	cmd = argv[1];
+	optind = 2;
+	while ((opt = getopt(argc, argv, "6t:")) != -1) {
+		switch (opt) {
+		case '6':
+			family = AF_INET6;
+			break;
+		case 't':
+			tos = (int)strtol(optarg, NULL, 0);
+			break;
+		default:
+			goto usage;
+		}
+	}
+	argv += optind;
+	argc -= optind;
+	if (!strcmp(cmd, "srcaddr") && argc == 1)
+		return cmd_srcaddr(argv[0]);
+	if (!strcmp(cmd, "pairs") && argc == 1)
+		return cmd_pairs(argv[0]);
+	if (!strcmp(cmd, "rank") && argc == 1)
+		return cmd_rank(argv[0]);
+	if (!strcmp(cmd, "udp-server") && argc == 2)
+		return cmd_udp_server(atoi(argv[0]), !strcmp(argv[1], "draft"));
+	if (!strcmp(cmd, "udp-client") && argc == 3)
+		return cmd_udp_client(argv[0], argv[1], atoi(argv[2]));
+	if (!strcmp(cmd, "bad-input") && argc == 0)
+		return cmd_bad_input();
+	if (!strcmp(cmd, "bench") && argc == 2)
+		return cmd_bench(argv[0], atol(argv[1]));
+usage:
+	fprintf(stderr, "usage: see the comment at the top of sitemh_tool.c\n");
+	return 2;
+}
