@@ -476,8 +476,13 @@ pub(crate) mod vectors {
         ])
     }
 
-    /// (destinations, home address, expected pairs): draft 2.3.1 and 2.3.2.
-    pub(crate) const PAIRS: &[(&[u32], Option<u32>, &[Pair<u32>])] = &[
+    /// Destinations, home address, expected pairs.
+    type PairsCase = (&'static [u32], Option<u32>, &'static [Pair<u32>]);
+    /// Bandwidth, hops, latency and down of three paths, the service, and their order.
+    type RankingCase = ([(u64, u32, u32, bool); 3], Service, [u32; 3]);
+
+    /// Draft 2.3.1 and 2.3.2 on the site.
+    pub(crate) const PAIRS: &[PairsCase] = &[
         // Outside: every global source.
         (
             &[X],
@@ -533,8 +538,8 @@ pub(crate) mod vectors {
         (&[0xa9fe_0101], None, &[]),
     ];
 
-    /// (bandwidth, hops, latency, down) of three paths, the service, and the order.
-    pub(crate) const RANKINGS: &[([(u64, u32, u32, bool); 3], Service, [u32; 3])] = &[
+    /// Widest-shortest, lowest latency, down last, unknown last.
+    pub(crate) const RANKINGS: &[RankingCase] = &[
         (
             [
                 (100, 5, 10, false),
