@@ -315,8 +315,8 @@ static int cmd_bad_input(void)
 	printf("%-58s %-12s %s\n", "library: unresolvable name",
 	       gethostbynamewithsrcaddr(fd4, "no-such-host.invalid", &n, (struct addr_pair *)big)
 		       ? "success" : hstrerror(h_errno),
-	       h_errno == HOST_NOT_FOUND ? "ok" : "WRONG");
-	bad |= h_errno != HOST_NOT_FOUND;
+	       h_errno == HOST_NOT_FOUND || h_errno == TRY_AGAIN ? "ok" : "WRONG");
+	bad |= h_errno != HOST_NOT_FOUND && h_errno != TRY_AGAIN;
 	/* Room for no answer at all: a valid call that reports how many pairs exist. */
 	memset(big, 0, sizeof(big));
 	p4->ndst = 1;
