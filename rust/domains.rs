@@ -37,7 +37,12 @@ use crate::{
         },
         netdev,
         rcu::RcuBox,
-        route::DstCache,
+        route::{
+            route_via_gateway4,
+            route_via_gateway6,
+            Dst,
+            DstCache, //
+        },
         sysctl::{
             indexed_path,
             NetSysctlText,
@@ -94,6 +99,9 @@ pub(crate) trait Family: Send + Sync + 'static {
     /// Parses a default router, resolving an interface name if the family has scopes.
     fn parse_router(net: &Net, text: &[u8]) -> Result<Router<Self::Addr>>;
 
+    /// The route to `router` as a known next hop, from `cache` if it holds one.
+    fn route_via(net: &Net, cache: &DstCache, router: Router<Self::Addr>) -> Result<Dst>;
+
     /// The address from its first [`Family::ADDR_LEN`] octets, network byte order.
     fn from_wire(octets: &[u8]) -> Option<Self::Addr>;
     /// The address as [`Family::ADDR_LEN`] octets in `out`, network byte order.
@@ -127,6 +135,10 @@ impl Family for V4 {
     fn parse_router(_net: &Net, text: &[u8]) -> Result<Router<u32>> {
         let addr = ipv4::parse_addr(text).map_err(|_| EINVAL)?;
         Ok(Router { addr, ifindex: 0 })
+    }
+
+    fn route_via(net: &Net, cache: &DstCache, router: Router<u32>) -> Result<Dst> {
+        route_via_gateway4(net, cache, router.addr)
     }
 
     fn from_wire(octets: &[u8]) -> Option<u32> {
@@ -177,6 +189,10 @@ impl Family for V6 {
             None => 0,
         };
         Ok(Router { addr, ifindex })
+    }
+
+    fn route_via(net: &Net, cache: &DstCache, router: Router<u128>) -> Result<Dst> {
+        route_via_gateway6(net, cache, router.addr, router.ifindex)
     }
 
     fn from_wire(octets: &[u8]) -> Option<u128> {
@@ -283,6 +299,8 @@ pub(crate) struct SelectionView<F: Family> {
     pub(crate) table: DomainTable<F::Addr>,
     /// Path attributes, by domain number.
     pub(crate) paths: [PathAttrs; MAX_DOMAINS],
+    /// Domains whose router has no route, by domain number.
+    pub(crate) down: [bool; MAX_DOMAINS],
     /// The home address, if selected.
     pub(crate) home: Option<F::Addr>,
     /// Echo-probe wait, milliseconds (0: off).
@@ -358,13 +376,22 @@ impl<F: Family> FamilyState<F> {
     }
 
     /// What address selection reads, copied out of the table in force (selection sleeps,
-    /// so it cannot hold the RCU read lock).
+    /// so it cannot hold the RCU read lock). A domain whose router has no route is down;
+    /// the look-up uses the packet path's route cache, so it is cheap while routes hold.
     pub(crate) fn selection_view(&self) -> SelectionView<F> {
         let guard = rcu::read_lock();
         let snapshot = self.snapshot(&guard);
+        let mut down = [false; MAX_DOMAINS];
+        for domain in snapshot.table.domains() {
+            let index = usize::from(domain.index);
+            if let (Some(router), Some(cache)) = (domain.router, &snapshot.caches[index]) {
+                down[index] = F::route_via(self.net.get(), cache, router).is_err();
+            }
+        }
         SelectionView {
             table: snapshot.table,
             paths: snapshot.paths,
+            down,
             home: snapshot.home,
             probe_ms: snapshot.probe_ms,
         }

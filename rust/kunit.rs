@@ -119,3 +119,13 @@ mod select {
         assert_eq!(vectors::check_all(), Ok(()));
     }
 }
+
+#[kunit_tests(sitemh_linkfail)]
+mod linkfail {
+    use crate::logic::linkfail::vectors;
+
+    #[test]
+    fn wire_format_and_replay_window_follow_the_vectors() {
+        assert_eq!(vectors::check_all(), Ok(()));
+    }
+}

@@ -53,21 +53,9 @@ use crate::{
             self,
             ProcShow, //
         },
-        route::{
-            route_via_gateway4,
-            route_via_gateway6,
-            Dst,
-            DstCache, //
-        },
         sysctl::NetSysctlText,
     },
-    logic::{
-        domain::{
-            Route,
-            Router, //
-        },
-        ipv6,
-    },
+    logic::{domain::Route, ipv6},
 };
 
 /// The kernel's slot number for [`SitemhNet`].
@@ -183,7 +171,6 @@ fn apply<F: Family>(
     packet: &mut Packet<'_>,
     src: F::Addr,
     dst: F::Addr,
-    lookup: impl FnOnce(&Net, &DstCache, Router<F::Addr>) -> Result<Dst>,
 ) -> Verdict {
     match snapshot.table.route(src, dst) {
         Route::Usual => Verdict::Accept,
@@ -198,7 +185,7 @@ fn apply<F: Family>(
             let Some(cache) = &snapshot.caches[usize::from(index)] else {
                 return Verdict::Accept;
             };
-            match lookup(packet.net(), cache, router) {
+            match F::route_via(packet.net(), cache, router) {
                 Ok(route) => {
                     packet.set_route(route);
                     counters.rerouted.fetch_add(1, Ordering::Relaxed);
@@ -230,14 +217,7 @@ impl NetHooks for SitemhNet {
             return Verdict::Accept;
         }
         let (src, dst) = packet.ipv4_addrs();
-        apply(
-            &self.v4,
-            snapshot,
-            packet,
-            src,
-            dst,
-            |net, cache, router| route_via_gateway4(net, cache, router.addr),
-        )
+        apply(&self.v4, snapshot, packet, src, dst)
     }
 
     fn ipv6(&self, _point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
@@ -251,13 +231,6 @@ impl NetHooks for SitemhNet {
         if ipv6::is_multicast(dst) || ipv6::is_link_local(dst) || ipv6::is_link_local(src) {
             return Verdict::Accept;
         }
-        apply(
-            &self.v6,
-            snapshot,
-            packet,
-            src,
-            dst,
-            |net, cache, router| route_via_gateway6(net, cache, router.addr, router.ifindex),
-        )
+        apply(&self.v6, snapshot, packet, src, dst)
     }
 }

@@ -52,7 +52,7 @@ use crate::{
             SelectError,
             Service,
             MAX_DESTS,
-            MAX_PAIRS, //
+            MAX_SOURCES, //
         },
     },
     netns::SitemhNet,
@@ -181,18 +181,11 @@ fn answer_pairs<F: Family>(
 
     let view = state.selection_view();
     let host = KernelHost::<F>::new(socket.net)?;
-    let mut info = PathInfo {
+    let info = PathInfo {
         attrs: view.paths,
-        ..Default::default()
+        down: view.down,
     };
-    // A domain whose router has no route is down: its pairs rank last.
-    for domain in view.table.domains() {
-        if let Some(router) = domain.router {
-            info.down[usize::from(domain.index)] =
-                host.route_oif(router.addr, router.ifindex).is_none();
-        }
-    }
-    let mut pairs = KVec::from_elem(Pair::default(), MAX_PAIRS, GFP_KERNEL)?;
+    let mut pairs = KVec::from_elem(Pair::default(), MAX_SOURCES * ndst, GFP_KERNEL)?;
     let n =
         candidate_pairs(&view.table, &host, &dsts[..ndst], view.home, &mut pairs).map_err(|e| {
             match e {

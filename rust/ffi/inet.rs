@@ -15,7 +15,7 @@ use super::{bindings as local, net::Net};
 pub(crate) type WireAddr = [u8; 16];
 
 /// The most addresses of one family read from a namespace.
-pub(crate) const MAX_LOCAL_ADDRS: usize = 256;
+pub(crate) const MAX_LOCAL_ADDRS: usize = 64;
 
 /// The namespace's usable unicast addresses of `family` (`AF_INET`/`AF_INET6`) with their
 /// interfaces, at most [`MAX_LOCAL_ADDRS`].

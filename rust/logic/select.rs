@@ -21,8 +21,6 @@ use super::{
 pub(crate) const MAX_SOURCES: usize = 16;
 /// Destinations considered for one name.
 pub(crate) const MAX_DESTS: usize = 16;
-/// Pairs ranked for one name: every source with every destination.
-pub(crate) const MAX_PAIRS: usize = MAX_SOURCES * MAX_DESTS;
 
 /// What an address is for, as far as the draft's branches care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -399,7 +397,7 @@ pub(crate) fn rank<B: Copy>(pairs: &mut [Ranked<B>], service: Service) {
             ),
         }
     };
-    // Insertion sort: stable, in place, no allocation; at most MAX_PAIRS entries.
+    // Insertion sort: stable, in place, no allocation; at most MAX_SOURCES * MAX_DESTS entries.
     for i in 1..pairs.len() {
         let mut j = i;
         while j > 0 && key(&pairs[j - 1]) > key(&pairs[j]) {
@@ -702,7 +700,7 @@ mod tests {
         dsts: &[u32],
         home: Option<u32>,
     ) -> Result<Vec<Pair<u32>>, SelectError> {
-        let mut out = [Pair::default(); MAX_PAIRS];
+        let mut out = [Pair::default(); MAX_SOURCES * MAX_DESTS];
         let n = candidate_pairs(&site(), host, dsts, home, &mut out)?;
         Ok(out[..n].to_vec())
     }

@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Wire format and replay protection of the draft's link-failure messages (section 2.1.2):
+//! ICMP type 41 (`ICMP_LINKFAILURE`) with codes 1..4, and the sliding window that refuses a
+//! replayed `SET_ALT_ROUTE` / `ALT_ROUTE_ESTABLISHED`.
+//!
+//! Layout (all integers in network byte order):
+//!
+//! ```text
+//! codes 1, 2 (CE broadcasts), 5 (sitemh: link restored)
+//!   0 type  1 code  2 checksum  4 gateway address (icmp_gwaddr: the PE / the failed CE)
+//! codes 3, 4 (host to peer)
+//!   0 type  1 code  2 checksum  4 unused (0)
+//!   8 struct id_pcb in clear: protocol (1), 3 octets of padding, local address,
+//!     foreign address, local port (2), foreign port (2)  -- 16 octets (IPv4), 40 (IPv6)
+//!   record header: content type (1) = 41, version (2) = 0x0303, length (2) of what follows
+//!   explicit nonce (8): the sender's sequence number
+//!   AES-GCM ciphertext of: code (1), 3 octets zero, alternate source, alternate destination
+//!   tag (16)
+//! ```
+//!
+//! The authenticated data of the AEAD is everything before the explicit nonce with the
+//! checksum field zero, so the clear part (which selects the connection) is authenticated
+//! too, not only the encrypted one.
+
+use super::prefix::Bits;
+
+/// The draft's ICMP type for link-failure messages (a module parameter may change it).
+pub(crate) const ICMP_LINKFAILURE: u8 = 41;
+/// CE router: its link to the PE failed; the gateway field holds the PE's address.
+pub(crate) const CODE_CE_PE_LINK: u8 = 1;
+/// CE router: a peer CE failed (missed keepalives); the gateway field holds its address.
+pub(crate) const CODE_CE_FAILURE: u8 = 2;
+/// Host to peer: move this connection to the alternate pair (encrypted part).
+pub(crate) const CODE_SET_ALT_ROUTE: u8 = 3;
+/// Peer to host: the alternate pair is in use.
+pub(crate) const CODE_ALT_ROUTE_ESTABLISHED: u8 = 4;
+/// sitemh's addition (the draft is silent on recovery): the link named in the gateway
+/// field works again, so hosts may move back (with damping).
+pub(crate) const CODE_LINK_RESTORED: u8 = 5;
+
+/// Record content type of the encrypted part (the ICMP type, as a reminder of its user).
+pub(crate) const RECORD_TYPE: u8 = 41;
+/// Record version: TLS 1.2's.
+pub(crate) const RECORD_VERSION: u16 = 0x0303;
+/// Octets of the record header.
+pub(crate) const RECORD_HEADER_LEN: usize = 5;
+/// Octets of the explicit nonce (the sequence number).
+pub(crate) const NONCE_LEN: usize = 8;
+/// Octets of the AES-GCM tag.
+pub(crate) const TAG_LEN: usize = 16;
+/// Octets of the ICMP header.
+pub(crate) const ICMP_HEADER_LEN: usize = 8;
+
+/// Why a message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WireError {
+    /// Shorter than its fixed part or than its record header says.
+    Truncated,
+    /// Longer than its record header says.
+    TrailingData,
+    /// Not type 41, or a code this message form does not carry.
+    WrongTypeOrCode,
+    /// The record header is not ours (content type or version).
+    BadRecord,
+    /// The ICMP checksum does not verify.
+    BadChecksum,
+}
+
+/// Addresses of one family as they travel.
+pub(crate) trait WireAddr: Bits {
+    /// Octets on the wire.
+    const LEN: usize;
+    /// Reads an address from exactly [`WireAddr::LEN`] octets.
+    fn read(octets: &[u8]) -> Option<Self>;
+    /// Writes the address into exactly [`WireAddr::LEN`] octets.
+    fn write(self, out: &mut [u8]);
+}
+
+impl WireAddr for u32 {
+    const LEN: usize = 4;
+    fn read(octets: &[u8]) -> Option<Self> {
+        Some(u32::from_be_bytes(octets.get(..4)?.try_into().ok()?))
+    }
+    fn write(self, out: &mut [u8]) {
+        if let Some(out) = out.get_mut(..4) {
+            out.copy_from_slice(&self.to_be_bytes());
+        }
+    }
+}
+
+impl WireAddr for u128 {
+    const LEN: usize = 16;
+    fn read(octets: &[u8]) -> Option<Self> {
+        Some(u128::from_be_bytes(octets.get(..16)?.try_into().ok()?))
+    }
+    fn write(self, out: &mut [u8]) {
+        if let Some(out) = out.get_mut(..16) {
+            out.copy_from_slice(&self.to_be_bytes());
+        }
+    }
+}
+
+/// The draft's `struct id_pcb`: the connection's current 5-tuple, as the sender sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IdPcb<B> {
+    /// IPPROTO_TCP or IPPROTO_UDP.
+    pub(crate) proto: u8,
+    /// The sender's address.
+    pub(crate) laddr: B,
+    /// The receiver's address.
+    pub(crate) faddr: B,
+    /// The sender's port.
+    pub(crate) lport: u16,
+    /// The receiver's port.
+    pub(crate) fport: u16,
+}
+
+impl<B: WireAddr> IdPcb<B> {
+    /// Octets on the wire.
+    pub(crate) const LEN: usize = 4 + 2 * B::LEN + 4;
+
+    fn write(&self, out: &mut [u8]) {
+        out[0] = self.proto;
+        out[1..4].fill(0);
+        self.laddr.write(&mut out[4..4 + B::LEN]);
+        self.faddr.write(&mut out[4 + B::LEN..4 + 2 * B::LEN]);
+        let ports = 4 + 2 * B::LEN;
+        out[ports..ports + 2].copy_from_slice(&self.lport.to_be_bytes());
+        out[ports + 2..ports + 4].copy_from_slice(&self.fport.to_be_bytes());
+    }
+
+    fn read(octets: &[u8]) -> Option<Self> {
+        let ports = 4 + 2 * B::LEN;
+        let port = |at: usize| Some(u16::from_be_bytes(octets.get(at..at + 2)?.try_into().ok()?));
+        Some(Self {
+            proto: *octets.first()?,
+            laddr: B::read(octets.get(4..4 + B::LEN)?)?,
+            faddr: B::read(octets.get(4 + B::LEN..ports)?)?,
+            lport: port(ports)?,
+            fport: port(ports + 2)?,
+        })
+    }
+
+    /// The same connection seen from the other end.
+    pub(crate) fn reversed(&self) -> Self {
+        Self {
+            proto: self.proto,
+            laddr: self.faddr,
+            faddr: self.laddr,
+            lport: self.fport,
+            fport: self.lport,
+        }
+    }
+}
+
+/// The encrypted part's plaintext: the code again and the alternate pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AltRoute<B> {
+    /// Must equal the ICMP header's code.
+    pub(crate) code: u8,
+    /// The alternate source (the sender's address).
+    pub(crate) src: B,
+    /// The alternate destination (the receiver's address).
+    pub(crate) dst: B,
+}
+
+impl<B: WireAddr> AltRoute<B> {
+    /// Octets of the plaintext.
+    pub(crate) const LEN: usize = 4 + 2 * B::LEN;
+
+    /// Writes the plaintext into `out` ([`AltRoute::LEN`] octets).
+    pub(crate) fn write(&self, out: &mut [u8]) {
+        out[0] = self.code;
+        out[1..4].fill(0);
+        self.src.write(&mut out[4..4 + B::LEN]);
+        self.dst.write(&mut out[4 + B::LEN..4 + 2 * B::LEN]);
+    }
+
+    /// Reads a decrypted plaintext; its padding must be zero.
+    pub(crate) fn read(octets: &[u8]) -> Option<Self> {
+        if octets.len() != Self::LEN || octets[1..4] != [0, 0, 0] {
+            return None;
+        }
+        Some(Self {
+            code: octets[0],
+            src: B::read(&octets[4..4 + B::LEN])?,
+            dst: B::read(&octets[4 + B::LEN..])?,
+        })
+    }
+}
+
+/// Offsets within a code 3/4 message of family `B`.
+pub(crate) struct Layout<B>(core::marker::PhantomData<B>);
+
+impl<B: WireAddr> Layout<B> {
+    /// Start of the record header.
+    pub(crate) const RECORD: usize = ICMP_HEADER_LEN + IdPcb::<B>::LEN;
+    /// Start of the explicit nonce; the authenticated data is everything before it.
+    pub(crate) const NONCE: usize = Self::RECORD + RECORD_HEADER_LEN;
+    /// Start of the ciphertext.
+    pub(crate) const CIPHERTEXT: usize = Self::NONCE + NONCE_LEN;
+    /// Start of the tag.
+    pub(crate) const TAG: usize = Self::CIPHERTEXT + AltRoute::<B>::LEN;
+    /// Length of the whole message.
+    pub(crate) const LEN: usize = Self::TAG + TAG_LEN;
+}
+
+/// A code 3/4 message whose clear part was checked; the encrypted part is still to be
+/// opened with the connection's keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sealed<B> {
+    /// The header's code.
+    pub(crate) code: u8,
+    /// The connection, as the sender names it.
+    pub(crate) pcb: IdPcb<B>,
+    /// The sender's sequence number (the explicit nonce).
+    pub(crate) seq: u64,
+}
+
+/// The Internet checksum (RFC 1071) of `data`.
+pub(crate) fn internet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut chunks = data.chunks_exact(2);
+    for pair in &mut chunks {
+        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        sum += u32::from(*last) << 8;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Writes the clear part of a code 3/4 message into `out` ([`Layout::LEN`] octets): ICMP
+/// header (checksum 0), id_pcb, record header, nonce. The caller encrypts the plaintext
+/// into `out[CIPHERTEXT..TAG]` with `out[..NONCE]` as authenticated data, writes the tag,
+/// then calls [`finish_checksum`].
+pub(crate) fn write_clear<B: WireAddr>(
+    type_: u8,
+    code: u8,
+    pcb: &IdPcb<B>,
+    seq: u64,
+    out: &mut [u8],
+) {
+    out[..Layout::<B>::LEN].fill(0);
+    out[0] = type_;
+    out[1] = code;
+    pcb.write(&mut out[ICMP_HEADER_LEN..Layout::<B>::RECORD]);
+    let record = Layout::<B>::RECORD;
+    out[record] = RECORD_TYPE;
+    out[record + 1..record + 3].copy_from_slice(&RECORD_VERSION.to_be_bytes());
+    let length = (NONCE_LEN + AltRoute::<B>::LEN + TAG_LEN) as u16;
+    out[record + 3..record + 5].copy_from_slice(&length.to_be_bytes());
+    out[Layout::<B>::NONCE..Layout::<B>::CIPHERTEXT].copy_from_slice(&seq.to_be_bytes());
+}
+
+/// Fills in the ICMP checksum of a finished message. (For IPv4; ICMPv6 checksums cover a
+/// pseudo-header and are the stack's job.)
+pub(crate) fn finish_checksum(message: &mut [u8]) {
+    message[2..4].fill(0);
+    let sum = internet_checksum(message);
+    message[2..4].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// Checks the clear part of a received code 3/4 message of exactly its length. With
+/// `verify_checksum` (IPv4) the ICMP checksum must verify.
+pub(crate) fn parse_sealed<B: WireAddr>(
+    type_: u8,
+    message: &[u8],
+    verify_checksum: bool,
+) -> Result<Sealed<B>, WireError> {
+    if message.len() < Layout::<B>::NONCE {
+        return Err(WireError::Truncated);
+    }
+    let code = message[1];
+    if message[0] != type_ || !matches!(code, CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
+        return Err(WireError::WrongTypeOrCode);
+    }
+    let record = Layout::<B>::RECORD;
+    let length = usize::from(u16::from_be_bytes([
+        message[record + 3],
+        message[record + 4],
+    ]));
+    if message[record] != RECORD_TYPE
+        || u16::from_be_bytes([message[record + 1], message[record + 2]]) != RECORD_VERSION
+        || length != NONCE_LEN + AltRoute::<B>::LEN + TAG_LEN
+    {
+        return Err(WireError::BadRecord);
+    }
+    if message.len() < Layout::<B>::LEN {
+        return Err(WireError::Truncated);
+    }
+    if message.len() > Layout::<B>::LEN {
+        return Err(WireError::TrailingData);
+    }
+    if verify_checksum && internet_checksum(message) != 0 {
+        return Err(WireError::BadChecksum);
+    }
+    let pcb = IdPcb::read(&message[ICMP_HEADER_LEN..record]).ok_or(WireError::Truncated)?;
+    let nonce = &message[Layout::<B>::NONCE..Layout::<B>::CIPHERTEXT];
+    let seq = u64::from_be_bytes(nonce.try_into().map_err(|_| WireError::Truncated)?);
+    Ok(Sealed { code, pcb, seq })
+}
+
+/// A CE router's broadcast (codes 1, 2 and 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Notice {
+    /// CODE_CE_PE_LINK, CODE_CE_FAILURE or CODE_LINK_RESTORED.
+    pub(crate) code: u8,
+    /// The PE (code 1, 5) or the failed CE (code 2), IPv4.
+    pub(crate) gateway: u32,
+}
+
+/// Octets of a notice.
+pub(crate) const NOTICE_LEN: usize = ICMP_HEADER_LEN;
+
+/// Writes an IPv4 notice with its checksum.
+pub(crate) fn write_notice(type_: u8, notice: &Notice, out: &mut [u8; NOTICE_LEN]) {
+    out[0] = type_;
+    out[1] = notice.code;
+    out[2..4].fill(0);
+    out[4..8].copy_from_slice(&notice.gateway.to_be_bytes());
+    finish_checksum(out);
+}
+
+/// Parses an IPv4 notice; the message must be exactly [`NOTICE_LEN`] octets.
+pub(crate) fn parse_notice(type_: u8, message: &[u8]) -> Result<Notice, WireError> {
+    if message.len() < NOTICE_LEN {
+        return Err(WireError::Truncated);
+    }
+    if message.len() > NOTICE_LEN {
+        return Err(WireError::TrailingData);
+    }
+    let code = message[1];
+    if message[0] != type_
+        || !matches!(code, CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED)
+    {
+        return Err(WireError::WrongTypeOrCode);
+    }
+    if internet_checksum(message) != 0 {
+        return Err(WireError::BadChecksum);
+    }
+    Ok(Notice {
+        code,
+        gateway: u32::from_be_bytes([message[4], message[5], message[6], message[7]]),
+    })
+}
+
+/// A sliding window over received sequence numbers (RFC 4303, section 3.4.3): a number is
+/// accepted once, and only if it is newer than the highest seen minus the window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ReplayWindow {
+    /// The highest number accepted; 0: none yet (senders start at 1).
+    highest: u64,
+    /// Bit i: `highest - i` was accepted.
+    seen: u64,
+}
+
+impl ReplayWindow {
+    /// Numbers older than the highest by this much or more are refused.
+    pub(crate) const SIZE: u64 = 64;
+
+    /// Whether `seq` would be accepted (call before authenticating, to save the work).
+    pub(crate) fn check(&self, seq: u64) -> bool {
+        if seq == 0 {
+            return false;
+        }
+        if seq > self.highest {
+            return true;
+        }
+        let age = self.highest - seq;
+        age < Self::SIZE && self.seen & (1 << age) == 0
+    }
+
+    /// Records `seq` as accepted (call only after the message authenticated); returns
+    /// false, changing nothing, if it is not acceptable.
+    pub(crate) fn accept(&mut self, seq: u64) -> bool {
+        if !self.check(seq) {
+            return false;
+        }
+        if seq > self.highest {
+            let shift = seq - self.highest;
+            self.seen = if shift >= Self::SIZE {
+                0
+            } else {
+                self.seen << shift
+            };
+            self.seen |= 1;
+            self.highest = seq;
+        } else {
+            self.seen |= 1 << (self.highest - seq);
+        }
+        true
+    }
+}
+
+/// Checks shared by the host tests and the KUnit suite `sitemh_linkfail`, so that the
+/// kernel build of this file is exercised too; the first failure is named.
+pub(crate) mod vectors {
+    use super::*;
+
+    /// Runs every check.
+    pub(crate) fn check_all() -> Result<(), &'static str> {
+        let pcb = IdPcb {
+            proto: 6,
+            laddr: 0xc633_640a_u32,
+            faddr: 0xc000_02c8,
+            lport: 40000,
+            fport: 443,
+        };
+        if pcb.reversed().reversed() != pcb || pcb.reversed().laddr != pcb.faddr {
+            return Err("id_pcb reversal");
+        }
+        let mut m = [0u8; Layout::<u32>::LEN];
+        write_clear(ICMP_LINKFAILURE, CODE_SET_ALT_ROUTE, &pcb, 9, &mut m);
+        let alt = AltRoute {
+            code: CODE_SET_ALT_ROUTE,
+            src: 0xcb00_710a_u32,
+            dst: 0xc000_02c9,
+        };
+        alt.write(&mut m[Layout::<u32>::CIPHERTEXT..Layout::<u32>::TAG]);
+        finish_checksum(&mut m);
+        let sealed = parse_sealed::<u32>(ICMP_LINKFAILURE, &m, true)
+            .map_err(|_| "a well-formed message is refused")?;
+        if sealed
+            != (Sealed {
+                code: CODE_SET_ALT_ROUTE,
+                pcb,
+                seq: 9,
+            })
+        {
+            return Err("sealed message fields");
+        }
+        if AltRoute::read(&m[Layout::<u32>::CIPHERTEXT..Layout::<u32>::TAG]) != Some(alt) {
+            return Err("alternate route plaintext");
+        }
+        for len in 0..m.len() {
+            if parse_sealed::<u32>(ICMP_LINKFAILURE, &m[..len], true).is_ok() {
+                return Err("a truncated message is accepted");
+            }
+        }
+        let mut m6 = [0u8; Layout::<u128>::LEN];
+        let pcb6 = IdPcb {
+            proto: 17,
+            laddr: 1u128,
+            faddr: 2,
+            lport: 3,
+            fport: 4,
+        };
+        write_clear(
+            ICMP_LINKFAILURE,
+            CODE_ALT_ROUTE_ESTABLISHED,
+            &pcb6,
+            1,
+            &mut m6,
+        );
+        if parse_sealed::<u128>(ICMP_LINKFAILURE, &m6, false).map(|s| s.pcb) != Ok(pcb6) {
+            return Err("IPv6 sealed message");
+        }
+        let mut n = [0u8; NOTICE_LEN];
+        for code in [CODE_CE_PE_LINK, CODE_CE_FAILURE, CODE_LINK_RESTORED] {
+            let notice = Notice {
+                code,
+                gateway: 0xc000_0202,
+            };
+            write_notice(ICMP_LINKFAILURE, &notice, &mut n);
+            if parse_notice(ICMP_LINKFAILURE, &n) != Ok(notice) {
+                return Err("notice round trip");
+            }
+        }
+        n[4] ^= 1;
+        if parse_notice(ICMP_LINKFAILURE, &n) != Err(WireError::BadChecksum) {
+            return Err("a corrupted notice is accepted");
+        }
+        let mut w = ReplayWindow::default();
+        let script: [(u64, bool); 8] = [
+            (1, true),
+            (1, false),
+            (70, true),
+            (6, false),
+            (7, true),
+            (7, false),
+            (0, false),
+            (71, true),
+        ];
+        for (seq, expected) in script {
+            if w.accept(seq) != expected {
+                return Err("replay window");
+            }
+        }
+        if w.check(70) || !w.check(72) || ReplayWindow::SIZE != 64 || RECORD_HEADER_LEN != 5 {
+            return Err("replay window state");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+
+    const PCB4: IdPcb<u32> = IdPcb {
+        proto: 6,
+        laddr: 0xc633_640a,
+        faddr: 0xc000_02c8,
+        lport: 40000,
+        fport: 443,
+    };
+
+    #[test]
+    fn the_shared_vectors_hold() {
+        assert_eq!(vectors::check_all(), Ok(()));
+    }
+
+    #[test]
+    fn layouts_have_the_documented_sizes() {
+        assert_eq!(IdPcb::<u32>::LEN, 16);
+        assert_eq!(IdPcb::<u128>::LEN, 40);
+        assert_eq!(Layout::<u32>::RECORD, 24);
+        assert_eq!(Layout::<u32>::NONCE, 29);
+        assert_eq!(Layout::<u32>::LEN, 24 + 5 + 8 + 12 + 16);
+        assert_eq!(Layout::<u128>::LEN, 48 + 5 + 8 + 36 + 16);
+    }
+
+    fn sealed4(code: u8, seq: u64) -> std::vec::Vec<u8> {
+        let mut m = vec![0u8; Layout::<u32>::LEN];
+        write_clear(41, code, &PCB4, seq, &mut m);
+        // Stand-in ciphertext and tag: the wire layer does not look inside.
+        for (i, b) in m[Layout::<u32>::CIPHERTEXT..].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        finish_checksum(&mut m);
+        m
+    }
+
+    #[test]
+    fn sealed_messages_round_trip() {
+        let m = sealed4(CODE_SET_ALT_ROUTE, 7);
+        assert_eq!(
+            parse_sealed::<u32>(41, &m, true),
+            Ok(Sealed {
+                code: 3,
+                pcb: PCB4,
+                seq: 7
+            })
+        );
+        let mut m6 = vec![0u8; Layout::<u128>::LEN];
+        let pcb6 = IdPcb {
+            proto: 17,
+            laddr: 1u128 << 100,
+            faddr: 5,
+            lport: 1,
+            fport: 2,
+        };
+        write_clear(58, CODE_ALT_ROUTE_ESTABLISHED, &pcb6, u64::MAX, &mut m6);
+        assert_eq!(
+            parse_sealed::<u128>(58, &m6, false),
+            Ok(Sealed {
+                code: 4,
+                pcb: pcb6,
+                seq: u64::MAX
+            })
+        );
+    }
+
+    #[test]
+    fn every_truncation_and_extension_is_refused() {
+        let m = sealed4(CODE_SET_ALT_ROUTE, 1);
+        for len in 0..m.len() {
+            assert!(
+                parse_sealed::<u32>(41, &m[..len], true).is_err(),
+                "length {len}"
+            );
+        }
+        let mut longer = m.clone();
+        longer.push(0);
+        assert_eq!(
+            parse_sealed::<u32>(41, &longer, false),
+            Err(WireError::TrailingData)
+        );
+    }
+
+    #[test]
+    fn wrong_type_code_record_or_checksum_is_refused() {
+        let m = sealed4(CODE_SET_ALT_ROUTE, 1);
+        assert_eq!(
+            parse_sealed::<u32>(42, &m, true),
+            Err(WireError::WrongTypeOrCode)
+        );
+        for code in [0, 1, 2, 5, 6, 255] {
+            let mut bad = m.clone();
+            bad[1] = code;
+            finish_checksum(&mut bad);
+            assert_eq!(
+                parse_sealed::<u32>(41, &bad, true),
+                Err(WireError::WrongTypeOrCode)
+            );
+        }
+        for at in [24, 25, 26, 27, 28] {
+            let mut bad = m.clone();
+            bad[at] ^= 0x01;
+            finish_checksum(&mut bad);
+            assert_eq!(
+                parse_sealed::<u32>(41, &bad, true),
+                Err(WireError::BadRecord),
+                "{at}"
+            );
+        }
+        // Any single flipped bit breaks the checksum.
+        for at in 0..m.len() {
+            let mut bad = m.clone();
+            bad[at] ^= 0x10;
+            assert!(parse_sealed::<u32>(41, &bad, true).is_err(), "octet {at}");
+        }
+    }
+
+    #[test]
+    fn alt_route_plaintext_round_trips_and_needs_zero_padding() {
+        let alt = AltRoute {
+            code: 3,
+            src: 0xcb00_710a_u32,
+            dst: 0xc000_02c9,
+        };
+        let mut p = [0u8; AltRoute::<u32>::LEN];
+        alt.write(&mut p);
+        assert_eq!(AltRoute::read(&p), Some(alt));
+        p[2] = 1;
+        assert_eq!(AltRoute::<u32>::read(&p), None);
+        assert_eq!(AltRoute::<u32>::read(&p[..11]), None);
+    }
+
+    #[test]
+    fn notices_round_trip_and_reject_garbage() {
+        let mut m = [0u8; NOTICE_LEN];
+        let n = Notice {
+            code: CODE_CE_PE_LINK,
+            gateway: 0xc000_0202,
+        };
+        write_notice(41, &n, &mut m);
+        assert_eq!(parse_notice(41, &m), Ok(n));
+        assert_eq!(parse_notice(41, &m[..7]), Err(WireError::Truncated));
+        assert_eq!(
+            parse_notice(41, &[m.as_slice(), &[0]].concat()),
+            Err(WireError::TrailingData)
+        );
+        let mut bad = m;
+        bad[7] ^= 1;
+        assert_eq!(parse_notice(41, &bad), Err(WireError::BadChecksum));
+        let mut code3 = m;
+        code3[1] = 3;
+        finish_checksum(&mut code3);
+        assert_eq!(parse_notice(41, &code3), Err(WireError::WrongTypeOrCode));
+    }
+
+    #[test]
+    fn checksum_matches_rfc1071_example() {
+        // RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
+        assert_eq!(
+            internet_checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
+        assert_eq!(internet_checksum(&[0xff]), !0xff00);
+    }
+
+    #[test]
+    fn replay_window_accepts_each_number_once_within_the_window() {
+        let mut w = ReplayWindow::default();
+        assert!(!w.accept(0));
+        assert!(w.accept(1));
+        assert!(!w.accept(1));
+        assert!(w.accept(5));
+        assert!(w.accept(3));
+        assert!(!w.accept(3));
+        assert!(w.accept(100));
+        assert!(!w.accept(36), "older than the window");
+        assert!(w.accept(37));
+        assert!(!w.check(100));
+        assert!(w.accept(1000));
+        assert!(w.accept(999));
+        assert!(!w.accept(999));
+        assert!(w.accept(u64::MAX));
+        assert!(!w.accept(u64::MAX));
+    }
+
+    #[test]
+    fn replay_window_matches_a_set_model() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut w = ReplayWindow::default();
+        let mut accepted = std::collections::BTreeSet::new();
+        let mut highest = 0u64;
+        for _ in 0..20_000 {
+            let seq = highest.saturating_sub(70) + next() % 80 + 1;
+            let fresh = !accepted.contains(&seq) && (seq > highest || highest - seq < 64);
+            assert_eq!(w.accept(seq), fresh, "seq {seq} highest {highest}");
+            if fresh {
+                accepted.insert(seq);
+                highest = highest.max(seq);
+            }
+        }
+    }
+}
