@@ -129,3 +129,13 @@ mod linkfail {
         assert_eq!(vectors::check_all(), Ok(()));
     }
 }
+
+#[kunit_tests(sitemh_kdf)]
+mod kdf {
+    use crate::logic::kdf::vectors;
+
+    #[test]
+    fn hashes_and_key_derivation_follow_the_vectors() {
+        assert_eq!(vectors::check_all(), Ok(()));
+    }
+}

@@ -39,6 +39,7 @@ use crate::{
             NetState, //
         },
         netdev::{
+            DeviceChange,
             NetdevEvents,
             NetdevNotifier, //
         },
@@ -55,7 +56,14 @@ use crate::{
         },
         sysctl::NetSysctlText,
     },
-    logic::{domain::Route, ipv6},
+    linkfail::{
+        CeKnob,
+        LinkFail, //
+    },
+    logic::{
+        domain::Route,
+        ipv6, //
+    },
 };
 
 /// The kernel's slot number for [`SitemhNet`].
@@ -76,6 +84,10 @@ type Hooks = Mutex<Option<Registrations>>;
 pub(crate) struct SitemhNet {
     v4: Arc<FamilyState<V4>>,
     v6: Arc<FamilyState<V6>>,
+    /// Link-failure notices: the CE role and the receiving side.
+    linkfail: Arc<LinkFail>,
+    /// `net.ipv4.sitemh_ce.*`; dropped with the family knobs.
+    ce_knobs: Option<NetSysctlText<CeKnob>>,
     /// The family knobs (`ip_num_domains`, ...); taken first on drop so that no node appears
     /// while the nodes are removed.
     family_knobs_v4: Option<NetSysctlText<FamilyKnob<V4>>>,
@@ -90,11 +102,15 @@ impl NetState for SitemhNet {
     fn init(net: &Net) -> Result<Self> {
         let v4 = FamilyState::new(net)?;
         let v6 = FamilyState::new(net)?;
+        let linkfail = LinkFail::new(net)?;
+        let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
         let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
         let family_knobs_v6 = Some(FamilyKnob::register(net, &v6)?);
         Ok(Self {
             v4,
             v6,
+            linkfail,
+            ce_knobs,
             family_knobs_v4,
             family_knobs_v6,
             hooks: KBox::pin_init(new_mutex!(None), GFP_KERNEL)?,
@@ -140,10 +156,16 @@ impl SitemhNet {
     pub(crate) fn v6(&self) -> &FamilyState<V6> {
         &self.v6
     }
+
+    /// Link-failure state.
+    pub(crate) fn linkfail(&self) -> &LinkFail {
+        &self.linkfail
+    }
 }
 
 impl Drop for SitemhNet {
     fn drop(&mut self) {
+        self.ce_knobs = None;
         self.family_knobs_v4 = None;
         self.family_knobs_v6 = None;
         self.v4.remove_nodes();
@@ -161,6 +183,7 @@ impl ProcShow for SitemhNet {
         );
         self.v4.show(m);
         self.v6.show(m);
+        self.linkfail.show(m);
     }
 }
 
@@ -201,16 +224,21 @@ fn apply<F: Family>(
 }
 
 impl NetdevEvents for SitemhNet {
-    /// Cached routes hold their device: drop them all when any device goes down or away,
-    /// so that the device can be freed and the next packet looks its route up afresh.
-    fn device_changed(&self) {
+    /// Cached routes hold their device: drop them all when any device changes state, so
+    /// that a device going away can be freed and the next packet looks its route up
+    /// afresh. Then the CE role sees whether its uplink failed or recovered.
+    fn device_changed(&self, change: DeviceChange) {
         self.v4.flush_routes();
         self.v6.flush_routes();
+        self.linkfail.device_changed(change);
     }
 }
 
 impl NetHooks for SitemhNet {
-    fn ipv4(&self, _point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+    fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        if point == HookPoint::LocalIn {
+            return self.linkfail.receive(&self.v4, packet);
+        }
         let guard = rcu::read_lock();
         let snapshot = self.v4.snapshot(&guard);
         if snapshot.table.is_empty() || !packet.ipv4_route_is_unicast() {

@@ -86,7 +86,7 @@ impl GetSockopt for SelectV4 {
 
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
-            SO_PAIRS => answer_pairs::<V4>(state.v4(), socket, buf),
+            SO_PAIRS => answer_pairs::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf),
             _ => Err(ENOPROTOOPT),
         }
     }
@@ -97,7 +97,7 @@ impl GetSockopt for SelectV6 {
 
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
-            SO_PAIRS => answer_pairs::<V6>(state.v6(), socket, buf),
+            SO_PAIRS => answer_pairs::<V6>(state.v6(), 0, socket, buf),
             _ => Err(ENOPROTOOPT),
         }
     }
@@ -150,9 +150,11 @@ fn put_u32(out: &mut [u8], at: usize, value: u32) {
     }
 }
 
-/// `SITEMH_SO_PAIRS` for family `F`.
+/// `SITEMH_SO_PAIRS` for family `F`; `noticed_down` has a bit set for every domain a
+/// link-failure notice reported down.
 fn answer_pairs<F: Family>(
     state: &FamilyState<F>,
+    noticed_down: u32,
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
@@ -181,10 +183,13 @@ fn answer_pairs<F: Family>(
 
     let view = state.selection_view();
     let host = KernelHost::<F>::new(socket.net)?;
-    let info = PathInfo {
+    let mut info = PathInfo {
         attrs: view.paths,
         down: view.down,
     };
+    for (index, down) in info.down.iter_mut().enumerate() {
+        *down |= noticed_down & (1 << index) != 0;
+    }
     let mut pairs = KVec::from_elem(Pair::default(), MAX_SOURCES * ndst, GFP_KERNEL)?;
     let n =
         candidate_pairs(&view.table, &host, &dsts[..ndst], view.home, &mut pairs).map_err(|e| {

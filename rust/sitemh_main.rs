@@ -11,6 +11,7 @@ use kernel::prelude::*;
 mod domains;
 mod ffi;
 mod kunit;
+mod linkfail;
 mod logic;
 mod netns;
 mod select;

@@ -83,5 +83,19 @@ for mode in plain draft; do
 	wait $server 2>/dev/null
 done
 
+say "Link failure (draft 2.1.2): CE1 watches its uplink and tells the LAN"
+ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
+	net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b
+echo "  IR's best source to X before: $(ip netns exec "$ir" "$tool" srcaddr $X4 | head -n 1)"
+ip -n "$ce1" link set ce1-up down
+sleep 1
+echo "  ip link set ce1-up down on CE1 -> ICMP type 41 code 1 (PE 192.0.2.2) on LAN B"
+ip netns exec "$ir" grep '^linkfail' /proc/net/sitemh | sed 's/^/  IR: /'
+ip netns exec "$ir" "$tool" rank $X4 | sed 's/^/  IR ranks: /'
+ip -n "$ce1" link set ce1-up up
+sleep 1
+echo "  ip link set ce1-up up -> code 5 (restored)"
+ip netns exec "$ir" grep '^linkfail' /proc/net/sitemh | sed 's/^/  IR: /'
+
 run_cleanup
 rmmod sitemh

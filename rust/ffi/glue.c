@@ -285,3 +285,59 @@ out:
 	kfree(sent);
 	return err;
 }
+
+int sitemh_notifier_ifindex(struct netdev_notifier_info *info)
+{
+	return netdev_notifier_info_to_dev(info)->ifindex;
+}
+
+bool sitemh_notifier_usable(struct netdev_notifier_info *info)
+{
+	const struct net_device *dev = netdev_notifier_info_to_dev(info);
+
+	return netif_running(dev) && netif_carrier_ok(dev);
+}
+
+int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto, u8 *ttl,
+			      bool *looped, u8 *buf, int len)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	int thoff = skb_network_offset(skb) + iph->ihl * 4;
+	int tlen = ntohs(iph->tot_len) - iph->ihl * 4;
+
+	*proto = iph->protocol;
+	*ttl = iph->ttl;
+	*looped = skb->pkt_type == PACKET_LOOPBACK;
+	if (only_proto && iph->protocol != only_proto)
+		return 0;
+	if (ip_is_fragment(iph) || tlen < 0 || thoff > skb->len)
+		return -1;
+	tlen = min_t(int, tlen, skb->len - thoff);
+	if (skb_copy_bits(skb, thoff, buf, min(len, tlen)))
+		return -1;
+	return tlen;
+}
+
+int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, const u8 *msg, int len)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_BROADCAST),
+	};
+	struct msghdr hdr = { .msg_name = &to, .msg_namelen = sizeof(to),
+			      .msg_flags = MSG_DONTWAIT };
+	struct kvec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct socket *sock;
+	int err;
+
+	err = sock_create_kern(net, AF_INET, SOCK_RAW, IPPROTO_ICMP, &sock);
+	if (err)
+		return err;
+	sock_set_flag(sock->sk, SOCK_BROADCAST);
+	inet_sk(sock->sk)->uc_ttl = 255;
+	err = sock_bindtoindex(sock->sk, ifindex, true);
+	if (!err)
+		err = kernel_sendmsg(sock, &hdr, &iov, 1, len);
+	sock_release(sock);
+	return err < 0 ? err : 0;
+}

@@ -32,6 +32,23 @@ int sitemh_dst_error(const struct dst_entry *dst);
 int sitemh_netdev_ifindex(const struct net_device *dev);
 const char *sitemh_netdev_name(const struct net_device *dev);
 
+/* The device of a netdevice notifier event: its index, and whether it can carry traffic
+ * (up, running, carrier). */
+int sitemh_notifier_ifindex(struct netdev_notifier_info *info);
+bool sitemh_notifier_usable(struct netdev_notifier_info *info);
+
+/* An IPv4 packet's protocol and TTL, and whether it is our own looped-back broadcast;
+ * unless only_proto is set and differs from the packet's protocol (then 0 is returned
+ * at once), copies up to len octets of its transport header and payload into buf.
+ * Returns the transport length, or -1 for a fragment. */
+int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto, u8 *ttl,
+			      bool *looped, u8 *buf, int len);
+
+/* Sends an ICMP message (msg, len octets, checksum included) to the limited broadcast
+ * address out of interface ifindex, with TTL 255 (receivers check it, as for neighbour
+ * discovery, so that no off-link sender can forge it). Process context. */
+int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, const u8 *msg, int len);
+
 /* One unicast address of an interface that is up (loopback excluded). */
 struct sitemh_local_addr {
 	u8 addr[16];

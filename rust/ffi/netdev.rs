@@ -49,11 +49,22 @@ pub(crate) fn with_ifname<R>(net: &Net, ifindex: i32, f: impl FnOnce(Option<&[u8
     f(Some(name.to_bytes()))
 }
 
+/// A device event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DeviceChange {
+    /// The device.
+    pub(crate) ifindex: i32,
+    /// Whether it can carry traffic now: up, running and with carrier.
+    pub(crate) usable: bool,
+    /// Whether it is going away.
+    pub(crate) unregistering: bool,
+}
+
 /// Receives the device events of one namespace.
 pub(crate) trait NetdevEvents: Sync {
-    /// A device of the namespace went down, changed carrier state or is going away.
-    /// Called in process context with RTNL held.
-    fn device_changed(&self);
+    /// A device of the namespace came up, went down, changed carrier state or is going
+    /// away. Called in process context with RTNL held.
+    fn device_changed(&self, change: DeviceChange);
 }
 
 /// A netdevice notifier of one namespace (`register_netdevice_notifier_net`).
@@ -122,9 +133,10 @@ impl<T: NetdevEvents> PinnedDrop for NetdevNotifier<T> {
 unsafe extern "C" fn notifier_trampoline<T: NetdevEvents>(
     nb: *mut bindings::notifier_block,
     event: c_ulong,
-    _info: *mut c_void,
+    info: *mut c_void,
 ) -> c_int {
     let relevant = [
+        local::netdev_cmd_NETDEV_UP,
         local::netdev_cmd_NETDEV_DOWN,
         local::netdev_cmd_NETDEV_CHANGE,
         local::netdev_cmd_NETDEV_UNREGISTER,
@@ -136,7 +148,20 @@ unsafe extern "C" fn notifier_trampoline<T: NetdevEvents>(
         // SAFETY: `nb` is the first field of a `#[repr(C)]` registration (type invariant)
         // whose `handler` is valid while registered.
         let handler = unsafe { &*(*nb.cast::<NetdevNotifier<T>>()).handler };
-        handler.device_changed();
+        // SAFETY: netdevice events carry a `netdev_notifier_info` naming a live device.
+        let (ifindex, usable) = unsafe {
+            (
+                local::sitemh_notifier_ifindex(info.cast()),
+                local::sitemh_notifier_usable(info.cast()),
+            )
+        };
+        let unregistering =
+            c_ulong::try_from(local::netdev_cmd_NETDEV_UNREGISTER).ok() == Some(event);
+        handler.device_changed(DeviceChange {
+            ifindex,
+            usable: usable && !unregistering,
+            unregistering,
+        });
     }
     bindings::NOTIFY_DONE as c_int
 }

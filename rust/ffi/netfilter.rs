@@ -24,6 +24,8 @@ pub(crate) enum HookPoint {
     LocalOut,
     /// Forwarded packets (the draft's `ip_forwarding`).
     Forward,
+    /// Packets for this host (IPv4 only): where the draft's ICMP type 41 arrives.
+    LocalIn,
 }
 
 /// What a hook does with a packet.
@@ -83,6 +85,33 @@ impl<'a> Packet<'a> {
         (u128::from_be_bytes(s), u128::from_be_bytes(d))
     }
 
+    /// The IPv4 packet's protocol, TTL and transport length; if its protocol is
+    /// `only_proto` (or that is 0) the first transport octets are copied into `out` (as
+    /// many as fit and exist), else the length reads 0. `None` for a fragment or a packet
+    /// too short for its header.
+    pub(crate) fn ipv4_transport(&self, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
+        let (mut proto, mut ttl, mut looped) = (0u8, 0u8, false);
+        let room = i32::try_from(out.len()).ok()?;
+        // SAFETY: `skb` is valid (type invariant); `out` has `room` writable octets.
+        let len = unsafe {
+            local::sitemh_skb_ipv4_transport(
+                self.skb,
+                only_proto,
+                &mut proto,
+                &mut ttl,
+                &mut looped,
+                out.as_mut_ptr(),
+                room,
+            )
+        };
+        Some(Transport {
+            proto,
+            ttl,
+            looped,
+            len: usize::try_from(len).ok()?,
+        })
+    }
+
     /// Whether the IPv4 route the stack chose is plain unicast (not local, broadcast or
     /// multicast): only such packets are routed by source domain.
     pub(crate) fn ipv4_route_is_unicast(&self) -> bool {
@@ -101,6 +130,19 @@ impl<'a> Packet<'a> {
     }
 }
 
+/// What [`Packet::ipv4_transport`] reports.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Transport {
+    /// The IP protocol.
+    pub(crate) proto: u8,
+    /// The TTL it arrived with.
+    pub(crate) ttl: u8,
+    /// Whether it is a copy of a broadcast this host sent.
+    pub(crate) looped: bool,
+    /// Octets of transport header and payload.
+    pub(crate) len: usize,
+}
+
 /// The packet handlers of one namespace.
 pub(crate) trait NetHooks: Sync {
     /// Handles an IPv4 packet at `point`.
@@ -109,36 +151,53 @@ pub(crate) trait NetHooks: Sync {
     fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict;
 }
 
-/// After the mangle (-150), NAT (-100), filter (0) and security (50) tables at these hook
-/// points: NAT and mangle re-route packets themselves and would undo our route, and there
+/// Routing hooks run after the mangle (-150), NAT (-100), filter (0) and security (50)
+/// tables: NAT and mangle re-route packets themselves and would undo our route, and there
 /// is no point routing a packet that the filter drops.
-const PRIORITY: c_int = 100;
+const ROUTING_PRIORITY: c_int = 100;
+/// The type-41 receiver runs after defragmentation (-400) and before conntrack (-200) and
+/// the filter table, which would see an ICMP type they do not know as invalid.
+const LOCAL_IN_PRIORITY: c_int = -250;
 
-/// Hook points and families, in the order of the registered `nf_hook_ops`.
-const HOOKS: [(u8, c_uint, HookPoint); 4] = [
+/// The number of hooks registered per namespace.
+const NUM_HOOKS: usize = 5;
+
+/// Hook points, families and priorities, in the order of the registered `nf_hook_ops`.
+const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
     (
         bindings::NFPROTO_IPV4 as u8,
         bindings::nf_inet_hooks_NF_INET_LOCAL_OUT,
         HookPoint::LocalOut,
+        ROUTING_PRIORITY,
     ),
     (
         bindings::NFPROTO_IPV4 as u8,
         bindings::nf_inet_hooks_NF_INET_FORWARD,
         HookPoint::Forward,
+        ROUTING_PRIORITY,
+    ),
+    (
+        bindings::NFPROTO_IPV4 as u8,
+        bindings::nf_inet_hooks_NF_INET_LOCAL_IN,
+        HookPoint::LocalIn,
+        LOCAL_IN_PRIORITY,
     ),
     (
         bindings::NFPROTO_IPV6 as u8,
         bindings::nf_inet_hooks_NF_INET_LOCAL_OUT,
         HookPoint::LocalOut,
+        ROUTING_PRIORITY,
     ),
     (
         bindings::NFPROTO_IPV6 as u8,
         bindings::nf_inet_hooks_NF_INET_FORWARD,
         HookPoint::Forward,
+        ROUTING_PRIORITY,
     ),
 ];
 
-/// LOCAL_OUT and FORWARD hooks for IPv4 and IPv6 in one namespace, calling `T`.
+/// LOCAL_OUT and FORWARD hooks for IPv4 and IPv6, and LOCAL_IN for IPv4, in one
+/// namespace, calling `T`.
 ///
 /// # Invariants
 ///
@@ -147,7 +206,7 @@ const HOOKS: [(u8, c_uint, HookPoint); 4] = [
 #[pin_data(PinnedDrop)]
 pub(crate) struct HookRegistration<T: NetHooks> {
     #[pin]
-    ops: Opaque<[local::nf_hook_ops; 4]>,
+    ops: Opaque<[local::nf_hook_ops; NUM_HOOKS]>,
     net: *mut bindings::net,
     _handler: PhantomData<*const T>,
 }
@@ -166,14 +225,14 @@ impl<T: NetHooks> HookRegistration<T> {
     pub(crate) unsafe fn register(net: &Net, handler: *const T) -> impl PinInit<Self, Error> {
         let net = net.as_raw();
         try_pin_init!(Self {
-            ops <- Opaque::try_ffi_init(move |slot: *mut [local::nf_hook_ops; 4]| {
-                let ops = HOOKS.map(|(pf, hooknum, _)| {
+            ops <- Opaque::try_ffi_init(move |slot: *mut [local::nf_hook_ops; NUM_HOOKS]| {
+                let ops = HOOKS.map(|(pf, hooknum, _, priority)| {
                     let mut op = local::nf_hook_ops {
                         hook: Some(hook_trampoline::<T>),
                         priv_: handler.cast_mut().cast(),
                         pf,
                         hooknum,
-                        priority: PRIORITY,
+                        priority,
                         ..Default::default()
                     };
                     op.set_hook_ops_type(0);
@@ -181,10 +240,12 @@ impl<T: NetHooks> HookRegistration<T> {
                 });
                 // SAFETY: `slot` is valid for writes (initialiser contract).
                 unsafe { slot.write(ops) };
-                // SAFETY: `net` is alive, `slot` holds 4 initialised ops that stay pinned until
+                // SAFETY: `net` is alive, `slot` holds initialised ops that stay pinned until
                 // `PinnedDrop` unregisters them, and `handler` outlives them (caller's promise).
                 // INVARIANT: on success the hooks are registered.
-                to_result(unsafe { local::nf_register_net_hooks(net, slot.cast(), 4) })
+                to_result(unsafe {
+                    local::nf_register_net_hooks(net, slot.cast(), NUM_HOOKS as c_uint)
+                })
             }),
             net,
             _handler: PhantomData,
@@ -196,7 +257,9 @@ impl<T: NetHooks> HookRegistration<T> {
 impl<T: NetHooks> PinnedDrop for HookRegistration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: registered in `net` (type invariant); this waits for packets in flight.
-        unsafe { local::nf_unregister_net_hooks(self.net, self.ops.get().cast(), 4) };
+        unsafe {
+            local::nf_unregister_net_hooks(self.net, self.ops.get().cast(), NUM_HOOKS as c_uint)
+        };
     }
 }
 
@@ -217,10 +280,10 @@ unsafe extern "C" fn hook_trampoline<T: NetHooks>(
     let (net, hook, pf) = unsafe { ((*state).net, (*state).hook, (*state).pf) };
     // SAFETY: `net` is alive for the duration of the call.
     let net = unsafe { Net::from_raw(net) };
-    let point = if u32::from(hook) == bindings::nf_inet_hooks_NF_INET_FORWARD {
-        HookPoint::Forward
-    } else {
-        HookPoint::LocalOut
+    let point = match u32::from(hook) {
+        bindings::nf_inet_hooks_NF_INET_FORWARD => HookPoint::Forward,
+        bindings::nf_inet_hooks_NF_INET_LOCAL_IN => HookPoint::LocalIn,
+        _ => HookPoint::LocalOut,
     };
     // INVARIANT: netfilter hands us a packet with a valid header of family `pf`.
     let mut packet = Packet {

@@ -169,8 +169,12 @@ impl<B: WireAddr> AltRoute<B> {
     /// Octets of the plaintext.
     pub(crate) const LEN: usize = 4 + 2 * B::LEN;
 
-    /// Writes the plaintext into `out` ([`AltRoute::LEN`] octets).
+    /// Writes the plaintext into `out` ([`AltRoute::LEN`] octets; a shorter `out` is left
+    /// alone).
     pub(crate) fn write(&self, out: &mut [u8]) {
+        let Some(out) = out.get_mut(..Self::LEN) else {
+            return;
+        };
         out[0] = self.code;
         out[1..4].fill(0);
         self.src.write(&mut out[4..4 + B::LEN]);
@@ -260,6 +264,9 @@ pub(crate) fn write_clear<B: WireAddr>(
 /// Fills in the ICMP checksum of a finished message. (For IPv4; ICMPv6 checksums cover a
 /// pseudo-header and are the stack's job.)
 pub(crate) fn finish_checksum(message: &mut [u8]) {
+    if message.len() < ICMP_HEADER_LEN {
+        return;
+    }
     message[2..4].fill(0);
     let sum = internet_checksum(message);
     message[2..4].copy_from_slice(&sum.to_be_bytes());

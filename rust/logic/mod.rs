@@ -10,6 +10,7 @@
 pub(crate) mod domain;
 pub(crate) mod ipv4;
 pub(crate) mod ipv6;
+pub(crate) mod kdf;
 pub(crate) mod linkfail;
 pub(crate) mod prefix;
 pub(crate) mod select;

@@ -19,6 +19,10 @@
  *   net.ipv4.ip_home_addr          the node's home (or provider-independent) address
  *   net.ipv4.ip_path_probe_ms      > 0: address selection echo-probes every candidate pair
  *                                  and waits this long (ms) for the round-trip times
+ *   net.ipv4.sitemh_ce.uplink      a CE router's interface to its PE (empty: not a CE)
+ *   net.ipv4.sitemh_ce.pe_addr     the PE's address, reported in link-failure notices
+ *   net.ipv4.sitemh_ce.lan         the interfaces (space-separated, up to 4) to broadcast
+ *                                  the notices on
  *
  * The draft's new system calls become socket options, because a module can add neither
  * system calls nor SOL_SOCKET options: netfilter lets a module answer getsockopt() at
@@ -35,8 +39,14 @@
 /* The draft's limit on the IP domains of one site (per address family and namespace). */
 #define SITEMH_MAX_DOMAINS	16
 
-/* The draft's ICMP type for "link failure" messages (a module parameter may change it). */
+/* The draft's ICMP type for "link failure" messages, and its codes. */
 #define SITEMH_ICMP_LINK_FAILURE	41
+#define SITEMH_ICMP_LINKFAILURE_CE_PE_LINK		1	/* gateway: the PE */
+#define SITEMH_ICMP_LINKFAILURE_CE_FAILURE		2	/* gateway: the failed CE */
+#define SITEMH_ICMP_LINKFAILURE_SET_ALT_ROUTE		3
+#define SITEMH_ICMP_LINKFAILURE_ALT_ROUTE_ESTABLISHED	4
+/* sitemh's addition (the draft is silent on recovery): the link in gateway works again. */
+#define SITEMH_ICMP_LINKFAILURE_LINK_RESTORED		5
 
 /*
  * struct sitemh_addr_pair - one (source, destination) address pair (the draft's

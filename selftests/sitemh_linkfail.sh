@@ -1,0 +1,154 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Link-failure notices (draft 2.1.2): a CE router broadcasts ICMP type 41 code 1 on its LAN
+# when its link to the PE fails (administratively or by carrier loss) and code 5 when it
+# works again; hosts and routers accept notices only from their domains' default routers
+# on the link (TTL 255), count them, and rank the failed provider's pairs last.
+#
+# The site of site.sh: CE1 is configured as P1's CE (uplink ce1-up, PE 192.0.2.2, LAN
+# ce1-b); IR listens on LAN B.
+
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/site.sh"
+tool=$(cd "$(dirname "$0")" && pwd)/sitemh_tool
+
+# counter NS NAME: a field of the "linkfail" line of /proc/net/sitemh.
+counter() {
+	ip netns exec "$1" awk -v f="$2" '$1 == "linkfail" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' \
+		/proc/net/sitemh
+}
+
+# first_src: IR's best source towards X.
+first_src() {
+	ip netns exec "$ir" "$tool" rank $X4 | awk '!/^#/ { print $1; exit }'
+}
+
+# inject NS SRC DST TTL HEX: send raw ICMP octets from NS.
+inject() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" <<-'PY'
+	import socket, sys
+	src, dst, ttl, hexmsg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+	s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+	s.bind((src, 0))
+	s.sendto(bytes.fromhex(hexmsg), (dst, 0))
+	PY
+}
+
+# notice CODE GATEWAY-HEX: a type 41 notice with a valid checksum, in hex.
+notice() {
+	python3 - "$1" "$2" <<-'PY'
+	import sys
+	code, gw = int(sys.argv[1]), bytes.fromhex(sys.argv[2])
+	m = bytearray([41, code, 0, 0]) + gw
+	s = sum((m[i] << 8) + m[i + 1] for i in range(0, len(m), 2))
+	while s > 0xffff:
+		s = (s & 0xffff) + (s >> 16)
+	s = ~s & 0xffff
+	m[2], m[3] = s >> 8, s & 0xff
+	print(m.hex())
+	PY
+}
+
+configure_ce() {
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
+		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b
+}
+
+test_configuration() {
+	local rc=0
+	check configure_ce || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.uplink)" = ce1-up ] || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 192.0.2.2 ] || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=nosuch0 2>/dev/null || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=1.2.3 2>/dev/null || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.lan=ce1-b lo lo lo lo" 2>/dev/null || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
+	log_test $rc "CE role configured by sysctl; bad values refused, nothing changed"
+}
+
+test_admin_down() {
+	local rc=0 pcap
+	pcap=$(mktemp /tmp/sitemh-lf.XXXXXX)
+	defer rm -f "$pcap"
+	ip netns exec "$ir" tcpdump -i ir-b -n -U -w "$pcap" 'icmp[0] == 41' 2>/dev/null &
+	local dump=$!
+	sleep 1
+	check [ "$(first_src)" = 198.51.100.131 ] || rc=1
+	ip -n "$ce1" link set ce1-up down
+	check busywait 3000 [ "$(counter "$ir" received)" = 1 ] || rc=1
+	check [ "$(counter "$ce1" sent)" = 1 ] || rc=1
+	# The CE ignores its own looped-back broadcast.
+	check [ "$(counter "$ce1" refused)" = 0 ] || rc=1
+	check [ "$(counter "$ir" down)" = 0x1 ] || rc=1
+	# P1's pairs now rank last, marked down.
+	check [ "$(first_src)" = 203.0.113.131 ] || rc=1
+	ip netns exec "$ir" "$tool" rank $X4 | grep -q '^198.51.100.131 .* down' || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait 3000 [ "$(counter "$ir" received)" = 2 ] || rc=1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	check [ "$(first_src)" = 198.51.100.131 ] || rc=1
+	sleep 0.5
+	kill $dump
+	wait $dump 2>/dev/null
+	# The capture: from CE1, to the broadcast address, type 41, code 1 then 5, PE 192.0.2.2.
+	ip netns exec "$ir" tcpdump -r "$pcap" -n -v -x 2>/dev/null | sed 's/^/# /'
+	check [ "$(ip netns exec "$ir" tcpdump -r "$pcap" -n 2>/dev/null | grep -c '198.51.100.129 > 255.255.255.255: ICMP type-#41')" -eq 2 ] || rc=1
+	ip netns exec "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -q '2901 .... c000 0202' || rc=1
+	ip netns exec "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -q '2905 .... c000 0202' || rc=1
+	ip netns exec "$ir" tcpdump -r "$pcap" -n -v 2>/dev/null | grep -q 'ttl 255' || rc=1
+	log_test $rc "uplink set down and up: code 1 then code 5 broadcast with the PE address"
+}
+
+test_carrier_loss() {
+	local rc=0 before
+	before=$(counter "$ir" received)
+	# The PE's end goes down: CE1's uplink loses its carrier.
+	ip -n "$pe1" link set pe1-ce down
+	check busywait 3000 [ "$(counter "$ir" received)" = $((before + 1)) ] || rc=1
+	check [ "$(counter "$ir" down)" = 0x1 ] || rc=1
+	ip -n "$pe1" link set pe1-ce up
+	check busywait 3000 [ "$(counter "$ir" received)" = $((before + 2)) ] || rc=1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	log_test $rc "carrier loss on the uplink: code 1, and code 5 when it returns"
+}
+
+test_forged_notices() {
+	local rc=0 refused received
+	refused=$(counter "$ir" refused)
+	received=$(counter "$ir" received)
+	# From a host on LAN A: not a router of IR's domains.
+	inject "$h" 198.51.100.10 198.51.100.131 255 "$(notice 1 c0000202)"
+	# From CE2 on the link, TTL 255, but from an address that is no domain's router.
+	inject "$ce2" 198.51.100.130 198.51.100.131 255 "$(notice 1 c0000202)"
+	# From P2's router, on the link, but TTL 64.
+	inject "$ce2" 203.0.113.130 198.51.100.131 64 "$(notice 1 c0000206)"
+	# Bad checksum, wrong code, truncated, oversized.
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "2901ffffc0000206"
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 3 c0000206)"
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "2901d6fd"
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)00000000"
+	check busywait 3000 [ "$(counter "$ir" refused)" = $((refused + 7)) ] || rc=1
+	check [ "$(counter "$ir" received)" = "$received" ] || rc=1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	# The real thing from P2's router on the link is accepted.
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)"
+	check busywait 3000 [ "$(counter "$ir" down)" = 0x2 ] || rc=1
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 5 c0000206)"
+	check busywait 3000 [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	log_test $rc "forged, off-link, malformed notices refused and counted; a router's accepted"
+}
+
+load_module || { log_test 1 "module loads"; exit $ksft_fail; }
+if ! build_site || ! configure_site; then
+	log_test 1 "build and configure the site"
+	exit $ksft_fail
+fi
+test_configuration
+test_admin_down
+test_carrier_loss
+test_forged_notices
+run_cleanup
+unload_module
+exit $ret
