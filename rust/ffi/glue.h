@@ -20,6 +20,7 @@
 #include <net/checksum.h>
 #include <net/dst.h>
 #include <net/inet_sock.h>
+#include <net/ip.h>
 #include <net/ip6_route.h>
 #include <net/route.h>
 #include <net/sock.h>
