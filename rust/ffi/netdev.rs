@@ -95,8 +95,12 @@ impl<T: NetdevEvents> NetdevNotifier<T> {
     ///
     /// `handler` stays valid until the registration is dropped, and `net` outlives it.
     pub(crate) unsafe fn register(net: &Net, handler: *const T) -> impl PinInit<Self, Error> {
-        let net = net.as_raw();
+        let raw_net = net.as_raw();
+        // `handler` and `net` are written first: registering replays NETDEV_UP for the
+        // devices that are up, and the trampoline reads `handler` at once.
         try_pin_init!(Self {
+            handler,
+            net: raw_net,
             nb <- Opaque::try_ffi_init(move |slot: *mut bindings::notifier_block| {
                 // SAFETY: `slot` is valid for writes (initialiser contract).
                 unsafe {
@@ -108,10 +112,8 @@ impl<T: NetdevEvents> NetdevNotifier<T> {
                 };
                 // SAFETY: `net` is alive and `slot` stays pinned until `PinnedDrop`.
                 // INVARIANT: on success the block is registered.
-                to_result(unsafe { local::register_netdevice_notifier_net(net, slot) })
+                to_result(unsafe { local::register_netdevice_notifier_net(raw_net, slot) })
             }),
-            handler,
-            net,
         })
     }
 }
