@@ -36,6 +36,7 @@ use crate::{
             Net, //
         },
         netdev,
+        netfilter::LazyHooks,
         rcu::RcuBox,
         route::{
             route_via_gateway4,
@@ -71,6 +72,7 @@ use crate::{
             FixedBuf, //
         },
     },
+    netns::SitemhNet,
 };
 
 /// What differs between IPv4 and IPv6 domains.
@@ -81,6 +83,8 @@ pub(crate) trait Family: Send + Sync + 'static {
     const AF: i32;
     /// Octets of an address on the wire.
     const ADDR_LEN: usize;
+    /// This family's bit in the namespace's [`LazyHooks`].
+    const HOOKS_BIT: u32;
     /// The sysctl directory of the family's knobs.
     const DIR: &'static str;
     /// The same as sysctl(8) names it, for log lines.
@@ -115,6 +119,7 @@ impl Family for V4 {
     type Addr = u32;
     const AF: i32 = kernel::bindings::AF_INET as i32;
     const ADDR_LEN: usize = 4;
+    const HOOKS_BIT: u32 = 0;
     const DIR: &'static str = "net/ipv4";
     const SYSCTL: &'static str = "net.ipv4";
     const DOMAIN_DIR: &'static str = "net/ipv4/ip_domain";
@@ -159,6 +164,7 @@ impl Family for V6 {
     type Addr = u128;
     const AF: i32 = kernel::bindings::AF_INET6 as i32;
     const ADDR_LEN: usize = 16;
+    const HOOKS_BIT: u32 = 1;
     const DIR: &'static str = "net/ipv6";
     const SYSCTL: &'static str = "net.ipv6";
     const DOMAIN_DIR: &'static str = "net/ipv6/ip_domain";
@@ -357,11 +363,13 @@ pub(crate) struct FamilyState<F: Family> {
     pub(crate) counters: [DomainCounters; MAX_DOMAINS],
     /// The namespace, for interface names; it outlives its state.
     net: crate::ffi::net::NetRef,
+    /// The namespace's packet hooks: wanted while this family has a domain.
+    hooks: Arc<LazyHooks<SitemhNet>>,
 }
 
 impl<F: Family> FamilyState<F> {
     /// An empty state for `net`.
-    pub(crate) fn new(net: &Net) -> Result<Arc<Self>> {
+    pub(crate) fn new(net: &Net, hooks: Arc<LazyHooks<SitemhNet>>) -> Result<Arc<Self>> {
         let table = RcuBox::new(Snapshot::new(&Config::EMPTY)?);
         Arc::pin_init(
             pin_init!(Self {
@@ -370,6 +378,7 @@ impl<F: Family> FamilyState<F> {
                 table,
                 counters: Default::default(),
                 net: crate::ffi::net::NetRef::new(net),
+                hooks,
             }),
             GFP_KERNEL,
         )
@@ -402,9 +411,19 @@ impl<F: Family> FamilyState<F> {
         self.table.read(guard)
     }
 
-    /// Builds and publishes the table of `config`; on error the old table stays.
+    /// Builds and publishes the table of `config`; on error the old table stays. The
+    /// packet hooks are registered before a first domain takes effect and unregistered
+    /// after the last one went.
     fn publish(&self, config: &Config<F>) -> Result {
-        self.table.replace(Snapshot::new(config)?);
+        let snapshot = Snapshot::new(config)?;
+        let active = !snapshot.table.is_empty();
+        if active {
+            self.hooks.want(F::HOOKS_BIT, true)?;
+        }
+        self.table.replace(snapshot);
+        if !active {
+            self.hooks.want(F::HOOKS_BIT, false)?;
+        }
         Ok(())
     }
 

@@ -45,7 +45,7 @@ use crate::{
         },
         netfilter::{
             HookPoint,
-            HookRegistration,
+            LazyHooks,
             NetHooks,
             Packet,
             Verdict, //
@@ -71,10 +71,8 @@ static SITEMH_NET_ID: NetId = NetId::new();
 
 /// What a started namespace state has registered with the kernel.
 struct Registrations {
-    /// Only owned; dropped first, so that no device event runs while the hooks go.
-    _notifier: Pin<KBox<NetdevNotifier<SitemhNet>>>,
     /// Only owned.
-    _hooks: Pin<KBox<HookRegistration<SitemhNet>>>,
+    _notifier: Pin<KBox<NetdevNotifier<SitemhNet>>>,
 }
 
 /// The registrations of a namespace while its state is started.
@@ -92,7 +90,10 @@ pub(crate) struct SitemhNet {
     /// while the nodes are removed.
     family_knobs_v4: Option<NetSysctlText<FamilyKnob<V4>>>,
     family_knobs_v6: Option<NetSysctlText<FamilyKnob<V6>>>,
-    /// The hooks, registered while the state is started.
+    /// The packet hooks: attached while the state is started, registered while a family
+    /// has domains.
+    packet_hooks: Arc<LazyHooks<SitemhNet>>,
+    /// The netdevice notifier, registered while the state is started.
     hooks: Pin<KBox<Hooks>>,
 }
 
@@ -100,8 +101,9 @@ impl NetState for SitemhNet {
     const ID: &'static NetId = &SITEMH_NET_ID;
 
     fn init(net: &Net) -> Result<Self> {
-        let v4 = FamilyState::new(net)?;
-        let v6 = FamilyState::new(net)?;
+        let hooks = Arc::pin_init(LazyHooks::new(), GFP_KERNEL)?;
+        let v4 = FamilyState::new(net, hooks.clone())?;
+        let v6 = FamilyState::new(net, hooks.clone())?;
         let linkfail = LinkFail::new(net)?;
         let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
         let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
@@ -113,6 +115,7 @@ impl NetState for SitemhNet {
             ce_knobs,
             family_knobs_v4,
             family_knobs_v6,
+            packet_hooks: hooks,
             hooks: KBox::pin_init(new_mutex!(None), GFP_KERNEL)?,
         })
     }
@@ -120,20 +123,25 @@ impl NetState for SitemhNet {
     fn start(&self, net: &Net) -> Result {
         #[allow(unsafe_code)]
         // SAFETY: the hooks and the notifier call back into `self`, which stays in place
-        // until `stop` (the `NetState` contract); `stop` drops both registrations, which
-        // wait for callbacks in flight, and `net` outlives its own state.
-        let (hooks, notifier) = unsafe {
-            (
-                KBox::pin_init(HookRegistration::register(net, self), GFP_KERNEL)?,
-                KBox::pin_init(NetdevNotifier::register(net, self), GFP_KERNEL)?,
-            )
+        // until `stop` (the `NetState` contract); `stop` detaches the hooks and drops the
+        // notifier, which wait for callbacks in flight, and `net` outlives its own state.
+        let notifier = unsafe {
+            self.packet_hooks.attach(net, self)?;
+            KBox::pin_init(NetdevNotifier::register(net, self), GFP_KERNEL)
+        };
+        let notifier = match notifier {
+            Ok(notifier) => notifier,
+            Err(e) => {
+                self.packet_hooks.detach();
+                return Err(e);
+            }
         };
         *self.hooks.lock() = Some(Registrations {
             _notifier: notifier,
-            _hooks: hooks,
         });
         if let Err(e) = proc::create::<Self>(net) {
             *self.hooks.lock() = None;
+            self.packet_hooks.detach();
             return Err(e);
         }
         Ok(())
@@ -143,6 +151,7 @@ impl NetState for SitemhNet {
         proc::remove::<Self>(net);
         // Unregistering waits for packets and events in flight.
         *self.hooks.lock() = None;
+        self.packet_hooks.detach();
     }
 }
 

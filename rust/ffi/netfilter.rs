@@ -298,3 +298,94 @@ unsafe extern "C" fn hook_trampoline<T: NetHooks>(
     };
     verdict.into_raw()
 }
+
+/// The hooks of one namespace, registered only while some user wants them: a namespace
+/// without domains then pays nothing per packet.
+///
+/// # Invariants
+///
+/// While `handler` is set, it points to a `T` that stays valid (the contract of
+/// [`LazyHooks::attach`]); hooks are registered only while it is set.
+#[pin_data]
+pub(crate) struct LazyHooks<T: NetHooks> {
+    #[pin]
+    state: kernel::sync::Mutex<LazyState<T>>,
+}
+
+pub(crate) struct LazyState<T: NetHooks> {
+    handler: *const T,
+    net: *mut bindings::net,
+    /// One bit per user that wants the hooks.
+    wanted: u32,
+    hooks: Option<Pin<KBox<HookRegistration<T>>>>,
+}
+
+// SAFETY: the raw pointers are only handed to C under the mutex; `T: Sync`.
+unsafe impl<T: NetHooks> Send for LazyState<T> {}
+
+impl<T: NetHooks> LazyHooks<T> {
+    /// Detached, wanted by nobody.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            state <- kernel::new_mutex!(LazyState {
+                handler: core::ptr::null(),
+                net: core::ptr::null_mut(),
+                wanted: 0,
+                hooks: None,
+            }),
+        })
+    }
+
+    /// From now on the hooks call `handler` in `net` when wanted; registers them if they
+    /// are wanted already.
+    ///
+    /// # Safety
+    ///
+    /// `handler` stays valid, and `net` alive, until [`LazyHooks::detach`] returns.
+    pub(crate) unsafe fn attach(&self, net: &Net, handler: *const T) -> Result {
+        let mut state = self.state.lock();
+        // INVARIANT: the caller keeps `handler` valid until `detach`.
+        state.handler = handler;
+        state.net = net.as_raw();
+        Self::sync(&mut state)
+    }
+
+    /// Unregisters the hooks (waiting for packets in flight) and forgets the handler.
+    pub(crate) fn detach(&self) {
+        let mut state = self.state.lock();
+        state.hooks = None;
+        state.handler = core::ptr::null();
+        state.net = core::ptr::null_mut();
+    }
+
+    /// Records whether user `bit` wants the hooks, and registers or unregisters them to
+    /// match. On error (registration failed) nothing changes.
+    pub(crate) fn want(&self, bit: u32, on: bool) -> Result {
+        let mut state = self.state.lock();
+        let before = state.wanted;
+        if on {
+            state.wanted |= 1 << bit;
+        } else {
+            state.wanted &= !(1 << bit);
+        }
+        let result = Self::sync(&mut state);
+        if result.is_err() {
+            state.wanted = before;
+        }
+        result
+    }
+
+    fn sync(state: &mut LazyState<T>) -> Result {
+        let wanted = state.wanted != 0 && !state.handler.is_null();
+        if wanted && state.hooks.is_none() {
+            // SAFETY: `handler` is valid until `detach` (type invariant), which drops the
+            // registration first; `net` is alive as long.
+            let hooks =
+                unsafe { HookRegistration::register(Net::from_raw(state.net), state.handler) };
+            state.hooks = Some(KBox::pin_init(hooks, GFP_KERNEL)?);
+        } else if !wanted {
+            state.hooks = None;
+        }
+        Ok(())
+    }
+}
