@@ -61,7 +61,8 @@ use crate::{
         ipv6, //
         prefix::{
             AddrError,
-            Bits, //
+            Bits,
+            WireAddr, //
         },
         select::{
             Classify,
@@ -78,11 +79,9 @@ use crate::{
 /// What differs between IPv4 and IPv6 domains.
 pub(crate) trait Family: Send + Sync + 'static {
     /// The address bits.
-    type Addr: Classify + Default + Send + Sync + Unpin + core::fmt::Debug;
+    type Addr: Classify + WireAddr + Default + Send + Sync + Unpin + core::fmt::Debug;
     /// The address family (`AF_INET`, `AF_INET6`).
     const AF: i32;
-    /// Octets of an address on the wire.
-    const ADDR_LEN: usize;
     /// This family's bit in the namespace's [`LazyHooks`].
     const HOOKS_BIT: u32;
     /// The sysctl directory of the family's knobs.
@@ -105,11 +104,6 @@ pub(crate) trait Family: Send + Sync + 'static {
 
     /// The route to `router` as a known next hop, from `cache` if it holds one.
     fn route_via(net: &Net, cache: &DstCache, router: Router<Self::Addr>) -> Result<Dst>;
-
-    /// The address from its first [`Family::ADDR_LEN`] octets, network byte order.
-    fn from_wire(octets: &[u8]) -> Option<Self::Addr>;
-    /// The address as [`Family::ADDR_LEN`] octets in `out`, network byte order.
-    fn to_wire(addr: Self::Addr, out: &mut [u8]);
 }
 
 /// IPv4.
@@ -118,7 +112,6 @@ pub(crate) struct V4;
 impl Family for V4 {
     type Addr = u32;
     const AF: i32 = kernel::bindings::AF_INET as i32;
-    const ADDR_LEN: usize = 4;
     const HOOKS_BIT: u32 = 0;
     const DIR: &'static str = "net/ipv4";
     const SYSCTL: &'static str = "net.ipv4";
@@ -145,16 +138,6 @@ impl Family for V4 {
     fn route_via(net: &Net, cache: &DstCache, router: Router<u32>) -> Result<Dst> {
         route_via_gateway4(net, cache, router.addr)
     }
-
-    fn from_wire(octets: &[u8]) -> Option<u32> {
-        Some(u32::from_be_bytes(octets.get(..4)?.try_into().ok()?))
-    }
-
-    fn to_wire(addr: u32, out: &mut [u8]) {
-        if let Some(out) = out.get_mut(..4) {
-            out.copy_from_slice(&addr.to_be_bytes());
-        }
-    }
 }
 
 /// IPv6.
@@ -163,7 +146,6 @@ pub(crate) struct V6;
 impl Family for V6 {
     type Addr = u128;
     const AF: i32 = kernel::bindings::AF_INET6 as i32;
-    const ADDR_LEN: usize = 16;
     const HOOKS_BIT: u32 = 1;
     const DIR: &'static str = "net/ipv6";
     const SYSCTL: &'static str = "net.ipv6";
@@ -199,16 +181,6 @@ impl Family for V6 {
 
     fn route_via(net: &Net, cache: &DstCache, router: Router<u128>) -> Result<Dst> {
         route_via_gateway6(net, cache, router.addr, router.ifindex)
-    }
-
-    fn from_wire(octets: &[u8]) -> Option<u128> {
-        Some(u128::from_be_bytes(octets.get(..16)?.try_into().ok()?))
-    }
-
-    fn to_wire(addr: u128, out: &mut [u8]) {
-        if let Some(out) = out.get_mut(..16) {
-            out.copy_from_slice(&addr.to_be_bytes());
-        }
     }
 }
 

@@ -56,14 +56,9 @@ mod domain {
     };
 
     fn config(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
-        let mut c = DomainConfig::default();
-        assert!(c.set_prefix_len(len).is_ok());
-        assert!(c.set_net_addr(addr).is_ok());
-        c.set_def_router(Router {
-            addr: router,
-            ifindex: 0,
-        });
-        c
+        let c = DomainConfig::with(addr, len, router);
+        assert!(c.is_ok());
+        c.unwrap_or(DomainConfig::EMPTY)
     }
 
     #[test]

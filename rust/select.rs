@@ -31,7 +31,7 @@ use crate::{
     ffi::{
         inet::{
             self,
-            WireAddr, //
+            GlueAddr, //
         },
         net::Net,
         sockopt::{
@@ -40,7 +40,10 @@ use crate::{
         },
     },
     logic::{
-        prefix::Bits,
+        prefix::{
+            Bits,
+            WireAddr, //
+        },
         select::{
             candidate_pairs,
             rank,
@@ -114,7 +117,7 @@ impl<'a, F: Family> KernelHost<'a, F> {
         let raw = inet::local_addrs(net, F::AF)?;
         let mut addrs = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
         for (octets, ifindex) in raw.iter() {
-            if let Some(addr) = F::from_wire(octets) {
+            if let Some(addr) = F::Addr::read(octets) {
                 addrs.push(
                     LocalAddr {
                         addr,
@@ -128,9 +131,9 @@ impl<'a, F: Family> KernelHost<'a, F> {
     }
 }
 
-fn wire<F: Family>(addr: F::Addr) -> WireAddr {
+fn wire<F: Family>(addr: F::Addr) -> GlueAddr {
     let mut octets = [0u8; 16];
-    F::to_wire(addr, &mut octets);
+    addr.write(&mut octets);
     octets
 }
 
@@ -158,8 +161,9 @@ fn answer_pairs<F: Family>(
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
-    let header_len = COUNTS_LEN + MAX_DESTS * F::ADDR_LEN;
-    let pair_len = 2 * F::ADDR_LEN + RANK_INFO_LEN;
+    let addr_len = <F::Addr as WireAddr>::LEN;
+    let header_len = COUNTS_LEN + MAX_DESTS * addr_len;
+    let pair_len = 2 * addr_len + RANK_INFO_LEN;
     let (mut reader, mut writer) = buf.reader_writer();
     let room = reader.len();
     if room < header_len {
@@ -177,8 +181,8 @@ fn answer_pairs<F: Family>(
     }
     let mut dsts = [F::Addr::ZERO; MAX_DESTS];
     for (i, dst) in dsts.iter_mut().take(ndst).enumerate() {
-        let at = COUNTS_LEN + i * F::ADDR_LEN;
-        *dst = request.get(at..).and_then(F::from_wire).ok_or(EINVAL)?;
+        let at = COUNTS_LEN + i * addr_len;
+        *dst = request.get(at..).and_then(F::Addr::read).ok_or(EINVAL)?;
     }
 
     let view = state.selection_view();
@@ -227,10 +231,9 @@ fn answer_pairs<F: Family>(
     put_u32(&mut out, 12, u32::from(service == Service::LowLatency));
     for (i, r) in ranked.iter().take(written).enumerate() {
         let at = header_len + i * pair_len;
-        let a = F::ADDR_LEN;
-        F::to_wire(r.pair.src, &mut out[at..]);
-        F::to_wire(r.pair.dst, &mut out[at + a..]);
-        let info_at = at + 2 * a;
+        r.pair.src.write(&mut out[at..]);
+        r.pair.dst.write(&mut out[at + addr_len..]);
+        let info_at = at + 2 * addr_len;
         out[info_at..info_at + 8].copy_from_slice(&r.bandwidth.to_ne_bytes());
         put_u32(&mut out, info_at + 8, r.hops);
         put_u32(&mut out, info_at + 12, r.latency_us);

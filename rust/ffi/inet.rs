@@ -12,14 +12,14 @@ use kernel::{
 use super::{bindings as local, net::Net};
 
 /// An address in the glue's form.
-pub(crate) type WireAddr = [u8; 16];
+pub(crate) type GlueAddr = [u8; 16];
 
 /// The most addresses of one family read from a namespace.
 pub(crate) const MAX_LOCAL_ADDRS: usize = 64;
 
 /// The namespace's usable unicast addresses of `family` (`AF_INET`/`AF_INET6`) with their
 /// interfaces, at most [`MAX_LOCAL_ADDRS`].
-pub(crate) fn local_addrs(net: &Net, family: i32) -> Result<KVec<(WireAddr, i32)>> {
+pub(crate) fn local_addrs(net: &Net, family: i32) -> Result<KVec<(GlueAddr, i32)>> {
     let mut raw = KVec::with_capacity(MAX_LOCAL_ADDRS, GFP_KERNEL)?;
     for _ in 0..MAX_LOCAL_ADDRS {
         raw.push(local::sitemh_local_addr::default(), GFP_KERNEL)?;
@@ -43,7 +43,7 @@ pub(crate) fn local_addrs(net: &Net, family: i32) -> Result<KVec<(WireAddr, i32)
 
 /// The interface the route to `addr` leaves by (`ifindex` scopes a link-local IPv6
 /// address; 0: none).
-pub(crate) fn route_oif(net: &Net, family: i32, addr: &WireAddr, ifindex: i32) -> Result<i32> {
+pub(crate) fn route_oif(net: &Net, family: i32, addr: &GlueAddr, ifindex: i32) -> Result<i32> {
     let mut oif = 0;
     // SAFETY: `net` is alive, `addr` has 16 readable octets, `oif` is writable.
     to_result(unsafe {
@@ -57,8 +57,8 @@ pub(crate) fn route_oif(net: &Net, family: i32, addr: &WireAddr, ifindex: i32) -
 pub(crate) fn probe_rtts(
     net: &Net,
     family: i32,
-    src: &[WireAddr],
-    dst: &[WireAddr],
+    src: &[GlueAddr],
+    dst: &[GlueAddr],
     timeout_ms: u32,
     rtt_us: &mut [u32],
 ) -> Result {

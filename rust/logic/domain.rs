@@ -53,6 +53,19 @@ impl<B: Bits> DomainConfig<B> {
         def_router: None,
     };
 
+    /// An IPv4-style table entry in one call, for tables of cases: prefix `addr/len` with
+    /// router `router` (0: private) reached wherever the routing table says.
+    pub(crate) fn with(addr: B, len: u8, router: B) -> Result<Self, AddrError> {
+        let mut c = Self::EMPTY;
+        c.set_prefix_len(len)?;
+        c.set_net_addr(addr)?;
+        c.set_def_router(Router {
+            addr: router,
+            ifindex: 0,
+        });
+        Ok(c)
+    }
+
     /// The network address, if written.
     pub(crate) fn net_addr(&self) -> Option<B> {
         self.net_addr
@@ -225,14 +238,7 @@ mod tests {
     use std::vec::Vec;
 
     fn config(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
-        let mut c = DomainConfig::default();
-        c.set_prefix_len(len).unwrap();
-        c.set_net_addr(addr).unwrap();
-        c.set_def_router(Router {
-            addr: router,
-            ifindex: 0,
-        });
-        c
+        DomainConfig::with(addr, len, router).unwrap()
     }
 
     const P1: u32 = 0xc633_6400; // 198.51.100.0/24 via 10.0.0.1

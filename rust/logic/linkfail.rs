@@ -23,7 +23,7 @@
 //! checksum field zero, so the clear part (which selects the connection) is authenticated
 //! too, not only the encrypted one.
 
-use super::prefix::Bits;
+use super::prefix::WireAddr;
 
 /// The draft's ICMP type for link-failure messages (a module parameter may change it).
 pub(crate) const ICMP_LINKFAILURE: u8 = 41;
@@ -65,40 +65,6 @@ pub(crate) enum WireError {
     BadRecord,
     /// The ICMP checksum does not verify.
     BadChecksum,
-}
-
-/// Addresses of one family as they travel.
-pub(crate) trait WireAddr: Bits {
-    /// Octets on the wire.
-    const LEN: usize;
-    /// Reads an address from exactly [`WireAddr::LEN`] octets.
-    fn read(octets: &[u8]) -> Option<Self>;
-    /// Writes the address into exactly [`WireAddr::LEN`] octets.
-    fn write(self, out: &mut [u8]);
-}
-
-impl WireAddr for u32 {
-    const LEN: usize = 4;
-    fn read(octets: &[u8]) -> Option<Self> {
-        Some(u32::from_be_bytes(octets.get(..4)?.try_into().ok()?))
-    }
-    fn write(self, out: &mut [u8]) {
-        if let Some(out) = out.get_mut(..4) {
-            out.copy_from_slice(&self.to_be_bytes());
-        }
-    }
-}
-
-impl WireAddr for u128 {
-    const LEN: usize = 16;
-    fn read(octets: &[u8]) -> Option<Self> {
-        Some(u128::from_be_bytes(octets.get(..16)?.try_into().ok()?))
-    }
-    fn write(self, out: &mut [u8]) {
-        if let Some(out) = out.get_mut(..16) {
-            out.copy_from_slice(&self.to_be_bytes());
-        }
-    }
 }
 
 /// The draft's `struct id_pcb`: the connection's current 5-tuple, as the sender sees it.

@@ -52,6 +52,40 @@ impl Bits for u128 {
     }
 }
 
+/// Addresses of one family as they travel: network byte order, 4 or 16 octets.
+pub(crate) trait WireAddr: Bits {
+    /// Octets on the wire.
+    const LEN: usize;
+    /// Reads an address from exactly [`WireAddr::LEN`] octets.
+    fn read(octets: &[u8]) -> Option<Self>;
+    /// Writes the address into exactly [`WireAddr::LEN`] octets.
+    fn write(self, out: &mut [u8]);
+}
+
+impl WireAddr for u32 {
+    const LEN: usize = 4;
+    fn read(octets: &[u8]) -> Option<Self> {
+        Some(u32::from_be_bytes(octets.get(..4)?.try_into().ok()?))
+    }
+    fn write(self, out: &mut [u8]) {
+        if let Some(out) = out.get_mut(..4) {
+            out.copy_from_slice(&self.to_be_bytes());
+        }
+    }
+}
+
+impl WireAddr for u128 {
+    const LEN: usize = 16;
+    fn read(octets: &[u8]) -> Option<Self> {
+        Some(u128::from_be_bytes(octets.get(..16)?.try_into().ok()?))
+    }
+    fn write(self, out: &mut [u8]) {
+        if let Some(out) = out.get_mut(..16) {
+            out.copy_from_slice(&self.to_be_bytes());
+        }
+    }
+}
+
 /// Why a piece of text is not a valid address, mask or prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AddrError {

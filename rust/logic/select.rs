@@ -411,10 +411,7 @@ pub(crate) fn rank<B: Copy>(pairs: &mut [Ranked<B>], service: Service) {
 /// seen from host H (one LAN interface, 2, holding an address of every domain).
 pub(crate) mod vectors {
     use super::*;
-    use crate::logic::domain::{
-        DomainConfig,
-        Router, //
-    };
+    use crate::logic::domain::DomainConfig;
 
     const P1: u32 = 0xc633_6400; // 198.51.100.0/24 via .129
     const P2: u32 = 0xcb00_7100; // 203.0.113.0/24 via .130
@@ -454,15 +451,8 @@ pub(crate) mod vectors {
     };
 
     fn domain(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
-        let mut c = DomainConfig::EMPTY;
         // The vectors below are valid prefixes.
-        let _ = c.set_prefix_len(len);
-        let _ = c.set_net_addr(addr);
-        c.set_def_router(Router {
-            addr: router,
-            ifindex: 0,
-        });
-        c
+        DomainConfig::with(addr, len, router).unwrap_or(DomainConfig::EMPTY)
     }
 
     /// The site's domains.
@@ -606,21 +596,11 @@ pub(crate) mod vectors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logic::domain::{
-        DomainConfig,
-        Router, //
-    };
+    use crate::logic::domain::DomainConfig;
     use std::vec::Vec;
 
     fn domain(addr: u32, len: u8, router: u32) -> DomainConfig<u32> {
-        let mut c = DomainConfig::default();
-        c.set_prefix_len(len).unwrap();
-        c.set_net_addr(addr).unwrap();
-        c.set_def_router(Router {
-            addr: router,
-            ifindex: 0,
-        });
-        c
+        DomainConfig::with(addr, len, router).unwrap()
     }
 
     const P1: u32 = 0xc633_6400; // 198.51.100.0/24 via .129
