@@ -134,3 +134,14 @@ mod kdf {
         assert_eq!(vectors::check_all(), Ok(()));
     }
 }
+
+#[kunit_tests(sitemh_switchover)]
+mod switchover {
+    use crate::logic::switchover::vectors;
+
+    /// The exchange between two ends, translation in both directions, and refusals.
+    #[test]
+    fn exchange_and_translation() {
+        assert_eq!(vectors::check_all(), Ok(()));
+    }
+}

@@ -71,9 +71,11 @@ use crate::{
             parse_notice,
             write_notice,
             Notice,
+            CODE_ALT_ROUTE_ESTABLISHED,
             CODE_CE_FAILURE,
             CODE_CE_PE_LINK,
             CODE_LINK_RESTORED,
+            CODE_SET_ALT_ROUTE,
             ICMP_LINKFAILURE,
             NOTICE_LEN, //
         },
@@ -91,6 +93,9 @@ fn dotted(addr: u32, buf: &mut [u8; 16]) -> &str {
 
 /// IPPROTO_ICMP.
 const IPPROTO_ICMP: u8 = 1;
+/// Octets read of a type 41 message: an IPv4 exchange message and one more (to see it is
+/// too long).
+const EXCHANGE_MAX: usize = crate::logic::linkfail::Layout::<u32>::LEN + 1;
 /// Most LAN interfaces a CE broadcasts on.
 const MAX_LAN: usize = 4;
 
@@ -196,10 +201,18 @@ impl LinkFail {
         }
     }
 
-    /// The host role: an IPv4 packet for this host. Consumes valid and invalid notices;
-    /// everything else passes.
-    pub(crate) fn receive(&self, domains: &FamilyState<V4>, packet: &Packet<'_>) -> Verdict {
-        let mut message = [0u8; NOTICE_LEN + 1];
+    /// The host role: an IPv4 packet for this host. Consumes valid and invalid notices,
+    /// calling `noticed` when one changed which domains are down; hands messages of the
+    /// authenticated exchange (codes 3 and 4) to `exchange` (source, message); everything
+    /// else passes.
+    pub(crate) fn receive(
+        &self,
+        domains: &FamilyState<V4>,
+        packet: &Packet<'_>,
+        noticed: impl FnOnce(),
+        exchange: impl FnOnce(u32, &[u8]) -> Verdict,
+    ) -> Verdict {
+        let mut message = [0u8; EXCHANGE_MAX];
         let Some(transport) = packet.ipv4_transport(IPPROTO_ICMP, &mut message) else {
             return Verdict::Accept;
         };
@@ -212,9 +225,11 @@ impl LinkFail {
         }
         let (src, _) = packet.ipv4_addrs();
         let length = transport.len.min(message.len());
+        if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
+            return exchange(src, &message[..length]);
+        }
         let notice = match parse_notice(ICMP_LINKFAILURE, &message[..length]) {
             Ok(notice) if transport.ttl == 255 && transport.len == NOTICE_LEN => notice,
-            // Codes 3 and 4 belong to the authenticated exchange, not handled here yet.
             _ => return self.refuse(src, "malformed, or not sent on the link (TTL != 255)"),
         };
         // The sender must be the default router of one of our domains.
@@ -233,6 +248,7 @@ impl LinkFail {
             CODE_CE_PE_LINK | CODE_CE_FAILURE => self.down.fetch_or(matched, Ordering::Relaxed),
             _ => self.down.fetch_and(!matched, Ordering::Relaxed),
         };
+        noticed();
         self.received.fetch_add(1, Ordering::Relaxed);
         if net_ratelimit() {
             let now = if notice.code == CODE_LINK_RESTORED {

@@ -64,6 +64,10 @@ use crate::{
         domain::Route,
         ipv6, //
     },
+    switchover::{
+        LfKnob,
+        Switchover, //
+    },
 };
 
 /// The kernel's slot number for [`SitemhNet`].
@@ -84,8 +88,12 @@ pub(crate) struct SitemhNet {
     v6: Arc<FamilyState<V6>>,
     /// Link-failure notices: the CE role and the receiving side.
     linkfail: Arc<LinkFail>,
+    /// Moving live connections off failed links.
+    switchover: Arc<Switchover>,
     /// `net.ipv4.sitemh_ce.*`; dropped with the family knobs.
     ce_knobs: Option<NetSysctlText<CeKnob>>,
+    /// `net.ipv4.sitemh_lf.*`; dropped with the family knobs.
+    lf_knobs: Option<NetSysctlText<LfKnob>>,
     /// The family knobs (`ip_num_domains`, ...); taken first on drop so that no node appears
     /// while the nodes are removed.
     family_knobs_v4: Option<NetSysctlText<FamilyKnob<V4>>>,
@@ -105,14 +113,18 @@ impl NetState for SitemhNet {
         let v4 = FamilyState::new(net, hooks.clone())?;
         let v6 = FamilyState::new(net, hooks.clone())?;
         let linkfail = LinkFail::new(net)?;
+        let switchover = Switchover::new(net, v4.clone(), linkfail.clone(), hooks.clone())?;
         let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
+        let lf_knobs = Some(LfKnob::register(net, &switchover)?);
         let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
         let family_knobs_v6 = Some(FamilyKnob::register(net, &v6)?);
         Ok(Self {
             v4,
             v6,
             linkfail,
+            switchover,
             ce_knobs,
+            lf_knobs,
             family_knobs_v4,
             family_knobs_v6,
             packet_hooks: hooks,
@@ -121,6 +133,7 @@ impl NetState for SitemhNet {
     }
 
     fn start(&self, net: &Net) -> Result {
+        self.switchover.start()?;
         #[allow(unsafe_code)]
         // SAFETY: the hooks and the notifier call back into `self`, which stays in place
         // until `stop` (the `NetState` contract); `stop` detaches the hooks and drops the
@@ -152,6 +165,7 @@ impl NetState for SitemhNet {
         // Unregistering waits for packets and events in flight.
         *self.hooks.lock() = None;
         self.packet_hooks.detach();
+        self.switchover.stop();
     }
 }
 
@@ -170,11 +184,17 @@ impl SitemhNet {
     pub(crate) fn linkfail(&self) -> &LinkFail {
         &self.linkfail
     }
+
+    /// Connections that may move.
+    pub(crate) fn switchover(&self) -> &Switchover {
+        &self.switchover
+    }
 }
 
 impl Drop for SitemhNet {
     fn drop(&mut self) {
         self.ce_knobs = None;
+        self.lf_knobs = None;
         self.family_knobs_v4 = None;
         self.family_knobs_v6 = None;
         self.v4.remove_nodes();
@@ -193,6 +213,7 @@ impl ProcShow for SitemhNet {
         self.v4.show(m);
         self.v6.show(m);
         self.linkfail.show(m);
+        self.switchover.show(m);
     }
 }
 
@@ -245,8 +266,18 @@ impl NetdevEvents for SitemhNet {
 
 impl NetHooks for SitemhNet {
     fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
-        if point == HookPoint::LocalIn {
-            return self.linkfail.receive(&self.v4, packet);
+        match point {
+            HookPoint::LocalIn => {
+                return self.linkfail.receive(
+                    &self.v4,
+                    packet,
+                    || self.switchover.domains_changed(),
+                    |src, message| self.switchover.receive(src, message),
+                )
+            }
+            HookPoint::Egress => return self.switchover.egress(packet),
+            HookPoint::Ingress => return self.switchover.ingress(packet),
+            HookPoint::LocalOut | HookPoint::Forward => {}
         }
         let guard = rcu::read_lock();
         let snapshot = self.v4.snapshot(&guard);
@@ -257,7 +288,11 @@ impl NetHooks for SitemhNet {
         apply(&self.v4, snapshot, packet, src, dst)
     }
 
-    fn ipv6(&self, _point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+    fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        // Only IPv4 has the link-failure hooks.
+        if !matches!(point, HookPoint::LocalOut | HookPoint::Forward) {
+            return Verdict::Accept;
+        }
         let guard = rcu::read_lock();
         let snapshot = self.v6.snapshot(&guard);
         if snapshot.table.is_empty() {

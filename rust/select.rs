@@ -59,6 +59,7 @@ use crate::{
         },
     },
     netns::SitemhNet,
+    switchover,
 };
 
 /// The first socket option number of sitemh (`SITEMH_SO_BASE`, 'S' 'H').
@@ -90,8 +91,13 @@ impl GetSockopt for SelectV4 {
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
             SO_PAIRS => answer_pairs::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf),
+            switchover::SO_LFROUTES => state.switchover().get(socket, buf),
             _ => Err(ENOPROTOOPT),
         }
+    }
+
+    fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
+        state.switchover().set(socket, optname, value)
     }
 }
 
@@ -101,6 +107,17 @@ impl GetSockopt for SelectV6 {
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
             SO_PAIRS => answer_pairs::<V6>(state.v6(), 0, socket, buf),
+            switchover::SO_LFROUTES => Err(EOPNOTSUPP),
+            _ => Err(ENOPROTOOPT),
+        }
+    }
+
+    /// The switchover is IPv4 only so far.
+    fn set(_state: &SitemhNet, _socket: &Socket<'_>, optname: i32, _value: &[u8]) -> Result {
+        match optname {
+            switchover::SO_LFROUTES | switchover::SO_SEQPARAM | switchover::SO_LFSTAT => {
+                Err(EOPNOTSUPP)
+            }
             _ => Err(ENOPROTOOPT),
         }
     }

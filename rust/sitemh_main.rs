@@ -15,6 +15,7 @@ mod linkfail;
 mod logic;
 mod netns;
 mod select;
+mod switchover;
 
 use ffi::{
     net::NetStateRegistration,

@@ -38,9 +38,10 @@ functions='net_generic
 	sitemh_.*'
 # Types, as regular expressions so that the anonymous unions inside them come along.
 types='netdev_cmd dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
-	iphdr.* ipv6hdr.* rtable nf_sockopt_ops sitemh_local_addr netdev_notifier_info'
+	iphdr.* ipv6hdr.* rtable nf_sockopt_ops sitemh_local_addr netdev_notifier_info
+	sitemh_aead sitemh_ticker'
 # Types whose insides the module never touches: size and alignment only.
-opaque='dst_cache rtable netdev_notifier_info'
+opaque='dst_cache rtable netdev_notifier_info sitemh_aead sitemh_ticker'
 
 allow=""
 for f in $functions; do allow="$allow --allowlist-function $f"; done

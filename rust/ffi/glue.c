@@ -341,3 +341,252 @@ int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, const u8 *msg, int
 	sock_release(sock);
 	return err < 0 ? err : 0;
 }
+
+int sitemh_sock_tuple4(struct sock *sk, u8 *proto, __be32 *saddr, __be32 *daddr,
+		       __be16 *sport, __be16 *dport)
+{
+	int err = 0;
+
+	if (sk->sk_family != AF_INET ||
+	    (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP) ||
+	    sk->sk_type == SOCK_RAW)
+		return -EPROTONOSUPPORT;
+	lock_sock(sk);
+	/* A connected UDP socket is TCP_ESTABLISHED too. */
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		err = -ENOTCONN;
+	} else {
+		*proto = sk->sk_protocol;
+		*saddr = inet_sk(sk)->inet_saddr;
+		*daddr = sk->sk_daddr;
+		*sport = inet_sk(sk)->inet_sport;
+		*dport = sk->sk_dport;
+	}
+	release_sock(sk);
+	return err;
+}
+
+int sitemh_copy_from_sockptr(u8 *dst, sockptr_t src, unsigned int len)
+{
+	return copy_from_sockptr(dst, src, len) ? -EFAULT : 0;
+}
+
+void sitemh_sock_hold(struct sock *sk)
+{
+	sock_hold(sk);
+}
+
+void sitemh_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+
+bool sitemh_sock_closed(const struct sock *sk)
+{
+	int state = READ_ONCE(sk->sk_state);
+
+	if (sk->sk_protocol == IPPROTO_UDP)
+		return state != TCP_ESTABLISHED || sock_flag(sk, SOCK_DEAD);
+	return state == TCP_CLOSE;
+}
+
+u32 sitemh_sock_srtt_us(const struct sock *sk)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	return READ_ONCE(tcp_sk(sk)->srtt_us) >> 3;
+}
+
+void sitemh_sock_kick(struct sock *sk)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return;
+	lock_sock(sk);
+	/* Fire the retransmission timer now: the head of the queue goes out again over the
+	 * new pair (the timer's usual loss recovery), instead of after RTO and backoff. */
+	if (tcp_sk(sk)->packets_out && sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN)
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, 0, TCP_RTO_MAX);
+	release_sock(sk);
+}
+
+bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	__be16 ports[2], *p;
+
+	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
+		return false;
+	if (iph->frag_off & htons(IP_OFFSET))
+		return false;
+	p = skb_header_pointer(skb, skb_network_offset(skb) + iph->ihl * 4, sizeof(ports), ports);
+	if (!p)
+		return false;
+	*proto = iph->protocol;
+	*sport = p[0];
+	*dport = p[1];
+	return true;
+}
+
+/* The checksum of the transport header at thoff, if the packet carries one to fix. */
+static __sum16 *sitemh_l4_check(struct sk_buff *skb, u8 proto, unsigned int thoff)
+{
+	if (proto == IPPROTO_TCP) {
+		if (skb_ensure_writable(skb, thoff + sizeof(struct tcphdr)))
+			return ERR_PTR(-ENOMEM);
+		return &((struct tcphdr *)(skb->data + thoff))->check;
+	}
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *uh;
+
+		if (skb_ensure_writable(skb, thoff + sizeof(struct udphdr)))
+			return ERR_PTR(-ENOMEM);
+		uh = (struct udphdr *)(skb->data + thoff);
+		/* UDP over IPv4 may carry no checksum (0): leave it so. */
+		if (!uh->check && skb->ip_summed != CHECKSUM_PARTIAL)
+			return NULL;
+		return &uh->check;
+	}
+	return NULL;
+}
+
+int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32 daddr,
+		      bool reroute)
+{
+	unsigned int nhoff = skb_network_offset(skb), thoff;
+	struct iphdr *iph;
+	__sum16 *check = NULL;
+	u8 proto;
+
+	if (skb_ensure_writable(skb, nhoff + sizeof(struct iphdr)))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	proto = iph->protocol;
+	thoff = nhoff + iph->ihl * 4;
+	if (!(iph->frag_off & htons(IP_OFFSET))) {
+		check = sitemh_l4_check(skb, proto, thoff);
+		if (IS_ERR(check))
+			return PTR_ERR(check);
+		iph = ip_hdr(skb);
+	}
+	if (check) {
+		inet_proto_csum_replace4(check, skb, iph->saddr, saddr, true);
+		inet_proto_csum_replace4(check, skb, iph->daddr, daddr, true);
+		if (proto == IPPROTO_UDP && !*check)
+			*check = CSUM_MANGLED_0;
+	}
+	csum_replace4(&iph->check, iph->saddr, saddr);
+	csum_replace4(&iph->check, iph->daddr, daddr);
+	iph->saddr = saddr;
+	iph->daddr = daddr;
+	if (reroute)
+		return ip_route_me_harder(net, skb->sk, skb, RTN_UNSPEC);
+	return 0;
+}
+
+int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, const u8 *msg, int len)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = saddr };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = daddr };
+	struct msghdr hdr = { .msg_name = &to, .msg_namelen = sizeof(to),
+			      .msg_flags = MSG_DONTWAIT };
+	struct kvec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct socket *sock;
+	int err;
+
+	err = sock_create_kern(net, AF_INET, SOCK_RAW, IPPROTO_ICMP, &sock);
+	if (err)
+		return err;
+	err = kernel_bind(sock, (struct sockaddr_unsized *)&from, sizeof(from));
+	if (!err)
+		err = kernel_sendmsg(sock, &hdr, &iov, 1, len);
+	sock_release(sock);
+	return err < 0 ? err : 0;
+}
+
+struct sitemh_aead {
+	struct aes_gcm_key key;
+};
+
+struct sitemh_aead *sitemh_aead_new(const u8 *key16)
+{
+	struct sitemh_aead *aead = kzalloc(sizeof(*aead), GFP_KERNEL);
+
+	if (!aead)
+		return NULL;
+	if (aes_gcm_preparekey(&aead->key, key16, 16, 16)) {
+		kfree(aead);
+		return NULL;
+	}
+	return aead;
+}
+
+void sitemh_aead_free(struct sitemh_aead *aead)
+{
+	kfree_sensitive(aead);
+}
+
+void sitemh_aead_seal(const struct sitemh_aead *aead, const u8 *nonce12, const u8 *ad,
+		      int ad_len, u8 *buf, int len, u8 *tag)
+{
+	aes_gcm_encrypt(buf, buf, len, tag, ad, ad_len, nonce12, &aead->key);
+}
+
+int sitemh_aead_open(const struct sitemh_aead *aead, const u8 *nonce12, const u8 *ad,
+		     int ad_len, u8 *buf, int len, const u8 *tag)
+{
+	return aes_gcm_decrypt(buf, buf, len, tag, ad, ad_len, nonce12, &aead->key);
+}
+
+struct sitemh_ticker {
+	struct delayed_work work;
+	void (*fn)(const void *ctx);
+	const void *ctx;
+};
+
+static void sitemh_ticker_run(struct work_struct *work)
+{
+	struct sitemh_ticker *t = container_of(to_delayed_work(work), struct sitemh_ticker, work);
+
+	t->fn(t->ctx);
+}
+
+struct sitemh_ticker *sitemh_ticker_new(void (*fn)(const void *ctx), const void *ctx)
+{
+	struct sitemh_ticker *t = kzalloc(sizeof(*t), GFP_KERNEL);
+
+	if (!t)
+		return NULL;
+	INIT_DELAYED_WORK(&t->work, sitemh_ticker_run);
+	t->fn = fn;
+	t->ctx = ctx;
+	return t;
+}
+
+void sitemh_ticker_arm(struct sitemh_ticker *t, unsigned int ms)
+{
+	unsigned long delay = msecs_to_jiffies(ms);
+
+	/* Never postpone a run that is due earlier. */
+	if (delayed_work_pending(&t->work) &&
+	    time_before_eq(READ_ONCE(t->work.timer.expires), jiffies + delay))
+		return;
+	mod_delayed_work(system_wq, &t->work, delay);
+}
+
+void sitemh_ticker_stop(struct sitemh_ticker *t)
+{
+	disable_delayed_work_sync(&t->work);
+}
+
+void sitemh_ticker_free(struct sitemh_ticker *t)
+{
+	if (!t)
+		return;
+	disable_delayed_work_sync(&t->work);
+	kfree(t);
+}
+
+u64 sitemh_now_ms(void)
+{
+	return div_u64(ktime_get_ns(), NSEC_PER_MSEC);
+}

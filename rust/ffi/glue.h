@@ -26,6 +26,12 @@
 #include <net/sock.h>
 #include <linux/unaligned.h>
 #include <linux/delay.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <net/tcp.h>
+#include <linux/netfilter_ipv4.h>
+#include <crypto/aes-gcm.h>
+#include <crypto/utils.h>
 
 bool sitemh_skb_route_is_unicast4(const struct sk_buff *skb);
 struct dst_entry *sitemh_rtable_dst(struct rtable *rt);
@@ -74,5 +80,60 @@ int sitemh_sock_family(const struct sock *sk);
  * microseconds, 0 if no reply came. Returns 0 or a negative errno. Sleeps. */
 int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
 		      int n, unsigned int timeout_ms, u32 *rtt_us);
+
+/* --- Switchover (draft 2.1.2) ------------------------------------------------------- */
+
+/* A connected TCP or UDP IPv4 socket's tuple (network byte order), read under the socket
+ * lock. Returns 0, -EPROTONOSUPPORT (not TCP/UDP over IPv4) or -ENOTCONN. Sleeps. */
+int sitemh_sock_tuple4(struct sock *sk, u8 *proto, __be32 *saddr, __be32 *daddr,
+		       __be16 *sport, __be16 *dport);
+/* copy_from_sockptr: 0 or -EFAULT. */
+int sitemh_copy_from_sockptr(u8 *dst, sockptr_t src, unsigned int len);
+void sitemh_sock_hold(struct sock *sk);
+void sitemh_sock_put(struct sock *sk);
+/* Whether the connection is over: TCP closed, or a UDP socket released or disconnected. */
+bool sitemh_sock_closed(const struct sock *sk);
+/* TCP's smoothed round trip in microseconds; 0 for UDP or without a sample. */
+u32 sitemh_sock_srtt_us(const struct sock *sk);
+/* A TCP connection just moved to a working path: retransmit what is in flight now
+ * instead of when the retransmission timer expires (as MPTCP reinjects on a subflow
+ * failure). Nothing for UDP. Sleeps. */
+void sitemh_sock_kick(struct sock *sk);
+
+/* The IPv4 packet's TCP or UDP ports (network byte order); false for other protocols and
+ * for fragments after the first. */
+bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport);
+/* Rewrites the IPv4 packet's addresses to saddr/daddr, fixing the IP and TCP/UDP
+ * checksums as NAT does (pseudo-header, CHECKSUM_PARTIAL and GSO packets included);
+ * with reroute, looks its route up again (locally generated packets). Returns 0 or a
+ * negative errno (then drop the packet). */
+int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32 daddr,
+		      bool reroute);
+
+/* Sends an ICMP message (checksum included) from saddr to daddr. Process context. */
+int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, const u8 *msg, int len);
+
+/* AES-128-GCM with a 16-octet tag (lib/crypto). The key is prepared once; every call is
+ * fine in any context. */
+struct sitemh_aead;
+struct sitemh_aead *sitemh_aead_new(const u8 *key16);
+void sitemh_aead_free(struct sitemh_aead *aead);
+/* In place: buf (len octets) becomes ciphertext, tag receives 16 octets. */
+void sitemh_aead_seal(const struct sitemh_aead *aead, const u8 *nonce12, const u8 *ad,
+		      int ad_len, u8 *buf, int len, u8 *tag);
+/* In place; returns 0, or -EBADMSG (buf then holds nothing usable). */
+int sitemh_aead_open(const struct sitemh_aead *aead, const u8 *nonce12, const u8 *ad,
+		     int ad_len, u8 *buf, int len, const u8 *tag);
+
+/* A work item that runs fn(ctx) in process context when armed; arming again while it is
+ * pending only ever brings it forward. Armed from any context. */
+struct sitemh_ticker;
+struct sitemh_ticker *sitemh_ticker_new(void (*fn)(const void *ctx), const void *ctx);
+void sitemh_ticker_arm(struct sitemh_ticker *t, unsigned int ms);
+/* Waits for a run in progress; later arming does nothing. */
+void sitemh_ticker_stop(struct sitemh_ticker *t);
+void sitemh_ticker_free(struct sitemh_ticker *t);
+/* Milliseconds of the monotonic clock. */
+u64 sitemh_now_ms(void);
 
 #endif /* SITEMH_GLUE_H */

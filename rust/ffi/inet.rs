@@ -87,3 +87,19 @@ pub(crate) fn send_icmp4_broadcast(net: &Net, ifindex: i32, message: &[u8]) -> R
         local::sitemh_send_icmp4_broadcast(net.as_raw(), ifindex, message.as_ptr(), len)
     })
 }
+
+/// Sends the ICMP message `message` (checksum included) from `saddr` to `daddr` (IPv4,
+/// host byte order). Process context.
+pub(crate) fn send_icmp4(net: &Net, saddr: u32, daddr: u32, message: &[u8]) -> Result {
+    let len = i32::try_from(message.len()).map_err(|_| EINVAL)?;
+    // SAFETY: `net` is alive and `message` has `len` readable octets.
+    to_result(unsafe {
+        local::sitemh_send_icmp4(
+            net.as_raw(),
+            saddr.to_be(),
+            daddr.to_be(),
+            message.as_ptr(),
+            len,
+        )
+    })
+}

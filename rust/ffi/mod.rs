@@ -7,6 +7,7 @@
 //! block of the module lives in here.
 
 pub(crate) mod bindings;
+pub(crate) mod crypto;
 pub(crate) mod inet;
 pub(crate) mod net;
 pub(crate) mod netdev;
@@ -14,5 +15,7 @@ pub(crate) mod netfilter;
 pub(crate) mod proc;
 pub(crate) mod rcu;
 pub(crate) mod route;
+pub(crate) mod sock;
 pub(crate) mod sockopt;
 pub(crate) mod sysctl;
+pub(crate) mod work;

@@ -26,6 +26,12 @@ pub(crate) enum HookPoint {
     Forward,
     /// Packets for this host (IPv4 only): where the draft's ICMP type 41 arrives.
     LocalIn,
+    /// Locally generated packets before routing by source (IPv4 only): moved
+    /// connections get the addresses of the pair they use on the wire.
+    Egress,
+    /// Arriving packets before conntrack and routing (IPv4 only): moved connections get
+    /// their sockets' addresses back.
+    Ingress,
 }
 
 /// What a hook does with a packet.
@@ -112,6 +118,31 @@ impl<'a> Packet<'a> {
         })
     }
 
+    /// The IPv4 packet's protocol and ports, for TCP and UDP (not for later fragments).
+    pub(crate) fn ipv4_ports(&self) -> Option<(u8, u16, u16)> {
+        let (mut proto, mut sport, mut dport) = (0u8, 0u16, 0u16);
+        // SAFETY: `skb` is valid (type invariant); the out pointers are writable.
+        let found =
+            unsafe { local::sitemh_skb_ports4(self.skb, &mut proto, &mut sport, &mut dport) };
+        found.then(|| (proto, u16::from_be(sport), u16::from_be(dport)))
+    }
+
+    /// Rewrites the IPv4 addresses (host byte order) with the checksums; with `reroute`
+    /// (locally generated packets) looks the route up again for the new addresses.
+    pub(crate) fn translate4(&mut self, saddr: u32, daddr: u32, reroute: bool) -> Result {
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); `net` is
+        // the packet's namespace.
+        to_result(unsafe {
+            local::sitemh_translate4(
+                self.net.as_raw(),
+                self.skb,
+                saddr.to_be(),
+                daddr.to_be(),
+                reroute,
+            )
+        })
+    }
+
     /// Whether the IPv4 route the stack chose is plain unicast (not local, broadcast or
     /// multicast): only such packets are routed by source domain.
     pub(crate) fn ipv4_route_is_unicast(&self) -> bool {
@@ -158,9 +189,15 @@ const ROUTING_PRIORITY: c_int = 100;
 /// The type-41 receiver runs after defragmentation (-400) and before conntrack (-200) and
 /// the filter table, which would see an ICMP type they do not know as invalid.
 const LOCAL_IN_PRIORITY: c_int = -250;
+/// Address translation of moved connections on the way out runs after conntrack (-200)
+/// and destination NAT (-100), so that both see the socket's own tuple, and before the
+/// routing hook, which then routes by the translated source.
+const EGRESS_PRIORITY: c_int = -50;
+/// On the way in it runs after defragmentation (-400) and before conntrack (-200).
+const INGRESS_PRIORITY: c_int = -300;
 
 /// The number of hooks registered per namespace.
-const NUM_HOOKS: usize = 5;
+const NUM_HOOKS: usize = 7;
 
 /// Hook points, families and priorities, in the order of the registered `nf_hook_ops`.
 const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
@@ -181,6 +218,18 @@ const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
         bindings::nf_inet_hooks_NF_INET_LOCAL_IN,
         HookPoint::LocalIn,
         LOCAL_IN_PRIORITY,
+    ),
+    (
+        bindings::NFPROTO_IPV4 as u8,
+        bindings::nf_inet_hooks_NF_INET_LOCAL_OUT,
+        HookPoint::Egress,
+        EGRESS_PRIORITY,
+    ),
+    (
+        bindings::NFPROTO_IPV4 as u8,
+        bindings::nf_inet_hooks_NF_INET_PRE_ROUTING,
+        HookPoint::Ingress,
+        INGRESS_PRIORITY,
     ),
     (
         bindings::NFPROTO_IPV6 as u8,
@@ -226,9 +275,9 @@ impl<T: NetHooks> HookRegistration<T> {
         let net = net.as_raw();
         try_pin_init!(Self {
             ops <- Opaque::try_ffi_init(move |slot: *mut [local::nf_hook_ops; NUM_HOOKS]| {
-                let ops = HOOKS.map(|(pf, hooknum, _, priority)| {
+                let ops = HOOKS.map(|(pf, hooknum, point, priority)| {
                     let mut op = local::nf_hook_ops {
-                        hook: Some(hook_trampoline::<T>),
+                        hook: trampoline_for::<T>(point),
                         priv_: handler.cast_mut().cast(),
                         pf,
                         hooknum,
@@ -263,13 +312,35 @@ impl<T: NetHooks> PinnedDrop for HookRegistration<T> {
     }
 }
 
-/// The `nf_hookfn` of every registration for `T`.
+/// The `nf_hookfn` for hooks at `point`: two hooks share LOCAL_OUT, so the point is
+/// part of the function rather than read from the hook state.
+fn trampoline_for<T: NetHooks>(point: HookPoint) -> local::nf_hookfn {
+    Some(match point {
+        HookPoint::LocalOut => hook_trampoline::<T, { HookPoint::LocalOut as u8 }>,
+        HookPoint::Forward => hook_trampoline::<T, { HookPoint::Forward as u8 }>,
+        HookPoint::LocalIn => hook_trampoline::<T, { HookPoint::LocalIn as u8 }>,
+        HookPoint::Egress => hook_trampoline::<T, { HookPoint::Egress as u8 }>,
+        HookPoint::Ingress => hook_trampoline::<T, { HookPoint::Ingress as u8 }>,
+    })
+}
+
+impl HookPoint {
+    const ALL: [HookPoint; 5] = [
+        HookPoint::LocalOut,
+        HookPoint::Forward,
+        HookPoint::LocalIn,
+        HookPoint::Egress,
+        HookPoint::Ingress,
+    ];
+}
+
+/// The `nf_hookfn` of every registration for `T` at hook point number `POINT`.
 ///
 /// # Safety
 ///
 /// Called by netfilter with the `priv` of one of our `nf_hook_ops`, a live packet and the
 /// hook state.
-unsafe extern "C" fn hook_trampoline<T: NetHooks>(
+unsafe extern "C" fn hook_trampoline<T: NetHooks, const POINT: u8>(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
     state: *const local::nf_hook_state,
@@ -277,14 +348,10 @@ unsafe extern "C" fn hook_trampoline<T: NetHooks>(
     // SAFETY: `priv` is the handler given at registration, valid while it lasts.
     let handler = unsafe { &*priv_.cast::<T>() };
     // SAFETY: the state is valid for the call; its namespace is alive.
-    let (net, hook, pf) = unsafe { ((*state).net, (*state).hook, (*state).pf) };
+    let (net, pf) = unsafe { ((*state).net, (*state).pf) };
     // SAFETY: `net` is alive for the duration of the call.
     let net = unsafe { Net::from_raw(net) };
-    let point = match u32::from(hook) {
-        bindings::nf_inet_hooks_NF_INET_FORWARD => HookPoint::Forward,
-        bindings::nf_inet_hooks_NF_INET_LOCAL_IN => HookPoint::LocalIn,
-        _ => HookPoint::LocalOut,
-    };
+    let point = HookPoint::ALL[usize::from(POINT)];
     // INVARIANT: netfilter hands us a packet with a valid header of family `pf`.
     let mut packet = Packet {
         skb,

@@ -13,6 +13,7 @@ use kernel::{
     error::to_result,
     ffi::{
         c_int,
+        c_uint,
         c_void, //
     },
     prelude::*,
@@ -31,15 +32,37 @@ use super::{
         Net,
         NetState, //
     },
+    sock::SockRef,
 };
 
-/// The socket a `getsockopt` call came in on.
+/// The socket a `getsockopt` / `setsockopt` call came in on.
+///
+/// # Invariants
+///
+/// `sk` is a live socket for the duration of the call, `'a`.
 pub(crate) struct Socket<'a> {
     /// Its namespace.
     pub(crate) net: &'a Net,
     /// Its TOS (IPv4) or traffic class (IPv6): the draft's "type of service".
     pub(crate) tos: u8,
+    sk: *mut bindings::sock,
 }
+
+impl Socket<'_> {
+    /// A reference on the socket, to keep state for it beyond the call.
+    pub(crate) fn hold(&self) -> Option<SockRef> {
+        // SAFETY: `sk` is live for the call (type invariant).
+        unsafe { SockRef::new(self.sk) }
+    }
+
+    /// Whether `socket` is a reference on this socket.
+    pub(crate) fn is(&self, socket: &SockRef) -> bool {
+        socket.is(self.sk)
+    }
+}
+
+/// The most octets a `setsockopt` of sitemh takes.
+pub(crate) const MAX_SET_LEN: usize = 512;
 
 /// What answers `getsockopt` for one protocol family's level.
 pub(crate) trait GetSockopt: 'static {
@@ -51,6 +74,9 @@ pub(crate) trait GetSockopt: 'static {
     /// written (the new `optlen`).
     fn get(state: &Self::State, socket: &Socket<'_>, optname: i32, buf: UserSlice)
         -> Result<usize>;
+
+    /// Sets option `optname` on `socket` to `value` (at most [`MAX_SET_LEN`] octets).
+    fn set(state: &Self::State, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result;
 }
 
 /// A range of `getsockopt` option numbers of level `PF` (`NFPROTO_IPV4`/`NFPROTO_IPV6`)
@@ -94,6 +120,9 @@ impl<T: GetSockopt, const PF: u8> SockoptRegistration<T, PF> {
                     (*slot).get_optmin = first;
                     (*slot).get_optmax = end;
                     (*slot).get = Some(get_trampoline::<T, PF>);
+                    (*slot).set_optmin = first;
+                    (*slot).set_optmax = end;
+                    (*slot).set = Some(set_trampoline::<T, PF>);
                     (*slot).owner = module.as_ptr();
                 }
                 // SAFETY: `slot` is initialised and stays pinned until `PinnedDrop`.
@@ -138,13 +167,51 @@ unsafe extern "C" fn get_trampoline<T: GetSockopt, const PF: u8>(
         return EINVAL.to_errno();
     };
     let buf = UserSlice::new(UserPtr::from_ptr(user), avail);
-    match T::get(state, &Socket { net, tos }, optname, buf) {
+    // INVARIANT: `sk` is live for the call.
+    match T::get(state, &Socket { net, tos, sk }, optname, buf) {
         Ok(written) => {
             // `written` never exceeds `avail`, which came from a `c_int`.
             // SAFETY: see above.
             unsafe { *len = written.min(avail) as c_int };
             0
         }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `set` callback.
+///
+/// # Safety
+///
+/// Called by netfilter with a live socket `sk` and `len` octets readable at `arg`.
+unsafe extern "C" fn set_trampoline<T: GetSockopt, const PF: u8>(
+    sk: *mut bindings::sock,
+    optname: c_int,
+    arg: bindings::sockptr_t,
+    len: c_uint,
+) -> c_int {
+    let Ok(len) = usize::try_from(len) else {
+        return EINVAL.to_errno();
+    };
+    if len > MAX_SET_LEN {
+        return EINVAL.to_errno();
+    }
+    let mut value = [0u8; MAX_SET_LEN];
+    // SAFETY: `arg` has `len` readable octets (netfilter's contract); `value` has room.
+    if let Err(e) = to_result(unsafe {
+        local::sitemh_copy_from_sockptr(value.as_mut_ptr(), arg, len as c_uint)
+    }) {
+        return e.to_errno();
+    }
+    // SAFETY: `sk` is a live socket for the duration of the call.
+    let (net, tos) = unsafe { (local::sitemh_sock_net(sk), local::sitemh_sock_tos(sk)) };
+    // SAFETY: a socket's namespace outlives the socket.
+    let net = unsafe { Net::from_raw(net) };
+    // SAFETY: as in `get_trampoline`.
+    let state = unsafe { state_of::<T::State>(net) };
+    // INVARIANT: `sk` is live for the call.
+    match T::set(state, &Socket { net, tos, sk }, optname, &value[..len]) {
+        Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
 }

@@ -14,4 +14,5 @@ pub(crate) mod kdf;
 pub(crate) mod linkfail;
 pub(crate) mod prefix;
 pub(crate) mod select;
+pub(crate) mod switchover;
 pub(crate) mod text;

@@ -155,4 +155,100 @@ struct sitemh_pairs6 {
 	struct sitemh_ranked_pair6 pair[];
 };
 
+/*
+ * Link-failure switchover (draft 2.1.2): the draft's SO_LFROUTES and SO_SEQPARAM, at level
+ * IPPROTO_IP (IPv4 connections) or IPPROTO_IPV6 (IPv6), on a connected TCP or UDP socket.
+ * Only the socket's owner (whoever holds the descriptor) can set them; the module forgets
+ * them when the socket closes.
+ *
+ * setsockopt(fd, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, n * sizeof(struct sitemh_addr_pair))
+ *   the draft's inp_lf_routes: every (local, peer) pair the connection may move to, best
+ *   first (usually the m*n pairs of gethostbynamewithsrcaddr). Sets inp_lf_stat to
+ *   SITEMH_STAT_ALTER. 1..SITEMH_MAX_LFROUTES pairs; every local address must be the
+ *   host's own. IPv6: struct sitemh_addr_pair6.
+ * setsockopt(fd, IPPROTO_IP, SITEMH_SO_LFSTAT, &int, sizeof(int))
+ *   inp_lf_stat: SITEMH_STAT_DO_NOT_ALTER keeps the connection where it is.
+ * getsockopt(fd, IPPROTO_IP, SITEMH_SO_LFROUTES, struct sitemh_lfroutes{,6} *, &len)
+ *   the routes and the pair in use.
+ * setsockopt(fd, IPPROTO_IP, SITEMH_SO_SEQPARAM, struct sitemh_seqparam *, sizeof)
+ *   inp_seq_params: the TLS session's security parameters; the module derives from them
+ *   the keys that protect SET_ALT_ROUTE / ALT_ROUTE_ESTABLISHED (both ends derive the same,
+ *   see below). Without them the connection is never moved.
+ *
+ * Key derivation (rust/logic/kdf.rs): key_block (40 octets) is
+ *   SITEMH_SEQPARAM_TLS12:    PRF(master_secret, "sitemh link failure",
+ *                                 server_random + client_random), the TLS 1.2 PRF (SHA-256);
+ *   SITEMH_SEQPARAM_EXPORTER: the keying material exported from the session (RFC 5705,
+ *                             RFC 8446 section 7.5) with label SITEMH_EXPORTER_LABEL, no
+ *                             context, 40 octets;
+ * cut as client write key (16), server write key (16), client salt (4), server salt (4).
+ * Messages are AES-128-GCM records; nonce = the sender's salt + 8-octet sequence number.
+ */
+#define SITEMH_SO_LFROUTES	(SITEMH_SO_BASE + 1)
+#define SITEMH_SO_SEQPARAM	(SITEMH_SO_BASE + 2)
+#define SITEMH_SO_LFSTAT	(SITEMH_SO_BASE + 3)
+
+#define SITEMH_MAX_LFROUTES	16
+
+/* inp_lf_stat */
+#define SITEMH_STAT_DO_NOT_ALTER	0
+#define SITEMH_STAT_ALTER		1
+
+/* struct sitemh_lfroutes.in_use when the connection still uses its own addresses. */
+#define SITEMH_LFROUTE_OWN	0xff
+
+/*
+ * struct sitemh_lfroutes - answer of getsockopt(IPPROTO_IP, SITEMH_SO_LFROUTES).
+ * @stat: SITEMH_STAT_*.
+ * @n_routes: routes in @routes (inp_lf_n_routes).
+ * @in_use: index in @routes of the pair the connection uses on the wire, or
+ *          SITEMH_LFROUTE_OWN (the socket's own addresses).
+ * @switches: how many times the connection moved.
+ * @routes: the routes, as set.
+ */
+struct sitemh_lfroutes {
+	__u8 stat;
+	__u8 n_routes;
+	__u8 in_use;
+	__u8 switches;
+	struct sitemh_addr_pair routes[SITEMH_MAX_LFROUTES];
+};
+
+struct sitemh_lfroutes6 {
+	__u8 stat;
+	__u8 n_routes;
+	__u8 in_use;
+	__u8 switches;
+	struct sitemh_addr_pair6 routes[SITEMH_MAX_LFROUTES];
+};
+
+/* struct sitemh_seqparam.form */
+#define SITEMH_SEQPARAM_TLS12		1
+#define SITEMH_SEQPARAM_EXPORTER	2
+/* struct sitemh_seqparam.entity: RFC 5246 ConnectionEnd */
+#define SITEMH_ENTITY_SERVER		0
+#define SITEMH_ENTITY_CLIENT		1
+
+#define SITEMH_EXPORTER_LABEL	"EXPORTER-sitemh-link-failure"
+#define SITEMH_EXPORTER_LEN	40
+
+/*
+ * struct sitemh_seqparam - the draft's SecParams (RFC 5246 section 6.1 SecurityParameters).
+ * @form: SITEMH_SEQPARAM_TLS12 (@master_secret and both randoms) or
+ *        SITEMH_SEQPARAM_EXPORTER (@exported; TLS 1.3, or TLS 1.2 with RFC 5705).
+ * @entity: which end of the TLS session this socket is (SITEMH_ENTITY_*).
+ * @reserved: 0.
+ * @master_secret, @client_random, @server_random: SecurityParameters' own fields.
+ * @exported: SITEMH_EXPORTER_LEN octets exported with SITEMH_EXPORTER_LABEL.
+ */
+struct sitemh_seqparam {
+	__u8 form;
+	__u8 entity;
+	__u8 reserved[2];
+	__u8 master_secret[48];
+	__u8 client_random[32];
+	__u8 server_random[32];
+	__u8 exported[SITEMH_EXPORTER_LEN];
+};
+
 #endif /* _UAPI_LINUX_SITEMH_H */

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Sockets the module keeps state for: a counted reference, the connection's tuple, and
+//! the one thing the switchover asks of TCP (retransmit now).
+
+use core::ptr::NonNull;
+
+use kernel::{
+    bindings,
+    error::to_result,
+    prelude::*, //
+};
+
+use super::bindings as local;
+
+/// A connected TCP or UDP socket's IPv4 tuple, host byte order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tuple4 {
+    /// IPPROTO_TCP or IPPROTO_UDP.
+    pub(crate) proto: u8,
+    /// Local address and port.
+    pub(crate) saddr: u32,
+    pub(crate) sport: u16,
+    /// Peer address and port.
+    pub(crate) daddr: u32,
+    pub(crate) dport: u16,
+}
+
+/// A reference on a socket, which keeps the `struct sock` (not the connection) alive.
+///
+/// # Invariants
+///
+/// `sk` is a socket on which this value holds one reference (`sock_hold`).
+pub(crate) struct SockRef {
+    sk: NonNull<bindings::sock>,
+}
+
+// SAFETY: socket references may be taken and dropped on any thread.
+unsafe impl Send for SockRef {}
+// SAFETY: the methods taking `&self` are safe to call concurrently (they lock the socket
+// or read single fields).
+unsafe impl Sync for SockRef {}
+
+impl SockRef {
+    /// Takes a reference on `sk`.
+    ///
+    /// # Safety
+    ///
+    /// `sk` is a live socket for the duration of the call.
+    pub(crate) unsafe fn new(sk: *mut bindings::sock) -> Option<Self> {
+        let sk = NonNull::new(sk)?;
+        // SAFETY: `sk` is live (caller's promise).
+        unsafe { local::sitemh_sock_hold(sk.as_ptr()) };
+        // INVARIANT: the reference was just taken.
+        Some(Self { sk })
+    }
+
+    /// Whether this is the socket at `sk`.
+    pub(crate) fn is(&self, sk: *const bindings::sock) -> bool {
+        core::ptr::eq(self.sk.as_ptr(), sk)
+    }
+
+    /// The IPv4 tuple of the connected socket; `EPROTONOSUPPORT` for other sockets,
+    /// `ENOTCONN` if it is not connected. Sleeps (takes the socket lock).
+    pub(crate) fn tuple4(&self) -> Result<Tuple4> {
+        let (mut proto, mut saddr, mut daddr, mut sport, mut dport) = (0u8, 0u32, 0u32, 0u16, 0u16);
+        // SAFETY: the socket is alive (type invariant); the out pointers are writable.
+        to_result(unsafe {
+            local::sitemh_sock_tuple4(
+                self.sk.as_ptr(),
+                &mut proto,
+                &mut saddr,
+                &mut daddr,
+                &mut sport,
+                &mut dport,
+            )
+        })?;
+        Ok(Tuple4 {
+            proto,
+            saddr: u32::from_be(saddr),
+            sport: u16::from_be(sport),
+            daddr: u32::from_be(daddr),
+            dport: u16::from_be(dport),
+        })
+    }
+
+    /// Whether the connection is over (the module then forgets it).
+    pub(crate) fn closed(&self) -> bool {
+        // SAFETY: the socket is alive (type invariant).
+        unsafe { local::sitemh_sock_closed(self.sk.as_ptr()) }
+    }
+
+    /// TCP's smoothed round trip in microseconds (0: unknown or UDP).
+    pub(crate) fn srtt_us(&self) -> u32 {
+        // SAFETY: the socket is alive (type invariant).
+        unsafe { local::sitemh_sock_srtt_us(self.sk.as_ptr()) }
+    }
+
+    /// Makes TCP retransmit what is in flight now. Sleeps.
+    pub(crate) fn kick(&self) {
+        // SAFETY: the socket is alive (type invariant).
+        unsafe { local::sitemh_sock_kick(self.sk.as_ptr()) }
+    }
+}
+
+impl Drop for SockRef {
+    fn drop(&mut self) {
+        // SAFETY: this value holds one reference (type invariant).
+        unsafe { local::sitemh_sock_put(self.sk.as_ptr()) };
+    }
+}
+
+impl Clone for SockRef {
+    fn clone(&self) -> Self {
+        // SAFETY: the socket is alive (this value holds a reference).
+        unsafe { local::sitemh_sock_hold(self.sk.as_ptr()) };
+        // INVARIANT: the new value holds the reference just taken.
+        Self { sk: self.sk }
+    }
+}

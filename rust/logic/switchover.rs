@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The per-connection state of the draft's switchover (section 2.1.2: the `inpcb` fields
+//! `inp_lf_routes`, `inp_lf_stat`, `inp_seq_params`) and the decisions taken on it.
+//!
+//! A connection keeps its own addresses (the socket's tuple) for its whole life; when it
+//! moves, the module translates the addresses of its packets to the pair in use and back
+//! (SHIM6 style). So a connection is named by three things:
+//!
+//! - its tuple: what the socket and the application see;
+//! - its routes: every (local, peer) pair it may use, best first, as the application set
+//!   them with `SO_LFROUTES`;
+//! - the pair in use on the wire: the tuple's own pair, or one of the routes.
+//!
+//! The exchange: the end that learns of a failure picks an alternate route and sends
+//! `SET_ALT_ROUTE` (it is then *pending*); the peer checks the route is one of its own
+//! routes, moves, and answers `ALT_ROUTE_ESTABLISHED`; the first end moves when the answer
+//! arrives. While pending, packets arriving on the proposed pair are translated already:
+//! the peer may use it before its answer arrives, and a segment for an unknown tuple would
+//! draw a reset.
+
+use super::{
+    linkfail::{
+        AltRoute,
+        IdPcb,
+        ReplayWindow,
+        CODE_ALT_ROUTE_ESTABLISHED,
+        CODE_SET_ALT_ROUTE, //
+    },
+    prefix::WireAddr,
+};
+
+/// The most routes a connection may have (`SITEMH_MAX_LFROUTES`).
+pub(crate) const MAX_LFROUTES: usize = 16;
+/// `inp_lf_stat`: never move the connection.
+pub(crate) const STAT_DO_NOT_ALTER: u8 = 0;
+/// `inp_lf_stat`: move the connection when its path fails.
+pub(crate) const STAT_ALTER: u8 = 1;
+/// `SITEMH_LFROUTE_OWN`: the connection uses the socket's own addresses.
+pub(crate) const ROUTE_OWN: u8 = 0xff;
+
+/// Why a request or an answer was not acted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExchangeError {
+    /// The encrypted code differs from the header's.
+    CodeMismatch,
+    /// The proposed pair is not one of this end's routes.
+    NotARoute,
+    /// The connection must not be moved (`STAT_DO_NOT_ALTER`).
+    NotAlterable,
+    /// An answer that matches no request of ours.
+    Unsolicited,
+}
+
+/// The routes of a connection, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Routes<B> {
+    pairs: [(B, B); MAX_LFROUTES],
+    len: u8,
+}
+
+impl<B: WireAddr> Routes<B> {
+    /// `pairs` (local, peer), 1..=[`MAX_LFROUTES`] of them; `None` otherwise.
+    pub(crate) fn new(pairs: &[(B, B)]) -> Option<Self> {
+        let first = *pairs.first()?;
+        if pairs.len() > MAX_LFROUTES {
+            return None;
+        }
+        let mut all = [first; MAX_LFROUTES];
+        all[..pairs.len()].copy_from_slice(pairs);
+        Some(Self {
+            pairs: all,
+            len: pairs.len() as u8,
+        })
+    }
+
+    /// The routes as set.
+    pub(crate) fn as_slice(&self) -> &[(B, B)] {
+        &self.pairs[..usize::from(self.len)]
+    }
+
+    /// The index of route (`local`, `peer`).
+    pub(crate) fn find(&self, local: B, peer: B) -> Option<u8> {
+        self.as_slice()
+            .iter()
+            .position(|&pair| pair == (local, peer))
+            .map(|i| i as u8)
+    }
+}
+
+/// An exchange this end started and that is not answered yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// The proposed route.
+    pub(crate) route: u8,
+    /// Transmissions of `SET_ALT_ROUTE` still allowed.
+    pub(crate) tries_left: u8,
+}
+
+/// One connection's switchover state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Conn<B> {
+    /// The socket's own tuple (`laddr`: this end).
+    pub(crate) tuple: IdPcb<B>,
+    /// `inp_lf_routes`.
+    pub(crate) routes: Routes<B>,
+    /// `inp_lf_stat`.
+    pub(crate) stat: u8,
+    /// The route in use on the wire; `None`: the tuple's own pair.
+    pub(crate) in_use: Option<u8>,
+    /// The exchange in progress, if this end started one.
+    pub(crate) pending: Option<Pending>,
+    /// Moves so far.
+    pub(crate) switches: u32,
+    /// The last sequence number this end sent.
+    pub(crate) seq_out: u64,
+    /// The peer's sequence numbers seen.
+    pub(crate) replay: ReplayWindow,
+}
+
+impl<B: WireAddr> Conn<B> {
+    /// A connection with its routes, ready to move (`STAT_ALTER`, as `SO_LFROUTES` sets).
+    pub(crate) fn new(tuple: IdPcb<B>, routes: Routes<B>) -> Self {
+        Self {
+            tuple,
+            routes,
+            stat: STAT_ALTER,
+            in_use: None,
+            pending: None,
+            switches: 0,
+            seq_out: 0,
+            replay: ReplayWindow::default(),
+        }
+    }
+
+    fn route(&self, index: u8) -> Option<(B, B)> {
+        self.routes.as_slice().get(usize::from(index)).copied()
+    }
+
+    /// The (local, peer) pair on the wire.
+    pub(crate) fn current(&self) -> (B, B) {
+        self.in_use
+            .and_then(|r| self.route(r))
+            .unwrap_or((self.tuple.laddr, self.tuple.faddr))
+    }
+
+    /// The connection as this end names it on the wire: `struct id_pcb` of its messages.
+    pub(crate) fn wire_pcb(&self) -> IdPcb<B> {
+        let (laddr, faddr) = self.current();
+        IdPcb {
+            laddr,
+            faddr,
+            ..self.tuple
+        }
+    }
+
+    /// `SITEMH_LFROUTE_OWN` or the index of the route in use.
+    pub(crate) fn in_use_index(&self) -> u8 {
+        self.in_use.unwrap_or(ROUTE_OWN)
+    }
+
+    /// Whether `pcb`, as this end would write it, names this connection (draft 2.1.2:
+    /// protocol and ports equal, addresses one of the routes; or the tuple's own pair).
+    pub(crate) fn is_named_by(&self, pcb: &IdPcb<B>) -> bool {
+        pcb.proto == self.tuple.proto
+            && pcb.lport == self.tuple.lport
+            && pcb.fport == self.tuple.fport
+            && ((pcb.laddr, pcb.faddr) == (self.tuple.laddr, self.tuple.faddr)
+                || self.routes.find(pcb.laddr, pcb.faddr).is_some())
+    }
+
+    /// The next sequence number to send.
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq_out += 1;
+        self.seq_out
+    }
+
+    /// The best route whose local address `usable` accepts and that differs from the pair
+    /// in use: where to move when the path in use failed.
+    pub(crate) fn alternate(&self, usable: impl Fn(B) -> bool) -> Option<u8> {
+        let current = self.current();
+        self.routes
+            .as_slice()
+            .iter()
+            .position(|&(local, peer)| (local, peer) != current && usable(local))
+            .map(|i| i as u8)
+    }
+
+    /// Starts an exchange for route `route` with `tries` transmissions; returns the
+    /// plaintext of the first `SET_ALT_ROUTE`.
+    pub(crate) fn propose(&mut self, route: u8, tries: u8) -> Option<AltRoute<B>> {
+        let (src, dst) = self.route(route)?;
+        self.pending = Some(Pending {
+            route,
+            tries_left: tries,
+        });
+        Some(AltRoute {
+            code: CODE_SET_ALT_ROUTE,
+            src,
+            dst,
+        })
+    }
+
+    fn move_to(&mut self, route: u8) {
+        let pair = self.route(route);
+        let own = (self.tuple.laddr, self.tuple.faddr);
+        let target = if pair == Some(own) { None } else { Some(route) };
+        if self.in_use != target {
+            self.in_use = target;
+            self.switches = self.switches.saturating_add(1);
+        }
+    }
+
+    /// The peer asks to move (`SET_ALT_ROUTE`, decrypted: `alt` as the peer wrote it).
+    /// Moves and returns the plaintext of the answer (the same fields, code 4).
+    pub(crate) fn accept_request(
+        &mut self,
+        alt: &AltRoute<B>,
+    ) -> Result<AltRoute<B>, ExchangeError> {
+        if alt.code != CODE_SET_ALT_ROUTE {
+            return Err(ExchangeError::CodeMismatch);
+        }
+        if self.stat != STAT_ALTER {
+            return Err(ExchangeError::NotAlterable);
+        }
+        // The peer's source is our peer address, its destination our local one.
+        let route = self
+            .routes
+            .find(alt.dst, alt.src)
+            .ok_or(ExchangeError::NotARoute)?;
+        self.move_to(route);
+        // Whatever we proposed ourselves is superseded by the peer's choice.
+        self.pending = None;
+        Ok(AltRoute {
+            code: CODE_ALT_ROUTE_ESTABLISHED,
+            ..*alt
+        })
+    }
+
+    /// The peer's answer (`ALT_ROUTE_ESTABLISHED`, decrypted): moves to the pending route.
+    pub(crate) fn accept_answer(&mut self, alt: &AltRoute<B>) -> Result<(), ExchangeError> {
+        if alt.code != CODE_ALT_ROUTE_ESTABLISHED {
+            return Err(ExchangeError::CodeMismatch);
+        }
+        let pending = self.pending.ok_or(ExchangeError::Unsolicited)?;
+        if self.route(pending.route) != Some((alt.src, alt.dst)) {
+            return Err(ExchangeError::Unsolicited);
+        }
+        self.move_to(pending.route);
+        self.pending = None;
+        Ok(())
+    }
+
+    /// A packet this end sends, (`proto`, `src`, `dst`, `sport`, `dport`): the pair it
+    /// must carry on the wire, if it is this connection's and the connection moved.
+    pub(crate) fn egress(
+        &self,
+        proto: u8,
+        src: B,
+        dst: B,
+        sport: u16,
+        dport: u16,
+    ) -> Option<(B, B)> {
+        let t = &self.tuple;
+        if (proto, src, dst, sport, dport) != (t.proto, t.laddr, t.faddr, t.lport, t.fport) {
+            return None;
+        }
+        self.in_use.and_then(|r| self.route(r))
+    }
+
+    /// A packet this end receives: the (source, destination) the socket expects, if it
+    /// is this connection's and arrived on the pair in use or the one pending.
+    pub(crate) fn ingress(
+        &self,
+        proto: u8,
+        src: B,
+        dst: B,
+        sport: u16,
+        dport: u16,
+    ) -> Option<(B, B)> {
+        let t = &self.tuple;
+        if (proto, sport, dport) != (t.proto, t.fport, t.lport) || (dst, src) == (t.laddr, t.faddr)
+        {
+            return None;
+        }
+        let pending = self.pending.map(|p| p.route);
+        [self.in_use, pending]
+            .into_iter()
+            .flatten()
+            .any(|r| self.route(r) == Some((dst, src)))
+            .then_some((t.faddr, t.laddr))
+    }
+}
+
+/// Cases shared by the host tests and KUnit.
+pub(crate) mod vectors {
+    use super::*;
+
+    const H1: u32 = 0xc633_640a; // 198.51.100.10
+    const H2: u32 = 0xcb00_710a; // 203.0.113.10
+    const X1: u32 = 0xc000_020a; // 192.0.2.10
+    const X2: u32 = 0xc000_020e; // 192.0.2.14
+
+    fn pcb(laddr: u32, faddr: u32, lport: u16, fport: u16) -> IdPcb<u32> {
+        IdPcb {
+            proto: 6,
+            laddr,
+            faddr,
+            lport,
+            fport,
+        }
+    }
+
+    /// Host H (client) and peer X (server), both with the m*n routes.
+    pub(crate) fn pair_of_ends() -> Option<(Conn<u32>, Conn<u32>)> {
+        let h = Conn::new(
+            pcb(H1, X1, 40000, 443),
+            Routes::new(&[(H1, X1), (H1, X2), (H2, X1), (H2, X2)])?,
+        );
+        let x = Conn::new(
+            pcb(X1, H1, 443, 40000),
+            Routes::new(&[(X1, H1), (X2, H1), (X1, H2), (X2, H2)])?,
+        );
+        Some((h, x))
+    }
+
+    /// Runs every check.
+    pub(crate) fn check_all() -> Result<(), &'static str> {
+        let (mut h, mut x) = pair_of_ends().ok_or("routes")?;
+        if Routes::<u32>::new(&[]).is_some() || Routes::new(&[(H1, X1); MAX_LFROUTES + 1]).is_some()
+        {
+            return Err("route count limits");
+        }
+        // H's P1 provider fails: the best route avoiding H1.
+        let alt = h.alternate(|local| local != H1).ok_or("no alternate")?;
+        if h.routes.as_slice()[usize::from(alt)] != (H2, X1) {
+            return Err("alternate is the best route avoiding the failed source");
+        }
+        let request = h.propose(alt, 3).ok_or("propose")?;
+        // Nothing moves on H yet, but the pending pair is translated on the way in.
+        if h.egress(6, H1, X1, 40000, 443).is_some() {
+            return Err("egress before the answer");
+        }
+        if h.ingress(6, X1, H2, 443, 40000) != Some((X1, H1)) {
+            return Err("ingress on the pending pair");
+        }
+        // X names H's connection from the clear part, then accepts.
+        if !x.is_named_by(&h.wire_pcb().reversed()) {
+            return Err("peer finds the connection");
+        }
+        let answer = x.accept_request(&request).map_err(|_| "accept request")?;
+        if x.current() != (X1, H2) || x.egress(6, X1, H1, 443, 40000) != Some((X1, H2)) {
+            return Err("peer moved");
+        }
+        if x.ingress(6, H2, X1, 40000, 443) != Some((H1, X1)) {
+            return Err("peer translates arrivals");
+        }
+        h.accept_answer(&answer).map_err(|_| "accept answer")?;
+        if h.current() != (H2, X1) || h.pending.is_some() || h.switches != 1 {
+            return Err("host moved");
+        }
+        if h.egress(6, H1, X1, 40000, 443) != Some((H2, X1)) {
+            return Err("host translates departures");
+        }
+        // Other connections and the own pair are left alone.
+        if h.egress(6, H1, X1, 40001, 443).is_some() || h.ingress(6, X1, H1, 443, 40000).is_some() {
+            return Err("only this connection's moved packets");
+        }
+        // A second answer is unsolicited; a request for a pair that is not a route fails.
+        if h.accept_answer(&answer) != Err(ExchangeError::Unsolicited) {
+            return Err("duplicate answer");
+        }
+        let bogus = AltRoute {
+            code: CODE_SET_ALT_ROUTE,
+            src: 0x0a00_0001,
+            dst: X1,
+        };
+        if x.accept_request(&bogus) != Err(ExchangeError::NotARoute) || x.current() != (X1, H2) {
+            return Err("foreign pair refused");
+        }
+        if x.accept_request(&answer) != Err(ExchangeError::CodeMismatch) {
+            return Err("code in the encrypted part");
+        }
+        x.stat = STAT_DO_NOT_ALTER;
+        if x.accept_request(&request) != Err(ExchangeError::NotAlterable) {
+            return Err("STAT_DO_NOT_ALTER");
+        }
+        // Moving back to the own pair translates nothing again.
+        x.stat = STAT_ALTER;
+        let back = AltRoute {
+            code: CODE_SET_ALT_ROUTE,
+            src: H1,
+            dst: X1,
+        };
+        x.accept_request(&back).map_err(|_| "move back")?;
+        if x.in_use.is_some() || x.egress(6, X1, H1, 443, 40000).is_some() || x.switches != 2 {
+            return Err("back on the own pair");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_pass() {
+        assert_eq!(vectors::check_all(), Ok(()));
+    }
+
+    #[test]
+    fn no_alternate_when_every_source_failed() {
+        let (h, _) = vectors::pair_of_ends().unwrap();
+        assert_eq!(h.alternate(|_| false), None);
+    }
+
+    #[test]
+    fn sequence_numbers_start_at_one() {
+        let (mut h, _) = vectors::pair_of_ends().unwrap();
+        assert_eq!(h.next_seq(), 1);
+        assert_eq!(h.next_seq(), 2);
+    }
+}

@@ -1,0 +1,901 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Moving live connections off a failed provider link (draft 2.1.2), IPv4.
+//!
+//! Applications register a connection with `SITEMH_SO_LFROUTES` (its routes) and
+//! `SITEMH_SO_SEQPARAM` (its TLS session, from which both ends derive the same AES-GCM
+//! keys). When a link-failure notice marks the domain of the connection's local address
+//! down, this end proposes the best route that avoids it to the peer in an authenticated
+//! `SET_ALT_ROUTE`, sent over that route and repeated `retries` times every `retry_ms`
+//! until `ALT_ROUTE_ESTABLISHED` comes back; the peer moves when it accepts, this end when
+//! the answer arrives. A moved connection keeps its socket's addresses: its packets are
+//! translated to the pair in use on the way out and back on the way in. Then TCP is told
+//! to retransmit at once what was lost on the dead path.
+//!
+//! Messages arrive in the packet path; they are queued (at most [`INBOX_LEN`]: the excess
+//! is dropped and counted, which bounds the work a flood can cause) and handled, like
+//! retransmissions and forgetting closed sockets, by one work item.
+//!
+//! Per namespace, under `net.ipv4.sitemh_lf.`: `retries` (transmissions of a request,
+//! default 5) and `retry_ms` (interval; 0, the default: twice the connection's smoothed
+//! round trip, at least 10 ms, 100 ms without a measurement).
+
+// One `unsafe` call, handing the ticker a pointer to `self`, is allowed below.
+#![deny(unsafe_code)]
+
+use core::{
+    fmt::Write,
+    sync::atomic::{
+        AtomicBool,
+        AtomicU32,
+        AtomicU64,
+        Ordering, //
+    },
+};
+
+use kernel::{
+    new_spinlock_irq,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::{
+        rcu,
+        Arc,
+        SetOnce,
+        SpinLockIrq, //
+    },
+    uaccess::UserSlice,
+};
+
+use crate::{
+    domains::{
+        FamilyState,
+        V4, //
+    },
+    ffi::{
+        crypto::Aead,
+        inet,
+        net::{
+            current_is_net_admin,
+            net_ratelimit,
+            Net,
+            NetRef, //
+        },
+        netfilter::{
+            LazyHooks,
+            Packet,
+            Verdict, //
+        },
+        sock::SockRef,
+        sockopt::Socket,
+        sysctl::{
+            NetSysctlText,
+            TextKnob, //
+        },
+        work::{
+            now_ms,
+            Tick,
+            Ticker, //
+        },
+    },
+    linkfail::LinkFail,
+    logic::{
+        ipv4,
+        kdf::{
+            self,
+            Keys,
+            KEY_BLOCK_LEN,
+            MASTER_SECRET_LEN,
+            RANDOM_LEN, //
+        },
+        linkfail::{
+            finish_checksum,
+            parse_sealed,
+            write_clear,
+            AltRoute,
+            IdPcb,
+            Layout,
+            CODE_ALT_ROUTE_ESTABLISHED,
+            CODE_SET_ALT_ROUTE,
+            ICMP_LINKFAILURE,
+            NONCE_LEN,
+            TAG_LEN, //
+        },
+        switchover::{
+            Conn,
+            ExchangeError,
+            Routes,
+            MAX_LFROUTES,
+            STAT_ALTER,
+            STAT_DO_NOT_ALTER, //
+        },
+        text::{
+            parse_decimal,
+            FixedBuf, //
+        },
+    },
+    netns::SitemhNet,
+};
+
+/// `SITEMH_SO_LFROUTES`.
+pub(crate) const SO_LFROUTES: i32 = crate::select::SO_BASE + 1;
+/// `SITEMH_SO_SEQPARAM`.
+pub(crate) const SO_SEQPARAM: i32 = crate::select::SO_BASE + 2;
+/// `SITEMH_SO_LFSTAT`.
+pub(crate) const SO_LFSTAT: i32 = crate::select::SO_BASE + 3;
+
+/// The bit of [`LazyHooks`] users that stands for tracked connections.
+pub(crate) const HOOKS_BIT: u32 = 2;
+/// Messages waiting for the work item, at most.
+pub(crate) const INBOX_LEN: usize = 16;
+/// A code 3/4 message of IPv4.
+const MESSAGE_LEN: usize = Layout::<u32>::LEN;
+/// How often closed sockets are forgotten while connections are tracked.
+const PRUNE_MS: u32 = 1000;
+/// `sizeof(struct sitemh_seqparam)`.
+const SEQPARAM_LEN: usize = 4 + MASTER_SECRET_LEN + 2 * RANDOM_LEN + KEY_BLOCK_LEN;
+/// `sizeof(struct sitemh_lfroutes)`.
+const LFROUTES_LEN: usize = 4 + MAX_LFROUTES * 8;
+const SEQPARAM_TLS12: u8 = 1;
+const SEQPARAM_EXPORTER: u8 = 2;
+
+/// One direction's prepared key and nonce salt.
+struct Sealer {
+    aead: Aead,
+    salt: [u8; 4],
+}
+
+/// The keys of one connection.
+struct KeySet {
+    seal: Sealer,
+    open: Sealer,
+}
+
+impl KeySet {
+    fn new(keys: &Keys) -> Result<Self> {
+        Ok(Self {
+            seal: Sealer {
+                aead: Aead::new(&keys.seal_key)?,
+                salt: keys.seal_salt,
+            },
+            open: Sealer {
+                aead: Aead::new(&keys.open_key)?,
+                salt: keys.open_salt,
+            },
+        })
+    }
+}
+
+/// A connection the module tracks.
+struct Tracked {
+    conn: Conn<u32>,
+    sock: SockRef,
+    keys: Option<KeySet>,
+    /// When the pending request is due again (ms of the monotonic clock).
+    next_try_ms: u64,
+}
+
+/// A message to send once the lock is released.
+struct Outgoing {
+    src: u32,
+    dst: u32,
+    message: [u8; MESSAGE_LEN],
+}
+
+/// A received code 3/4 message.
+#[derive(Clone, Copy)]
+struct Incoming {
+    src: u32,
+    len: usize,
+    message: [u8; MESSAGE_LEN],
+}
+
+/// What one run of the work item does after releasing the lock.
+#[derive(Default)]
+struct Chores {
+    send: KVec<Outgoing>,
+    kick: KVec<SockRef>,
+    forget: KVec<Tracked>,
+}
+
+/// Counters shown in `/proc/net/sitemh`.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    answers: AtomicU64,
+    switched: AtomicU64,
+    refused: AtomicU64,
+    gave_up: AtomicU64,
+}
+
+/// The switchover state of one namespace.
+#[pin_data]
+pub(crate) struct Switchover {
+    /// Stopped first, so no run sees the rest half gone.
+    ticker: SetOnce<Ticker<Switchover>>,
+    #[pin]
+    conns: SpinLockIrq<KVec<Tracked>>,
+    #[pin]
+    inbox: SpinLockIrq<KVec<Incoming>>,
+    /// Tracked connections that are moved or pending: packets need a look only then.
+    moved: AtomicU32,
+    /// A notice changed which domains are down.
+    reconsider: AtomicBool,
+    retries: AtomicU32,
+    retry_ms: AtomicU32,
+    counters: Counters,
+    v4: Arc<FamilyState<V4>>,
+    linkfail: Arc<LinkFail>,
+    hooks: Arc<LazyHooks<SitemhNet>>,
+    net: NetRef,
+}
+
+/// `addr` as dotted text in `buf`.
+fn dotted(addr: u32, buf: &mut [u8; 16]) -> &str {
+    let mut out = FixedBuf::new(buf);
+    let _ = write!(out, "{}", ipv4::Dotted(addr));
+    let len = out.as_bytes().len();
+    core::str::from_utf8(&buf[..len]).unwrap_or("?")
+}
+
+impl Switchover {
+    /// The state of `net`.
+    pub(crate) fn new(
+        net: &Net,
+        v4: Arc<FamilyState<V4>>,
+        linkfail: Arc<LinkFail>,
+        hooks: Arc<LazyHooks<SitemhNet>>,
+    ) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                ticker: SetOnce::new(),
+                conns <- new_spinlock_irq!(KVec::new()),
+                inbox <- new_spinlock_irq!(KVec::new()),
+                moved: AtomicU32::new(0),
+                reconsider: AtomicBool::new(false),
+                retries: AtomicU32::new(5),
+                retry_ms: AtomicU32::new(0),
+                counters: Counters::default(),
+                v4,
+                linkfail,
+                hooks,
+                net: NetRef::new(net),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Starts the work item.
+    pub(crate) fn start(self: &Arc<Self>) -> Result {
+        let this: *const Self = &**self;
+        #[allow(unsafe_code)]
+        // SAFETY: `self` lives in an `Arc` whose contents do not move and outlive the
+        // ticker, a field of `self`; `stop` (called before the state goes) and the
+        // ticker's drop wait for a run in progress.
+        let ticker = unsafe { Ticker::new(this)? };
+        self.ticker.populate(ticker);
+        Ok(())
+    }
+
+    /// Stops the work item and forgets every connection.
+    pub(crate) fn stop(&self) {
+        if let Some(ticker) = self.ticker.as_ref() {
+            ticker.stop();
+        }
+        let forgotten = core::mem::take(&mut *self.conns.lock());
+        self.moved.store(0, Ordering::Relaxed);
+        drop(forgotten);
+    }
+
+    fn arm(&self, ms: u32) {
+        if let Some(ticker) = self.ticker.as_ref() {
+            ticker.arm(ms);
+        }
+    }
+
+    /// A notice changed which domains are down: look at the connections soon.
+    pub(crate) fn domains_changed(&self) {
+        self.reconsider.store(true, Ordering::Relaxed);
+        self.arm(0);
+    }
+
+    /// A code 3/4 message for this host (IPv4, LOCAL_IN): queued for the work item.
+    pub(crate) fn receive(&self, src: u32, message: &[u8]) -> Verdict {
+        let mut incoming = Incoming {
+            src,
+            len: message.len().min(MESSAGE_LEN + 1),
+            message: [0; MESSAGE_LEN],
+        };
+        let copied = message.len().min(MESSAGE_LEN);
+        incoming.message[..copied].copy_from_slice(&message[..copied]);
+        let queued = {
+            let mut inbox = self.inbox.lock();
+            inbox.len() < INBOX_LEN && inbox.push(incoming, GFP_ATOMIC).is_ok()
+        };
+        if queued {
+            self.arm(0);
+        } else {
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT).
+    pub(crate) fn egress(&self, packet: &mut Packet<'_>) -> Verdict {
+        if self.moved.load(Ordering::Relaxed) == 0 {
+            return Verdict::Accept;
+        }
+        let Some((proto, sport, dport)) = packet.ipv4_ports() else {
+            return Verdict::Accept;
+        };
+        let (src, dst) = packet.ipv4_addrs();
+        let pair = self
+            .conns
+            .lock()
+            .iter()
+            .find_map(|t| t.conn.egress(proto, src, dst, sport, dport));
+        match pair.map(|(s, d)| packet.translate4(s, d, true)) {
+            Some(Err(e)) => Verdict::Drop(e),
+            _ => Verdict::Accept,
+        }
+    }
+
+    /// Arriving packets of moved connections get the socket's addresses (PRE_ROUTING).
+    pub(crate) fn ingress(&self, packet: &mut Packet<'_>) -> Verdict {
+        if self.moved.load(Ordering::Relaxed) == 0 {
+            return Verdict::Accept;
+        }
+        let Some((proto, sport, dport)) = packet.ipv4_ports() else {
+            return Verdict::Accept;
+        };
+        let (src, dst) = packet.ipv4_addrs();
+        let pair = self
+            .conns
+            .lock()
+            .iter()
+            .find_map(|t| t.conn.ingress(proto, src, dst, sport, dport));
+        match pair.map(|(s, d)| packet.translate4(s, d, false)) {
+            Some(Err(e)) => Verdict::Drop(e),
+            _ => Verdict::Accept,
+        }
+    }
+
+    fn refuse(&self, src: u32, why: &str) {
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        if net_ratelimit() {
+            pr_warn!(
+                "switchover: refusing a message from {}: {}\n",
+                dotted(src, &mut [0; 16]),
+                why
+            );
+        }
+    }
+
+    /// Seals `alt` for `t` into a message naming the connection as `pcb`.
+    fn seal(
+        t: &mut Tracked,
+        code: u8,
+        pcb: &IdPcb<u32>,
+        alt: &AltRoute<u32>,
+    ) -> Option<[u8; MESSAGE_LEN]> {
+        let keys = t.keys.as_ref()?;
+        let seq = t.conn.next_seq();
+        let mut m = [0u8; MESSAGE_LEN];
+        write_clear(ICMP_LINKFAILURE, code, pcb, seq, &mut m);
+        alt.write(&mut m[Layout::<u32>::CIPHERTEXT..Layout::<u32>::TAG]);
+        let nonce = kdf::nonce(&keys.seal.salt, seq);
+        let (ad, rest) = m.split_at_mut(Layout::<u32>::NONCE);
+        let (plain, tag) = rest[NONCE_LEN..].split_at_mut(AltRoute::<u32>::LEN);
+        let tag: &mut [u8; TAG_LEN] = tag.try_into().ok()?;
+        keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
+        finish_checksum(&mut m);
+        Some(m)
+    }
+
+    /// Handles one received message under the lock.
+    fn handle(&self, conns: &mut KVec<Tracked>, incoming: &Incoming, chores: &mut Chores) {
+        let src = incoming.src;
+        if incoming.len != MESSAGE_LEN {
+            return self.refuse(src, "wrong length");
+        }
+        let message = &incoming.message;
+        let Ok(sealed) = parse_sealed::<u32>(ICMP_LINKFAILURE, message, true) else {
+            return self.refuse(src, "malformed");
+        };
+        // A request names the connection as the peer sees it; an answer as we do.
+        let ours = if sealed.code == CODE_SET_ALT_ROUTE {
+            sealed.pcb.reversed()
+        } else {
+            sealed.pcb
+        };
+        let Some(t) = conns.iter_mut().find(|t| t.conn.is_named_by(&ours)) else {
+            return self.refuse(src, "no such connection");
+        };
+        let Some(keys) = t.keys.as_ref() else {
+            return self.refuse(src, "connection has no keys");
+        };
+        if !t.conn.replay.check(sealed.seq) {
+            return self.refuse(src, "replayed");
+        }
+        let mut ad = [0u8; Layout::<u32>::NONCE];
+        ad.copy_from_slice(&message[..Layout::<u32>::NONCE]);
+        ad[2..4].fill(0);
+        let mut plain = [0u8; AltRoute::<u32>::LEN];
+        plain.copy_from_slice(&message[Layout::<u32>::CIPHERTEXT..Layout::<u32>::TAG]);
+        let Ok(tag) = <&[u8; TAG_LEN]>::try_from(&message[Layout::<u32>::TAG..]) else {
+            return self.refuse(src, "malformed");
+        };
+        let nonce = kdf::nonce(&keys.open.salt, sealed.seq);
+        if keys.open.aead.open(&nonce, &ad, &mut plain, tag).is_err() {
+            return self.refuse(src, "does not authenticate");
+        }
+        let Some(alt) = AltRoute::<u32>::read(&plain) else {
+            return self.refuse(src, "malformed plaintext");
+        };
+        t.conn.replay.accept(sealed.seq);
+        if alt.code != sealed.code {
+            return self.refuse(src, "code differs in the encrypted part");
+        }
+        let before = t.conn.in_use;
+        if sealed.code == CODE_SET_ALT_ROUTE {
+            let answer = match t.conn.accept_request(&alt) {
+                Ok(answer) => answer,
+                Err(e) => return self.refuse(src, exchange_error(e)),
+            };
+            if let Some(message) = Self::seal(t, CODE_ALT_ROUTE_ESTABLISHED, &sealed.pcb, &answer) {
+                // From our new local address to the peer's.
+                let _ = chores.send.push(
+                    Outgoing {
+                        src: alt.dst,
+                        dst: alt.src,
+                        message,
+                    },
+                    GFP_ATOMIC,
+                );
+                self.counters.answers.fetch_add(1, Ordering::Relaxed);
+            }
+        } else if let Err(e) = t.conn.accept_answer(&alt) {
+            return self.refuse(src, exchange_error(e));
+        }
+        if t.conn.in_use != before {
+            self.switched(t, chores);
+        }
+    }
+
+    fn switched(&self, t: &Tracked, chores: &mut Chores) {
+        self.counters.switched.fetch_add(1, Ordering::Relaxed);
+        let _ = chores.kick.push(t.sock.clone(), GFP_ATOMIC);
+        if net_ratelimit() {
+            let (local, peer) = t.conn.current();
+            pr_info!(
+                "switchover: {} port {} -> {} port {} now uses {} -> {}\n",
+                dotted(t.conn.tuple.laddr, &mut [0; 16]),
+                t.conn.tuple.lport,
+                dotted(t.conn.tuple.faddr, &mut [0; 16]),
+                t.conn.tuple.fport,
+                dotted(local, &mut [0; 16]),
+                dotted(peer, &mut [0; 16])
+            );
+        }
+    }
+
+    /// The interval between transmissions of a request for `t`.
+    fn retry_interval(&self, t: &Tracked) -> u32 {
+        match self.retry_ms.load(Ordering::Relaxed) {
+            0 => match t.sock.srtt_us() {
+                0 => 100,
+                srtt => (2 * srtt / 1000).clamp(10, 1000),
+            },
+            ms => ms,
+        }
+    }
+
+    /// Starts exchanges for connections whose local address is in a domain now down.
+    fn propose_moves(&self, conns: &mut KVec<Tracked>, now: u64, chores: &mut Chores) {
+        let down = self.linkfail.down_mask();
+        let table = {
+            let guard = rcu::read_lock();
+            self.v4.snapshot(&guard).table
+        };
+        let is_down = |addr: u32| {
+            table
+                .domain_of(addr)
+                .is_some_and(|d| down & (1 << d.index) != 0)
+        };
+        let retries = self.retries.load(Ordering::Relaxed).clamp(1, 255) as u8;
+        for t in conns.iter_mut() {
+            if t.conn.stat != STAT_ALTER || t.keys.is_none() || t.conn.pending.is_some() {
+                continue;
+            }
+            if !is_down(t.conn.current().0) {
+                continue;
+            }
+            let Some(route) = t.conn.alternate(|local| !is_down(local)) else {
+                if net_ratelimit() {
+                    pr_warn!(
+                        "switchover: port {} has no route that avoids the failed link\n",
+                        t.conn.tuple.lport
+                    );
+                }
+                continue;
+            };
+            let pcb = t.conn.wire_pcb();
+            let Some(alt) = t.conn.propose(route, retries) else {
+                continue;
+            };
+            self.transmit(t, &pcb, &alt, now, chores);
+        }
+    }
+
+    /// Sends (again) the request of `t` for `alt`.
+    fn transmit(
+        &self,
+        t: &mut Tracked,
+        pcb: &IdPcb<u32>,
+        alt: &AltRoute<u32>,
+        now: u64,
+        chores: &mut Chores,
+    ) {
+        let Some(pending) = t.conn.pending.as_mut() else {
+            return;
+        };
+        pending.tries_left = pending.tries_left.saturating_sub(1);
+        let Some(message) = Self::seal(t, CODE_SET_ALT_ROUTE, pcb, alt) else {
+            return;
+        };
+        // Over the proposed route itself: the old one is dead.
+        let _ = chores.send.push(
+            Outgoing {
+                src: alt.src,
+                dst: alt.dst,
+                message,
+            },
+            GFP_ATOMIC,
+        );
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        t.next_try_ms = now + u64::from(self.retry_interval(t));
+    }
+
+    /// Repeats unanswered requests that are due, or gives up on them.
+    fn retransmit(&self, conns: &mut KVec<Tracked>, now: u64, chores: &mut Chores) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        for t in conns.iter_mut() {
+            let Some(pending) = t.conn.pending else {
+                continue;
+            };
+            if t.next_try_ms > now {
+                next = Some(next.map_or(t.next_try_ms, |n| n.min(t.next_try_ms)));
+                continue;
+            }
+            if pending.tries_left == 0 {
+                t.conn.pending = None;
+                self.counters.gave_up.fetch_add(1, Ordering::Relaxed);
+                if net_ratelimit() {
+                    pr_warn!(
+                        "switchover: port {}: no answer from the peer; staying\n",
+                        t.conn.tuple.lport
+                    );
+                }
+                continue;
+            }
+            let pcb = t.conn.wire_pcb();
+            let Some(&(src, dst)) = t.conn.routes.as_slice().get(usize::from(pending.route)) else {
+                continue;
+            };
+            let alt = AltRoute {
+                code: CODE_SET_ALT_ROUTE,
+                src,
+                dst,
+            };
+            self.transmit(t, &pcb, &alt, now, chores);
+            next = Some(next.map_or(t.next_try_ms, |n| n.min(t.next_try_ms)));
+        }
+        next
+    }
+
+    fn recount(&self, conns: &KVec<Tracked>) {
+        let moved = conns
+            .iter()
+            .filter(|t| t.conn.in_use.is_some() || t.conn.pending.is_some())
+            .count();
+        self.moved.store(moved as u32, Ordering::Relaxed);
+    }
+
+    /// Registers `socket` (or finds it) and applies `change` to its state.
+    fn with_conn(&self, socket: &Socket<'_>, change: impl FnOnce(&mut Tracked)) -> Result {
+        let sock = socket.hold().ok_or(EINVAL)?;
+        let tuple = sock.tuple4()?;
+        let own = IdPcb {
+            proto: tuple.proto,
+            laddr: tuple.saddr,
+            faddr: tuple.daddr,
+            lport: tuple.sport,
+            fport: tuple.dport,
+        };
+        let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or(EINVAL)?;
+        let mut fresh = Conn::new(own, routes);
+        fresh.stat = STAT_DO_NOT_ALTER;
+        let first = {
+            let mut conns = self.conns.lock();
+            if let Some(t) = conns.iter_mut().find(|t| socket.is(&t.sock)) {
+                change(t);
+                false
+            } else {
+                let mut t = Tracked {
+                    conn: fresh,
+                    sock,
+                    keys: None,
+                    next_try_ms: 0,
+                };
+                change(&mut t);
+                conns.push(t, GFP_ATOMIC)?;
+                conns.len() == 1
+            }
+        };
+        if first {
+            // Moved connections need the packet hooks even without domains.
+            self.hooks.want(HOOKS_BIT, true)?;
+            self.arm(PRUNE_MS);
+        }
+        Ok(())
+    }
+
+    /// `setsockopt` of the switchover options.
+    pub(crate) fn set(&self, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
+        match optname {
+            SO_LFROUTES => {
+                if value.is_empty() || value.len() % 8 != 0 || value.len() / 8 > MAX_LFROUTES {
+                    return Err(EINVAL);
+                }
+                let mut pairs = [(0u32, 0u32); MAX_LFROUTES];
+                let n = value.len() / 8;
+                let local = inet::local_addrs(socket.net, kernel::bindings::AF_INET as i32)?;
+                for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(8)) {
+                    let src = u32::from_be_bytes([octets[0], octets[1], octets[2], octets[3]]);
+                    let dst = u32::from_be_bytes([octets[4], octets[5], octets[6], octets[7]]);
+                    if !local.iter().any(|(a, _)| a[..4] == src.to_be_bytes()) {
+                        return Err(EADDRNOTAVAIL);
+                    }
+                    *pair = (src, dst);
+                }
+                let routes = Routes::new(&pairs[..n]).ok_or(EINVAL)?;
+                self.with_conn(socket, |t| {
+                    t.conn.routes = routes;
+                    t.conn.stat = STAT_ALTER;
+                })
+            }
+            SO_LFSTAT => {
+                let stat = match value {
+                    [a, b, c, d] => u32::from_ne_bytes([*a, *b, *c, *d]),
+                    _ => return Err(EINVAL),
+                };
+                let stat = match stat {
+                    0 => STAT_DO_NOT_ALTER,
+                    1 => STAT_ALTER,
+                    _ => return Err(EINVAL),
+                };
+                self.with_conn(socket, |t| t.conn.stat = stat)
+            }
+            SO_SEQPARAM => {
+                if value.len() != SEQPARAM_LEN || value[1] > 1 || value[2..4] != [0, 0] {
+                    return Err(EINVAL);
+                }
+                let is_client = value[1] == 1;
+                let keys = match value[0] {
+                    SEQPARAM_TLS12 => {
+                        let master: &[u8; MASTER_SECRET_LEN] =
+                            value[4..52].try_into().map_err(|_| EINVAL)?;
+                        let client: &[u8; RANDOM_LEN] =
+                            value[52..84].try_into().map_err(|_| EINVAL)?;
+                        let server: &[u8; RANDOM_LEN] =
+                            value[84..116].try_into().map_err(|_| EINVAL)?;
+                        Keys::from_tls12(master, client, server, is_client)
+                    }
+                    SEQPARAM_EXPORTER => {
+                        let block: &[u8; KEY_BLOCK_LEN] =
+                            value[116..].try_into().map_err(|_| EINVAL)?;
+                        Keys::from_key_block(block, is_client)
+                    }
+                    _ => return Err(EINVAL),
+                };
+                let mut keys = Some(KeySet::new(&keys)?);
+                let mut old = None;
+                self.with_conn(socket, |t| {
+                    old = core::mem::replace(&mut t.keys, keys.take());
+                })?;
+                // Freed outside the lock.
+                drop(old);
+                Ok(())
+            }
+            _ => Err(ENOPROTOOPT),
+        }
+    }
+
+    /// `getsockopt(SITEMH_SO_LFROUTES)`.
+    pub(crate) fn get(&self, socket: &Socket<'_>, buf: UserSlice) -> Result<usize> {
+        let mut out = [0u8; LFROUTES_LEN];
+        {
+            let conns = self.conns.lock();
+            let t = conns.iter().find(|t| socket.is(&t.sock)).ok_or(ENOENT)?;
+            let routes = t.conn.routes.as_slice();
+            out[0] = t.conn.stat;
+            out[1] = routes.len() as u8;
+            out[2] = t.conn.in_use_index();
+            out[3] = t.conn.switches.min(255) as u8;
+            for (i, (src, dst)) in routes.iter().enumerate() {
+                out[4 + 8 * i..8 + 8 * i].copy_from_slice(&src.to_be_bytes());
+                out[8 + 8 * i..12 + 8 * i].copy_from_slice(&dst.to_be_bytes());
+            }
+        }
+        let mut writer = buf.writer();
+        let len = writer.len().min(LFROUTES_LEN);
+        writer.write_slice(&out[..len])?;
+        Ok(len)
+    }
+
+    /// The `/proc/net/sitemh` line.
+    pub(crate) fn show(&self, m: &SeqFile) {
+        let (tracked, moved) = {
+            let conns = self.conns.lock();
+            (
+                conns.len(),
+                conns.iter().filter(|t| t.conn.in_use.is_some()).count(),
+            )
+        };
+        let c = &self.counters;
+        seq_print!(
+            m,
+            "switchover tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {}\n",
+            tracked,
+            moved,
+            c.requests.load(Ordering::Relaxed),
+            c.answers.load(Ordering::Relaxed),
+            c.switched.load(Ordering::Relaxed),
+            c.refused.load(Ordering::Relaxed),
+            c.gave_up.load(Ordering::Relaxed)
+        );
+    }
+}
+
+fn exchange_error(e: ExchangeError) -> &'static str {
+    match e {
+        ExchangeError::CodeMismatch => "code differs in the encrypted part",
+        ExchangeError::NotARoute => "the proposed pair is not one of the connection's routes",
+        ExchangeError::NotAlterable => "the connection must not move",
+        ExchangeError::Unsolicited => "an answer to no request",
+    }
+}
+
+impl Tick for Switchover {
+    fn tick(&self) {
+        let now = now_ms();
+        let mut chores = Chores::default();
+        let inbox = core::mem::take(&mut *self.inbox.lock());
+        let (next, empty) = {
+            let mut conns = self.conns.lock();
+            for incoming in inbox.iter() {
+                self.handle(&mut conns, incoming, &mut chores);
+            }
+            if self.reconsider.swap(false, Ordering::Relaxed) {
+                self.propose_moves(&mut conns, now, &mut chores);
+            }
+            let next = self.retransmit(&mut conns, now, &mut chores);
+            // Forget connections that are over (their references go outside the lock).
+            let mut i = 0;
+            while i < conns.len() {
+                if conns[i].sock.closed() {
+                    if let Ok(t) = conns.remove(i) {
+                        // On failure it is dropped here after all: better than keeping
+                        // a dead socket.
+                        let _ = chores.forget.push(t, GFP_ATOMIC);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            self.recount(&conns);
+            (next, conns.is_empty())
+        };
+        drop(inbox);
+        let net = self.net.get();
+        for out in chores.send.iter() {
+            if let Err(e) = inet::send_icmp4(net, out.src, out.dst, &out.message) {
+                if net_ratelimit() {
+                    pr_warn!(
+                        "switchover: could not send to {}: {:?}\n",
+                        dotted(out.dst, &mut [0; 16]),
+                        e
+                    );
+                }
+            }
+        }
+        for sock in chores.kick.iter() {
+            sock.kick();
+        }
+        drop(chores);
+        if empty {
+            let _ = self.hooks.want(HOOKS_BIT, false);
+        } else {
+            let delay = next.map_or(PRUNE_MS, |due| {
+                due.saturating_sub(now).min(u64::from(PRUNE_MS)) as u32
+            });
+            self.arm(delay);
+        }
+    }
+}
+
+/// The knobs of `net.ipv4.sitemh_lf.`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LfField {
+    Retries,
+    RetryMs,
+}
+
+/// One knob of the switchover.
+pub(crate) struct LfKnob {
+    state: Arc<Switchover>,
+    field: LfField,
+}
+
+impl LfKnob {
+    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms}`.
+    pub(crate) fn register(net: &Net, state: &Arc<Switchover>) -> Result<NetSysctlText<LfKnob>> {
+        let mut knobs = KVec::with_capacity(2, GFP_KERNEL)?;
+        for (name, field) in [
+            (c"retries", LfField::Retries),
+            (c"retry_ms", LfField::RetryMs),
+        ] {
+            knobs.push(
+                (
+                    name,
+                    LfKnob {
+                        state: state.clone(),
+                        field,
+                    },
+                ),
+                GFP_KERNEL,
+            )?;
+        }
+        NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
+    }
+
+    fn value(&self) -> &AtomicU32 {
+        match self.field {
+            LfField::Retries => &self.state.retries,
+            LfField::RetryMs => &self.state.retry_ms,
+        }
+    }
+}
+
+impl TextKnob for LfKnob {
+    fn show(&self, out: &mut FixedBuf<'_>) -> Result {
+        write!(out, "{}", self.value().load(Ordering::Relaxed)).map_err(|_| EOVERFLOW)
+    }
+
+    fn store(&self, text: &[u8]) -> Result {
+        if !current_is_net_admin(self.state.net.get()) {
+            return Err(EPERM);
+        }
+        let (low, high) = match self.field {
+            LfField::Retries => (1, 255),
+            LfField::RetryMs => (0, 60_000),
+        };
+        match parse_decimal(text) {
+            Some(v) if (low..=high).contains(&v) => {
+                self.value().store(v, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => {
+                if net_ratelimit() {
+                    pr_warn!(
+                        "net.ipv4.sitemh_lf: refusing {:?}: not a number in {}..{}\n",
+                        core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
+                        low,
+                        high
+                    );
+                }
+                Err(EINVAL)
+            }
+        }
+    }
+}
