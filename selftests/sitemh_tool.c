@@ -11,6 +11,9 @@
  *   sitemh_tool udp-client [-6] SRC DST PORT     sends one datagram from SRC, prints the
  *                                                source address of the reply
  *   sitemh_tool bad-input                        every malformed call gets its errno
+ *   sitemh_tool bad-switchover ADDR              malformed SO_LFROUTES / SO_SEQPARAM /
+ *                                                SO_LFSTAT calls on a connection from ADDR
+ *                                                (a local address) to itself
  *   sitemh_tool bench [-6] DST N                 ns per getsrcaddr call and per connect()
  *                                                of a UDP socket (the kernel's own source
  *                                                selection), N calls each
@@ -333,6 +336,111 @@ static int cmd_bad_input(void)
 	return bad;
 }
 
+/* A TCP connection of this host to itself on addr: both ends' descriptors. */
+static int self_connection(const char *addr, int *client, int *server)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (lfd < 0 || inet_pton(AF_INET, addr, &sin.sin_addr) != 1 ||
+	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len))
+		return -1;
+	*client = socket(AF_INET, SOCK_STREAM, 0);
+	if (*client < 0 || connect(*client, (struct sockaddr *)&sin, sizeof(sin)))
+		return -1;
+	*server = accept(lfd, NULL, NULL);
+	close(lfd);
+	return *server < 0 ? -1 : 0;
+}
+
+/* Malformed switchover calls (SO_LFROUTES, SO_SEQPARAM, SO_LFSTAT) on a connection from
+ * addr (one of the host's addresses) to itself; then one valid call, read back. */
+static int cmd_bad_switchover(const char *addr)
+{
+	struct sitemh_addr_pair routes[SITEMH_MAX_LFROUTES + 1];
+	struct sitemh_seqparam param;
+	struct sitemh_lfroutes got;
+	int udp = socket(AF_INET, SOCK_DGRAM, 0), fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+	int c, s, bad = 0, i, stat;
+	socklen_t len;
+
+	if (self_connection(addr, &c, &s)) {
+		perror("self connection");
+		return 1;
+	}
+	for (i = 0; i <= SITEMH_MAX_LFROUTES; i++) {
+		inet_pton(AF_INET, addr, &routes[i].src);
+		inet_pton(AF_INET, addr, &routes[i].dst);
+	}
+	memset(&param, 0, sizeof(param));
+	param.form = SITEMH_SEQPARAM_EXPORTER;
+	param.entity = SITEMH_ENTITY_CLIENT;
+
+	bad |= expect("LFROUTES: unconnected UDP socket",
+		      setsockopt(udp, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, sizeof(routes[0])),
+		      ENOTCONN);
+	bad |= expect("LFROUTES: no route",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, 0), EINVAL);
+	bad |= expect("LFROUTES: length not a multiple of a pair",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, 7), EINVAL);
+	bad |= expect("LFROUTES: more than SITEMH_MAX_LFROUTES",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, sizeof(routes)), EINVAL);
+	inet_pton(AF_INET, "192.0.2.254", &routes[1].src);
+	bad |= expect("LFROUTES: a local address that is not ours",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, 2 * sizeof(routes[0])),
+		      EADDRNOTAVAIL);
+	bad |= expect("LFROUTES: NULL value",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, NULL, sizeof(routes[0])), EFAULT);
+	bad |= expect("LFROUTES: IPv6 socket (IPv4 only so far)",
+		      setsockopt(fd6, IPPROTO_IPV6, SITEMH_SO_LFROUTES, routes, 32), EOPNOTSUPP);
+	bad |= expect("SEQPARAM: one octet short",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_SEQPARAM, &param, sizeof(param) - 1), EINVAL);
+	param.form = 3;
+	bad |= expect("SEQPARAM: unknown form",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_SEQPARAM, &param, sizeof(param)), EINVAL);
+	param.form = SITEMH_SEQPARAM_TLS12;
+	param.entity = 2;
+	bad |= expect("SEQPARAM: unknown entity",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_SEQPARAM, &param, sizeof(param)), EINVAL);
+	param.entity = SITEMH_ENTITY_SERVER;
+	param.reserved[1] = 1;
+	bad |= expect("SEQPARAM: reserved octets not zero",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_SEQPARAM, &param, sizeof(param)), EINVAL);
+	stat = 2;
+	bad |= expect("LFSTAT: neither 0 nor 1",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFSTAT, &stat, sizeof(stat)), EINVAL);
+	bad |= expect("LFSTAT: short value",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFSTAT, &stat, 2), EINVAL);
+	len = sizeof(got);
+	bad |= expect("LFROUTES: read back on a socket with none",
+		      getsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, &got, &len), ENOENT);
+	/* Nothing above registered the connection; now a valid call does. */
+	bad |= expect("LFROUTES: one valid route",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, sizeof(routes[0])), 0);
+	len = sizeof(got);
+	bad |= expect("LFROUTES: read back",
+		      getsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, &got, &len), 0);
+	i = len == sizeof(got) && got.stat == SITEMH_STAT_ALTER && got.n_routes == 1 &&
+	    got.in_use == SITEMH_LFROUTE_OWN && got.switches == 0 &&
+	    !memcmp(&got.routes[0], &routes[0], sizeof(routes[0]));
+	printf("%-58s stat=%u n=%u in_use=%u %s\n", "LFROUTES: what was set", got.stat,
+	       got.n_routes, got.in_use, i ? "ok" : "WRONG");
+	bad |= !i;
+	stat = SITEMH_STAT_DO_NOT_ALTER;
+	bad |= expect("LFSTAT: do not alter",
+		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFSTAT, &stat, sizeof(stat)), 0);
+	len = sizeof(got);
+	getsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, &got, &len);
+	printf("%-58s stat=%u %s\n", "LFSTAT: read back", got.stat,
+	       got.stat == SITEMH_STAT_DO_NOT_ALTER ? "ok" : "WRONG");
+	bad |= got.stat != SITEMH_STAT_DO_NOT_ALTER;
+	close(c);
+	close(s);
+	return bad;
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -410,6 +518,8 @@ int main(int argc, char **argv)
 		return cmd_udp_client(argv[0], argv[1], atoi(argv[2]));
 	if (!strcmp(cmd, "bad-input") && argc == 0)
 		return cmd_bad_input();
+	if (!strcmp(cmd, "bad-switchover") && argc == 1)
+		return cmd_bad_switchover(argv[0]);
 	if (!strcmp(cmd, "bench") && argc == 2)
 		return cmd_bench(argv[0], atol(argv[1]));
 usage:
