@@ -16,7 +16,7 @@ DEB_PACKAGES=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod rsync python3 python3-venv
 	"clang-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" "lld-$LLVM_VERSION" "llvm-$LLVM_VERSION"
 	qemu-system-x86 busybox-static
-	iproute2 iputils-ping procps nftables tcpdump iperf3 openssl socat ethtool
+	iproute2 iputils-ping procps nftables tcpdump iperf3 openssl socat ethtool python3-cryptography
 )
 
 missing_debs() {

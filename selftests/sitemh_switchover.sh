@@ -207,6 +207,12 @@ test_counters() {
 	log_test $rc "counters: both ends switched, nothing refused, closed sockets forgotten"
 }
 
+test_forgeries() {
+	local rc=0
+	check ip netns exec "$h" python3 "$here/sitemh_lfmsg.py" "$h" "$x" $H1 $H2 $X1 $X2 || rc=1
+	log_test $rc "forged, tampered, replayed, unknown, truncated, flooded: refused and counted"
+}
+
 test_bad_options() {
 	local rc=0
 	check ip netns exec "$h" "$here/sitemh_tool" bad-switchover $H1 || rc=1
@@ -220,5 +226,6 @@ test_link_failure -3 "TLS 1.3 (exported keys)"
 test_link_failure -1 "TLS 1.2 (master secret)"
 test_counters
 test_bad_options
+test_forgeries
 test_unprotected_control
 exit $ret
