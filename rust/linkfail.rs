@@ -76,7 +76,6 @@ use crate::{
             CODE_CE_PE_LINK,
             CODE_LINK_RESTORED,
             CODE_SET_ALT_ROUTE,
-            ICMP_LINKFAILURE,
             NOTICE_LEN, //
         },
         text::FixedBuf,
@@ -169,7 +168,7 @@ impl LinkFail {
 
     fn broadcast(&self, config: &CeConfig, code: u8, gateway: u32) {
         let mut message = [0u8; NOTICE_LEN];
-        write_notice(ICMP_LINKFAILURE, &Notice { code, gateway }, &mut message);
+        write_notice(crate::icmp_type(), &Notice { code, gateway }, &mut message);
         for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
             match inet::send_icmp4_broadcast(self.net.get(), ifindex, &message) {
                 Ok(()) => {
@@ -194,7 +193,7 @@ impl LinkFail {
             pr_info!(
                 "CE: uplink {}: broadcast ICMP {} code {} (PE {})\n",
                 what,
-                ICMP_LINKFAILURE,
+                crate::icmp_type(),
                 code,
                 dotted(gateway, &mut [0; 16])
             );
@@ -216,7 +215,7 @@ impl LinkFail {
         let Some(transport) = packet.ipv4_transport(IPPROTO_ICMP, &mut message) else {
             return Verdict::Accept;
         };
-        if transport.proto != IPPROTO_ICMP || message[0] != ICMP_LINKFAILURE {
+        if transport.proto != IPPROTO_ICMP || message[0] != crate::icmp_type() {
             return Verdict::Accept;
         }
         if transport.looped {
@@ -228,7 +227,7 @@ impl LinkFail {
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, &message[..length]);
         }
-        let notice = match parse_notice(ICMP_LINKFAILURE, &message[..length]) {
+        let notice = match parse_notice(crate::icmp_type(), &message[..length]) {
             Ok(notice) if transport.ttl == 255 && transport.len == NOTICE_LEN => notice,
             _ => return self.refuse(src, "malformed, or not sent on the link (TTL != 255)"),
         };
@@ -273,7 +272,7 @@ impl LinkFail {
         if net_ratelimit() {
             pr_warn!(
                 "refusing an ICMP {} from {}: {}\n",
-                ICMP_LINKFAILURE,
+                crate::icmp_type(),
                 dotted(src, &mut [0; 16]),
                 why
             );

@@ -37,7 +37,21 @@ module! {
     authors: ["The sitemh developers"],
     description: "Site multihoming for stub networks (draft-shyam-site-multi-38)",
     license: "GPL",
+    params: {
+        icmp_type: u8 {
+            default: 41,
+            description: "ICMP type of link-failure messages (the draft's 41; IANA lists 41 for experimental mobility, RFC 4065). Must be above 18 (NR_ICMP_TYPES): the kernel's own types are refused",
+        },
+    },
 }
+
+/// The ICMP type of link-failure messages (module parameter `icmp_type`).
+pub(crate) fn icmp_type() -> u8 {
+    module_parameters::icmp_type.value()
+}
+
+/// The highest ICMP type the kernel handles itself (`NR_ICMP_TYPES`).
+const NR_ICMP_TYPES: u8 = 18;
 
 /// The loaded module: while it exists, every network namespace carries a [`SitemhNet`],
 /// and the draft's calls are served as socket options.
@@ -56,16 +70,27 @@ struct Sitemh {
 
 impl kernel::InPlaceModule for Sitemh {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        pr_info!(
-            "loading: up to {} IP domains per namespace and family\n",
-            logic::domain::MAX_DOMAINS
-        );
-        try_pin_init!(Self {
-            netns <- NetStateRegistration::register(),
-            // SAFETY: `netns`, initialised first, is dropped after the socket options.
-            sockopt_v4 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
-            // SAFETY: as above.
-            sockopt_v6 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
+        pin_init::pin_init_scope(move || {
+            pr_info!(
+                "loading: up to {} IP domains per namespace and family, link-failure messages as ICMP type {}\n",
+                logic::domain::MAX_DOMAINS,
+                icmp_type()
+            );
+            if icmp_type() <= NR_ICMP_TYPES {
+                pr_err!(
+                    "icmp_type {} is one of the kernel's own ICMP types (0..={}): refusing to load\n",
+                    icmp_type(),
+                    NR_ICMP_TYPES
+                );
+                return Err(EINVAL);
+            }
+            Ok(try_pin_init!(Self {
+                netns <- NetStateRegistration::register(),
+                // SAFETY: `netns`, initialised first, is dropped after the socket options.
+                sockopt_v4 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
+                // SAFETY: as above.
+                sockopt_v6 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
+            }))
         })
     }
 }

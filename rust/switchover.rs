@@ -97,7 +97,6 @@ use crate::{
             Layout,
             CODE_ALT_ROUTE_ESTABLISHED,
             CODE_SET_ALT_ROUTE,
-            ICMP_LINKFAILURE,
             NONCE_LEN,
             TAG_LEN, //
         },
@@ -381,7 +380,7 @@ impl Switchover {
         let keys = t.keys.as_ref()?;
         let seq = t.conn.next_seq();
         let mut m = [0u8; MESSAGE_LEN];
-        write_clear(ICMP_LINKFAILURE, code, pcb, seq, &mut m);
+        write_clear(crate::icmp_type(), code, pcb, seq, &mut m);
         alt.write(&mut m[Layout::<u32>::CIPHERTEXT..Layout::<u32>::TAG]);
         let nonce = kdf::nonce(&keys.seal.salt, seq);
         let (ad, rest) = m.split_at_mut(Layout::<u32>::NONCE);
@@ -399,7 +398,7 @@ impl Switchover {
             return self.refuse(src, "wrong length");
         }
         let message = &incoming.message;
-        let Ok(sealed) = parse_sealed::<u32>(ICMP_LINKFAILURE, message, true) else {
+        let Ok(sealed) = parse_sealed::<u32>(crate::icmp_type(), message, true) else {
             return self.refuse(src, "malformed");
         };
         // A request names the connection as the peer sees it; an answer as we do.

@@ -82,6 +82,18 @@ test_reload_cycles() {
 	log_test $rc "20 load/unload cycles leave nothing behind"
 }
 
+test_icmp_type_parameter() {
+	local rc=0
+	unload_module || rc=1
+	# The kernel's own ICMP types (0..18) would be swallowed: refused.
+	check_fails insmod "$SITEMH_KO" icmp_type=8 2>/dev/null || rc=1
+	check_fails module_loaded || rc=1
+	check insmod "$SITEMH_KO" icmp_type=200 || rc=1
+	check sh -c 'dmesg | tail -n 20 | grep -q "link-failure messages as ICMP type 200"' || rc=1
+	check rmmod sitemh || rc=1
+	log_test $rc "icmp_type parameter: the kernel's own types refused, another taken"
+}
+
 test_namespace_deleted_while_loaded() {
 	local rc=0 name
 	load_module || rc=1
@@ -99,6 +111,7 @@ test_sysctl_in_new_namespace
 test_sysctl_range
 test_unload
 test_reload_cycles
+test_icmp_type_parameter
 test_namespace_deleted_while_loaded
 unload_module
 exit $ret
