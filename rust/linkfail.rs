@@ -9,14 +9,24 @@
 //! address in the gateway field on every LAN interface; when it works again, code 5 (sitemh's
 //! `ICMP_LINKFAILURE_LINK_RESTORED`: the draft is silent on recovery).
 //!
+//! Peer CE routers watch each other (`peers`, up to 4 addresses; `keepalive_ms`, default
+//! 100, 0: off; `keepalive_misses`, default 3): each sends its peers a keepalive (type 41
+//! code 6, sitemh's addition, unicast with TTL 255) every interval; a peer not heard for
+//! `keepalive_misses` intervals is announced failed on the LAN (code 2, its address in the
+//! gateway field), and announced again with code 5 when it is heard again. Broadcasts come
+//! from the LAN interface's primary address: hosts must know the CE by that address (it is
+//! their `def_router`).
+//!
 //! Every host and router listens. A notice counts only if it arrived with TTL 255 (so it
 //! was sent on the link, like neighbour discovery) from the default router of one of the
-//! host's IPv4 domains; then that domain is marked down (code 1, 2) or up again (code 5),
+//! host's IPv4 domains; then the domains of the router the notice names (code 2, and code 5
+//! naming a router) or else of the sender are marked down (code 1, 2) or up again (code 5),
 //! which address selection uses (its pairs rank last). Anything else is refused and
 //! counted. Notices are not authenticated, so they change nothing else: moving live
 //! connections takes the authenticated exchange.
 
-#![forbid(unsafe_code)]
+// One `unsafe` call, handing the ticker a pointer to `self`, is allowed below.
+#![deny(unsafe_code)]
 
 use core::{
     fmt::Write,
@@ -35,7 +45,8 @@ use kernel::{
     seq_print,
     sync::{
         Arc,
-        Mutex, //
+        Mutex,
+        SetOnce, //
     },
 };
 
@@ -57,12 +68,18 @@ use crate::{
             DeviceChange, //
         },
         netfilter::{
+            LazyHooks,
             Packet,
             Verdict, //
         },
         sysctl::{
             NetSysctlText,
             TextKnob, //
+        },
+        work::{
+            now_ms,
+            Tick,
+            Ticker, //
         },
     },
     logic::{
@@ -74,12 +91,17 @@ use crate::{
             CODE_ALT_ROUTE_ESTABLISHED,
             CODE_CE_FAILURE,
             CODE_CE_PE_LINK,
+            CODE_KEEPALIVE,
             CODE_LINK_RESTORED,
             CODE_SET_ALT_ROUTE,
             NOTICE_LEN, //
         },
-        text::FixedBuf,
+        text::{
+            parse_decimal,
+            FixedBuf, //
+        },
     },
+    netns::SitemhNet,
 };
 
 /// `addr` as dotted text in `buf`, for log lines.
@@ -97,6 +119,8 @@ const IPPROTO_ICMP: u8 = 1;
 const EXCHANGE_MAX: usize = crate::logic::linkfail::Layout::<u32>::LEN + 1;
 /// Most LAN interfaces a CE broadcasts on.
 const MAX_LAN: usize = 4;
+/// Most peer CE routers a CE watches.
+const MAX_PEERS: usize = 4;
 
 /// The CE role's configuration.
 #[derive(Clone, Copy, Default)]
@@ -112,8 +136,21 @@ struct CeConfig {
 /// Link-failure state of one namespace.
 #[pin_data]
 pub(crate) struct LinkFail {
+    /// Sends keepalives; stopped first, so no run sees the rest half gone.
+    ticker: SetOnce<Ticker<LinkFail>>,
     #[pin]
     config: Mutex<CeConfig>,
+    /// The peer CE routers (0: none); read by the packet path, hence atomics.
+    peers: [AtomicU32; MAX_PEERS],
+    /// When each peer was last heard (ms).
+    heard_ms: [AtomicU64; MAX_PEERS],
+    /// Peers declared failed, bit per peer.
+    peer_down: AtomicU32,
+    /// Peers heard again after they were declared failed: a recovery to announce.
+    peer_back: AtomicU32,
+    /// Keepalive interval (0: none) and misses before a peer is declared failed.
+    keepalive_ms: AtomicU32,
+    keepalive_misses: AtomicU32,
     /// Whether the uplink was usable at the last event (starts usable).
     uplink_usable: AtomicBool,
     /// IPv4 domains marked down by a notice, bit per domain number.
@@ -124,24 +161,62 @@ pub(crate) struct LinkFail {
     received: AtomicU64,
     /// Notices refused (malformed, wrong TTL, not from a default router).
     refused: AtomicU64,
+    /// The namespace's packet hooks: a CE with peers needs LOCAL_IN for their keepalives
+    /// even without domains.
+    hooks: Arc<LazyHooks<SitemhNet>>,
     net: NetRef,
 }
 
+/// The bit of [`LazyHooks`] users that stands for a CE watching peers.
+const HOOKS_BIT: u32 = 3;
+
 impl LinkFail {
     /// The state of `net`.
-    pub(crate) fn new(net: &Net) -> Result<Arc<Self>> {
+    pub(crate) fn new(net: &Net, hooks: Arc<LazyHooks<SitemhNet>>) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
+                ticker: SetOnce::new(),
                 config <- new_mutex!(CeConfig::default()),
+                peers: Default::default(),
+                heard_ms: Default::default(),
+                peer_down: AtomicU32::new(0),
+                peer_back: AtomicU32::new(0),
+                keepalive_ms: AtomicU32::new(100),
+                keepalive_misses: AtomicU32::new(3),
                 uplink_usable: AtomicBool::new(true),
                 down: AtomicU32::new(0),
                 sent: AtomicU64::new(0),
                 received: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
+                hooks,
                 net: NetRef::new(net),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Starts the keepalive work item.
+    pub(crate) fn start(self: &Arc<Self>) -> Result {
+        let this: *const Self = &**self;
+        #[allow(unsafe_code)]
+        // SAFETY: `self` lives in an `Arc` whose contents do not move and outlive the
+        // ticker, a field of `self`; `stop` and the ticker's drop wait for a run.
+        let ticker = unsafe { Ticker::new(this)? };
+        self.ticker.populate(ticker);
+        Ok(())
+    }
+
+    /// Stops the keepalives.
+    pub(crate) fn stop(&self) {
+        if let Some(ticker) = self.ticker.as_ref() {
+            ticker.stop();
+        }
+    }
+
+    fn arm(&self, ms: u32) {
+        if let Some(ticker) = self.ticker.as_ref() {
+            ticker.arm(ms);
+        }
     }
 
     /// IPv4 domains that notices marked down, bit per domain number.
@@ -186,16 +261,22 @@ impl LinkFail {
         }
         if net_ratelimit() {
             let what = if code == CODE_LINK_RESTORED {
-                "restored"
+                "works"
             } else {
                 "failed"
             };
+            let whose = if gateway == config.pe {
+                "uplink to PE"
+            } else {
+                "peer CE"
+            };
             pr_info!(
-                "CE: uplink {}: broadcast ICMP {} code {} (PE {})\n",
+                "CE: {} {} {}: broadcast ICMP {} code {}\n",
+                whose,
+                dotted(gateway, &mut [0; 16]),
                 what,
                 crate::icmp_type(),
-                code,
-                dotted(gateway, &mut [0; 16])
+                code
             );
         }
     }
@@ -231,25 +312,40 @@ impl LinkFail {
             Ok(notice) if transport.ttl == 255 && transport.len == NOTICE_LEN => notice,
             _ => return self.refuse(src, "malformed, or not sent on the link (TTL != 255)"),
         };
-        // The sender must be the default router of one of our domains.
-        let mut matched = 0u32;
+        if notice.code == CODE_KEEPALIVE {
+            return self.heard(src);
+        }
+        // The sender must be the default router of one of our domains. A notice about a
+        // router (a failed peer CE, code 2, or its recovery) concerns that router's
+        // domains; one about a PE, the sender's.
+        let (mut by_sender, mut by_gateway) = (0u32, 0u32);
         let guard = kernel::sync::rcu::read_lock();
         for domain in domains.snapshot(&guard).table.domains() {
             if domain.router.is_some_and(|r| r.addr == src) {
-                matched |= 1 << domain.index;
+                by_sender |= 1 << domain.index;
+            }
+            if domain.router.is_some_and(|r| r.addr == notice.gateway) {
+                by_gateway |= 1 << domain.index;
             }
         }
         drop(guard);
-        if matched == 0 {
+        if by_sender == 0 {
             return self.refuse(src, "not from a default router of our domains");
         }
+        let matched = match notice.code {
+            CODE_CE_PE_LINK => by_sender,
+            // A peer CE we do not use as a router: nothing of ours failed.
+            CODE_CE_FAILURE => by_gateway,
+            _ if by_gateway != 0 => by_gateway,
+            _ => by_sender,
+        };
         match notice.code {
             CODE_CE_PE_LINK | CODE_CE_FAILURE => self.down.fetch_or(matched, Ordering::Relaxed),
             _ => self.down.fetch_and(!matched, Ordering::Relaxed),
         };
         noticed();
         self.received.fetch_add(1, Ordering::Relaxed);
-        if net_ratelimit() {
+        if matched != 0 && net_ratelimit() {
             let now = if notice.code == CODE_LINK_RESTORED {
                 "up"
             } else {
@@ -263,6 +359,25 @@ impl LinkFail {
                 matched,
                 now
             );
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// A keepalive from `src`: only peer CEs send them.
+    fn heard(&self, src: u32) -> Verdict {
+        let Some(i) = self
+            .peers
+            .iter()
+            .position(|p| src != 0 && p.load(Ordering::Relaxed) == src)
+        else {
+            return self.refuse(src, "a keepalive from a router that is not a peer");
+        };
+        self.heard_ms[i].store(now_ms(), Ordering::Relaxed);
+        let bit = 1 << i;
+        if self.peer_down.fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
+            // Announced by the work item: broadcasting needs process context.
+            self.peer_back.fetch_or(bit, Ordering::Relaxed);
+            self.arm(0);
         }
         Verdict::Drop(EINVAL)
     }
@@ -293,12 +408,60 @@ impl LinkFail {
     }
 }
 
+impl Tick for LinkFail {
+    /// The CE role's keepalives: one to every peer per interval; a peer not heard for
+    /// `keepalive_misses` intervals is announced failed (code 2, its address in the
+    /// gateway field), and announced again (code 5) when it is heard again.
+    fn tick(&self) {
+        let interval = self.keepalive_ms.load(Ordering::Relaxed);
+        let misses = u64::from(self.keepalive_misses.load(Ordering::Relaxed));
+        if interval == 0 {
+            return;
+        }
+        let config = *self.config.lock();
+        let now = now_ms();
+        let mut any = false;
+        for (i, peer) in self.peers.iter().enumerate() {
+            let peer = peer.load(Ordering::Relaxed);
+            if peer == 0 {
+                continue;
+            }
+            any = true;
+            let mut message = [0u8; NOTICE_LEN];
+            let keepalive = Notice {
+                code: CODE_KEEPALIVE,
+                gateway: peer,
+            };
+            write_notice(crate::icmp_type(), &keepalive, &mut message);
+            // A peer that cannot be reached is what the misses detect.
+            let _ = inet::send_icmp4(self.net.get(), 0, peer, 255, &message);
+            let bit = 1 << i;
+            let heard = self.heard_ms[i].load(Ordering::Relaxed);
+            let silent = now.saturating_sub(heard);
+            if self.peer_back.fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
+                self.broadcast(&config, CODE_LINK_RESTORED, peer);
+            } else if heard != 0
+                && silent > misses * u64::from(interval)
+                && self.peer_down.fetch_or(bit, Ordering::Relaxed) & bit == 0
+            {
+                self.broadcast(&config, CODE_CE_FAILURE, peer);
+            }
+        }
+        if any {
+            self.arm(interval);
+        }
+    }
+}
+
 /// The knobs of `net.ipv4.sitemh_ce.`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CeField {
     Uplink,
     PeAddr,
     Lan,
+    Peers,
+    KeepaliveMs,
+    KeepaliveMisses,
 }
 
 /// One knob of the CE role.
@@ -308,13 +471,16 @@ pub(crate) struct CeKnob {
 }
 
 impl CeKnob {
-    /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan}`.
+    /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan,peers,keepalive_ms,keepalive_misses}`.
     pub(crate) fn register(net: &Net, state: &Arc<LinkFail>) -> Result<NetSysctlText<CeKnob>> {
-        let mut knobs = KVec::with_capacity(3, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(6, GFP_KERNEL)?;
         for (name, field) in [
             (c"uplink", CeField::Uplink),
             (c"pe_addr", CeField::PeAddr),
             (c"lan", CeField::Lan),
+            (c"peers", CeField::Peers),
+            (c"keepalive_ms", CeField::KeepaliveMs),
+            (c"keepalive_misses", CeField::KeepaliveMisses),
         ] {
             knobs.push(
                 (
@@ -367,6 +533,27 @@ impl TextKnob for CeKnob {
                 }
                 result
             }
+            CeField::Peers => {
+                let mut result = Ok(());
+                let peers = self.state.peers.iter().map(|p| p.load(Ordering::Relaxed));
+                for (i, peer) in peers.filter(|&p| p != 0).enumerate() {
+                    if i > 0 {
+                        result = result.and_then(|()| out.write_str(" "));
+                    }
+                    result = result.and_then(|()| write!(out, "{}", ipv4::Dotted(peer)));
+                }
+                result
+            }
+            CeField::KeepaliveMs => {
+                write!(out, "{}", self.state.keepalive_ms.load(Ordering::Relaxed))
+            }
+            CeField::KeepaliveMisses => {
+                write!(
+                    out,
+                    "{}",
+                    self.state.keepalive_misses.load(Ordering::Relaxed)
+                )
+            }
         };
         written.map_err(|_| EOVERFLOW)
     }
@@ -404,6 +591,42 @@ impl TextKnob for CeKnob {
                     *slot = ifindex(name)?;
                 }
                 self.state.config.lock().lan = lan;
+            }
+            CeField::Peers => {
+                let mut peers = [0u32; MAX_PEERS];
+                let words = text.split(|&c| c == b' ').filter(|w| !w.is_empty());
+                for (n, word) in words.enumerate() {
+                    let slot = peers
+                        .get_mut(n)
+                        .ok_or_else(|| self.refuse(text, "more than 4 peers"))?;
+                    *slot = ipv4::parse_addr(word)
+                        .map_err(|_| self.refuse(text, "not an IPv4 address"))?;
+                }
+                self.state
+                    .hooks
+                    .want(HOOKS_BIT, peers.iter().any(|&p| p != 0))?;
+                // No peer is watched before it was heard once (peers start at their own
+                // pace), none is failed.
+                let _config = self.state.config.lock();
+                for (i, peer) in peers.iter().enumerate() {
+                    self.state.heard_ms[i].store(0, Ordering::Relaxed);
+                    self.state.peers[i].store(*peer, Ordering::Relaxed);
+                }
+                self.state.peer_down.store(0, Ordering::Relaxed);
+                self.state.peer_back.store(0, Ordering::Relaxed);
+                self.state.arm(0);
+            }
+            CeField::KeepaliveMs | CeField::KeepaliveMisses => {
+                let (value, low, high) = if self.field == CeField::KeepaliveMs {
+                    (&self.state.keepalive_ms, 0, 60_000)
+                } else {
+                    (&self.state.keepalive_misses, 1, 100)
+                };
+                match parse_decimal(text) {
+                    Some(v) if (low..=high).contains(&v) => value.store(v, Ordering::Relaxed),
+                    _ => return Err(self.refuse(text, "not a number in range")),
+                }
+                self.state.arm(0);
             }
         }
         Ok(())

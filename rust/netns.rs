@@ -112,7 +112,7 @@ impl NetState for SitemhNet {
         let hooks = Arc::pin_init(LazyHooks::new(), GFP_KERNEL)?;
         let v4 = FamilyState::new(net, hooks.clone())?;
         let v6 = FamilyState::new(net, hooks.clone())?;
-        let linkfail = LinkFail::new(net)?;
+        let linkfail = LinkFail::new(net, hooks.clone())?;
         let switchover = Switchover::new(net, v4.clone(), linkfail.clone(), hooks.clone())?;
         let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
         let lf_knobs = Some(LfKnob::register(net, &switchover)?);
@@ -134,6 +134,7 @@ impl NetState for SitemhNet {
 
     fn start(&self, net: &Net) -> Result {
         self.switchover.start()?;
+        self.linkfail.start()?;
         #[allow(unsafe_code)]
         // SAFETY: the hooks and the notifier call back into `self`, which stays in place
         // until `stop` (the `NetState` contract); `stop` detaches the hooks and drops the
@@ -166,6 +167,7 @@ impl NetState for SitemhNet {
         *self.hooks.lock() = None;
         self.packet_hooks.detach();
         self.switchover.stop();
+        self.linkfail.stop();
     }
 }
 

@@ -16,9 +16,13 @@
 //! is dropped and counted, which bounds the work a flood can cause) and handled, like
 //! retransmissions and forgetting closed sockets, by one work item.
 //!
+//! When the link works again (a code 5 notice), connections move back to their sockets'
+//! own pairs the same way, once no notice came for `failback_ms` (damping).
+//!
 //! Per namespace, under `net.ipv4.sitemh_lf.`: `retries` (transmissions of a request,
-//! default 5) and `retry_ms` (interval; 0, the default: twice the connection's smoothed
-//! round trip, at least 10 ms, 100 ms without a measurement).
+//! default 5), `retry_ms` (interval; 0, the default: twice the connection's smoothed
+//! round trip, at least 10 ms, 100 ms without a measurement) and `failback_ms` (default
+//! 2000; 0: never move back).
 
 // One `unsafe` call, handing the ticker a pointer to `self`, is allowed below.
 #![deny(unsafe_code)]
@@ -26,7 +30,6 @@
 use core::{
     fmt::Write,
     sync::atomic::{
-        AtomicBool,
         AtomicU32,
         AtomicU64,
         Ordering, //
@@ -216,12 +219,14 @@ pub(crate) struct Switchover {
     conns: SpinLockIrq<KVec<Tracked>>,
     #[pin]
     inbox: SpinLockIrq<KVec<Incoming>>,
-    /// Tracked connections that are moved or pending: packets need a look only then.
+    /// Tracked connections that moved, are moving or ever moved: packets need a look only
+    /// then.
     moved: AtomicU32,
-    /// A notice changed which domains are down.
-    reconsider: AtomicBool,
+    /// When the last notice changed which domains are down (ms).
+    last_notice_ms: AtomicU64,
     retries: AtomicU32,
     retry_ms: AtomicU32,
+    failback_ms: AtomicU32,
     counters: Counters,
     v4: Arc<FamilyState<V4>>,
     linkfail: Arc<LinkFail>,
@@ -251,9 +256,10 @@ impl Switchover {
                 conns <- new_spinlock_irq!(KVec::new()),
                 inbox <- new_spinlock_irq!(KVec::new()),
                 moved: AtomicU32::new(0),
-                reconsider: AtomicBool::new(false),
+                last_notice_ms: AtomicU64::new(0),
                 retries: AtomicU32::new(5),
                 retry_ms: AtomicU32::new(0),
+                failback_ms: AtomicU32::new(2000),
                 counters: Counters::default(),
                 v4,
                 linkfail,
@@ -294,7 +300,7 @@ impl Switchover {
 
     /// A notice changed which domains are down: look at the connections soon.
     pub(crate) fn domains_changed(&self) {
-        self.reconsider.store(true, Ordering::Relaxed);
+        self.last_notice_ms.store(now_ms(), Ordering::Relaxed);
         self.arm(0);
     }
 
@@ -437,8 +443,14 @@ impl Switchover {
         }
         let before = t.conn.in_use;
         if sealed.code == CODE_SET_ALT_ROUTE {
-            let answer = match t.conn.accept_request(&alt) {
+            let is_down = self.down_view();
+            let answer = match t
+                .conn
+                .accept_request(&alt, sealed.seq, |local| !is_down(local))
+            {
                 Ok(answer) => answer,
+                // A late copy of our peer's own earlier request: nothing to see.
+                Err(ExchangeError::Stale) => return,
                 Err(e) => return self.refuse(src, exchange_error(e)),
             };
             if let Some(message) = Self::seal(t, CODE_ALT_ROUTE_ESTABLISHED, &sealed.pcb, &answer) {
@@ -489,41 +501,76 @@ impl Switchover {
         }
     }
 
-    /// Starts exchanges for connections whose local address is in a domain now down.
-    fn propose_moves(&self, conns: &mut KVec<Tracked>, now: u64, chores: &mut Chores) {
+    /// Whether a local address is in a domain that a notice marked down, as things are now.
+    fn down_view(&self) -> impl Fn(u32) -> bool {
         let down = self.linkfail.down_mask();
         let table = {
             let guard = rcu::read_lock();
             self.v4.snapshot(&guard).table
         };
-        let is_down = |addr: u32| {
+        move |addr: u32| {
             table
                 .domain_of(addr)
                 .is_some_and(|d| down & (1 << d.index) != 0)
-        };
+        }
+    }
+
+    /// Starts exchanges: away from a failed domain at once; back to the socket's own pair
+    /// once it works again and no notice came for `failback_ms` (damping: a flapping link
+    /// does not drag connections back and forth). Returns when a failback falls due.
+    fn propose_moves(
+        &self,
+        conns: &mut KVec<Tracked>,
+        now: u64,
+        chores: &mut Chores,
+    ) -> Option<u64> {
+        let is_down = self.down_view();
         let retries = self.retries.load(Ordering::Relaxed).clamp(1, 255) as u8;
+        let failback_ms = self.failback_ms.load(Ordering::Relaxed);
+        let calm_at = self.last_notice_ms.load(Ordering::Relaxed) + u64::from(failback_ms);
+        let mut due = None;
         for t in conns.iter_mut() {
             if t.conn.stat != STAT_ALTER || t.keys.is_none() || t.conn.pending.is_some() {
                 continue;
             }
-            if !is_down(t.conn.current().0) {
-                continue;
-            }
-            let Some(route) = t.conn.alternate(|local| !is_down(local)) else {
-                if net_ratelimit() {
-                    pr_warn!(
-                        "switchover: port {} has no route that avoids the failed link\n",
-                        t.conn.tuple.lport
-                    );
+            let route = if is_down(t.conn.current().0) {
+                let Some(route) = t.conn.alternate(|local| !is_down(local)) else {
+                    if net_ratelimit() {
+                        pr_warn!(
+                            "switchover: port {} has no route that avoids the failed link\n",
+                            t.conn.tuple.lport
+                        );
+                    }
+                    continue;
+                };
+                route
+            } else if let Some(route) = t.conn.home_route(|local| !is_down(local)) {
+                if failback_ms == 0 {
+                    continue;
                 }
+                if now < calm_at {
+                    due = Some(calm_at);
+                    continue;
+                }
+                route
+            } else {
                 continue;
             };
             let pcb = t.conn.wire_pcb();
             let Some(alt) = t.conn.propose(route, retries) else {
                 continue;
             };
+            if route
+                != t.conn
+                    .routes
+                    .find(t.conn.tuple.laddr, t.conn.tuple.faddr)
+                    .unwrap_or(u8::MAX)
+            {
+                t.conn.fled = true;
+            }
             self.transmit(t, &pcb, &alt, now, chores);
         }
+        due
     }
 
     /// Sends (again) the request of `t` for `alt`.
@@ -595,7 +642,7 @@ impl Switchover {
     fn recount(&self, conns: &KVec<Tracked>) {
         let moved = conns
             .iter()
-            .filter(|t| t.conn.in_use.is_some() || t.conn.pending.is_some())
+            .filter(|t| t.conn.in_use.is_some() || t.conn.pending.is_some() || t.conn.switches > 0)
             .count();
         self.moved.store(moved as u32, Ordering::Relaxed);
     }
@@ -762,6 +809,8 @@ fn exchange_error(e: ExchangeError) -> &'static str {
         ExchangeError::NotARoute => "the proposed pair is not one of the connection's routes",
         ExchangeError::NotAlterable => "the connection must not move",
         ExchangeError::Unsolicited => "an answer to no request",
+        ExchangeError::LinkDown => "the proposed pair uses a link known down here",
+        ExchangeError::Stale => "a late copy of a superseded request",
     }
 }
 
@@ -775,10 +824,12 @@ impl Tick for Switchover {
             for incoming in inbox.iter() {
                 self.handle(&mut conns, incoming, &mut chores);
             }
-            if self.reconsider.swap(false, Ordering::Relaxed) {
-                self.propose_moves(&mut conns, now, &mut chores);
-            }
-            let next = self.retransmit(&mut conns, now, &mut chores);
+            let failback = self.propose_moves(&mut conns, now, &mut chores);
+            let retry = self.retransmit(&mut conns, now, &mut chores);
+            let next = match (failback, retry) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             // Forget connections that are over (their references go outside the lock).
             let mut i = 0;
             while i < conns.len() {
@@ -798,7 +849,7 @@ impl Tick for Switchover {
         drop(inbox);
         let net = self.net.get();
         for out in chores.send.iter() {
-            if let Err(e) = inet::send_icmp4(net, out.src, out.dst, &out.message) {
+            if let Err(e) = inet::send_icmp4(net, out.src, out.dst, 0, &out.message) {
                 if net_ratelimit() {
                     pr_warn!(
                         "switchover: could not send to {}: {:?}\n",
@@ -828,6 +879,7 @@ impl Tick for Switchover {
 enum LfField {
     Retries,
     RetryMs,
+    FailbackMs,
 }
 
 /// One knob of the switchover.
@@ -837,12 +889,13 @@ pub(crate) struct LfKnob {
 }
 
 impl LfKnob {
-    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms}`.
+    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms}`.
     pub(crate) fn register(net: &Net, state: &Arc<Switchover>) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(2, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(3, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
+            (c"failback_ms", LfField::FailbackMs),
         ] {
             knobs.push(
                 (
@@ -862,6 +915,7 @@ impl LfKnob {
         match self.field {
             LfField::Retries => &self.state.retries,
             LfField::RetryMs => &self.state.retry_ms,
+            LfField::FailbackMs => &self.state.failback_ms,
         }
     }
 }
@@ -878,6 +932,7 @@ impl TextKnob for LfKnob {
         let (low, high) = match self.field {
             LfField::Retries => (1, 255),
             LfField::RetryMs => (0, 60_000),
+            LfField::FailbackMs => (0, 3_600_000),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {

@@ -57,8 +57,9 @@ build() {
 	ip -n "$h" addr add $H2/25 dev h-b
 	ip -n "$ce1" addr add 198.51.100.129/25 dev ce1-b
 	ip -n "$ce1" addr add 203.0.113.129/25 dev ce1-b
-	ip -n "$ce2" addr add 198.51.100.130/25 dev ce2-b
+	# A CE broadcasts from its LAN interface's primary address: the one hosts know it by.
 	ip -n "$ce2" addr add 203.0.113.130/25 dev ce2-b
+	ip -n "$ce2" addr add 198.51.100.130/25 dev ce2-b
 	ip -n "$ce1" addr add 192.0.2.1/30 dev ce1-up
 	ip -n "$pe1" addr add 192.0.2.2/30 dev pe1-ce
 	ip -n "$ce2" addr add 192.0.2.5/30 dev ce2-up
@@ -85,6 +86,11 @@ build() {
 		net.ipv4.ip_domain.1.def_router=203.0.113.130 || return 1
 	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
 		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b || return 1
+	# The CEs watch each other: keepalives every 50 ms, a peer silent for 3 is failed.
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=50 \
+		net.ipv4.sitemh_ce.peers=198.51.100.130 || return 1
+	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.lan=ce2-b \
+		net.ipv4.sitemh_ce.keepalive_ms=50 net.ipv4.sitemh_ce.peers=198.51.100.129 || return 1
 
 	# What crosses each provider's uplink, by H's source address; resets seen by X.
 	for ns in "$ce1" "$ce2"; do
@@ -186,6 +192,49 @@ test_link_failure() {
 	log_test $rc "$what: a 64 MiB transfer survives CE1-PE1 going down, byte-exact, no reset"
 }
 
+test_ce_failure() {
+	local rc=0
+	transfer "CE1 fails" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-b down
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "digest match" "$out_c" || rc=1
+	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	ip -n "$ce1" link set ce1-b up
+	log_test $rc "CE1 itself fails: CE2 misses its keepalives, code 2, the transfer survives"
+}
+
+# flap: the uplink goes down, up, down, up; connections move away and, once the link has
+# been quiet for failback_ms, back.
+flap() {
+	ip -n "$ce1" link set ce1-up down
+	sleep 2
+	restore_uplink
+	sleep 0.3
+	ip -n "$ce1" link set ce1-up down
+	sleep 1
+	restore_uplink
+}
+
+test_flapping_and_failback() {
+	local rc=0 before_h1
+	before_h1=$(count "$ce1" up h1)
+	# Damping longer than the flaps' spacing (which TCG stretches).
+	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=3000 || rc=1
+	transfer "flapping" $((64 << 20)) 40000 -3 flap
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "digest match" "$out_c" || rc=1
+	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	# Away once and back once: the second failure came while the connection was away,
+	# and the damping held it there until the link had been quiet.
+	check grep -q "in_use own switches 2" "$out_c" || rc=1
+	check grep -q "in_use own switches 2" "$out_s" || rc=1
+	check [ "$(count "$ce1" up h1)" -gt "$((before_h1 + 100))" ] || rc=1
+	log_test $rc "flapping uplink: moved away once, back once after failback_ms, byte-exact"
+}
+
 test_unprotected_control() {
 	local rc=0
 	# The same failure without the module's help: the connection is stuck on P1.
@@ -224,6 +273,8 @@ modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
 build || { echo "could not build the topology"; exit $ksft_fail; }
 test_link_failure -3 "TLS 1.3 (exported keys)"
 test_link_failure -1 "TLS 1.2 (master secret)"
+test_ce_failure
+test_flapping_and_failback
 test_counters
 test_bad_options
 test_forgeries

@@ -483,7 +483,8 @@ int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32
 	return 0;
 }
 
-int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, const u8 *msg, int len)
+int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, const u8 *msg,
+		      int len)
 {
 	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = saddr };
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = daddr };
@@ -496,7 +497,10 @@ int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, const u8 *msg
 	err = sock_create_kern(net, AF_INET, SOCK_RAW, IPPROTO_ICMP, &sock);
 	if (err)
 		return err;
-	err = kernel_bind(sock, (struct sockaddr_unsized *)&from, sizeof(from));
+	if (ttl)
+		inet_sk(sock->sk)->uc_ttl = ttl;
+	if (saddr)
+		err = kernel_bind(sock, (struct sockaddr_unsized *)&from, sizeof(from));
 	if (!err)
 		err = kernel_sendmsg(sock, &hdr, &iov, 1, len);
 	sock_release(sock);

@@ -110,8 +110,10 @@ bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be
 int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32 daddr,
 		      bool reroute);
 
-/* Sends an ICMP message (checksum included) from saddr to daddr. Process context. */
-int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, const u8 *msg, int len);
+/* Sends an ICMP message (checksum included) from saddr (0: the route's choice) to daddr,
+ * with TTL ttl (0: the default). Process context. */
+int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, const u8 *msg,
+		      int len);
 
 /* AES-128-GCM with a 16-octet tag (lib/crypto). The key is prepared once; every call is
  * fine in any context. */

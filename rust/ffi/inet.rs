@@ -88,9 +88,10 @@ pub(crate) fn send_icmp4_broadcast(net: &Net, ifindex: i32, message: &[u8]) -> R
     })
 }
 
-/// Sends the ICMP message `message` (checksum included) from `saddr` to `daddr` (IPv4,
-/// host byte order). Process context.
-pub(crate) fn send_icmp4(net: &Net, saddr: u32, daddr: u32, message: &[u8]) -> Result {
+/// Sends the ICMP message `message` (checksum included) from `saddr` (0: the route's
+/// choice) to `daddr` (IPv4, host byte order) with TTL `ttl` (0: the default). Process
+/// context.
+pub(crate) fn send_icmp4(net: &Net, saddr: u32, daddr: u32, ttl: u8, message: &[u8]) -> Result {
     let len = i32::try_from(message.len()).map_err(|_| EINVAL)?;
     // SAFETY: `net` is alive and `message` has `len` readable octets.
     to_result(unsafe {
@@ -98,6 +99,7 @@ pub(crate) fn send_icmp4(net: &Net, saddr: u32, daddr: u32, message: &[u8]) -> R
             net.as_raw(),
             saddr.to_be(),
             daddr.to_be(),
+            i32::from(ttl),
             message.as_ptr(),
             len,
         )

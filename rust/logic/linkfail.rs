@@ -38,6 +38,9 @@ pub(crate) const CODE_ALT_ROUTE_ESTABLISHED: u8 = 4;
 /// sitemh's addition (the draft is silent on recovery): the link named in the gateway
 /// field works again, so hosts may move back (with damping).
 pub(crate) const CODE_LINK_RESTORED: u8 = 5;
+/// sitemh's addition: a CE's keepalive to its peer CEs (unicast, TTL 255); the draft asks
+/// for keepalives between CE routers without fixing their form.
+pub(crate) const CODE_KEEPALIVE: u8 = 6;
 
 /// Record content type of the encrypted part (the ICMP type, as a reminder of its user).
 pub(crate) const RECORD_TYPE: u8 = 41;
@@ -281,7 +284,7 @@ pub(crate) fn parse_sealed<B: WireAddr>(
 /// A CE router's broadcast (codes 1, 2 and 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Notice {
-    /// CODE_CE_PE_LINK, CODE_CE_FAILURE or CODE_LINK_RESTORED.
+    /// CODE_CE_PE_LINK, CODE_CE_FAILURE, CODE_LINK_RESTORED or CODE_KEEPALIVE.
     pub(crate) code: u8,
     /// The PE (code 1, 5) or the failed CE (code 2), IPv4.
     pub(crate) gateway: u32,
@@ -309,7 +312,10 @@ pub(crate) fn parse_notice(type_: u8, message: &[u8]) -> Result<Notice, WireErro
     }
     let code = message[1];
     if message[0] != type_
-        || !matches!(code, CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED)
+        || !matches!(
+            code,
+            CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED | CODE_KEEPALIVE
+        )
     {
         return Err(WireError::WrongTypeOrCode);
     }
@@ -434,7 +440,12 @@ pub(crate) mod vectors {
             return Err("IPv6 sealed message");
         }
         let mut n = [0u8; NOTICE_LEN];
-        for code in [CODE_CE_PE_LINK, CODE_CE_FAILURE, CODE_LINK_RESTORED] {
+        for code in [
+            CODE_CE_PE_LINK,
+            CODE_CE_FAILURE,
+            CODE_LINK_RESTORED,
+            CODE_KEEPALIVE,
+        ] {
             let notice = Notice {
                 code,
                 gateway: 0xc000_0202,

@@ -50,6 +50,10 @@ pub(crate) enum ExchangeError {
     NotAlterable,
     /// An answer that matches no request of ours.
     Unsolicited,
+    /// The proposed pair's local address is in a domain this end knows is down.
+    LinkDown,
+    /// A request older than one already acted on (a late retransmission).
+    Stale,
 }
 
 /// The routes of a connection, best first.
@@ -112,10 +116,15 @@ pub(crate) struct Conn<B> {
     pub(crate) pending: Option<Pending>,
     /// Moves so far.
     pub(crate) switches: u32,
+    /// This end moved the connection away from its own pair because of a failure: it
+    /// (and only it, so the two ends never pull in opposite directions) moves it back.
+    pub(crate) fled: bool,
     /// The last sequence number this end sent.
     pub(crate) seq_out: u64,
     /// The peer's sequence numbers seen.
     pub(crate) replay: ReplayWindow,
+    /// The sequence number of the last request acted on.
+    pub(crate) last_request: u64,
 }
 
 impl<B: WireAddr> Conn<B> {
@@ -128,8 +137,10 @@ impl<B: WireAddr> Conn<B> {
             in_use: None,
             pending: None,
             switches: 0,
+            fled: false,
             seq_out: 0,
             replay: ReplayWindow::default(),
+            last_request: 0,
         }
     }
 
@@ -186,6 +197,18 @@ impl<B: WireAddr> Conn<B> {
             .map(|i| i as u8)
     }
 
+    /// The route of the socket's own pair, if the connection moved away from it, the pair
+    /// is among its routes and `usable` accepts its local address: where to move back
+    /// once the failed link works again.
+    pub(crate) fn home_route(&self, usable: impl Fn(B) -> bool) -> Option<u8> {
+        if !self.fled {
+            return None;
+        }
+        self.in_use?;
+        let route = self.routes.find(self.tuple.laddr, self.tuple.faddr)?;
+        usable(self.tuple.laddr).then_some(route)
+    }
+
     /// Starts an exchange for route `route` with `tries` transmissions; returns the
     /// plaintext of the first `SET_ALT_ROUTE`.
     pub(crate) fn propose(&mut self, route: u8, tries: u8) -> Option<AltRoute<B>> {
@@ -205,23 +228,37 @@ impl<B: WireAddr> Conn<B> {
         let pair = self.route(route);
         let own = (self.tuple.laddr, self.tuple.faddr);
         let target = if pair == Some(own) { None } else { Some(route) };
+        if target.is_none() {
+            self.fled = false;
+        }
         if self.in_use != target {
             self.in_use = target;
             self.switches = self.switches.saturating_add(1);
         }
     }
 
-    /// The peer asks to move (`SET_ALT_ROUTE`, decrypted: `alt` as the peer wrote it).
-    /// Moves and returns the plaintext of the answer (the same fields, code 4).
+    /// The peer asks to move (`SET_ALT_ROUTE` number `seq`, decrypted: `alt` as the peer
+    /// wrote it); `usable` says whether a local address's domain works. Moves and returns
+    /// the plaintext of the answer (the same fields, code 4). A request older than the last
+    /// one acted on is a late copy of a superseded proposal: acting on it would move this
+    /// end back to a pair the peer left.
     pub(crate) fn accept_request(
         &mut self,
         alt: &AltRoute<B>,
+        seq: u64,
+        usable: impl Fn(B) -> bool,
     ) -> Result<AltRoute<B>, ExchangeError> {
         if alt.code != CODE_SET_ALT_ROUTE {
             return Err(ExchangeError::CodeMismatch);
         }
+        if seq < self.last_request {
+            return Err(ExchangeError::Stale);
+        }
         if self.stat != STAT_ALTER {
             return Err(ExchangeError::NotAlterable);
+        }
+        if !usable(alt.dst) {
+            return Err(ExchangeError::LinkDown);
         }
         // The peer's source is our peer address, its destination our local one.
         let route = self
@@ -229,6 +266,7 @@ impl<B: WireAddr> Conn<B> {
             .find(alt.dst, alt.src)
             .ok_or(ExchangeError::NotARoute)?;
         self.move_to(route);
+        self.last_request = seq;
         // Whatever we proposed ourselves is superseded by the peer's choice.
         self.pending = None;
         Ok(AltRoute {
@@ -238,9 +276,14 @@ impl<B: WireAddr> Conn<B> {
     }
 
     /// The peer's answer (`ALT_ROUTE_ESTABLISHED`, decrypted): moves to the pending route.
+    /// A second answer to a request already answered (the peer answers every copy) changes
+    /// nothing.
     pub(crate) fn accept_answer(&mut self, alt: &AltRoute<B>) -> Result<(), ExchangeError> {
         if alt.code != CODE_ALT_ROUTE_ESTABLISHED {
             return Err(ExchangeError::CodeMismatch);
+        }
+        if self.pending.is_none() && self.in_use.is_some() && self.current() == (alt.src, alt.dst) {
+            return Ok(());
         }
         let pending = self.pending.ok_or(ExchangeError::Unsolicited)?;
         if self.route(pending.route) != Some((alt.src, alt.dst)) {
@@ -269,7 +312,10 @@ impl<B: WireAddr> Conn<B> {
     }
 
     /// A packet this end receives: the (source, destination) the socket expects, if it
-    /// is this connection's and arrived on the pair in use or the one pending.
+    /// is this connection's and arrived on one of its routes other than the socket's own
+    /// pair. Any route, not only the one in use or proposed: around a move the two ends
+    /// switch at different times, and a segment on the pair one end just left must not
+    /// reach TCP under an unknown tuple (which answers with a reset).
     pub(crate) fn ingress(
         &self,
         proto: u8,
@@ -283,12 +329,7 @@ impl<B: WireAddr> Conn<B> {
         {
             return None;
         }
-        let pending = self.pending.map(|p| p.route);
-        [self.in_use, pending]
-            .into_iter()
-            .flatten()
-            .any(|r| self.route(r) == Some((dst, src)))
-            .then_some((t.faddr, t.laddr))
+        self.routes.find(dst, src).map(|_| (t.faddr, t.laddr))
     }
 }
 
@@ -348,14 +389,29 @@ pub(crate) mod vectors {
         if !x.is_named_by(&h.wire_pcb().reversed()) {
             return Err("peer finds the connection");
         }
-        let answer = x.accept_request(&request).map_err(|_| "accept request")?;
+        if x.accept_request(&request, 1, |local| local != X1) != Err(ExchangeError::LinkDown) {
+            return Err("a pair over a link known down");
+        }
+        let answer = x
+            .accept_request(&request, 1, |_| true)
+            .map_err(|_| "accept request")?;
         if x.current() != (X1, H2) || x.egress(6, X1, H1, 443, 40000) != Some((X1, H2)) {
             return Err("peer moved");
         }
         if x.ingress(6, H2, X1, 40000, 443) != Some((H1, X1)) {
             return Err("peer translates arrivals");
         }
+        if h.home_route(|_| true).is_some() {
+            return Err("no way home before moving");
+        }
         h.accept_answer(&answer).map_err(|_| "accept answer")?;
+        if h.home_route(|_| true).is_some() {
+            return Err("only the end that fled goes home");
+        }
+        h.fled = true;
+        if h.home_route(|local| local != H1).is_some() || h.home_route(|_| true) != Some(0) {
+            return Err("the way home once the own source works again");
+        }
         if h.current() != (H2, X1) || h.pending.is_some() || h.switches != 1 {
             return Err("host moved");
         }
@@ -366,35 +422,61 @@ pub(crate) mod vectors {
         if h.egress(6, H1, X1, 40001, 443).is_some() || h.ingress(6, X1, H1, 443, 40000).is_some() {
             return Err("only this connection's moved packets");
         }
-        // A second answer is unsolicited; a request for a pair that is not a route fails.
-        if h.accept_answer(&answer) != Err(ExchangeError::Unsolicited) {
+        // A second answer changes nothing; an answer for a pair never proposed is
+        // unsolicited; a request for a pair that is not a route fails.
+        if h.accept_answer(&answer) != Ok(()) || h.current() != (H2, X1) || h.switches != 1 {
             return Err("duplicate answer");
+        }
+        let other = AltRoute {
+            src: H2,
+            dst: X2,
+            ..answer
+        };
+        if h.accept_answer(&other) != Err(ExchangeError::Unsolicited) {
+            return Err("unsolicited answer");
         }
         let bogus = AltRoute {
             code: CODE_SET_ALT_ROUTE,
             src: 0x0a00_0001,
             dst: X1,
         };
-        if x.accept_request(&bogus) != Err(ExchangeError::NotARoute) || x.current() != (X1, H2) {
+        if x.home_route(|_| true).is_some() {
+            return Err("the peer never pulls the connection home");
+        }
+        if x.accept_request(&bogus, 2, |_| true) != Err(ExchangeError::NotARoute)
+            || x.current() != (X1, H2)
+        {
             return Err("foreign pair refused");
         }
-        if x.accept_request(&answer) != Err(ExchangeError::CodeMismatch) {
+        if x.accept_request(&answer, 3, |_| true) != Err(ExchangeError::CodeMismatch) {
             return Err("code in the encrypted part");
         }
         x.stat = STAT_DO_NOT_ALTER;
-        if x.accept_request(&request) != Err(ExchangeError::NotAlterable) {
+        if x.accept_request(&request, 4, |_| true) != Err(ExchangeError::NotAlterable) {
             return Err("STAT_DO_NOT_ALTER");
         }
-        // Moving back to the own pair translates nothing again.
+        // A late copy of an old request is refused.
         x.stat = STAT_ALTER;
+        if x.accept_request(&request, 5, |_| true).is_err() {
+            return Err("a newer request");
+        }
+        if x.accept_request(&request, 4, |_| true) != Err(ExchangeError::Stale) {
+            return Err("a late copy of an older request");
+        }
+        // Moving back to the own pair translates nothing on the way out again, but late
+        // packets on the pair just left still reach the socket.
         let back = AltRoute {
             code: CODE_SET_ALT_ROUTE,
             src: H1,
             dst: X1,
         };
-        x.accept_request(&back).map_err(|_| "move back")?;
+        x.accept_request(&back, 6, |_| true)
+            .map_err(|_| "move back")?;
         if x.in_use.is_some() || x.egress(6, X1, H1, 443, 40000).is_some() || x.switches != 2 {
             return Err("back on the own pair");
+        }
+        if x.ingress(6, H2, X1, 40000, 443) != Some((H1, X1)) {
+            return Err("late packets on the pair just left");
         }
         Ok(())
     }

@@ -23,6 +23,15 @@
  *   net.ipv4.sitemh_ce.pe_addr     the PE's address, reported in link-failure notices
  *   net.ipv4.sitemh_ce.lan         the interfaces (space-separated, up to 4) to broadcast
  *                                  the notices on
+ *   net.ipv4.sitemh_ce.peers       the peer CE routers (space-separated, up to 4) to send
+ *                                  keepalives to and watch (code 2 when one falls silent)
+ *   net.ipv4.sitemh_ce.keepalive_ms     keepalive interval (default 100; 0: off)
+ *   net.ipv4.sitemh_ce.keepalive_misses intervals without a keepalive before a peer is
+ *                                  declared failed (default 3)
+ *   net.ipv4.sitemh_lf.retries     transmissions of SET_ALT_ROUTE (default 5)
+ *   net.ipv4.sitemh_lf.retry_ms    interval between them (default 0: twice the smoothed RTT)
+ *   net.ipv4.sitemh_lf.failback_ms quiet time after a recovery before moved connections go
+ *                                  back to their own pair (default 2000; 0: never)
  *
  * The draft's new system calls become socket options, because a module can add neither
  * system calls nor SOL_SOCKET options: netfilter lets a module answer getsockopt() at
@@ -47,6 +56,9 @@
 #define SITEMH_ICMP_LINKFAILURE_ALT_ROUTE_ESTABLISHED	4
 /* sitemh's addition (the draft is silent on recovery): the link in gateway works again. */
 #define SITEMH_ICMP_LINKFAILURE_LINK_RESTORED		5
+/* sitemh's addition: keepalive between peer CE routers (unicast, TTL 255; gateway: the
+ * addressee). */
+#define SITEMH_ICMP_LINKFAILURE_KEEPALIVE		6
 
 /*
  * struct sitemh_addr_pair - one (source, destination) address pair (the draft's
