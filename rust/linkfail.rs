@@ -17,6 +17,11 @@
 //! from the LAN interface's primary address: hosts must know the CE by that address (it is
 //! their `def_router`).
 //!
+//! With `pe_probe_ms` (default 0: off) the CE also echo-probes its PE; `keepalive_misses`
+//! unanswered probes in a row on an uplink that is up count as a failed uplink (code 1),
+//! for failures that leave the link up (a dead PE, a cut further along); an answer after
+//! that as its recovery (code 5).
+//!
 //! Every host and router listens. A notice counts only if it arrived with TTL 255 (so it
 //! was sent on the link, like neighbour discovery) from the default router of one of the
 //! host's IPv4 domains; then the domains of the router the notice names (code 2, and code 5
@@ -151,6 +156,12 @@ pub(crate) struct LinkFail {
     /// Keepalive interval (0: none) and misses before a peer is declared failed.
     keepalive_ms: AtomicU32,
     keepalive_misses: AtomicU32,
+    /// Echo-probe interval of the PE (0: off): finds failures that leave the link up.
+    pe_probe_ms: AtomicU32,
+    /// Probes of the PE unanswered in a row.
+    pe_missed: AtomicU32,
+    /// The PE stopped answering probes (announced as a failed uplink).
+    pe_silent: AtomicBool,
     /// Whether the uplink was usable at the last event (starts usable).
     uplink_usable: AtomicBool,
     /// IPv4 domains marked down by a notice, bit per domain number.
@@ -183,6 +194,9 @@ impl LinkFail {
                 peer_back: AtomicU32::new(0),
                 keepalive_ms: AtomicU32::new(100),
                 keepalive_misses: AtomicU32::new(3),
+                pe_probe_ms: AtomicU32::new(0),
+                pe_missed: AtomicU32::new(0),
+                pe_silent: AtomicBool::new(false),
                 uplink_usable: AtomicBool::new(true),
                 down: AtomicU32::new(0),
                 sent: AtomicU64::new(0),
@@ -234,11 +248,47 @@ impl LinkFail {
             return;
         }
         let code = if change.usable {
+            // Up again but the PE still silent: not restored yet (probing will say).
+            if self.pe_silent.load(Ordering::Relaxed) {
+                return;
+            }
             CODE_LINK_RESTORED
         } else {
             CODE_CE_PE_LINK
         };
         self.broadcast(&config, code, config.pe);
+    }
+
+    /// One echo probe of the PE (sleeps up to half the interval). `keepalive_misses`
+    /// unanswered probes in a row on a link that is up count as the uplink failing
+    /// (code 1); an answer after that, as its recovery (code 5).
+    fn probe_pe(&self, config: &CeConfig, interval: u32) {
+        let mut pe = [0u8; 16];
+        pe[..4].copy_from_slice(&config.pe.to_be_bytes());
+        let mut rtt = [0u32; 1];
+        let probed = inet::probe_rtts(
+            self.net.get(),
+            kernel::bindings::AF_INET as i32,
+            &[[0u8; 16]],
+            &[pe],
+            (interval / 2).max(1),
+            &mut rtt,
+        );
+        let usable = self.uplink_usable.load(Ordering::Relaxed);
+        if probed.is_ok() && rtt[0] > 0 {
+            self.pe_missed.store(0, Ordering::Relaxed);
+            if self.pe_silent.swap(false, Ordering::Relaxed) && usable {
+                self.broadcast(config, CODE_LINK_RESTORED, config.pe);
+            }
+            return;
+        }
+        let missed = self.pe_missed.fetch_add(1, Ordering::Relaxed) + 1;
+        if missed >= self.keepalive_misses.load(Ordering::Relaxed)
+            && !self.pe_silent.swap(true, Ordering::Relaxed)
+            && usable
+        {
+            self.broadcast(config, CODE_CE_PE_LINK, config.pe);
+        }
     }
 
     fn broadcast(&self, config: &CeConfig, code: u8, gateway: u32) {
@@ -413,12 +463,20 @@ impl Tick for LinkFail {
     /// `keepalive_misses` intervals is announced failed (code 2, its address in the
     /// gateway field), and announced again (code 5) when it is heard again.
     fn tick(&self) {
+        let config = *self.config.lock();
+        let probe_ms = self.pe_probe_ms.load(Ordering::Relaxed);
+        let probing = probe_ms > 0 && config.uplink != 0 && config.pe != 0;
+        if probing {
+            self.probe_pe(&config, probe_ms);
+        }
         let interval = self.keepalive_ms.load(Ordering::Relaxed);
         let misses = u64::from(self.keepalive_misses.load(Ordering::Relaxed));
         if interval == 0 {
+            if probing {
+                self.arm(probe_ms);
+            }
             return;
         }
-        let config = *self.config.lock();
         let now = now_ms();
         let mut any = false;
         for (i, peer) in self.peers.iter().enumerate() {
@@ -447,8 +505,11 @@ impl Tick for LinkFail {
                 self.broadcast(&config, CODE_CE_FAILURE, peer);
             }
         }
-        if any {
-            self.arm(interval);
+        match (any, probing) {
+            (true, true) => self.arm(interval.min(probe_ms)),
+            (true, false) => self.arm(interval),
+            (false, true) => self.arm(probe_ms),
+            (false, false) => {}
         }
     }
 }
@@ -462,6 +523,7 @@ enum CeField {
     Peers,
     KeepaliveMs,
     KeepaliveMisses,
+    PeProbeMs,
 }
 
 /// One knob of the CE role.
@@ -471,9 +533,10 @@ pub(crate) struct CeKnob {
 }
 
 impl CeKnob {
-    /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan,peers,keepalive_ms,keepalive_misses}`.
+    /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan,peers,keepalive_ms,keepalive_misses,
+    /// pe_probe_ms}`.
     pub(crate) fn register(net: &Net, state: &Arc<LinkFail>) -> Result<NetSysctlText<CeKnob>> {
-        let mut knobs = KVec::with_capacity(6, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(7, GFP_KERNEL)?;
         for (name, field) in [
             (c"uplink", CeField::Uplink),
             (c"pe_addr", CeField::PeAddr),
@@ -481,6 +544,7 @@ impl CeKnob {
             (c"peers", CeField::Peers),
             (c"keepalive_ms", CeField::KeepaliveMs),
             (c"keepalive_misses", CeField::KeepaliveMisses),
+            (c"pe_probe_ms", CeField::PeProbeMs),
         ] {
             knobs.push(
                 (
@@ -554,6 +618,7 @@ impl TextKnob for CeKnob {
                     self.state.keepalive_misses.load(Ordering::Relaxed)
                 )
             }
+            CeField::PeProbeMs => write!(out, "{}", self.state.pe_probe_ms.load(Ordering::Relaxed)),
         };
         written.map_err(|_| EOVERFLOW)
     }
@@ -616,12 +681,15 @@ impl TextKnob for CeKnob {
                 self.state.peer_back.store(0, Ordering::Relaxed);
                 self.state.arm(0);
             }
-            CeField::KeepaliveMs | CeField::KeepaliveMisses => {
-                let (value, low, high) = if self.field == CeField::KeepaliveMs {
-                    (&self.state.keepalive_ms, 0, 60_000)
-                } else {
-                    (&self.state.keepalive_misses, 1, 100)
+            CeField::KeepaliveMs | CeField::KeepaliveMisses | CeField::PeProbeMs => {
+                let (value, low, high) = match self.field {
+                    CeField::KeepaliveMs => (&self.state.keepalive_ms, 0, 60_000),
+                    CeField::PeProbeMs => (&self.state.pe_probe_ms, 0, 60_000),
+                    _ => (&self.state.keepalive_misses, 1, 100),
                 };
+                if self.field == CeField::PeProbeMs {
+                    self.state.pe_missed.store(0, Ordering::Relaxed);
+                }
                 match parse_decimal(text) {
                     Some(v) if (low..=high).contains(&v) => value.store(v, Ordering::Relaxed),
                     _ => return Err(self.refuse(text, "not a number in range")),

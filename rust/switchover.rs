@@ -37,13 +37,14 @@ use core::{
 };
 
 use kernel::{
-    new_spinlock_irq,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     sync::{
         rcu,
         Arc,
+        Mutex,
         SetOnce,
         SpinLockIrq, //
     },
@@ -219,6 +220,10 @@ pub(crate) struct Switchover {
     conns: SpinLockIrq<KVec<Tracked>>,
     #[pin]
     inbox: SpinLockIrq<KVec<Incoming>>,
+    /// Held while a connection is added or the table is found empty, and the packet
+    /// hooks are wanted or released accordingly: the two decisions cannot interleave.
+    #[pin]
+    membership: Mutex<()>,
     /// Tracked connections that moved, are moving or ever moved: packets need a look only
     /// then.
     moved: AtomicU32,
@@ -255,6 +260,7 @@ impl Switchover {
                 ticker: SetOnce::new(),
                 conns <- new_spinlock_irq!(KVec::new()),
                 inbox <- new_spinlock_irq!(KVec::new()),
+                membership <- new_mutex!(()),
                 moved: AtomicU32::new(0),
                 last_notice_ms: AtomicU64::new(0),
                 retries: AtomicU32::new(5),
@@ -661,6 +667,7 @@ impl Switchover {
         let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or(EINVAL)?;
         let mut fresh = Conn::new(own, routes);
         fresh.stat = STAT_DO_NOT_ALTER;
+        let _membership = self.membership.lock();
         let first = {
             let mut conns = self.conns.lock();
             if let Some(t) = conns.iter_mut().find(|t| socket.is(&t.sock)) {
@@ -864,7 +871,10 @@ impl Tick for Switchover {
         }
         drop(chores);
         if empty {
-            let _ = self.hooks.want(HOOKS_BIT, false);
+            let _membership = self.membership.lock();
+            if self.conns.lock().is_empty() {
+                let _ = self.hooks.want(HOOKS_BIT, false);
+            }
         } else {
             let delay = next.map_or(PRUNE_MS, |due| {
                 due.saturating_sub(now).min(u64::from(PRUNE_MS)) as u32

@@ -235,6 +235,30 @@ test_flapping_and_failback() {
 	log_test $rc "flapping uplink: moved away once, back once after failback_ms, byte-exact"
 }
 
+# down_mask NS: the domains link notices marked down in NS.
+down_mask() {
+	ip netns exec "$1" awk '$1 == "linkfail" { print $NF }' /proc/net/sitemh
+}
+
+test_silent_failure() {
+	local rc=0
+	# The link stays up but nothing crosses it: only probing the PE can tell.
+	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=100 || rc=1
+	transfer "silent failure" $((64 << 20)) 60000 -3 \
+		tc -n "$ce1" qdisc add dev ce1-up root netem loss 100%
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "digest match" "$out_c" || rc=1
+	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	tc -n "$ce1" qdisc del dev ce1-up root
+	# The PE answers again: code 5, the domain is up again.
+	check busywait 10000 [ "$(down_mask "$h")" = 0x0 ] || rc=1
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0
+	log_test $rc "silent failure (netem loss 100%): PE probes unanswered, code 1, survives"
+}
+
 test_unprotected_control() {
 	local rc=0
 	# The same failure without the module's help: the connection is stuck on P1.
@@ -256,6 +280,26 @@ test_counters() {
 	log_test $rc "counters: both ends switched, nothing refused, closed sockets forgotten"
 }
 
+test_many_short_connections() {
+	local rc=0
+	check ip netns exec "$h" python3 - $H1 10000 <<-'PY' || rc=1
+	import socket, sys
+	addr, n = sys.argv[1], int(sys.argv[2])
+	listener = socket.socket()
+	listener.bind((addr, 0))
+	listener.listen(64)
+	route = socket.inet_aton(addr) * 2
+	for i in range(n):
+	    c = socket.create_connection(listener.getsockname())
+	    s, _ = listener.accept()
+	    c.setsockopt(socket.IPPROTO_IP, 0x5348 + 1, route)
+	    s.close()
+	    c.close()
+	PY
+	check busywait 5000 [ "$(field "$h" tracked)" -eq 0 ] || rc=1
+	log_test $rc "10,000 short registered connections: all forgotten (kmemleak checks the rest)"
+}
+
 test_forgeries() {
 	local rc=0
 	check ip netns exec "$h" python3 "$here/sitemh_lfmsg.py" "$h" "$x" $H1 $H2 $X1 $X2 || rc=1
@@ -275,7 +319,9 @@ test_link_failure -3 "TLS 1.3 (exported keys)"
 test_link_failure -1 "TLS 1.2 (master secret)"
 test_ce_failure
 test_flapping_and_failback
+test_silent_failure
 test_counters
+test_many_short_connections
 test_bad_options
 test_forgeries
 test_unprotected_control

@@ -24,6 +24,17 @@ _Static_assert(offsetof(struct sitemh_pairs, pair) == 80, "pairs answers");
 _Static_assert(sizeof(struct sitemh_pairs6) == 16 + 16 * 16, "pairs6 header");
 _Static_assert(offsetof(struct sitemh_pairs6, pair) == 272, "pairs6 answers");
 _Static_assert(SITEMH_SO_PAIRS == 0x5348, "option numbers are ABI");
+_Static_assert(SITEMH_SO_LFROUTES == 0x5349 && SITEMH_SO_SEQPARAM == 0x534a &&
+	       SITEMH_SO_LFSTAT == 0x534b, "switchover option numbers are ABI");
+/* The module checks these lengths (rust/switchover.rs: SEQPARAM_LEN, LFROUTES_LEN). */
+_Static_assert(sizeof(struct sitemh_seqparam) == 156, "seqparam: 4 + 48 + 32 + 32 + 40");
+_Static_assert(offsetof(struct sitemh_seqparam, master_secret) == 4, "master secret");
+_Static_assert(offsetof(struct sitemh_seqparam, client_random) == 52, "client random");
+_Static_assert(offsetof(struct sitemh_seqparam, server_random) == 84, "server random");
+_Static_assert(offsetof(struct sitemh_seqparam, exported) == 116, "exported");
+_Static_assert(sizeof(struct sitemh_lfroutes) == 4 + 16 * 8, "lfroutes");
+_Static_assert(offsetof(struct sitemh_lfroutes6, routes) == 4, "lfroutes6 routes");
+_Static_assert(sizeof(struct sitemh_lfroutes6) == 4 + 16 * 32, "lfroutes6");
 
 int main(void)
 {

@@ -27,7 +27,10 @@
  *                                  keepalives to and watch (code 2 when one falls silent)
  *   net.ipv4.sitemh_ce.keepalive_ms     keepalive interval (default 100; 0: off)
  *   net.ipv4.sitemh_ce.keepalive_misses intervals without a keepalive before a peer is
- *                                  declared failed (default 3)
+ *                                  declared failed (default 3); also unanswered PE probes
+ *                                  before the uplink counts as failed
+ *   net.ipv4.sitemh_ce.pe_probe_ms echo-probe interval of the PE (default 0: off), for
+ *                                  failures that leave the link up
  *   net.ipv4.sitemh_lf.retries     transmissions of SET_ALT_ROUTE (default 5)
  *   net.ipv4.sitemh_lf.retry_ms    interval between them (default 0: twice the smoothed RTT)
  *   net.ipv4.sitemh_lf.failback_ms quiet time after a recovery before moved connections go
