@@ -125,9 +125,9 @@ test_forged_notices() {
 	inject "$ce2" 198.51.100.130 198.51.100.131 255 "$(notice 1 c0000202)"
 	# From P2's router, on the link, but TTL 64.
 	inject "$ce2" 203.0.113.130 198.51.100.131 64 "$(notice 1 c0000206)"
-	# Bad checksum, wrong code, truncated, oversized.
+	# Bad checksum, unknown code (3 and 4 belong to the switchover), truncated, oversized.
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "2901ffffc0000206"
-	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 3 c0000206)"
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 9 c0000206)"
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "2901d6fd"
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)00000000"
 	check busywait 3000 [ "$(counter "$ir" refused)" = $((refused + 7)) ] || rc=1
