@@ -162,6 +162,8 @@ pub(crate) struct LinkFail {
     pe_missed: AtomicU32,
     /// The PE stopped answering probes (announced as a failed uplink).
     pe_silent: AtomicBool,
+    /// When the next probe is due (ms).
+    next_probe_ms: AtomicU64,
     /// Whether the uplink was usable at the last event (starts usable).
     uplink_usable: AtomicBool,
     /// IPv4 domains marked down by a notice, bit per domain number.
@@ -197,6 +199,7 @@ impl LinkFail {
                 pe_probe_ms: AtomicU32::new(0),
                 pe_missed: AtomicU32::new(0),
                 pe_silent: AtomicBool::new(false),
+                next_probe_ms: AtomicU64::new(0),
                 uplink_usable: AtomicBool::new(true),
                 down: AtomicU32::new(0),
                 sent: AtomicU64::new(0),
@@ -259,10 +262,10 @@ impl LinkFail {
         self.broadcast(&config, code, config.pe);
     }
 
-    /// One echo probe of the PE (sleeps up to half the interval). `keepalive_misses`
-    /// unanswered probes in a row on a link that is up count as the uplink failing
-    /// (code 1); an answer after that, as its recovery (code 5).
-    fn probe_pe(&self, config: &CeConfig, interval: u32) {
+    /// One echo probe of the PE (sleeps up to `wait_ms`). `keepalive_misses` unanswered
+    /// probes in a row on a link that is up count as the uplink failing (code 1); an
+    /// answer after that, as its recovery (code 5).
+    fn probe_pe(&self, config: &CeConfig, wait_ms: u32) {
         let mut pe = [0u8; 16];
         pe[..4].copy_from_slice(&config.pe.to_be_bytes());
         let mut rtt = [0u32; 1];
@@ -271,7 +274,7 @@ impl LinkFail {
             kernel::bindings::AF_INET as i32,
             &[[0u8; 16]],
             &[pe],
-            (interval / 2).max(1),
+            wait_ms,
             &mut rtt,
         );
         let usable = self.uplink_usable.load(Ordering::Relaxed);
@@ -393,7 +396,9 @@ impl LinkFail {
             CODE_CE_PE_LINK | CODE_CE_FAILURE => self.down.fetch_or(matched, Ordering::Relaxed),
             _ => self.down.fetch_and(!matched, Ordering::Relaxed),
         };
-        noticed();
+        if matched != 0 {
+            noticed();
+        }
         self.received.fetch_add(1, Ordering::Relaxed);
         if matched != 0 && net_ratelimit() {
             let now = if notice.code == CODE_LINK_RESTORED {
@@ -461,27 +466,20 @@ impl LinkFail {
 impl Tick for LinkFail {
     /// The CE role's keepalives: one to every peer per interval; a peer not heard for
     /// `keepalive_misses` intervals is announced failed (code 2, its address in the
-    /// gateway field), and announced again (code 5) when it is heard again.
+    /// gateway field), and announced again (code 5) when it is heard again. Then, when
+    /// due, the probe of the PE (after the keepalives, and waiting less than their
+    /// interval, so a silent PE never makes this CE look dead to its peers).
     fn tick(&self) {
         let config = *self.config.lock();
         let probe_ms = self.pe_probe_ms.load(Ordering::Relaxed);
         let probing = probe_ms > 0 && config.uplink != 0 && config.pe != 0;
-        if probing {
-            self.probe_pe(&config, probe_ms);
-        }
         let interval = self.keepalive_ms.load(Ordering::Relaxed);
         let misses = u64::from(self.keepalive_misses.load(Ordering::Relaxed));
-        if interval == 0 {
-            if probing {
-                self.arm(probe_ms);
-            }
-            return;
-        }
         let now = now_ms();
         let mut any = false;
         for (i, peer) in self.peers.iter().enumerate() {
             let peer = peer.load(Ordering::Relaxed);
-            if peer == 0 {
+            if peer == 0 || interval == 0 {
                 continue;
             }
             any = true;
@@ -504,6 +502,16 @@ impl Tick for LinkFail {
             {
                 self.broadcast(&config, CODE_CE_FAILURE, peer);
             }
+        }
+        if probing && now >= self.next_probe_ms.load(Ordering::Relaxed) {
+            self.next_probe_ms
+                .store(now + u64::from(probe_ms), Ordering::Relaxed);
+            let wait = if any {
+                probe_ms.min(interval)
+            } else {
+                probe_ms
+            };
+            self.probe_pe(&config, (wait / 2).max(1));
         }
         match (any, probing) {
             (true, true) => self.arm(interval.min(probe_ms)),
@@ -693,6 +701,14 @@ impl TextKnob for CeKnob {
                 match parse_decimal(text) {
                     Some(v) if (low..=high).contains(&v) => value.store(v, Ordering::Relaxed),
                     _ => return Err(self.refuse(text, "not a number in range")),
+                }
+                // Probing changed: what it found no longer stands.
+                if self.field == CeField::PeProbeMs
+                    && self.state.pe_silent.swap(false, Ordering::Relaxed)
+                    && self.state.uplink_usable.load(Ordering::Relaxed)
+                {
+                    let config = *self.state.config.lock();
+                    self.state.broadcast(&config, CODE_LINK_RESTORED, config.pe);
                 }
                 self.state.arm(0);
             }

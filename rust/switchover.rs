@@ -135,6 +135,11 @@ pub(crate) const INBOX_LEN: usize = 16;
 const MESSAGE_LEN: usize = Layout::<u32>::LEN;
 /// How often closed sockets are forgotten while connections are tracked.
 const PRUNE_MS: u32 = 1000;
+/// Connections tracked per namespace, at most (every one costs a look per packet once it
+/// moved).
+const MAX_TRACKED: usize = 4096;
+/// After an unanswered exchange, how long before the next one (ms).
+const GIVE_UP_QUIET_MS: u32 = 5000;
 /// `sizeof(struct sitemh_seqparam)`.
 const SEQPARAM_LEN: usize = 4 + MASTER_SECRET_LEN + 2 * RANDOM_LEN + KEY_BLOCK_LEN;
 /// `sizeof(struct sitemh_lfroutes)`.
@@ -176,6 +181,8 @@ struct Tracked {
     keys: Option<KeySet>,
     /// When the pending request is due again (ms of the monotonic clock).
     next_try_ms: u64,
+    /// After an exchange went unanswered, no new one before this time (ms).
+    quiet_until_ms: u64,
 }
 
 /// A message to send once the lock is released.
@@ -344,6 +351,7 @@ impl Switchover {
             .conns
             .lock()
             .iter()
+            .filter(|t| !t.sock.closed())
             .find_map(|t| t.conn.egress(proto, src, dst, sport, dport));
         match pair.map(|(s, d)| packet.translate4(s, d, true)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -364,6 +372,7 @@ impl Switchover {
             .conns
             .lock()
             .iter()
+            .filter(|t| !t.sock.closed())
             .find_map(|t| t.conn.ingress(proto, src, dst, sport, dport));
         match pair.map(|(s, d)| packet.translate4(s, d, false)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -419,7 +428,10 @@ impl Switchover {
         } else {
             sealed.pcb
         };
-        let Some(t) = conns.iter_mut().find(|t| t.conn.is_named_by(&ours)) else {
+        let Some(t) = conns
+            .iter_mut()
+            .find(|t| !t.sock.closed() && t.conn.is_named_by(&ours))
+        else {
             return self.refuse(src, "no such connection");
         };
         let Some(keys) = t.keys.as_ref() else {
@@ -536,7 +548,11 @@ impl Switchover {
         let calm_at = self.last_notice_ms.load(Ordering::Relaxed) + u64::from(failback_ms);
         let mut due = None;
         for t in conns.iter_mut() {
-            if t.conn.stat != STAT_ALTER || t.keys.is_none() || t.conn.pending.is_some() {
+            if t.conn.stat != STAT_ALTER
+                || t.keys.is_none()
+                || t.conn.pending.is_some()
+                || now < t.quiet_until_ms
+            {
                 continue;
             }
             let route = if is_down(t.conn.current().0) {
@@ -621,6 +637,8 @@ impl Switchover {
             }
             if pending.tries_left == 0 {
                 t.conn.pending = None;
+                // The peer may be gone or not running the module: try again later.
+                t.quiet_until_ms = now + u64::from(GIVE_UP_QUIET_MS);
                 self.counters.gave_up.fetch_add(1, Ordering::Relaxed);
                 if net_ratelimit() {
                     pr_warn!(
@@ -653,8 +671,13 @@ impl Switchover {
         self.moved.store(moved as u32, Ordering::Relaxed);
     }
 
-    /// Registers `socket` (or finds it) and applies `change` to its state.
-    fn with_conn(&self, socket: &Socket<'_>, change: impl FnOnce(&mut Tracked)) -> Result {
+    /// Registers `socket` (or finds it) and applies `change` to its state; an error from
+    /// `change` changes nothing.
+    fn with_conn(
+        &self,
+        socket: &Socket<'_>,
+        change: impl FnOnce(&mut Tracked) -> Result,
+    ) -> Result {
         let sock = socket.hold().ok_or(EINVAL)?;
         let tuple = sock.tuple4()?;
         let own = IdPcb {
@@ -671,23 +694,36 @@ impl Switchover {
         let first = {
             let mut conns = self.conns.lock();
             if let Some(t) = conns.iter_mut().find(|t| socket.is(&t.sock)) {
-                change(t);
+                change(t)?;
                 false
             } else {
+                if conns.len() >= MAX_TRACKED {
+                    return Err(ENOBUFS);
+                }
                 let mut t = Tracked {
                     conn: fresh,
                     sock,
                     keys: None,
                     next_try_ms: 0,
+                    quiet_until_ms: 0,
                 };
-                change(&mut t);
+                change(&mut t)?;
                 conns.push(t, GFP_ATOMIC)?;
                 conns.len() == 1
             }
         };
         if first {
             // Moved connections need the packet hooks even without domains.
-            self.hooks.want(HOOKS_BIT, true)?;
+            if let Err(e) = self.hooks.want(HOOKS_BIT, true) {
+                let removed = {
+                    let mut conns = self.conns.lock();
+                    let at = conns.iter().position(|t| socket.is(&t.sock));
+                    at.and_then(|i| conns.remove(i).ok())
+                };
+                // The socket reference goes outside the lock.
+                drop(removed);
+                return Err(e);
+            }
             self.arm(PRUNE_MS);
         }
         Ok(())
@@ -713,8 +749,13 @@ impl Switchover {
                 }
                 let routes = Routes::new(&pairs[..n]).ok_or(EINVAL)?;
                 self.with_conn(socket, |t| {
+                    // The route in use and the one proposed are indexes into the list.
+                    if t.conn.in_use.is_some() || t.conn.pending.is_some() {
+                        return Err(EBUSY);
+                    }
                     t.conn.routes = routes;
                     t.conn.stat = STAT_ALTER;
+                    Ok(())
                 })
             }
             SO_LFSTAT => {
@@ -727,7 +768,10 @@ impl Switchover {
                     1 => STAT_ALTER,
                     _ => return Err(EINVAL),
                 };
-                self.with_conn(socket, |t| t.conn.stat = stat)
+                self.with_conn(socket, |t| {
+                    t.conn.stat = stat;
+                    Ok(())
+                })
             }
             SO_SEQPARAM => {
                 if value.len() != SEQPARAM_LEN || value[1] > 1 || value[2..4] != [0, 0] {
@@ -755,6 +799,7 @@ impl Switchover {
                 let mut old = None;
                 self.with_conn(socket, |t| {
                     old = core::mem::replace(&mut t.keys, keys.take());
+                    Ok(())
                 })?;
                 // Freed outside the lock.
                 drop(old);

@@ -543,6 +543,11 @@ int sitemh_aead_open(const struct sitemh_aead *aead, const u8 *nonce12, const u8
 
 struct sitemh_ticker {
 	struct delayed_work work;
+	/* When the armed run is due, and whether one is armed: the timer's own expiry is
+	 * stale once the work was queued at once. */
+	spinlock_t lock;
+	unsigned long due;
+	bool armed;
 	void (*fn)(const void *ctx);
 	const void *ctx;
 };
@@ -550,7 +555,11 @@ struct sitemh_ticker {
 static void sitemh_ticker_run(struct work_struct *work)
 {
 	struct sitemh_ticker *t = container_of(to_delayed_work(work), struct sitemh_ticker, work);
+	unsigned long flags;
 
+	spin_lock_irqsave(&t->lock, flags);
+	t->armed = false;
+	spin_unlock_irqrestore(&t->lock, flags);
 	t->fn(t->ctx);
 }
 
@@ -561,6 +570,7 @@ struct sitemh_ticker *sitemh_ticker_new(void (*fn)(const void *ctx), const void 
 	if (!t)
 		return NULL;
 	INIT_DELAYED_WORK(&t->work, sitemh_ticker_run);
+	spin_lock_init(&t->lock);
 	t->fn = fn;
 	t->ctx = ctx;
 	return t;
@@ -568,13 +578,16 @@ struct sitemh_ticker *sitemh_ticker_new(void (*fn)(const void *ctx), const void 
 
 void sitemh_ticker_arm(struct sitemh_ticker *t, unsigned int ms)
 {
-	unsigned long delay = msecs_to_jiffies(ms);
+	unsigned long delay = msecs_to_jiffies(ms), when = jiffies + delay, flags;
 
+	spin_lock_irqsave(&t->lock, flags);
 	/* Never postpone a run that is due earlier. */
-	if (delayed_work_pending(&t->work) &&
-	    time_before_eq(READ_ONCE(t->work.timer.expires), jiffies + delay))
-		return;
-	mod_delayed_work(system_wq, &t->work, delay);
+	if (!t->armed || time_after(t->due, when)) {
+		t->armed = true;
+		t->due = when;
+		mod_delayed_work(system_wq, &t->work, delay);
+	}
+	spin_unlock_irqrestore(&t->lock, flags);
 }
 
 void sitemh_ticker_stop(struct sitemh_ticker *t)

@@ -116,6 +116,9 @@ pub(crate) struct Conn<B> {
     pub(crate) pending: Option<Pending>,
     /// Moves so far.
     pub(crate) switches: u32,
+    /// The route used before the last move (`None`: the socket's own pair): the peer may
+    /// still send on it until it has moved too.
+    pub(crate) left: Option<u8>,
     /// This end moved the connection away from its own pair because of a failure: it
     /// (and only it, so the two ends never pull in opposite directions) moves it back.
     pub(crate) fled: bool,
@@ -137,6 +140,7 @@ impl<B: WireAddr> Conn<B> {
             in_use: None,
             pending: None,
             switches: 0,
+            left: None,
             fled: false,
             seq_out: 0,
             replay: ReplayWindow::default(),
@@ -232,6 +236,7 @@ impl<B: WireAddr> Conn<B> {
             self.fled = false;
         }
         if self.in_use != target {
+            self.left = self.in_use;
             self.in_use = target;
             self.switches = self.switches.saturating_add(1);
         }
@@ -266,6 +271,8 @@ impl<B: WireAddr> Conn<B> {
             .find(alt.dst, alt.src)
             .ok_or(ExchangeError::NotARoute)?;
         self.move_to(route);
+        // Moved by the peer: whoever fled is the peer, and it pulls back.
+        self.fled = false;
         self.last_request = seq;
         // Whatever we proposed ourselves is superseded by the peer's choice.
         self.pending = None;
@@ -312,10 +319,11 @@ impl<B: WireAddr> Conn<B> {
     }
 
     /// A packet this end receives: the (source, destination) the socket expects, if it
-    /// is this connection's and arrived on one of its routes other than the socket's own
-    /// pair. Any route, not only the one in use or proposed: around a move the two ends
-    /// switch at different times, and a segment on the pair one end just left must not
-    /// reach TCP under an unknown tuple (which answers with a reset).
+    /// is this connection's and arrived on the route in use, the one proposed, or the one
+    /// left by the last move: around a move the two ends switch at different times, and a
+    /// segment on a pair one end has just left must not reach TCP under an unknown tuple
+    /// (which answers with a reset). Other routes are left alone: another socket may use
+    /// the same pair and ports.
     pub(crate) fn ingress(
         &self,
         proto: u8,
@@ -329,7 +337,12 @@ impl<B: WireAddr> Conn<B> {
         {
             return None;
         }
-        self.routes.find(dst, src).map(|_| (t.faddr, t.laddr))
+        let pending = self.pending.map(|p| p.route);
+        [self.in_use, pending, self.left]
+            .into_iter()
+            .flatten()
+            .any(|r| self.route(r) == Some((dst, src)))
+            .then_some((t.faddr, t.laddr))
     }
 }
 
