@@ -30,7 +30,6 @@
 //! counted. Notices are not authenticated, so they change nothing else: moving live
 //! connections takes the authenticated exchange.
 
-// One `unsafe` call, handing the ticker a pointer to `self`, is allowed below.
 #![deny(unsafe_code)]
 
 use core::{
@@ -48,11 +47,7 @@ use kernel::{
     prelude::*,
     seq_file::SeqFile,
     seq_print,
-    sync::{
-        Arc,
-        Mutex,
-        SetOnce, //
-    },
+    sync::{Arc, Mutex},
 };
 
 use crate::{
@@ -83,8 +78,8 @@ use crate::{
         },
         work::{
             now_ms,
-            Tick,
-            Ticker, //
+            OwnedTicker,
+            Tick, //
         },
     },
     logic::{
@@ -108,14 +103,6 @@ use crate::{
     },
     netns::SitemhNet,
 };
-
-/// `addr` as dotted text in `buf`, for log lines.
-fn dotted(addr: u32, buf: &mut [u8; 16]) -> &str {
-    let mut out = FixedBuf::new(buf);
-    let _ = write!(out, "{}", ipv4::Dotted(addr));
-    let len = out.as_bytes().len();
-    core::str::from_utf8(&buf[..len]).unwrap_or("?")
-}
 
 /// IPPROTO_ICMP.
 const IPPROTO_ICMP: u8 = 1;
@@ -142,7 +129,7 @@ struct CeConfig {
 #[pin_data]
 pub(crate) struct LinkFail {
     /// Sends keepalives; stopped first, so no run sees the rest half gone.
-    ticker: SetOnce<Ticker<LinkFail>>,
+    ticker: OwnedTicker<LinkFail>,
     #[pin]
     config: Mutex<CeConfig>,
     /// The peer CE routers (0: none); read by the packet path, hence atomics.
@@ -188,7 +175,7 @@ impl LinkFail {
     pub(crate) fn new(net: &Net, hooks: Arc<LazyHooks<SitemhNet>>) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                ticker: SetOnce::new(),
+                ticker: OwnedTicker::new(),
                 config <- new_mutex!(CeConfig::default()),
                 peers: Default::default(),
                 heard_ms: Default::default(),
@@ -214,26 +201,16 @@ impl LinkFail {
 
     /// Starts the keepalive work item.
     pub(crate) fn start(self: &Arc<Self>) -> Result {
-        let this: *const Self = &**self;
-        #[allow(unsafe_code)]
-        // SAFETY: `self` lives in an `Arc` whose contents do not move and outlive the
-        // ticker, a field of `self`; `stop` and the ticker's drop wait for a run.
-        let ticker = unsafe { Ticker::new(this)? };
-        self.ticker.populate(ticker);
-        Ok(())
+        self.ticker.start(self)
     }
 
     /// Stops the keepalives.
     pub(crate) fn stop(&self) {
-        if let Some(ticker) = self.ticker.as_ref() {
-            ticker.stop();
-        }
+        self.ticker.stop();
     }
 
     fn arm(&self, ms: u32) {
-        if let Some(ticker) = self.ticker.as_ref() {
-            ticker.arm(ms);
-        }
+        self.ticker.arm(ms);
     }
 
     /// IPv4 domains that notices marked down, bit per domain number.
@@ -326,7 +303,7 @@ impl LinkFail {
             pr_info!(
                 "CE: {} {} {}: broadcast ICMP {} code {}\n",
                 whose,
-                dotted(gateway, &mut [0; 16]),
+                ipv4::dotted(gateway, &mut [0; 16]),
                 what,
                 crate::icmp_type(),
                 code
@@ -408,9 +385,9 @@ impl LinkFail {
             };
             pr_info!(
                 "link notice from {}: code {} for {}; domains {:#x} now {}\n",
-                dotted(src, &mut [0; 16]),
+                ipv4::dotted(src, &mut [0; 16]),
                 notice.code,
-                dotted(notice.gateway, &mut [0; 16]),
+                ipv4::dotted(notice.gateway, &mut [0; 16]),
                 matched,
                 now
             );
@@ -443,7 +420,7 @@ impl LinkFail {
             pr_warn!(
                 "refusing an ICMP {} from {}: {}\n",
                 crate::icmp_type(),
-                dotted(src, &mut [0; 16]),
+                ipv4::dotted(src, &mut [0; 16]),
                 why
             );
         }

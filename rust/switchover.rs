@@ -13,7 +13,8 @@
 //! to retransmit at once what was lost on the dead path.
 //!
 //! Messages arrive in the packet path; they are queued (at most [`INBOX_LEN`]: the excess
-//! is dropped and counted, which bounds the work a flood can cause) and handled, like
+//! is dropped and counted, which bounds the work a flood can cause; beyond a per-peer rate
+//! limit they are not even queued) and handled, like
 //! retransmissions and forgetting closed sockets, by one work item.
 //!
 //! When the link works again (a code 5 notice), connections move back to their sockets'
@@ -21,10 +22,10 @@
 //!
 //! Per namespace, under `net.ipv4.sitemh_lf.`: `retries` (transmissions of a request,
 //! default 5), `retry_ms` (interval; 0, the default: twice the connection's smoothed
-//! round trip, at least 10 ms, 100 ms without a measurement) and `failback_ms` (default
-//! 2000; 0: never move back).
+//! round trip, at least 10 ms, 100 ms without a measurement), `failback_ms` (default
+//! 2000; 0: never move back), and `peer_rate` / `peer_burst` (messages a second, 0: no
+//! limit, and burst, per peer, each way: default 1000 and 500).
 
-// One `unsafe` call, handing the ticker a pointer to `self`, is allowed below.
 #![deny(unsafe_code)]
 
 use core::{
@@ -45,7 +46,6 @@ use kernel::{
         rcu,
         Arc,
         Mutex,
-        SetOnce,
         SpinLockIrq, //
     },
     uaccess::UserSlice,
@@ -78,8 +78,8 @@ use crate::{
         },
         work::{
             now_ms,
-            Tick,
-            Ticker, //
+            OwnedTicker,
+            Tick, //
         },
     },
     linkfail::LinkFail,
@@ -104,6 +104,7 @@ use crate::{
             NONCE_LEN,
             TAG_LEN, //
         },
+        ratelimit::PeerLimiter,
         switchover::{
             Conn,
             ExchangeError,
@@ -131,6 +132,32 @@ pub(crate) const SO_LFSTAT: i32 = crate::select::SO_BASE + 3;
 pub(crate) const HOOKS_BIT: u32 = 2;
 /// Messages waiting for the work item, at most.
 pub(crate) const INBOX_LEN: usize = 16;
+/// Peers whose messages are rate-limited apart (see [`PeerLimiter`]).
+const LIMITED_PEERS: usize = 32;
+/// Default per-peer limits of `net.ipv4.sitemh_lf.{peer_rate,peer_burst}`: far above what
+/// keepalives and a few hundred connections moving at once need.
+const PEER_RATE: u32 = 1000;
+const PEER_BURST: u32 = 500;
+
+/// Per-peer limits on the code 3/4 messages processed and sent (beyond the draft).
+struct PeerLimits {
+    received: PeerLimiter<u32, LIMITED_PEERS>,
+    sent: PeerLimiter<u32, LIMITED_PEERS>,
+    /// Messages a second (0: no limit) and burst, as configured.
+    rate: u32,
+    burst: u32,
+}
+
+impl PeerLimits {
+    const fn new(rate: u32, burst: u32) -> Self {
+        Self {
+            received: PeerLimiter::new(rate, burst),
+            sent: PeerLimiter::new(rate, burst),
+            rate,
+            burst,
+        }
+    }
+}
 /// A code 3/4 message of IPv4.
 const MESSAGE_LEN: usize = Layout::<u32>::LEN;
 /// How often closed sockets are forgotten while connections are tracked.
@@ -216,17 +243,21 @@ struct Counters {
     switched: AtomicU64,
     refused: AtomicU64,
     gave_up: AtomicU64,
+    /// Messages not processed or not sent: over their peer's rate limit.
+    limited: AtomicU64,
 }
 
 /// The switchover state of one namespace.
 #[pin_data]
 pub(crate) struct Switchover {
     /// Stopped first, so no run sees the rest half gone.
-    ticker: SetOnce<Ticker<Switchover>>,
+    ticker: OwnedTicker<Switchover>,
     #[pin]
     conns: SpinLockIrq<KVec<Tracked>>,
     #[pin]
     inbox: SpinLockIrq<KVec<Incoming>>,
+    #[pin]
+    limits: SpinLockIrq<PeerLimits>,
     /// Held while a connection is added or the table is found empty, and the packet
     /// hooks are wanted or released accordingly: the two decisions cannot interleave.
     #[pin]
@@ -246,14 +277,6 @@ pub(crate) struct Switchover {
     net: NetRef,
 }
 
-/// `addr` as dotted text in `buf`.
-fn dotted(addr: u32, buf: &mut [u8; 16]) -> &str {
-    let mut out = FixedBuf::new(buf);
-    let _ = write!(out, "{}", ipv4::Dotted(addr));
-    let len = out.as_bytes().len();
-    core::str::from_utf8(&buf[..len]).unwrap_or("?")
-}
-
 impl Switchover {
     /// The state of `net`.
     pub(crate) fn new(
@@ -264,9 +287,10 @@ impl Switchover {
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                ticker: SetOnce::new(),
+                ticker: OwnedTicker::new(),
                 conns <- new_spinlock_irq!(KVec::new()),
                 inbox <- new_spinlock_irq!(KVec::new()),
+                limits <- new_spinlock_irq!(PeerLimits::new(PEER_RATE, PEER_BURST)),
                 membership <- new_mutex!(()),
                 moved: AtomicU32::new(0),
                 last_notice_ms: AtomicU64::new(0),
@@ -285,30 +309,19 @@ impl Switchover {
 
     /// Starts the work item.
     pub(crate) fn start(self: &Arc<Self>) -> Result {
-        let this: *const Self = &**self;
-        #[allow(unsafe_code)]
-        // SAFETY: `self` lives in an `Arc` whose contents do not move and outlive the
-        // ticker, a field of `self`; `stop` (called before the state goes) and the
-        // ticker's drop wait for a run in progress.
-        let ticker = unsafe { Ticker::new(this)? };
-        self.ticker.populate(ticker);
-        Ok(())
+        self.ticker.start(self)
     }
 
     /// Stops the work item and forgets every connection.
     pub(crate) fn stop(&self) {
-        if let Some(ticker) = self.ticker.as_ref() {
-            ticker.stop();
-        }
+        self.ticker.stop();
         let forgotten = core::mem::take(&mut *self.conns.lock());
         self.moved.store(0, Ordering::Relaxed);
         drop(forgotten);
     }
 
     fn arm(&self, ms: u32) {
-        if let Some(ticker) = self.ticker.as_ref() {
-            ticker.arm(ms);
-        }
+        self.ticker.arm(ms);
     }
 
     /// A notice changed which domains are down: look at the connections soon.
@@ -319,6 +332,9 @@ impl Switchover {
 
     /// A code 3/4 message for this host (IPv4, LOCAL_IN): queued for the work item.
     pub(crate) fn receive(&self, src: u32, message: &[u8]) -> Verdict {
+        if !self.within_limit(src, now_ms(), |l| &mut l.received) {
+            return Verdict::Drop(EINVAL);
+        }
         let mut incoming = Incoming {
             src,
             len: message.len().min(MESSAGE_LEN + 1),
@@ -336,6 +352,30 @@ impl Switchover {
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
         }
         Verdict::Drop(EINVAL)
+    }
+
+    /// Whether one more message from or to `peer` is within its rate limit (counted if not).
+    fn within_limit(
+        &self,
+        peer: u32,
+        now: u64,
+        which: impl FnOnce(&mut PeerLimits) -> &mut PeerLimiter<u32, LIMITED_PEERS>,
+    ) -> bool {
+        let allowed = {
+            let mut limits = self.limits.lock();
+            limits.rate == 0 || which(&mut limits).allow(peer, now)
+        };
+        if !allowed {
+            self.counters.limited.fetch_add(1, Ordering::Relaxed);
+            if net_ratelimit() {
+                pr_info!(
+                    "switchover: ICMP {} to or from {} over its rate limit\n",
+                    crate::icmp_type(),
+                    ipv4::dotted(peer, &mut [0; 16])
+                );
+            }
+        }
+        allowed
     }
 
     /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT).
@@ -365,7 +405,7 @@ impl Switchover {
             return Verdict::Accept;
         }
         let Some((proto, sport, dport)) = packet.ipv4_ports() else {
-            return Verdict::Accept;
+            return self.ingress_icmp_error(packet);
         };
         let (src, dst) = packet.ipv4_addrs();
         let pair = self
@@ -380,12 +420,32 @@ impl Switchover {
         }
     }
 
+    /// An ICMP error about a packet a moved connection sent over its new pair (a router on
+    /// that path needing a smaller MTU, say): the quote is given the socket's own pair, or
+    /// the socket would never hear of it (a black hole for path MTU discovery).
+    fn ingress_icmp_error(&self, packet: &mut Packet<'_>) -> Verdict {
+        let Some((proto, src, dst, sport, dport)) = packet.ipv4_icmp_quote() else {
+            return Verdict::Accept;
+        };
+        // The quote is a packet this end sent: seen from here, it arrives from `dst`.
+        let own = self
+            .conns
+            .lock()
+            .iter()
+            .filter(|t| !t.sock.closed())
+            .find_map(|t| t.conn.ingress(proto, dst, src, dport, sport));
+        match own.map(|(peer, local)| packet.translate_icmp_quote4(local, peer)) {
+            Some(Err(e)) => Verdict::Drop(e),
+            _ => Verdict::Accept,
+        }
+    }
+
     fn refuse(&self, src: u32, why: &str) {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
         if net_ratelimit() {
             pr_warn!(
                 "switchover: refusing a message from {}: {}\n",
-                dotted(src, &mut [0; 16]),
+                ipv4::dotted(src, &mut [0; 16]),
                 why
             );
         }
@@ -498,12 +558,12 @@ impl Switchover {
             let (local, peer) = t.conn.current();
             pr_info!(
                 "switchover: {} port {} -> {} port {} now uses {} -> {}\n",
-                dotted(t.conn.tuple.laddr, &mut [0; 16]),
+                ipv4::dotted(t.conn.tuple.laddr, &mut [0; 16]),
                 t.conn.tuple.lport,
-                dotted(t.conn.tuple.faddr, &mut [0; 16]),
+                ipv4::dotted(t.conn.tuple.faddr, &mut [0; 16]),
                 t.conn.tuple.fport,
-                dotted(local, &mut [0; 16]),
-                dotted(peer, &mut [0; 16])
+                ipv4::dotted(local, &mut [0; 16]),
+                ipv4::dotted(peer, &mut [0; 16])
             );
         }
     }
@@ -843,14 +903,15 @@ impl Switchover {
         let c = &self.counters;
         seq_print!(
             m,
-            "switchover tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {}\n",
+            "switchover tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {}\n",
             tracked,
             moved,
             c.requests.load(Ordering::Relaxed),
             c.answers.load(Ordering::Relaxed),
             c.switched.load(Ordering::Relaxed),
             c.refused.load(Ordering::Relaxed),
-            c.gave_up.load(Ordering::Relaxed)
+            c.gave_up.load(Ordering::Relaxed),
+            c.limited.load(Ordering::Relaxed)
         );
     }
 }
@@ -901,11 +962,16 @@ impl Tick for Switchover {
         drop(inbox);
         let net = self.net.get();
         for out in chores.send.iter() {
+            // Over the limit: a request goes again at its next retry, an answer when the
+            // peer repeats its request.
+            if !self.within_limit(out.dst, now, |l| &mut l.sent) {
+                continue;
+            }
             if let Err(e) = inet::send_icmp4(net, out.src, out.dst, 0, &out.message) {
                 if net_ratelimit() {
                     pr_warn!(
                         "switchover: could not send to {}: {:?}\n",
-                        dotted(out.dst, &mut [0; 16]),
+                        ipv4::dotted(out.dst, &mut [0; 16]),
                         e
                     );
                 }
@@ -935,6 +1001,8 @@ enum LfField {
     Retries,
     RetryMs,
     FailbackMs,
+    PeerRate,
+    PeerBurst,
 }
 
 /// One knob of the switchover.
@@ -944,13 +1012,15 @@ pub(crate) struct LfKnob {
 }
 
 impl LfKnob {
-    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms}`.
+    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst}`.
     pub(crate) fn register(net: &Net, state: &Arc<Switchover>) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(3, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(5, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
             (c"failback_ms", LfField::FailbackMs),
+            (c"peer_rate", LfField::PeerRate),
+            (c"peer_burst", LfField::PeerBurst),
         ] {
             knobs.push(
                 (
@@ -966,18 +1036,39 @@ impl LfKnob {
         NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
     }
 
-    fn value(&self) -> &AtomicU32 {
-        match self.field {
+    fn value(&self) -> u32 {
+        let atomic = match self.field {
             LfField::Retries => &self.state.retries,
             LfField::RetryMs => &self.state.retry_ms,
             LfField::FailbackMs => &self.state.failback_ms,
-        }
+            LfField::PeerRate => return self.state.limits.lock().rate,
+            LfField::PeerBurst => return self.state.limits.lock().burst,
+        };
+        atomic.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, v: u32) {
+        let atomic = match self.field {
+            LfField::Retries => &self.state.retries,
+            LfField::RetryMs => &self.state.retry_ms,
+            LfField::FailbackMs => &self.state.failback_ms,
+            LfField::PeerRate | LfField::PeerBurst => {
+                // New limits start with full buckets.
+                let mut limits = self.state.limits.lock();
+                *limits = match self.field {
+                    LfField::PeerRate => PeerLimits::new(v, limits.burst),
+                    _ => PeerLimits::new(limits.rate, v),
+                };
+                return;
+            }
+        };
+        atomic.store(v, Ordering::Relaxed);
     }
 }
 
 impl TextKnob for LfKnob {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
-        write!(out, "{}", self.value().load(Ordering::Relaxed)).map_err(|_| EOVERFLOW)
+        write!(out, "{}", self.value()).map_err(|_| EOVERFLOW)
     }
 
     fn store(&self, text: &[u8]) -> Result {
@@ -988,10 +1079,12 @@ impl TextKnob for LfKnob {
             LfField::Retries => (1, 255),
             LfField::RetryMs => (0, 60_000),
             LfField::FailbackMs => (0, 3_600_000),
+            LfField::PeerRate => (0, 1_000_000),
+            LfField::PeerBurst => (1, 1_000_000),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {
-                self.value().store(v, Ordering::Relaxed);
+                self.set(v);
                 Ok(())
             }
             _ => {

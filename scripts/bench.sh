@@ -149,3 +149,65 @@ awk -v s="$sel" -v c="$con" 'BEGIN {
 	printf "  getsrcaddr %8.0f ns/call (16 sources ranked)\n", s
 	printf "  connect    %8.0f ns/call (UDP, the kernel'"'"'s own source selection)\n", c
 	printf "  ratio      %8.2f (goal: at most 2)\n", s / c }'
+
+# Switchover time: from provider 1's path failing to the first data X receives over the
+# new pair (scripts/switchover_time.py), sitemh against in-kernel MPTCP with a backup
+# subflow per provider, on the link-failure selftest's topology, $SWITCH_RUNS runs each.
+#   carrier  PE1's end of the CE1-PE1 link goes down: CE1 sees carrier loss (code 1).
+#   ce       CE1's LAN interface goes down: CE2 misses 3 keepalives of 50 ms (code 2).
+SWITCH_RUNS=${SWITCH_RUNS:-20}
+source "$root/selftests/switchover_site.sh"
+
+# switch_runs MODE FAILURE NS IFNAME: the times of $SWITCH_RUNS runs into /tmp/bench-sw.*.
+switch_runs() {
+	local mode=$1 failure=$2 ns=$3 ifname=$4 i out
+	: > "/tmp/bench-sw.$mode.$failure"
+	for i in $(seq 1 "$SWITCH_RUNS"); do
+		out=$(python3 "$root/scripts/switchover_time.py" "$root/selftests/sitemh_tls" \
+			"$h" "$x" "$ns" "$ifname" "$mode")
+		echo "# $mode $failure run $i: $out" >&2
+		echo "$out" | awk '$1 == "ms" { print $2 }' >> "/tmp/bench-sw.$mode.$failure"
+		ip -n "$ns" link set "$ifname" up
+		ip -n "$ce1" route replace default via 192.0.2.2
+		# The next run starts from a healthy site with nothing tracked.
+		if [ "$mode" = sitemh ]; then
+			busywait 10000 [ "$(down_mask "$h")" = 0x0 ] ||
+				echo "# $mode $failure run $i: the domain stayed down" >&2
+			busywait 5000 [ "$(field "$h" tracked)" -eq 0 ] &&
+				busywait 5000 [ "$(field "$x" tracked)" -eq 0 ] ||
+				echo "# $mode $failure run $i: connections still tracked" >&2
+		else
+			sleep 0.5
+		fi
+	done
+}
+
+load_module
+build_switchover_site && configure_sitemh || exit 1
+switch_runs sitemh carrier "$pe1" pe1-ce
+switch_runs sitemh ce "$ce1" ce1-b
+ip netns exec "$h" cat /proc/net/sitemh | sed 's/^/# /'
+unload_module
+configure_mptcp || exit 1
+switch_runs mptcp carrier "$pe1" pe1-ce
+switch_runs mptcp ce "$ce1" ce1-b
+run_cleanup
+
+# stats FILE: "median p95 n" (nearest rank; "timeout" runs count as 10 s, the wait's end).
+stats() {
+	sed 's/^timeout$/10000/' "$1" | sort -g |
+		awk '{ v[NR] = $1 } END { if (!NR) { print "- - 0"; exit }
+			p = int((95 * NR + 99) / 100); print v[int((NR + 1) / 2)], v[p], NR }'
+}
+echo
+echo "Switchover time, failure to the first data over the new pair, $SWITCH_RUNS runs (TCG, bench kernel):"
+for failure in carrier ce; do
+	read -r sm sp sn <<< "$(stats "/tmp/bench-sw.sitemh.$failure")"
+	read -r mm mp mn <<< "$(stats "/tmp/bench-sw.mptcp.$failure")"
+	goal=50
+	[ "$failure" = ce ] && goal=$((3 * 50 + 50))
+	awk -v f="$failure" -v sm="$sm" -v sp="$sp" -v sn="$sn" -v mm="$mm" -v mp="$mp" \
+		-v mn="$mn" -v goal="$goal" 'BEGIN {
+		printf "  %-8s sitemh median %7.1f ms p95 %7.1f ms (%d runs)   MPTCP median %7.1f ms p95 %7.1f ms (%d runs)\n", f, sm, sp, sn, mm, mp, mn
+		printf "  %-8s MPTCP / sitemh: median %.1fx, p95 %.1fx (goal: sitemh at most %d ms, at least 4x faster)\n", f, (sm > 0 ? mm / sm : 0), (sp > 0 ? mp / sp : 0), goal }'
+done

@@ -41,6 +41,13 @@ setup_ns() {
 	done
 }
 
+# link NS1 DEV1 NS2 DEV2: a veth pair between two namespaces, both ends up.
+link() { # NS1 DEV1 NS2 DEV2
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
 # busywait TIMEOUT_MS CMD...: retry CMD until it succeeds or the time is up.
 busywait() {
 	local timeout_ms=$1

@@ -23,12 +23,6 @@
 X4=192.0.2.200
 X6=2001:db8:ff::200
 
-link() { # NS1 DEV1 NS2 DEV2
-	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
-	ip -n "$1" link set "$2" up
-	ip -n "$3" link set "$4" up
-}
-
 build_site() {
 	setup_ns h ir lanb ce1 ce2 pe1 pe2 x || return 1
 	local ns

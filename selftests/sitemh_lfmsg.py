@@ -79,6 +79,14 @@ def counter(ns, name):
     return -1
 
 
+def set_limits(ns, rate, burst):
+    """net.ipv4.sitemh_lf.peer_rate and peer_burst of namespace NS."""
+    enter(ns)
+    for name, value in (("peer_rate", rate), ("peer_burst", burst)):
+        with open(f"/proc/sys/net/ipv4/sitemh_lf/{name}", "w") as f:
+            f.write(f"{value}\n")
+
+
 def in_use(sock):
     return sock.getsockopt(socket.IPPROTO_IP, SO_LFROUTES, 4 + 16 * 8)[2]
 
@@ -164,6 +172,7 @@ def main():
     bad |= not ok
 
     # A flood: X works through a bounded queue, drops the rest, and changes nothing.
+    set_limits(ns_x, 0, 500)
     before = counter(ns_x, "refused")
     enter(ns_h)
     for seq in range(100, 2100):
@@ -173,6 +182,22 @@ def main():
     ok = after >= before + 16 and in_use(server) == 2
     print(f"{'flood of 2000 forged requests':55} refused +{after - before} {'ok' if ok else 'WRONG'}")
     bad |= not ok
+
+    # The same flood within a per-peer limit of 50 a second after 20: most never reach
+    # the queue, and nothing changes.
+    set_limits(ns_x, 50, 20)
+    before = counter(ns_x, "limited")
+    start = time.monotonic()
+    enter(ns_h)
+    for seq in range(2100, 4100):
+        send(message(3, pcb, 3, h1, x1, seq, key=bytes(16)))
+    elapsed = time.monotonic() - start
+    time.sleep(1)
+    limited = counter(ns_x, "limited") - before
+    ok = limited >= 2000 - 20 - 50 * (elapsed + 1) and in_use(server) == 2
+    print(f"{'flood over the per-peer rate limit':55} limited +{limited} {'ok' if ok else 'WRONG'}")
+    bad |= not ok
+    set_limits(ns_x, 1000, 500)
     for s in (client, server, listener, raw):
         s.close()
     return 1 if bad else 0

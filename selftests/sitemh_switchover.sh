@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Link-failure switchover (draft 2.1.2), IPv4: a live TLS connection between a host H of a
 # multihomed site and a multihomed peer X moves to the other provider when the link
-# between CE1 and PE1 fails, and the transfer completes byte-exact.
+# between CE1 and PE1 fails, and the transfer completes byte-exact. The topology
+# (switchover_site.sh):
 #
 #        LAN (bridge)          192.0.2.0/30            192.0.2.8/30
 #   H ------+------ CE1 ce1-up --------------- PE1 --------------- X .10
@@ -19,126 +20,7 @@ source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 tls=$here/sitemh_tls
 
-H1=198.51.100.140
-H2=203.0.113.140
-X1=192.0.2.10
-X2=192.0.2.14
-PORT=4433
-
-link() { # NS1 DEV1 NS2 DEV2
-	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
-	ip -n "$1" link set "$2" up
-	ip -n "$3" link set "$4" up
-}
-
-build() {
-	setup_ns h lan ce1 ce2 pe1 pe2 x || return 1
-	local ns
-	for ns in "$ce1" "$ce2" "$pe1" "$pe2"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-	done
-	for ns in "$h" "$x"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-	done
-	ip -n "$lan" link add br0 type bridge
-	ip -n "$lan" link set br0 up
-	link "$h" h-b "$lan" b-h
-	link "$ce1" ce1-b "$lan" b-ce1
-	link "$ce2" ce2-b "$lan" b-ce2
-	for p in b-h b-ce1 b-ce2; do ip -n "$lan" link set "$p" master br0; done
-	link "$ce1" ce1-up "$pe1" pe1-ce
-	link "$ce2" ce2-up "$pe2" pe2-ce
-	link "$pe1" pe1-x "$x" x-pe1
-	link "$pe2" pe2-x "$x" x-pe2
-
-	ip -n "$h" addr add $H1/25 dev h-b
-	ip -n "$h" addr add $H2/25 dev h-b
-	ip -n "$ce1" addr add 198.51.100.129/25 dev ce1-b
-	ip -n "$ce1" addr add 203.0.113.129/25 dev ce1-b
-	# A CE broadcasts from its LAN interface's primary address: the one hosts know it by.
-	ip -n "$ce2" addr add 203.0.113.130/25 dev ce2-b
-	ip -n "$ce2" addr add 198.51.100.130/25 dev ce2-b
-	ip -n "$ce1" addr add 192.0.2.1/30 dev ce1-up
-	ip -n "$pe1" addr add 192.0.2.2/30 dev pe1-ce
-	ip -n "$ce2" addr add 192.0.2.5/30 dev ce2-up
-	ip -n "$pe2" addr add 192.0.2.6/30 dev pe2-ce
-	ip -n "$pe1" addr add 192.0.2.9/30 dev pe1-x
-	ip -n "$x" addr add $X1/30 dev x-pe1
-	ip -n "$pe2" addr add 192.0.2.13/30 dev pe2-x
-	ip -n "$x" addr add $X2/30 dev x-pe2
-
-	ip -n "$h" route add default via 198.51.100.129
-	ip -n "$ce1" route add default via 192.0.2.2
-	ip -n "$ce2" route add default via 192.0.2.6
-	ip -n "$pe1" route add 198.51.100.0/24 via 192.0.2.1
-	ip -n "$pe1" route add default via $X1
-	ip -n "$pe2" route add 203.0.113.0/24 via 192.0.2.5
-	ip -n "$pe2" route add default via $X2
-	ip -n "$x" route add 198.51.100.0/24 via 192.0.2.9
-	ip -n "$x" route add 203.0.113.0/24 via 192.0.2.13
-
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
-		net.ipv4.ip_domain.0.net_addr=198.51.100.0 net.ipv4.ip_domain.0.net_mask=/24 \
-		net.ipv4.ip_domain.0.def_router=198.51.100.129 \
-		net.ipv4.ip_domain.1.net_addr=203.0.113.0 net.ipv4.ip_domain.1.net_mask=/24 \
-		net.ipv4.ip_domain.1.def_router=203.0.113.130 || return 1
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
-		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b || return 1
-	# The CEs watch each other: keepalives every 50 ms, a peer silent for 3 is failed.
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=50 \
-		net.ipv4.sitemh_ce.peers=198.51.100.130 || return 1
-	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.lan=ce2-b \
-		net.ipv4.sitemh_ce.keepalive_ms=50 net.ipv4.sitemh_ce.peers=198.51.100.129 || return 1
-
-	# What crosses each provider's uplink, by H's source address; resets seen by X.
-	for ns in "$ce1" "$ce2"; do
-		ip netns exec "$ns" nft -f - <<-NFT || return 1
-		table inet count {
-			chain up {
-				type filter hook forward priority 0; policy accept;
-				oifname != "ce1-up" oifname != "ce2-up" return
-				ip saddr $H1 counter comment "h1"
-				ip saddr $H2 counter comment "h2"
-			}
-		}
-		NFT
-	done
-	ip netns exec "$x" nft -f - <<-NFT || return 1
-	table inet count {
-		chain in {
-			type filter hook input priority 0; policy accept;
-			tcp flags & rst != 0 counter comment "rst"
-		}
-		chain out {
-			type filter hook output priority 0; policy accept;
-			tcp flags & rst != 0 counter comment "rst"
-		}
-	}
-	NFT
-}
-
-# count NS CHAIN NAME: packets of a named nftables counter.
-count() {
-	ip netns exec "$1" nft list chain inet count "$2" |
-		sed -n "s/.*packets \([0-9]*\).*comment \"$3\".*/\1/p"
-}
-
-# field NS NAME: a field of the "switchover" line of /proc/net/sitemh.
-field() {
-	ip netns exec "$1" awk -v f="$2" \
-		'$1 == "switchover" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
-}
-
-# The uplink comes back; taking it down removed the routes through it.
-restore_uplink() {
-	ip -n "$ce1" link set ce1-up up
-	ip -n "$ce1" route replace default via 192.0.2.2
-}
-
-routes_h="$H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2"
-routes_x="$X1,$H1 $X2,$H1 $X1,$H2 $X2,$H2"
+source "$here/switchover_site.sh"
 
 # transfer NAME BYTES RATE_KBPS TLSFLAG ACTION...: a TLS transfer from H to X; once the
 # client is ready, ACTION runs (e.g. the link fails). Leaves the outputs in $out_c/$out_s.
@@ -151,7 +33,7 @@ transfer() {
 	defer rm -f "$out_c" "$out_s"
 	ip netns exec "$x" timeout "$limit" "$tls" server $flag $X1 $PORT $routes_x >"$out_s" 2>&1 &
 	local server=$!
-	busywait 5000 ip netns exec "$x" ss -Hltn "sport = :$PORT" | grep -q LISTEN
+	busywait 5000 grep -q '^listening' "$out_s"
 	ip netns exec "$h" timeout "$limit" "$tls" client $flag -r "$rate" $H1 $X1 $PORT "$bytes" $routes_h \
 		>"$out_c" 2>&1 &
 	local client=$!
@@ -240,11 +122,6 @@ test_flapping_and_failback() {
 	log_test $rc "flapping uplink: moved away once, back once after failback_ms, byte-exact"
 }
 
-# down_mask NS: the domains link notices marked down in NS.
-down_mask() {
-	ip netns exec "$1" awk '$1 == "linkfail" { print $NF }' /proc/net/sitemh
-}
-
 test_silent_failure() {
 	local rc=0
 	# The link stays up but nothing crosses it: only probing the PE can tell.
@@ -262,6 +139,41 @@ test_silent_failure() {
 	check busywait 10000 [ "$(down_mask "$h")" = 0x0 ] || rc=1
 	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0
 	log_test $rc "silent failure (netem loss 100%): PE probes unanswered, code 1, survives"
+}
+
+test_udp_flow() {
+	local rc=0 before_h2
+	before_h2=$(count "$ce2" up h2)
+	# DTLS over connected UDP sockets: datagrams lost while the link is down stay lost,
+	# every one that arrives must verify and the flow must go on over P2.
+	transfer "UDP flow" $((16 << 20)) 20000 "-d -3" ip -n "$ce1" link set ce1-up down
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "verify ok" "$out_c" || rc=1
+	check grep -q "bad 0 tail_missing 0" "$out_s" || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	check [ "$(count "$ce2" up h2)" -gt "$((before_h2 + 100))" ] || rc=1
+	restore_uplink
+	log_test $rc "UDP flow (DTLS): moves with the link failure, every datagram verifies, the tail arrives"
+}
+
+test_path_mtu_on_the_new_pair() {
+	local rc=0
+	# The new pair's path takes at most 1280 octets: PE2 answers bigger packets with
+	# "fragmentation needed" quoting the translated packet, which must reach the socket.
+	ip -n "$pe2" link set pe2-x mtu 1280
+	ip -n "$x" link set x-pe2 mtu 1280
+	transfer "smaller MTU on the new pair" $((16 << 20)) 40000 -3 \
+		ip -n "$ce1" link set ce1-up down
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "digest match" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	restore_uplink
+	ip -n "$pe2" link set pe2-x mtu 1500
+	ip -n "$x" link set x-pe2 mtu 1500
+	log_test $rc "path MTU smaller on the new pair: ICMP errors translated, byte-exact"
 }
 
 test_unprotected_control() {
@@ -320,12 +232,14 @@ test_bad_options() {
 
 modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
 [ -x "$tls" ] || { echo "sitemh_tls is not built"; exit $ksft_fail; }
-build || { echo "could not build the topology"; exit $ksft_fail; }
+build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
 test_link_failure -3 "TLS 1.3 (exported keys)"
 test_link_failure -1 "TLS 1.2 (master secret)"
 test_ce_failure
 test_flapping_and_failback
 test_silent_failure
+test_udp_flow
+test_path_mtu_on_the_new_pair
 test_counters
 test_many_short_connections
 test_bad_options

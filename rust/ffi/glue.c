@@ -483,6 +483,84 @@ int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32
 	return 0;
 }
 
+/* Where the ICMP header and the quoted IPv4 header of an ICMP error start; false if the
+ * packet is no error quoting an unfragmented-at-the-start TCP or UDP header. */
+static bool sitemh_icmp_error4(const struct sk_buff *skb, unsigned int *icmpoff,
+			       struct iphdr *quoted)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct icmphdr _ih;
+	const struct icmphdr *ih;
+	const struct iphdr *qh;
+	unsigned int off = skb_network_offset(skb) + iph->ihl * 4;
+
+	if (iph->protocol != IPPROTO_ICMP || (iph->frag_off & htons(IP_MF | IP_OFFSET)))
+		return false;
+	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+	if (!ih || (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED &&
+		    ih->type != ICMP_PARAMETERPROB))
+		return false;
+	qh = skb_header_pointer(skb, off + sizeof(_ih), sizeof(*quoted), quoted);
+	if (!qh || qh->version != 4 || qh->ihl < 5 ||
+	    (qh->protocol != IPPROTO_TCP && qh->protocol != IPPROTO_UDP) ||
+	    (qh->frag_off & htons(IP_OFFSET)))
+		return false;
+	if (qh != quoted)
+		memcpy(quoted, qh, sizeof(*quoted));
+	*icmpoff = off;
+	return true;
+}
+
+bool sitemh_icmp_quote4(const struct sk_buff *skb, u8 *proto, __be32 *saddr, __be32 *daddr,
+			__be16 *sport, __be16 *dport)
+{
+	unsigned int icmpoff;
+	struct iphdr qh;
+	__be16 _ports[2];
+	const __be16 *ports;
+
+	if (!sitemh_icmp_error4(skb, &icmpoff, &qh))
+		return false;
+	ports = skb_header_pointer(skb, icmpoff + sizeof(struct icmphdr) + qh.ihl * 4,
+				   sizeof(_ports), _ports);
+	if (!ports)
+		return false;
+	/* A forged error must not move anything: only one that verifies is translated. */
+	if (csum_fold(skb_checksum(skb, icmpoff, skb->len - icmpoff, 0)))
+		return false;
+	*proto = qh.protocol;
+	*saddr = qh.saddr;
+	*daddr = qh.daddr;
+	*sport = ports[0];
+	*dport = ports[1];
+	return true;
+}
+
+int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr)
+{
+	unsigned int icmpoff, qoff;
+	struct iphdr copy, *qh;
+	struct icmphdr *ih;
+
+	if (!sitemh_icmp_error4(skb, &icmpoff, &copy))
+		return -EINVAL;
+	qoff = icmpoff + sizeof(struct icmphdr);
+	if (skb_ensure_writable(skb, qoff + sizeof(struct iphdr)))
+		return -ENOMEM;
+	qh = (struct iphdr *)(skb->data + qoff);
+	csum_replace4(&qh->check, qh->saddr, saddr);
+	csum_replace4(&qh->check, qh->daddr, daddr);
+	qh->saddr = saddr;
+	qh->daddr = daddr;
+	/* The quoted transport checksum is left as it is: nobody checks a quote's. */
+	ih = (struct icmphdr *)(skb->data + icmpoff);
+	ih->checksum = 0;
+	ih->checksum = csum_fold(skb_checksum(skb, icmpoff, skb->len - icmpoff, 0));
+	/* Whatever the device computed no longer holds; ICMP checks the new sum itself. */
+	skb->ip_summed = CHECKSUM_NONE;
+	return 0;
+}
+
 int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, const u8 *msg,
 		      int len)
 {

@@ -110,6 +110,17 @@ bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be
 int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32 daddr,
 		      bool reroute);
 
+/* An IPv4 ICMP error (destination unreachable, time exceeded, parameter problem) with a
+ * correct checksum, quoting the start of a TCP or UDP packet: the quoted packet's protocol,
+ * addresses and ports (network byte order). false for anything else. */
+bool sitemh_icmp_quote4(const struct sk_buff *skb, u8 *proto, __be32 *saddr, __be32 *daddr,
+			__be16 *sport, __be16 *dport);
+/* Rewrites the addresses of the packet quoted by the ICMP error (sitemh_icmp_quote4 said
+ * yes) to saddr/daddr, fixing the quoted IP header's checksum and the ICMP checksum, so
+ * that the error finds the socket that sent the quoted packet. Returns 0 or a negative
+ * errno (then drop the packet). */
+int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr);
+
 /* Sends an ICMP message (checksum included) from saddr (0: the route's choice) to daddr,
  * with TTL ttl (0: the default). Process context. */
 int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, const u8 *msg,

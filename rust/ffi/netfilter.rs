@@ -127,6 +127,36 @@ impl<'a> Packet<'a> {
         found.then(|| (proto, u16::from_be(sport), u16::from_be(dport)))
     }
 
+    /// For an ICMP error quoting a TCP or UDP packet (checksum verified): the quoted
+    /// packet's (protocol, source, destination, source port, destination port), host order.
+    pub(crate) fn ipv4_icmp_quote(&self) -> Option<(u8, u32, u32, u16, u16)> {
+        let (mut proto, mut saddr, mut daddr, mut sport, mut dport) = (0u8, 0u32, 0u32, 0u16, 0u16);
+        // SAFETY: `skb` is valid (type invariant); the out pointers are writable.
+        let found = unsafe {
+            local::sitemh_icmp_quote4(
+                self.skb, &mut proto, &mut saddr, &mut daddr, &mut sport, &mut dport,
+            )
+        };
+        found.then(|| {
+            (
+                proto,
+                u32::from_be(saddr),
+                u32::from_be(daddr),
+                u16::from_be(sport),
+                u16::from_be(dport),
+            )
+        })
+    }
+
+    /// Rewrites the addresses of the packet an ICMP error quotes (host byte order), with
+    /// the checksums.
+    pub(crate) fn translate_icmp_quote4(&mut self, saddr: u32, daddr: u32) -> Result {
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant).
+        to_result(unsafe {
+            local::sitemh_translate_icmp_quote4(self.skb, saddr.to_be(), daddr.to_be())
+        })
+    }
+
     /// Rewrites the IPv4 addresses (host byte order) with the checksums; with `reroute`
     /// (locally generated packets) looks the route up again for the new addresses.
     pub(crate) fn translate4(&mut self, saddr: u32, daddr: u32, reroute: bool) -> Result {

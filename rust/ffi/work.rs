@@ -10,7 +10,11 @@ use core::{
 
 use kernel::{
     ffi::c_void,
-    prelude::*, //
+    prelude::*,
+    sync::{
+        Arc,
+        SetOnce, //
+    },
 };
 
 use super::bindings as local;
@@ -68,6 +72,51 @@ impl<T: Tick> Drop for Ticker<T> {
     fn drop(&mut self) {
         // SAFETY: `raw` came from `sitemh_ticker_new`; freed only here (after stopping).
         unsafe { local::sitemh_ticker_free(self.raw.as_ptr()) };
+    }
+}
+
+/// A [`Ticker`] kept in a field of the state it calls: created once that state is in its
+/// [`Arc`] (the state must not move), so every state that ticks starts, arms and stops the
+/// same way.
+pub(crate) struct OwnedTicker<T: Tick>(SetOnce<Ticker<T>>);
+
+impl<T: Tick> OwnedTicker<T> {
+    /// Not started: arming and stopping do nothing.
+    pub(crate) fn new() -> Self {
+        Self(SetOnce::new())
+    }
+
+    /// Starts the ticker of `owner`, which must hold `self` (else `EINVAL`).
+    pub(crate) fn start(&self, owner: &Arc<T>) -> Result {
+        let state: *const T = &**owner;
+        let start = state as usize;
+        let field = core::ptr::from_ref(self) as usize;
+        if field < start || field >= start + core::mem::size_of::<T>() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `self` lies within `*owner` (checked above), so the ticker is dropped, and
+        // waits for a run in progress, before the state it calls goes; an `Arc`'s contents
+        // never move.
+        let ticker = unsafe { Ticker::new(state)? };
+        if self.0.populate(ticker) {
+            Ok(())
+        } else {
+            Err(EBUSY)
+        }
+    }
+
+    /// See [`Ticker::arm`].
+    pub(crate) fn arm(&self, ms: u32) {
+        if let Some(ticker) = self.0.as_ref() {
+            ticker.arm(ms);
+        }
+    }
+
+    /// See [`Ticker::stop`].
+    pub(crate) fn stop(&self) {
+        if let Some(ticker) = self.0.as_ref() {
+            ticker.stop();
+        }
     }
 }
 

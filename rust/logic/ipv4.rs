@@ -77,6 +77,17 @@ impl fmt::Display for Dotted {
     }
 }
 
+/// `addr` as dotted text in `buf`: a `&str` for the kernel's log macros, which take no
+/// `core::fmt::Display` of ours.
+pub(crate) fn dotted(addr: Ipv4, buf: &mut [u8; 16]) -> &str {
+    use fmt::Write as _;
+    let mut out = super::text::FixedBuf::new(buf);
+    // "255.255.255.255" fits in 16 octets: writing cannot fail.
+    let _ = write!(out, "{}", Dotted(addr));
+    let len = out.as_bytes().len();
+    core::str::from_utf8(&buf[..len]).unwrap_or("?")
+}
+
 /// Test vectors shared by the host tests and the KUnit suite, so both check the same cases.
 #[cfg(any(test, CONFIG_KUNIT))]
 pub(crate) mod vectors {
@@ -131,6 +142,13 @@ pub(crate) mod vectors {
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    #[test]
+    fn dotted_text_fits_its_buffer_for_the_longest_address() {
+        let mut buf = [0u8; 16];
+        assert_eq!(dotted(u32::MAX, &mut buf), "255.255.255.255");
+        assert_eq!(dotted(0xc000_0201, &mut buf), "192.0.2.1");
+    }
 
     #[test]
     fn addresses_parse_as_the_vectors_say() {

@@ -13,6 +13,7 @@ pub(crate) mod ipv6;
 pub(crate) mod kdf;
 pub(crate) mod linkfail;
 pub(crate) mod prefix;
+pub(crate) mod ratelimit;
 pub(crate) mod select;
 pub(crate) mod switchover;
 pub(crate) mod text;

@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-2.0
+# The link-failure topology, shared by the switchover selftest and `make bench`: a host H
+# of a multihomed site and a multihomed peer X. Source after lib.sh.
+#
+#        LAN (bridge)          192.0.2.0/30            192.0.2.8/30
+#   H ------+------ CE1 ce1-up --------------- PE1 --------------- X .10
+#  .140     |  .129                                                 |
+#           +------ CE2 ce2-up --------------- PE2 --------------- X .14
+#               .130           192.0.2.4/30            192.0.2.12/30
+#
+# H holds 198.51.100.140/25 (P1) and 203.0.113.140/25 (P2) with the site's domains
+# (P1 via CE1, P2 via CE2); X answers each provider's prefix through that provider. CE1
+# is P1's CE (uplink ce1-up, PE 192.0.2.2, LAN ce1-b). build_switchover_site builds the
+# namespaces and addresses; configure_sitemh or configure_mptcp then sets up what moves
+# the connections.
+
+H1=198.51.100.140
+H2=203.0.113.140
+X1=192.0.2.10
+X2=192.0.2.14
+PORT=4433
+
+build_switchover_site() {
+	setup_ns h lan ce1 ce2 pe1 pe2 x || return 1
+	local ns
+	for ns in "$ce1" "$ce2" "$pe1" "$pe2"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0
+	done
+	for ns in "$h" "$x"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0
+	done
+	ip -n "$lan" link add br0 type bridge
+	ip -n "$lan" link set br0 up
+	link "$h" h-b "$lan" b-h
+	link "$ce1" ce1-b "$lan" b-ce1
+	link "$ce2" ce2-b "$lan" b-ce2
+	for p in b-h b-ce1 b-ce2; do ip -n "$lan" link set "$p" master br0; done
+	link "$ce1" ce1-up "$pe1" pe1-ce
+	link "$ce2" ce2-up "$pe2" pe2-ce
+	link "$pe1" pe1-x "$x" x-pe1
+	link "$pe2" pe2-x "$x" x-pe2
+
+	ip -n "$h" addr add $H1/25 dev h-b
+	ip -n "$h" addr add $H2/25 dev h-b
+	ip -n "$ce1" addr add 198.51.100.129/25 dev ce1-b
+	ip -n "$ce1" addr add 203.0.113.129/25 dev ce1-b
+	# A CE broadcasts from its LAN interface's primary address: the one hosts know it by.
+	ip -n "$ce2" addr add 203.0.113.130/25 dev ce2-b
+	ip -n "$ce2" addr add 198.51.100.130/25 dev ce2-b
+	ip -n "$ce1" addr add 192.0.2.1/30 dev ce1-up
+	ip -n "$pe1" addr add 192.0.2.2/30 dev pe1-ce
+	ip -n "$ce2" addr add 192.0.2.5/30 dev ce2-up
+	ip -n "$pe2" addr add 192.0.2.6/30 dev pe2-ce
+	ip -n "$pe1" addr add 192.0.2.9/30 dev pe1-x
+	ip -n "$x" addr add $X1/30 dev x-pe1
+	ip -n "$pe2" addr add 192.0.2.13/30 dev pe2-x
+	ip -n "$x" addr add $X2/30 dev x-pe2
+
+	ip -n "$h" route add default via 198.51.100.129
+	ip -n "$ce1" route add default via 192.0.2.2
+	ip -n "$ce2" route add default via 192.0.2.6
+	ip -n "$pe1" route add 198.51.100.0/24 via 192.0.2.1
+	ip -n "$pe1" route add default via $X1
+	ip -n "$pe2" route add 203.0.113.0/24 via 192.0.2.5
+	ip -n "$pe2" route add default via $X2
+	ip -n "$x" route add 198.51.100.0/24 via 192.0.2.9
+	ip -n "$x" route add 203.0.113.0/24 via 192.0.2.13
+
+	# What crosses each provider's uplink, by H's source address; resets seen by X.
+	for ns in "$ce1" "$ce2"; do
+		ip netns exec "$ns" nft -f - <<-NFT || return 1
+		table inet count {
+			chain up {
+				type filter hook forward priority 0; policy accept;
+				oifname != "ce1-up" oifname != "ce2-up" return
+				ip saddr $H1 counter comment "h1"
+				ip saddr $H2 counter comment "h2"
+			}
+		}
+		NFT
+	done
+	ip netns exec "$x" nft -f - <<-NFT || return 1
+	table inet count {
+		chain in {
+			type filter hook input priority 0; policy accept;
+			tcp flags & rst != 0 counter comment "rst"
+		}
+		chain out {
+			type filter hook output priority 0; policy accept;
+			tcp flags & rst != 0 counter comment "rst"
+		}
+	}
+	NFT
+}
+
+# configure_sitemh: the module's configuration of the site (loaded before): H's domains,
+# CE1's uplink and both CEs watching each other.
+configure_sitemh() {
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
+		net.ipv4.ip_domain.0.net_addr=198.51.100.0 net.ipv4.ip_domain.0.net_mask=/24 \
+		net.ipv4.ip_domain.0.def_router=198.51.100.129 \
+		net.ipv4.ip_domain.1.net_addr=203.0.113.0 net.ipv4.ip_domain.1.net_mask=/24 \
+		net.ipv4.ip_domain.1.def_router=203.0.113.130 || return 1
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
+		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b || return 1
+	# The CEs watch each other: keepalives every 50 ms, a peer silent for 3 is failed.
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=50 \
+		net.ipv4.sitemh_ce.peers=198.51.100.130 || return 1
+	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.lan=ce2-b \
+		net.ipv4.sitemh_ce.keepalive_ms=50 net.ipv4.sitemh_ce.peers=198.51.100.129 || return 1
+}
+
+# configure_mptcp: the same site for in-kernel MPTCP, without the module: H routes its P2
+# address through CE2 by policy, and opens a backup subflow from it to the server's
+# address (mptcp_join.sh's link_failure set-up).
+configure_mptcp() {
+	ip -n "$h" rule add from $H2 table 2 pref 100 || return 1
+	ip -n "$h" route add default via 203.0.113.130 table 2 || return 1
+	ip -n "$h" mptcp limits set subflows 2 add_addr_accepted 2 || return 1
+	ip -n "$h" mptcp endpoint add $H2 dev h-b subflow backup || return 1
+	ip -n "$x" mptcp limits set subflows 2 add_addr_accepted 2 || return 1
+}
+
+# count NS CHAIN NAME: packets of a named nftables counter.
+count() {
+	ip netns exec "$1" nft list chain inet count "$2" |
+		sed -n "s/.*packets \([0-9]*\).*comment \"$3\".*/\1/p"
+}
+
+# field NS NAME: a field of the "switchover" line of /proc/net/sitemh.
+field() {
+	ip netns exec "$1" awk -v f="$2" \
+		'$1 == "switchover" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+}
+
+# The uplink comes back; taking it down removed the routes through it.
+restore_uplink() {
+	ip -n "$ce1" link set ce1-up up
+	ip -n "$ce1" route replace default via 192.0.2.2
+}
+
+routes_h="$H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2"
+routes_x="$X1,$H1 $X2,$H1 $X1,$H2 $X2,$H2"
+
+# down_mask NS: the domains link notices marked down in NS.
+down_mask() {
+	ip netns exec "$1" awk '$1 == "linkfail" { print $NF }' /proc/net/sitemh
+}
+
