@@ -74,6 +74,22 @@ test_link_failure() {
 	log_test $rc "$what: a 64 MiB transfer survives CE1-PE1 going down, byte-exact, no reset"
 }
 
+test_remote_link_failure() {
+	local rc=0
+	# X's own CE loses its uplink: CE3 tells X, X proposes its P2 address to H.
+	transfer "remote link fails" $((64 << 20)) 60000 -3 ip -n "$ce3" link set ce3-up down
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "digest match" "$out_c" || rc=1
+	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	# H keeps its P1 address (route 1: H1 with X2); X moved to its P2 address.
+	check grep -q "^in_use 1 switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	restore_remote_uplink
+	check busywait 10000 [ "$(down_mask "$x")" = 0x0 ] || rc=1
+	log_test $rc "the remote site's uplink fails: its CE tells X, X moves the transfer, byte-exact"
+}
+
 test_ce_failure() {
 	local rc=0
 	transfer "CE1 fails" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-b down
@@ -170,6 +186,7 @@ test_path_mtu_on_the_new_pair() {
 	check [ "$server_rc" -eq 0 ] || rc=1
 	check grep -q "digest match" "$out_c" || rc=1
 	check grep -q "switches 1" "$out_c" || rc=1
+	check [ "$(count "$h" in frag-needed)" -gt 0 ] || rc=1
 	restore_uplink
 	ip -n "$pe2" link set pe2-x mtu 1500
 	ip -n "$x" link set x-pe2 mtu 1500
@@ -233,8 +250,14 @@ test_bad_options() {
 modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
 [ -x "$tls" ] || { echo "sitemh_tls is not built"; exit $ksft_fail; }
 build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
+# A developer's shortcut: SWITCHOVER_CASES="test_udp_flow; test_counters" runs only those.
+if [ -n "${SWITCHOVER_CASES:-}" ]; then
+	eval "$SWITCHOVER_CASES"
+	exit $ret
+fi
 test_link_failure -3 "TLS 1.3 (exported keys)"
 test_link_failure -1 "TLS 1.2 (master secret)"
+test_remote_link_failure
 test_ce_failure
 test_flapping_and_failback
 test_silent_failure

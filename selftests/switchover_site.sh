@@ -2,15 +2,19 @@
 # The link-failure topology, shared by the switchover selftest and `make bench`: a host H
 # of a multihomed site and a multihomed peer X. Source after lib.sh.
 #
-#        LAN (bridge)          192.0.2.0/30            192.0.2.8/30
-#   H ------+------ CE1 ce1-up --------------- PE1 --------------- X .10
-#  .140     |  .129                                                 |
-#           +------ CE2 ce2-up --------------- PE2 --------------- X .14
-#               .130           192.0.2.4/30            192.0.2.12/30
+#        LAN (bridge)     192.0.2.0/30        192.0.2.16/30    192.0.2.8/30
+#   H ------+------ CE1 ce1-up ---------- PE1 ---------- CE3 ----------- X .10
+#  .140     |  .129                        | .21 (core)  ce3-up           |
+#           |                              | .22 192.0.2.20/30            |
+#           +------ CE2 ce2-up ---------- PE2 ------------------------- X .14
+#               .130      192.0.2.4/30           192.0.2.12/30
 #
 # H holds 198.51.100.140/25 (P1) and 203.0.113.140/25 (P2) with the site's domains
-# (P1 via CE1, P2 via CE2); X answers each provider's prefix through that provider. CE1
-# is P1's CE (uplink ce1-up, PE 192.0.2.2, LAN ce1-b). build_switchover_site builds the
+# (P1 via CE1, P2 via CE2). X is a site of its own: X1 192.0.2.10 behind CE3 (P1), X2
+# 192.0.2.14 on PE2's link (P2), with its domains (192.0.2.8/30 via CE3, 192.0.2.12/30 via
+# PE2). The providers meet at a core link, so every pair (H_i, X_j) has a path. CE1 is
+# H's P1 CE (uplink ce1-up, PE 192.0.2.2, LAN ce1-b); CE3 is X's (uplink ce3-up, PE
+# 192.0.2.18, LAN ce3-x). build_switchover_site builds the
 # namespaces and addresses; configure_sitemh or configure_mptcp then sets up what moves
 # the connections.
 
@@ -21,9 +25,9 @@ X2=192.0.2.14
 PORT=4433
 
 build_switchover_site() {
-	setup_ns h lan ce1 ce2 pe1 pe2 x || return 1
+	setup_ns h lan ce1 ce2 ce3 pe1 pe2 x || return 1
 	local ns
-	for ns in "$ce1" "$ce2" "$pe1" "$pe2"; do
+	for ns in "$ce1" "$ce2" "$ce3" "$pe1" "$pe2"; do
 		ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
 			net.ipv4.conf.default.rp_filter=0
 	done
@@ -39,7 +43,9 @@ build_switchover_site() {
 	for p in b-h b-ce1 b-ce2; do ip -n "$lan" link set "$p" master br0; done
 	link "$ce1" ce1-up "$pe1" pe1-ce
 	link "$ce2" ce2-up "$pe2" pe2-ce
-	link "$pe1" pe1-x "$x" x-pe1
+	link "$ce3" ce3-up "$pe1" pe1-ce3
+	link "$ce3" ce3-x "$x" x-ce3
+	link "$pe1" pe1-core "$pe2" pe2-core
 	link "$pe2" pe2-x "$x" x-pe2
 
 	ip -n "$h" addr add $H1/25 dev h-b
@@ -53,8 +59,12 @@ build_switchover_site() {
 	ip -n "$pe1" addr add 192.0.2.2/30 dev pe1-ce
 	ip -n "$ce2" addr add 192.0.2.5/30 dev ce2-up
 	ip -n "$pe2" addr add 192.0.2.6/30 dev pe2-ce
-	ip -n "$pe1" addr add 192.0.2.9/30 dev pe1-x
-	ip -n "$x" addr add $X1/30 dev x-pe1
+	ip -n "$ce3" addr add 192.0.2.9/30 dev ce3-x
+	ip -n "$x" addr add $X1/30 dev x-ce3
+	ip -n "$ce3" addr add 192.0.2.17/30 dev ce3-up
+	ip -n "$pe1" addr add 192.0.2.18/30 dev pe1-ce3
+	ip -n "$pe1" addr add 192.0.2.21/30 dev pe1-core
+	ip -n "$pe2" addr add 192.0.2.22/30 dev pe2-core
 	ip -n "$pe2" addr add 192.0.2.13/30 dev pe2-x
 	ip -n "$x" addr add $X2/30 dev x-pe2
 
@@ -62,8 +72,11 @@ build_switchover_site() {
 	ip -n "$ce1" route add default via 192.0.2.2
 	ip -n "$ce2" route add default via 192.0.2.6
 	ip -n "$pe1" route add 198.51.100.0/24 via 192.0.2.1
-	ip -n "$pe1" route add default via $X1
+	ip -n "$pe1" route add 192.0.2.8/30 via 192.0.2.17
+	ip -n "$pe1" route add default via 192.0.2.22
+	ip -n "$ce3" route add default via 192.0.2.18
 	ip -n "$pe2" route add 203.0.113.0/24 via 192.0.2.5
+	ip -n "$pe2" route add 198.51.100.0/24 via 192.0.2.21
 	ip -n "$pe2" route add default via $X2
 	ip -n "$x" route add 198.51.100.0/24 via 192.0.2.9
 	ip -n "$x" route add 203.0.113.0/24 via 192.0.2.13
@@ -81,6 +94,15 @@ build_switchover_site() {
 		}
 		NFT
 	done
+	# "Fragmentation needed" errors reaching H.
+	ip netns exec "$h" nft -f - <<-NFT || return 1
+	table inet count {
+		chain in {
+			type filter hook input priority 0; policy accept;
+			icmp type destination-unreachable icmp code frag-needed counter comment "frag-needed"
+		}
+	}
+	NFT
 	ip netns exec "$x" nft -f - <<-NFT || return 1
 	table inet count {
 		chain in {
@@ -95,14 +117,21 @@ build_switchover_site() {
 	NFT
 }
 
-# configure_sitemh: the module's configuration of the site (loaded before): H's domains,
-# CE1's uplink and both CEs watching each other.
+# configure_sitemh: the module's configuration (loaded before): both sites' domains, the
+# uplinks of CE1 and CE3, and CE1 and CE2 watching each other.
 configure_sitemh() {
 	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
 		net.ipv4.ip_domain.0.net_addr=198.51.100.0 net.ipv4.ip_domain.0.net_mask=/24 \
 		net.ipv4.ip_domain.0.def_router=198.51.100.129 \
 		net.ipv4.ip_domain.1.net_addr=203.0.113.0 net.ipv4.ip_domain.1.net_mask=/24 \
 		net.ipv4.ip_domain.1.def_router=203.0.113.130 || return 1
+	ip netns exec "$x" sysctl -q -w net.ipv4.ip_num_domains=2 \
+		net.ipv4.ip_domain.0.net_addr=192.0.2.8 net.ipv4.ip_domain.0.net_mask=/30 \
+		net.ipv4.ip_domain.0.def_router=192.0.2.9 \
+		net.ipv4.ip_domain.1.net_addr=192.0.2.12 net.ipv4.ip_domain.1.net_mask=/30 \
+		net.ipv4.ip_domain.1.def_router=192.0.2.13 || return 1
+	ip netns exec "$ce3" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce3-up \
+		net.ipv4.sitemh_ce.pe_addr=192.0.2.18 net.ipv4.sitemh_ce.lan=ce3-x || return 1
 	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
 		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b || return 1
 	# The CEs watch each other: keepalives every 50 ms, a peer silent for 3 is failed.
@@ -139,6 +168,12 @@ field() {
 restore_uplink() {
 	ip -n "$ce1" link set ce1-up up
 	ip -n "$ce1" route replace default via 192.0.2.2
+}
+
+# The same for the remote site's uplink.
+restore_remote_uplink() {
+	ip -n "$ce3" link set ce3-up up
+	ip -n "$ce3" route replace default via 192.0.2.18
 }
 
 routes_h="$H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2"

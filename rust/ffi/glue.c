@@ -402,10 +402,17 @@ void sitemh_sock_kick(struct sock *sk)
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
 	lock_sock(sk);
-	/* Fire the retransmission timer now: the head of the queue goes out again over the
-	 * new pair (the timer's usual loss recovery), instead of after RTO and backoff. */
-	if (tcp_sk(sk)->packets_out && sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN)
-		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, 0, TCP_RTO_MAX);
+	if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN) {
+		/* Fire the retransmission timer now: the head of the queue goes out again over
+		 * the new pair (the timer's usual loss recovery), instead of after RTO and
+		 * backoff. */
+		if (tcp_sk(sk)->packets_out)
+			inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, 0, TCP_RTO_MAX);
+		/* And acknowledge at once over the new pair: an end with nothing in flight (the
+		 * receiver of a transfer) would stay silent until more data came, while its
+		 * peer's retransmission, acknowledged over the dead pair, waits for the RTO. */
+		__tcp_send_ack(sk, tcp_sk(sk)->rcv_nxt, 0);
+	}
 	release_sock(sk);
 }
 

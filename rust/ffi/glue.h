@@ -97,7 +97,7 @@ bool sitemh_sock_closed(const struct sock *sk);
 u32 sitemh_sock_srtt_us(const struct sock *sk);
 /* A TCP connection just moved to a working path: retransmit what is in flight now
  * instead of when the retransmission timer expires (as MPTCP reinjects on a subflow
- * failure). Nothing for UDP. Sleeps. */
+ * failure), and acknowledge what arrived. Nothing for UDP. Sleeps. */
 void sitemh_sock_kick(struct sock *sk);
 
 /* The IPv4 packet's TCP or UDP ports (network byte order); false for other protocols and
