@@ -145,3 +145,14 @@ mod switchover {
         assert_eq!(vectors::check_all(), Ok(()));
     }
 }
+
+#[kunit_tests(sitemh_stacking)]
+mod stacking {
+    use crate::logic::stacking::vectors;
+
+    /// The draft's IPv4 option and IPv6 routing header, malformed and truncated ones.
+    #[test]
+    fn layouts_refusals_and_truncations() {
+        assert_eq!(vectors::check_all(), Ok(()));
+    }
+}

@@ -167,8 +167,7 @@ switch_runs() {
 			"$h" "$x" "$ns" "$ifname" "$mode")
 		echo "# $mode $failure run $i: $out" >&2
 		echo "$out" | awk '$1 == "ms" { print $2 }' >> "/tmp/bench-sw.$mode.$failure"
-		ip -n "$ns" link set "$ifname" up
-		ip -n "$ce1" route replace default via 192.0.2.2
+		restore_site
 		# The next run starts from a healthy site with nothing tracked.
 		if [ "$mode" = sitemh ]; then
 			busywait 10000 [ "$(down_mask "$h")" = 0x0 ] ||

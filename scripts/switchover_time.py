@@ -75,6 +75,8 @@ def data_from(frame, src):
 
 
 def wait_line(proc, word, timeout):
+    """Whether PROC prints a line starting with WORD within TIMEOUT s (what it printed
+    instead goes to stderr)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         r, _, _ = select.select([proc.stdout], [], [], max(0.0, end - time.monotonic()))
@@ -85,6 +87,7 @@ def wait_line(proc, word, timeout):
             break
         if line.startswith(word):
             return True
+        print(f"# {line.rstrip()}", file=sys.stderr)
     return False
 
 
@@ -98,7 +101,8 @@ def main():
     sniffer.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     ctl = socket_in(fail_ns, socket.AF_INET, socket.SOCK_DGRAM)
     server = subprocess.Popen(["ip", "netns", "exec", x, tls, "server", *flags, X1,
-                               str(PORT), *routes_x], stdout=subprocess.PIPE, text=True)
+                               str(PORT), *routes_x], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     client = None
     try:
         if not wait_line(server, "listening", 10):
@@ -106,7 +110,8 @@ def main():
             return 1
         client = subprocess.Popen(["ip", "netns", "exec", h, tls, "client", *flags,
                                    "-r", "20000", H1, X1, str(PORT), str(1 << 30),
-                                   *routes_h], stdout=subprocess.PIPE, text=True)
+                                   *routes_h], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
         if not wait_line(client, "ready", 20):
             print("ms error (client)")
             return 1

@@ -474,7 +474,9 @@ static int run_server(const char *addr, int port)
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		die_errno("accept");
-	close(lfd);
+	/* MPTCP joins further subflows through the listener: it stays open until exit. */
+	if (!mptcp)
+		close(lfd);
 	conn_fd = fd;
 	tune_socket(fd);
 	ssl = new_ssl(1, fd);

@@ -170,6 +170,14 @@ restore_uplink() {
 	ip -n "$ce1" route replace default via 192.0.2.2
 }
 
+# Everything a failure may have taken down comes back, with the routes that went with it.
+restore_site() {
+	ip -n "$pe1" link set pe1-ce up
+	ip -n "$ce1" link set ce1-b up
+	restore_uplink
+	ip -n "$pe1" route replace 198.51.100.0/24 via 192.0.2.1
+}
+
 # The same for the remote site's uplink.
 restore_remote_uplink() {
 	ip -n "$ce3" link set ce3-up up
