@@ -41,6 +41,21 @@ setup_ns() {
 	done
 }
 
+# busywait_eq TIMEOUT_MS VALUE CMD...: retry until CMD prints VALUE. (busywait with
+# [ "$(cmd)" = v ] would compare one value, taken once when the arguments were expanded.)
+busywait_eq() {
+	local timeout_ms=$1
+	shift
+	busywait "$timeout_ms" prints "$@"
+}
+
+# prints VALUE CMD...: whether CMD prints VALUE.
+prints() {
+	local value=$1
+	shift
+	[ "$("$@")" = "$value" ]
+}
+
 # link NS1 DEV1 NS2 DEV2: a veth pair between two namespaces, both ends up.
 link() { # NS1 DEV1 NS2 DEV2
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"

@@ -78,7 +78,7 @@ test_admin_down() {
 	sleep 1
 	check [ "$(first_src)" = 198.51.100.131 ] || rc=1
 	ip -n "$ce1" link set ce1-up down
-	check busywait 3000 [ "$(counter "$ir" received)" = 1 ] || rc=1
+	check busywait_eq 3000 1 counter "$ir" received || rc=1
 	check [ "$(counter "$ce1" sent)" = 1 ] || rc=1
 	# The CE ignores its own looped-back broadcast.
 	check [ "$(counter "$ce1" refused)" = 0 ] || rc=1
@@ -87,7 +87,7 @@ test_admin_down() {
 	check [ "$(first_src)" = 203.0.113.131 ] || rc=1
 	ip netns exec "$ir" "$tool" rank $X4 | grep -q '^198.51.100.131 .* down' || rc=1
 	ip -n "$ce1" link set ce1-up up
-	check busywait 3000 [ "$(counter "$ir" received)" = 2 ] || rc=1
+	check busywait_eq 3000 2 counter "$ir" received || rc=1
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
 	check [ "$(first_src)" = 198.51.100.131 ] || rc=1
 	sleep 0.5
@@ -107,10 +107,10 @@ test_carrier_loss() {
 	before=$(counter "$ir" received)
 	# The PE's end goes down: CE1's uplink loses its carrier.
 	ip -n "$pe1" link set pe1-ce down
-	check busywait 3000 [ "$(counter "$ir" received)" = $((before + 1)) ] || rc=1
+	check busywait_eq 3000 $((before + 1)) counter "$ir" received || rc=1
 	check [ "$(counter "$ir" down)" = 0x1 ] || rc=1
 	ip -n "$pe1" link set pe1-ce up
-	check busywait 3000 [ "$(counter "$ir" received)" = $((before + 2)) ] || rc=1
+	check busywait_eq 3000 $((before + 2)) counter "$ir" received || rc=1
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
 	log_test $rc "carrier loss on the uplink: code 1, and code 5 when it returns"
 }
@@ -130,14 +130,14 @@ test_forged_notices() {
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 9 c0000206)"
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "2901d6fd"
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)00000000"
-	check busywait 3000 [ "$(counter "$ir" refused)" = $((refused + 7)) ] || rc=1
+	check busywait_eq 3000 $((refused + 7)) counter "$ir" refused || rc=1
 	check [ "$(counter "$ir" received)" = "$received" ] || rc=1
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
 	# The real thing from P2's router on the link is accepted.
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)"
-	check busywait 3000 [ "$(counter "$ir" down)" = 0x2 ] || rc=1
+	check busywait_eq 3000 0x2 counter "$ir" down || rc=1
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 5 c0000206)"
-	check busywait 3000 [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
 	log_test $rc "forged, off-link, malformed notices refused and counted; a router's accepted"
 }
 

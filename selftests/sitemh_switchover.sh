@@ -86,7 +86,7 @@ test_remote_link_failure() {
 	check grep -q "^in_use 1 switches 1" "$out_c" || rc=1
 	check grep -q "switches 1" "$out_s" || rc=1
 	restore_remote_uplink
-	check busywait 10000 [ "$(down_mask "$x")" = 0x0 ] || rc=1
+	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
 	log_test $rc "the remote site's uplink fails: its CE tells X, X moves the transfer, byte-exact"
 }
 
@@ -152,7 +152,7 @@ test_silent_failure() {
 	check grep -q "switches 1" "$out_s" || rc=1
 	tc -n "$ce1" qdisc del dev ce1-up root
 	# The PE answers again: code 5, the domain is up again.
-	check busywait 10000 [ "$(down_mask "$h")" = 0x0 ] || rc=1
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
 	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0
 	log_test $rc "silent failure (netem loss 100%): PE probes unanswered, code 1, survives"
 }
@@ -209,8 +209,8 @@ test_counters() {
 	check [ "$(field "$h" refused)" -eq 0 ] || rc=1
 	check [ "$(field "$x" refused)" -eq 0 ] || rc=1
 	# Closed sockets are forgotten.
-	check busywait 3000 [ "$(field "$h" tracked)" -eq 0 ] || rc=1
-	check busywait 3000 [ "$(field "$x" tracked)" -eq 0 ] || rc=1
+	check busywait_eq 3000 0 field "$h" tracked || rc=1
+	check busywait_eq 3000 0 field "$x" tracked || rc=1
 	log_test $rc "counters: both ends switched, nothing refused, closed sockets forgotten"
 }
 
@@ -231,7 +231,7 @@ test_many_short_connections() {
 	    c.close()
 	PY
 	# An orphan in FIN_WAIT2 may wait tcp_fin_timeout (60 s) to close.
-	check busywait 70000 [ "$(field "$h" tracked)" -eq 0 ] || rc=1
+	check busywait_eq 70000 0 field "$h" tracked || rc=1
 	log_test $rc "10,000 short registered connections: all forgotten (kmemleak checks the rest)"
 }
 
