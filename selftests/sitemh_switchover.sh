@@ -53,17 +53,25 @@ digest_of() {
 	sed -n 's/.*sha256 \([0-9a-f]*\).*/\1/p' "$1" | head -1
 }
 
+# transferred_intact: after transfer, both ends succeeded and the server read exactly what
+# the client sent.
+transferred_intact() {
+	local rc=0
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "digest match" "$out_c" || rc=1
+	check [ -n "$(digest_of "$out_c")" ] || rc=1
+	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	return $rc
+}
+
 test_link_failure() {
 	local rc=0 flag=$1 what=$2
 	local before_h2 rst_before
 	before_h2=$(count "$ce2" up h2)
 	rst_before=$(( $(count "$x" in rst) + $(count "$x" out rst) ))
 	transfer "$what" $((64 << 20)) 60000 "$flag" ip -n "$ce1" link set ce1-up down
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "digest match" "$out_c" || rc=1
-	check [ -n "$(digest_of "$out_c")" ] || rc=1
-	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	transferred_intact || rc=1
 	# Moved on both ends, over P2 (H's second address) ...
 	check grep -q "switches 1" "$out_c" || rc=1
 	check grep -q "switches 1" "$out_s" || rc=1
@@ -78,10 +86,7 @@ test_remote_link_failure() {
 	local rc=0
 	# X's own CE loses its uplink: CE3 tells X, X proposes its P2 address to H.
 	transfer "remote link fails" $((64 << 20)) 60000 -3 ip -n "$ce3" link set ce3-up down
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "digest match" "$out_c" || rc=1
-	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	transferred_intact || rc=1
 	# H keeps its P1 address (route 1: H1 with X2); X moved to its P2 address.
 	check grep -q "^in_use 1 switches 1" "$out_c" || rc=1
 	check grep -q "switches 1" "$out_s" || rc=1
@@ -93,10 +98,7 @@ test_remote_link_failure() {
 test_ce_failure() {
 	local rc=0
 	transfer "CE1 fails" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-b down
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "digest match" "$out_c" || rc=1
-	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	transferred_intact || rc=1
 	check grep -q "switches 1" "$out_c" || rc=1
 	check grep -q "switches 1" "$out_s" || rc=1
 	ip -n "$ce1" link set ce1-b up
@@ -121,10 +123,7 @@ test_flapping_and_failback() {
 	# Damping longer than the flaps' spacing (which TCG stretches).
 	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=3000 || rc=1
 	transfer "flapping" $((64 << 20)) 40000 -3 flap
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "digest match" "$out_c" || rc=1
-	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	transferred_intact || rc=1
 	# Back on the own pair at the end, both ends agreeing on every move. (Away once and
 	# back once when the second failure comes within the damping time; TCG can stretch
 	# the flaps past it, and then the connection goes away and back twice.)
@@ -144,10 +143,7 @@ test_silent_failure() {
 	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=100 || rc=1
 	transfer "silent failure" $((64 << 20)) 60000 -3 \
 		tc -n "$ce1" qdisc add dev ce1-up root netem loss 100%
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "digest match" "$out_c" || rc=1
-	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	transferred_intact || rc=1
 	check grep -q "switches 1" "$out_c" || rc=1
 	check grep -q "switches 1" "$out_s" || rc=1
 	tc -n "$ce1" qdisc del dev ce1-up root
@@ -182,9 +178,7 @@ test_path_mtu_on_the_new_pair() {
 	ip -n "$x" link set x-pe2 mtu 1280
 	transfer "smaller MTU on the new pair" $((16 << 20)) 40000 -3 \
 		ip -n "$ce1" link set ce1-up down
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "digest match" "$out_c" || rc=1
+	transferred_intact || rc=1
 	check grep -q "switches 1" "$out_c" || rc=1
 	check [ "$(count "$h" in frag-needed)" -gt 0 ] || rc=1
 	restore_uplink
