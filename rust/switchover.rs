@@ -378,6 +378,16 @@ impl Switchover {
         allowed
     }
 
+    /// The first answer of `decide` for a tracked connection whose socket is still open (a
+    /// closed one may share its tuple with a newer socket).
+    fn find_live<R>(&self, decide: impl Fn(&Conn<u32>) -> Option<R>) -> Option<R> {
+        self.conns
+            .lock()
+            .iter()
+            .filter(|t| !t.sock.closed())
+            .find_map(|t| decide(&t.conn))
+    }
+
     /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT).
     pub(crate) fn egress(&self, packet: &mut Packet<'_>) -> Verdict {
         if self.moved.load(Ordering::Relaxed) == 0 {
@@ -387,12 +397,7 @@ impl Switchover {
             return Verdict::Accept;
         };
         let (src, dst) = packet.ipv4_addrs();
-        let pair = self
-            .conns
-            .lock()
-            .iter()
-            .filter(|t| !t.sock.closed())
-            .find_map(|t| t.conn.egress(proto, src, dst, sport, dport));
+        let pair = self.find_live(|conn| conn.egress(proto, src, dst, sport, dport));
         match pair.map(|(s, d)| packet.translate4(s, d, true)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
@@ -408,12 +413,7 @@ impl Switchover {
             return self.ingress_icmp_error(packet);
         };
         let (src, dst) = packet.ipv4_addrs();
-        let pair = self
-            .conns
-            .lock()
-            .iter()
-            .filter(|t| !t.sock.closed())
-            .find_map(|t| t.conn.ingress(proto, src, dst, sport, dport));
+        let pair = self.find_live(|conn| conn.ingress(proto, src, dst, sport, dport));
         match pair.map(|(s, d)| packet.translate4(s, d, false)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
@@ -428,12 +428,7 @@ impl Switchover {
             return Verdict::Accept;
         };
         // The quote is a packet this end sent: seen from here, it arrives from `dst`.
-        let own = self
-            .conns
-            .lock()
-            .iter()
-            .filter(|t| !t.sock.closed())
-            .find_map(|t| t.conn.ingress(proto, dst, src, dport, sport));
+        let own = self.find_live(|conn| conn.ingress(proto, dst, src, dport, sport));
         match own.map(|(peer, local)| packet.translate_icmp_quote4(local, peer)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
