@@ -60,42 +60,38 @@ static __thread union {
 
 int getsrcaddr(int sockfd, struct in_addr *dst, struct in_addr *src)
 {
-	int i, j, n = 0;
+	struct sitemh_srcaddrs req;
+	socklen_t len = sizeof(req);
+	unsigned int i;
 
 	if (!dst || !src) {
 		errno = EFAULT;
 		return -1;
 	}
-	if (sitemh_rank_pairs(sockfd, AF_INET, dst, 1, &answer, sizeof(answer)) < 0)
+	req.dst = *dst;
+	if (getsockopt(sockfd, IPPROTO_IP, SITEMH_SO_SRCADDRS, &req, &len) < 0)
 		return -1;
-	for (i = 0; i < (int)answer.v4.npairs && n < SITEMH_MAX_SOURCES; i++) {
-		for (j = 0; j < n; j++)
-			if (src[j].s_addr == answer.v4.pair[i].pair.src.s_addr)
-				break;
-		if (j == n)
-			src[n++] = answer.v4.pair[i].pair.src;
-	}
-	return n;
+	for (i = 0; i < req.nsrc && i < SITEMH_MAX_SOURCES; i++)
+		src[i] = req.src[i];
+	return (int)i;
 }
 
 int getsrcaddr6(int sockfd, struct in6_addr *dst, struct in6_addr *src)
 {
-	int i, j, n = 0;
+	struct sitemh_srcaddrs6 req;
+	socklen_t len = sizeof(req);
+	unsigned int i;
 
 	if (!dst || !src) {
 		errno = EFAULT;
 		return -1;
 	}
-	if (sitemh_rank_pairs(sockfd, AF_INET6, dst, 1, &answer, sizeof(answer)) < 0)
+	req.dst = *dst;
+	if (getsockopt(sockfd, IPPROTO_IPV6, SITEMH_SO_SRCADDRS, &req, &len) < 0)
 		return -1;
-	for (i = 0; i < (int)answer.v6.npairs && n < SITEMH_MAX_SOURCES; i++) {
-		for (j = 0; j < n; j++)
-			if (!memcmp(&src[j], &answer.v6.pair[i].pair.src, sizeof(src[j])))
-				break;
-		if (j == n)
-			src[n++] = answer.v6.pair[i].pair.src;
-	}
-	return n;
+	for (i = 0; i < req.nsrc && i < SITEMH_MAX_SOURCES; i++)
+		src[i] = req.src[i];
+	return (int)i;
 }
 
 /* What gethostbynamewithsrcaddr{,6} returns: the resolved name and addresses. */

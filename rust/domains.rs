@@ -66,6 +66,7 @@ use crate::{
         },
         select::{
             Classify,
+            OutsideCache,
             PathAttrs, //
         },
         text::{
@@ -241,10 +242,12 @@ pub(crate) struct Snapshot<F: Family> {
     pub(crate) home: Option<F::Addr>,
     /// How long selection waits for echo probes, in milliseconds (0: no probing).
     pub(crate) probe_ms: u32,
+    /// Bumped for every table published: what was computed from an older table is stale.
+    pub(crate) generation: u64,
 }
 
 impl<F: Family> Snapshot<F> {
-    fn new(config: &Config<F>) -> Result<KBox<Self>> {
+    fn new(config: &Config<F>, generation: u64) -> Result<KBox<Self>> {
         let configs = &config.domains[..config.count];
         let table = DomainTable::new(configs);
         let mut caches: [Option<DstCache>; MAX_DOMAINS] = Default::default();
@@ -265,6 +268,7 @@ impl<F: Family> Snapshot<F> {
                 paths: config.paths,
                 home,
                 probe_ms: config.probe_ms,
+                generation,
             },
             GFP_KERNEL,
         )?)
@@ -283,6 +287,8 @@ pub(crate) struct SelectionView<F: Family> {
     pub(crate) home: Option<F::Addr>,
     /// Echo-probe wait, milliseconds (0: off).
     pub(crate) probe_ms: u32,
+    /// The table's generation.
+    pub(crate) generation: u64,
 }
 
 /// The configuration as sysctl wrote it.
@@ -331,6 +337,11 @@ pub(crate) struct FamilyState<F: Family> {
     config: Mutex<Config<F>>,
     /// What the packet path reads.
     table: RcuBox<Snapshot<F>>,
+    /// Tables published so far (under `config`): the next one's generation.
+    published: AtomicU64,
+    /// Address selection's last rankings for destinations outside the domains.
+    #[pin]
+    outside: Mutex<OutsideCache<F::Addr>>,
     /// Indexed by domain number.
     pub(crate) counters: [DomainCounters; MAX_DOMAINS],
     /// The namespace, for interface names; it outlives its state.
@@ -342,12 +353,14 @@ pub(crate) struct FamilyState<F: Family> {
 impl<F: Family> FamilyState<F> {
     /// An empty state for `net`.
     pub(crate) fn new(net: &Net, hooks: Arc<LazyHooks<SitemhNet>>) -> Result<Arc<Self>> {
-        let table = RcuBox::new(Snapshot::new(&Config::EMPTY)?);
+        let table = RcuBox::new(Snapshot::new(&Config::EMPTY, 0)?);
         Arc::pin_init(
             pin_init!(Self {
                 nodes <- new_mutex!(KVec::new()),
                 config <- new_mutex!(Config::EMPTY),
                 table,
+                published: AtomicU64::new(1),
+                outside <- new_mutex!(OutsideCache::new()),
                 counters: Default::default(),
                 net: crate::ffi::net::NetRef::new(net),
                 hooks,
@@ -375,7 +388,23 @@ impl<F: Family> FamilyState<F> {
             down,
             home: snapshot.home,
             probe_ms: snapshot.probe_ms,
+            generation: snapshot.generation,
         }
+    }
+
+    /// The generation of the table in force if every one of `dsts` is outside its domains
+    /// and selection does not probe: then their ranking depends on their class alone and
+    /// may be remembered ([`Self::outside_cache`]).
+    pub(crate) fn outside_generation(&self, dsts: &[F::Addr]) -> Option<u64> {
+        let guard = rcu::read_lock();
+        let snapshot = self.snapshot(&guard);
+        let outside = dsts.iter().all(|&d| snapshot.table.domain_of(d).is_none());
+        (outside && snapshot.probe_ms == 0).then_some(snapshot.generation)
+    }
+
+    /// The remembered outside rankings.
+    pub(crate) fn outside_cache(&self) -> &Mutex<OutsideCache<F::Addr>> {
+        &self.outside
     }
 
     /// The table in force, for the duration of `guard`.
@@ -387,7 +416,8 @@ impl<F: Family> FamilyState<F> {
     /// packet hooks are registered before a first domain takes effect and unregistered
     /// after the last one went.
     fn publish(&self, config: &Config<F>) -> Result {
-        let snapshot = Snapshot::new(config)?;
+        let generation = self.published.fetch_add(1, Ordering::Relaxed);
+        let snapshot = Snapshot::new(config, generation)?;
         let active = !snapshot.table.is_empty();
         if active {
             self.hooks.want(F::HOOKS_BIT, true)?;

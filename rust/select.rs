@@ -25,6 +25,7 @@ use crate::{
     domains::{
         Family,
         FamilyState,
+        SelectionView,
         V4,
         V6, //
     },
@@ -46,9 +47,13 @@ use crate::{
         },
         select::{
             candidate_pairs,
+            for_each_outside,
+            outside_class,
             rank,
+            rank_outside_sources,
             Host,
             LocalAddr,
+            OutsideKey,
             Pair,
             PathInfo,
             Ranked,
@@ -68,6 +73,8 @@ pub(crate) const SO_BASE: i32 = 0x5348;
 pub(crate) const SO_END: i32 = SO_BASE + 16;
 /// `SITEMH_SO_PAIRS`: rank the (source, destination) pairs for some destinations.
 pub(crate) const SO_PAIRS: i32 = SO_BASE;
+/// `SITEMH_SO_SRCADDRS`: the ranked sources for one destination (`getsrcaddr`).
+pub(crate) const SO_SRCADDRS: i32 = SO_BASE + 4;
 
 /// `ndst`, `npairs`, `available`, `service`.
 const COUNTS_LEN: usize = 16;
@@ -91,6 +98,9 @@ impl GetSockopt for SelectV4 {
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
             SO_PAIRS => answer_pairs::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf),
+            SO_SRCADDRS => {
+                answer_sources::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf)
+            }
             switchover::SO_LFROUTES => state.switchover().get(socket, buf),
             _ => Err(ENOPROTOOPT),
         }
@@ -107,6 +117,7 @@ impl GetSockopt for SelectV6 {
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
             SO_PAIRS => answer_pairs::<V6>(state.v6(), 0, socket, buf),
+            SO_SRCADDRS => answer_sources::<V6>(state.v6(), 0, socket, buf),
             switchover::SO_LFROUTES => Err(EOPNOTSUPP),
             _ => Err(ENOPROTOOPT),
         }
@@ -186,8 +197,9 @@ fn answer_pairs<F: Family>(
     if room < header_len {
         return Err(EINVAL);
     }
-    let mut request = KVec::from_elem(0u8, header_len, GFP_KERNEL)?;
-    reader.read_slice(&mut request)?;
+    let mut request = [0u8; COUNTS_LEN + MAX_DESTS * 16];
+    let request = &mut request[..header_len];
+    reader.read_slice(request)?;
     let ndst = request
         .get(..4)
         .and_then(|b| b.try_into().ok())
@@ -201,9 +213,154 @@ fn answer_pairs<F: Family>(
         let at = COUNTS_LEN + i * addr_len;
         *dst = request.get(at..).and_then(F::Addr::read).ok_or(EINVAL)?;
     }
+    let dsts = &dsts[..ndst];
+    let service = Service::of_tos(socket.tos);
+    let room_pairs = (room - header_len) / pair_len;
 
-    let view = state.selection_view();
-    let host = KernelHost::<F>::new(socket.net)?;
+    let answer = answer_outside(state, noticed_down, socket, service, dsts, |sources| {
+        let mut answer = Answer::new(request, (sources.len() * ndst).min(room_pairs), pair_len)?;
+        for_each_outside(sources, service, dsts, |r| answer.push(&r));
+        Ok(answer)
+    })?;
+    let mut answer = match answer {
+        Some(answer) => answer,
+        None => {
+            let ranked = ranked_pairs(state, noticed_down, socket, service, dsts)?;
+            let mut answer = Answer::new(request, ranked.len().min(room_pairs), pair_len)?;
+            for r in ranked.iter() {
+                answer.push(r);
+            }
+            answer
+        }
+    };
+    if answer.total == 0 {
+        return Err(ENETUNREACH);
+    }
+    let out = answer.finish(service);
+    writer.write_slice(out)?;
+    Ok(out.len())
+}
+
+/// `SITEMH_SO_SRCADDRS` for family `F`: the sources `SITEMH_SO_PAIRS` ranks for one
+/// destination, in its order, without the ranking data.
+///
+/// ```text
+/// struct sitemh_srcaddrs{,6}: u32 nsrc (out), u32 service (out), dst (in),
+///                             src[SITEMH_MAX_SOURCES] (out, best first)
+/// ```
+fn answer_sources<F: Family>(
+    state: &FamilyState<F>,
+    noticed_down: u32,
+    socket: &Socket<'_>,
+    buf: UserSlice,
+) -> Result<usize> {
+    let addr_len = <F::Addr as WireAddr>::LEN;
+    let header_len = 8 + addr_len;
+    let (mut reader, mut writer) = buf.reader_writer();
+    if reader.len() < header_len + MAX_SOURCES * addr_len {
+        return Err(EINVAL);
+    }
+    let mut out = [0u8; 8 + 16 + MAX_SOURCES * 16];
+    reader.read_slice(&mut out[..header_len])?;
+    let dsts = [out
+        .get(8..header_len)
+        .and_then(F::Addr::read)
+        .ok_or(EINVAL)?];
+    let service = Service::of_tos(socket.tos);
+    let mut sources = [F::Addr::ZERO; MAX_SOURCES];
+    let mut n = 0;
+    let mut take = |r: &Ranked<F::Addr>| {
+        if let Some(slot) = sources.get_mut(n) {
+            *slot = r.pair.src;
+            n += 1;
+        }
+    };
+    let cached = answer_outside(state, noticed_down, socket, service, &dsts, |ranked| {
+        for_each_outside(ranked, service, &dsts, |r| take(&r));
+        Ok(())
+    })?;
+    if cached.is_none() {
+        // One destination: the pairs' sources are distinct.
+        for r in ranked_pairs(state, noticed_down, socket, service, &dsts)?.iter() {
+            take(r);
+        }
+    }
+    if n == 0 {
+        return Err(ENETUNREACH);
+    }
+    put_u32(&mut out, 0, n as u32);
+    put_u32(&mut out, 4, u32::from(service == Service::LowLatency));
+    for (i, src) in sources[..n].iter().enumerate() {
+        let at = header_len + i * addr_len;
+        src.write(&mut out[at..at + addr_len]);
+    }
+    let len = header_len + n * addr_len;
+    writer.write_slice(&out[..len])?;
+    Ok(len)
+}
+
+/// The answer being written: the request echoed, then the ranked pairs while the caller's
+/// buffer has room; every pair counts in `total`.
+struct Answer {
+    out: KVec<u8>,
+    pair_len: usize,
+    room: usize,
+    written: usize,
+    total: usize,
+}
+
+impl Answer {
+    /// An answer to `request` with room for `room` pairs of `pair_len` octets.
+    fn new(request: &[u8], room: usize, pair_len: usize) -> Result<Self> {
+        let mut out = KVec::with_capacity(request.len() + room * pair_len, GFP_KERNEL)?;
+        out.extend_from_slice(request, GFP_KERNEL)?;
+        Ok(Self {
+            out,
+            pair_len,
+            room,
+            written: 0,
+            total: 0,
+        })
+    }
+
+    fn push<B: WireAddr>(&mut self, r: &Ranked<B>) {
+        self.total += 1;
+        if self.written == self.room {
+            return;
+        }
+        // One ranked pair: src, dst, then u64 bandwidth, u32 hops, latency_us, flags and a
+        // reserved u32, built on the stack and appended once (into reserved room).
+        let mut pair = [0u8; 2 * 16 + RANK_INFO_LEN];
+        let addrs = 2 * B::LEN;
+        r.pair.src.write(&mut pair[..B::LEN]);
+        r.pair.dst.write(&mut pair[B::LEN..addrs]);
+        let flags = if r.measured { RANK_MEASURED } else { 0 } | if r.down { RANK_DOWN } else { 0 };
+        let info = &mut pair[addrs..addrs + RANK_INFO_LEN];
+        info[..8].copy_from_slice(&r.bandwidth.to_ne_bytes());
+        info[8..12].copy_from_slice(&r.hops.to_ne_bytes());
+        info[12..16].copy_from_slice(&r.latency_us.to_ne_bytes());
+        info[16..20].copy_from_slice(&flags.to_ne_bytes());
+        if self
+            .out
+            .extend_from_slice(&pair[..self.pair_len], GFP_KERNEL)
+            .is_ok()
+        {
+            self.written += 1;
+        }
+    }
+
+    /// The octets to copy out, with the counts filled in.
+    fn finish(&mut self, service: Service) -> &[u8] {
+        let (written, total) = (self.written as u32, self.total as u32);
+        put_u32(&mut self.out, 4, written);
+        put_u32(&mut self.out, 8, total);
+        put_u32(&mut self.out, 12, u32::from(service == Service::LowLatency));
+        &self.out
+    }
+}
+
+/// The path information of `view` with the domains `noticed_down` marked down.
+fn path_info<F: Family>(view: &SelectionView<F>, noticed_down: u32) -> PathInfo {
     let mut info = PathInfo {
         attrs: view.paths,
         down: view.down,
@@ -211,13 +368,75 @@ fn answer_pairs<F: Family>(
     for (index, down) in info.down.iter_mut().enumerate() {
         *down |= noticed_down & (1 << index) != 0;
     }
+    info
+}
+
+/// `answer(sources)` for `dsts` when none of them is inside the domains and selection does
+/// not probe, with their sources ranked: remembered while nothing the ranking depends on
+/// changes (else ranked now and remembered). `None` for the other cases.
+fn answer_outside<F: Family, T>(
+    state: &FamilyState<F>,
+    noticed_down: u32,
+    socket: &Socket<'_>,
+    service: Service,
+    dsts: &[F::Addr],
+    answer: impl FnOnce(&[Ranked<F::Addr>]) -> Result<T>,
+) -> Result<Option<T>> {
+    // The key is read before the ranking it names is computed: a change in between
+    // leaves an entry under the old key, which no later call matches.
+    let routes = inet::selection_generation(socket.net, F::AF);
+    let Some(table) = state.outside_generation(dsts) else {
+        return Ok(None);
+    };
+    let key = OutsideKey {
+        table,
+        routes,
+        noticed_down,
+        service,
+        class: outside_class(dsts),
+    };
+    if let Some(sources) = state.outside_cache().lock().get(&key) {
+        return answer(sources).map(Some);
+    }
+    let view = state.selection_view();
+    if view.generation != table {
+        // The table changed meanwhile: answer from scratch.
+        return Ok(None);
+    }
+    let host = KernelHost::<F>::new(socket.net)?;
+    let info = path_info(&view, noticed_down);
+    let mut sources = [Ranked::default(); MAX_SOURCES];
+    let count = rank_outside_sources(
+        &view.table,
+        &host,
+        &info,
+        key.class,
+        view.home,
+        service,
+        &mut sources,
+    );
+    state.outside_cache().lock().put(key, &sources, count);
+    answer(&sources[..count]).map(Some)
+}
+
+/// The ranked pairs for `dsts` from scratch: the draft's candidate pairs, echo-probed if
+/// configured, ranked for `service`.
+fn ranked_pairs<F: Family>(
+    state: &FamilyState<F>,
+    noticed_down: u32,
+    socket: &Socket<'_>,
+    service: Service,
+    dsts: &[F::Addr],
+) -> Result<KVec<Ranked<F::Addr>>> {
+    let ndst = dsts.len();
+    let view = state.selection_view();
+    let host = KernelHost::<F>::new(socket.net)?;
+    let info = path_info(&view, noticed_down);
     let mut pairs = KVec::from_elem(Pair::default(), MAX_SOURCES * ndst, GFP_KERNEL)?;
     let n =
-        candidate_pairs(&view.table, &host, &dsts[..ndst], view.home, &mut pairs).map_err(|e| {
-            match e {
-                SelectError::NoDestination => EINVAL,
-                SelectError::NoSource => ENETUNREACH,
-            }
+        candidate_pairs(&view.table, &host, dsts, view.home, &mut pairs).map_err(|e| match e {
+            SelectError::NoDestination => EINVAL,
+            SelectError::NoSource => ENETUNREACH,
         })?;
     let pairs = &pairs[..n];
 
@@ -237,26 +456,6 @@ fn answer_pairs<F: Family>(
         let rtt = if rtt > 0 { Some(rtt) } else { None };
         ranked.push(Ranked::new(&view.table, &info, *pair, rtt), GFP_KERNEL)?;
     }
-    let service = Service::of_tos(socket.tos);
     rank(&mut ranked, service);
-
-    let written = n.min((room - header_len) / pair_len);
-    let mut out = KVec::from_elem(0u8, header_len + written * pair_len, GFP_KERNEL)?;
-    out[..header_len].copy_from_slice(&request);
-    put_u32(&mut out, 4, written as u32);
-    put_u32(&mut out, 8, n as u32);
-    put_u32(&mut out, 12, u32::from(service == Service::LowLatency));
-    for (i, r) in ranked.iter().take(written).enumerate() {
-        let at = header_len + i * pair_len;
-        r.pair.src.write(&mut out[at..]);
-        r.pair.dst.write(&mut out[at + addr_len..]);
-        let info_at = at + 2 * addr_len;
-        out[info_at..info_at + 8].copy_from_slice(&r.bandwidth.to_ne_bytes());
-        put_u32(&mut out, info_at + 8, r.hops);
-        put_u32(&mut out, info_at + 12, r.latency_us);
-        let flags = if r.measured { RANK_MEASURED } else { 0 } | if r.down { RANK_DOWN } else { 0 };
-        put_u32(&mut out, info_at + 16, flags);
-    }
-    writer.write_slice(&out)?;
-    Ok(out.len())
+    Ok(ranked)
 }

@@ -92,6 +92,45 @@ test_getsrcaddr() {
 	log_test $rc "getsrcaddr: the draft's branches (outside, inside, private), IPv4 and IPv6"
 }
 
+# srcaddrs ARGS...: H's sources for `sitemh_tool srcaddr ARGS`, on one line.
+srcaddrs() {
+	ip netns exec "$h" "$tool" srcaddr "$@" | tr '\n' ' '
+}
+
+test_selection_follows_changes() {
+	local rc=0
+	# The module remembers the ranking towards the outside; every change it depends on
+	# must show in the very next call (each call also checks SITEMH_SO_SRCADDRS against
+	# SITEMH_SO_PAIRS).
+	path_attrs ipv4 0 100000 3 0
+	path_attrs ipv4 1 10000 3 0
+	check [ "$(srcaddrs $X4)" = "198.51.100.10 203.0.113.10 " ] || rc=1
+	path_attrs ipv4 1 900000 3 0
+	check [ "$(srcaddrs $X4)" = "203.0.113.10 198.51.100.10 " ] || rc=1
+	ip -n "$h" addr add 203.0.113.11/25 dev h-a
+	check [ "$(srcaddrs $X4)" = "203.0.113.10 203.0.113.11 198.51.100.10 " ] || rc=1
+	ip -n "$h" addr del 203.0.113.11/25 dev h-a
+	check [ "$(srcaddrs $X4)" = "203.0.113.10 198.51.100.10 " ] || rc=1
+	ip -n "$h" route add unreachable 203.0.113.130/32
+	check [ "$(srcaddrs $X4)" = "198.51.100.10 203.0.113.10 " ] || rc=1
+	ip -n "$h" route del unreachable 203.0.113.130/32
+	check [ "$(srcaddrs $X4)" = "203.0.113.10 198.51.100.10 " ] || rc=1
+	# EF with no latency known: a tie, in the host's order; then the lower latency.
+	check [ "$(srcaddrs -t 0xb8 $X4)" = "198.51.100.10 203.0.113.10 " ] || rc=1
+	path_attrs ipv4 0 100000 3 5000
+	path_attrs ipv4 1 900000 3 10
+	check [ "$(srcaddrs -t 0xb8 $X4)" = "203.0.113.10 198.51.100.10 " ] || rc=1
+	path_attrs ipv4 1 900000 3 9000
+	check [ "$(srcaddrs -t 0xb8 $X4)" = "198.51.100.10 203.0.113.10 " ] || rc=1
+	ip -n "$h" -6 addr add 2001:db8:2:a::11/64 dev h-a nodad
+	check [ "$(srcaddrs -6 $X6 | tr ' ' '\n' | grep -c .)" -eq 3 ] || rc=1
+	ip -n "$h" -6 addr del 2001:db8:2:a::11/64 dev h-a
+	check [ "$(srcaddrs -6 $X6 | tr ' ' '\n' | grep -c .)" -eq 2 ] || rc=1
+	path_attrs ipv4 0 0 0 0
+	path_attrs ipv4 1 0 0 0
+	log_test $rc "getsrcaddr follows path attributes, addresses, routes and TOS at once"
+}
+
 path_attrs() { # FAMILY DOMAIN BANDWIDTH HOPS LATENCY
 	ip netns exec "$h" sysctl -q -w "net.$1.ip_domain.$2.path_bandwidth=$3" \
 		"net.$1.ip_domain.$2.hops=$4" "net.$1.ip_domain.$2.latency=$5"
@@ -202,6 +241,7 @@ test_udp_server_plain 4 198.51.100.10 203.0.113.10
 test_udp_server_draft 6 2001:db8:1:a::10 2001:db8:2:a::10 ip6
 test_udp_server_plain 6 2001:db8:1:a::10 2001:db8:2:a::10
 test_getsrcaddr
+test_selection_follows_changes
 test_ranking_configured
 test_ranking_measured 4 $X4 198.51.100.10 203.0.113.10 ipv4
 test_ranking_measured 6 $X6 2001:db8:1:a::10 2001:db8:2:a::10 ipv6

@@ -72,6 +72,36 @@ static int parse(const char *s, void *addr)
 	return 0;
 }
 
+/* getsrcaddr (SITEMH_SO_SRCADDRS) must give the sources SITEMH_SO_PAIRS ranks for the same
+ * destination, in the same order: 0 if so, else 1 with a line saying so. */
+static int same_as_ranked_pairs(int fd, const void *dst, const void *src, int n)
+{
+	static char room[sizeof(struct sitemh_pairs6) +
+			 SITEMH_MAX_SOURCES * sizeof(struct sitemh_ranked_pair6)];
+	struct sitemh_pairs *p4 = (struct sitemh_pairs *)room;
+	struct sitemh_pairs6 *p6 = (struct sitemh_pairs6 *)room;
+	size_t alen = family == AF_INET ? 4 : 16;
+	int i, npairs;
+
+	if (sitemh_rank_pairs(fd, family, dst, 1, room, sizeof(room)) < 0) {
+		printf("# SITEMH_SO_PAIRS: %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	npairs = family == AF_INET ? (int)p4->npairs : (int)p6->npairs;
+	for (i = 0; i < n && i < npairs; i++) {
+		const void *p = family == AF_INET ? (const void *)&p4->pair[i].pair.src
+						  : (const void *)&p6->pair[i].pair.src;
+
+		if (memcmp(p, (const char *)src + i * alen, alen))
+			break;
+	}
+	if (npairs != n || i != n) {
+		printf("# getsrcaddr and SITEMH_SO_PAIRS disagree (%d and %d sources)\n", n, npairs);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_srcaddr(const char *dst_text)
 {
 	struct in6_addr dst, src[SITEMH_MAX_SOURCES];
@@ -86,7 +116,7 @@ static int cmd_srcaddr(const char *dst_text)
 	}
 	for (i = 0; i < n; i++)
 		printf("%s\n", family == AF_INET ? text(&((struct in_addr *)src)[i]) : text(&src[i]));
-	return 0;
+	return same_as_ranked_pairs(fd, &dst, src, n);
 }
 
 static int cmd_pairs(const char *name)
@@ -301,6 +331,17 @@ static int cmd_bad_input(void)
 		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_BASE + 16, big, &len), ENOPROTOOPT);
 	bad |= expect("IPv4: setsockopt of the get-only option",
 		      setsockopt(fd4, IPPROTO_IP, SITEMH_SO_PAIRS, big, len), ENOPROTOOPT);
+	len = sizeof(struct sitemh_srcaddrs) - 1;
+	bad |= expect("IPv4: SRCADDRS optlen one short",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_SRCADDRS, big, &len), EINVAL);
+	len = sizeof(struct sitemh_srcaddrs);
+	bad |= expect("IPv4: SRCADDRS NULL buffer",
+		      getsockopt(fd4, IPPROTO_IP, SITEMH_SO_SRCADDRS, NULL, &len), EFAULT);
+	bad |= expect("IPv4: setsockopt of SRCADDRS",
+		      setsockopt(fd4, IPPROTO_IP, SITEMH_SO_SRCADDRS, big, len), ENOPROTOOPT);
+	len = sizeof(struct sitemh_srcaddrs6) - 1;
+	bad |= expect("IPv6: SRCADDRS optlen one short",
+		      getsockopt(fd6, IPPROTO_IPV6, SITEMH_SO_SRCADDRS, big, &len), EINVAL);
 	len = sizeof(struct sitemh_pairs6) - 1;
 	bad |= expect("IPv6: optlen one short of the header",
 		      getsockopt(fd6, IPPROTO_IPV6, SITEMH_SO_PAIRS, big, &len), EINVAL);

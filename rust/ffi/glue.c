@@ -108,6 +108,23 @@ int sitemh_route_oif(struct net *net, int family, const u8 *addr, int ifindex, i
 	return -EAFNOSUPPORT;
 }
 
+u64 sitemh_selection_genid(struct net *net, int family)
+{
+	u32 routes, addrs;
+
+	/* An interface going up or down changes the routes too (fib_netdev_event,
+	 * addrconf_ifdown); an IPv6 address becomes usable after DAD together with its
+	 * local route. */
+	if (family == AF_INET) {
+		routes = rt_genid_ipv4(net);
+		addrs = atomic_read(&net->ipv4.dev_addr_genid);
+	} else {
+		routes = rt_genid_ipv6(net);
+		addrs = atomic_read(&net->ipv6.dev_addr_genid);
+	}
+	return (u64)routes << 32 | (u32)(addrs + READ_ONCE(net->dev_base_seq));
+}
+
 u8 sitemh_sock_tos(const struct sock *sk)
 {
 	const struct ipv6_pinfo *np;

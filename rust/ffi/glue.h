@@ -70,6 +70,11 @@ int sitemh_local_addrs(struct net *net, int family, struct sitemh_local_addr *ou
  * link-local IPv6 address (0: none). Returns 0 or a negative errno. */
 int sitemh_route_oif(struct net *net, int family, const u8 *addr, int ifindex, int *oif);
 
+/* A number that changes whenever the namespace's routes (any table, any rule), its
+ * addresses of one family or its interfaces change: what address selection read from
+ * them is still true while the number stays the same. */
+u64 sitemh_selection_genid(struct net *net, int family);
+
 /* The socket's TOS (IPv4) or traffic class (IPv6), its namespace and its family. */
 u8 sitemh_sock_tos(const struct sock *sk);
 struct net *sitemh_sock_net(const struct sock *sk);

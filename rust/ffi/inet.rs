@@ -52,6 +52,13 @@ pub(crate) fn route_oif(net: &Net, family: i32, addr: &GlueAddr, ifindex: i32) -
     Ok(oif)
 }
 
+/// A number that changes with the namespace's routes, addresses of `family` and
+/// interfaces: an answer computed from them stays true while it stays the same.
+pub(crate) fn selection_generation(net: &Net, family: i32) -> u64 {
+    // SAFETY: `net` is alive; the glue only reads counters of it.
+    unsafe { local::sitemh_selection_genid(net.as_raw(), family) }
+}
+
 /// Echo-probes every pair `src[i] -> dst[i]` at once and waits up to `timeout_ms`;
 /// `rtt_us[i]` becomes the round trip in microseconds, 0 without an answer. Sleeps.
 pub(crate) fn probe_rtts(

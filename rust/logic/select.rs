@@ -237,11 +237,7 @@ pub(crate) fn candidate_pairs<B: Classify, H: Host<B>>(
     } else {
         // Outside: private destinations with private sources if the name has any, else
         // every global destination with every global source (or the home address).
-        let class = if dsts.iter().any(|d| d.class() == AddrClass::Private) {
-            AddrClass::Private
-        } else {
-            AddrClass::Global
-        };
+        let class = outside_class(dsts);
         let count = outside_sources(table, host, class, home, &mut sources);
         for &dst in dsts.iter().filter(|d| d.class() == class) {
             for &src in &sources[..count] {
@@ -253,6 +249,16 @@ pub(crate) fn candidate_pairs<B: Classify, H: Host<B>>(
         return Err(SelectError::NoSource);
     }
     Ok(n)
+}
+
+/// Which destinations (and sources) a name outside the domains uses: private ones if it
+/// has any, else global ones.
+pub(crate) fn outside_class<B: Classify>(dsts: &[B]) -> AddrClass {
+    if dsts.iter().any(|d| d.class() == AddrClass::Private) {
+        AddrClass::Private
+    } else {
+        AddrClass::Global
+    }
 }
 
 /// Path attributes of one provider (source domain), as configured (draft 2.1.1: what the
@@ -382,27 +388,192 @@ impl<B: Classify> Ranked<B> {
 /// The draft's `getendpointaddr` ordering: best first. Paths known to be down go last;
 /// unknown values rank after known ones; ties keep the candidates' order.
 pub(crate) fn rank<B: Copy>(pairs: &mut [Ranked<B>], service: Service) {
-    let unknown_last = |v: u64| if v == 0 { u64::MAX } else { v };
-    let key = |r: &Ranked<B>| -> (bool, u64, u64) {
-        match service {
-            Service::BestEffort => (
-                r.down,
-                u64::MAX - r.bandwidth,
-                unknown_last(u64::from(r.hops)),
-            ),
-            Service::LowLatency => (
-                r.down,
-                unknown_last(u64::from(r.latency_us)),
-                unknown_last(u64::from(r.hops)),
-            ),
-        }
-    };
     // Insertion sort: stable, in place, no allocation; at most MAX_SOURCES * MAX_DESTS entries.
     for i in 1..pairs.len() {
         let mut j = i;
-        while j > 0 && key(&pairs[j - 1]) > key(&pairs[j]) {
+        while j > 0 && rank_key(&pairs[j - 1], service) > rank_key(&pairs[j], service) {
             pairs.swap(j - 1, j);
             j -= 1;
+        }
+    }
+}
+
+/// What [`rank`] orders by: the smaller key first.
+fn rank_key<B>(r: &Ranked<B>, service: Service) -> (bool, u64, u64) {
+    let unknown_last = |v: u64| if v == 0 { u64::MAX } else { v };
+    match service {
+        Service::BestEffort => (
+            r.down,
+            u64::MAX - r.bandwidth,
+            unknown_last(u64::from(r.hops)),
+        ),
+        Service::LowLatency => (
+            r.down,
+            unknown_last(u64::from(r.latency_us)),
+            unknown_last(u64::from(r.hops)),
+        ),
+    }
+}
+
+/// The sources of class `class` for destinations outside the domains, ranked for
+/// `service`, into `out` (each pair's destination left unspecified). Without measured
+/// round trips a pair's rank depends on its source alone, so this ranking holds for every
+/// such destination: [`expand_outside`] turns it into the ranked pairs of a name.
+pub(crate) fn rank_outside_sources<B: Classify, H: Host<B>>(
+    table: &DomainTable<B>,
+    host: &H,
+    info: &PathInfo,
+    class: AddrClass,
+    home: Option<B>,
+    service: Service,
+    out: &mut [Ranked<B>; MAX_SOURCES],
+) -> usize {
+    let mut sources = [B::ZERO; MAX_SOURCES];
+    let count = outside_sources(table, host, class, home, &mut sources);
+    for (slot, &src) in out.iter_mut().zip(&sources[..count]) {
+        *slot = Ranked::new(table, info, Pair { src, dst: B::ZERO }, None);
+    }
+    rank(&mut out[..count], service);
+    count
+}
+
+/// The ranked pairs for `dsts`, none inside the domains, from their sources as
+/// [`rank_outside_sources`] ranked them (for `outside_class(dsts)`), into `out`: the
+/// same pairs in the same order as [`candidate_pairs`] followed by [`rank`] give, without
+/// sorting m*n pairs. Among sources of equal rank the candidates' order (destination by
+/// destination) is kept, as the stable sort keeps it. Returns how many were written.
+pub(crate) fn expand_outside<B: Classify>(
+    sources: &[Ranked<B>],
+    service: Service,
+    dsts: &[B],
+    out: &mut [Ranked<B>],
+) -> usize {
+    let mut n = 0;
+    for_each_outside(sources, service, dsts, |r| {
+        if let Some(slot) = out.get_mut(n) {
+            *slot = r;
+            n += 1;
+        }
+    });
+    n
+}
+
+/// [`expand_outside`] handing each ranked pair to `emit`, best first.
+pub(crate) fn for_each_outside<B: Classify>(
+    sources: &[Ranked<B>],
+    service: Service,
+    dsts: &[B],
+    mut emit: impl FnMut(Ranked<B>),
+) {
+    let dsts = &dsts[..dsts.len().min(MAX_DESTS)];
+    let class = outside_class(dsts);
+    if let [dst] = dsts {
+        // One destination (`getsrcaddr`): the sources' order as it is.
+        if dst.class() == class {
+            for source in sources {
+                emit(Ranked {
+                    pair: Pair {
+                        src: source.pair.src,
+                        dst: *dst,
+                    },
+                    ..*source
+                });
+            }
+        }
+        return;
+    }
+    let mut start = 0;
+    while start < sources.len() {
+        let key = rank_key(&sources[start], service);
+        let tied = sources[start..]
+            .iter()
+            .take_while(|s| rank_key(s, service) == key)
+            .count();
+        let run = &sources[start..start + tied];
+        for (i, &dst) in dsts.iter().enumerate() {
+            if dst.class() != class || dsts[..i].contains(&dst) {
+                continue;
+            }
+            for source in run {
+                emit(Ranked {
+                    pair: Pair {
+                        src: source.pair.src,
+                        dst,
+                    },
+                    ..*source
+                });
+            }
+        }
+        start += tied;
+    }
+}
+
+/// Everything an outside ranking depends on besides the destinations: the table's
+/// generation, the routes' and addresses' generation, the domains noticed down, the
+/// service and the destinations' class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OutsideKey {
+    /// Bumped on every table published.
+    pub(crate) table: u64,
+    /// Changes with the namespace's routes, addresses and interfaces.
+    pub(crate) routes: u64,
+    /// Domains a link-failure notice reported down, one bit each.
+    pub(crate) noticed_down: u32,
+    /// The service asked for.
+    pub(crate) service: Service,
+    /// The destinations' class.
+    pub(crate) class: AddrClass,
+}
+
+/// One remembered outside ranking.
+#[derive(Clone, Copy, Debug)]
+struct OutsideEntry<B> {
+    key: OutsideKey,
+    count: usize,
+    sources: [Ranked<B>; MAX_SOURCES],
+}
+
+/// The last outside ranking per service and class, so that `getsrcaddr` towards the
+/// outside costs a key comparison and a copy while nothing it depends on changes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct OutsideCache<B> {
+    entries: [Option<OutsideEntry<B>>; 4],
+}
+
+impl<B: Copy + Default> OutsideCache<B> {
+    /// An empty cache.
+    pub(crate) const fn new() -> Self {
+        Self { entries: [None; 4] }
+    }
+
+    fn slot(key: &OutsideKey) -> usize {
+        usize::from(key.service == Service::LowLatency) * 2
+            + usize::from(key.class == AddrClass::Private)
+    }
+
+    /// The ranking stored under `key`; `None` if there is none.
+    pub(crate) fn get(&self, key: &OutsideKey) -> Option<&[Ranked<B>]> {
+        let entry = self.entries.get(Self::slot(key))?.as_ref()?;
+        if entry.key != *key {
+            return None;
+        }
+        entry.sources.get(..entry.count)
+    }
+
+    /// Remembers the first `count` of `sources` under `key`, replacing the entry of its
+    /// service and class.
+    pub(crate) fn put(
+        &mut self,
+        key: OutsideKey,
+        sources: &[Ranked<B>; MAX_SOURCES],
+        count: usize,
+    ) {
+        if let Some(slot) = self.entries.get_mut(Self::slot(&key)) {
+            *slot = Some(OutsideEntry {
+                key,
+                count: count.min(MAX_SOURCES),
+                sources: *sources,
+            });
         }
     }
 }
@@ -568,6 +739,58 @@ pub(crate) mod vectors {
                 Err(SelectError::NoSource) if expected.is_empty() => {}
                 _ => return Err("candidate pairs differ from the vector"),
             }
+        }
+        // The outside vectors again through the remembered ranking of their sources.
+        let info = PathInfo::default();
+        let mut cache = OutsideCache::new();
+        for (dsts, home, expected) in PAIRS {
+            if dsts.iter().any(|&d| table.domain_of(d).is_some()) {
+                continue;
+            }
+            let key = OutsideKey {
+                table: 1,
+                routes: 1,
+                noticed_down: 0,
+                service: Service::BestEffort,
+                class: outside_class(dsts),
+            };
+            let mut sources = [Ranked::default(); MAX_SOURCES];
+            let count = match cache.get(&key) {
+                Some(cached) if home.is_none() => {
+                    sources[..cached.len()].copy_from_slice(cached);
+                    cached.len()
+                }
+                _ => {
+                    let count = rank_outside_sources(
+                        &table,
+                        &HOST,
+                        &info,
+                        key.class,
+                        *home,
+                        key.service,
+                        &mut sources,
+                    );
+                    if home.is_none() {
+                        cache.put(key, &sources, count);
+                    }
+                    count
+                }
+            };
+            let mut out = [Ranked::default(); 8];
+            let n = expand_outside(&sources[..count], key.service, dsts, &mut out);
+            if out[..n].iter().map(|r| r.pair).ne(expected.iter().copied()) {
+                return Err("outside ranking differs from the vector");
+            }
+        }
+        let stale = OutsideKey {
+            table: 2,
+            routes: 1,
+            noticed_down: 0,
+            service: Service::BestEffort,
+            class: AddrClass::Global,
+        };
+        if cache.get(&stale).is_some() {
+            return Err("a ranking of an older table was returned");
         }
         for (paths, service, order) in RANKINGS {
             let mut r = [Ranked::default(); 3];
@@ -916,6 +1139,142 @@ mod tests {
     #[test]
     fn the_shared_vectors_hold() {
         assert_eq!(vectors::check_all(), Ok(()));
+    }
+
+    /// Pseudo-random numbers for the property tests (xorshift, fixed seed).
+    struct Stream(u64);
+
+    impl Stream {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+            from[(self.next() % from.len() as u64) as usize]
+        }
+    }
+
+    #[test]
+    fn outside_fast_path_equals_ranking_every_pair() {
+        // Addresses of the site's domains, global ones of no domain, private and
+        // link-local ones; destinations with repeats, of every class.
+        let local = [
+            P1 + 10,
+            P1 + 11,
+            P1 + 131,
+            P2 + 10,
+            P2 + 12,
+            PRIV + 7,
+            0x0b00_0001,
+            0x0a00_0001,
+            0xa9fe_0001,
+        ];
+        let remote = [X, X + 1, 0x0c00_0001, 0xac10_0001, 0xa9fe_0101, P1 + 200];
+        let table = site();
+        let mut rng = Stream(0x9e37_79b9_7f4a_7c15);
+        let mut cases = 0;
+        for _ in 0..20_000 {
+            let host = TestHost {
+                addrs: (0..rng.next() % 8)
+                    .map(|_| LocalAddr {
+                        addr: rng.pick(&local),
+                        ifindex: rng.pick(&[3, 4]),
+                    })
+                    .collect(),
+                routes: std::vec![(P1 + 128, 25, 3), (P2 + 128, 25, 4), (0, 0, 3)],
+            };
+            let dsts: Vec<u32> = (0..1 + rng.next() % 5).map(|_| rng.pick(&remote)).collect();
+            if dsts.iter().any(|&d| table.domain_of(d).is_some()) {
+                continue;
+            }
+            let mut info = PathInfo::default();
+            for i in 0..3 {
+                info.attrs[i].path_bandwidth = (rng.next() % 3) as u32;
+                info.attrs[i].hops = (rng.next() % 3) as u32;
+                info.attrs[i].latency_us = (rng.next() % 3) as u32;
+                info.down[i] = rng.next() % 4 == 0;
+            }
+            let home = if rng.next() % 8 == 0 {
+                Some(0xc633_0001)
+            } else {
+                None
+            };
+            for service in [Service::BestEffort, Service::LowLatency] {
+                let mut all = [Pair::default(); MAX_SOURCES * MAX_DESTS];
+                let expected: Vec<Ranked<u32>> =
+                    match candidate_pairs(&table, &host, &dsts, home, &mut all) {
+                        Ok(n) => {
+                            let mut r: Vec<Ranked<u32>> = all[..n]
+                                .iter()
+                                .map(|&p| Ranked::new(&table, &info, p, None))
+                                .collect();
+                            rank(&mut r, service);
+                            r
+                        }
+                        Err(_) => Vec::new(),
+                    };
+                let mut sources = [Ranked::default(); MAX_SOURCES];
+                let count = rank_outside_sources(
+                    &table,
+                    &host,
+                    &info,
+                    outside_class(&dsts),
+                    home,
+                    service,
+                    &mut sources,
+                );
+                let mut out = [Ranked::default(); MAX_SOURCES * MAX_DESTS];
+                let n = expand_outside(&sources[..count], service, &dsts, &mut out);
+                assert_eq!(out[..n], expected[..], "{dsts:x?} {service:?}");
+                cases += usize::from(n > 1);
+            }
+        }
+        assert!(cases > 1000, "only {cases} cases with several pairs");
+    }
+
+    #[test]
+    fn the_outside_cache_answers_only_its_own_key() {
+        let key = OutsideKey {
+            table: 7,
+            routes: 9,
+            noticed_down: 0,
+            service: Service::BestEffort,
+            class: AddrClass::Global,
+        };
+        let mut sources = [Ranked::default(); MAX_SOURCES];
+        sources[0] = ranked(P1 + 10, 5, 1, 1, false);
+        let mut cache = OutsideCache::new();
+        assert_eq!(cache.get(&key), None);
+        cache.put(key, &sources, 1);
+        assert_eq!(cache.get(&key), Some(&sources[..1]));
+        for other in [
+            OutsideKey { table: 8, ..key },
+            OutsideKey { routes: 10, ..key },
+            OutsideKey {
+                noticed_down: 1,
+                ..key
+            },
+            OutsideKey {
+                service: Service::LowLatency,
+                ..key
+            },
+            OutsideKey {
+                class: AddrClass::Private,
+                ..key
+            },
+        ] {
+            assert_eq!(cache.get(&other), None, "{other:?}");
+        }
+        // Another service has its own entry: both stay.
+        let low = OutsideKey {
+            service: Service::LowLatency,
+            ..key
+        };
+        cache.put(low, &sources, 1);
+        assert_eq!(cache.get(&key), Some(&sources[..1]));
+        assert_eq!(cache.get(&low), Some(&sources[..1]));
     }
 
     #[test]

@@ -171,6 +171,38 @@ struct sitemh_pairs6 {
 };
 
 /*
+ * getsockopt: the draft's getsrcaddr in one call (struct sitemh_srcaddrs{,6}): the sources
+ * SITEMH_SO_PAIRS ranks for one destination, in the same order, without the ranking data,
+ * so that a caller choosing its source per connection copies a few octets only.
+ */
+#define SITEMH_SO_SRCADDRS	(SITEMH_SO_BASE + 4)
+
+/*
+ * struct sitemh_srcaddrs - request and answer of getsockopt(IPPROTO_IP,
+ * SITEMH_SO_SRCADDRS); optlen < sizeof(struct sitemh_srcaddrs) is EINVAL.
+ * @nsrc: out: sources written to @src, best first.
+ * @service: out: SITEMH_SERVICE_* chosen from the socket's TOS.
+ * @dst: in: the destination.
+ * @src: out: the sources.
+ *
+ * Errors: as SITEMH_SO_PAIRS.
+ */
+struct sitemh_srcaddrs {
+	__u32 nsrc;
+	__u32 service;
+	struct in_addr dst;
+	struct in_addr src[SITEMH_MAX_SOURCES];
+};
+
+/* struct sitemh_srcaddrs6 - the same at level IPPROTO_IPV6. */
+struct sitemh_srcaddrs6 {
+	__u32 nsrc;
+	__u32 service;
+	struct in6_addr dst;
+	struct in6_addr src[SITEMH_MAX_SOURCES];
+};
+
+/*
  * Link-failure switchover (draft 2.1.2): the draft's SO_LFROUTES and SO_SEQPARAM, at level
  * IPPROTO_IP (IPv4 connections) or IPPROTO_IPV6 (IPv6), on a connected TCP or UDP socket.
  * Only the socket's owner (whoever holds the descriptor) can set them; the module forgets
