@@ -216,6 +216,7 @@ impl ProcShow for SitemhNet {
         self.v6.show(m);
         self.linkfail.show(m);
         self.switchover.show(m);
+        self.packet_hooks.show(m);
     }
 }
 
@@ -267,6 +268,17 @@ impl NetdevEvents for SitemhNet {
 }
 
 impl NetHooks for SitemhNet {
+    fn needed(point: HookPoint, ipv6: bool, users: u32) -> bool {
+        let wants = |bit: u32| users & (1 << bit) != 0;
+        match (point, ipv6) {
+            (HookPoint::LocalOut | HookPoint::Forward, false) => wants(V4::HOOKS_BIT),
+            (HookPoint::LocalOut | HookPoint::Forward, true) => wants(V6::HOOKS_BIT),
+            // Notices, keepalives and the switchover's messages arrive here: every user.
+            (HookPoint::LocalIn, _) => users != 0,
+            (HookPoint::Egress | HookPoint::Ingress, _) => wants(crate::switchover::HOOKS_BIT),
+        }
+    }
+
     fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
         match point {
             HookPoint::LocalIn => {

@@ -51,7 +51,7 @@ say "After: each flow leaves through the CE of its source address's domain"
 flows
 
 say "IR's counters (/proc/net/sitemh)"
-ip netns exec "$ir" grep -v '^linkfail' /proc/net/sitemh | column -t | sed 's/^/  /'
+ip netns exec "$ir" grep -v "^linkfail\|^hooks" /proc/net/sitemh | column -t | sed 's/^/  /'
 
 tool=$root/selftests/sitemh_tool
 say "Address-pair selection (draft 2.1, 2.1.1): H's client asks for its pairs to X"

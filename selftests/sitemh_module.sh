@@ -105,7 +105,37 @@ test_namespace_deleted_while_loaded() {
 	log_test $rc "namespace with state deleted while loaded"
 }
 
+# hooks_are NS NAMES: the "hooks" line of /proc/net/sitemh (what the module registered)
+# must list exactly NAMES.
+hooks_are() {
+	local got
+	got=$(ip netns exec "$1" awk '$1 == "hooks" { $1 = ""; print substr($0, 2) }' /proc/net/sitemh)
+	[ "$got" = "$2" ] && return 0
+	echo "# hooks: '$got', not '$2'"
+	return 1
+}
+
+test_hooks_where_needed() {
+	local rc=0 ns
+	load_module || rc=1
+	setup_ns ns || rc=1
+	check hooks_are "$ns" "-" || rc=1
+	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=1 net.ipv4.ip_domain.0.net_mask=/24 \
+		net.ipv4.ip_domain.0.net_addr=10.1.0.0 || rc=1
+	# IPv4 domains: routing on the way out and through, notices on the way in; the
+	# translation of moved connections (prerouting, a second output hook) waits for them.
+	check hooks_are "$ns" "ip:output ip:forward ip:input" || rc=1
+	ip netns exec "$ns" sysctl -q -w net.ipv6.ip_num_domains=1 net.ipv6.ip_domain.0.net_mask=/64 \
+		net.ipv6.ip_domain.0.net_addr=2001:db8:1:: net.ipv4.ip_num_domains=0 || rc=1
+	check hooks_are "$ns" "ip:input ip6:output ip6:forward" || rc=1
+	ip netns exec "$ns" sysctl -q -w net.ipv6.ip_num_domains=0 || rc=1
+	check hooks_are "$ns" "-" || rc=1
+	run_cleanup
+	log_test $rc "packet hooks registered only where a configured feature needs them"
+}
+
 test_load
+test_hooks_where_needed
 test_sysctl_per_namespace
 test_sysctl_in_new_namespace
 test_sysctl_range

@@ -205,6 +205,9 @@ test_counters() {
 	# Closed sockets are forgotten.
 	check busywait_eq 3000 0 field "$h" tracked || rc=1
 	check busywait_eq 3000 0 field "$x" tracked || rc=1
+	# With nothing tracked the translation hooks go; H's domains keep routing and input.
+	check busywait_eq 3000 "hooks ip:output ip:forward ip:input" \
+		ip netns exec "$h" grep "^hooks" /proc/net/sitemh || rc=1
 	log_test $rc "counters: both ends switched, nothing refused, closed sockets forgotten"
 }
 

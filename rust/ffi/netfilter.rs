@@ -8,6 +8,8 @@ use kernel::{
     bindings,
     error::to_result,
     prelude::*,
+    seq_file::SeqFile,
+    seq_print,
     types::Opaque, //
 };
 
@@ -210,6 +212,10 @@ pub(crate) trait NetHooks: Sync {
     fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict;
     /// Handles an IPv6 packet at `point`.
     fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict;
+    /// Whether the hook at `point` (IPv6 if `ipv6`) is needed while the [`LazyHooks`]
+    /// users of bits `users` want hooks: only those are registered, so that a packet
+    /// passes no hook that has nothing to do for it.
+    fn needed(point: HookPoint, ipv6: bool, users: u32) -> bool;
 }
 
 /// Routing hooks run after the mangle (-150), NAT (-100), filter (0) and security (50)
@@ -275,17 +281,16 @@ const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
     ),
 ];
 
-/// LOCAL_OUT and FORWARD hooks for IPv4 and IPv6, and LOCAL_IN for IPv4, in one
-/// namespace, calling `T`.
+/// One of the [`HOOKS`] in one namespace, calling `T`.
 ///
 /// # Invariants
 ///
-/// `ops` are registered in `net` with `priv` pointing to a `T` that outlives the
-/// registration; they are unregistered exactly once, on drop.
+/// `op` is registered in `net` with `priv` pointing to a `T` that outlives the
+/// registration; it is unregistered exactly once, on drop.
 #[pin_data(PinnedDrop)]
 pub(crate) struct HookRegistration<T: NetHooks> {
     #[pin]
-    ops: Opaque<[local::nf_hook_ops; NUM_HOOKS]>,
+    op: Opaque<local::nf_hook_ops>,
     net: *mut bindings::net,
     _handler: PhantomData<*const T>,
 }
@@ -296,35 +301,36 @@ unsafe impl<T: NetHooks> Send for HookRegistration<T> {}
 unsafe impl<T: NetHooks> Sync for HookRegistration<T> {}
 
 impl<T: NetHooks> HookRegistration<T> {
-    /// Registers the hooks of `net`, calling `handler`.
+    /// Registers hook `HOOKS[index]` of `net`, calling `handler`.
     ///
     /// # Safety
     ///
     /// `handler` stays valid until the registration is dropped, and `net` outlives it.
-    pub(crate) unsafe fn register(net: &Net, handler: *const T) -> impl PinInit<Self, Error> {
+    pub(crate) unsafe fn register(
+        net: &Net,
+        handler: *const T,
+        index: usize,
+    ) -> impl PinInit<Self, Error> {
         let net = net.as_raw();
         try_pin_init!(Self {
-            ops <- Opaque::try_ffi_init(move |slot: *mut [local::nf_hook_ops; NUM_HOOKS]| {
-                let ops = HOOKS.map(|(pf, hooknum, point, priority)| {
-                    let mut op = local::nf_hook_ops {
-                        hook: trampoline_for::<T>(point),
-                        priv_: handler.cast_mut().cast(),
-                        pf,
-                        hooknum,
-                        priority,
-                        ..Default::default()
-                    };
-                    op.set_hook_ops_type(0);
-                    op
-                });
+            op <- Opaque::try_ffi_init(move |slot: *mut local::nf_hook_ops| {
+                let (pf, hooknum, point, priority) = *HOOKS.get(index).ok_or(EINVAL)?;
+                let mut op = local::nf_hook_ops {
+                    hook: trampoline_for::<T>(point),
+                    priv_: handler.cast_mut().cast(),
+                    pf,
+                    hooknum,
+                    priority,
+                    ..Default::default()
+                };
+                op.set_hook_ops_type(0);
                 // SAFETY: `slot` is valid for writes (initialiser contract).
-                unsafe { slot.write(ops) };
-                // SAFETY: `net` is alive, `slot` holds initialised ops that stay pinned until
-                // `PinnedDrop` unregisters them, and `handler` outlives them (caller's promise).
-                // INVARIANT: on success the hooks are registered.
-                to_result(unsafe {
-                    local::nf_register_net_hooks(net, slot.cast(), NUM_HOOKS as c_uint)
-                })
+                unsafe { slot.write(op) };
+                // SAFETY: `net` is alive, `slot` holds an initialised op that stays pinned
+                // until `PinnedDrop` unregisters it, and `handler` outlives it (caller's
+                // promise).
+                // INVARIANT: on success the hook is registered.
+                to_result(unsafe { local::nf_register_net_hooks(net, slot, 1) })
             }),
             net,
             _handler: PhantomData,
@@ -336,9 +342,7 @@ impl<T: NetHooks> HookRegistration<T> {
 impl<T: NetHooks> PinnedDrop for HookRegistration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: registered in `net` (type invariant); this waits for packets in flight.
-        unsafe {
-            local::nf_unregister_net_hooks(self.net, self.ops.get().cast(), NUM_HOOKS as c_uint)
-        };
+        unsafe { local::nf_unregister_net_hooks(self.net, self.op.get(), 1) };
     }
 }
 
@@ -355,6 +359,18 @@ fn trampoline_for<T: NetHooks>(point: HookPoint) -> local::nf_hookfn {
 }
 
 impl HookPoint {
+    /// The netfilter hook it runs at, by nftables' name; the translation of moved
+    /// connections is told apart from the routing hook sharing `output`.
+    fn name(self) -> &'static str {
+        match self {
+            HookPoint::LocalOut => "output",
+            HookPoint::Forward => "forward",
+            HookPoint::LocalIn => "input",
+            HookPoint::Egress => "output-translate",
+            HookPoint::Ingress => "prerouting-translate",
+        }
+    }
+
     const ALL: [HookPoint; 5] = [
         HookPoint::LocalOut,
         HookPoint::Forward,
@@ -396,8 +412,10 @@ unsafe extern "C" fn hook_trampoline<T: NetHooks, const POINT: u8>(
     verdict.into_raw()
 }
 
-/// The hooks of one namespace, registered only while some user wants them: a namespace
-/// without domains then pays nothing per packet.
+/// The hooks of one namespace, each registered only while a user that needs it wants
+/// hooks ([`NetHooks::needed`]): a namespace without domains pays nothing per packet, and
+/// a forwarded packet passes the address translation of moved connections only while
+/// some are tracked.
 ///
 /// # Invariants
 ///
@@ -414,7 +432,8 @@ pub(crate) struct LazyState<T: NetHooks> {
     net: *mut bindings::net,
     /// One bit per user that wants the hooks.
     wanted: u32,
-    hooks: Option<Pin<KBox<HookRegistration<T>>>>,
+    /// By index into [`HOOKS`].
+    hooks: [Option<Pin<KBox<HookRegistration<T>>>>; NUM_HOOKS],
 }
 
 // SAFETY: the raw pointers are only handed to C under the mutex; `T: Sync`.
@@ -428,7 +447,7 @@ impl<T: NetHooks> LazyHooks<T> {
                 handler: core::ptr::null(),
                 net: core::ptr::null_mut(),
                 wanted: 0,
-                hooks: None,
+                hooks: [const { None }; NUM_HOOKS],
             }),
         })
     }
@@ -450,7 +469,7 @@ impl<T: NetHooks> LazyHooks<T> {
     /// Unregisters the hooks (waiting for packets in flight) and forgets the handler.
     pub(crate) fn detach(&self) {
         let mut state = self.state.lock();
-        state.hooks = None;
+        state.hooks = [const { None }; NUM_HOOKS];
         state.handler = core::ptr::null();
         state.net = core::ptr::null_mut();
     }
@@ -468,20 +487,51 @@ impl<T: NetHooks> LazyHooks<T> {
         let result = Self::sync(&mut state);
         if result.is_err() {
             state.wanted = before;
+            // Back to the hooks `before` needs: only unregistering, which cannot fail.
+            let _ = Self::sync(&mut state);
         }
         result
     }
 
+    /// One line for `/proc/net/sitemh`: `hooks` and the hooks registered now (`ip:forward`,
+    /// ...), or `-`.
+    pub(crate) fn show(&self, m: &SeqFile) {
+        let state = self.state.lock();
+        seq_print!(m, "hooks");
+        let mut any = false;
+        for (hook, &(pf, _, point, _)) in state.hooks.iter().zip(HOOKS.iter()) {
+            if hook.is_some() {
+                let family = if u32::from(pf) == bindings::NFPROTO_IPV6 {
+                    "ip6"
+                } else {
+                    "ip"
+                };
+                seq_print!(m, " {}:{}", family, point.name());
+                any = true;
+            }
+        }
+        seq_print!(m, "{}\n", if any { "" } else { " -" });
+    }
+
+    /// Registers the hooks the users want and unregisters the others.
     fn sync(state: &mut LazyState<T>) -> Result {
-        let wanted = state.wanted != 0 && !state.handler.is_null();
-        if wanted && state.hooks.is_none() {
-            // SAFETY: `handler` is valid until `detach` (type invariant), which drops the
-            // registration first; `net` is alive as long.
-            let hooks =
-                unsafe { HookRegistration::register(Net::from_raw(state.net), state.handler) };
-            state.hooks = Some(KBox::pin_init(hooks, GFP_KERNEL)?);
-        } else if !wanted {
-            state.hooks = None;
+        let attached = !state.handler.is_null();
+        for (index, &(pf, _, point, _)) in HOOKS.iter().enumerate() {
+            let ipv6 = u32::from(pf) == bindings::NFPROTO_IPV6;
+            let wanted = attached && T::needed(point, ipv6, state.wanted);
+            let (handler, net) = (state.handler, state.net);
+            let Some(slot) = state.hooks.get_mut(index) else {
+                continue;
+            };
+            if wanted && slot.is_none() {
+                // SAFETY: `handler` is valid until `detach` (type invariant), which drops
+                // the registrations first; `net` is alive as long.
+                let hook =
+                    unsafe { HookRegistration::register(Net::from_raw(net), handler, index) };
+                *slot = Some(KBox::pin_init(hook, GFP_KERNEL)?);
+            } else if !wanted {
+                *slot = None;
+            }
         }
         Ok(())
     }
