@@ -78,6 +78,7 @@ use crate::{
         },
         work::{
             now_ms,
+            real_ns,
             OwnedTicker,
             Tick, //
         },
@@ -153,6 +154,9 @@ pub(crate) struct LinkFail {
     next_probe_ms: AtomicU64,
     /// Whether the uplink was usable at the last event (starts usable).
     uplink_usable: AtomicBool,
+    /// When this CE last saw its uplink fail (wall clock, ns; 0: never), so that a
+    /// measurement can start where the site learns of the failure.
+    uplink_failed_ns: AtomicU64,
     /// IPv4 domains marked down by a notice, bit per domain number.
     down: AtomicU32,
     /// Notices broadcast.
@@ -188,6 +192,7 @@ impl LinkFail {
                 pe_silent: AtomicBool::new(false),
                 next_probe_ms: AtomicU64::new(0),
                 uplink_usable: AtomicBool::new(true),
+                uplink_failed_ns: AtomicU64::new(0),
                 down: AtomicU32::new(0),
                 sent: AtomicU64::new(0),
                 received: AtomicU64::new(0),
@@ -234,6 +239,7 @@ impl LinkFail {
             }
             CODE_LINK_RESTORED
         } else {
+            self.uplink_failed_ns.store(real_ns(), Ordering::Relaxed);
             CODE_CE_PE_LINK
         };
         self.broadcast(&config, code, config.pe);
@@ -267,6 +273,7 @@ impl LinkFail {
             && !self.pe_silent.swap(true, Ordering::Relaxed)
             && usable
         {
+            self.uplink_failed_ns.store(real_ns(), Ordering::Relaxed);
             self.broadcast(config, CODE_CE_PE_LINK, config.pe);
         }
     }
@@ -431,10 +438,11 @@ impl LinkFail {
     pub(crate) fn show(&self, m: &SeqFile) {
         seq_print!(
             m,
-            "linkfail sent {} received {} refused {} down {:#x}\n",
+            "linkfail sent {} received {} refused {} uplink_failed_ns {} down {:#x}\n",
             self.sent.load(Ordering::Relaxed),
             self.received.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
+            self.uplink_failed_ns.load(Ordering::Relaxed),
             self.down.load(Ordering::Relaxed)
         );
     }

@@ -21,7 +21,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/selftests/lib.sh"
 RUNS=${RUNS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
+# A developer's shortcut: BENCH_PARTS="forward select" runs only those parts.
+BENCH_PARTS=${BENCH_PARTS:-forward select switchover}
+wants() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 
+if wants forward; then
 setup_ns s ir d || exit 1
 ip link add s-ir netns "$s" type veth peer name ir-s netns "$ir"
 ip link add ir-d netns "$ir" type veth peer name d-ir netns "$d"
@@ -119,8 +123,11 @@ awk 'NR == 1 { base = 1e9 / $2 }
 	{ ns = 1e9 / $2; printf "  %-11s %10.0f pps %9.0f ns/packet %+8.0f ns vs baseline (%.1f%% of baseline pps)\n", $1, $2, ns, ns - base, 100 * base / ns }' \
 	/tmp/bench-results
 
+fi
+
 # Address selection: one getsrcaddr call with 16 domains (16 sources, ranked) against one
 # connect() of a UDP socket (the kernel's own route and source selection), same namespace.
+if wants select; then
 load_module
 setup_ns g || exit 1
 ip -n "$g" link add g0 type dummy
@@ -150,23 +157,28 @@ awk -v s="$sel" -v c="$con" 'BEGIN {
 	printf "  connect    %8.0f ns/call (UDP, the kernel'"'"'s own source selection)\n", c
 	printf "  ratio      %8.2f (goal: at most 2)\n", s / c }'
 
+fi
+
 # Switchover time: from provider 1's path failing to the first data X receives over the
 # new pair (scripts/switchover_time.py), sitemh against in-kernel MPTCP with a backup
 # subflow per provider, on the link-failure selftest's topology, $SWITCH_RUNS runs each.
-#   carrier  PE1's end of the CE1-PE1 link goes down: CE1 sees carrier loss (code 1).
+#   carrier  PE1's end of the CE1-PE1 link goes down: CE1 sees carrier loss (code 1);
+#            counted from that moment (see switchover_time.py).
 #   ce       CE1's LAN interface goes down: CE2 misses 3 keepalives of 50 ms (code 2).
 #   ce20     the same with keepalives every 20 ms (sitemh only: MPTCP has no keepalives
 #            of this kind; it is compared with MPTCP's "ce" runs).
+wants switchover || exit 0
 SWITCH_RUNS=${SWITCH_RUNS:-20}
 source "$root/selftests/switchover_site.sh"
 
-# switch_runs MODE FAILURE NS IFNAME: the times of $SWITCH_RUNS runs into /tmp/bench-sw.*.
+# switch_runs MODE FAILURE NS IFNAME [CE]: the times of $SWITCH_RUNS runs into
+# /tmp/bench-sw.*; with CE, counted from when that CE saw its uplink fail.
 switch_runs() {
-	local mode=$1 failure=$2 ns=$3 ifname=$4 i out
+	local mode=$1 failure=$2 ns=$3 ifname=$4 ce=${5:-} i out
 	: > "/tmp/bench-sw.$mode.$failure"
 	for i in $(seq 1 "$SWITCH_RUNS"); do
 		out=$(python3 "$root/scripts/switchover_time.py" "$root/selftests/sitemh_tls" \
-			"$h" "$x" "$ns" "$ifname" "$mode")
+			"$h" "$x" "$ns" "$ifname" "$mode" $ce)
 		echo "# $mode $failure run $i: $out" >&2
 		echo "$out" | awk '$1 == "ms" { print $2 }' >> "/tmp/bench-sw.$mode.$failure"
 		restore_site
@@ -184,16 +196,22 @@ switch_runs() {
 
 load_module
 build_switchover_site && configure_sitemh || exit 1
-switch_runs sitemh carrier "$pe1" pe1-ce
+switch_runs sitemh carrier "$pe1" pe1-ce "$ce1"
 switch_runs sitemh ce "$ce1" ce1-b
 for ns in "$ce1" "$ce2"; do ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=20; done
 switch_runs sitemh ce20 "$ce1" ce1-b
 ip netns exec "$h" cat /proc/net/sitemh | sed 's/^/# /'
 unload_module
 configure_mptcp || exit 1
-switch_runs mptcp carrier "$pe1" pe1-ce
+# CE1 alone is configured, to say when it saw its uplink fail; the hosts have no sitemh
+# configuration (no hooks: its notices are ICMP of an unknown type for them).
+load_module
+ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
+	net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b || exit 1
+switch_runs mptcp carrier "$pe1" pe1-ce "$ce1"
 switch_runs mptcp ce "$ce1" ce1-b
 run_cleanup
+unload_module
 
 # stats FILE: "median p95 n" (nearest rank; "timeout" runs count as 10 s, the wait's end).
 stats() {

@@ -3,13 +3,23 @@
 """`make bench`, guest side: one switchover time on the multihomed-site topology of
 selftests/sitemh_switchover.sh (H - CE1/CE2 - PE1/PE2 - X).
 
-    switchover_time.py TLS_TOOL H_NS X_NS FAIL_NS FAIL_IF MODE
+    switchover_time.py TLS_TOOL H_NS X_NS FAIL_NS FAIL_IF MODE [CE_NS]
 
 A TLS transfer runs from H (198.51.100.140, provider 1) to X; then provider 1's path
 fails: interface FAIL_IF of namespace FAIL_NS goes down (PE1's end of the CE1-PE1 link:
 CE1 sees carrier loss; CE1's LAN interface: CE1 is gone for the site). Printed: "ms T", the time from the failure to the first
 TCP segment carrying data that X receives from H's provider-2 address
-(203.0.113.140), i.e. over the new pair; "ms timeout" if none came within 10 s.
+(203.0.113.140), i.e. over the new pair; "ms timeout" if none came within 10 s. In
+sitemh mode the line goes on with "request R": when H's first SET_ALT_ROUTE reached X
+(what the notice and H took; the rest is X, the answer and TCP resuming).
+
+With CE_NS (a CE whose uplink the failure takes down: the carrier case), the time counts
+from the moment that CE saw its uplink fail (the module's "uplink_failed_ns", wall
+clock), the draft's "link going down at the CE": taking the PE's end of a veth down
+stops the CE's carrier only after the PE's own teardown (an RCU grace period, 25-45 ms
+under TCG), which is the PE's time, not the site's. "ioctl T2" is the time from the
+ioctl, for reference. The module must be loaded with that CE's uplink configured in
+both modes; in MPTCP mode the hosts have no sitemh configuration.
 
 MODE "sitemh": both ends pass their TLS session and routes to the module.
 MODE "mptcp": no module options; the sockets are MPTCP (the caller set a backup subflow
@@ -60,6 +70,26 @@ def set_down(ctl, ifname):
     fcntl.ioctl(ctl, SIOCSIFFLAGS, struct.pack("16sH14x", ifname.encode(), flags & ~IFF_UP))
 
 
+def uplink_failed_at(ns):
+    """When the CE in namespace NS last saw its uplink fail (s, wall clock; 0: never)."""
+    out = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/sitemh"],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "linkfail" and "uplink_failed_ns" in f:
+            return int(f[f.index("uplink_failed_ns") + 1]) / 1e9
+    return 0.0
+
+
+def set_alt_route_from(frame, src):
+    """Whether FRAME is the module's SET_ALT_ROUTE (ICMP type 41 code 3) from SRC."""
+    if len(frame) < 20 or frame[0] >> 4 != 4 or frame[9] != socket.IPPROTO_ICMP:
+        return False
+    ihl = (frame[0] & 0xF) * 4
+    return (frame[12:16] == socket.inet_aton(src) and len(frame) > ihl + 1
+            and frame[ihl] == 41 and frame[ihl + 1] == 3)
+
+
 def data_from(frame, src):
     """Whether FRAME (an IPv4 packet) is a TCP segment from SRC carrying data."""
     if len(frame) < 20 or frame[0] >> 4 != 4 or frame[9] != socket.IPPROTO_TCP:
@@ -93,6 +123,7 @@ def wait_line(proc, word, timeout):
 
 def main():
     tls, h, x, fail_ns, fail_if, mode = sys.argv[1:7]
+    ce = sys.argv[7] if len(sys.argv) > 7 else None
     flags = ["-3"] if mode == "sitemh" else ["-u", "-m"]
     routes_x = [f"{X1},{H1}", f"{X2},{H1}", f"{X1},{H2}", f"{X2},{H2}"]
     routes_h = [f"{H1},{X1}", f"{H1},{X2}", f"{H2},{X1}", f"{H2},{X2}"]
@@ -121,11 +152,13 @@ def main():
         t0 = time.clock_gettime(time.CLOCK_REALTIME)
         set_down(ctl, fail_if)
         end = time.monotonic() + WAIT_S
+        request = ""
         while time.monotonic() < end:
             if not select.select([sniffer], [], [], max(0.0, end - time.monotonic()))[0]:
                 break
             frame, anc, _, _ = sniffer.recvmsg(65536, socket.CMSG_SPACE(16))
-            if not data_from(frame, H2):
+            is_request = not request and set_alt_route_from(frame, H2)
+            if not is_request and not data_from(frame, H2):
                 continue
             stamp = None
             for lvl, typ, val in anc:
@@ -134,7 +167,17 @@ def main():
                     stamp = sec + nsec / 1e9
             if stamp is None or stamp < t0:
                 continue
-            print(f"ms {(stamp - t0) * 1000:.1f}")
+            if is_request:
+                request = f" request {(stamp - t0) * 1000:.1f}"
+                continue
+            if ce is None:
+                print(f"ms {(stamp - t0) * 1000:.1f}{request}")
+                return 0
+            seen = uplink_failed_at(ce)
+            if not t0 <= seen <= stamp:
+                print(f"ms error (the CE saw its uplink fail at {seen}, not in [{t0}, {stamp}])")
+                return 1
+            print(f"ms {(stamp - seen) * 1000:.1f} ioctl {(stamp - t0) * 1000:.1f}{request}")
             return 0
         print("ms timeout")
         return 0

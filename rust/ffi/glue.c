@@ -709,3 +709,8 @@ u64 sitemh_now_ms(void)
 {
 	return div_u64(ktime_get_ns(), NSEC_PER_MSEC);
 }
+
+u64 sitemh_real_ns(void)
+{
+	return ktime_get_real_ns();
+}

@@ -153,5 +153,7 @@ void sitemh_ticker_stop(struct sitemh_ticker *t);
 void sitemh_ticker_free(struct sitemh_ticker *t);
 /* Milliseconds of the monotonic clock. */
 u64 sitemh_now_ms(void);
+/* Wall-clock time in ns (CLOCK_REALTIME), comparable with packet timestamps. */
+u64 sitemh_real_ns(void);
 
 #endif /* SITEMH_GLUE_H */

@@ -135,3 +135,9 @@ pub(crate) fn now_ms() -> u64 {
     // SAFETY: no preconditions.
     unsafe { local::sitemh_now_ms() }
 }
+
+/// Wall-clock time in nanoseconds (`CLOCK_REALTIME`), as packet timestamps give it.
+pub(crate) fn real_ns() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { local::sitemh_real_ns() }
+}
