@@ -938,17 +938,22 @@ impl Tick for Switchover {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            // Forget connections that are over (their references go outside the lock).
-            let mut i = 0;
-            while i < conns.len() {
-                if conns[i].sock.closed() {
-                    if let Ok(t) = conns.remove(i) {
-                        // On failure it is dropped here after all: better than keeping
-                        // a dead socket.
-                        let _ = chores.forget.push(t, GFP_ATOMIC);
-                    }
-                } else {
-                    i += 1;
+            // Forget connections that are over (their references go outside the lock), in
+            // one pass: the live ones move forward in their order, the closed ones end up
+            // at the back and are popped (removing each in place would be quadratic, under
+            // a lock that keeps interrupts off).
+            let mut kept = 0;
+            for i in 0..conns.len() {
+                if !conns[i].sock.closed() {
+                    conns.swap(kept, i);
+                    kept += 1;
+                }
+            }
+            while conns.len() > kept {
+                if let Some(t) = conns.pop() {
+                    // On failure it is dropped here after all: better than keeping a dead
+                    // socket.
+                    let _ = chores.forget.push(t, GFP_ATOMIC);
                 }
             }
             self.recount(&conns);

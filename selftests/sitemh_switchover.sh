@@ -211,25 +211,18 @@ test_counters() {
 	log_test $rc "counters: both ends switched, nothing refused, closed sockets forgotten"
 }
 
+# SITEMH_CHURN=100000 runs the issue's full count (984 s under TCG with the debug kernel;
+# make check runs 10,000).
+CHURN=${SITEMH_CHURN:-10000}
+
 test_many_short_connections() {
-	local rc=0
-	check ip netns exec "$h" python3 - $H1 10000 <<-'PY' || rc=1
-	import socket, sys
-	addr, n = sys.argv[1], int(sys.argv[2])
-	listener = socket.socket()
-	listener.bind((addr, 0))
-	listener.listen(64)
-	route = socket.inet_aton(addr) * 2
-	for i in range(n):
-	    c = socket.create_connection(listener.getsockname())
-	    s, _ = listener.accept()
-	    c.setsockopt(socket.IPPROTO_IP, 0x5348 + 1, route)
-	    s.close()
-	    c.close()
-	PY
-	# An orphan in FIN_WAIT2 may wait tcp_fin_timeout (60 s) to close.
-	check busywait_eq 70000 0 field "$h" tracked || rc=1
-	log_test $rc "10,000 short registered connections: all forgotten (kmemleak checks the rest)"
+	local rc=0 start
+	start=$SECONDS
+	check ip netns exec "$h" "$here/sitemh_tool" churn $H1 "$CHURN" || rc=1
+	echo "# $CHURN connections in $((SECONDS - start)) s"
+	# A closed socket is forgotten within the next prune (1 s).
+	check busywait_eq 10000 0 field "$h" tracked || rc=1
+	log_test $rc "$CHURN short registered connections: all forgotten (kmemleak checks the rest)"
 }
 
 test_forgeries() {

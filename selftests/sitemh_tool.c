@@ -17,6 +17,9 @@
  *   sitemh_tool bench [-6] DST N                 ns per getsrcaddr call and per connect()
  *                                                of a UDP socket (the kernel's own source
  *                                                selection), N calls each
+ *   sitemh_tool churn ADDR N                     N TCP connections from ADDR to itself,
+ *                                                each registered with SITEMH_SO_LFROUTES
+ *                                                and closed at once
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -490,6 +493,44 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static int cmd_churn(const char *addr_text, long n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	struct sitemh_addr_pair route;
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	long i;
+
+	parse(addr_text, &a.sin_addr);
+	route.src = a.sin_addr;
+	route.dst = a.sin_addr;
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 64) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen)) {
+		perror("listener");
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0), s = -1;
+
+		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) ||
+		    (s = accept(l, NULL, NULL)) < 0) {
+			printf("connection %ld: %s\n", i, strerrorname_np(errno));
+			return 1;
+		}
+		if (setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, &route, sizeof(route))) {
+			printf("connection %ld: SITEMH_SO_LFROUTES: %s\n", i, strerrorname_np(errno));
+			return 1;
+		}
+		/* A reset rather than a FIN: no TIME_WAIT holds the ports of 100,000 of them. */
+		setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+		close(s);
+		close(c);
+	}
+	printf("churned %ld\n", n);
+	return 0;
+}
+
 static int cmd_bench(const char *dst_text, long n)
 {
 	struct sockaddr_storage peer;
@@ -563,6 +604,8 @@ int main(int argc, char **argv)
 		return cmd_bad_switchover(argv[0]);
 	if (!strcmp(cmd, "bench") && argc == 2)
 		return cmd_bench(argv[0], atol(argv[1]));
+	if (!strcmp(cmd, "churn") && argc == 2)
+		return cmd_churn(argv[0], atol(argv[1]));
 usage:
 	fprintf(stderr, "usage: see the comment at the top of sitemh_tool.c\n");
 	return 2;
