@@ -36,6 +36,7 @@ use core::{
     fmt::Write,
     sync::atomic::{
         AtomicBool,
+        AtomicI32,
         AtomicU32,
         AtomicU64,
         Ordering, //
@@ -43,11 +44,11 @@ use core::{
 };
 
 use kernel::{
-    new_mutex,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, SpinLockIrq},
 };
 
 use crate::{
@@ -165,6 +166,15 @@ pub(crate) struct LinkFail {
     received: AtomicU64,
     /// Notices refused (malformed, wrong TTL, not from a default router).
     refused: AtomicU64,
+    /// A router inside the site relays the notices it accepts onto these interfaces (0:
+    /// none), for the hosts behind it that the CE's broadcast does not reach.
+    relay: [AtomicI32; MAX_LAN],
+    /// Accepted notices waiting for the work item to relay them, and what was relayed
+    /// lately.
+    #[pin]
+    relays: SpinLockIrq<RelayQueue>,
+    /// Notices relayed (one per interface sent on).
+    relayed: AtomicU64,
     /// The namespace's packet hooks: a CE with peers needs LOCAL_IN for their keepalives
     /// even without domains.
     hooks: Arc<LazyHooks<SitemhNet>>,
@@ -173,6 +183,26 @@ pub(crate) struct LinkFail {
 
 /// The bit of [`LazyHooks`] users that stands for a CE watching peers.
 const HOOKS_BIT: u32 = 3;
+
+/// A notice to relay: who sent it, where it arrived, its octets.
+#[derive(Clone, Copy)]
+struct PendingRelay {
+    src: u32,
+    iif: i32,
+    message: [u8; NOTICE_LEN],
+}
+
+/// Relays waiting for the work item, and the notices relayed in the last
+/// [`RELAY_QUIET_MS`]: two routers relaying between the same two links would otherwise
+/// hand a notice back and forth.
+#[derive(Default)]
+struct RelayQueue {
+    pending: [Option<PendingRelay>; 4],
+    recent: [(u32, [u8; NOTICE_LEN], u64); 4],
+}
+
+/// How long the same notice from the same router is not relayed again.
+const RELAY_QUIET_MS: u64 = 1000;
 
 impl LinkFail {
     /// The state of `net`.
@@ -197,6 +227,9 @@ impl LinkFail {
                 sent: AtomicU64::new(0),
                 received: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
+                relay: Default::default(),
+                relays <- new_spinlock_irq!(RelayQueue::default()),
+                relayed: AtomicU64::new(0),
                 hooks,
                 net: NetRef::new(net),
             }),
@@ -282,7 +315,7 @@ impl LinkFail {
         let mut message = [0u8; NOTICE_LEN];
         write_notice(crate::icmp_type(), &Notice { code, gateway }, &mut message);
         for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
-            match inet::send_icmp4_broadcast(self.net.get(), ifindex, &message) {
+            match inet::send_icmp4_broadcast(self.net.get(), ifindex, 0, &message) {
                 Ok(()) => {
                     self.sent.fetch_add(1, Ordering::Relaxed);
                 }
@@ -384,6 +417,9 @@ impl LinkFail {
             noticed();
         }
         self.received.fetch_add(1, Ordering::Relaxed);
+        if let Some(octets) = message.get(..NOTICE_LEN).and_then(|m| m.try_into().ok()) {
+            self.queue_relay(src, transport.iif, octets);
+        }
         if matched != 0 && net_ratelimit() {
             let now = if notice.code == CODE_LINK_RESTORED {
                 "up"
@@ -400,6 +436,66 @@ impl LinkFail {
             );
         }
         Verdict::Drop(EINVAL)
+    }
+
+    /// Queues an accepted notice from `src` (arrived on `iif`) for relaying, if this router
+    /// relays and has not relayed the same one lately. The work item sends it: sending
+    /// needs process context.
+    fn queue_relay(&self, src: u32, iif: i32, message: [u8; NOTICE_LEN]) {
+        if self.relay.iter().all(|i| i.load(Ordering::Relaxed) == 0) {
+            return;
+        }
+        let now = now_ms();
+        let queued = {
+            let mut queue = self.relays.lock();
+            let seen = queue.recent.iter().any(|&(s, m, at)| {
+                s == src && m == message && at != 0 && now.saturating_sub(at) < RELAY_QUIET_MS
+            });
+            let free = queue.pending.iter().position(|p| p.is_none());
+            match (seen, free) {
+                (false, Some(slot)) => {
+                    queue.pending[slot] = Some(PendingRelay { src, iif, message });
+                    // Remember it in place of the oldest.
+                    if let Some(oldest) = (0..queue.recent.len()).min_by_key(|&i| queue.recent[i].2)
+                    {
+                        queue.recent[oldest] = (src, message, now.max(1));
+                    }
+                    true
+                }
+                _ => false,
+            }
+        };
+        if queued {
+            self.arm(0);
+        }
+    }
+
+    /// Sends the queued relays: each notice on every relay interface but the one it came
+    /// in on, under its router's address.
+    fn send_relays(&self) {
+        let pending = core::mem::take(&mut self.relays.lock().pending);
+        for relay in pending.iter().flatten() {
+            for ifindex in self.relay.iter().map(|i| i.load(Ordering::Relaxed)) {
+                if ifindex == 0 || ifindex == relay.iif {
+                    continue;
+                }
+                match inet::send_icmp4_broadcast(self.net.get(), ifindex, relay.src, &relay.message)
+                {
+                    Ok(()) => {
+                        self.relayed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        if net_ratelimit() {
+                            pr_warn!(
+                                "could not relay a notice on interface {}: {:?}\n",
+                                ifindex,
+                                e
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// A keepalive from `src`: only peer CEs send them.
@@ -438,10 +534,11 @@ impl LinkFail {
     pub(crate) fn show(&self, m: &SeqFile) {
         seq_print!(
             m,
-            "linkfail sent {} received {} refused {} uplink_failed_ns {} down {:#x}\n",
+            "linkfail sent {} received {} refused {} relayed {} uplink_failed_ns {} down {:#x}\n",
             self.sent.load(Ordering::Relaxed),
             self.received.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
+            self.relayed.load(Ordering::Relaxed),
             self.uplink_failed_ns.load(Ordering::Relaxed),
             self.down.load(Ordering::Relaxed)
         );
@@ -455,6 +552,7 @@ impl Tick for LinkFail {
     /// due, the probe of the PE (after the keepalives, and waiting less than their
     /// interval, so a silent PE never makes this CE look dead to its peers).
     fn tick(&self) {
+        self.send_relays();
         let config = *self.config.lock();
         let probe_ms = self.pe_probe_ms.load(Ordering::Relaxed);
         let probing = probe_ms > 0 && config.uplink != 0 && config.pe != 0;
@@ -517,6 +615,7 @@ enum CeField {
     KeepaliveMs,
     KeepaliveMisses,
     PeProbeMs,
+    Relay,
 }
 
 /// One knob of the CE role.
@@ -538,6 +637,7 @@ impl CeKnob {
             (c"keepalive_ms", CeField::KeepaliveMs),
             (c"keepalive_misses", CeField::KeepaliveMisses),
             (c"pe_probe_ms", CeField::PeProbeMs),
+            (c"relay", CeField::Relay),
         ] {
             knobs.push(
                 (
@@ -583,6 +683,17 @@ impl TextKnob for CeKnob {
             CeField::Lan => {
                 let mut result = Ok(());
                 for (i, &ifindex) in config.lan.iter().filter(|&&i| i != 0).enumerate() {
+                    if i > 0 {
+                        result = result.and_then(|()| out.write_str(" "));
+                    }
+                    result = result.and_then(|()| write_ifname(out, net, ifindex));
+                }
+                result
+            }
+            CeField::Relay => {
+                let mut result = Ok(());
+                let relay = self.state.relay.iter().map(|i| i.load(Ordering::Relaxed));
+                for (i, ifindex) in relay.filter(|&i| i != 0).enumerate() {
                     if i > 0 {
                         result = result.and_then(|()| out.write_str(" "));
                     }
@@ -649,6 +760,20 @@ impl TextKnob for CeKnob {
                     *slot = ifindex(name)?;
                 }
                 self.state.config.lock().lan = lan;
+            }
+            CeField::Relay => {
+                let mut relay = [0i32; MAX_LAN];
+                let names = text.split(|&c| c == b' ').filter(|n| !n.is_empty());
+                for (n, name) in names.enumerate() {
+                    let slot = relay
+                        .get_mut(n)
+                        .ok_or_else(|| self.refuse(text, "more than 4 interfaces"))?;
+                    *slot = ifindex(name)?;
+                }
+                let _config = self.state.config.lock();
+                for (slot, ifindex) in self.state.relay.iter().zip(relay) {
+                    slot.store(ifindex, Ordering::Relaxed);
+                }
             }
             CeField::Peers => {
                 let mut peers = [0u32; MAX_PEERS];

@@ -106,10 +106,12 @@ use crate::{
         },
         ratelimit::PeerLimiter,
         switchover::{
+            port_filter_bit,
             Conn,
             ExchangeError,
             Routes,
             MAX_LFROUTES,
+            PORT_FILTER_BITS,
             STAT_ALTER,
             STAT_DO_NOT_ALTER, //
         },
@@ -265,6 +267,9 @@ pub(crate) struct Switchover {
     /// Tracked connections that moved, are moving or ever moved: packets need a look only
     /// then.
     moved: AtomicU32,
+    /// One bit per [`port_filter_bit`] of those connections: a packet whose ports map to
+    /// a clear bit belongs to none of them and skips the look-up.
+    moved_ports: [AtomicU64; PORT_FILTER_BITS / 64],
     /// When the last notice changed which domains are down (ms).
     last_notice_ms: AtomicU64,
     retries: AtomicU32,
@@ -293,6 +298,7 @@ impl Switchover {
                 limits <- new_spinlock_irq!(PeerLimits::new(PEER_RATE, PEER_BURST)),
                 membership <- new_mutex!(()),
                 moved: AtomicU32::new(0),
+                moved_ports: [const { AtomicU64::new(0) }; PORT_FILTER_BITS / 64],
                 last_notice_ms: AtomicU64::new(0),
                 retries: AtomicU32::new(5),
                 retry_ms: AtomicU32::new(0),
@@ -396,6 +402,9 @@ impl Switchover {
         let Some((proto, sport, dport)) = packet.ipv4_ports() else {
             return Verdict::Accept;
         };
+        if !self.may_have_moved(sport, dport) {
+            return Verdict::Accept;
+        }
         let (src, dst) = packet.ipv4_addrs();
         let pair = self.find_live(|conn| conn.egress(proto, src, dst, sport, dport));
         match pair.map(|(s, d)| packet.translate4(s, d, true)) {
@@ -412,6 +421,9 @@ impl Switchover {
         let Some((proto, sport, dport)) = packet.ipv4_ports() else {
             return self.ingress_icmp_error(packet);
         };
+        if !self.may_have_moved(dport, sport) {
+            return Verdict::Accept;
+        }
         let (src, dst) = packet.ipv4_addrs();
         let pair = self.find_live(|conn| conn.ingress(proto, src, dst, sport, dport));
         match pair.map(|(s, d)| packet.translate4(s, d, false)) {
@@ -427,6 +439,10 @@ impl Switchover {
         let Some((proto, src, dst, sport, dport)) = packet.ipv4_icmp_quote() else {
             return Verdict::Accept;
         };
+        // The quote's source port is this end's.
+        if !self.may_have_moved(sport, dport) {
+            return Verdict::Accept;
+        }
         // The quote is a packet this end sent: seen from here, it arrives from `dst`.
         let own = self.find_live(|conn| conn.ingress(proto, dst, src, dport, sport));
         match own.map(|(peer, local)| packet.translate_icmp_quote4(local, peer)) {
@@ -719,11 +735,35 @@ impl Switchover {
     }
 
     fn recount(&self, conns: &KVec<Tracked>) {
-        let moved = conns
-            .iter()
-            .filter(|t| t.conn.in_use.is_some() || t.conn.pending.is_some() || t.conn.switches > 0)
-            .count();
-        self.moved.store(moved as u32, Ordering::Relaxed);
+        let mut words = [0u64; PORT_FILTER_BITS / 64];
+        let mut moved = 0u32;
+        for t in conns.iter() {
+            let c = &t.conn;
+            if c.in_use.is_some() || c.pending.is_some() || c.switches > 0 {
+                moved += 1;
+                let bit = port_filter_bit(c.tuple.lport, c.tuple.fport);
+                if let Some(word) = words.get_mut(bit / 64) {
+                    *word |= 1 << (bit % 64);
+                }
+            }
+        }
+        // Each word is stored whole: a bit set before and after is never seen clear.
+        for (slot, word) in self.moved_ports.iter().zip(words) {
+            slot.store(word, Ordering::Relaxed);
+        }
+        self.moved.store(moved, Ordering::Relaxed);
+    }
+
+    /// Whether a packet with local port `lport` and peer port `fport` may belong to a
+    /// connection that moved (else it needs no look-up).
+    fn may_have_moved(&self, lport: u16, fport: u16) -> bool {
+        if self.moved.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let bit = port_filter_bit(lport, fport);
+        self.moved_ports
+            .get(bit / 64)
+            .is_some_and(|word| word.load(Ordering::Relaxed) & (1 << (bit % 64)) != 0)
     }
 
     /// Registers `socket` (or finds it) and applies `change` to its state; an error from

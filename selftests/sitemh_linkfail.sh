@@ -141,6 +141,30 @@ test_forged_notices() {
 	log_test $rc "forged, off-link, malformed notices refused and counted; a router's accepted"
 }
 
+test_relay() {
+	local rc=0
+	# H is behind IR: CE1's broadcasts on the CE link do not reach it.
+	check [ "$(counter "$h" received)" = 0 ] || rc=1
+	check ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=ir-a || rc=1
+	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" = ir-a ] || rc=1
+	check_fails ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=nosuch0 2>/dev/null || rc=1
+	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" = ir-a ] || rc=1
+	ip -n "$ce1" link set ce1-up down
+	# IR relays the notice onto LAN A under CE1's address (TTL 255): H accepts it from its
+	# default router, as if CE1 were on its link.
+	check busywait_eq 3000 1 counter "$h" received || rc=1
+	check [ "$(counter "$h" down)" = 0x1 ] || rc=1
+	check [ "$(counter "$ir" relayed)" = 1 ] || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait_eq 3000 2 counter "$h" received || rc=1
+	check [ "$(counter "$h" down)" = 0x0 ] || rc=1
+	check [ "$(counter "$ir" relayed)" = 2 ] || rc=1
+	check [ "$(counter "$h" refused)" = 0 ] || rc=1
+	ip netns exec "$ir" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/relay' || rc=1
+	check [ -z "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" ] || rc=1
+	log_test $rc "a router inside the site relays notices to the hosts behind it"
+}
+
 load_module || { log_test 1 "module loads"; exit $ksft_fail; }
 if ! build_site || ! configure_site; then
 	log_test 1 "build and configure the site"
@@ -150,6 +174,7 @@ test_configuration
 test_admin_down
 test_carrier_loss
 test_forged_notices
+test_relay
 run_cleanup
 unload_module
 exit $ret

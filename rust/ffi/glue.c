@@ -316,7 +316,7 @@ bool sitemh_notifier_usable(struct netdev_notifier_info *info)
 }
 
 int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto, u8 *ttl,
-			      bool *looped, u8 *buf, int len)
+			      bool *looped, int *iif, u8 *buf, int len)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	int thoff = skb_network_offset(skb) + iph->ihl * 4;
@@ -325,6 +325,7 @@ int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 	*proto = iph->protocol;
 	*ttl = iph->ttl;
 	*looped = skb->pkt_type == PACKET_LOOPBACK;
+	*iif = skb->skb_iif ? skb->skb_iif : (skb->dev ? skb->dev->ifindex : 0);
 	if (only_proto && iph->protocol != only_proto)
 		return 0;
 	if (ip_is_fragment(iph) || tlen < 0 || thoff > skb->len)
@@ -335,7 +336,8 @@ int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 	return tlen;
 }
 
-int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, const u8 *msg, int len)
+int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, const u8 *msg,
+				int len)
 {
 	struct sockaddr_in to = {
 		.sin_family = AF_INET,
@@ -344,17 +346,37 @@ int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, const u8 *msg, int
 	struct msghdr hdr = { .msg_name = &to, .msg_namelen = sizeof(to),
 			      .msg_flags = MSG_DONTWAIT };
 	struct kvec iov = { .iov_base = (void *)msg, .iov_len = len };
+	u8 packet[sizeof(struct iphdr) + 64];
 	struct socket *sock;
 	int err;
 
-	err = sock_create_kern(net, AF_INET, SOCK_RAW, IPPROTO_ICMP, &sock);
+	if (saddr) {
+		/* IPPROTO_RAW implies IP_HDRINCL: the header below goes out as it is (the
+		 * kernel fills in the identification and the checksum). */
+		struct iphdr *iph = (struct iphdr *)packet;
+
+		if (len < 0 || len > sizeof(packet) - sizeof(*iph))
+			return -EINVAL;
+		memset(iph, 0, sizeof(*iph));
+		iph->version = 4;
+		iph->ihl = sizeof(*iph) / 4;
+		iph->ttl = 255;
+		iph->protocol = IPPROTO_ICMP;
+		iph->saddr = saddr;
+		iph->daddr = htonl(INADDR_BROADCAST);
+		iph->tot_len = htons(sizeof(*iph) + len);
+		memcpy(packet + sizeof(*iph), msg, len);
+		iov.iov_base = packet;
+		iov.iov_len = sizeof(*iph) + len;
+	}
+	err = sock_create_kern(net, AF_INET, SOCK_RAW, saddr ? IPPROTO_RAW : IPPROTO_ICMP, &sock);
 	if (err)
 		return err;
 	sock_set_flag(sock->sk, SOCK_BROADCAST);
 	inet_sk(sock->sk)->uc_ttl = 255;
 	err = sock_bindtoindex(sock->sk, ifindex, true);
 	if (!err)
-		err = kernel_sendmsg(sock, &hdr, &iov, 1, len);
+		err = kernel_sendmsg(sock, &hdr, &iov, 1, iov.iov_len);
 	sock_release(sock);
 	return err < 0 ? err : 0;
 }

@@ -49,12 +49,15 @@ bool sitemh_notifier_usable(struct netdev_notifier_info *info);
  * at once), copies up to len octets of its transport header and payload into buf.
  * Returns the transport length, or -1 for a fragment. */
 int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto, u8 *ttl,
-			      bool *looped, u8 *buf, int len);
+			      bool *looped, int *iif, u8 *buf, int len);
 
 /* Sends an ICMP message (msg, len octets, checksum included) to the limited broadcast
  * address out of interface ifindex, with TTL 255 (receivers check it, as for neighbour
- * discovery, so that no off-link sender can forge it). Process context. */
-int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, const u8 *msg, int len);
+ * discovery, so that no off-link sender can forge it), from saddr (0: the interface's
+ * address; else a header of our own, for a router relaying a CE's notice under the CE's
+ * address). Process context. */
+int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, const u8 *msg,
+				int len);
 
 /* One unicast address of an interface that is up (loopback excluded). */
 struct sitemh_local_addr {

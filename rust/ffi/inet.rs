@@ -86,12 +86,19 @@ pub(crate) fn probe_rtts(
 }
 
 /// Broadcasts the ICMP message `message` (checksum included) out of interface `ifindex`
-/// with TTL 255. Process context.
-pub(crate) fn send_icmp4_broadcast(net: &Net, ifindex: i32, message: &[u8]) -> Result {
+/// with TTL 255, from `saddr` (host byte order; 0: the interface's address). Process
+/// context.
+pub(crate) fn send_icmp4_broadcast(net: &Net, ifindex: i32, saddr: u32, message: &[u8]) -> Result {
     let len = i32::try_from(message.len()).map_err(|_| EINVAL)?;
     // SAFETY: `net` is alive and `message` has `len` readable octets.
     to_result(unsafe {
-        local::sitemh_send_icmp4_broadcast(net.as_raw(), ifindex, message.as_ptr(), len)
+        local::sitemh_send_icmp4_broadcast(
+            net.as_raw(),
+            ifindex,
+            saddr.to_be(),
+            message.as_ptr(),
+            len,
+        )
     })
 }
 

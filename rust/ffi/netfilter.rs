@@ -98,7 +98,7 @@ impl<'a> Packet<'a> {
     /// many as fit and exist), else the length reads 0. `None` for a fragment or a packet
     /// too short for its header.
     pub(crate) fn ipv4_transport(&self, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
-        let (mut proto, mut ttl, mut looped) = (0u8, 0u8, false);
+        let (mut proto, mut ttl, mut looped, mut iif) = (0u8, 0u8, false, 0i32);
         let room = i32::try_from(out.len()).ok()?;
         // SAFETY: `skb` is valid (type invariant); `out` has `room` writable octets.
         let len = unsafe {
@@ -108,6 +108,7 @@ impl<'a> Packet<'a> {
                 &mut proto,
                 &mut ttl,
                 &mut looped,
+                &mut iif,
                 out.as_mut_ptr(),
                 room,
             )
@@ -116,6 +117,7 @@ impl<'a> Packet<'a> {
             proto,
             ttl,
             looped,
+            iif,
             len: usize::try_from(len).ok()?,
         })
     }
@@ -202,6 +204,8 @@ pub(crate) struct Transport {
     pub(crate) ttl: u8,
     /// Whether it is a copy of a broadcast this host sent.
     pub(crate) looped: bool,
+    /// The interface it arrived on.
+    pub(crate) iif: i32,
     /// Octets of transport header and payload.
     pub(crate) len: usize,
 }

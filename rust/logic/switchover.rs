@@ -32,6 +32,17 @@ use super::{
 
 /// The most routes a connection may have (`SITEMH_MAX_LFROUTES`).
 pub(crate) const MAX_LFROUTES: usize = 16;
+
+/// Bits of the filter that lets a packet of a connection that never moved skip the look-up
+/// through every tracked connection.
+pub(crate) const PORT_FILTER_BITS: usize = 4096;
+
+/// The filter bit of a connection with local port `lport` and peer port `fport`
+/// (multiplicative hashing: the top 12 bits of the product).
+pub(crate) fn port_filter_bit(lport: u16, fport: u16) -> usize {
+    let key = (u32::from(lport) << 16) | u32::from(fport);
+    (key.wrapping_mul(0x9e37_79b1) >> 20) as usize
+}
 /// `inp_lf_stat`: never move the connection.
 pub(crate) const STAT_DO_NOT_ALTER: u8 = 0;
 /// `inp_lf_stat`: move the connection when its path fails.
@@ -498,6 +509,25 @@ pub(crate) mod vectors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_filter_bits_are_in_range_and_spread() {
+        let mut seen = std::vec![false; PORT_FILTER_BITS];
+        // Consecutive ephemeral ports to one server port, and the reverse direction.
+        for port in 32768..32768 + 4096u16 {
+            for bit in [port_filter_bit(port, 443), port_filter_bit(443, port)] {
+                assert!(bit < PORT_FILTER_BITS);
+                seen[bit] = true;
+            }
+        }
+        let used = seen.iter().filter(|&&s| s).count();
+        assert!(used > PORT_FILTER_BITS / 2, "only {used} bits used");
+        assert_eq!(
+            port_filter_bit(u16::MAX, u16::MAX),
+            port_filter_bit(u16::MAX, u16::MAX)
+        );
+        assert!(port_filter_bit(u16::MAX, u16::MAX) < PORT_FILTER_BITS);
+    }
 
     #[test]
     fn vectors_pass() {
