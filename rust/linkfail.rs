@@ -672,6 +672,21 @@ fn write_ifname(out: &mut FixedBuf<'_>, net: &Net, ifindex: i32) -> core::fmt::R
     })
 }
 
+/// The names of the interfaces `ifindexes` (0: none) separated by spaces.
+fn write_ifnames(
+    out: &mut FixedBuf<'_>,
+    net: &Net,
+    ifindexes: impl IntoIterator<Item = i32>,
+) -> core::fmt::Result {
+    for (i, ifindex) in ifindexes.into_iter().filter(|&i| i != 0).enumerate() {
+        if i > 0 {
+            out.write_str(" ")?;
+        }
+        write_ifname(out, net, ifindex)?;
+    }
+    Ok(())
+}
+
 impl TextKnob for CeKnob {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
         let config = *self.state.config.lock();
@@ -680,26 +695,10 @@ impl TextKnob for CeKnob {
             CeField::Uplink if config.uplink == 0 => Ok(()),
             CeField::Uplink => write_ifname(out, net, config.uplink),
             CeField::PeAddr => write!(out, "{}", ipv4::Dotted(config.pe)),
-            CeField::Lan => {
-                let mut result = Ok(());
-                for (i, &ifindex) in config.lan.iter().filter(|&&i| i != 0).enumerate() {
-                    if i > 0 {
-                        result = result.and_then(|()| out.write_str(" "));
-                    }
-                    result = result.and_then(|()| write_ifname(out, net, ifindex));
-                }
-                result
-            }
+            CeField::Lan => write_ifnames(out, net, config.lan),
             CeField::Relay => {
-                let mut result = Ok(());
                 let relay = self.state.relay.iter().map(|i| i.load(Ordering::Relaxed));
-                for (i, ifindex) in relay.filter(|&i| i != 0).enumerate() {
-                    if i > 0 {
-                        result = result.and_then(|()| out.write_str(" "));
-                    }
-                    result = result.and_then(|()| write_ifname(out, net, ifindex));
-                }
-                result
+                write_ifnames(out, net, relay)
             }
             CeField::Peers => {
                 let mut result = Ok(());
@@ -737,6 +736,18 @@ impl TextKnob for CeKnob {
                 self.refuse(text, "no such interface");
             })
         };
+        // `lan` and `relay`: up to MAX_LAN interface names separated by spaces.
+        let interfaces = || -> Result<[i32; MAX_LAN]> {
+            let mut list = [0i32; MAX_LAN];
+            let names = text.split(|&c| c == b' ').filter(|n| !n.is_empty());
+            for (n, name) in names.enumerate() {
+                let slot = list
+                    .get_mut(n)
+                    .ok_or_else(|| self.refuse(text, "more than 4 interfaces"))?;
+                *slot = ifindex(name)?;
+            }
+            Ok(list)
+        };
         match self.field {
             CeField::Uplink => {
                 let uplink = if text.is_empty() { 0 } else { ifindex(text)? };
@@ -751,25 +762,11 @@ impl TextKnob for CeKnob {
                 self.state.config.lock().pe = pe;
             }
             CeField::Lan => {
-                let mut lan = [0i32; MAX_LAN];
-                let names = text.split(|&c| c == b' ').filter(|n| !n.is_empty());
-                for (n, name) in names.enumerate() {
-                    let slot = lan
-                        .get_mut(n)
-                        .ok_or_else(|| self.refuse(text, "more than 4 interfaces"))?;
-                    *slot = ifindex(name)?;
-                }
+                let lan = interfaces()?;
                 self.state.config.lock().lan = lan;
             }
             CeField::Relay => {
-                let mut relay = [0i32; MAX_LAN];
-                let names = text.split(|&c| c == b' ').filter(|n| !n.is_empty());
-                for (n, name) in names.enumerate() {
-                    let slot = relay
-                        .get_mut(n)
-                        .ok_or_else(|| self.refuse(text, "more than 4 interfaces"))?;
-                    *slot = ifindex(name)?;
-                }
+                let relay = interfaces()?;
                 let _config = self.state.config.lock();
                 for (slot, ifindex) in self.state.relay.iter().zip(relay) {
                     slot.store(ifindex, Ordering::Relaxed);
