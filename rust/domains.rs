@@ -240,6 +240,10 @@ pub(crate) struct Snapshot<F: Family> {
     pub(crate) paths: [PathAttrs; MAX_DOMAINS],
     /// The home address, when `ip_use_homeaddr` selects it.
     pub(crate) home: Option<F::Addr>,
+    /// The home address whether selected or not: the packets of sockets bound to it are
+    /// stacked (see `home.rs`), so that toggling `ip_use_homeaddr` changes only what new
+    /// connections choose.
+    pub(crate) own_home: Option<F::Addr>,
     /// How long selection waits for echo probes, in milliseconds (0: no probing).
     pub(crate) probe_ms: u32,
     /// Bumped for every table published: what was computed from an older table is stale.
@@ -267,6 +271,7 @@ impl<F: Family> Snapshot<F> {
                 caches,
                 paths: config.paths,
                 home,
+                own_home: config.home_addr,
                 probe_ms: config.probe_ms,
                 generation,
             },

@@ -56,6 +56,10 @@ use crate::{
         },
         sysctl::NetSysctlText,
     },
+    home::{
+        Home,
+        HomeKnob, //
+    },
     linkfail::{
         CeKnob,
         LinkFail, //
@@ -90,6 +94,10 @@ pub(crate) struct SitemhNet {
     linkfail: Arc<LinkFail>,
     /// Moving live connections off failed links.
     switchover: Arc<Switchover>,
+    /// Home addresses and address stacking.
+    home: Arc<Home>,
+    /// `net.ipv4.sitemh_home.*`; dropped with the family knobs.
+    home_knobs: Option<NetSysctlText<HomeKnob>>,
     /// `net.ipv4.sitemh_ce.*`; dropped with the family knobs.
     ce_knobs: Option<NetSysctlText<CeKnob>>,
     /// `net.ipv4.sitemh_lf.*`; dropped with the family knobs.
@@ -114,6 +122,8 @@ impl NetState for SitemhNet {
         let v6 = FamilyState::new(net, hooks.clone())?;
         let linkfail = LinkFail::new(net, hooks.clone())?;
         let switchover = Switchover::new(net, v4.clone(), linkfail.clone(), hooks.clone())?;
+        let home = Home::new(net, v4.clone(), hooks.clone())?;
+        let home_knobs = Some(HomeKnob::register(net, &home)?);
         let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
         let lf_knobs = Some(LfKnob::register(net, &switchover)?);
         let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
@@ -123,6 +133,8 @@ impl NetState for SitemhNet {
             v6,
             linkfail,
             switchover,
+            home,
+            home_knobs,
             ce_knobs,
             lf_knobs,
             family_knobs_v4,
@@ -168,6 +180,7 @@ impl NetState for SitemhNet {
         self.packet_hooks.detach();
         self.switchover.stop();
         self.linkfail.stop();
+        self.home.stop();
     }
 }
 
@@ -195,6 +208,7 @@ impl SitemhNet {
 
 impl Drop for SitemhNet {
     fn drop(&mut self) {
+        self.home_knobs = None;
         self.ce_knobs = None;
         self.lf_knobs = None;
         self.family_knobs_v4 = None;
@@ -216,6 +230,7 @@ impl ProcShow for SitemhNet {
         self.v6.show(m);
         self.linkfail.show(m);
         self.switchover.show(m);
+        self.home.show(m);
         self.packet_hooks.show(m);
     }
 }
@@ -275,7 +290,11 @@ impl NetHooks for SitemhNet {
             (HookPoint::LocalOut | HookPoint::Forward, true) => wants(V6::HOOKS_BIT),
             // Notices, keepalives and the switchover's messages arrive here: every user.
             (HookPoint::LocalIn, _) => users != 0,
-            (HookPoint::Egress | HookPoint::Ingress, _) => wants(crate::switchover::HOOKS_BIT),
+            // Address translation: moved connections (IPv4), home addresses (IPv4).
+            (HookPoint::Egress | HookPoint::Ingress, false) => {
+                wants(crate::switchover::HOOKS_BIT) || wants(crate::home::HOOKS_BIT)
+            }
+            (HookPoint::Egress | HookPoint::Ingress, true) => false,
         }
     }
 
@@ -289,8 +308,21 @@ impl NetHooks for SitemhNet {
                     |src, message| self.switchover.receive(src, message),
                 )
             }
-            HookPoint::Egress => return self.switchover.egress(packet),
-            HookPoint::Ingress => return self.switchover.ingress(packet),
+            // A moved connection's packets are found by the socket's addresses: the
+            // switchover translates before the home addresses are stacked, and after they
+            // are restored.
+            HookPoint::Egress => {
+                return match self.switchover.egress(packet) {
+                    Verdict::Accept => self.home.egress(packet),
+                    dropped => dropped,
+                }
+            }
+            HookPoint::Ingress => {
+                return match self.home.ingress(packet) {
+                    Verdict::Accept => self.switchover.ingress(packet),
+                    dropped => dropped,
+                }
+            }
             HookPoint::LocalOut | HookPoint::Forward => {}
         }
         let guard = rcu::read_lock();

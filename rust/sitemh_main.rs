@@ -10,6 +10,7 @@ use kernel::prelude::*;
 
 mod domains;
 mod ffi;
+mod home;
 mod kunit;
 mod linkfail;
 mod logic;
@@ -42,12 +43,21 @@ module! {
             default: 41,
             description: "ICMP type of link-failure messages (the draft's 41; IANA lists 41 for experimental mobility, RFC 4065). Must be above 18 (NR_ICMP_TYPES): the kernel's own types are refused",
         },
+        stacking_layout: u8 {
+            default: 0,
+            description: "Layout of the IPv4 address-stacking option 144: 0, a length octet after the code and the stacking type in the first reserved octet (RFC 791: routers step over it); 1, the draft's figures (code, stacking type, two reserved octets: RFC 791 routers drop types 0 and 1)",
+        },
     },
 }
 
 /// The ICMP type of link-failure messages (module parameter `icmp_type`).
 pub(crate) fn icmp_type() -> u8 {
     module_parameters::icmp_type.value()
+}
+
+/// The IPv4 stacking option's layout (module parameter `stacking_layout`).
+pub(crate) fn stacking_layout() -> u8 {
+    module_parameters::stacking_layout.value()
 }
 
 /// The highest ICMP type the kernel handles itself (`NR_ICMP_TYPES`).
@@ -81,6 +91,13 @@ impl kernel::InPlaceModule for Sitemh {
                     "icmp_type {} is one of the kernel's own ICMP types (0..={}): refusing to load\n",
                     icmp_type(),
                     NR_ICMP_TYPES
+                );
+                return Err(EINVAL);
+            }
+            if stacking_layout() > 1 {
+                pr_err!(
+                    "stacking_layout {} is neither 0 nor 1: refusing to load\n",
+                    stacking_layout()
                 );
                 return Err(EINVAL);
             }

@@ -529,6 +529,104 @@ int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32
 	return 0;
 }
 
+int sitemh_ipv4_options(const struct sk_buff *skb, u8 *out, unsigned int max)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int len = iph->ihl * 4 - sizeof(*iph);
+
+	if (iph->ihl < 5 || len > max)
+		return -EINVAL;
+	if (len && skb_copy_bits(skb, skb_network_offset(skb) + sizeof(*iph), out, len))
+		return -EINVAL;
+	return len;
+}
+
+int sitemh_ipv4_push_option(struct sk_buff *skb, const u8 *opt, unsigned int len)
+{
+	struct iphdr *iph = ip_hdr(skb);
+	unsigned int hlen = iph->ihl * 4;
+
+	if (len % 4 || hlen + len > 60)
+		return -EMSGSIZE;
+	if (skb_network_offset(skb) != 0)
+		return -EINVAL;
+	if (skb_cow_head(skb, len))
+		return -ENOMEM;
+	/* As CIPSO does: the header moves towards the head, the options go after its first
+	 * 20 octets, the transport header stays where it is. */
+	iph = ip_hdr(skb);
+	skb_push(skb, len);
+	memmove(skb->data, iph, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph = ip_hdr(skb);
+	memcpy((u8 *)iph + sizeof(*iph), opt, len);
+	iph->ihl += len / 4;
+	iph_set_totlen(iph, skb->len);
+	ip_send_check(iph);
+	return 0;
+}
+
+int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned int len)
+{
+	unsigned int nhoff = skb_network_offset(skb);
+	struct iphdr *iph = ip_hdr(skb);
+
+	if (off + len > iph->ihl * 4 - sizeof(*iph))
+		return -EINVAL;
+	if (skb_ensure_writable(skb, nhoff + iph->ihl * 4))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	memset((u8 *)iph + sizeof(*iph) + off, IPOPT_NOOP, len);
+	ip_send_check(iph);
+	return 0;
+}
+
+int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int thoff = skb_network_offset(skb) + iph->ihl * 4, optoff, doff, i;
+	struct tcphdr *th;
+	u8 *opt;
+
+	if (iph->protocol != IPPROTO_TCP || (iph->frag_off & htons(IP_OFFSET)))
+		return 0;
+	if (skb_ensure_writable(skb, thoff + sizeof(struct tcphdr)))
+		return -ENOMEM;
+	th = (struct tcphdr *)(skb->data + thoff);
+	if (!th->syn)
+		return 0;
+	doff = th->doff * 4;
+	if (doff < sizeof(*th) || skb_ensure_writable(skb, thoff + doff))
+		return -ENOMEM;
+	th = (struct tcphdr *)(skb->data + thoff);
+	opt = (u8 *)th;
+	for (optoff = sizeof(*th); optoff < doff; optoff += i) {
+		if (opt[optoff] == TCPOPT_EOL)
+			break;
+		if (opt[optoff] == TCPOPT_NOP) {
+			i = 1;
+			continue;
+		}
+		if (optoff + 1 >= doff || opt[optoff + 1] < 2)
+			break;
+		i = opt[optoff + 1];
+		if (opt[optoff] == TCPOPT_MSS && i == TCPOLEN_MSS && optoff + i <= doff) {
+			u16 old = get_unaligned_be16(opt + optoff + 2);
+			u16 new = old > delta + 536 ? old - delta : min_t(u16, old, 536);
+
+			put_unaligned_be16(new, opt + optoff + 2);
+			inet_proto_csum_replace2(&th->check, skb, htons(old), htons(new), false);
+			break;
+		}
+	}
+	return 0;
+}
+
+bool sitemh_ipv4_is_local(struct net *net, __be32 addr)
+{
+	return inet_addr_type(net, addr) == RTN_LOCAL;
+}
+
 /* Where the ICMP header and the quoted IPv4 header of an ICMP error start; false if the
  * packet is no error quoting an unfragmented-at-the-start TCP or UDP header. */
 static bool sitemh_icmp_error4(const struct sk_buff *skb, unsigned int *icmpoff,

@@ -118,6 +118,25 @@ bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be
 int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32 daddr,
 		      bool reroute);
 
+/* Copies the IPv4 packet's options (the octets after the first 20) into out; returns
+ * their length (0: none) or a negative errno if the header is not all there. */
+int sitemh_ipv4_options(const struct sk_buff *skb, u8 *out, unsigned int max);
+/* Inserts the option of len octets (a multiple of 4) in front of the IPv4 packet's other
+ * options, fixing the header length, total length and header checksum (GSO and
+ * CHECKSUM_PARTIAL packets included: the transport header does not move). Returns 0 or a
+ * negative errno (-EMSGSIZE: the header would exceed 60 octets). */
+int sitemh_ipv4_push_option(struct sk_buff *skb, const u8 *opt, unsigned int len);
+/* Overwrites len octets of the IPv4 options from off (counted from the options' start)
+ * with no-operation options, fixing the header checksum, so that nothing after this hook
+ * reads them. Returns 0 or a negative errno. */
+int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned int len);
+/* Lowers the maximum segment size a TCP SYN of this IPv4 packet advertises by delta
+ * octets (room for options added on the way), fixing the TCP checksum as the TCPMSS
+ * target does. Nothing for other packets. Returns 0 or a negative errno. */
+int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta);
+/* Whether addr is one of the namespace's local IPv4 addresses. */
+bool sitemh_ipv4_is_local(struct net *net, __be32 addr);
+
 /* An IPv4 ICMP error (destination unreachable, time exceeded, parameter problem) with a
  * correct checksum, quoting the start of a TCP or UDP packet: the quoted packet's protocol,
  * addresses and ports (network byte order). false for anything else. */

@@ -177,6 +177,45 @@ impl<'a> Packet<'a> {
         })
     }
 
+    /// Copies the IPv4 options (the header's octets after the first 20) into `out`;
+    /// returns how many there are. `None` if they do not fit or are not all there.
+    pub(crate) fn ipv4_options(&self, out: &mut [u8]) -> Option<usize> {
+        let room = u32::try_from(out.len()).ok()?;
+        // SAFETY: `skb` is valid (type invariant); `out` has `room` writable octets.
+        let len = unsafe { local::sitemh_ipv4_options(self.skb, out.as_mut_ptr(), room) };
+        usize::try_from(len).ok()
+    }
+
+    /// Inserts `option` (a multiple of 4 octets) in front of the IPv4 options.
+    pub(crate) fn push_ipv4_option(&mut self, option: &[u8]) -> Result {
+        let len = u32::try_from(option.len()).map_err(|_| EMSGSIZE)?;
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); `option`
+        // has `len` readable octets.
+        to_result(unsafe { local::sitemh_ipv4_push_option(self.skb, option.as_ptr(), len) })
+    }
+
+    /// Turns `len` octets of the IPv4 options from `off` into no-operation options.
+    pub(crate) fn blank_ipv4_options(&mut self, off: usize, len: usize) -> Result {
+        let (off, len) = (
+            u32::try_from(off).map_err(|_| EINVAL)?,
+            u32::try_from(len).map_err(|_| EINVAL)?,
+        );
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant).
+        to_result(unsafe { local::sitemh_ipv4_blank_options(self.skb, off, len) })
+    }
+
+    /// Lowers the MSS a TCP SYN advertises by `delta` octets; nothing for other packets.
+    pub(crate) fn lower_tcp_mss4(&mut self, delta: u16) -> Result {
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant).
+        to_result(unsafe { local::sitemh_tcp_lower_mss4(self.skb, delta) })
+    }
+
+    /// Whether `addr` (host byte order) is one of the namespace's own IPv4 addresses.
+    pub(crate) fn ipv4_is_local(&self, addr: u32) -> bool {
+        // SAFETY: `net` is the packet's live namespace.
+        unsafe { local::sitemh_ipv4_is_local(self.net.as_raw(), addr.to_be()) }
+    }
+
     /// Whether the IPv4 route the stack chose is plain unicast (not local, broadcast or
     /// multicast): only such packets are routed by source domain.
     pub(crate) fn ipv4_route_is_unicast(&self) -> bool {

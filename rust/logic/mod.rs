@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub(crate) mod domain;
+pub(crate) mod home;
 pub(crate) mod ipv4;
 pub(crate) mod ipv6;
 pub(crate) mod kdf;

@@ -37,6 +37,16 @@ pub(crate) const IPV4_OPTIONS_MAX: usize = 40;
 /// The IPv6 routing type.
 pub(crate) const ROUTING_TYPE: u8 = 2;
 
+/// How the IPv4 option's first four octets are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ipv4Layout {
+    /// The draft's figures: code, stacking type, two reserved octets.
+    Draft,
+    /// Code, length (as RFC 791 requires of every option but END and NOOP), stacking
+    /// type, one reserved octet: what routers forward.
+    Rfc791,
+}
+
 /// The addresses a packet stacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Stacking<A> {
@@ -218,9 +228,21 @@ pub(crate) fn ipv4_option_len(stacking_type: u8) -> Result<usize, StackingError>
 }
 
 /// Finds the stacking option in an IPv4 header's options (`options`: the octets after the
-/// first 20, as many as the header length says). Other options are stepped over by their
-/// length octets; a malformed one is an error, as the stack would find it.
-pub(crate) fn parse_ipv4_options(options: &[u8]) -> Result<Option<Stacking<u32>>, StackingError> {
+/// first 20, as many as the header length says), laid out as `layout` says. Other options
+/// are stepped over by their length octets; a malformed one is an error, as the stack
+/// would find it.
+pub(crate) fn parse_ipv4_options(
+    options: &[u8],
+    layout: Ipv4Layout,
+) -> Result<Option<Stacking<u32>>, StackingError> {
+    Ok(find_ipv4_option(options, layout)?.map(|(_, stacking)| stacking))
+}
+
+/// As [`parse_ipv4_options`], with where the stacking option starts in `options`.
+pub(crate) fn find_ipv4_option(
+    options: &[u8],
+    layout: Ipv4Layout,
+) -> Result<Option<(usize, Stacking<u32>)>, StackingError> {
     let mut found = None;
     let mut at = 0;
     while at < options.len() {
@@ -228,11 +250,21 @@ pub(crate) fn parse_ipv4_options(options: &[u8]) -> Result<Option<Stacking<u32>>
             IPOPT_END => break,
             IPOPT_NOOP => at += 1,
             IPV4_OPTION => {
-                let stacking_type = *options.get(at + 1).ok_or(StackingError::Truncated)?;
+                let second = *options.get(at + 1).ok_or(StackingError::Truncated)?;
+                let (stacking_type, stated) = match layout {
+                    Ipv4Layout::Draft => (second, None),
+                    Ipv4Layout::Rfc791 => (
+                        *options.get(at + 2).ok_or(StackingError::Truncated)?,
+                        Some(usize::from(second)),
+                    ),
+                };
                 let len = ipv4_option_len(stacking_type)?;
+                if stated.is_some_and(|stated| stated != len) {
+                    return Err(StackingError::WrongLength);
+                }
                 let option = options.get(at..at + len).ok_or(StackingError::Truncated)?;
                 let stacking = read_addrs(stacking_type, option, 4)?;
-                if found.replace(stacking).is_some() {
+                if found.replace((at, stacking)).is_some() {
                     return Err(StackingError::Duplicate);
                 }
                 at += len;
@@ -252,15 +284,22 @@ pub(crate) fn parse_ipv4_options(options: &[u8]) -> Result<Option<Stacking<u32>>
     Ok(found)
 }
 
-/// Writes the IPv4 stacking option into `out`; returns its length (8 or 12, a multiple of
-/// 4, so it needs no padding).
+/// Writes the IPv4 stacking option into `out`, laid out as `layout` says; returns its
+/// length (8 or 12, a multiple of 4, so it needs no padding).
 pub(crate) fn write_ipv4_option(
     stacking: &Stacking<u32>,
+    layout: Ipv4Layout,
     out: &mut [u8],
 ) -> Result<usize, StackingError> {
-    let len = ipv4_option_len(stacking.stacking_type())?;
+    let stacking_type = stacking.stacking_type();
+    let len = ipv4_option_len(stacking_type)?;
     let out = out.get_mut(..len).ok_or(StackingError::Truncated)?;
-    out[..4].copy_from_slice(&[IPV4_OPTION, stacking.stacking_type(), 0, 0]);
+    let head = match layout {
+        Ipv4Layout::Draft => [IPV4_OPTION, stacking_type, 0, 0],
+        // At most 12: fits the octet.
+        Ipv4Layout::Rfc791 => [IPV4_OPTION, len as u8, stacking_type, 0],
+    };
+    out[..4].copy_from_slice(&head);
     for (i, addr) in stacking.addrs().into_iter().flatten().enumerate() {
         addr.write(&mut out[4 + 4 * i..]);
     }
@@ -317,6 +356,10 @@ pub(crate) fn write_rh(
 
 /// Cases shared by the host tests and KUnit.
 pub(crate) mod vectors {
+    use super::Ipv4Layout::{
+        Draft,
+        Rfc791, //
+    };
     use super::*;
 
     /// Home addresses of the documentation ranges.
@@ -328,6 +371,40 @@ pub(crate) mod vectors {
     pub(crate) const IPV4_TYPE1: [u8; 8] = [144, 1, 0, 0, 198, 51, 100, 10];
     /// Type 2 in IPv4: IP header length 8.
     pub(crate) const IPV4_TYPE2: [u8; 12] = [144, 2, 0, 0, 198, 51, 100, 10, 203, 0, 113, 10];
+
+    /// The same with a length octet (the module's default layout).
+    pub(crate) const IPV4_TYPE1_RFC791: [u8; 8] = [144, 8, 1, 0, 198, 51, 100, 10];
+    pub(crate) const IPV4_TYPE2_RFC791: [u8; 12] =
+        [144, 12, 2, 0, 198, 51, 100, 10, 203, 0, 113, 10];
+
+    /// Options areas that must be refused in the RFC 791 layout, with the reason.
+    pub(crate) const BAD_IPV4_RFC791: &[(&[u8], StackingError)] = &[
+        (&[144], StackingError::Truncated),
+        (&[144, 8], StackingError::Truncated),
+        (
+            &[144, 12, 1, 0, 198, 51, 100, 10],
+            StackingError::WrongLength,
+        ),
+        (
+            &[144, 8, 2, 0, 198, 51, 100, 10],
+            StackingError::WrongLength,
+        ),
+        (
+            &[144, 1, 0, 0, 198, 51, 100, 10],
+            StackingError::WrongLength,
+        ),
+        (
+            &[144, 8, 7, 0, 198, 51, 100, 10],
+            StackingError::UnknownType(7),
+        ),
+        (&[144, 8, 1, 0, 127, 0, 0, 1], StackingError::BadAddress),
+        (
+            &[
+                144, 8, 0, 0, 198, 51, 100, 10, 144, 8, 1, 0, 203, 0, 113, 10,
+            ],
+            StackingError::Duplicate,
+        ),
+    ];
 
     /// Options areas that must be refused, with the reason.
     pub(crate) const BAD_IPV4: &[(&[u8], StackingError)] = &[
@@ -364,25 +441,48 @@ pub(crate) mod vectors {
             receiver_home: PEER_HOME4,
         };
         let mut out = [0u8; 12];
-        if write_ipv4_option(&one, &mut out) != Ok(8) || out[..8] != IPV4_TYPE1 {
+        if write_ipv4_option(&one, Draft, &mut out) != Ok(8) || out[..8] != IPV4_TYPE1 {
             return Err("IPv4 type 1 layout");
         }
-        if write_ipv4_option(&two, &mut out) != Ok(12) || out != IPV4_TYPE2 {
+        if write_ipv4_option(&two, Draft, &mut out) != Ok(12) || out != IPV4_TYPE2 {
             return Err("IPv4 type 2 layout");
         }
-        if parse_ipv4_options(&IPV4_TYPE1) != Ok(Some(one))
-            || parse_ipv4_options(&IPV4_TYPE2) != Ok(Some(two))
+        if parse_ipv4_options(&IPV4_TYPE1, Draft) != Ok(Some(one))
+            || parse_ipv4_options(&IPV4_TYPE2, Draft) != Ok(Some(two))
         {
             return Err("IPv4 parse");
         }
         for (area, why) in BAD_IPV4 {
-            if parse_ipv4_options(area) != Err(*why) {
+            if parse_ipv4_options(area, Draft) != Err(*why) {
                 return Err("IPv4 refusal");
             }
         }
         for cut in 1..IPV4_TYPE2.len() {
-            if parse_ipv4_options(&IPV4_TYPE2[..cut]) != Err(StackingError::Truncated) {
+            if parse_ipv4_options(&IPV4_TYPE2[..cut], Draft) != Err(StackingError::Truncated) {
                 return Err("IPv4 truncation");
+            }
+        }
+        if write_ipv4_option(&one, Rfc791, &mut out) != Ok(8) || out[..8] != IPV4_TYPE1_RFC791 {
+            return Err("IPv4 type 1 RFC 791 layout");
+        }
+        if write_ipv4_option(&two, Rfc791, &mut out) != Ok(12) || out != IPV4_TYPE2_RFC791 {
+            return Err("IPv4 type 2 RFC 791 layout");
+        }
+        if parse_ipv4_options(&IPV4_TYPE1_RFC791, Rfc791) != Ok(Some(one))
+            || parse_ipv4_options(&IPV4_TYPE2_RFC791, Rfc791) != Ok(Some(two))
+        {
+            return Err("IPv4 RFC 791 parse");
+        }
+        for (area, why) in BAD_IPV4_RFC791 {
+            if parse_ipv4_options(area, Rfc791) != Err(*why) {
+                return Err("IPv4 RFC 791 refusal");
+            }
+        }
+        for cut in 1..IPV4_TYPE2_RFC791.len() {
+            if parse_ipv4_options(&IPV4_TYPE2_RFC791[..cut], Rfc791)
+                != Err(StackingError::Truncated)
+            {
+                return Err("IPv4 RFC 791 truncation");
             }
         }
         let both6 = Stacking::Both {
@@ -412,7 +512,56 @@ pub(crate) mod vectors {
 #[cfg(test)]
 mod tests {
     use super::vectors::*;
+    use super::Ipv4Layout::{
+        Draft,
+        Rfc791, //
+    };
     use super::*;
+
+    /// What Linux's `ip_options_compile` (and any RFC 791 parser) does with an option it
+    /// does not know: steps over it by its length octet, refusing a length below 2.
+    fn rfc791_steps_over(options: &[u8]) -> bool {
+        let mut at = 0;
+        while at < options.len() {
+            match options[at] {
+                0 => return true,
+                1 => at += 1,
+                _ => match options.get(at + 1) {
+                    Some(&len) if len >= 2 && at + usize::from(len) <= options.len() => {
+                        at += usize::from(len)
+                    }
+                    _ => return false,
+                },
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn routers_step_over_the_rfc_791_layout_but_not_the_draft_s() {
+        assert!(rfc791_steps_over(&IPV4_TYPE1_RFC791));
+        assert!(rfc791_steps_over(&IPV4_TYPE2_RFC791));
+        let zero = Stacking::Receiver {
+            receiver_home: PEER_HOME4,
+        };
+        let mut out = [0u8; 12];
+        assert_eq!(write_ipv4_option(&zero, Rfc791, &mut out), Ok(8));
+        assert_eq!(out[..8], [144, 8, 0, 0, 203, 0, 113, 10]);
+        assert!(rfc791_steps_over(&out[..8]));
+        // The draft's types 0 and 1 read as lengths 0 and 1: refused.
+        assert!(!rfc791_steps_over(&IPV4_TYPE1));
+        assert!(!rfc791_steps_over(&[144, 0, 0, 0, 203, 0, 113, 10]));
+        // Each layout refuses the other's types 0 and 1.
+        assert!(parse_ipv4_options(&IPV4_TYPE1, Rfc791).is_err());
+        assert!(parse_ipv4_options(&IPV4_TYPE1_RFC791, Draft).is_err());
+    }
+
+    #[test]
+    fn malformed_rfc_791_options_are_refused() {
+        for (area, why) in BAD_IPV4_RFC791 {
+            assert_eq!(parse_ipv4_options(area, Rfc791), Err(*why), "{area:?}");
+        }
+    }
 
     #[test]
     fn the_kunit_checks_pass() {
@@ -423,7 +572,7 @@ mod tests {
     fn ipv4_options_follow_the_draft_figures() {
         let one = Stacking::Sender { sender_home: HOME4 };
         let mut out = [0u8; 12];
-        assert_eq!(write_ipv4_option(&one, &mut out), Ok(8));
+        assert_eq!(write_ipv4_option(&one, Draft, &mut out), Ok(8));
         assert_eq!(out[..8], IPV4_TYPE1);
         // Header length 7: 20 octets, then the option's 8.
         assert_eq!((20 + 8) / 4, 7);
@@ -431,15 +580,15 @@ mod tests {
             sender_home: HOME4,
             receiver_home: PEER_HOME4,
         };
-        assert_eq!(write_ipv4_option(&two, &mut out), Ok(12));
+        assert_eq!(write_ipv4_option(&two, Draft, &mut out), Ok(12));
         assert_eq!(out, IPV4_TYPE2);
         assert_eq!((20 + 12) / 4, 8);
-        assert_eq!(parse_ipv4_options(&IPV4_TYPE1), Ok(Some(one)));
-        assert_eq!(parse_ipv4_options(&IPV4_TYPE2), Ok(Some(two)));
+        assert_eq!(parse_ipv4_options(&IPV4_TYPE1, Draft), Ok(Some(one)));
+        assert_eq!(parse_ipv4_options(&IPV4_TYPE2, Draft), Ok(Some(two)));
         let zero = Stacking::Receiver {
             receiver_home: PEER_HOME4,
         };
-        assert_eq!(write_ipv4_option(&zero, &mut out), Ok(8));
+        assert_eq!(write_ipv4_option(&zero, Draft, &mut out), Ok(8));
         assert_eq!(out[..8], [144, 0, 0, 0, 203, 0, 113, 10]);
     }
 
@@ -470,22 +619,22 @@ mod tests {
         area[4..12].copy_from_slice(&IPV4_TYPE1);
         area[6] = 0xaa; // reserved: ignored when read
         assert_eq!(
-            parse_ipv4_options(&area),
+            parse_ipv4_options(&area, Draft),
             Ok(Some(Stacking::Sender { sender_home: HOME4 }))
         );
         // A timestamp option of 8 octets before it.
         let mut area = [0u8; 16];
         area[..8].copy_from_slice(&[68, 8, 5, 0, 0, 0, 0, 0]);
         area[8..].copy_from_slice(&IPV4_TYPE1);
-        assert!(matches!(parse_ipv4_options(&area), Ok(Some(_))));
-        assert_eq!(parse_ipv4_options(&[]), Ok(None));
-        assert_eq!(parse_ipv4_options(&[0, 144]), Ok(None));
+        assert!(matches!(parse_ipv4_options(&area, Draft), Ok(Some(_))));
+        assert_eq!(parse_ipv4_options(&[], Draft), Ok(None));
+        assert_eq!(parse_ipv4_options(&[0, 144], Draft), Ok(None));
     }
 
     #[test]
     fn malformed_ipv4_options_are_refused() {
         for (area, why) in BAD_IPV4 {
-            assert_eq!(parse_ipv4_options(area), Err(*why), "{area:?}");
+            assert_eq!(parse_ipv4_options(area, Draft), Err(*why), "{area:?}");
         }
     }
 
@@ -494,7 +643,7 @@ mod tests {
         for valid in [&IPV4_TYPE1[..], &IPV4_TYPE2[..]] {
             for cut in 1..valid.len() {
                 assert_eq!(
-                    parse_ipv4_options(&valid[..cut]),
+                    parse_ipv4_options(&valid[..cut], Draft),
                     Err(StackingError::Truncated),
                     "{cut}"
                 );
@@ -583,11 +732,13 @@ mod tests {
                     _ => next() as u8,
                 };
             }
-            if let Ok(Some(s)) = parse_ipv4_options(&bytes[..len]) {
-                parsed4 += 1;
-                let mut out = [0u8; 12];
-                let n = write_ipv4_option(&s, &mut out).unwrap();
-                assert_eq!(parse_ipv4_options(&out[..n]), Ok(Some(s)));
+            for layout in [Draft, Rfc791] {
+                if let Ok(Some(s)) = parse_ipv4_options(&bytes[..len], layout) {
+                    parsed4 += 1;
+                    let mut out = [0u8; 12];
+                    let n = write_ipv4_option(&s, layout, &mut out).unwrap();
+                    assert_eq!(parse_ipv4_options(&out[..n], layout), Ok(Some(s)));
+                }
             }
             bytes[2] = ROUTING_TYPE;
             bytes[3] = 1;

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Home addresses on the packet path (draft 2.2, 2.3.4): which addresses an outgoing
+//! packet travels between and stacks, and which an arriving packet is given back.
+//!
+//! A mobile node (or a node with a provider-independent address) has a home address and a
+//! co-located care-of address, one of its provider addresses. Its sockets use the home
+//! address; on the wire the care-of address is the source, so that the site's
+//! source-domain routing decides by a real local prefix, and the home address travels
+//! stacked beside it. The correspondent gives the home address back to the packet before
+//! its socket sees it and remembers where that home address is reached (a *binding*), so
+//! that its replies go to the care-of address with the home address stacked (type 0).
+//! When both ends are away, both addresses are stacked (type 2).
+
+use super::stacking::Stacking;
+
+/// A node's own home address and the care-of address it travels under (0: none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HomeConfig {
+    pub(crate) home: u32,
+    pub(crate) careof: u32,
+}
+
+impl HomeConfig {
+    /// Whether the node is away from home: both addresses set and different.
+    pub(crate) fn away(&self) -> bool {
+        self.home != 0 && self.careof != 0 && self.home != self.careof
+    }
+}
+
+/// Where a packet goes on the wire and what it stacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stacked {
+    pub(crate) src: u32,
+    pub(crate) dst: u32,
+    pub(crate) stacking: Stacking<u32>,
+}
+
+/// An outgoing packet from `src` to `dst`: the addresses it travels between and what it
+/// stacks, or `None` if it goes as it is. `peer_careof` is the care-of address bound to
+/// `dst` if `dst` is a peer's home address.
+pub(crate) fn egress(
+    config: &HomeConfig,
+    peer_careof: Option<u32>,
+    src: u32,
+    dst: u32,
+) -> Option<Stacked> {
+    let sender_home = (config.away() && src == config.home).then_some(src);
+    let receiver_home = peer_careof.filter(|&c| c != dst && c != 0).map(|_| dst);
+    let stacking = Stacking::of(sender_home, receiver_home)?;
+    Some(Stacked {
+        src: if sender_home.is_some() {
+            config.careof
+        } else {
+            src
+        },
+        dst: match (receiver_home, peer_careof) {
+            (Some(_), Some(careof)) => careof,
+            _ => dst,
+        },
+        stacking,
+    })
+}
+
+/// Why an arriving stacked packet was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RestoreError {
+    /// It stacks a receiver's home address that is not this node's, or arrived at an
+    /// address other than this node's care-of address.
+    NotOurs,
+    /// It stacks, as the sender's home address, this node's own home or care-of address,
+    /// or the address it came from.
+    Impossible,
+}
+
+/// What an arriving stacked packet becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Restored {
+    /// The addresses the socket sees.
+    pub(crate) src: u32,
+    pub(crate) dst: u32,
+    /// A peer's home address and the care-of address it was reached from, to remember.
+    pub(crate) binding: Option<(u32, u32)>,
+}
+
+/// An arriving packet from `src` to `dst` that stacks `stacking`: the addresses its socket
+/// sees.
+pub(crate) fn ingress(
+    config: &HomeConfig,
+    stacking: &Stacking<u32>,
+    src: u32,
+    dst: u32,
+) -> Result<Restored, RestoreError> {
+    let dst = match stacking.receiver_home() {
+        Some(home) if config.away() && home == config.home && dst == config.careof => home,
+        Some(_) => return Err(RestoreError::NotOurs),
+        None => dst,
+    };
+    let (src, binding) = match stacking.sender_home() {
+        Some(home) if home == src || home == config.home || home == config.careof => {
+            return Err(RestoreError::Impossible)
+        }
+        Some(home) => (home, Some((home, src))),
+        None => (src, None),
+    };
+    Ok(Restored { src, dst, binding })
+}
+
+/// A peer's home address and where it is reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Binding {
+    home: u32,
+    careof: u32,
+    /// When it was last learned or used; the oldest is replaced when the cache is full.
+    used: u64,
+}
+
+/// The care-of addresses of peers away from home, learned from their packets. A fixed
+/// number of entries: a flood of bindings replaces old ones instead of growing memory.
+#[derive(Clone, Debug)]
+pub(crate) struct BindingCache<const N: usize> {
+    entries: [Binding; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for BindingCache<N> {
+    fn default() -> Self {
+        Self {
+            entries: [Binding::default(); N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> BindingCache<N> {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The care-of address bound to `home`; marks the binding used at `now`.
+    pub(crate) fn lookup(&mut self, home: u32, now: u64) -> Option<u32> {
+        let entry = self.entries[..self.len]
+            .iter_mut()
+            .find(|b| b.home == home)?;
+        entry.used = now;
+        Some(entry.careof)
+    }
+
+    /// Binds `home` to `careof` (a peer moved: the newest address wins). Returns whether
+    /// anything changed.
+    pub(crate) fn learn(&mut self, home: u32, careof: u32, now: u64) -> bool {
+        if let Some(entry) = self.entries[..self.len].iter_mut().find(|b| b.home == home) {
+            let changed = entry.careof != careof;
+            entry.careof = careof;
+            entry.used = now;
+            return changed;
+        }
+        let slot = if self.len < N {
+            self.len += 1;
+            self.len - 1
+        } else {
+            // Full: the least recently used makes room.
+            let mut oldest = 0;
+            for (i, b) in self.entries.iter().enumerate() {
+                if b.used < self.entries[oldest].used {
+                    oldest = i;
+                }
+            }
+            oldest
+        };
+        if let Some(entry) = self.entries.get_mut(slot) {
+            *entry = Binding {
+                home,
+                careof,
+                used: now,
+            };
+        }
+        true
+    }
+
+    /// Forgets every binding.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOME: u32 = 0x0a63_0005; // 10.99.0.5
+    const CAREOF: u32 = 0xc633_640a; // 198.51.100.10
+    const PEER: u32 = 0xcb00_710a; // 203.0.113.10
+    const PEER_HOME: u32 = 0x0a62_0007; // 10.98.0.7
+
+    fn mobile() -> HomeConfig {
+        HomeConfig {
+            home: HOME,
+            careof: CAREOF,
+        }
+    }
+
+    #[test]
+    fn a_mobile_sender_travels_under_its_care_of_address() {
+        let out = egress(&mobile(), None, HOME, PEER);
+        assert_eq!(
+            out,
+            Some(Stacked {
+                src: CAREOF,
+                dst: PEER,
+                stacking: Stacking::Sender { sender_home: HOME }
+            })
+        );
+        // Its other addresses go as they are, and so does everything at home.
+        assert_eq!(egress(&mobile(), None, CAREOF, PEER), None);
+        let home = HomeConfig {
+            home: HOME,
+            careof: HOME,
+        };
+        assert_eq!(egress(&home, None, HOME, PEER), None);
+        assert_eq!(egress(&HomeConfig::default(), None, HOME, PEER), None);
+    }
+
+    #[test]
+    fn replies_to_a_bound_peer_stack_its_home_address() {
+        let plain = HomeConfig::default();
+        assert_eq!(
+            egress(&plain, Some(CAREOF), PEER, HOME),
+            Some(Stacked {
+                src: PEER,
+                dst: CAREOF,
+                stacking: Stacking::Receiver {
+                    receiver_home: HOME
+                }
+            })
+        );
+        // Both away: type 2.
+        let peer_mobile = HomeConfig {
+            home: PEER_HOME,
+            careof: PEER,
+        };
+        assert_eq!(
+            egress(&peer_mobile, Some(CAREOF), PEER_HOME, HOME),
+            Some(Stacked {
+                src: PEER,
+                dst: CAREOF,
+                stacking: Stacking::Both {
+                    sender_home: PEER_HOME,
+                    receiver_home: HOME
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn what_one_end_stacks_the_other_restores() {
+        let peer_mobile = HomeConfig {
+            home: PEER_HOME,
+            careof: PEER,
+        };
+        for (sender, receiver) in [
+            (mobile(), HomeConfig::default()),
+            (mobile(), peer_mobile),
+            (peer_mobile, mobile()),
+        ] {
+            // The receiver learns the sender's binding from the first packet...
+            let first = egress(&sender, None, sender.home, receiver.home.max(PEER)).unwrap();
+            let back = ingress(&receiver, &first.stacking, first.src, first.dst).unwrap();
+            assert_eq!(back.src, sender.home);
+            assert_eq!(back.binding, Some((sender.home, sender.careof)));
+            // ...and its reply, stacked with it, is restored at the sender.
+            let reply = egress(&receiver, Some(sender.careof), back.dst, back.src).unwrap();
+            assert_eq!(reply.dst, sender.careof);
+            let at_sender = ingress(&sender, &reply.stacking, reply.src, reply.dst).unwrap();
+            assert_eq!((at_sender.src, at_sender.dst), (back.dst, sender.home));
+        }
+    }
+
+    #[test]
+    fn impossible_or_foreign_stackings_are_refused() {
+        let to_us = Stacking::Receiver {
+            receiver_home: HOME,
+        };
+        assert_eq!(
+            ingress(&mobile(), &to_us, PEER, CAREOF).map(|r| r.dst),
+            Ok(HOME)
+        );
+        // Not at our care-of address, not our home address, or we are at home.
+        assert_eq!(
+            ingress(&mobile(), &to_us, PEER, HOME),
+            Err(RestoreError::NotOurs)
+        );
+        let other = Stacking::Receiver {
+            receiver_home: PEER_HOME,
+        };
+        assert_eq!(
+            ingress(&mobile(), &other, PEER, CAREOF),
+            Err(RestoreError::NotOurs)
+        );
+        assert_eq!(
+            ingress(&HomeConfig::default(), &to_us, PEER, CAREOF),
+            Err(RestoreError::NotOurs)
+        );
+        // A sender claiming our own addresses, or the one it sends from.
+        for claimed in [HOME, CAREOF, PEER] {
+            let s = Stacking::Sender {
+                sender_home: claimed,
+            };
+            assert_eq!(
+                ingress(&mobile(), &s, PEER, CAREOF),
+                Err(RestoreError::Impossible)
+            );
+        }
+    }
+
+    #[test]
+    fn the_binding_cache_keeps_the_newest_and_the_recently_used() {
+        let mut cache = BindingCache::<3>::default();
+        assert_eq!(cache.lookup(1, 0), None);
+        assert!(cache.learn(1, 11, 1));
+        assert!(!cache.learn(1, 11, 2));
+        assert!(cache.learn(1, 12, 3), "a peer that moved");
+        assert_eq!(cache.lookup(1, 4), Some(12));
+        cache.learn(2, 21, 5);
+        cache.learn(3, 31, 6);
+        assert_eq!(cache.len(), 3);
+        // 2 is the least recently used once 1 is looked up again.
+        cache.lookup(1, 7);
+        cache.learn(4, 41, 8);
+        assert_eq!(cache.len(), 3);
+        assert_eq!(cache.lookup(2, 9), None);
+        assert_eq!(cache.lookup(1, 9), Some(12));
+        assert_eq!(cache.lookup(4, 9), Some(41));
+        cache.clear();
+        assert_eq!(cache.lookup(1, 10), None);
+    }
+
+    #[test]
+    fn no_care_of_address_is_at_home() {
+        assert!(!HomeConfig::default().away());
+        assert!(!HomeConfig {
+            home: HOME,
+            careof: 0
+        }
+        .away());
+        assert!(mobile().away());
+    }
+}

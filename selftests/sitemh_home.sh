@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Home addresses and IPv4 address stacking (draft 2.2, 2.2.1, 2.3, 2.3.4) on the site of
+# site.sh. H is a mobile node visiting the site: its home address 100.64.0.5 (on lo) is
+# from no provider of the site; its care-of address is its P1 address 198.51.100.10. X, the
+# correspondent outside, reaches H's home network only through PE2, where nothing answers:
+# replies reach H only if X stacks them towards H's care-of address.
+#
+# Captures on X's link to PE1 show the option on the wire (RFC 791 layout: code 144,
+# length, stacking type, reserved, addresses); the applications print the addresses their
+# sockets see.
+
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/site.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+app="python3 $here/sitemh_home.py"
+tool=$here/sitemh_tool
+HOME4=100.64.0.5
+CAREOF=198.51.100.10
+X_HOME=100.65.0.7
+PORT=7411
+
+# proc_field NS NAME: a counter of the "home" line of /proc/net/sitemh.
+proc_field() {
+	ip netns exec "$1" awk -v f="$2" '$1 == "home" { for (i = 2; i < NF; i++) if ($i == f) print $(i + 1) }' \
+		/proc/net/sitemh
+}
+
+# capture NS DEV FILE: start tcpdump; stop_capture waits until it has written.
+capture() {
+	ip netns exec "$1" tcpdump -q -n -U -i "$2" -w "$3" ip 2>/dev/null &
+	capture_pid=$!
+	defer kill $capture_pid
+	sleep 1
+}
+
+stop_capture() {
+	sleep 0.5
+	kill "$capture_pid" 2>/dev/null
+	wait "$capture_pid" 2>/dev/null
+}
+
+# tcp_exchange SERVER_NS CLIENT_NS BIND DST: one TCP connection of 256 KiB both ways;
+# sets server_saw and client_saw to what each application printed.
+tcp_exchange() {
+	local out=$tmp/server.$RANDOM
+	ip netns exec "$1" $app tcp-server $PORT >"$out" &
+	local server=$!
+	sleep 0.5
+	client_saw=$(ip netns exec "$2" $app tcp-client "$3" "$4" $PORT 262144 2>&1)
+	wait $server
+	server_saw=$(cat "$out")
+}
+
+configure_mobile() {
+	ip -n "$h" addr add $HOME4/32 dev lo
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
+		net.ipv4.sitemh_home.careof_addr=$CAREOF || return 1
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || return 1
+	# H's home network, as X sees it: behind PE2, which has no route there.
+	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.13
+}
+
+test_sender_away_tcp() {
+	local rc=0 before after opts
+	before=$(uplink_count "$ce1" p1 ip)
+	capture "$x" x-pe1 "$tmp/type1.pcap"
+	tcp_exchange "$x" "$h" $HOME4 $X4
+	stop_capture
+	after=$(uplink_count "$ce1" p1 ip)
+	echo "# H: $client_saw"
+	echo "# X: $server_saw"
+	check [ "$client_saw" = "local $HOME4 peer $X4 ok 262144" ] || rc=1
+	check [ "$server_saw" = "peer $HOME4 local $X4" ] || rc=1
+	# On the wire: H's care-of address as the source, its home address stacked (type 1),
+	# and the site routed it by the care-of address's provider.
+	opts=$($app options "$tmp/type1.pcap" $CAREOF)
+	echo "# options from $CAREOF: $opts"
+	check [ "$opts" = 90080100$(printf '%02x' 100 64 0 5) ] || rc=1
+	# X's replies go to the care-of address with H's home address stacked (type 0).
+	opts=$($app options "$tmp/type1.pcap" $X4)
+	echo "# options from $X4: $opts"
+	check [ "$opts" = 90080000$(printf '%02x' 100 64 0 5) ] || rc=1
+	check [ "$after" -gt "$before" ] || rc=1
+	check [ "$(proc_field "$h" stacked)" -gt 0 ] || rc=1
+	check [ "$(proc_field "$h" restored)" -gt 0 ] || rc=1
+	check [ "$(proc_field "$x" bindings)" -eq 1 ] || rc=1
+	log_test $rc "TCP from a home address: care-of on the wire, home addresses in the sockets"
+}
+
+test_sender_away_udp() {
+	local rc=0 out=$tmp/udp.out saw
+	# Bound to X's address: a wildcard server would answer from the address of its
+	# route to H's home network (what recvwithdstaddr/sendwithsrcaddr are for).
+	ip netns exec "$x" $app udp-server $X4 $PORT >"$out" &
+	local server=$!
+	defer kill $server
+	sleep 0.5
+	saw=$(ip netns exec "$h" $app udp-client $HOME4 $X4 $PORT 2>&1)
+	kill $server
+	echo "# H: $saw; X: $(cat "$out")"
+	check [ "$saw" = "reply $X4 ok" ] || rc=1
+	check [ "$(cat "$out")" = "peer $HOME4" ] || rc=1
+	log_test $rc "UDP from a home address: both applications see home addresses only"
+}
+
+test_both_away() {
+	local rc=0 opts
+	ip -n "$x" addr add $X_HOME/32 dev lo
+	ip netns exec "$x" sysctl -q -w net.ipv4.ip_home_addr=$X_HOME \
+		net.ipv4.sitemh_home.careof_addr=$X4 || rc=1
+	capture "$x" x-pe1 "$tmp/type2.pcap"
+	tcp_exchange "$x" "$h" $HOME4 $X_HOME
+	stop_capture
+	echo "# H: $client_saw"
+	echo "# X: $server_saw"
+	check [ "$client_saw" = "local $HOME4 peer $X_HOME ok 262144" ] || rc=1
+	check [ "$server_saw" = "peer $HOME4 local $X_HOME" ] || rc=1
+	# X answers with both home addresses stacked (type 2): its own, then H's.
+	opts=$($app options "$tmp/type2.pcap" $X4)
+	echo "# options from $X4: $opts"
+	check [ "$opts" = 900c0200$(printf '%02x' 100 65 0 7 100 64 0 5) ] || rc=1
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
+	log_test $rc "both ends away: type 2, each application sees the other's home address"
+}
+
+test_use_homeaddr_toggle() {
+	local rc=0 out=$tmp/hold.out stacked
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=1
+	check [ "$(ip netns exec "$h" "$tool" srcaddr $X4)" = $HOME4 ] || rc=1
+	ip netns exec "$x" $app tcp-server $PORT >/dev/null &
+	local server=$!
+	defer kill $server
+	sleep 0.5
+	# A connection from the home address lives across the toggle.
+	exec {to_hold}> >(ip netns exec "$h" $app tcp-hold $HOME4 $X4 $PORT >"$out" 2>&1)
+	echo one >&$to_hold
+	sleep 0.5
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=0
+	# New connections get the site's addresses...
+	check [ "$(ip netns exec "$h" "$tool" srcaddr $X4 | grep -c $HOME4)" -eq 0 ] || rc=1
+	stacked=$(proc_field "$h" stacked)
+	# ...and the old one still goes stacked.
+	echo two >&$to_hold
+	sleep 0.5
+	exec {to_hold}>&-
+	sleep 0.5
+	echo "# $(tr '\n' ' ' <"$out")"
+	check [ "$(cat "$out")" = "$(printf 'echo one\necho two')" ] || rc=1
+	check [ "$(proc_field "$h" stacked)" -gt "$stacked" ] || rc=1
+	kill $server 2>/dev/null
+	log_test $rc "ip_use_homeaddr toggled: new connections change, a live one keeps its home address"
+}
+
+test_refused() {
+	local rc=0 refused bindings out
+	refused=$(proc_field "$x" refused)
+	bindings=$(proc_field "$x" bindings)
+	# Sent by PE1 straight to X: no router on the way parses the options first.
+	out=$(ip netns exec "$pe1" $app send-malformed 192.0.2.9 $X4 2>&1) || rc=1
+	echo "$out" | sed 's/^/# /'
+	local sent
+	sent=$(echo "$out" | grep -c '^sent')
+	check [ "$(proc_field "$x" refused)" -eq $((refused + sent)) ] || rc=1
+	check [ "$(proc_field "$x" bindings)" -eq "$bindings" ] || rc=1
+	check [ "$sent" -ge 8 ] || rc=1
+	log_test $rc "malformed, foreign or impossible stackings are dropped and counted"
+}
+
+test_knobs() {
+	local rc=0
+	check_fails ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=224.0.0.1 2>/dev/null || rc=1
+	check_fails ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=1.2.3 2>/dev/null || rc=1
+	check_fails ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.correspondent=2 2>/dev/null || rc=1
+	check [ "$(ip netns exec "$h" sysctl -n net.ipv4.sitemh_home.careof_addr)" = $CAREOF ] || rc=1
+	# At home (no care-of address): no stacking, the hooks go.
+	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
+	check_fails ip netns exec "$h" grep -q "output-translate" /proc/net/sitemh || rc=1
+	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
+	check ip netns exec "$h" grep -q "output-translate" /proc/net/sitemh || rc=1
+	log_test $rc "home knobs: bad values refused, hooks only while there is work"
+}
+
+tmp=$(mktemp -d)
+defer rm -rf "$tmp"
+load_module || { log_test 1 "module loads"; exit $ksft_fail; }
+if ! build_site || ! configure_site || ! configure_mobile; then
+	log_test 1 "build and configure the site"
+	exit $ksft_fail
+fi
+test_sender_away_tcp
+test_sender_away_udp
+test_both_away
+test_use_homeaddr_toggle
+test_refused
+test_knobs
+exit $ret
