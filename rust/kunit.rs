@@ -155,4 +155,10 @@ mod stacking {
     fn layouts_refusals_and_truncations() {
         assert_eq!(vectors::check_all(), Ok(()));
     }
+
+    /// Home addresses: what each end stacks and restores, refusals, bindings.
+    #[test]
+    fn home_addresses_both_ways() {
+        assert_eq!(crate::logic::home::vectors::check_all(), Ok(()));
+    }
 }

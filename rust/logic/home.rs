@@ -184,6 +184,68 @@ impl<const N: usize> BindingCache<N> {
     }
 }
 
+/// Cases shared by the host tests and KUnit.
+pub(crate) mod vectors {
+    use super::*;
+
+    pub(crate) const HOME: u32 = 0x6440_0005; // 100.64.0.5
+    pub(crate) const CAREOF: u32 = 0xc633_640a; // 198.51.100.10
+    pub(crate) const PEER: u32 = 0xc000_02c8; // 192.0.2.200
+    pub(crate) const PEER_HOME: u32 = 0x6441_0007; // 100.65.0.7
+
+    /// The checks KUnit runs in the kernel build: both ends' views of a connection with
+    /// one and with both ends away, refusals, the binding cache's replacement.
+    pub(crate) fn check_all() -> Result<(), &'static str> {
+        let mobile = HomeConfig {
+            home: HOME,
+            careof: CAREOF,
+        };
+        let peer_away = HomeConfig {
+            home: PEER_HOME,
+            careof: PEER,
+        };
+        for (receiver, dst) in [(HomeConfig::default(), PEER), (peer_away, PEER_HOME)] {
+            let first = egress(&mobile, None, HOME, dst).ok_or("nothing stacked")?;
+            if first.src != CAREOF || first.stacking.sender_home() != Some(HOME) {
+                return Err("the care-of address is not the source");
+            }
+            let back = ingress(&receiver, &first.stacking, first.src, first.dst)
+                .map_err(|_| "the correspondent refused")?;
+            if back.src != HOME || back.binding != Some((HOME, CAREOF)) {
+                return Err("the correspondent did not restore and learn");
+            }
+            let reply = egress(&receiver, Some(CAREOF), back.dst, back.src).ok_or("no reply")?;
+            if reply.dst != CAREOF {
+                return Err("the reply does not go to the care-of address");
+            }
+            let at_mobile = ingress(&mobile, &reply.stacking, reply.src, reply.dst)
+                .map_err(|_| "the mobile node refused the reply")?;
+            if (at_mobile.src, at_mobile.dst) != (dst, HOME) {
+                return Err("the mobile node's socket does not see home addresses");
+            }
+        }
+        let foreign = Stacking::Receiver {
+            receiver_home: PEER_HOME,
+        };
+        if ingress(&mobile, &foreign, PEER, CAREOF) != Err(RestoreError::NotOurs) {
+            return Err("a foreign home address was accepted");
+        }
+        let own = Stacking::Sender { sender_home: HOME };
+        if ingress(&mobile, &own, PEER, CAREOF) != Err(RestoreError::Impossible) {
+            return Err("this node's own home address was accepted from a peer");
+        }
+        let mut cache = BindingCache::<2>::default();
+        cache.learn(1, 10, 1);
+        cache.learn(2, 20, 2);
+        cache.lookup(1, 3);
+        cache.learn(3, 30, 4);
+        if cache.len() != 2 || cache.lookup(2, 5).is_some() || cache.lookup(1, 5) != Some(10) {
+            return Err("binding replacement");
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,6 +395,11 @@ mod tests {
         assert_eq!(cache.lookup(4, 9), Some(41));
         cache.clear();
         assert_eq!(cache.lookup(1, 10), None);
+    }
+
+    #[test]
+    fn the_kunit_checks_pass() {
+        assert_eq!(vectors::check_all(), Ok(()));
     }
 
     #[test]
