@@ -216,6 +216,29 @@ static void put_addr(struct sockaddr *sa, socklen_t *salen, int family, const vo
 	*salen = len;
 }
 
+/* The care-of address of the IPv4 home address sa (this host's or a bound peer's), into
+ * cl/cllen (length 0 if there is none or the call is not IPv4). */
+static void put_careof(int sockfd, const struct sockaddr *sa, struct sockaddr *cl,
+		       socklen_t *cllen)
+{
+	struct sitemh_careof req = { 0 };
+	socklen_t len = sizeof(req);
+
+	if (!cllen)
+		return;
+	if (!cl || !sa || sa->sa_family != AF_INET) {
+		*cllen = 0;
+		return;
+	}
+	req.home = ((const struct sockaddr_in *)sa)->sin_addr;
+	if (getsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, &len) < 0 ||
+	    !req.careof.s_addr) {
+		*cllen = 0;
+		return;
+	}
+	put_addr(cl, cllen, AF_INET, &req.careof, 0);
+}
+
 ssize_t recvwithdstaddr(int sockfd, char *buf, size_t nbytes, int flags,
 			struct sockaddr *from, socklen_t *fromlen,
 			struct sockaddr *fromcladdr, socklen_t *fromcladdrlen,
@@ -255,14 +278,12 @@ ssize_t recvwithdstaddr(int sockfd, char *buf, size_t nbytes, int flags,
 		return n;
 	if (from)
 		*fromlen = msg.msg_namelen;
-	if (fromcladdrlen)
-		*fromcladdrlen = 0;
-	if (dstcladdrlen)
-		*dstcladdrlen = 0;
-	(void)fromcladdr;
-	(void)dstcladdr;
-	if (!dst)
+	put_careof(sockfd, from, fromcladdr, fromcladdrlen);
+	if (!dst) {
+		if (dstcladdrlen)
+			*dstcladdrlen = 0;
 		return n;
+	}
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg && !found; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		in_port_t port = local.ss_family == AF_INET ?
 			((struct sockaddr_in *)&local)->sin_port :
@@ -287,6 +308,7 @@ ssize_t recvwithdstaddr(int sockfd, char *buf, size_t nbytes, int flags,
 		memcpy(dst, &local, local_len < *dstlen ? local_len : *dstlen);
 		*dstlen = local_len;
 	}
+	put_careof(sockfd, dst, dstcladdr, dstcladdrlen);
 	return n;
 }
 
@@ -306,8 +328,29 @@ ssize_t sendwithsrcaddr(int sockfd, char *buf, size_t nbytes, int flags,
 	struct cmsghdr *cmsg;
 
 	if ((dstcladdr && dstcladdrlen) || (srccladdr && srccladdrlen)) {
-		errno = EOPNOTSUPP;
-		return -1;
+		/* Care-of addresses: IPv4 home addresses only. The destination's is bound for
+		 * the namespace (CAP_NET_ADMIN); the source's must be the one configured. */
+		struct sitemh_careof req;
+
+		if ((dstcladdr && dstcladdrlen && (!to || to->sa_family != AF_INET ||
+						   dstcladdr->sa_family != AF_INET)) ||
+		    (srccladdr && srccladdrlen && (!src || src->sa_family != AF_INET ||
+						   srccladdr->sa_family != AF_INET))) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		if (dstcladdr && dstcladdrlen) {
+			req.home = ((struct sockaddr_in *)to)->sin_addr;
+			req.careof = ((struct sockaddr_in *)dstcladdr)->sin_addr;
+			if (setsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, sizeof(req)) < 0)
+				return -1;
+		}
+		if (srccladdr && srccladdrlen) {
+			req.home = ((struct sockaddr_in *)src)->sin_addr;
+			req.careof = ((struct sockaddr_in *)srccladdr)->sin_addr;
+			if (setsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, sizeof(req)) < 0)
+				return -1;
+		}
 	}
 	if (!src)
 		return sendto(sockfd, buf, nbytes, flags, to, tolen);

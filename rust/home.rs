@@ -45,6 +45,7 @@ use kernel::{
         Mutex,
         SpinLockIrq, //
     },
+    uaccess::UserSlice,
 };
 
 use crate::{
@@ -99,6 +100,11 @@ pub(crate) const HOOKS_BIT: u32 = 3;
 const BINDINGS: usize = 64;
 /// What a stacking option adds to a header at most: a SYN advertises this much less.
 const OPTION_ROOM: u16 = 12;
+
+/// `struct sitemh_careof`: home address, care-of address.
+const CAREOF_LEN: usize = 8;
+/// `SITEMH_SO_CAREOF`.
+pub(crate) const SO_CAREOF: i32 = crate::select::SO_BASE + 5;
 
 /// The IPv4 option layout (module parameter `stacking_layout`).
 fn layout() -> Ipv4Layout {
@@ -169,12 +175,65 @@ impl Home {
         }
     }
 
-    /// Registers the hooks while they may have work: with a care-of address, or as a
-    /// correspondent.
+    /// Registers the hooks while they may have work: with a care-of address, as a
+    /// correspondent, or with bindings set by `SITEMH_SO_CAREOF`. Callers hold `writers`,
+    /// so that two of them cannot leave the hooks as the older one saw the state.
     fn update_hooks(&self) -> Result {
-        let on =
-            self.careof.load(Ordering::Relaxed) != 0 || self.correspondent.load(Ordering::Relaxed);
+        let on = self.careof.load(Ordering::Relaxed) != 0
+            || self.correspondent.load(Ordering::Relaxed)
+            || self.bound.load(Ordering::Relaxed) != 0;
         self.hooks.want(HOOKS_BIT, on)
+    }
+
+    /// `getsockopt(SITEMH_SO_CAREOF)`: the care-of address of this host's home address or
+    /// of a bound peer's (0.0.0.0: none).
+    pub(crate) fn get_careof(&self, buf: UserSlice) -> Result<usize> {
+        let (mut reader, mut writer) = buf.reader_writer();
+        if reader.len() < CAREOF_LEN {
+            return Err(EINVAL);
+        }
+        let mut request = [0u8; CAREOF_LEN];
+        reader.read_slice(&mut request)?;
+        let home = u32::read(&request);
+        let config = self.config();
+        let careof = if config.away() && home == config.home {
+            config.careof
+        } else {
+            self.peer_careof(home).unwrap_or(0)
+        };
+        careof.write(&mut request[4..]);
+        writer.write_slice(&request)?;
+        Ok(CAREOF_LEN)
+    }
+
+    /// `setsockopt(SITEMH_SO_CAREOF)`: binds a peer's home address to a care-of address
+    /// (CAP_NET_ADMIN), or checks this host's own.
+    pub(crate) fn set_careof(&self, value: &[u8]) -> Result {
+        if value.len() < CAREOF_LEN {
+            return Err(EINVAL);
+        }
+        let (home, careof) = (u32::read(value), u32::read(&value[4..]));
+        if !home.usable_as_home() || !careof.usable_as_home() {
+            return Err(EINVAL);
+        }
+        let config = self.config();
+        if home == config.home {
+            return if config.away() && careof == config.careof {
+                Ok(())
+            } else {
+                Err(EINVAL)
+            };
+        }
+        if !current_is_net_admin(self.net.get()) {
+            return Err(EPERM);
+        }
+        let _writer = self.writers.lock();
+        {
+            let mut bindings = self.bindings.lock();
+            bindings.learn(home, careof, now_ms());
+            self.bound.store(bindings.len() as u32, Ordering::Relaxed);
+        }
+        self.update_hooks()
     }
 
     /// Stops the packet path's use of the state (the namespace goes).

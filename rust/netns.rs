@@ -204,6 +204,11 @@ impl SitemhNet {
     pub(crate) fn switchover(&self) -> &Switchover {
         &self.switchover
     }
+
+    /// Home addresses.
+    pub(crate) fn home(&self) -> &Home {
+        &self.home
+    }
 }
 
 impl Drop for SitemhNet {

@@ -40,6 +40,7 @@ use crate::{
             Socket, //
         },
     },
+    home,
     logic::{
         prefix::{
             Bits,
@@ -102,12 +103,16 @@ impl GetSockopt for SelectV4 {
                 answer_sources::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf)
             }
             switchover::SO_LFROUTES => state.switchover().get(socket, buf),
+            home::SO_CAREOF => state.home().get_careof(buf),
             _ => Err(ENOPROTOOPT),
         }
     }
 
     fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
-        state.switchover().set(socket, optname, value)
+        match optname {
+            home::SO_CAREOF => state.home().set_careof(value),
+            _ => state.switchover().set(socket, optname, value),
+        }
     }
 }
 
@@ -118,17 +123,18 @@ impl GetSockopt for SelectV6 {
         match optname {
             SO_PAIRS => answer_pairs::<V6>(state.v6(), 0, socket, buf),
             SO_SRCADDRS => answer_sources::<V6>(state.v6(), 0, socket, buf),
-            switchover::SO_LFROUTES => Err(EOPNOTSUPP),
+            switchover::SO_LFROUTES | home::SO_CAREOF => Err(EOPNOTSUPP),
             _ => Err(ENOPROTOOPT),
         }
     }
 
-    /// The switchover is IPv4 only so far.
+    /// The switchover and home addresses are IPv4 only so far.
     fn set(_state: &SitemhNet, _socket: &Socket<'_>, optname: i32, _value: &[u8]) -> Result {
         match optname {
-            switchover::SO_LFROUTES | switchover::SO_SEQPARAM | switchover::SO_LFSTAT => {
-                Err(EOPNOTSUPP)
-            }
+            switchover::SO_LFROUTES
+            | switchover::SO_SEQPARAM
+            | switchover::SO_LFSTAT
+            | home::SO_CAREOF => Err(EOPNOTSUPP),
             _ => Err(ENOPROTOOPT),
         }
     }

@@ -167,17 +167,62 @@ test_refused() {
 	log_test $rc "malformed, foreign or impossible stackings are dropped and counted"
 }
 
+test_udp_careof_parameters() {
+	local rc=0 out=$tmp/careof.out saw
+	ip netns exec "$h" "$tool" udp-server $((PORT + 1)) careof >"$out" &
+	local server=$!
+	defer kill $server
+	sleep 0.5
+	saw=$(ip netns exec "$x" "$tool" udp-client $X4 $HOME4 $((PORT + 1)))
+	kill $server
+	echo "# X got its reply from $saw; H's server saw: $(cat "$out")"
+	check [ "$saw" = $HOME4 ] || rc=1
+	check [ "$(cat "$out")" = "from $X4 fromcl - dst $HOME4 dstcl $CAREOF" ] || rc=1
+	# What each end knows of H's care-of address.
+	check [ "$(ip netns exec "$h" "$tool" careof $HOME4)" = $CAREOF ] || rc=1
+	check [ "$(ip netns exec "$x" "$tool" careof $HOME4)" = $CAREOF ] || rc=1
+	check [ "$(ip netns exec "$x" "$tool" careof 100.66.0.1)" = - ] || rc=1
+	# Binding a peer redirects the namespace's traffic: CAP_NET_ADMIN only.
+	check [ "$(ip netns exec "$h" setpriv --bounding-set -net_admin "$tool" bind-careof 100.66.0.1 $X4)" = "error EPERM" ] || rc=1
+	check [ "$(ip netns exec "$h" "$tool" careof 100.66.0.1)" = - ] || rc=1
+	check [ "$(ip netns exec "$h" "$tool" bind-careof 100.66.0.1 $X4)" = ok ] || rc=1
+	check [ "$(ip netns exec "$h" "$tool" careof 100.66.0.1)" = $X4 ] || rc=1
+	# This host's own home address travels under the configured care-of address only.
+	check [ "$(ip netns exec "$h" "$tool" bind-careof $HOME4 203.0.113.10)" = "error EINVAL" ] || rc=1
+	log_test $rc "recvwithdstaddr/sendwithsrcaddr report and honour care-of addresses"
+}
+
+# The draft's own layout has no length octet: a Linux router between the ends reads the
+# stacking type as the option length and drops types 0 and 1 (why layout 0 is the default).
+test_draft_layout_dropped_by_routers() {
+	local rc=0 errors saw
+	unload_module && insmod "$SITEMH_KO" stacking_layout=1 || { log_test 1 "reload with stacking_layout=1"; return; }
+	configure_site && ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
+		net.ipv4.sitemh_home.careof_addr=$CAREOF &&
+		ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
+	errors=$(ip netns exec "$ir" nstat -az IpInHdrErrors | awk '/IpInHdrErrors/ { print $2 }')
+	saw=$(ip netns exec "$h" $app udp-client $HOME4 $X4 $PORT 2>&1 | tail -1)
+	echo "# H: $saw"
+	check [ "$(ip netns exec "$ir" nstat -az IpInHdrErrors | awk '/IpInHdrErrors/ { print $2 }')" -gt "$errors" ] || rc=1
+	check [ "$(proc_field "$x" restored)" -eq 0 ] || rc=1
+	unload_module
+	log_test $rc "the draft's literal IPv4 layout (stacking_layout=1) is dropped by a Linux router"
+}
+
 test_knobs() {
-	local rc=0
+	local rc=0 fresh
 	check_fails ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=224.0.0.1 2>/dev/null || rc=1
 	check_fails ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=1.2.3 2>/dev/null || rc=1
 	check_fails ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.correspondent=2 2>/dev/null || rc=1
 	check [ "$(ip netns exec "$h" sysctl -n net.ipv4.sitemh_home.careof_addr)" = $CAREOF ] || rc=1
-	# At home (no care-of address): no stacking, the hooks go.
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
-	check_fails ip netns exec "$h" grep -q "output-translate" /proc/net/sitemh || rc=1
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
-	check ip netns exec "$h" grep -q "output-translate" /proc/net/sitemh || rc=1
+	# The translation hooks exist only while there is a care-of address (or a binding, or
+	# the correspondent role): a namespace of its own, without bindings, shows it.
+	setup_ns fresh
+	check_fails ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
+	check ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
+	check_fails ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
 	log_test $rc "home knobs: bad values refused, hooks only while there is work"
 }
 
@@ -193,5 +238,7 @@ test_sender_away_udp
 test_both_away
 test_use_homeaddr_toggle
 test_refused
+test_udp_careof_parameters
 test_knobs
+test_draft_layout_dropped_by_routers
 exit $ret

@@ -10,6 +10,15 @@
  *                                                (draft) or sendto to recvfrom's (plain)
  *   sitemh_tool udp-client [-6] SRC DST PORT     sends one datagram from SRC, prints the
  *                                                source address of the reply
+ *   sitemh_tool udp-server PORT careof           as draft, printing per datagram
+ *                                                "from F fromcl C dst D dstcl E" (care-of
+ *                                                addresses, - for none) and answering
+ *                                                with dstcladdr as srccladdr
+ *   sitemh_tool careof ADDR                      SITEMH_SO_CAREOF: the care-of address of
+ *                                                the home address ADDR (- for none)
+ *   sitemh_tool bind-careof HOME CAREOF          sendwithsrcaddr with dstcladdr CAREOF to
+ *                                                HOME (discard port): binds them; prints
+ *                                                "ok" or the errno's name
  *   sitemh_tool bad-input                        every malformed call gets its errno
  *   sitemh_tool bad-switchover ADDR              malformed SO_LFROUTES / SO_SEQPARAM /
  *                                                SO_LFSTAT calls on a connection from ADDR
@@ -221,6 +230,87 @@ static const char *sockaddr_text(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET)
 		return text(&((const struct sockaddr_in *)ss)->sin_addr);
 	return text(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* An IPv4 address of a sockaddr of length len, "-" if there is none. */
+static const char *show4(const struct sockaddr_storage *sa, socklen_t len, char *buf)
+{
+	if (!len || sa->ss_family != AF_INET)
+		return "-";
+	return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+			 INET_ADDRSTRLEN);
+}
+
+/* The draft's UDP server with the care-of parameters. */
+static int cmd_udp_server_careof(int port)
+{
+	struct sockaddr_storage local, from, fromcl, dst, dstcl;
+	char buf[1500], a[4][INET_ADDRSTRLEN];
+	socklen_t len;
+	int fd = open_socket(SOCK_DGRAM), one = 1;
+
+	make_sockaddr(&local, &len, "0.0.0.0", port);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&local, len) < 0) {
+		perror("bind");
+		return 2;
+	}
+	for (;;) {
+		socklen_t fromlen = sizeof(from), fromcllen = sizeof(fromcl), dstlen = sizeof(dst),
+			  dstcllen = sizeof(dstcl);
+		ssize_t n;
+
+		n = recvwithdstaddr(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen,
+				    (struct sockaddr *)&fromcl, &fromcllen, (struct sockaddr *)&dst,
+				    &dstlen, (struct sockaddr *)&dstcl, &dstcllen);
+		if (n < 0) {
+			perror("recvwithdstaddr");
+			continue;
+		}
+		printf("from %s fromcl %s dst %s dstcl %s\n", show4(&from, fromlen, a[0]),
+		       show4(&fromcl, fromcllen, a[1]), show4(&dst, dstlen, a[2]),
+		       show4(&dstcl, dstcllen, a[3]));
+		fflush(stdout);
+		n = sendwithsrcaddr(fd, buf, n, 0, (struct sockaddr *)&from, fromlen, NULL, 0,
+				    (struct sockaddr *)&dst, dstlen, (struct sockaddr *)&dstcl,
+				    dstcllen);
+		if (n < 0)
+			perror("sendwithsrcaddr");
+	}
+}
+
+static int cmd_careof(const char *addr)
+{
+	struct sitemh_careof req = { 0 };
+	socklen_t len = sizeof(req);
+	char buf[INET_ADDRSTRLEN];
+	int fd = open_socket(SOCK_DGRAM);
+
+	if (inet_pton(AF_INET, addr, &req.home) != 1)
+		return 2;
+	if (getsockopt(fd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, &len) < 0) {
+		printf("error %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("%s\n", req.careof.s_addr ? inet_ntop(AF_INET, &req.careof, buf, sizeof(buf)) : "-");
+	return 0;
+}
+
+static int cmd_bind_careof(const char *home, const char *careof)
+{
+	struct sockaddr_storage to, cl;
+	socklen_t tolen, cllen;
+	int fd = open_socket(SOCK_DGRAM);
+
+	make_sockaddr(&to, &tolen, home, 9);
+	make_sockaddr(&cl, &cllen, careof, 0);
+	if (sendwithsrcaddr(fd, "sitemh", 6, 0, (struct sockaddr *)&to, tolen,
+			    (struct sockaddr *)&cl, cllen, NULL, 0, NULL, 0) < 0) {
+		printf("error %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
 }
 
 static int cmd_udp_server(int port, int draft)
@@ -594,8 +684,14 @@ int main(int argc, char **argv)
 		return cmd_pairs(argv[0]);
 	if (!strcmp(cmd, "rank") && argc == 1)
 		return cmd_rank(argv[0]);
+	if (!strcmp(cmd, "udp-server") && argc == 2 && !strcmp(argv[1], "careof"))
+		return cmd_udp_server_careof(atoi(argv[0]));
 	if (!strcmp(cmd, "udp-server") && argc == 2)
 		return cmd_udp_server(atoi(argv[0]), !strcmp(argv[1], "draft"));
+	if (!strcmp(cmd, "careof") && argc == 1)
+		return cmd_careof(argv[0]);
+	if (!strcmp(cmd, "bind-careof") && argc == 2)
+		return cmd_bind_careof(argv[0], argv[1]);
 	if (!strcmp(cmd, "udp-client") && argc == 3)
 		return cmd_udp_client(argv[0], argv[1], atoi(argv[2]));
 	if (!strcmp(cmd, "bad-input") && argc == 0)

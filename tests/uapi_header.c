@@ -35,6 +35,9 @@ _Static_assert(offsetof(struct sitemh_seqparam, exported) == 116, "exported");
 _Static_assert(sizeof(struct sitemh_lfroutes) == 4 + 16 * 8, "lfroutes");
 _Static_assert(offsetof(struct sitemh_lfroutes6, routes) == 4, "lfroutes6 routes");
 _Static_assert(sizeof(struct sitemh_lfroutes6) == 4 + 16 * 32, "lfroutes6");
+_Static_assert(SITEMH_SO_CAREOF == 0x534d, "care-of option number is ABI");
+_Static_assert(sizeof(struct sitemh_careof) == 8 && offsetof(struct sitemh_careof, careof) == 4,
+	       "careof: home, then care-of address");
 
 int main(void)
 {

@@ -581,15 +581,13 @@ int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned in
 	return 0;
 }
 
-int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta)
+/* Lowers the MSS option of a TCP SYN whose header starts at thoff. */
+static int sitemh_tcp_lower_mss(struct sk_buff *skb, unsigned int thoff, u16 delta)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	unsigned int thoff = skb_network_offset(skb) + iph->ihl * 4, optoff, doff, i;
+	unsigned int optoff, doff, i;
 	struct tcphdr *th;
 	u8 *opt;
 
-	if (iph->protocol != IPPROTO_TCP || (iph->frag_off & htons(IP_OFFSET)))
-		return 0;
 	if (skb_ensure_writable(skb, thoff + sizeof(struct tcphdr)))
 		return -ENOMEM;
 	th = (struct tcphdr *)(skb->data + thoff);
@@ -620,6 +618,99 @@ int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta)
 		}
 	}
 	return 0;
+}
+
+int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	if (iph->protocol != IPPROTO_TCP || (iph->frag_off & htons(IP_OFFSET)))
+		return 0;
+	return sitemh_tcp_lower_mss(skb, skb_network_offset(skb) + iph->ihl * 4, delta);
+}
+
+int sitemh_tcp_lower_mss6(struct sk_buff *skb, u16 delta)
+{
+	if (ipv6_hdr(skb)->nexthdr != IPPROTO_TCP)
+		return 0;
+	return sitemh_tcp_lower_mss(skb, skb_network_offset(skb) + sizeof(struct ipv6hdr), delta);
+}
+
+int sitemh_ipv6_routing_header(const struct sk_buff *skb, u8 *out, unsigned int max)
+{
+	unsigned int off = skb_network_offset(skb) + sizeof(struct ipv6hdr), len;
+	const u8 *rh;
+	u8 head[2];
+
+	if (ipv6_hdr(skb)->nexthdr != NEXTHDR_ROUTING)
+		return 0;
+	rh = skb_header_pointer(skb, off, sizeof(head), head);
+	if (!rh)
+		return -EINVAL;
+	len = min((rh[1] + 1) * 8, max);
+	if (skb_copy_bits(skb, off, out, len))
+		return -EINVAL;
+	return len;
+}
+
+int sitemh_ipv6_push_routing_header(struct net *net, struct sk_buff *skb, const u8 *saddr,
+				    const u8 *daddr, u8 *rh, unsigned int len)
+{
+	struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+	if (len % 8 || skb_network_offset(skb) != 0)
+		return -EINVAL;
+	/* The routing header comes after a hop-by-hop options header: not handled. */
+	if (ip6h->nexthdr == NEXTHDR_HOP)
+		return -EOPNOTSUPP;
+	if (skb_cow_head(skb, len))
+		return -ENOMEM;
+	ip6h = ipv6_hdr(skb);
+	rh[0] = ip6h->nexthdr;
+	skb_push(skb, len);
+	memmove(skb->data, ip6h, sizeof(*ip6h));
+	skb_reset_network_header(skb);
+	ip6h = ipv6_hdr(skb);
+	memcpy((u8 *)ip6h + sizeof(*ip6h), rh, len);
+	ip6h->nexthdr = NEXTHDR_ROUTING;
+	ip6h->payload_len = htons(ntohs(ip6h->payload_len) + len);
+	/* Upper-layer checksums stay as the socket computed them, over the home addresses:
+	 * RFC 8200 section 8.1 and RFC 6275 section 6.4 for the type 2 routing header. */
+	memcpy(&ip6h->saddr, saddr, 16);
+	memcpy(&ip6h->daddr, daddr, 16);
+	return ip6_route_me_harder(net, skb->sk, skb);
+}
+
+int sitemh_ipv6_pull_routing_header(struct sk_buff *skb, const u8 *saddr, const u8 *daddr,
+				    unsigned int len)
+{
+	unsigned int nhoff = skb_network_offset(skb);
+	struct ipv6hdr *ip6h;
+	u8 next;
+
+	if (nhoff != 0 || ipv6_hdr(skb)->nexthdr != NEXTHDR_ROUTING)
+		return -EINVAL;
+	if (skb_ensure_writable(skb, sizeof(*ip6h) + len))
+		return -ENOMEM;
+	ip6h = ipv6_hdr(skb);
+	next = ((u8 *)ip6h)[sizeof(*ip6h)];
+	if (skb->ip_summed == CHECKSUM_COMPLETE)
+		skb->ip_summed = CHECKSUM_NONE;
+	memmove(skb->data + len, ip6h, sizeof(*ip6h));
+	skb_pull(skb, len);
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, sizeof(*ip6h));
+	ip6h = ipv6_hdr(skb);
+	ip6h->nexthdr = next;
+	ip6h->payload_len = htons(ntohs(ip6h->payload_len) - len);
+	memcpy(&ip6h->saddr, saddr, 16);
+	memcpy(&ip6h->daddr, daddr, 16);
+	return 0;
+}
+
+bool sitemh_ipv6_is_local(struct net *net, const u8 *addr)
+{
+	return ipv6_chk_addr(net, (const struct in6_addr *)addr, NULL, 0);
 }
 
 bool sitemh_ipv4_is_local(struct net *net, __be32 addr)

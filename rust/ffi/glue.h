@@ -30,6 +30,7 @@
 #include <linux/udp.h>
 #include <net/tcp.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
 #include <crypto/aes-gcm.h>
 #include <crypto/utils.h>
 
@@ -136,6 +137,23 @@ int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned in
 int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta);
 /* Whether addr is one of the namespace's local IPv4 addresses. */
 bool sitemh_ipv4_is_local(struct net *net, __be32 addr);
+/* The same as sitemh_tcp_lower_mss4 for a TCP SYN right after the IPv6 header. */
+int sitemh_tcp_lower_mss6(struct sk_buff *skb, u16 delta);
+/* Copies the routing header right after the IPv6 header (at most max octets) into out;
+ * returns its length, 0 if there is none there, or a negative errno. */
+int sitemh_ipv6_routing_header(const struct sk_buff *skb, u8 *out, unsigned int max);
+/* Inserts the routing header rh of len octets (a multiple of 8; its next header octet is
+ * filled in) after the IPv6 header, sets the addresses to saddr/daddr (16 octets each)
+ * and looks the route up again. Upper-layer checksums stay over the addresses the socket
+ * used (RFC 6275 section 6.4). -EOPNOTSUPP after a hop-by-hop header. */
+int sitemh_ipv6_push_routing_header(struct net *net, struct sk_buff *skb, const u8 *saddr,
+				    const u8 *daddr, u8 *rh, unsigned int len);
+/* Removes the routing header of len octets right after the IPv6 header and sets the
+ * addresses to saddr/daddr (PRE_ROUTING). */
+int sitemh_ipv6_pull_routing_header(struct sk_buff *skb, const u8 *saddr, const u8 *daddr,
+				    unsigned int len);
+/* Whether addr (16 octets) is one of the namespace's IPv6 addresses. */
+bool sitemh_ipv6_is_local(struct net *net, const u8 *addr);
 
 /* An IPv4 ICMP error (destination unreachable, time exceeded, parameter problem) with a
  * correct checksum, quoting the start of a TCP or UDP packet: the quoted packet's protocol,

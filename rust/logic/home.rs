@@ -12,41 +12,48 @@
 //! that its replies go to the care-of address with the home address stacked (type 0).
 //! When both ends are away, both addresses are stacked (type 2).
 
-use super::stacking::Stacking;
+use super::stacking::{
+    HomeAddr,
+    Stacking, //
+};
 
-/// A node's own home address and the care-of address it travels under (0: none).
+/// A node's own home address and the care-of address it travels under (the
+/// unspecified address: none).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct HomeConfig {
-    pub(crate) home: u32,
-    pub(crate) careof: u32,
+pub(crate) struct HomeConfig<A> {
+    pub(crate) home: A,
+    pub(crate) careof: A,
 }
 
-impl HomeConfig {
+impl<A: HomeAddr> HomeConfig<A> {
     /// Whether the node is away from home: both addresses set and different.
     pub(crate) fn away(&self) -> bool {
-        self.home != 0 && self.careof != 0 && self.home != self.careof
+        let none = A::default();
+        self.home != none && self.careof != none && self.home != self.careof
     }
 }
 
 /// Where a packet goes on the wire and what it stacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Stacked {
-    pub(crate) src: u32,
-    pub(crate) dst: u32,
-    pub(crate) stacking: Stacking<u32>,
+pub(crate) struct Stacked<A> {
+    pub(crate) src: A,
+    pub(crate) dst: A,
+    pub(crate) stacking: Stacking<A>,
 }
 
 /// An outgoing packet from `src` to `dst`: the addresses it travels between and what it
 /// stacks, or `None` if it goes as it is. `peer_careof` is the care-of address bound to
 /// `dst` if `dst` is a peer's home address.
-pub(crate) fn egress(
-    config: &HomeConfig,
-    peer_careof: Option<u32>,
-    src: u32,
-    dst: u32,
-) -> Option<Stacked> {
+pub(crate) fn egress<A: HomeAddr>(
+    config: &HomeConfig<A>,
+    peer_careof: Option<A>,
+    src: A,
+    dst: A,
+) -> Option<Stacked<A>> {
     let sender_home = (config.away() && src == config.home).then_some(src);
-    let receiver_home = peer_careof.filter(|&c| c != dst && c != 0).map(|_| dst);
+    let receiver_home = peer_careof
+        .filter(|&c| c != dst && c != A::default())
+        .map(|_| dst);
     let stacking = Stacking::of(sender_home, receiver_home)?;
     Some(Stacked {
         src: if sender_home.is_some() {
@@ -75,22 +82,22 @@ pub(crate) enum RestoreError {
 
 /// What an arriving stacked packet becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Restored {
+pub(crate) struct Restored<A> {
     /// The addresses the socket sees.
-    pub(crate) src: u32,
-    pub(crate) dst: u32,
+    pub(crate) src: A,
+    pub(crate) dst: A,
     /// A peer's home address and the care-of address it was reached from, to remember.
-    pub(crate) binding: Option<(u32, u32)>,
+    pub(crate) binding: Option<(A, A)>,
 }
 
 /// An arriving packet from `src` to `dst` that stacks `stacking`: the addresses its socket
 /// sees.
-pub(crate) fn ingress(
-    config: &HomeConfig,
-    stacking: &Stacking<u32>,
-    src: u32,
-    dst: u32,
-) -> Result<Restored, RestoreError> {
+pub(crate) fn ingress<A: HomeAddr>(
+    config: &HomeConfig<A>,
+    stacking: &Stacking<A>,
+    src: A,
+    dst: A,
+) -> Result<Restored<A>, RestoreError> {
     let dst = match stacking.receiver_home() {
         Some(home) if config.away() && home == config.home && dst == config.careof => home,
         Some(_) => return Err(RestoreError::NotOurs),
@@ -108,9 +115,9 @@ pub(crate) fn ingress(
 
 /// A peer's home address and where it is reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Binding {
-    home: u32,
-    careof: u32,
+struct Binding<A> {
+    home: A,
+    careof: A,
     /// When it was last learned or used; the oldest is replaced when the cache is full.
     used: u64,
 }
@@ -118,12 +125,12 @@ struct Binding {
 /// The care-of addresses of peers away from home, learned from their packets. A fixed
 /// number of entries: a flood of bindings replaces old ones instead of growing memory.
 #[derive(Clone, Debug)]
-pub(crate) struct BindingCache<const N: usize> {
-    entries: [Binding; N],
+pub(crate) struct BindingCache<A, const N: usize> {
+    entries: [Binding<A>; N],
     len: usize,
 }
 
-impl<const N: usize> Default for BindingCache<N> {
+impl<A: HomeAddr, const N: usize> Default for BindingCache<A, N> {
     fn default() -> Self {
         Self {
             entries: [Binding::default(); N],
@@ -132,13 +139,13 @@ impl<const N: usize> Default for BindingCache<N> {
     }
 }
 
-impl<const N: usize> BindingCache<N> {
+impl<A: HomeAddr, const N: usize> BindingCache<A, N> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// The care-of address bound to `home`; marks the binding used at `now`.
-    pub(crate) fn lookup(&mut self, home: u32, now: u64) -> Option<u32> {
+    pub(crate) fn lookup(&mut self, home: A, now: u64) -> Option<A> {
         let entry = self.entries[..self.len]
             .iter_mut()
             .find(|b| b.home == home)?;
@@ -148,7 +155,7 @@ impl<const N: usize> BindingCache<N> {
 
     /// Binds `home` to `careof` (a peer moved: the newest address wins). Returns whether
     /// anything changed.
-    pub(crate) fn learn(&mut self, home: u32, careof: u32, now: u64) -> bool {
+    pub(crate) fn learn(&mut self, home: A, careof: A, now: u64) -> bool {
         if let Some(entry) = self.entries[..self.len].iter_mut().find(|b| b.home == home) {
             let changed = entry.careof != careof;
             entry.careof = careof;
@@ -204,7 +211,7 @@ pub(crate) mod vectors {
             home: PEER_HOME,
             careof: PEER,
         };
-        for (receiver, dst) in [(HomeConfig::default(), PEER), (peer_away, PEER_HOME)] {
+        for (receiver, dst) in [(HomeConfig::<u32>::default(), PEER), (peer_away, PEER_HOME)] {
             let first = egress(&mobile, None, HOME, dst).ok_or("nothing stacked")?;
             if first.src != CAREOF || first.stacking.sender_home() != Some(HOME) {
                 return Err("the care-of address is not the source");
@@ -234,7 +241,7 @@ pub(crate) mod vectors {
         if ingress(&mobile, &own, PEER, CAREOF) != Err(RestoreError::Impossible) {
             return Err("this node's own home address was accepted from a peer");
         }
-        let mut cache = BindingCache::<2>::default();
+        let mut cache = BindingCache::<u32, 2>::default();
         cache.learn(1, 10, 1);
         cache.learn(2, 20, 2);
         cache.lookup(1, 3);
@@ -255,7 +262,7 @@ mod tests {
     const PEER: u32 = 0xcb00_710a; // 203.0.113.10
     const PEER_HOME: u32 = 0x0a62_0007; // 10.98.0.7
 
-    fn mobile() -> HomeConfig {
+    fn mobile() -> HomeConfig<u32> {
         HomeConfig {
             home: HOME,
             careof: CAREOF,
@@ -321,7 +328,7 @@ mod tests {
             careof: PEER,
         };
         for (sender, receiver) in [
-            (mobile(), HomeConfig::default()),
+            (mobile(), HomeConfig::<u32>::default()),
             (mobile(), peer_mobile),
             (peer_mobile, mobile()),
         ] {
@@ -377,7 +384,7 @@ mod tests {
 
     #[test]
     fn the_binding_cache_keeps_the_newest_and_the_recently_used() {
-        let mut cache = BindingCache::<3>::default();
+        let mut cache = BindingCache::<u32, 3>::default();
         assert_eq!(cache.lookup(1, 0), None);
         assert!(cache.learn(1, 11, 1));
         assert!(!cache.learn(1, 11, 2));
@@ -403,8 +410,23 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_addresses_stack_the_same_way() {
+        let home: u128 = 0x2001_0db8_00aa_0000_0000_0000_0000_0005;
+        let careof: u128 = 0x2001_0db8_0001_000a_0000_0000_0000_0010;
+        let peer: u128 = 0x2001_0db8_00ff_0000_0000_0000_0000_0200;
+        let mobile = HomeConfig { home, careof };
+        let out = egress(&mobile, None, home, peer).unwrap();
+        assert_eq!((out.src, out.dst), (careof, peer));
+        let back = ingress(&HomeConfig::default(), &out.stacking, out.src, out.dst).unwrap();
+        assert_eq!((back.src, back.binding), (home, Some((home, careof))));
+        let reply = egress(&HomeConfig::default(), Some(careof), peer, home).unwrap();
+        let at_mobile = ingress(&mobile, &reply.stacking, reply.src, reply.dst).unwrap();
+        assert_eq!((at_mobile.src, at_mobile.dst), (peer, home));
+    }
+
+    #[test]
     fn no_care_of_address_is_at_home() {
-        assert!(!HomeConfig::default().away());
+        assert!(!HomeConfig::<u32>::default().away());
         assert!(!HomeConfig {
             home: HOME,
             careof: 0

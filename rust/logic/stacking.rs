@@ -152,8 +152,8 @@ impl<A: Copy> Stacking<A> {
     }
 }
 
-/// An address family's home addresses.
-pub(crate) trait HomeAddr: Copy {
+/// An address family's home addresses; the default is the unspecified address.
+pub(crate) trait HomeAddr: Copy + Default + PartialEq + core::fmt::Debug {
     /// Octets on the wire.
     const LEN: usize;
     /// Whether a node can have it as its home address.

@@ -203,6 +203,29 @@ struct sitemh_srcaddrs6 {
 };
 
 /*
+ * Home addresses (draft 2.2, 2.3.4), IPv4: the care-of address a home address travels
+ * under, for recvwithdstaddr()/sendwithsrcaddr()'s care-of parameters.
+ *
+ * getsockopt(fd, IPPROTO_IP, SITEMH_SO_CAREOF, struct sitemh_careof *, &len)
+ *   @home in: this host's home address (answer: its care-of address while it is away) or
+ *   a peer's (answer: the care-of address the peer's binding holds); @careof out,
+ *   0.0.0.0 if there is none.
+ * setsockopt(fd, IPPROTO_IP, SITEMH_SO_CAREOF, struct sitemh_careof *, sizeof)
+ *   binds a peer's home address to its care-of address, as a stacked packet from the peer
+ *   would: the namespace's packets to @home then go to @careof. That redirects every
+ *   socket's traffic, so it needs CAP_NET_ADMIN (else EPERM). For this host's own home
+ *   address it only checks that @careof is the one configured (else EINVAL).
+ *
+ * Errors: EINVAL (short option, an address no node can have as its home), EPERM.
+ */
+#define SITEMH_SO_CAREOF	(SITEMH_SO_BASE + 5)
+
+struct sitemh_careof {
+	struct in_addr home;
+	struct in_addr careof;
+};
+
+/*
  * Link-failure switchover (draft 2.1.2): the draft's SO_LFROUTES and SO_SEQPARAM, at level
  * IPPROTO_IP (IPv4 connections) or IPPROTO_IPV6 (IPv6), on a connected TCP or UDP socket.
  * Only the socket's owner (whoever holds the descriptor) can set them; the module forgets
