@@ -12,7 +12,7 @@
  *    gethostbynamewithsrcaddr() at most SITEMH_MAX_PAIRS pairs: size the arrays so.
  *  - sendwithsrcaddr()/recvwithdstaddr() use the kernel's IP_PKTINFO / IPV6_PKTINFO
  *    (which already carry a per-datagram source and destination); their care-of address
- *    parameters come from and go to SITEMH_SO_CAREOF (IPv4 only; NULL is allowed).
+ *    parameters come from and go to SITEMH_SO_CAREOF (NULL is allowed).
  *  - IPv6 has its own variants (suffix 6) with struct in6_addr / struct addr_pair6.
  * Errors: -1 (or NULL) with errno; gethostbynamewithsrcaddr() sets h_errno instead when
  * the name does not resolve.
@@ -66,8 +66,8 @@ struct hostent *gethostbynamewithsrcaddr6(int sockfd, const char *name, int *nds
  * recvwithdstaddr - recvfrom() that also reports the local address the datagram was sent
  * to (dst). fromcladdr/dstcladdr, when given, receive the care-of addresses of from and
  * dst if they are home addresses (the peer's binding, this host's care-of address while
- * away); their length is set to 0 when there is none (always for IPv6). Works on UDP and
- * raw sockets of both families.
+ * away); their length is set to 0 when there is none. Works on UDP and raw sockets of
+ * both families.
  */
 ssize_t recvwithdstaddr(int sockfd, char *buf, size_t nbytes, int flags,
 			struct sockaddr *from, socklen_t *fromlen,
@@ -79,8 +79,8 @@ ssize_t recvwithdstaddr(int sockfd, char *buf, size_t nbytes, int flags,
  * sendwithsrcaddr - sendto() from the local address src (as sendto() when src is NULL).
  * dstcladdr, if given, binds the home address to to that care-of address for the
  * namespace (SITEMH_SO_CAREOF: CAP_NET_ADMIN, else EPERM); srccladdr, if given, must be
- * this host's configured care-of address for its home address src (else EINVAL). IPv4
- * only (else EOPNOTSUPP).
+ * this host's configured care-of address for its home address src (else EINVAL); each of
+ * the same family as the address it goes with (else EINVAL).
  */
 ssize_t sendwithsrcaddr(int sockfd, char *buf, size_t nbytes, int flags,
 			struct sockaddr *to, socklen_t tolen,

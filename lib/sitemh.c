@@ -216,27 +216,60 @@ static void put_addr(struct sockaddr *sa, socklen_t *salen, int family, const vo
 	*salen = len;
 }
 
-/* The care-of address of the IPv4 home address sa (this host's or a bound peer's), into
- * cl/cllen (length 0 if there is none or the call is not IPv4). */
+/* The care-of address of the home address sa (this host's or a bound peer's), into
+ * cl/cllen (length 0 if there is none). */
 static void put_careof(int sockfd, const struct sockaddr *sa, struct sockaddr *cl,
 		       socklen_t *cllen)
 {
 	struct sitemh_careof req = { 0 };
-	socklen_t len = sizeof(req);
+	struct sitemh_careof6 req6 = { 0 };
+	socklen_t len = sizeof(req), len6 = sizeof(req6);
 
 	if (!cllen)
 		return;
-	if (!cl || !sa || sa->sa_family != AF_INET) {
-		*cllen = 0;
-		return;
+	if (cl && sa && sa->sa_family == AF_INET) {
+		req.home = ((const struct sockaddr_in *)sa)->sin_addr;
+		if (getsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, &len) == 0 &&
+		    req.careof.s_addr) {
+			put_addr(cl, cllen, AF_INET, &req.careof, 0);
+			return;
+		}
+	} else if (cl && sa && sa->sa_family == AF_INET6) {
+		req6.home = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (getsockopt(sockfd, IPPROTO_IPV6, SITEMH_SO_CAREOF, &req6, &len6) == 0 &&
+		    !IN6_IS_ADDR_UNSPECIFIED(&req6.careof)) {
+			put_addr(cl, cllen, AF_INET6, &req6.careof, 0);
+			return;
+		}
 	}
-	req.home = ((const struct sockaddr_in *)sa)->sin_addr;
-	if (getsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, &len) < 0 ||
-	    !req.careof.s_addr) {
-		*cllen = 0;
-		return;
+	*cllen = 0;
+}
+
+/* SITEMH_SO_CAREOF set for home address home and care-of address cl (same family). */
+static int set_careof(int sockfd, const struct sockaddr *home, const struct sockaddr *cl)
+{
+	if (!home || !cl || home->sa_family != cl->sa_family) {
+		errno = EINVAL;
+		return -1;
 	}
-	put_addr(cl, cllen, AF_INET, &req.careof, 0);
+	if (home->sa_family == AF_INET) {
+		struct sitemh_careof req = {
+			.home = ((const struct sockaddr_in *)home)->sin_addr,
+			.careof = ((const struct sockaddr_in *)cl)->sin_addr,
+		};
+
+		return setsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, sizeof(req));
+	}
+	if (home->sa_family == AF_INET6) {
+		struct sitemh_careof6 req = {
+			.home = ((const struct sockaddr_in6 *)home)->sin6_addr,
+			.careof = ((const struct sockaddr_in6 *)cl)->sin6_addr,
+		};
+
+		return setsockopt(sockfd, IPPROTO_IPV6, SITEMH_SO_CAREOF, &req, sizeof(req));
+	}
+	errno = EAFNOSUPPORT;
+	return -1;
 }
 
 ssize_t recvwithdstaddr(int sockfd, char *buf, size_t nbytes, int flags,
@@ -327,31 +360,12 @@ ssize_t sendwithsrcaddr(int sockfd, char *buf, size_t nbytes, int flags,
 			      .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;
 
-	if ((dstcladdr && dstcladdrlen) || (srccladdr && srccladdrlen)) {
-		/* Care-of addresses: IPv4 home addresses only. The destination's is bound for
-		 * the namespace (CAP_NET_ADMIN); the source's must be the one configured. */
-		struct sitemh_careof req;
-
-		if ((dstcladdr && dstcladdrlen && (!to || to->sa_family != AF_INET ||
-						   dstcladdr->sa_family != AF_INET)) ||
-		    (srccladdr && srccladdrlen && (!src || src->sa_family != AF_INET ||
-						   srccladdr->sa_family != AF_INET))) {
-			errno = EOPNOTSUPP;
-			return -1;
-		}
-		if (dstcladdr && dstcladdrlen) {
-			req.home = ((struct sockaddr_in *)to)->sin_addr;
-			req.careof = ((struct sockaddr_in *)dstcladdr)->sin_addr;
-			if (setsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, sizeof(req)) < 0)
-				return -1;
-		}
-		if (srccladdr && srccladdrlen) {
-			req.home = ((struct sockaddr_in *)src)->sin_addr;
-			req.careof = ((struct sockaddr_in *)srccladdr)->sin_addr;
-			if (setsockopt(sockfd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, sizeof(req)) < 0)
-				return -1;
-		}
-	}
+	/* Care-of addresses: the destination's is bound for the namespace (CAP_NET_ADMIN);
+	 * the source's must be the one configured. */
+	if (dstcladdr && dstcladdrlen && set_careof(sockfd, to, dstcladdr) < 0)
+		return -1;
+	if (srccladdr && srccladdrlen && set_careof(sockfd, src, srccladdr) < 0)
+		return -1;
 	if (!src)
 		return sendto(sockfd, buf, nbytes, flags, to, tolen);
 	memset(&control, 0, sizeof(control));

@@ -69,6 +69,7 @@ use crate::{
             OutsideCache,
             PathAttrs, //
         },
+        stacking::HomeAddr,
         text::{
             parse_decimal,
             FixedBuf, //
@@ -80,7 +81,7 @@ use crate::{
 /// What differs between IPv4 and IPv6 domains.
 pub(crate) trait Family: Send + Sync + 'static {
     /// The address bits.
-    type Addr: Classify + WireAddr + Default + Send + Sync + Unpin + core::fmt::Debug;
+    type Addr: Classify + WireAddr + HomeAddr + Default + Send + Sync + Unpin + core::fmt::Debug;
     /// The address family (`AF_INET`, `AF_INET6`).
     const AF: i32;
     /// This family's bit in the namespace's [`LazyHooks`].
@@ -244,6 +245,8 @@ pub(crate) struct Snapshot<F: Family> {
     /// stacked (see `home.rs`), so that toggling `ip_use_homeaddr` changes only what new
     /// connections choose.
     pub(crate) own_home: Option<F::Addr>,
+    /// The co-located care-of address while away (`sitemh_home.careof_addr`).
+    pub(crate) careof: Option<F::Addr>,
     /// How long selection waits for echo probes, in milliseconds (0: no probing).
     pub(crate) probe_ms: u32,
     /// Bumped for every table published: what was computed from an older table is stale.
@@ -272,6 +275,7 @@ impl<F: Family> Snapshot<F> {
                 paths: config.paths,
                 home,
                 own_home: config.home_addr,
+                careof: config.careof_addr,
                 probe_ms: config.probe_ms,
                 generation,
             },
@@ -305,6 +309,8 @@ struct Config<F: Family> {
     use_homeaddr: bool,
     /// `ip_home_addr`: the node's home (or provider-independent) address.
     home_addr: Option<F::Addr>,
+    /// `sitemh_home.careof_addr` (see `home.rs`).
+    careof_addr: Option<F::Addr>,
     /// `ip_path_probe_ms`.
     probe_ms: u32,
 }
@@ -325,6 +331,7 @@ impl<F: Family> Config<F> {
         paths: [PathAttrs::UNKNOWN; MAX_DOMAINS],
         use_homeaddr: false,
         home_addr: None,
+        careof_addr: None,
         probe_ms: 0,
     };
 }
@@ -405,6 +412,14 @@ impl<F: Family> FamilyState<F> {
         let snapshot = self.snapshot(&guard);
         let outside = dsts.iter().all(|&d| snapshot.table.domain_of(d).is_none());
         (outside && snapshot.probe_ms == 0).then_some(snapshot.generation)
+    }
+
+    /// Sets the care-of address (`None`: at home) and publishes it.
+    pub(crate) fn set_careof(&self, careof: Option<F::Addr>) -> Result {
+        self.update(|c| {
+            c.careof_addr = careof;
+            Ok(())
+        })
     }
 
     /// The remembered outside rankings.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Home addresses and IP address stacking on the IPv4 packet path (draft 2.2, 2.2.1,
-//! 2.3, 2.3.4).
+//! Home addresses and IP address stacking on the packet path (draft 2.2, 2.2.1, 2.3,
+//! 2.3.4), IPv4 and IPv6.
 //!
-//! Configured per namespace:
+//! Configured per namespace and family (`net.ipv4.` shown; `net.ipv6.` the same):
 //! - `net.ipv4.ip_home_addr` (with the selection's `ip_use_homeaddr`, see `domains.rs`): the
 //!   node's home (or provider-independent) address, which its sockets use.
 //! - `net.ipv4.sitemh_home.careof_addr`: its co-located care-of address, one of the
@@ -21,8 +21,13 @@
 //! to that peer's care-of address with the peer's home address stacked (type 0; both: type
 //! 2). Arriving stacked packets for this node get their home addresses back before any
 //! socket sees them (PRE_ROUTING), and teach the node the peer's binding. A TCP SYN that
-//! leaves stacked advertises an MSS 12 octets lower, so that the peer's segments still fit
-//! the path with the option added.
+//! leaves stacked advertises an MSS lower by the most stacking adds (12 octets of IPv4
+//! option, 40 of IPv6 routing header), so that the peer's segments still fit the path.
+//!
+//! IPv4 carries the stacked addresses in option 144 (layout: module parameter
+//! `stacking_layout`), and checksums are fixed as NAT does. IPv6 carries them in the type 2
+//! routing header right after the IPv6 header, and upper-layer checksums stay over the
+//! home addresses, as RFC 6275 section 6.4 has them.
 
 use core::{
     fmt::Write,
@@ -50,8 +55,10 @@ use kernel::{
 
 use crate::{
     domains::{
+        Family,
         FamilyState,
-        V4, //
+        V4,
+        V6, //
     },
     ffi::{
         net::{
@@ -76,14 +83,19 @@ use crate::{
             self,
             BindingCache,
             HomeConfig,
-            RestoreError, //
+            RestoreError,
+            Stacked, //
         },
-        ipv4,
+        ipv6,
         stacking::{
             find_ipv4_option,
+            ipv4_option_len,
+            parse_rh,
             write_ipv4_option,
+            write_rh,
             HomeAddr,
             Ipv4Layout,
+            Stacking,
             StackingError, //
         },
         text::{
@@ -94,15 +106,8 @@ use crate::{
     netns::SitemhNet,
 };
 
-/// Bit of [`LazyHooks`] users: a care-of address, or the correspondent role.
-pub(crate) const HOOKS_BIT: u32 = 3;
-/// Peers whose bindings are remembered.
+/// Peers whose bindings are remembered, per family.
 const BINDINGS: usize = 64;
-/// What a stacking option adds to a header at most: a SYN advertises this much less.
-const OPTION_ROOM: u16 = 12;
-
-/// `struct sitemh_careof`: home address, care-of address.
-const CAREOF_LEN: usize = 8;
 /// `SITEMH_SO_CAREOF`.
 pub(crate) const SO_CAREOF: i32 = crate::select::SO_BASE + 5;
 
@@ -112,6 +117,143 @@ fn layout() -> Ipv4Layout {
         Ipv4Layout::Draft
     } else {
         Ipv4Layout::Rfc791
+    }
+}
+
+/// Stacked addresses found in an arriving packet, and where.
+pub(crate) struct Found<A> {
+    /// Where the option or header starts (IPv4: within the options).
+    at: usize,
+    len: usize,
+    stacking: Stacking<A>,
+}
+
+/// What differs between IPv4 and IPv6 stacking on the packet path.
+pub(crate) trait StackPath: Family {
+    /// The family's bit in the namespace's [`LazyHooks`] users.
+    const HOME_HOOKS_BIT: u32;
+    /// The knobs' sysctl directory, and its sysctl(8) name for log lines.
+    const GROUP: &'static CStr;
+    const GROUP_NAME: &'static str;
+    /// The first word of the family's `/proc/net/sitemh` line.
+    const PROC: &'static str;
+    /// What stacking adds to a header at most: a SYN advertises this much less.
+    const ROOM: u16;
+
+    fn addrs(packet: &Packet<'_>) -> (Self::Addr, Self::Addr);
+    /// Whether the packet may leave the link (not local, broadcast, multicast or
+    /// link-scoped): only those travel stacked.
+    fn leaves_link(packet: &Packet<'_>, src: Self::Addr, dst: Self::Addr) -> bool;
+    fn is_local(packet: &Packet<'_>, addr: Self::Addr) -> bool;
+    /// Adds the stacked addresses and puts `out`'s addresses in the header.
+    fn stack(packet: &mut Packet<'_>, out: &Stacked<Self::Addr>) -> Result;
+    /// The stacked addresses the packet carries; `Ok(None)` if it carries none.
+    fn find(packet: &Packet<'_>) -> Result<Option<Found<Self::Addr>>, StackingError>;
+    /// Takes the stacked addresses out and puts `src`/`dst` in the header.
+    fn unstack(
+        packet: &mut Packet<'_>,
+        found: &Found<Self::Addr>,
+        src: Self::Addr,
+        dst: Self::Addr,
+    ) -> Result;
+}
+
+impl StackPath for V4 {
+    const HOME_HOOKS_BIT: u32 = 3;
+    const GROUP: &'static CStr = c"net/ipv4/sitemh_home";
+    const GROUP_NAME: &'static str = "net.ipv4.sitemh_home";
+    const PROC: &'static str = "home";
+    const ROOM: u16 = 12;
+
+    fn addrs(packet: &Packet<'_>) -> (u32, u32) {
+        packet.ipv4_addrs()
+    }
+
+    fn leaves_link(packet: &Packet<'_>, _src: u32, _dst: u32) -> bool {
+        packet.ipv4_route_is_unicast()
+    }
+
+    fn is_local(packet: &Packet<'_>, addr: u32) -> bool {
+        packet.ipv4_is_local(addr)
+    }
+
+    fn stack(packet: &mut Packet<'_>, out: &Stacked<u32>) -> Result {
+        let mut option = [0u8; 12];
+        let len = write_ipv4_option(&out.stacking, layout(), &mut option).map_err(|_| EINVAL)?;
+        packet.lower_tcp_mss4(Self::ROOM)?;
+        packet.push_ipv4_option(&option[..len])?;
+        packet.translate4(out.src, out.dst, true)
+    }
+
+    fn find(packet: &Packet<'_>) -> Result<Option<Found<u32>>, StackingError> {
+        let mut options = [0u8; 40];
+        let len = match packet.ipv4_options(&mut options) {
+            Some(len) => len,
+            None => return Ok(None),
+        };
+        let Some((at, stacking)) = find_ipv4_option(&options[..len], layout())? else {
+            return Ok(None);
+        };
+        let len = ipv4_option_len(stacking.stacking_type())?;
+        Ok(Some(Found { at, len, stacking }))
+    }
+
+    fn unstack(packet: &mut Packet<'_>, found: &Found<u32>, src: u32, dst: u32) -> Result {
+        packet.blank_ipv4_options(found.at, found.len)?;
+        packet.translate4(src, dst, false)
+    }
+}
+
+impl StackPath for V6 {
+    const HOME_HOOKS_BIT: u32 = 4;
+    const GROUP: &'static CStr = c"net/ipv6/sitemh_home";
+    const GROUP_NAME: &'static str = "net.ipv6.sitemh_home";
+    const PROC: &'static str = "home6";
+    const ROOM: u16 = 40;
+
+    fn addrs(packet: &Packet<'_>) -> (u128, u128) {
+        packet.ipv6_addrs()
+    }
+
+    fn leaves_link(_packet: &Packet<'_>, src: u128, dst: u128) -> bool {
+        !(ipv6::is_multicast(dst) || ipv6::is_link_local(dst) || ipv6::is_link_local(src))
+    }
+
+    fn is_local(packet: &Packet<'_>, addr: u128) -> bool {
+        packet.ipv6_is_local(addr)
+    }
+
+    fn stack(packet: &mut Packet<'_>, out: &Stacked<u128>) -> Result {
+        let mut rh = [0u8; 40];
+        // The next header octet is filled in by the glue.
+        let len = write_rh(0, &out.stacking, &mut rh).map_err(|_| EINVAL)?;
+        packet.lower_tcp_mss6(Self::ROOM)?;
+        packet.push_ipv6_routing_header(out.src, out.dst, &mut rh[..len])
+    }
+
+    fn find(packet: &Packet<'_>) -> Result<Option<Found<u128>>, StackingError> {
+        let mut rh = [0u8; 40];
+        let len = match packet.ipv6_routing_header(&mut rh) {
+            Some(0) | None => return Ok(None),
+            Some(len) => len,
+        };
+        match parse_rh(&rh[..len]) {
+            Ok((_, stacking)) => {
+                let len = crate::logic::stacking::rh_len(stacking.stacking_type())?;
+                Ok(Some(Found {
+                    at: 0,
+                    len,
+                    stacking,
+                }))
+            }
+            // Another routing header (segment routing, say): not ours to judge.
+            Err(StackingError::NotStacking) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn unstack(packet: &mut Packet<'_>, found: &Found<u128>, src: u128, dst: u128) -> Result {
+        packet.pull_ipv6_routing_header(src, dst, found.len)
     }
 }
 
@@ -125,41 +267,39 @@ struct Counters {
     refused: AtomicU64,
 }
 
-/// The home-address state of one namespace.
+/// The home-address state of one family in one namespace.
 #[pin_data]
-pub(crate) struct Home {
-    /// The care-of address (0: none).
-    careof: AtomicU32,
+pub(crate) struct Home<F: StackPath> {
     /// Serialises the knobs' writes, so that two of them cannot undo each other.
     #[pin]
     writers: Mutex<()>,
     correspondent: AtomicBool,
     #[pin]
-    bindings: SpinLockIrq<BindingCache<BINDINGS>>,
+    bindings: SpinLockIrq<BindingCache<F::Addr, BINDINGS>>,
     /// Bindings known (0: the packet path skips the lock).
     bound: AtomicU32,
     counters: Counters,
-    /// The IPv4 domains' configuration, which holds the home address.
-    v4: Arc<FamilyState<V4>>,
+    /// The family's configuration, which holds the home and care-of addresses (read by
+    /// the packet path under RCU).
+    family: Arc<FamilyState<F>>,
     hooks: Arc<LazyHooks<SitemhNet>>,
     net: NetRef,
 }
 
-impl Home {
+impl<F: StackPath> Home<F> {
     pub(crate) fn new(
         net: &Net,
-        v4: Arc<FamilyState<V4>>,
+        family: Arc<FamilyState<F>>,
         hooks: Arc<LazyHooks<SitemhNet>>,
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                careof: AtomicU32::new(0),
                 writers <- new_mutex!(()),
                 correspondent: AtomicBool::new(false),
                 bindings <- new_spinlock_irq!(BindingCache::default()),
                 bound: AtomicU32::new(0),
                 counters: Counters::default(),
-                v4,
+                family,
                 hooks,
                 net: NetRef::new(net),
             }),
@@ -167,11 +307,12 @@ impl Home {
         )
     }
 
-    fn config(&self) -> HomeConfig {
+    fn config(&self) -> HomeConfig<F::Addr> {
         let guard = rcu::read_lock();
+        let snapshot = self.family.snapshot(&guard);
         HomeConfig {
-            home: self.v4.snapshot(&guard).own_home.unwrap_or(0),
-            careof: self.careof.load(Ordering::Relaxed),
+            home: snapshot.own_home.unwrap_or_default(),
+            careof: snapshot.careof.unwrap_or_default(),
         }
     }
 
@@ -179,40 +320,42 @@ impl Home {
     /// correspondent, or with bindings set by `SITEMH_SO_CAREOF`. Callers hold `writers`,
     /// so that two of them cannot leave the hooks as the older one saw the state.
     fn update_hooks(&self) -> Result {
-        let on = self.careof.load(Ordering::Relaxed) != 0
+        let on = self.config().careof != F::Addr::default()
             || self.correspondent.load(Ordering::Relaxed)
             || self.bound.load(Ordering::Relaxed) != 0;
-        self.hooks.want(HOOKS_BIT, on)
+        self.hooks.want(F::HOME_HOOKS_BIT, on)
     }
 
     /// `getsockopt(SITEMH_SO_CAREOF)`: the care-of address of this host's home address or
-    /// of a bound peer's (0.0.0.0: none).
+    /// of a bound peer's (unspecified: none).
     pub(crate) fn get_careof(&self, buf: UserSlice) -> Result<usize> {
+        let len = 2 * F::Addr::LEN;
         let (mut reader, mut writer) = buf.reader_writer();
-        if reader.len() < CAREOF_LEN {
+        if reader.len() < len {
             return Err(EINVAL);
         }
-        let mut request = [0u8; CAREOF_LEN];
-        reader.read_slice(&mut request)?;
-        let home = u32::read(&request);
+        let mut request = [0u8; 32];
+        let request = &mut request[..len];
+        reader.read_slice(request)?;
+        let home = F::Addr::read(request);
         let config = self.config();
         let careof = if config.away() && home == config.home {
             config.careof
         } else {
-            self.peer_careof(home).unwrap_or(0)
+            self.peer_careof(home).unwrap_or_default()
         };
-        careof.write(&mut request[4..]);
-        writer.write_slice(&request)?;
-        Ok(CAREOF_LEN)
+        careof.write(&mut request[F::Addr::LEN..]);
+        writer.write_slice(request)?;
+        Ok(len)
     }
 
     /// `setsockopt(SITEMH_SO_CAREOF)`: binds a peer's home address to a care-of address
     /// (CAP_NET_ADMIN), or checks this host's own.
     pub(crate) fn set_careof(&self, value: &[u8]) -> Result {
-        if value.len() < CAREOF_LEN {
+        if value.len() < 2 * F::Addr::LEN {
             return Err(EINVAL);
         }
-        let (home, careof) = (u32::read(value), u32::read(&value[4..]));
+        let (home, careof) = (F::Addr::read(value), F::Addr::read(&value[F::Addr::LEN..]));
         if !home.usable_as_home() || !careof.usable_as_home() {
             return Err(EINVAL);
         }
@@ -242,7 +385,7 @@ impl Home {
         self.bound.store(0, Ordering::Relaxed);
     }
 
-    fn peer_careof(&self, dst: u32) -> Option<u32> {
+    fn peer_careof(&self, dst: F::Addr) -> Option<F::Addr> {
         if self.bound.load(Ordering::Relaxed) == 0 {
             return None;
         }
@@ -252,24 +395,15 @@ impl Home {
     /// A locally generated packet (LOCAL_OUT, before routing by source domain): from the
     /// home address or to a bound peer, it leaves stacked between care-of addresses.
     pub(crate) fn egress(&self, packet: &mut Packet<'_>) -> Verdict {
-        // Local, broadcast and multicast traffic stays as it is.
-        if !packet.ipv4_route_is_unicast() {
+        let (src, dst) = F::addrs(packet);
+        if !F::leaves_link(packet, src, dst) {
             return Verdict::Accept;
         }
-        let (src, dst) = packet.ipv4_addrs();
         let config = self.config();
         let Some(out) = home::egress(&config, self.peer_careof(dst), src, dst) else {
             return Verdict::Accept;
         };
-        let mut option = [0u8; 12];
-        let Ok(len) = write_ipv4_option(&out.stacking, layout(), &mut option) else {
-            return Verdict::Drop(EINVAL);
-        };
-        let sent = packet
-            .lower_tcp_mss4(OPTION_ROOM)
-            .and_then(|()| packet.push_ipv4_option(&option[..len]))
-            .and_then(|()| packet.translate4(out.src, out.dst, true));
-        match sent {
+        match F::stack(packet, &out) {
             Ok(()) => {
                 self.counters.stacked.fetch_add(1, Ordering::Relaxed);
                 Verdict::Accept
@@ -281,22 +415,21 @@ impl Home {
     /// An arriving packet (PRE_ROUTING): if it is for this node and stacks home addresses,
     /// its socket sees them, and the sender's binding is remembered.
     pub(crate) fn ingress(&self, packet: &mut Packet<'_>) -> Verdict {
-        let mut options = [0u8; 40];
-        let len = match packet.ipv4_options(&mut options) {
-            Some(0) => return Verdict::Accept,
-            Some(len) => len,
-            None => return Verdict::Accept,
+        let (src, dst) = F::addrs(packet);
+        let found = match F::find(packet) {
+            Ok(None) => return Verdict::Accept,
+            Ok(Some(found)) => Ok(found),
+            Err(e) => Err(e),
         };
-        let (src, dst) = packet.ipv4_addrs();
-        if !packet.ipv4_is_local(dst) {
+        // Routers pass stacked packets on: only the addressee restores them.
+        if !F::is_local(packet, dst) {
             return Verdict::Accept;
         }
-        let (at, stacking) = match find_ipv4_option(&options[..len], layout()) {
-            Ok(None) => return Verdict::Accept,
-            Ok(Some(found)) => found,
+        let found = match found {
+            Ok(found) => found,
             Err(e) => return self.refuse(src, stacking_error(e)),
         };
-        let restored = match home::ingress(&self.config(), &stacking, src, dst) {
+        let restored = match home::ingress(&self.config(), &found.stacking, src, dst) {
             Ok(restored) => restored,
             Err(RestoreError::NotOurs) => {
                 return self.refuse(src, "it stacks a home address that is not this node's")
@@ -305,11 +438,7 @@ impl Home {
                 return self.refuse(src, "it stacks this node's address or its own source")
             }
         };
-        let option_len = ipv4_option_len_of(&stacking);
-        let done = packet
-            .blank_ipv4_options(at, option_len)
-            .and_then(|()| packet.translate4(restored.src, restored.dst, false));
-        if let Err(e) = done {
+        if let Err(e) = F::unstack(packet, &found, restored.src, restored.dst) {
             return Verdict::Drop(e);
         }
         if let Some((peer_home, peer_careof)) = restored.binding {
@@ -321,36 +450,42 @@ impl Home {
         Verdict::Accept
     }
 
-    fn refuse(&self, src: u32, why: &str) -> Verdict {
+    fn refuse(&self, src: F::Addr, why: &str) -> Verdict {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
         if net_ratelimit() {
+            let mut buf = [0u8; 48];
+            let mut shown = FixedBuf::new(&mut buf);
+            let _ = F::write_addr(&mut shown, src);
             pr_warn!(
                 "home: dropping a stacked packet from {}: {}\n",
-                ipv4::dotted(src, &mut [0; 16]),
+                core::str::from_utf8(shown.as_bytes()).unwrap_or("?"),
                 why
             );
         }
         Verdict::Drop(EINVAL)
     }
 
-    /// The `home` line of `/proc/net/sitemh`.
+    /// The family's line of `/proc/net/sitemh`.
     pub(crate) fn show(&self, m: &SeqFile) {
         let config = self.config();
+        let mut buf = [[0u8; 48]; 2];
+        let [home_buf, careof_buf] = &mut buf;
+        let mut home = FixedBuf::new(home_buf);
+        let mut careof = FixedBuf::new(careof_buf);
+        let _ = F::write_addr(&mut home, config.home);
+        let _ = F::write_addr(&mut careof, config.careof);
         seq_print!(
             m,
-            "home addr {} careof {} stacked {} restored {} refused {} bindings {}\n",
-            ipv4::dotted(config.home, &mut [0; 16]),
-            ipv4::dotted(config.careof, &mut [0; 16]),
+            "{} addr {} careof {} stacked {} restored {} refused {} bindings {}\n",
+            F::PROC,
+            core::str::from_utf8(home.as_bytes()).unwrap_or("?"),
+            core::str::from_utf8(careof.as_bytes()).unwrap_or("?"),
             self.counters.stacked.load(Ordering::Relaxed),
             self.counters.restored.load(Ordering::Relaxed),
             self.counters.refused.load(Ordering::Relaxed),
             self.bound.load(Ordering::Relaxed)
         );
     }
-}
-
-fn ipv4_option_len_of(stacking: &crate::logic::stacking::Stacking<u32>) -> usize {
-    crate::logic::stacking::ipv4_option_len(stacking.stacking_type()).unwrap_or(0)
 }
 
 fn stacking_error(e: StackingError) -> &'static str {
@@ -364,7 +499,7 @@ fn stacking_error(e: StackingError) -> &'static str {
     }
 }
 
-/// The knobs of `net.ipv4.sitemh_home.`.
+/// The knobs of `net.ipv{4,6}.sitemh_home.`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum HomeField {
     CareofAddr,
@@ -372,14 +507,14 @@ enum HomeField {
 }
 
 /// One knob of the home-address state.
-pub(crate) struct HomeKnob {
-    state: Arc<Home>,
+pub(crate) struct HomeKnob<F: StackPath> {
+    state: Arc<Home<F>>,
     field: HomeField,
 }
 
-impl HomeKnob {
-    /// Registers `net.ipv4.sitemh_home.{careof_addr,correspondent}`.
-    pub(crate) fn register(net: &Net, state: &Arc<Home>) -> Result<NetSysctlText<HomeKnob>> {
+impl<F: StackPath> HomeKnob<F> {
+    /// Registers `net.ipv{4,6}.sitemh_home.{careof_addr,correspondent}`.
+    pub(crate) fn register(net: &Net, state: &Arc<Home<F>>) -> Result<NetSysctlText<Self>> {
         let mut knobs = KVec::with_capacity(2, GFP_KERNEL)?;
         for (name, field) in [
             (c"careof_addr", HomeField::CareofAddr),
@@ -391,13 +526,14 @@ impl HomeKnob {
             };
             knobs.push((name, knob), GFP_KERNEL)?;
         }
-        NetSysctlText::register(net, c"net/ipv4/sitemh_home", knobs)
+        NetSysctlText::register(net, F::GROUP, knobs)
     }
 
     fn refuse(&self, text: &[u8], what: &str) -> Result {
         if net_ratelimit() {
             pr_warn!(
-                "net.ipv4.sitemh_home: refusing {:?}: {}\n",
+                "{}: refusing {:?}: {}\n",
+                F::GROUP_NAME,
                 core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
                 what
             );
@@ -406,7 +542,7 @@ impl HomeKnob {
     }
 }
 
-impl TextKnob for HomeKnob {
+impl<F: StackPath> TextKnob for HomeKnob<F> {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
         let shown = match self.field {
             HomeField::Correspondent => write!(
@@ -414,11 +550,7 @@ impl TextKnob for HomeKnob {
                 "{}",
                 u8::from(self.state.correspondent.load(Ordering::Relaxed))
             ),
-            HomeField::CareofAddr => write!(
-                out,
-                "{}",
-                ipv4::dotted(self.state.careof.load(Ordering::Relaxed), &mut [0; 16])
-            ),
+            HomeField::CareofAddr => F::write_addr(out, self.state.config().careof),
         };
         shown.map_err(|_| EOVERFLOW)
     }
@@ -442,15 +574,19 @@ impl TextKnob for HomeKnob {
                 }
             }
             HomeField::CareofAddr => {
-                let Ok(addr) = ipv4::parse_addr(text) else {
-                    return self.refuse(text, "not an IPv4 address");
+                let Ok(addr) = F::parse_addr(text) else {
+                    return self.refuse(text, "not an address of this family");
                 };
-                if addr != 0 && !addr.usable_as_home() {
+                if addr != F::Addr::default() && !addr.usable_as_home() {
                     return self.refuse(text, "not a unicast address");
                 }
-                let was = self.state.careof.swap(addr, Ordering::Relaxed);
+                let was = self.state.config().careof;
+                let careof = (addr != F::Addr::default()).then_some(addr);
+                self.state.family.set_careof(careof)?;
                 if let Err(e) = self.state.update_hooks() {
-                    self.state.careof.store(was, Ordering::Relaxed);
+                    let was = (was != F::Addr::default()).then_some(was);
+                    // Best effort: the old address was valid when it was set.
+                    let _ = self.state.family.set_careof(was);
                     return Err(e);
                 }
             }

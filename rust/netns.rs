@@ -58,7 +58,8 @@ use crate::{
     },
     home::{
         Home,
-        HomeKnob, //
+        HomeKnob,
+        StackPath, //
     },
     linkfail::{
         CeKnob,
@@ -95,9 +96,11 @@ pub(crate) struct SitemhNet {
     /// Moving live connections off failed links.
     switchover: Arc<Switchover>,
     /// Home addresses and address stacking.
-    home: Arc<Home>,
-    /// `net.ipv4.sitemh_home.*`; dropped with the family knobs.
-    home_knobs: Option<NetSysctlText<HomeKnob>>,
+    home4: Arc<Home<V4>>,
+    home6: Arc<Home<V6>>,
+    /// `net.ipv{4,6}.sitemh_home.*`; dropped with the family knobs.
+    home_knobs4: Option<NetSysctlText<HomeKnob<V4>>>,
+    home_knobs6: Option<NetSysctlText<HomeKnob<V6>>>,
     /// `net.ipv4.sitemh_ce.*`; dropped with the family knobs.
     ce_knobs: Option<NetSysctlText<CeKnob>>,
     /// `net.ipv4.sitemh_lf.*`; dropped with the family knobs.
@@ -122,8 +125,10 @@ impl NetState for SitemhNet {
         let v6 = FamilyState::new(net, hooks.clone())?;
         let linkfail = LinkFail::new(net, hooks.clone())?;
         let switchover = Switchover::new(net, v4.clone(), linkfail.clone(), hooks.clone())?;
-        let home = Home::new(net, v4.clone(), hooks.clone())?;
-        let home_knobs = Some(HomeKnob::register(net, &home)?);
+        let home4 = Home::new(net, v4.clone(), hooks.clone())?;
+        let home6 = Home::new(net, v6.clone(), hooks.clone())?;
+        let home_knobs4 = Some(HomeKnob::register(net, &home4)?);
+        let home_knobs6 = Some(HomeKnob::register(net, &home6)?);
         let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
         let lf_knobs = Some(LfKnob::register(net, &switchover)?);
         let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
@@ -133,8 +138,10 @@ impl NetState for SitemhNet {
             v6,
             linkfail,
             switchover,
-            home,
-            home_knobs,
+            home4,
+            home6,
+            home_knobs4,
+            home_knobs6,
             ce_knobs,
             lf_knobs,
             family_knobs_v4,
@@ -180,7 +187,8 @@ impl NetState for SitemhNet {
         self.packet_hooks.detach();
         self.switchover.stop();
         self.linkfail.stop();
-        self.home.stop();
+        self.home4.stop();
+        self.home6.stop();
     }
 }
 
@@ -205,15 +213,21 @@ impl SitemhNet {
         &self.switchover
     }
 
-    /// Home addresses.
-    pub(crate) fn home(&self) -> &Home {
-        &self.home
+    /// IPv4 home addresses.
+    pub(crate) fn home4(&self) -> &Home<V4> {
+        &self.home4
+    }
+
+    /// IPv6 home addresses.
+    pub(crate) fn home6(&self) -> &Home<V6> {
+        &self.home6
     }
 }
 
 impl Drop for SitemhNet {
     fn drop(&mut self) {
-        self.home_knobs = None;
+        self.home_knobs4 = None;
+        self.home_knobs6 = None;
         self.ce_knobs = None;
         self.lf_knobs = None;
         self.family_knobs_v4 = None;
@@ -235,7 +249,8 @@ impl ProcShow for SitemhNet {
         self.v6.show(m);
         self.linkfail.show(m);
         self.switchover.show(m);
-        self.home.show(m);
+        self.home4.show(m);
+        self.home6.show(m);
         self.packet_hooks.show(m);
     }
 }
@@ -295,11 +310,11 @@ impl NetHooks for SitemhNet {
             (HookPoint::LocalOut | HookPoint::Forward, true) => wants(V6::HOOKS_BIT),
             // Notices, keepalives and the switchover's messages arrive here: every user.
             (HookPoint::LocalIn, _) => users != 0,
-            // Address translation: moved connections (IPv4), home addresses (IPv4).
+            // Address translation: moved connections (IPv4), home addresses.
             (HookPoint::Egress | HookPoint::Ingress, false) => {
-                wants(crate::switchover::HOOKS_BIT) || wants(crate::home::HOOKS_BIT)
+                wants(crate::switchover::HOOKS_BIT) || wants(V4::HOME_HOOKS_BIT)
             }
-            (HookPoint::Egress | HookPoint::Ingress, true) => false,
+            (HookPoint::Egress | HookPoint::Ingress, true) => wants(V6::HOME_HOOKS_BIT),
         }
     }
 
@@ -318,12 +333,12 @@ impl NetHooks for SitemhNet {
             // are restored.
             HookPoint::Egress => {
                 return match self.switchover.egress(packet) {
-                    Verdict::Accept => self.home.egress(packet),
+                    Verdict::Accept => self.home4.egress(packet),
                     dropped => dropped,
                 }
             }
             HookPoint::Ingress => {
-                return match self.home.ingress(packet) {
+                return match self.home4.ingress(packet) {
                     Verdict::Accept => self.switchover.ingress(packet),
                     dropped => dropped,
                 }
@@ -340,9 +355,12 @@ impl NetHooks for SitemhNet {
     }
 
     fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
-        // Only IPv4 has the link-failure hooks.
-        if !matches!(point, HookPoint::LocalOut | HookPoint::Forward) {
-            return Verdict::Accept;
+        match point {
+            HookPoint::Egress => return self.home6.egress(packet),
+            HookPoint::Ingress => return self.home6.ingress(packet),
+            // Only IPv4 has the link-failure hooks.
+            HookPoint::LocalIn => return Verdict::Accept,
+            HookPoint::LocalOut | HookPoint::Forward => {}
         }
         let guard = rcu::read_lock();
         let snapshot = self.v6.snapshot(&guard);

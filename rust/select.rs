@@ -103,14 +103,14 @@ impl GetSockopt for SelectV4 {
                 answer_sources::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf)
             }
             switchover::SO_LFROUTES => state.switchover().get(socket, buf),
-            home::SO_CAREOF => state.home().get_careof(buf),
+            home::SO_CAREOF => state.home4().get_careof(buf),
             _ => Err(ENOPROTOOPT),
         }
     }
 
     fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
         match optname {
-            home::SO_CAREOF => state.home().set_careof(value),
+            home::SO_CAREOF => state.home4().set_careof(value),
             _ => state.switchover().set(socket, optname, value),
         }
     }
@@ -123,18 +123,19 @@ impl GetSockopt for SelectV6 {
         match optname {
             SO_PAIRS => answer_pairs::<V6>(state.v6(), 0, socket, buf),
             SO_SRCADDRS => answer_sources::<V6>(state.v6(), 0, socket, buf),
-            switchover::SO_LFROUTES | home::SO_CAREOF => Err(EOPNOTSUPP),
+            home::SO_CAREOF => state.home6().get_careof(buf),
+            switchover::SO_LFROUTES => Err(EOPNOTSUPP),
             _ => Err(ENOPROTOOPT),
         }
     }
 
-    /// The switchover and home addresses are IPv4 only so far.
-    fn set(_state: &SitemhNet, _socket: &Socket<'_>, optname: i32, _value: &[u8]) -> Result {
+    /// The switchover is IPv4 only so far.
+    fn set(state: &SitemhNet, _socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
         match optname {
-            switchover::SO_LFROUTES
-            | switchover::SO_SEQPARAM
-            | switchover::SO_LFSTAT
-            | home::SO_CAREOF => Err(EOPNOTSUPP),
+            home::SO_CAREOF => state.home6().set_careof(value),
+            switchover::SO_LFROUTES | switchover::SO_SEQPARAM | switchover::SO_LFSTAT => {
+                Err(EOPNOTSUPP)
+            }
             _ => Err(ENOPROTOOPT),
         }
     }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Applications and capture reading for the home-address selftest (sitemh_home.sh).
 
-  tcp-server PORT            accept one connection; print "peer ADDR local ADDR"; echo
+  tcp-server PORT [WILDCARD] accept one connection (:: for IPv6); print "peer ADDR local ADDR"; echo
                              everything back until the peer closes
   tcp-client BIND DST PORT N connect from BIND, send N random octets, read them back;
                              print "local ADDR peer ADDR ok" if the echo is byte-exact
@@ -11,7 +11,8 @@
   udp-server BIND PORT       echo datagrams; print "peer ADDR" for the first
   udp-client BIND DST PORT   send one datagram from BIND; print "reply ADDR ok"
   options PCAP SRC           the IPv4 options (hex) of the first packet from SRC in the
-                             capture (Ethernet), "-" if it has none
+                             capture (Ethernet), "-" if it has none; for an IPv6 SRC the
+                             routing header right after the IPv6 header
   send-malformed SRC DST     send UDP datagrams whose stacking options a receiver must
                              refuse (raw socket: no router parses them on the way); print
                              "sent WHAT" for each
@@ -24,10 +25,14 @@ import struct
 import sys
 
 
-def tcp_server(port):
-    with socket.socket() as s:
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def tcp_server(port, wildcard="0.0.0.0"):
+    with socket.socket(family(wildcard)) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", port))
+        s.bind((wildcard, port))
         s.listen(1)
         c, peer = s.accept()
         with c:
@@ -41,7 +46,7 @@ def tcp_server(port):
 
 def tcp_client(bind, dst, port, n):
     data = os.urandom(n)
-    with socket.socket() as s:
+    with socket.socket(family(dst)) as s:
         s.settimeout(20)
         s.bind((bind, 0))
         s.connect((dst, port))
@@ -60,7 +65,7 @@ def tcp_client(bind, dst, port, n):
 
 
 def tcp_hold(bind, dst, port):
-    with socket.socket() as s:
+    with socket.socket(family(dst)) as s:
         s.settimeout(10)
         s.bind((bind, 0))
         s.connect((dst, port))
@@ -72,7 +77,7 @@ def tcp_hold(bind, dst, port):
 
 
 def udp_server(bind, port):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with socket.socket(family(bind), socket.SOCK_DGRAM) as s:
         s.bind((bind, port))
         first = True
         while True:
@@ -85,7 +90,7 @@ def udp_server(bind, port):
 
 def udp_client(bind, dst, port):
     data = os.urandom(1000)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with socket.socket(family(dst), socket.SOCK_DGRAM) as s:
         s.settimeout(5)
         s.bind((bind, 0))
         s.sendto(data, (dst, port))
@@ -101,7 +106,8 @@ def options(pcap, src):
         endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
         linktype = struct.unpack(endian + "I", head[20:24])[0]
         skip = 14 if linktype == 1 else 16 if linktype == 113 else 0
-        want = socket.inet_aton(src)
+        v6 = ":" in src
+        want = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, src)
         while True:
             rec = f.read(16)
             if len(rec) < 16:
@@ -109,6 +115,15 @@ def options(pcap, src):
             incl = struct.unpack(endian + "I", rec[8:12])[0]
             frame = f.read(incl)
             ip = frame[skip:]
+            if v6:
+                # IPv6: the routing header right after the fixed header, if any.
+                if len(ip) < 48 or ip[0] >> 4 != 6 or ip[8:24] != want:
+                    continue
+                if ip[6] != 43:
+                    print("-")
+                else:
+                    print(ip[40:40 + (ip[41] + 1) * 8].hex())
+                return 0
             if len(ip) < 20 or ip[0] >> 4 != 4 or ip[12:16] != want:
                 continue
             ihl = (ip[0] & 15) * 4
@@ -163,7 +178,7 @@ def send_malformed(src, dst):
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "tcp-server":
-        return tcp_server(int(args[0]))
+        return tcp_server(int(args[0]), *args[1:2])
     if cmd == "tcp-client":
         return tcp_client(args[0], args[1], int(args[2]), int(args[3]))
     if cmd == "tcp-hold":

@@ -18,17 +18,21 @@ tool=$here/sitemh_tool
 HOME4=100.64.0.5
 CAREOF=198.51.100.10
 X_HOME=100.65.0.7
+HOME6=2001:db8:aa::5
+CAREOF6=2001:db8:1:a::10
+X_HOME6=2001:db8:bb::7
 PORT=7411
 
-# proc_field NS NAME: a counter of the "home" line of /proc/net/sitemh.
+# proc_field NS NAME [LINE]: a counter of the "home" (or LINE, e.g. home6) line of
+# /proc/net/sitemh.
 proc_field() {
-	ip netns exec "$1" awk -v f="$2" '$1 == "home" { for (i = 2; i < NF; i++) if ($i == f) print $(i + 1) }' \
-		/proc/net/sitemh
+	ip netns exec "$1" awk -v f="$2" -v l="${3:-home}" \
+		'$1 == l { for (i = 2; i < NF; i++) if ($i == f) print $(i + 1) }' /proc/net/sitemh
 }
 
 # capture NS DEV FILE: start tcpdump; stop_capture waits until it has written.
 capture() {
-	ip netns exec "$1" tcpdump -q -n -U -i "$2" -w "$3" ip 2>/dev/null &
+	ip netns exec "$1" tcpdump -q -n -U -i "$2" -w "$3" ip or ip6 2>/dev/null &
 	capture_pid=$!
 	defer kill $capture_pid
 	sleep 1
@@ -43,8 +47,9 @@ stop_capture() {
 # tcp_exchange SERVER_NS CLIENT_NS BIND DST: one TCP connection of 256 KiB both ways;
 # sets server_saw and client_saw to what each application printed.
 tcp_exchange() {
-	local out=$tmp/server.$RANDOM
-	ip netns exec "$1" $app tcp-server $PORT >"$out" &
+	local out=$tmp/server.$RANDOM wildcard=0.0.0.0
+	case $4 in *:*) wildcard=:: ;; esac
+	ip netns exec "$1" $app tcp-server $PORT $wildcard >"$out" &
 	local server=$!
 	sleep 0.5
 	client_saw=$(ip netns exec "$2" $app tcp-client "$3" "$4" $PORT 262144 2>&1)
@@ -59,6 +64,67 @@ configure_mobile() {
 	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || return 1
 	# H's home network, as X sees it: behind PE2, which has no route there.
 	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.13
+	# The same in IPv6.
+	ip -n "$h" -6 addr add $HOME6/128 dev lo
+	ip netns exec "$h" sysctl -q -w net.ipv6.ip_home_addr=$HOME6 \
+		net.ipv6.sitemh_home.careof_addr=$CAREOF6 || return 1
+	ip netns exec "$x" sysctl -q -w net.ipv6.sitemh_home.correspondent=1 || return 1
+	ip -n "$x" -6 route add 2001:db8:aa::/48 via 2001:db8:ff:4::1
+}
+
+# rh TYPE NEXT ADDR...: the expected type 2 routing header in hex.
+rh() {
+	local type=$1 next=$2 a out
+	shift 2
+	out=$(printf '%02x%02x0201%02x000000' "$next" $((2 * $#)) "$type")
+	for a in "$@"; do
+		out=$out$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).packed.hex())" "$a")
+	done
+	echo "$out"
+}
+
+test_ipv6() {
+	local rc=0 opts saw out=$tmp/udp6.out
+	capture "$x" x-pe1 "$tmp/v6.pcap"
+	tcp_exchange "$x" "$h" $HOME6 $X6
+	stop_capture
+	echo "# H: $client_saw"
+	echo "# X: $server_saw"
+	check [ "$client_saw" = "local $HOME6 peer $X6 ok 262144" ] || rc=1
+	check [ "$server_saw" = "peer $HOME6 local $X6" ] || rc=1
+	opts=$($app options "$tmp/v6.pcap" $CAREOF6)
+	echo "# routing header from $CAREOF6: $opts"
+	check [ "$opts" = "$(rh 1 6 $HOME6)" ] || rc=1
+	opts=$($app options "$tmp/v6.pcap" $X6)
+	echo "# routing header from $X6: $opts"
+	check [ "$opts" = "$(rh 0 6 $HOME6)" ] || rc=1
+	check [ "$(proc_field "$x" bindings home6)" -eq 1 ] || rc=1
+	# UDP.
+	ip netns exec "$x" $app udp-server $X6 $PORT >"$out" &
+	local server=$!
+	defer kill $server
+	sleep 0.5
+	saw=$(ip netns exec "$h" $app udp-client $HOME6 $X6 $PORT 2>&1)
+	kill $server
+	echo "# UDP: H: $saw; X: $(cat "$out")"
+	check [ "$saw" = "reply $X6 ok" ] || rc=1
+	check [ "$(cat "$out")" = "peer $HOME6" ] || rc=1
+	# Both away: type 2.
+	ip -n "$x" -6 addr add $X_HOME6/128 dev lo
+	ip netns exec "$x" sysctl -q -w net.ipv6.ip_home_addr=$X_HOME6 \
+		net.ipv6.sitemh_home.careof_addr=$X6 || rc=1
+	capture "$x" x-pe1 "$tmp/v6b.pcap"
+	tcp_exchange "$x" "$h" $HOME6 $X_HOME6
+	stop_capture
+	echo "# both away: H: $client_saw; X: $server_saw"
+	check [ "$client_saw" = "local $HOME6 peer $X_HOME6 ok 262144" ] || rc=1
+	check [ "$server_saw" = "peer $HOME6 local $X_HOME6" ] || rc=1
+	opts=$($app options "$tmp/v6b.pcap" $X6)
+	echo "# routing header from $X6: $opts"
+	check [ "$opts" = "$(rh 2 6 $X_HOME6 $HOME6)" ] || rc=1
+	check [ "$(ip netns exec "$h" "$tool" careof -6 $HOME6 2>&1)" = $CAREOF6 ] || rc=1
+	ip netns exec "$x" sysctl -q -w net.ipv6.sitemh_home.careof_addr=:: net.ipv6.ip_home_addr=
+	log_test $rc "IPv6: type 2 routing header with stacking types 1, 0 and 2; home addresses in the sockets"
 }
 
 test_sender_away_tcp() {
@@ -236,6 +302,7 @@ fi
 test_sender_away_tcp
 test_sender_away_udp
 test_both_away
+test_ipv6
 test_use_homeaddr_toggle
 test_refused
 test_udp_careof_parameters

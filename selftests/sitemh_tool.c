@@ -14,7 +14,7 @@
  *                                                "from F fromcl C dst D dstcl E" (care-of
  *                                                addresses, - for none) and answering
  *                                                with dstcladdr as srccladdr
- *   sitemh_tool careof ADDR                      SITEMH_SO_CAREOF: the care-of address of
+ *   sitemh_tool careof [-6] ADDR                 SITEMH_SO_CAREOF: the care-of address of
  *                                                the home address ADDR (- for none)
  *   sitemh_tool bind-careof HOME CAREOF          sendwithsrcaddr with dstcladdr CAREOF to
  *                                                HOME (discard port): binds them; prints
@@ -282,17 +282,26 @@ static int cmd_udp_server_careof(int port)
 static int cmd_careof(const char *addr)
 {
 	struct sitemh_careof req = { 0 };
-	socklen_t len = sizeof(req);
-	char buf[INET_ADDRSTRLEN];
-	int fd = open_socket(SOCK_DGRAM);
+	struct sitemh_careof6 req6 = { 0 };
+	socklen_t len = family == AF_INET ? sizeof(req) : sizeof(req6);
+	char buf[INET6_ADDRSTRLEN];
+	int fd = open_socket(SOCK_DGRAM), rc;
 
-	if (inet_pton(AF_INET, addr, &req.home) != 1)
+	if (inet_pton(family, addr, family == AF_INET ? (void *)&req.home : (void *)&req6.home) != 1)
 		return 2;
-	if (getsockopt(fd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, &len) < 0) {
+	if (family == AF_INET)
+		rc = getsockopt(fd, IPPROTO_IP, SITEMH_SO_CAREOF, &req, &len);
+	else
+		rc = getsockopt(fd, IPPROTO_IPV6, SITEMH_SO_CAREOF, &req6, &len);
+	if (rc < 0) {
 		printf("error %s\n", strerrorname_np(errno));
 		return 1;
 	}
-	printf("%s\n", req.careof.s_addr ? inet_ntop(AF_INET, &req.careof, buf, sizeof(buf)) : "-");
+	if (family == AF_INET)
+		printf("%s\n", req.careof.s_addr ? inet_ntop(AF_INET, &req.careof, buf, sizeof(buf)) : "-");
+	else
+		printf("%s\n", IN6_IS_ADDR_UNSPECIFIED(&req6.careof) ? "-" :
+		       inet_ntop(AF_INET6, &req6.careof, buf, sizeof(buf)));
 	return 0;
 }
 

@@ -38,6 +38,8 @@ _Static_assert(sizeof(struct sitemh_lfroutes6) == 4 + 16 * 32, "lfroutes6");
 _Static_assert(SITEMH_SO_CAREOF == 0x534d, "care-of option number is ABI");
 _Static_assert(sizeof(struct sitemh_careof) == 8 && offsetof(struct sitemh_careof, careof) == 4,
 	       "careof: home, then care-of address");
+_Static_assert(sizeof(struct sitemh_careof6) == 32 && offsetof(struct sitemh_careof6, careof) == 16,
+	       "careof6: home, then care-of address");
 
 int main(void)
 {

@@ -216,6 +216,70 @@ impl<'a> Packet<'a> {
         unsafe { local::sitemh_ipv4_is_local(self.net.as_raw(), addr.to_be()) }
     }
 
+    /// Copies the routing header right after the IPv6 header into `out` (as much as fits);
+    /// returns its length, 0 if there is none there. `None` if it is not all there.
+    pub(crate) fn ipv6_routing_header(&self, out: &mut [u8]) -> Option<usize> {
+        let room = u32::try_from(out.len()).ok()?;
+        // SAFETY: `skb` is valid (type invariant); `out` has `room` writable octets.
+        let len = unsafe { local::sitemh_ipv6_routing_header(self.skb, out.as_mut_ptr(), room) };
+        usize::try_from(len).ok()
+    }
+
+    /// Inserts `rh` (a routing header, a multiple of 8 octets; its next header octet is
+    /// filled in) after the IPv6 header, with the addresses `saddr`/`daddr` (host byte
+    /// order), and looks the route up again.
+    pub(crate) fn push_ipv6_routing_header(
+        &mut self,
+        saddr: u128,
+        daddr: u128,
+        rh: &mut [u8],
+    ) -> Result {
+        let len = u32::try_from(rh.len()).map_err(|_| EMSGSIZE)?;
+        let (s, d) = (saddr.to_be_bytes(), daddr.to_be_bytes());
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); `net` is
+        // its namespace; the addresses have 16 octets and `rh` `len` writable ones.
+        to_result(unsafe {
+            local::sitemh_ipv6_push_routing_header(
+                self.net.as_raw(),
+                self.skb,
+                s.as_ptr(),
+                d.as_ptr(),
+                rh.as_mut_ptr(),
+                len,
+            )
+        })
+    }
+
+    /// Removes the routing header of `len` octets after the IPv6 header and sets the
+    /// addresses (host byte order).
+    pub(crate) fn pull_ipv6_routing_header(
+        &mut self,
+        saddr: u128,
+        daddr: u128,
+        len: usize,
+    ) -> Result {
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        let (s, d) = (saddr.to_be_bytes(), daddr.to_be_bytes());
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); the
+        // addresses have 16 octets.
+        to_result(unsafe {
+            local::sitemh_ipv6_pull_routing_header(self.skb, s.as_ptr(), d.as_ptr(), len)
+        })
+    }
+
+    /// Lowers the MSS a TCP SYN (right after the IPv6 header) advertises by `delta`.
+    pub(crate) fn lower_tcp_mss6(&mut self, delta: u16) -> Result {
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant).
+        to_result(unsafe { local::sitemh_tcp_lower_mss6(self.skb, delta) })
+    }
+
+    /// Whether `addr` (host byte order) is one of the namespace's own IPv6 addresses.
+    pub(crate) fn ipv6_is_local(&self, addr: u128) -> bool {
+        let a = addr.to_be_bytes();
+        // SAFETY: `net` is the packet's live namespace; `a` has 16 octets.
+        unsafe { local::sitemh_ipv6_is_local(self.net.as_raw(), a.as_ptr()) }
+    }
+
     /// Whether the IPv4 route the stack chose is plain unicast (not local, broadcast or
     /// multicast): only such packets are routed by source domain.
     pub(crate) fn ipv4_route_is_unicast(&self) -> bool {
@@ -276,7 +340,7 @@ const EGRESS_PRIORITY: c_int = -50;
 const INGRESS_PRIORITY: c_int = -300;
 
 /// The number of hooks registered per namespace.
-const NUM_HOOKS: usize = 7;
+const NUM_HOOKS: usize = 9;
 
 /// Hook points, families and priorities, in the order of the registered `nf_hook_ops`.
 const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
@@ -321,6 +385,18 @@ const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
         bindings::nf_inet_hooks_NF_INET_FORWARD,
         HookPoint::Forward,
         ROUTING_PRIORITY,
+    ),
+    (
+        bindings::NFPROTO_IPV6 as u8,
+        bindings::nf_inet_hooks_NF_INET_LOCAL_OUT,
+        HookPoint::Egress,
+        EGRESS_PRIORITY,
+    ),
+    (
+        bindings::NFPROTO_IPV6 as u8,
+        bindings::nf_inet_hooks_NF_INET_PRE_ROUTING,
+        HookPoint::Ingress,
+        INGRESS_PRIORITY,
     ),
 ];
 

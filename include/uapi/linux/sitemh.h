@@ -203,8 +203,9 @@ struct sitemh_srcaddrs6 {
 };
 
 /*
- * Home addresses (draft 2.2, 2.3.4), IPv4: the care-of address a home address travels
- * under, for recvwithdstaddr()/sendwithsrcaddr()'s care-of parameters.
+ * Home addresses (draft 2.2, 2.3.4): the care-of address a home address travels under,
+ * for recvwithdstaddr()/sendwithsrcaddr()'s care-of parameters. IPv6: level IPPROTO_IPV6
+ * with struct sitemh_careof6.
  *
  * getsockopt(fd, IPPROTO_IP, SITEMH_SO_CAREOF, struct sitemh_careof *, &len)
  *   @home in: this host's home address (answer: its care-of address while it is away) or
@@ -223,6 +224,11 @@ struct sitemh_srcaddrs6 {
 struct sitemh_careof {
 	struct in_addr home;
 	struct in_addr careof;
+};
+
+struct sitemh_careof6 {
+	struct in6_addr home;
+	struct in6_addr careof;
 };
 
 /*
