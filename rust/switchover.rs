@@ -591,15 +591,23 @@ impl Switchover {
     }
 
     /// Whether a local address is in a domain that a notice marked down, as things are now.
+    ///
+    /// A connection of this host's home address travels under its care-of address (see
+    /// `home.rs`): the home address is down when the care-of address is.
     fn down_view(&self) -> impl Fn(u32) -> bool {
         let down = self.linkfail.down_mask();
-        let table = {
+        let (table, home, careof) = {
             let guard = rcu::read_lock();
-            self.v4.snapshot(&guard).table
+            let snapshot = self.v4.snapshot(&guard);
+            (snapshot.table, snapshot.own_home, snapshot.careof)
         };
         move |addr: u32| {
+            let on_wire = match careof {
+                Some(careof) if Some(addr) == home => careof,
+                _ => addr,
+            };
             table
-                .domain_of(addr)
+                .domain_of(on_wire)
                 .is_some_and(|d| down & (1 << d.index) != 0)
         }
     }

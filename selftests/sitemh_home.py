@@ -34,7 +34,10 @@ def tcp_server(port, wildcard="0.0.0.0"):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((wildcard, port))
         s.listen(1)
+        # A client that never arrives (a broken build) must not hang the test.
+        s.settimeout(30)
         c, peer = s.accept()
+        c.settimeout(30)
         with c:
             print(f"peer {peer[0]} local {c.getsockname()[0]}", flush=True)
             while True:

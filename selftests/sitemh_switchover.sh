@@ -34,7 +34,7 @@ transfer() {
 	ip netns exec "$x" timeout "$limit" "$tls" server $flag $X1 $PORT $routes_x >"$out_s" 2>&1 &
 	local server=$!
 	busywait 5000 grep -q '^listening' "$out_s"
-	ip netns exec "$h" timeout "$limit" "$tls" client $flag -r "$rate" $H1 $X1 $PORT "$bytes" $routes_h \
+	ip netns exec "$h" timeout "$limit" "$tls" client $flag -r "$rate" ${bind:-$H1} $X1 $PORT "$bytes" $routes_h \
 		>"$out_c" 2>&1 &
 	local client=$!
 	busywait 20000 grep -q '^ready' "$out_c" ||
@@ -252,6 +252,31 @@ test_bad_options() {
 modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
 [ -x "$tls" ] || { echo "sitemh_tls is not built"; exit $ksft_fail; }
 build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
+# H is a mobile node whose connection uses its home address 100.64.0.5 (care-of address
+# H1, draft 2.2) with X as its correspondent: the failure of its care-of address's link
+# moves the connection like any other, and the applications keep their home addresses.
+test_home_address_connection() {
+	local rc=0 before_h2 stacked
+	ip -n "$h" addr add 100.64.0.5/32 dev lo
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
+		net.ipv4.sitemh_home.careof_addr=$H1 || rc=1
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
+	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.9
+	before_h2=$(count "$ce2" up h2)
+	bind=100.64.0.5 transfer "home address" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-up down
+	transferred_intact || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	check [ "$(count "$ce2" up h2)" -gt "$((before_h2 + 100))" ] || rc=1
+	stacked=$(ip netns exec "$h" awk '$1 == "home" { for (i = 2; i < NF; i++) if ($i == "stacked") print $(i + 1) }' /proc/net/sitemh)
+	echo "# H sent $stacked packets stacked before the move"
+	check [ "$stacked" -gt 0 ] || rc=1
+	restore_uplink
+	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=0
+	log_test $rc "a connection of a home address moves off its care-of address's failed link"
+}
+
 # A developer's shortcut: SWITCHOVER_CASES="test_udp_flow; test_counters" runs only those.
 if [ -n "${SWITCHOVER_CASES:-}" ]; then
 	eval "$SWITCHOVER_CASES"
@@ -270,4 +295,5 @@ test_many_short_connections
 test_bad_options
 test_forgeries
 test_unprotected_control
+test_home_address_connection
 exit $ret
