@@ -97,6 +97,7 @@ use crate::{
             Ipv4Layout,
             Stacking,
             StackingError, //
+            IPV4_OPTIONS_MAX,
         },
         text::{
             parse_decimal,
@@ -186,7 +187,7 @@ impl StackPath for V4 {
     }
 
     fn find(packet: &Packet<'_>) -> Result<Option<Found<u32>>, StackingError> {
-        let mut options = [0u8; 40];
+        let mut options = [0u8; IPV4_OPTIONS_MAX];
         let len = match packet.ipv4_options(&mut options) {
             Some(len) => len,
             None => return Ok(None),

@@ -16,8 +16,6 @@ pub(crate) mod linkfail;
 pub(crate) mod prefix;
 pub(crate) mod ratelimit;
 pub(crate) mod select;
-// Only KUnit and the host tests call it until home addresses reach the packet path.
-#[allow(dead_code)]
 pub(crate) mod stacking;
 pub(crate) mod switchover;
 pub(crate) mod text;
