@@ -842,10 +842,17 @@ impl Switchover {
                 let mut pairs = [(0u32, 0u32); MAX_LFROUTES];
                 let n = value.len() / 8;
                 let local = inet::local_addrs(socket.net, kernel::bindings::AF_INET as i32)?;
+                // The home address (on the loopback device, which the list leaves out) is
+                // a local address too: its own pair is where its connection fails back to.
+                let home = {
+                    let guard = rcu::read_lock();
+                    self.v4.snapshot(&guard).own_home
+                };
                 for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(8)) {
                     let src = u32::from_be_bytes([octets[0], octets[1], octets[2], octets[3]]);
                     let dst = u32::from_be_bytes([octets[4], octets[5], octets[6], octets[7]]);
-                    if !local.iter().any(|(a, _)| a[..4] == src.to_be_bytes()) {
+                    if Some(src) != home && !local.iter().any(|(a, _)| a[..4] == src.to_be_bytes())
+                    {
                         return Err(EADDRNOTAVAIL);
                     }
                     *pair = (src, dst);

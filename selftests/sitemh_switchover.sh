@@ -277,6 +277,33 @@ test_home_address_connection() {
 	log_test $rc "a connection of a home address moves off its care-of address's failed link"
 }
 
+# The same connection with the home address's own pair among its routes moves back to it
+# (stacked again) once the link works and failback_ms passed.
+test_home_address_failback() {
+	local rc=0 before_h1
+	ip -n "$h" addr add 100.64.0.5/32 dev lo 2>/dev/null
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
+		net.ipv4.sitemh_home.careof_addr=$H1 || rc=1
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
+	ip -n "$x" route replace 100.64.0.0/24 via 192.0.2.9
+	before_h1=$(count "$ce1" up h1)
+	bind=100.64.0.5 routes_h="100.64.0.5,$X1 $routes_h" routes_x="$X1,100.64.0.5 $routes_x" \
+		transfer "home address, failback" $((64 << 20)) 40000 -3 down_then_back
+	transferred_intact || rc=1
+	check grep -q "^in_use own switches 2" "$out_c" || rc=1
+	check grep -q "^in_use own switches 2" "$out_s" || rc=1
+	check [ "$(count "$ce1" up h1)" -gt "$((before_h1 + 100))" ] || rc=1
+	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=0
+	log_test $rc "a home-address connection moves back to its own pair when the link returns"
+}
+
+down_then_back() {
+	ip -n "$ce1" link set ce1-up down
+	sleep 2
+	restore_uplink
+}
+
 # A developer's shortcut: SWITCHOVER_CASES="test_udp_flow; test_counters" runs only those.
 if [ -n "${SWITCHOVER_CASES:-}" ]; then
 	eval "$SWITCHOVER_CASES"
@@ -296,4 +323,5 @@ test_bad_options
 test_forgeries
 test_unprotected_control
 test_home_address_connection
+test_home_address_failback
 exit $ret
