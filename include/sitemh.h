@@ -78,8 +78,9 @@ ssize_t recvwithdstaddr(int sockfd, char *buf, size_t nbytes, int flags,
 /*
  * sendwithsrcaddr - sendto() from the local address src (as sendto() when src is NULL).
  * dstcladdr, if given, binds the home address to to that care-of address for the
- * namespace (SITEMH_SO_CAREOF: CAP_NET_ADMIN, else EPERM); srccladdr, if given, must be
- * this host's configured care-of address for its home address src (else EINVAL); each of
+ * namespace (SITEMH_SO_CAREOF: CAP_NET_ADMIN, else EPERM; the unspecified address forgets
+ * the binding); srccladdr, if given, must be this host's care-of address in force for its
+ * home address src (else EINVAL); each of
  * the same family as the address it goes with (else EINVAL).
  */
 ssize_t sendwithsrcaddr(int sockfd, char *buf, size_t nbytes, int flags,

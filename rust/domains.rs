@@ -75,7 +75,10 @@ use crate::{
             FixedBuf, //
         },
     },
-    netns::SitemhNet,
+    netns::{
+        hook_user,
+        SitemhNet, //
+    },
 };
 
 /// What differs between IPv4 and IPv6 domains.
@@ -84,8 +87,10 @@ pub(crate) trait Family: Send + Sync + 'static {
     type Addr: Classify + WireAddr + HomeAddr + Default + Send + Sync + Unpin + core::fmt::Debug;
     /// The address family (`AF_INET`, `AF_INET6`).
     const AF: i32;
-    /// This family's bit in the namespace's [`LazyHooks`].
+    /// This family's bit in the namespace's [`LazyHooks`] for its domains.
     const HOOKS_BIT: u32;
+    /// Its bit for a configured home address.
+    const HOME_ADDR_HOOKS_BIT: u32;
     /// The sysctl directory of the family's knobs.
     const DIR: &'static str;
     /// The same as sysctl(8) names it, for log lines.
@@ -114,7 +119,8 @@ pub(crate) struct V4;
 impl Family for V4 {
     type Addr = u32;
     const AF: i32 = kernel::bindings::AF_INET as i32;
-    const HOOKS_BIT: u32 = 0;
+    const HOOKS_BIT: u32 = hook_user::DOMAINS_V4;
+    const HOME_ADDR_HOOKS_BIT: u32 = hook_user::HOME_ADDR_V4;
     const DIR: &'static str = "net/ipv4";
     const SYSCTL: &'static str = "net.ipv4";
     const DOMAIN_DIR: &'static str = "net/ipv4/ip_domain";
@@ -148,7 +154,8 @@ pub(crate) struct V6;
 impl Family for V6 {
     type Addr = u128;
     const AF: i32 = kernel::bindings::AF_INET6 as i32;
-    const HOOKS_BIT: u32 = 1;
+    const HOOKS_BIT: u32 = hook_user::DOMAINS_V6;
+    const HOME_ADDR_HOOKS_BIT: u32 = hook_user::HOME_ADDR_V6;
     const DIR: &'static str = "net/ipv6";
     const SYSCTL: &'static str = "net.ipv6";
     const DOMAIN_DIR: &'static str = "net/ipv6/ip_domain";
@@ -433,18 +440,26 @@ impl<F: Family> FamilyState<F> {
     }
 
     /// Builds and publishes the table of `config`; on error the old table stays. The
-    /// packet hooks are registered before a first domain takes effect and unregistered
-    /// after the last one went.
+    /// packet hooks are registered before a first domain (or a home address, whose
+    /// tunnelled packets `home.rs` watches for) takes effect and unregistered after the
+    /// last one went.
     fn publish(&self, config: &Config<F>) -> Result {
         let generation = self.published.fetch_add(1, Ordering::Relaxed);
         let snapshot = Snapshot::new(config, generation)?;
-        let active = !snapshot.table.is_empty();
-        if active {
-            self.hooks.want(F::HOOKS_BIT, true)?;
+        let wanted = [
+            (F::HOOKS_BIT, !snapshot.table.is_empty()),
+            (F::HOME_ADDR_HOOKS_BIT, snapshot.own_home.is_some()),
+        ];
+        for &(bit, on) in &wanted {
+            if on {
+                self.hooks.want(bit, true)?;
+            }
         }
         self.table.replace(snapshot);
-        if !active {
-            self.hooks.want(F::HOOKS_BIT, false)?;
+        for &(bit, on) in &wanted {
+            if !on {
+                self.hooks.want(bit, false)?;
+            }
         }
         Ok(())
     }

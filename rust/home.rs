@@ -8,7 +8,8 @@
 //!   node's home (or provider-independent) address, which its sockets use.
 //! - `net.ipv4.sitemh_home.careof_addr`: its co-located care-of address, one of the
 //!   addresses of the site it is in (draft 2.2: "bound to one of the IP addresses supported
-//!   by the service providers"); `0.0.0.0` (the default) or the home address itself: at home.
+//!   by the service providers"); `0.0.0.0` (the default) or the home address itself: at
+//!   home, or found when packets come through the home agent (below).
 //! - `net.ipv4.sitemh_home.correspondent`: 1 to restore and answer stacked packets from
 //!   peers away from home without being away itself.
 //!
@@ -23,6 +24,13 @@
 //! socket sees them (PRE_ROUTING), and teach the node the peer's binding. A TCP SYN that
 //! leaves stacked advertises an MSS lower by the most stacking adds (12 octets of IPv4
 //! option, 40 of IPv6 routing header), so that the peer's segments still fit the path.
+//!
+//! Packets may also reach the home address through the home agent, tunnelled (IP in IP)
+//! to the care-of address (draft 2.3.4's second mode): the stack decapsulates them and
+//! they pass here unstacked. With no care-of address configured, the node then finds it
+//! itself, the tunnel's local end or the first provider address on its interfaces, and
+//! answers stacked from there, so that the peer learns the binding and the rest of the
+//! connection goes straight to the care-of address.
 //!
 //! IPv4 carries the stacked addresses in option 144 (layout: module parameter
 //! `stacking_layout`), and checksums are fixed as NAT does. IPv6 carries them in the type 2
@@ -61,6 +69,7 @@ use crate::{
         V6, //
     },
     ffi::{
+        inet::LocalAddrsNow,
         net::{
             current_is_net_admin,
             net_ratelimit,
@@ -104,11 +113,16 @@ use crate::{
             FixedBuf, //
         },
     },
-    netns::SitemhNet,
+    netns::{
+        hook_user,
+        SitemhNet, //
+    },
 };
 
 /// Peers whose bindings are remembered, per family.
 const BINDINGS: usize = 64;
+/// Local addresses looked through for a care-of address, at most.
+const LOCAL_ADDRS_SEEN: usize = 16;
 /// `SITEMH_SO_CAREOF`.
 pub(crate) const SO_CAREOF: i32 = crate::select::SO_BASE + 5;
 
@@ -146,6 +160,8 @@ pub(crate) trait StackPath: Family {
     /// link-scoped): only those travel stacked.
     fn leaves_link(packet: &Packet<'_>, src: Self::Addr, dst: Self::Addr) -> bool;
     fn is_local(packet: &Packet<'_>, addr: Self::Addr) -> bool;
+    /// Lowers the MSS a TCP SYN advertises by [`Self::ROOM`].
+    fn lower_mss(packet: &mut Packet<'_>) -> Result;
     /// Adds the stacked addresses and puts `out`'s addresses in the header.
     fn stack(packet: &mut Packet<'_>, out: &Stacked<Self::Addr>) -> Result;
     /// The stacked addresses the packet carries; `Ok(None)` if it carries none.
@@ -160,7 +176,7 @@ pub(crate) trait StackPath: Family {
 }
 
 impl StackPath for V4 {
-    const HOME_HOOKS_BIT: u32 = 3;
+    const HOME_HOOKS_BIT: u32 = hook_user::HOME_V4;
     const GROUP: &'static CStr = c"net/ipv4/sitemh_home";
     const GROUP_NAME: &'static str = "net.ipv4.sitemh_home";
     const PROC: &'static str = "home";
@@ -176,6 +192,10 @@ impl StackPath for V4 {
 
     fn is_local(packet: &Packet<'_>, addr: u32) -> bool {
         packet.ipv4_is_local(addr)
+    }
+
+    fn lower_mss(packet: &mut Packet<'_>) -> Result {
+        packet.lower_tcp_mss4(Self::ROOM)
     }
 
     fn stack(packet: &mut Packet<'_>, out: &Stacked<u32>) -> Result {
@@ -206,7 +226,7 @@ impl StackPath for V4 {
 }
 
 impl StackPath for V6 {
-    const HOME_HOOKS_BIT: u32 = 4;
+    const HOME_HOOKS_BIT: u32 = hook_user::HOME_V6;
     const GROUP: &'static CStr = c"net/ipv6/sitemh_home";
     const GROUP_NAME: &'static str = "net.ipv6.sitemh_home";
     const PROC: &'static str = "home6";
@@ -222,6 +242,10 @@ impl StackPath for V6 {
 
     fn is_local(packet: &Packet<'_>, addr: u128) -> bool {
         packet.ipv6_is_local(addr)
+    }
+
+    fn lower_mss(packet: &mut Packet<'_>) -> Result {
+        packet.lower_tcp_mss6(Self::ROOM)
     }
 
     fn stack(packet: &mut Packet<'_>, out: &Stacked<u128>) -> Result {
@@ -266,6 +290,9 @@ struct Counters {
     restored: AtomicU64,
     /// Stacked packets dropped: malformed, or not for this node's addresses.
     refused: AtomicU64,
+    /// Packets that reached the home address unstacked while it is outside the domains:
+    /// through the home agent's tunnel.
+    tunnelled: AtomicU64,
 }
 
 /// The home-address state of one family in one namespace.
@@ -279,6 +306,12 @@ pub(crate) struct Home<F: StackPath> {
     bindings: SpinLockIrq<BindingCache<F::Addr, BINDINGS>>,
     /// Bindings known (0: the packet path skips the lock).
     bound: AtomicU32,
+    /// The care-of address found on the interfaces when packets reach the home address
+    /// through the home agent and none is configured (draft 2.3.4).
+    #[pin]
+    found_careof: SpinLockIrq<F::Addr>,
+    /// Whether `found_careof` holds one (false: the packet path skips the lock).
+    has_found: AtomicBool,
     counters: Counters,
     /// The family's configuration, which holds the home and care-of addresses (read by
     /// the packet path under RCU).
@@ -299,6 +332,8 @@ impl<F: StackPath> Home<F> {
                 correspondent: AtomicBool::new(false),
                 bindings <- new_spinlock_irq!(BindingCache::default()),
                 bound: AtomicU32::new(0),
+                found_careof <- new_spinlock_irq!(F::Addr::default()),
+                has_found: AtomicBool::new(false),
                 counters: Counters::default(),
                 family,
                 hooks,
@@ -308,20 +343,39 @@ impl<F: StackPath> Home<F> {
         )
     }
 
+    /// The home address and the care-of address in force: the configured one, else the
+    /// one found on the interfaces.
     fn config(&self) -> HomeConfig<F::Addr> {
+        let (home, configured) = {
+            let guard = rcu::read_lock();
+            let snapshot = self.family.snapshot(&guard);
+            (snapshot.own_home.unwrap_or_default(), snapshot.careof)
+        };
+        let careof = match configured {
+            Some(careof) => careof,
+            None if self.has_found.load(Ordering::Acquire) => *self.found_careof.lock(),
+            None => F::Addr::default(),
+        };
+        HomeConfig { home, careof }
+    }
+
+    /// `sitemh_home.careof_addr` (the unspecified address: none).
+    fn configured_careof(&self) -> F::Addr {
         let guard = rcu::read_lock();
-        let snapshot = self.family.snapshot(&guard);
-        HomeConfig {
-            home: snapshot.own_home.unwrap_or_default(),
-            careof: snapshot.careof.unwrap_or_default(),
-        }
+        self.family.snapshot(&guard).careof.unwrap_or_default()
+    }
+
+    fn set_found_careof(&self, careof: Option<F::Addr>) {
+        let mut found = self.found_careof.lock();
+        *found = careof.unwrap_or_default();
+        self.has_found.store(careof.is_some(), Ordering::Release);
     }
 
     /// Registers the hooks while they may have work: with a care-of address, as a
     /// correspondent, or with bindings set by `SITEMH_SO_CAREOF`. Callers hold `writers`,
     /// so that two of them cannot leave the hooks as the older one saw the state.
     fn update_hooks(&self) -> Result {
-        let on = self.config().careof != F::Addr::default()
+        let on = self.configured_careof() != F::Addr::default()
             || self.correspondent.load(Ordering::Relaxed)
             || self.bound.load(Ordering::Relaxed) != 0;
         self.hooks.want(F::HOME_HOOKS_BIT, on)
@@ -357,12 +411,13 @@ impl<F: StackPath> Home<F> {
             return Err(EINVAL);
         }
         let (home, careof) = (F::Addr::read(value), F::Addr::read(&value[F::Addr::LEN..]));
-        if !home.usable_as_home() || !careof.usable_as_home() {
+        let forget = careof == F::Addr::default();
+        if !home.usable_as_home() || !(forget || careof.usable_as_home()) {
             return Err(EINVAL);
         }
         let config = self.config();
         if home == config.home {
-            return if config.away() && careof == config.careof {
+            return if config.away() && careof == config.careof && !forget {
                 Ok(())
             } else {
                 Err(EINVAL)
@@ -374,7 +429,11 @@ impl<F: StackPath> Home<F> {
         let _writer = self.writers.lock();
         {
             let mut bindings = self.bindings.lock();
-            bindings.learn(home, careof, now_ms());
+            if forget {
+                bindings.forget(home);
+            } else {
+                bindings.learn(home, careof, now_ms());
+            }
             self.bound.store(bindings.len() as u32, Ordering::Relaxed);
         }
         self.update_hooks()
@@ -384,6 +443,7 @@ impl<F: StackPath> Home<F> {
     pub(crate) fn stop(&self) {
         self.bindings.lock().clear();
         self.bound.store(0, Ordering::Relaxed);
+        self.set_found_careof(None);
     }
 
     fn peer_careof(&self, dst: F::Addr) -> Option<F::Addr> {
@@ -418,7 +478,7 @@ impl<F: StackPath> Home<F> {
     pub(crate) fn ingress(&self, packet: &mut Packet<'_>) -> Verdict {
         let (src, dst) = F::addrs(packet);
         let found = match F::find(packet) {
-            Ok(None) => return Verdict::Accept,
+            Ok(None) => return self.arrived_unstacked(packet, dst),
             Ok(Some(found)) => Ok(found),
             Err(e) => Err(e),
         };
@@ -451,6 +511,94 @@ impl<F: StackPath> Home<F> {
         Verdict::Accept
     }
 
+    /// Draft 2.3.4: a packet for the home address without stacked addresses, while the
+    /// home address is outside the domains, came through the home agent's tunnel (IP in
+    /// IP, decapsulated by the stack before it passes here again). With no care-of
+    /// address configured, the node finds its co-located care-of address: the local end
+    /// of the tunnel it arrived by if that is one of its provider addresses, else the
+    /// first such address on its interfaces. What it sends from the home address (the
+    /// SYN-ACK first) then leaves stacked from there, and the peer learns where to reach
+    /// it directly. A SYN that came this way advertises an MSS lowered as stacking
+    /// needs, since the answers leave stacked. Back at home (the home address inside a
+    /// domain), a found care-of address is forgotten.
+    fn arrived_unstacked(&self, packet: &mut Packet<'_>, dst: F::Addr) -> Verdict {
+        let away = {
+            // Held throughout: nothing in here sleeps, and the table says what is routed.
+            let guard = rcu::read_lock();
+            let snapshot = self.family.snapshot(&guard);
+            let Some(home) = snapshot.own_home.filter(|&home| home == dst) else {
+                return Verdict::Accept;
+            };
+            if snapshot.table.domain_of(home).is_some() {
+                if self.has_found.load(Ordering::Acquire) {
+                    self.set_found_careof(None);
+                }
+                return Verdict::Accept;
+            }
+            self.counters.tunnelled.fetch_add(1, Ordering::Relaxed);
+            snapshot.careof.is_some() || self.find_careof(packet, snapshot, home)
+        };
+        if away {
+            if let Err(e) = F::lower_mss(packet) {
+                return Verdict::Drop(e);
+            }
+        }
+        Verdict::Accept
+    }
+
+    /// Finds the care-of address for packets reaching `home` through the home agent (see
+    /// [`Self::arrived_unstacked`]), unless the one found before is still this node's;
+    /// returns whether there is one.
+    fn find_careof(
+        &self,
+        packet: &Packet<'_>,
+        snapshot: &crate::domains::Snapshot<F>,
+        home: F::Addr,
+    ) -> bool {
+        if self.has_found.load(Ordering::Acquire) {
+            let found = *self.found_careof.lock();
+            if F::is_local(packet, found) {
+                return true;
+            }
+        }
+        let tunnel = packet.tunnel_local();
+        let local = LocalAddrsNow::<LOCAL_ADDRS_SEEN>::read(self.net.get(), F::AF);
+        let careof = home::careof_from_interfaces(
+            home,
+            Iterator::chain(tunnel.iter(), local.addrs()).map(|glue| F::Addr::read(glue)),
+            |addr| {
+                snapshot
+                    .table
+                    .domain_of(addr)
+                    .is_some_and(|domain| domain.router.is_some())
+            },
+        );
+        self.set_found_careof(careof);
+        if net_ratelimit() {
+            let mut buf = [[0u8; 48]; 2];
+            let [home_buf, careof_buf] = &mut buf;
+            let (mut shown_home, mut shown_careof) =
+                (FixedBuf::new(home_buf), FixedBuf::new(careof_buf));
+            let _ = F::write_addr(&mut shown_home, home);
+            let home_text = core::str::from_utf8(shown_home.as_bytes()).unwrap_or("?");
+            match careof {
+                Some(careof) => {
+                    let _ = F::write_addr(&mut shown_careof, careof);
+                    pr_info!(
+                        "home: {} is reached through its home agent; care-of address {} found on the interfaces\n",
+                        home_text,
+                        core::str::from_utf8(shown_careof.as_bytes()).unwrap_or("?")
+                    );
+                }
+                None => pr_warn!(
+                    "home: {} is reached through its home agent, but no interface has an address of a domain with a router: replies leave unstacked\n",
+                    home_text
+                ),
+            }
+        }
+        careof.is_some()
+    }
+
     fn refuse(&self, src: F::Addr, why: &str) -> Verdict {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
         if net_ratelimit() {
@@ -477,13 +625,14 @@ impl<F: StackPath> Home<F> {
         let _ = F::write_addr(&mut careof, config.careof);
         seq_print!(
             m,
-            "{} addr {} careof {} stacked {} restored {} refused {} bindings {}\n",
+            "{} addr {} careof {} stacked {} restored {} refused {} tunnelled {} bindings {}\n",
             F::PROC,
             core::str::from_utf8(home.as_bytes()).unwrap_or("?"),
             core::str::from_utf8(careof.as_bytes()).unwrap_or("?"),
             self.counters.stacked.load(Ordering::Relaxed),
             self.counters.restored.load(Ordering::Relaxed),
             self.counters.refused.load(Ordering::Relaxed),
+            self.counters.tunnelled.load(Ordering::Relaxed),
             self.bound.load(Ordering::Relaxed)
         );
     }
@@ -551,7 +700,7 @@ impl<F: StackPath> TextKnob for HomeKnob<F> {
                 "{}",
                 u8::from(self.state.correspondent.load(Ordering::Relaxed))
             ),
-            HomeField::CareofAddr => F::write_addr(out, self.state.config().careof),
+            HomeField::CareofAddr => F::write_addr(out, self.state.configured_careof()),
         };
         shown.map_err(|_| EOVERFLOW)
     }
@@ -581,9 +730,12 @@ impl<F: StackPath> TextKnob for HomeKnob<F> {
                 if addr != F::Addr::default() && !addr.usable_as_home() {
                     return self.refuse(text, "not a unicast address");
                 }
-                let was = self.state.config().careof;
+                let was = self.state.configured_careof();
                 let careof = (addr != F::Addr::default()).then_some(addr);
                 self.state.family.set_careof(careof)?;
+                // A configured address prevails; without one, the next tunnelled packet
+                // looks on the interfaces again.
+                self.state.set_found_careof(None);
                 if let Err(e) = self.state.update_hooks() {
                     let was = (was != F::Addr::default()).then_some(was);
                     // Best effort: the old address was valid when it was set.

@@ -103,7 +103,10 @@ use crate::{
             FixedBuf, //
         },
     },
-    netns::SitemhNet,
+    netns::{
+        hook_user,
+        SitemhNet, //
+    },
 };
 
 /// IPPROTO_ICMP.
@@ -182,7 +185,7 @@ pub(crate) struct LinkFail {
 }
 
 /// The bit of [`LazyHooks`] users that stands for a CE watching peers.
-const HOOKS_BIT: u32 = 3;
+const HOOKS_BIT: u32 = hook_user::CE_PEERS;
 
 /// A notice to relay: who sent it, where it arrived, its octets.
 #[derive(Clone, Copy)]

@@ -58,8 +58,7 @@ use crate::{
     },
     home::{
         Home,
-        HomeKnob,
-        StackPath, //
+        HomeKnob, //
     },
     linkfail::{
         CeKnob,
@@ -302,19 +301,46 @@ impl NetdevEvents for SitemhNet {
     }
 }
 
+/// The users of a namespace's [`LazyHooks`], one bit each: the hooks a user needs are
+/// registered while its bit is set ([`SitemhNet::needed`] maps bits to hooks). One table,
+/// so that no two users share a bit and unregister each other's hooks.
+pub(crate) mod hook_user {
+    /// IPv4 domains configured: source-domain routing.
+    pub(crate) const DOMAINS_V4: u32 = 0;
+    /// IPv6 domains configured.
+    pub(crate) const DOMAINS_V6: u32 = 1;
+    /// Tracked connections: notices and the switchover's translation.
+    pub(crate) const SWITCHOVER: u32 = 2;
+    /// A CE role watching peer CE routers: keepalives arrive at LOCAL_IN.
+    pub(crate) const CE_PEERS: u32 = 3;
+    /// IPv4 stacking: a care-of address, the correspondent role or bindings.
+    pub(crate) const HOME_V4: u32 = 4;
+    /// IPv6 stacking.
+    pub(crate) const HOME_V6: u32 = 5;
+    /// An IPv4 home address configured: packets reaching it through a home agent's
+    /// tunnel are watched for (draft 2.3.4).
+    pub(crate) const HOME_ADDR_V4: u32 = 6;
+    /// An IPv6 home address configured.
+    pub(crate) const HOME_ADDR_V6: u32 = 7;
+}
+
 impl NetHooks for SitemhNet {
     fn needed(point: HookPoint, ipv6: bool, users: u32) -> bool {
         let wants = |bit: u32| users & (1 << bit) != 0;
         match (point, ipv6) {
-            (HookPoint::LocalOut | HookPoint::Forward, false) => wants(V4::HOOKS_BIT),
-            (HookPoint::LocalOut | HookPoint::Forward, true) => wants(V6::HOOKS_BIT),
+            (HookPoint::LocalOut | HookPoint::Forward, false) => wants(hook_user::DOMAINS_V4),
+            (HookPoint::LocalOut | HookPoint::Forward, true) => wants(hook_user::DOMAINS_V6),
             // Notices, keepalives and the switchover's messages arrive here: every user.
             (HookPoint::LocalIn, _) => users != 0,
             // Address translation: moved connections (IPv4), home addresses.
             (HookPoint::Egress | HookPoint::Ingress, false) => {
-                wants(crate::switchover::HOOKS_BIT) || wants(V4::HOME_HOOKS_BIT)
+                wants(hook_user::SWITCHOVER)
+                    || wants(hook_user::HOME_V4)
+                    || wants(hook_user::HOME_ADDR_V4)
             }
-            (HookPoint::Egress | HookPoint::Ingress, true) => wants(V6::HOME_HOOKS_BIT),
+            (HookPoint::Egress | HookPoint::Ingress, true) => {
+                wants(hook_user::HOME_V6) || wants(hook_user::HOME_ADDR_V6)
+            }
         }
     }
 

@@ -120,7 +120,10 @@ use crate::{
             FixedBuf, //
         },
     },
-    netns::SitemhNet,
+    netns::{
+        hook_user,
+        SitemhNet, //
+    },
 };
 
 /// `SITEMH_SO_LFROUTES`.
@@ -131,7 +134,7 @@ pub(crate) const SO_SEQPARAM: i32 = crate::select::SO_BASE + 2;
 pub(crate) const SO_LFSTAT: i32 = crate::select::SO_BASE + 3;
 
 /// The bit of [`LazyHooks`] users that stands for tracked connections.
-pub(crate) const HOOKS_BIT: u32 = 2;
+pub(crate) const HOOKS_BIT: u32 = hook_user::SWITCHOVER;
 /// Messages waiting for the work item, at most.
 pub(crate) const INBOX_LEN: usize = 16;
 /// Peers whose messages are rate-limited apart (see [`PeerLimiter`]).

@@ -289,7 +289,75 @@ test_knobs() {
 	check ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
 	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
 	check_fails ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	# A home address alone is watched for packets from its home agent (draft 2.3.4).
+	ip netns exec "$fresh" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.9
+	check ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	ip netns exec "$fresh" sysctl -q -w net.ipv4.ip_home_addr=
+	check_fails ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	# Every user of the hooks has a bit of its own: a CE watching a peer keeps its input
+	# hook while a care-of address comes and goes.
+	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_ce.peers=192.0.2.77 || rc=1
+	check ip netns exec "$fresh" grep -q "ip:input" /proc/net/sitemh || rc=1
+	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
+	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
+	check ip netns exec "$fresh" grep -q "ip:input" /proc/net/sitemh || rc=1
+	ip netns exec "$fresh" grep hooks /proc/net/sitemh | sed 's/^/# /'
 	log_test $rc "home knobs: bad values refused, hooks only while there is work"
+}
+
+# rx_packets NS DEV: packets the device received.
+rx_packets() {
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"
+}
+
+# home_agent_case FAMILY HOME CAREOF X_ADDR HA_ADDR TUNNEL_ARGS...: X connects to H's home
+# address, which X routes to the home agent (PE2); the home agent tunnels it to H's
+# care-of address, which H has not been told.
+home_agent_case() {
+	local fam=$1 home=$2 careof=$3 xaddr=$4 ha=$5 rc=0 rx found dev=ha$1
+	shift 5
+	local ip="ip" unspec=0.0.0.0 line=home opt=
+	[ "$fam" = 6 ] && ip="ip -6" unspec=:: line=home6 opt=-6
+	# X forgets H's binding, H its configured care-of address.
+	check [ "$(ip netns exec "$x" "$tool" bind-careof $opt "$home" $unspec)" = ok ] || rc=1
+	check [ "$(ip netns exec "$x" "$tool" careof $opt "$home")" = - ] || rc=1
+	ip netns exec "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$unspec" || rc=1
+	$ip -n "$pe2" tunnel add $dev "$@" local "$ha" remote "$careof" || rc=1
+	ip -n "$pe2" link set $dev up
+	$ip -n "$pe2" route add "$home" dev $dev || rc=1
+	$ip -n "$h" tunnel add $dev "$@" local "$careof" remote "$ha" || rc=1
+	ip -n "$h" link set $dev up
+	tcp_exchange "$h" "$x" "$xaddr" "$home"
+	rx=$(rx_packets "$h" $dev)
+	found=$(proc_field "$h" careof $line)
+	echo "# X: $client_saw; H: $server_saw"
+	echo "# H: $rx packets through the tunnel, care-of address found: $found," \
+		"tunnelled $(proc_field "$h" tunnelled $line); X's binding: $(ip netns exec "$x" "$tool" careof $opt "$home")"
+	check [ "$client_saw" = "local $xaddr peer $home ok 262144" ] || rc=1
+	check [ "$server_saw" = "peer $xaddr local $home" ] || rc=1
+	# H found its care-of address on its interfaces and answered stacked from it, so X
+	# learned the binding and sent the rest straight there: only the SYN (and perhaps a
+	# retransmission) came through the tunnel.
+	check [ "$found" = "$careof" ] || rc=1
+	check [ "$(proc_field "$h" tunnelled $line)" -ge 1 ] || rc=1
+	check [ "$rx" -ge 1 ] && check [ "$rx" -le 3 ] || rc=1
+	check [ "$(ip netns exec "$x" "$tool" careof $opt "$home")" = "$careof" ] || rc=1
+	# What the configuration says stays as written; recvwithdstaddr reports the one found.
+	check [ "$(ip netns exec "$h" sysctl -n "net.ipv$fam.sitemh_home.careof_addr")" = $unspec ] || rc=1
+	check [ "$(ip netns exec "$h" "$tool" careof $opt "$home")" = "$careof" ] || rc=1
+	ip -n "$pe2" link del $dev
+	ip -n "$h" link del $dev
+	ip netns exec "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$careof" || rc=1
+	return $rc
+}
+
+# Draft 2.3.4, the second mode: packets reach the home address through the home agent by
+# IP in IP, with nothing about the care-of address; the node finds it on its interfaces.
+test_home_agent_tunnel() {
+	local rc=0
+	home_agent_case 4 $HOME4 $CAREOF $X4 192.0.2.13 mode ipip || rc=1
+	home_agent_case 6 $HOME6 $CAREOF6 $X6 2001:db8:ff:4::1 mode ip6ip6 encaplimit none || rc=1
+	log_test $rc "through the home agent's IP-in-IP tunnel: the care-of address is found on the interfaces (IPv4, IPv6)"
 }
 
 tmp=$(mktemp -d)
@@ -307,5 +375,6 @@ test_use_homeaddr_toggle
 test_refused
 test_udp_careof_parameters
 test_knobs
+test_home_agent_tunnel
 test_draft_layout_dropped_by_routers
 exit $ret

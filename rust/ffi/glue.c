@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See glue.h. */
+#include <linux/if_arp.h>
+#include <net/ip6_tunnel.h>
+#include <net/ip_tunnels.h>
+
 #include "glue.h"
 
 /* Whether the packet's current IPv4 route is plain unicast (not local, broadcast,
@@ -924,4 +928,31 @@ u64 sitemh_now_ms(void)
 u64 sitemh_real_ns(void)
 {
 	return ktime_get_real_ns();
+}
+
+int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
+{
+	const struct net_device *dev = skb->dev;
+
+	memset(out, 0, 16);
+	if (!dev)
+		return 0;
+	/* The device type tells whose private data follows the net_device. */
+	if (dev->type == ARPHRD_TUNNEL) {
+		const struct ip_tunnel *t = netdev_priv(dev);
+
+		if (!t->parms.iph.saddr)
+			return 0;
+		memcpy(out, &t->parms.iph.saddr, 4);
+		return 1;
+	}
+	if (dev->type == ARPHRD_TUNNEL6) {
+		const struct ip6_tnl *t = netdev_priv(dev);
+
+		if (ipv6_addr_any(&t->parms.laddr))
+			return 0;
+		memcpy(out, &t->parms.laddr, 16);
+		return 1;
+	}
+	return 0;
 }

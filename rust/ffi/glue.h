@@ -154,6 +154,10 @@ int sitemh_ipv6_pull_routing_header(struct sk_buff *skb, const u8 *saddr, const 
 				    unsigned int len);
 /* Whether addr (16 octets) is one of the namespace's IPv6 addresses. */
 bool sitemh_ipv6_is_local(struct net *net, const u8 *addr);
+/* The local end of the IP-in-IP tunnel (ipip, or ip6tnl in either mode) a decapsulated
+ * packet arrived on, in out (16 octets, IPv4 in the first four): 1, or 0 if it did not
+ * arrive on one or the tunnel has no fixed local address. */
+int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out);
 
 /* An IPv4 ICMP error (destination unreachable, time exceeded, parameter problem) with a
  * correct checksum, quoting the start of a TCP or UDP packet: the quoted packet's protocol,

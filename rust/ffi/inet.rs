@@ -41,6 +41,33 @@ pub(crate) fn local_addrs(net: &Net, family: i32) -> Result<KVec<(GlueAddr, i32)
     Ok(addrs)
 }
 
+/// At most `N` of the namespace's usable unicast addresses of one family, read without
+/// allocating or sleeping (the packet path may read them).
+pub(crate) struct LocalAddrsNow<const N: usize> {
+    raw: [local::sitemh_local_addr; N],
+    len: usize,
+}
+
+impl<const N: usize> LocalAddrsNow<N> {
+    /// Reads them, in interface order (`family`: `AF_INET`/`AF_INET6`).
+    pub(crate) fn read(net: &Net, family: i32) -> Self {
+        let mut raw: [local::sitemh_local_addr; N] = core::array::from_fn(|_| Default::default());
+        let max = i32::try_from(N).unwrap_or(i32::MAX);
+        // SAFETY: `net` is alive and `raw` has room for `max` entries; the glue only
+        // takes RCU and the address lists' BH-safe read locks, so it does not sleep.
+        let n = unsafe { local::sitemh_local_addrs(net.as_raw(), family, raw.as_mut_ptr(), max) };
+        Self {
+            raw,
+            len: usize::try_from(n).unwrap_or(0).min(N),
+        }
+    }
+
+    /// The addresses read.
+    pub(crate) fn addrs(&self) -> impl Iterator<Item = &GlueAddr> {
+        self.raw[..self.len].iter().map(|entry| &entry.addr)
+    }
+}
+
 /// The interface the route to `addr` leaves by (`ifindex` scopes a link-local IPv6
 /// address; 0: none).
 pub(crate) fn route_oif(net: &Net, family: i32, addr: &GlueAddr, ifindex: i32) -> Result<i32> {

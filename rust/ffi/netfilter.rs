@@ -210,6 +210,15 @@ impl<'a> Packet<'a> {
         to_result(unsafe { local::sitemh_tcp_lower_mss4(self.skb, delta) })
     }
 
+    /// The local end of the IP-in-IP tunnel the packet was decapsulated from (it arrived
+    /// on an ipip or ip6tnl device with a fixed local address), in the glue's form.
+    pub(crate) fn tunnel_local(&self) -> Option<[u8; 16]> {
+        let mut out = [0u8; 16];
+        // SAFETY: `skb` is valid (type invariant); `out` has 16 writable octets.
+        let found = unsafe { local::sitemh_tunnel_local(self.skb, out.as_mut_ptr()) };
+        (found == 1).then_some(out)
+    }
+
     /// Whether `addr` (host byte order) is one of the namespace's own IPv4 addresses.
     pub(crate) fn ipv4_is_local(&self, addr: u32) -> bool {
         // SAFETY: `net` is the packet's live namespace.

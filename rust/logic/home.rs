@@ -113,6 +113,22 @@ pub(crate) fn ingress<A: HomeAddr>(
     Ok(Restored { src, dst, binding })
 }
 
+/// Draft 2.3.4: a packet that reaches the home address without stacked addresses while
+/// the home address is outside the site's domains came through the home agent (IP in IP),
+/// and carries nothing about the care-of address; the node then finds its co-located
+/// care-of address "by going through the interface list". Of `local` (the node's
+/// addresses in interface order), the first that is not the home address and lies in a
+/// domain with a default router (`routed`): its packets can leave the site.
+pub(crate) fn careof_from_interfaces<A: HomeAddr>(
+    home: A,
+    local: impl IntoIterator<Item = A>,
+    routed: impl Fn(A) -> bool,
+) -> Option<A> {
+    local
+        .into_iter()
+        .find(|&a| a != home && a.usable_as_home() && routed(a))
+}
+
 /// A peer's home address and where it is reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Binding<A> {
@@ -185,6 +201,16 @@ impl<A: HomeAddr, const N: usize> BindingCache<A, N> {
         true
     }
 
+    /// Forgets the binding of `home`; returns whether there was one.
+    pub(crate) fn forget(&mut self, home: A) -> bool {
+        let Some(at) = self.entries[..self.len].iter().position(|b| b.home == home) else {
+            return false;
+        };
+        self.len -= 1;
+        self.entries.swap(at, self.len);
+        true
+    }
+
     /// Forgets every binding.
     pub(crate) fn clear(&mut self) {
         self.len = 0;
@@ -248,6 +274,17 @@ pub(crate) mod vectors {
         cache.learn(3, 30, 4);
         if cache.len() != 2 || cache.lookup(2, 5).is_some() || cache.lookup(1, 5) != Some(10) {
             return Err("binding replacement");
+        }
+        if !cache.forget(1) || cache.forget(1) || cache.lookup(1, 6).is_some() || cache.len() != 1 {
+            return Err("forgetting a binding");
+        }
+        // A private address (no router) and the home address itself are passed over.
+        const PRIVATE: u32 = 0x0a63_0005; // 10.99.0.5
+        let routed = |a: u32| a != PRIVATE;
+        if careof_from_interfaces(HOME, [HOME, PRIVATE, 0, CAREOF, PEER], routed) != Some(CAREOF)
+            || careof_from_interfaces(HOME, [HOME, PRIVATE], routed).is_some()
+        {
+            return Err("the care-of address found on the interfaces");
         }
         Ok(())
     }
@@ -400,8 +437,40 @@ mod tests {
         assert_eq!(cache.lookup(2, 9), None);
         assert_eq!(cache.lookup(1, 9), Some(12));
         assert_eq!(cache.lookup(4, 9), Some(41));
+        // Forgetting one keeps the others and makes room.
+        assert!(cache.forget(1));
+        assert!(!cache.forget(1));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.lookup(1, 10), None);
+        assert_eq!(cache.lookup(3, 10), Some(31));
+        assert_eq!(cache.lookup(4, 10), Some(41));
+        assert!(cache.learn(5, 51, 11));
+        assert_eq!(cache.len(), 3);
+        assert_eq!(
+            cache.lookup(3, 12),
+            Some(31),
+            "room was made without replacing"
+        );
         cache.clear();
         assert_eq!(cache.lookup(1, 10), None);
+    }
+
+    #[test]
+    fn the_care_of_address_is_the_first_routed_one_on_the_interfaces() {
+        const P2: u32 = 0xcb00_710a; // 203.0.113.10
+        const PRIVATE: u32 = 0x0a63_0205; // 10.99.2.5
+        let routed = |a: u32| a >> 24 != 10;
+        assert_eq!(
+            careof_from_interfaces(HOME, [PRIVATE, P2, CAREOF], routed),
+            Some(P2)
+        );
+        assert_eq!(careof_from_interfaces(HOME, [HOME, PRIVATE], routed), None);
+        assert_eq!(careof_from_interfaces(HOME, [], routed), None);
+        // Unusable addresses are never a care-of address, whatever the domains say.
+        assert_eq!(
+            careof_from_interfaces(HOME, [0, u32::MAX, 0x7f00_0001, CAREOF], |_| true),
+            Some(CAREOF)
+        );
     }
 
     #[test]

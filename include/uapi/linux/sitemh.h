@@ -214,8 +214,11 @@ struct sitemh_srcaddrs6 {
  * setsockopt(fd, IPPROTO_IP, SITEMH_SO_CAREOF, struct sitemh_careof *, sizeof)
  *   binds a peer's home address to its care-of address, as a stacked packet from the peer
  *   would: the namespace's packets to @home then go to @careof. That redirects every
- *   socket's traffic, so it needs CAP_NET_ADMIN (else EPERM). For this host's own home
- *   address it only checks that @careof is the one configured (else EINVAL).
+ *   socket's traffic, so it needs CAP_NET_ADMIN (else EPERM). @careof 0.0.0.0 forgets
+ *   the peer's binding. For this host's own home address it only checks that @careof is
+ *   the one in force (else EINVAL): the configured net.ipv4.sitemh_home.careof_addr, or,
+ *   without one, the address found on the interfaces when packets reach the home
+ *   address through a home agent's tunnel.
  *
  * Errors: EINVAL (short option, an address no node can have as its home), EPERM.
  */
