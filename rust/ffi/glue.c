@@ -657,6 +657,16 @@ int sitemh_ipv6_routing_header(const struct sk_buff *skb, u8 *out, unsigned int 
 	return len;
 }
 
+/* The payload length of an IPv6 packet whose header starts the skb, from its length: a
+ * BIG TCP packet (longer than IPV6_MAXPLEN, the stack then writes 0) keeps 0, which an
+ * addition to the old field would have turned into the header's length. */
+static void sitemh_ipv6_set_payload_len(struct sk_buff *skb)
+{
+	unsigned int plen = skb->len - sizeof(struct ipv6hdr);
+
+	ipv6_hdr(skb)->payload_len = plen > IPV6_MAXPLEN ? 0 : htons(plen);
+}
+
 int sitemh_ipv6_push_routing_header(struct net *net, struct sk_buff *skb, const u8 *saddr,
 				    const u8 *daddr, u8 *rh, unsigned int len)
 {
@@ -677,7 +687,7 @@ int sitemh_ipv6_push_routing_header(struct net *net, struct sk_buff *skb, const 
 	ip6h = ipv6_hdr(skb);
 	memcpy((u8 *)ip6h + sizeof(*ip6h), rh, len);
 	ip6h->nexthdr = NEXTHDR_ROUTING;
-	ip6h->payload_len = htons(ntohs(ip6h->payload_len) + len);
+	sitemh_ipv6_set_payload_len(skb);
 	/* Upper-layer checksums stay as the socket computed them, over the home addresses:
 	 * RFC 8200 section 8.1 and RFC 6275 section 6.4 for the type 2 routing header. */
 	memcpy(&ip6h->saddr, saddr, 16);
@@ -706,7 +716,7 @@ int sitemh_ipv6_pull_routing_header(struct sk_buff *skb, const u8 *saddr, const 
 	skb_set_transport_header(skb, sizeof(*ip6h));
 	ip6h = ipv6_hdr(skb);
 	ip6h->nexthdr = next;
-	ip6h->payload_len = htons(ntohs(ip6h->payload_len) - len);
+	sitemh_ipv6_set_payload_len(skb);
 	memcpy(&ip6h->saddr, saddr, 16);
 	memcpy(&ip6h->daddr, daddr, 16);
 	return 0;

@@ -244,7 +244,8 @@ struct sitemh_careof6 {
  *   the draft's inp_lf_routes: every (local, peer) pair the connection may move to, best
  *   first (usually the m*n pairs of gethostbynamewithsrcaddr). Sets inp_lf_stat to
  *   SITEMH_STAT_ALTER. 1..SITEMH_MAX_LFROUTES pairs; every local address must be the
- *   host's own. IPv6: struct sitemh_addr_pair6.
+ *   host's own (on an interface, or its configured home address, ip_home_addr, whose
+ *   pair travels stacked). IPv6: struct sitemh_addr_pair6.
  * setsockopt(fd, IPPROTO_IP, SITEMH_SO_LFSTAT, &int, sizeof(int))
  *   inp_lf_stat: SITEMH_STAT_DO_NOT_ALTER keeps the connection where it is.
  * getsockopt(fd, IPPROTO_IP, SITEMH_SO_LFROUTES, struct sitemh_lfroutes{,6} *, &len)
