@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See glue.h. */
-#include <linux/if_arp.h>
 #include <net/ip6_tunnel.h>
 #include <net/ip_tunnels.h>
 
@@ -945,10 +944,10 @@ int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
 	const struct net_device *dev = skb->dev;
 
 	memset(out, 0, 16);
-	if (!dev)
+	if (!dev || !dev->rtnl_link_ops)
 		return 0;
-	/* The device type tells whose private data follows the net_device. */
-	if (dev->type == ARPHRD_TUNNEL) {
+	/* The driver tells whose private data follows the net_device. */
+	if (!strcmp(dev->rtnl_link_ops->kind, "ipip")) {
 		const struct ip_tunnel *t = netdev_priv(dev);
 
 		if (!t->parms.iph.saddr)
@@ -956,7 +955,7 @@ int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
 		memcpy(out, &t->parms.iph.saddr, 4);
 		return 1;
 	}
-	if (dev->type == ARPHRD_TUNNEL6) {
+	if (!strcmp(dev->rtnl_link_ops->kind, "ip6tnl")) {
 		const struct ip6_tnl *t = netdev_priv(dev);
 
 		if (ipv6_addr_any(&t->parms.laddr))
