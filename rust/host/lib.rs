@@ -10,3 +10,7 @@ extern crate std;
 
 #[path = "../logic/mod.rs"]
 pub mod logic;
+
+/// Native timing of the per-packet decision, run by `make bench` (ignored by `cargo test`).
+#[cfg(test)]
+mod bench;

@@ -154,6 +154,9 @@ pub(crate) enum Route<B> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DomainTable<B: Bits> {
     domains: [Option<Domain<B>>; MAX_DOMAINS],
+    /// The domains' networks in the same order, packed: what every packet scans, in as
+    /// few cache lines and branches as it takes. Only the first `len` are set.
+    nets: [Prefix<B>; MAX_DOMAINS],
     len: usize,
 }
 
@@ -161,6 +164,7 @@ impl<B: Bits> Default for DomainTable<B> {
     fn default() -> Self {
         Self {
             domains: [None; MAX_DOMAINS],
+            nets: [Prefix::ANY; MAX_DOMAINS],
             len: 0,
         }
     }
@@ -186,6 +190,11 @@ impl<B: Bits> DomainTable<B> {
                 j -= 1;
             }
         }
+        for (net, domain) in table.nets.iter_mut().zip(&table.domains) {
+            if let Some(d) = domain {
+                *net = d.prefix;
+            }
+        }
         table
     }
 
@@ -201,15 +210,26 @@ impl<B: Bits> DomainTable<B> {
 
     /// The domain `addr` belongs to: the one with the longest matching prefix.
     pub(crate) fn domain_of(&self, addr: B) -> Option<&Domain<B>> {
-        self.domains().find(|d| d.prefix.contains(addr))
+        let at = self.nets[..self.len]
+            .iter()
+            .position(|net| net.contains(addr))?;
+        self.domains.get(at)?.as_ref()
     }
 
-    /// The draft's forwarding rule for a packet from `src` to `dst`.
+    /// The draft's forwarding rule for a packet from `src` to `dst`. One pass over the
+    /// table, run for every packet: a destination in any domain ends it, and the first
+    /// domain holding the source (the longest prefix) is remembered on the way.
     pub(crate) fn route(&self, src: B, dst: B) -> Route<B> {
-        if self.domain_of(dst).is_some() {
-            return Route::Usual;
+        let mut source = None;
+        for (at, net) in self.nets[..self.len].iter().enumerate() {
+            if net.contains(dst) {
+                return Route::Usual;
+            }
+            if source.is_none() && net.contains(src) {
+                source = Some(at);
+            }
         }
-        match self.domain_of(src) {
+        match source.and_then(|at| self.domains.get(at)?.as_ref()) {
             None => Route::Usual,
             Some(Domain {
                 index,

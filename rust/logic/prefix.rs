@@ -114,10 +114,20 @@ pub(crate) fn len_of_mask<B: Bits>(mask: B) -> Result<u8, AddrError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Prefix<B: Bits> {
     addr: B,
+    /// The mask of `len`, kept so that [`Prefix::contains`], on every packet, does not
+    /// compute it.
+    mask: B,
     len: u8,
 }
 
 impl<B: Bits> Prefix<B> {
+    /// `0/0`, which holds every address.
+    pub(crate) const ANY: Self = Self {
+        addr: B::ZERO,
+        mask: B::ZERO,
+        len: 0,
+    };
+
     /// The network `addr`/`len`; refuses host bits and lengths above the width.
     pub(crate) fn new(addr: B, len: u8) -> Result<Self, AddrError> {
         if len > B::WIDTH {
@@ -126,7 +136,11 @@ impl<B: Bits> Prefix<B> {
         if addr & !B::mask(len) != B::ZERO {
             return Err(AddrError::HostBitsSet);
         }
-        Ok(Self { addr, len })
+        Ok(Self {
+            addr,
+            mask: B::mask(len),
+            len,
+        })
     }
 
     /// The network address.
@@ -141,7 +155,7 @@ impl<B: Bits> Prefix<B> {
 
     /// Whether `addr` lies inside the network.
     pub(crate) fn contains(&self, addr: B) -> bool {
-        addr & B::mask(self.len) == self.addr
+        addr & self.mask == self.addr
     }
 }
 
