@@ -81,7 +81,7 @@ BENCH_KDIR := $(SITEMH_CACHE)/kernel-bench
 BENCH_MODULE := $(SITEMH_CACHE)/bench-module
 bench: setup fmt-check tools
 	@echo "Source-domain routing decision on this machine's CPU (native; rust/host/bench.rs), ns per packet, median of 7:"
-	@cargo test --release --manifest-path rust/host/Cargo.toml -- --ignored --nocapture \
+	@cargo test --release --features bench --manifest-path rust/host/Cargo.toml -- --nocapture \
 		--test-threads=1 decision_cost 2>/dev/null | sed -n 's/.*\(decision .*\)/\1/p'
 	@scripts/build-kernel.sh bench >/dev/null
 	@mkdir -p $(BENCH_MODULE)

@@ -6,8 +6,8 @@
 //! for the part of the hook that grows with the table (the rest is one netfilter call,
 //! an RCU read and, for a rerouted packet, the cached route).
 //!
-//! Ignored by `cargo test`; `make bench` runs it:
-//! `cargo test --release --manifest-path rust/host/Cargo.toml -- --ignored --nocapture --test-threads=1 decision_cost`
+//! Built only with the feature `bench`; `make bench` runs it:
+//! `cargo test --release --features bench --manifest-path rust/host/Cargo.toml -- --nocapture --test-threads=1 decision_cost`
 
 use std::{
     hint::black_box,
@@ -111,7 +111,6 @@ fn family<B: Bits>(
 }
 
 #[test]
-#[ignore = "a benchmark: make bench runs it"]
 fn decision_cost() {
     // IPv4: 10.k.0.0/16 via 10.k.0.1; outside: 100.64.0.0/10.
     family::<u32>(

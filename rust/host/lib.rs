@@ -11,6 +11,6 @@ extern crate std;
 #[path = "../logic/mod.rs"]
 pub mod logic;
 
-/// Native timing of the per-packet decision, run by `make bench` (ignored by `cargo test`).
-#[cfg(test)]
+/// Native timing of the per-packet decision, run by `make bench` (feature `bench`).
+#[cfg(all(test, feature = "bench"))]
 mod bench;
