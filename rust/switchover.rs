@@ -107,6 +107,9 @@ use crate::{
         ratelimit::PeerLimiter,
         switchover::{
             port_filter_bit,
+            port_index_candidates,
+            port_index_insert,
+            port_index_slots,
             Conn,
             ExchangeError,
             Routes,
@@ -273,6 +276,12 @@ pub(crate) struct Switchover {
     /// One bit per [`port_filter_bit`] of those connections: a packet whose ports map to
     /// a clear bit belongs to none of them and skips the look-up.
     moved_ports: [AtomicU64; PORT_FILTER_BITS / 64],
+    /// The positions in `conns` of those connections by their ports, rebuilt under the
+    /// `conns` lock whenever they change (always taken after it): a packet of a moved
+    /// connection finds it without going through every tracked one. `None` when it
+    /// could not be allocated: the look-up then goes through them all.
+    #[pin]
+    moved_index: SpinLockIrq<Option<KVec<u16>>>,
     /// When the last notice changed which domains are down (ms).
     last_notice_ms: AtomicU64,
     retries: AtomicU32,
@@ -302,6 +311,7 @@ impl Switchover {
                 membership <- new_mutex!(()),
                 moved: AtomicU32::new(0),
                 moved_ports: [const { AtomicU64::new(0) }; PORT_FILTER_BITS / 64],
+                moved_index <- new_spinlock_irq!(None),
                 last_notice_ms: AtomicU64::new(0),
                 retries: AtomicU32::new(5),
                 retry_ms: AtomicU32::new(0),
@@ -326,7 +336,9 @@ impl Switchover {
         self.ticker.stop();
         let forgotten = core::mem::take(&mut *self.conns.lock());
         self.moved.store(0, Ordering::Relaxed);
+        let index = self.moved_index.lock().take();
         drop(forgotten);
+        drop(index);
     }
 
     fn arm(&self, ms: u32) {
@@ -387,14 +399,25 @@ impl Switchover {
         allowed
     }
 
-    /// The first answer of `decide` for a tracked connection whose socket is still open (a
-    /// closed one may share its tuple with a newer socket).
-    fn find_live<R>(&self, decide: impl Fn(&Conn<u32>) -> Option<R>) -> Option<R> {
-        self.conns
-            .lock()
-            .iter()
-            .filter(|t| !t.sock.closed())
-            .find_map(|t| decide(&t.conn))
+    /// The first answer of `decide` for a moved connection with local port `lport` and
+    /// peer port `fport` whose socket is still open (a closed one may share its tuple with
+    /// a newer socket).
+    fn find_live<R>(
+        &self,
+        lport: u16,
+        fport: u16,
+        decide: impl Fn(&Conn<u32>) -> Option<R>,
+    ) -> Option<R> {
+        let conns = self.conns.lock();
+        let index = self.moved_index.lock();
+        let live = |t: &&Tracked| !t.sock.closed();
+        match index.as_ref() {
+            Some(slots) => port_index_candidates(slots, lport, fport)
+                .filter_map(|at| conns.get(at))
+                .filter(live)
+                .find_map(|t| decide(&t.conn)),
+            None => conns.iter().filter(live).find_map(|t| decide(&t.conn)),
+        }
     }
 
     /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT).
@@ -409,7 +432,9 @@ impl Switchover {
             return Verdict::Accept;
         }
         let (src, dst) = packet.ipv4_addrs();
-        let pair = self.find_live(|conn| conn.egress(proto, src, dst, sport, dport));
+        let pair = self.find_live(sport, dport, |conn| {
+            conn.egress(proto, src, dst, sport, dport)
+        });
         match pair.map(|(s, d)| packet.translate4(s, d, true)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
@@ -428,7 +453,9 @@ impl Switchover {
             return Verdict::Accept;
         }
         let (src, dst) = packet.ipv4_addrs();
-        let pair = self.find_live(|conn| conn.ingress(proto, src, dst, sport, dport));
+        let pair = self.find_live(dport, sport, |conn| {
+            conn.ingress(proto, src, dst, sport, dport)
+        });
         match pair.map(|(s, d)| packet.translate4(s, d, false)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
@@ -447,7 +474,9 @@ impl Switchover {
             return Verdict::Accept;
         }
         // The quote is a packet this end sent: seen from here, it arrives from `dst`.
-        let own = self.find_live(|conn| conn.ingress(proto, dst, src, dport, sport));
+        let own = self.find_live(sport, dport, |conn| {
+            conn.ingress(proto, dst, src, dport, sport)
+        });
         match own.map(|(peer, local)| packet.translate_icmp_quote4(local, peer)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
@@ -745,18 +774,36 @@ impl Switchover {
         next
     }
 
+    /// Sums up the connections that moved, are moving or ever moved for the packet path:
+    /// their number, the port filter and the index. Called with the `conns` lock held
+    /// after anything that changes which connections moved or where they are.
     fn recount(&self, conns: &KVec<Tracked>) {
         let mut words = [0u64; PORT_FILTER_BITS / 64];
         let mut moved = 0u32;
+        let has_moved = |c: &Conn<u32>| c.in_use.is_some() || c.pending.is_some() || c.switches > 0;
         for t in conns.iter() {
             let c = &t.conn;
-            if c.in_use.is_some() || c.pending.is_some() || c.switches > 0 {
+            if has_moved(c) {
                 moved += 1;
                 let bit = port_filter_bit(c.tuple.lport, c.tuple.fport);
                 if let Some(word) = words.get_mut(bit / 64) {
                     *word |= 1 << (bit % 64);
                 }
             }
+        }
+        {
+            let mut index = self.moved_index.lock();
+            let slots = port_index_slots(moved as usize);
+            let mut table = index.take().unwrap_or_default();
+            table.clear();
+            // Without room the look-up goes through every connection instead.
+            *index = table.resize(slots, 0, GFP_ATOMIC).ok().and_then(|()| {
+                let all_in = conns.iter().enumerate().all(|(at, t)| {
+                    !has_moved(&t.conn)
+                        || port_index_insert(&mut table, t.conn.tuple.lport, t.conn.tuple.fport, at)
+                });
+                all_in.then_some(table)
+            });
         }
         // Each word is stored whole: a bit set before and after is never seen clear.
         for (slot, word) in self.moved_ports.iter().zip(words) {

@@ -345,6 +345,21 @@ home_agent_case() {
 	# What the configuration says stays as written; recvwithdstaddr reports the one found.
 	check [ "$(ip netns exec "$h" sysctl -n "net.ipv$fam.sitemh_home.careof_addr")" = $unspec ] || rc=1
 	check [ "$(ip netns exec "$h" "$tool" careof $opt "$home")" = "$careof" ] || rc=1
+	if [ "$fam" = 4 ]; then
+		# Back home: with the home address inside one of H's domains, what reaches it
+		# unstacked is simply delivered, and the care-of address found is forgotten.
+		local tunnelled
+		tunnelled=$(proc_field "$h" tunnelled)
+		check [ "$(ip netns exec "$x" "$tool" bind-careof "$home" $unspec)" = ok ] || rc=1
+		ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=4 \
+			net.ipv4.ip_domain.3.net_mask=/24 net.ipv4.ip_domain.3.net_addr=100.64.0.0 \
+			net.ipv4.ip_domain.3.def_router=198.51.100.129 || rc=1
+		check ip netns exec "$x" ping -q -c 1 -W 5 -I "$xaddr" "$home" >/dev/null || rc=1
+		echo "# back home: care-of address $(proc_field "$h" careof), tunnelled $(proc_field "$h" tunnelled)"
+		check [ "$(proc_field "$h" careof)" = $unspec ] || rc=1
+		check [ "$(proc_field "$h" tunnelled)" -eq "$tunnelled" ] || rc=1
+		ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=3 || rc=1
+	fi
 	ip -n "$pe2" link del $dev
 	ip -n "$h" link del $dev
 	ip netns exec "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$careof" || rc=1

@@ -43,6 +43,72 @@ pub(crate) fn port_filter_bit(lport: u16, fport: u16) -> usize {
     let key = (u32::from(lport) << 16) | u32::from(fport);
     (key.wrapping_mul(0x9e37_79b1) >> 20) as usize
 }
+
+/// Slots of the index of moved connections by ports ([`port_index_insert`]) for `moved`
+/// of them: a power of two, at most half full, so that probe runs stay short.
+pub(crate) fn port_index_slots(moved: usize) -> usize {
+    moved.saturating_mul(2).next_power_of_two().max(16)
+}
+
+/// Where the probe for (`lport`, `fport`) starts in an index of `slots` slots (a power of
+/// two): the top bits of the same multiplicative hash as the filter's.
+fn port_index_home(lport: u16, fport: u16, slots: usize) -> usize {
+    let key = (u32::from(lport) << 16) | u32::from(fport);
+    let bits = slots.trailing_zeros().clamp(1, 31);
+    (key.wrapping_mul(0x9e37_79b1) >> (32 - bits)) as usize & (slots - 1)
+}
+
+/// Records in `slots` (open addressing, linear probing; 0 is an empty slot, else the
+/// position plus one) that the connection at `position` has ports (`lport`, `fport`).
+/// False if it cannot: the table is full, not a power of two long, or the position does
+/// not fit.
+pub(crate) fn port_index_insert(
+    slots: &mut [u16],
+    lport: u16,
+    fport: u16,
+    position: usize,
+) -> bool {
+    let Some(value) = position.checked_add(1).and_then(|v| u16::try_from(v).ok()) else {
+        return false;
+    };
+    let len = slots.len();
+    if !len.is_power_of_two() {
+        return false;
+    }
+    let mut at = port_index_home(lport, fport, len);
+    for _ in 0..len {
+        if let Some(slot) = slots.get_mut(at) {
+            if *slot == 0 {
+                *slot = value;
+                return true;
+            }
+        }
+        at = (at + 1) & (len - 1);
+    }
+    false
+}
+
+/// The positions that may hold the connection with ports (`lport`, `fport`): the run of
+/// occupied slots from where its probe starts. Every connection inserted with those ports
+/// is among them; so may be others, which the caller tells apart by their tuple.
+pub(crate) fn port_index_candidates(
+    slots: &[u16],
+    lport: u16,
+    fport: u16,
+) -> impl Iterator<Item = usize> + '_ {
+    let len = slots.len();
+    let home = if len.is_power_of_two() {
+        port_index_home(lport, fport, len)
+    } else {
+        0
+    };
+    let run = if len.is_power_of_two() { len } else { 0 };
+    (0..run)
+        .map(move |i| slots.get((home + i) & (len - 1)).copied().unwrap_or(0))
+        .take_while(|&v| v != 0)
+        .map(|v| usize::from(v) - 1)
+}
+
 /// `inp_lf_stat`: never move the connection.
 pub(crate) const STAT_DO_NOT_ALTER: u8 = 0;
 /// `inp_lf_stat`: move the connection when its path fails.
@@ -502,6 +568,16 @@ pub(crate) mod vectors {
         if x.ingress(6, H2, X1, 40000, 443) != Some((H1, X1)) {
             return Err("late packets on the pair just left");
         }
+        // The index of moved connections: every one inserted is among its candidates.
+        let mut slots = [0u16; 64];
+        for position in 0..32usize {
+            let (lport, fport) = (40000 + position as u16, 443);
+            if !port_index_insert(&mut slots, lport, fport, position)
+                || !port_index_candidates(&slots, lport, fport).any(|p| p == position)
+            {
+                return Err("the index of moved connections");
+            }
+        }
         Ok(())
     }
 }
@@ -509,6 +585,65 @@ pub(crate) mod vectors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_port_index_finds_every_connection_inserted() {
+        let mut seed: u64 = 0x1dea;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for moved in [0usize, 1, 2, 15, 16, 17, 100, 4096] {
+            let mut slots = std::vec![0u16; port_index_slots(moved)];
+            assert!(slots.len() >= 2 * moved && slots.len().is_power_of_two());
+            // Ephemeral ports to few server ports, some pairs repeated (same ports, other
+            // addresses).
+            let ports: std::vec::Vec<(u16, u16)> = (0..moved)
+                .map(|i| {
+                    let r = next();
+                    if i % 7 == 3 && i > 0 {
+                        (32768 + (i as u16 - 1), 443)
+                    } else {
+                        (32768 + i as u16, [443, 80, 8443][(r % 3) as usize])
+                    }
+                })
+                .collect();
+            for (position, &(l, f)) in ports.iter().enumerate() {
+                assert!(port_index_insert(&mut slots, l, f, position));
+            }
+            let mut longest = 0;
+            for (position, &(l, f)) in ports.iter().enumerate() {
+                let found: std::vec::Vec<usize> = port_index_candidates(&slots, l, f).collect();
+                assert!(
+                    found.contains(&position),
+                    "{moved}: {l}->{f} at {position} not found"
+                );
+                longest = longest.max(found.len());
+            }
+            // Half full: the runs stay short.
+            assert!(longest <= 32, "{moved}: a run of {longest}");
+            // Ports never inserted find at most a short run, never a panic.
+            assert!(port_index_candidates(&slots, 1, 2).count() <= 32);
+        }
+        // Refusals: a full table, a length that is no power of two, a position too large.
+        let mut full = [0u16; 16];
+        for p in 0..16 {
+            assert!(port_index_insert(&mut full, p as u16, 9, p));
+        }
+        assert!(!port_index_insert(&mut full, 99, 9, 16));
+        assert_eq!(port_index_candidates(&full, 99, 9).count(), 16);
+        assert!(!port_index_insert(&mut [0u16; 12], 1, 2, 0));
+        assert_eq!(port_index_candidates(&[5u16; 12], 1, 2).count(), 0);
+        assert!(!port_index_insert(
+            &mut [0u16; 16],
+            1,
+            2,
+            usize::from(u16::MAX)
+        ));
+        assert_eq!(port_index_candidates(&[], 1, 2).count(), 0);
+    }
 
     #[test]
     fn port_filter_bits_are_in_range_and_spread() {
