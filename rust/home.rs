@@ -417,7 +417,7 @@ impl<F: StackPath> Home<F> {
         }
         let config = self.config();
         if home == config.home {
-            return if config.away() && careof == config.careof && !forget {
+            return if config.away() && careof == config.careof {
                 Ok(())
             } else {
                 Err(EINVAL)

@@ -41,14 +41,6 @@ fn table<B: Bits>(n: usize, prefix: impl Fn(usize) -> (B, u8, B)) -> DomainTable
     DomainTable::new(&configs)
 }
 
-/// A small deterministic generator, so that every run times the same packets.
-fn next(seed: &mut u64) -> u64 {
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    *seed
-}
-
 /// Median nanoseconds per call of `decide` over `packets`, less the loop's own cost.
 fn time<B: Bits>(packets: &[(B, B)], decide: impl Fn(B, B) -> u8) -> f64 {
     let mut runs = Vec::new();
@@ -83,7 +75,8 @@ fn family<B: Bits>(
     inside: impl Fn(usize, u64) -> B,
     outside: impl Fn(u64) -> B,
 ) {
-    let mut seed = 0x5eed_u64;
+    // The same packets on every run.
+    let mut next = crate::logic::xorshift(0x5eed);
     let empty = |_: B, _: B| 0u8;
     for n in [1usize, 16] {
         let t = table(n, prefix);
@@ -91,13 +84,13 @@ fn family<B: Bits>(
         // outside. Both spread over every domain, so the scans average over the table.
         let inside_pkts: Vec<(B, B)> = (0..PACKETS)
             .map(|i| {
-                let r = next(&mut seed);
+                let r = next();
                 (inside(i % n, r), inside((i / n) % n, r >> 16))
             })
             .collect();
         let rerouted_pkts: Vec<(B, B)> = (0..PACKETS)
             .map(|i| {
-                let r = next(&mut seed);
+                let r = next();
                 (inside(i % n, r), outside(r >> 8))
             })
             .collect();

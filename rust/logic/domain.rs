@@ -378,13 +378,7 @@ mod tests {
 
     #[test]
     fn decisions_equal_the_policy_routing_model() {
-        let mut seed: u64 = 0x5eed;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::logic::xorshift(0x5eed);
         for _ in 0..2_000 {
             let n = (next() % 17) as usize;
             let mut configs = Vec::new();

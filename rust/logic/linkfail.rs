@@ -672,13 +672,7 @@ mod tests {
 
     #[test]
     fn replay_window_matches_a_set_model() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::logic::xorshift(0x9e37_79b9_7f4a_7c15);
         let mut w = ReplayWindow::default();
         let mut accepted = std::collections::BTreeSet::new();
         let mut highest = 0u64;

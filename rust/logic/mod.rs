@@ -19,3 +19,15 @@ pub(crate) mod select;
 pub(crate) mod stacking;
 pub(crate) mod switchover;
 pub(crate) mod text;
+
+/// A fixed pseudo-random stream (xorshift64) for the host's property tests: the same
+/// inputs on every run.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}

@@ -143,13 +143,7 @@ mod tests {
     /// peers (as many as the table holds) and timing.
     #[test]
     fn no_peer_exceeds_burst_plus_rate_over_any_run() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::logic::xorshift(0x2545_f491_4f6c_dd1d);
         for (rate, burst) in [(1u32, 1u32), (10, 5), (100, 50), (1000, 3)] {
             let mut limiter = PeerLimiter::<u8, 8>::new(rate, burst);
             let mut allowed = [0u64; 8];

@@ -1280,13 +1280,7 @@ mod tests {
     #[test]
     fn ranking_is_a_permutation_for_many_inputs() {
         // Cheap property test: a fixed pseudo-random stream of inputs.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::logic::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..500 {
             let n = (next() % 40) as usize;
             let r: Vec<Ranked<u32>> = (0..n)

@@ -713,13 +713,7 @@ mod tests {
     /// the same addresses.
     #[test]
     fn random_input_parses_cleanly_or_is_refused() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::logic::xorshift(0x9e37_79b9_7f4a_7c15);
         let (mut parsed4, mut parsed6) = (0, 0);
         for _ in 0..200_000 {
             let len = (next() % 41) as usize;

@@ -588,13 +588,7 @@ mod tests {
 
     #[test]
     fn the_port_index_finds_every_connection_inserted() {
-        let mut seed: u64 = 0x1dea;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::logic::xorshift(0x1dea);
         for moved in [0usize, 1, 2, 15, 16, 17, 100, 4096] {
             let mut slots = std::vec![0u16; port_index_slots(moved)];
             assert!(slots.len() >= 2 * moved && slots.len().is_power_of_two());
