@@ -22,6 +22,14 @@
 //! for failures that leave the link up (a dead PE, a cut further along); an answer after
 //! that as its recovery (code 5).
 //!
+//! A CE whose LAN interfaces have IPv6 addresses also multicasts each notice but keepalives
+//! to all nodes (`ff02::1`) as ICMPv6 (type `icmp6_type`, hop limit 255), once from each
+//! of those addresses (hosts may know it by its link-local or a global address); the
+//! gateway field then holds 16 octets, the IPv4-mapped PE or peer address. IPv6 hosts
+//! match such a notice against their IPv6 domains' default routers in the same way. A
+//! failed peer CE (code 2) is known by its IPv4 address only: IPv6 hosts act on failed
+//! uplinks (codes 1 and 5). Relays are IPv4 only.
+//!
 //! Every host and router listens. A notice counts only if it arrived with TTL 255 (so it
 //! was sent on the link, like neighbour discovery) from the default router of one of the
 //! host's IPv4 domains; then the domains of the router the notice names (code 2, and code 5
@@ -54,7 +62,8 @@ use kernel::{
 use crate::{
     domains::{
         FamilyState,
-        V4, //
+        V4,
+        V6, //
     },
     ffi::{
         inet,
@@ -85,17 +94,23 @@ use crate::{
         },
     },
     logic::{
-        ipv4,
+        ipv4, ipv6,
         linkfail::{
+            icmpv6_checksum,
+            ipv4_mapped,
             parse_notice,
+            parse_notice6,
             write_notice,
+            write_notice6,
             Notice,
+            Notice6,
             CODE_ALT_ROUTE_ESTABLISHED,
             CODE_CE_FAILURE,
             CODE_CE_PE_LINK,
             CODE_KEEPALIVE,
             CODE_LINK_RESTORED,
             CODE_SET_ALT_ROUTE,
+            NOTICE6_LEN,
             NOTICE_LEN, //
         },
         text::{
@@ -114,6 +129,12 @@ const IPPROTO_ICMP: u8 = 1;
 /// Octets read of a type 41 message: an IPv4 exchange message and one more (to see it is
 /// too long).
 const EXCHANGE_MAX: usize = crate::logic::linkfail::Layout::<u32>::LEN + 1;
+/// IPPROTO_ICMPV6.
+const IPPROTO_ICMPV6: u8 = 58;
+/// Octets read of an ICMPv6 message of ours: an IPv6 exchange message and one more.
+const EXCHANGE6_MAX: usize = crate::logic::linkfail::Layout::<u128>::LEN + 1;
+/// All nodes on the link, `ff02::1`.
+const ALL_NODES: u128 = 0xff02_u128 << 112 | 1;
 /// Most LAN interfaces a CE broadcasts on.
 const MAX_LAN: usize = 4;
 /// Most peer CE routers a CE watches.
@@ -163,6 +184,12 @@ pub(crate) struct LinkFail {
     uplink_failed_ns: AtomicU64,
     /// IPv4 domains marked down by a notice, bit per domain number.
     down: AtomicU32,
+    /// IPv6 domains marked down by an IPv6 notice.
+    down6: AtomicU32,
+    /// IPv6 notices multicast, accepted and refused.
+    sent6: AtomicU64,
+    received6: AtomicU64,
+    refused6: AtomicU64,
     /// Notices broadcast.
     sent: AtomicU64,
     /// Notices accepted.
@@ -227,6 +254,10 @@ impl LinkFail {
                 uplink_usable: AtomicBool::new(true),
                 uplink_failed_ns: AtomicU64::new(0),
                 down: AtomicU32::new(0),
+                down6: AtomicU32::new(0),
+                sent6: AtomicU64::new(0),
+                received6: AtomicU64::new(0),
+                refused6: AtomicU64::new(0),
                 sent: AtomicU64::new(0),
                 received: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
@@ -257,6 +288,11 @@ impl LinkFail {
     /// IPv4 domains that notices marked down, bit per domain number.
     pub(crate) fn down_mask(&self) -> u32 {
         self.down.load(Ordering::Relaxed)
+    }
+
+    /// IPv6 domains that notices marked down, bit per domain number.
+    pub(crate) fn down6_mask(&self) -> u32 {
+        self.down6.load(Ordering::Relaxed)
     }
 
     /// The CE role: a device event. Broadcasts a notice when the uplink's usability flips.
@@ -332,6 +368,7 @@ impl LinkFail {
                 Err(_) => {}
             }
         }
+        self.multicast6(config, code, gateway);
         if net_ratelimit() {
             let what = if code == CODE_LINK_RESTORED {
                 "works"
@@ -352,6 +389,140 @@ impl LinkFail {
                 code
             );
         }
+    }
+
+    /// The IPv6 form of a notice: to all nodes on every LAN interface, from each of its
+    /// IPv6 addresses. Nothing on interfaces without one.
+    fn multicast6(&self, config: &CeConfig, code: u8, gateway: u32) {
+        let mut message = [0u8; NOTICE6_LEN];
+        let notice = Notice6 {
+            code,
+            gateway: ipv4_mapped(gateway),
+        };
+        write_notice6(crate::icmp6_type(), &notice, &mut message);
+        let net = self.net.get();
+        let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
+            return;
+        };
+        for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
+            for (octets, _) in addrs.iter().filter(|(_, i)| *i == ifindex) {
+                let src = u128::from_be_bytes(*octets);
+                match inet::send_icmp6(net, Some(src), ALL_NODES, ifindex, 255, &message) {
+                    Ok(()) => {
+                        self.sent6.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) if net_ratelimit() => {
+                        pr_warn!(
+                            "CE: could not multicast a link notice from {} on ifindex {}: {:?}\n",
+                            ipv6::canonical(src, &mut [0; 48]),
+                            ifindex,
+                            e
+                        );
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    /// The host role: an IPv6 packet for this host, as [`LinkFail::receive`] for IPv4.
+    /// Every ICMPv6 message of our type must verify its checksum (over the addresses).
+    pub(crate) fn receive6(
+        &self,
+        domains: &FamilyState<V6>,
+        packet: &Packet<'_>,
+        noticed: impl FnOnce(),
+        exchange: impl FnOnce(u128, &[u8]) -> Verdict,
+    ) -> Verdict {
+        let mut message = [0u8; EXCHANGE6_MAX];
+        let Some(transport) = packet.ipv6_transport(IPPROTO_ICMPV6, &mut message) else {
+            return Verdict::Accept;
+        };
+        if transport.proto != IPPROTO_ICMPV6
+            || transport.len == 0
+            || message[0] != crate::icmp6_type()
+        {
+            return Verdict::Accept;
+        }
+        if transport.looped {
+            return Verdict::Drop(EINVAL);
+        }
+        let (src, dst) = packet.ipv6_addrs();
+        if transport.len > message.len() {
+            return self.refuse6(src, "too long");
+        }
+        let message = &message[..transport.len];
+        if icmpv6_checksum(src, dst, message) != 0 {
+            return self.refuse6(src, "bad checksum");
+        }
+        if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
+            return exchange(src, message);
+        }
+        let notice = match parse_notice6(crate::icmp6_type(), message, src, dst) {
+            Ok(notice) if transport.ttl == 255 => notice,
+            _ => return self.refuse6(src, "malformed, or not sent on the link (hop limit != 255)"),
+        };
+        // A link-local router is the one on the interface the notice came in by.
+        let (mut by_sender, mut by_gateway) = (0u32, 0u32);
+        let guard = kernel::sync::rcu::read_lock();
+        for domain in domains.snapshot(&guard).table.domains() {
+            let Some(router) = domain.router else {
+                continue;
+            };
+            let same_link = router.ifindex == 0 || router.ifindex == transport.iif;
+            if router.addr == src && same_link {
+                by_sender |= 1 << domain.index;
+            }
+            if router.addr == notice.gateway {
+                by_gateway |= 1 << domain.index;
+            }
+        }
+        drop(guard);
+        if by_sender == 0 {
+            return self.refuse6(src, "not from a default router of our IPv6 domains");
+        }
+        let matched = match notice.code {
+            CODE_CE_PE_LINK => by_sender,
+            CODE_CE_FAILURE => by_gateway,
+            _ if by_gateway != 0 => by_gateway,
+            _ => by_sender,
+        };
+        match notice.code {
+            CODE_CE_PE_LINK | CODE_CE_FAILURE => self.down6.fetch_or(matched, Ordering::Relaxed),
+            _ => self.down6.fetch_and(!matched, Ordering::Relaxed),
+        };
+        if matched != 0 {
+            noticed();
+        }
+        self.received6.fetch_add(1, Ordering::Relaxed);
+        if matched != 0 && net_ratelimit() {
+            let now = if notice.code == CODE_LINK_RESTORED {
+                "up"
+            } else {
+                "down"
+            };
+            pr_info!(
+                "IPv6 link notice from {}: code {}; domains {:#x} now {}\n",
+                ipv6::canonical(src, &mut [0; 48]),
+                notice.code,
+                matched,
+                now
+            );
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    fn refuse6(&self, src: u128, why: &str) -> Verdict {
+        self.refused6.fetch_add(1, Ordering::Relaxed);
+        if net_ratelimit() {
+            pr_warn!(
+                "refusing an ICMPv6 {} from {}: {}\n",
+                crate::icmp6_type(),
+                ipv6::canonical(src, &mut [0; 48]),
+                why
+            );
+        }
+        Verdict::Drop(EINVAL)
     }
 
     /// The host role: an IPv4 packet for this host. Consumes valid and invalid notices,
@@ -544,6 +715,14 @@ impl LinkFail {
             self.relayed.load(Ordering::Relaxed),
             self.uplink_failed_ns.load(Ordering::Relaxed),
             self.down.load(Ordering::Relaxed)
+        );
+        seq_print!(
+            m,
+            "linkfail6 sent {} received {} refused {} down {:#x}\n",
+            self.sent6.load(Ordering::Relaxed),
+            self.received6.load(Ordering::Relaxed),
+            self.refused6.load(Ordering::Relaxed),
+            self.down6.load(Ordering::Relaxed)
         );
     }
 }

@@ -92,8 +92,9 @@ pub(crate) struct SitemhNet {
     v6: Arc<FamilyState<V6>>,
     /// Link-failure notices: the CE role and the receiving side.
     linkfail: Arc<LinkFail>,
-    /// Moving live connections off failed links.
-    switchover: Arc<Switchover>,
+    /// Moving live connections off failed links, per family.
+    switchover: Arc<Switchover<V4>>,
+    switchover6: Arc<Switchover<V6>>,
     /// Home addresses and address stacking.
     home4: Arc<Home<V4>>,
     home6: Arc<Home<V6>>,
@@ -124,12 +125,13 @@ impl NetState for SitemhNet {
         let v6 = FamilyState::new(net, hooks.clone())?;
         let linkfail = LinkFail::new(net, hooks.clone())?;
         let switchover = Switchover::new(net, v4.clone(), linkfail.clone(), hooks.clone())?;
+        let switchover6 = Switchover::new(net, v6.clone(), linkfail.clone(), hooks.clone())?;
         let home4 = Home::new(net, v4.clone(), hooks.clone())?;
         let home6 = Home::new(net, v6.clone(), hooks.clone())?;
         let home_knobs4 = Some(HomeKnob::register(net, &home4)?);
         let home_knobs6 = Some(HomeKnob::register(net, &home6)?);
         let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
-        let lf_knobs = Some(LfKnob::register(net, &switchover)?);
+        let lf_knobs = Some(LfKnob::register(net, &switchover, &switchover6)?);
         let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
         let family_knobs_v6 = Some(FamilyKnob::register(net, &v6)?);
         Ok(Self {
@@ -137,6 +139,7 @@ impl NetState for SitemhNet {
             v6,
             linkfail,
             switchover,
+            switchover6,
             home4,
             home6,
             home_knobs4,
@@ -152,6 +155,7 @@ impl NetState for SitemhNet {
 
     fn start(&self, net: &Net) -> Result {
         self.switchover.start()?;
+        self.switchover6.start()?;
         self.linkfail.start()?;
         #[allow(unsafe_code)]
         // SAFETY: the hooks and the notifier call back into `self`, which stays in place
@@ -185,6 +189,7 @@ impl NetState for SitemhNet {
         *self.hooks.lock() = None;
         self.packet_hooks.detach();
         self.switchover.stop();
+        self.switchover6.stop();
         self.linkfail.stop();
         self.home4.stop();
         self.home6.stop();
@@ -208,8 +213,13 @@ impl SitemhNet {
     }
 
     /// Connections that may move.
-    pub(crate) fn switchover(&self) -> &Switchover {
+    pub(crate) fn switchover(&self) -> &Switchover<V4> {
         &self.switchover
+    }
+
+    /// The IPv6 switchover.
+    pub(crate) fn switchover6(&self) -> &Switchover<V6> {
+        &self.switchover6
     }
 
     /// IPv4 home addresses.
@@ -248,6 +258,7 @@ impl ProcShow for SitemhNet {
         self.v6.show(m);
         self.linkfail.show(m);
         self.switchover.show(m);
+        self.switchover6.show(m);
         self.home4.show(m);
         self.home6.show(m);
         self.packet_hooks.show(m);
@@ -309,8 +320,8 @@ pub(crate) mod hook_user {
     pub(crate) const DOMAINS_V4: u32 = 0;
     /// IPv6 domains configured.
     pub(crate) const DOMAINS_V6: u32 = 1;
-    /// Tracked connections: notices and the switchover's translation.
-    pub(crate) const SWITCHOVER: u32 = 2;
+    /// Tracked IPv4 connections: notices and the switchover's translation.
+    pub(crate) const SWITCHOVER_V4: u32 = 2;
     /// A CE role watching peer CE routers: keepalives arrive at LOCAL_IN.
     pub(crate) const CE_PEERS: u32 = 3;
     /// IPv4 stacking: a care-of address, the correspondent role or bindings.
@@ -322,6 +333,8 @@ pub(crate) mod hook_user {
     pub(crate) const HOME_ADDR_V4: u32 = 6;
     /// An IPv6 home address configured.
     pub(crate) const HOME_ADDR_V6: u32 = 7;
+    /// Tracked IPv6 connections.
+    pub(crate) const SWITCHOVER_V6: u32 = 8;
 }
 
 impl NetHooks for SitemhNet {
@@ -332,14 +345,16 @@ impl NetHooks for SitemhNet {
             (HookPoint::LocalOut | HookPoint::Forward, true) => wants(hook_user::DOMAINS_V6),
             // Notices, keepalives and the switchover's messages arrive here: every user.
             (HookPoint::LocalIn, _) => users != 0,
-            // Address translation: moved connections (IPv4), home addresses.
+            // Address translation: moved connections, home addresses.
             (HookPoint::Egress | HookPoint::Ingress, false) => {
-                wants(hook_user::SWITCHOVER)
+                wants(hook_user::SWITCHOVER_V4)
                     || wants(hook_user::HOME_V4)
                     || wants(hook_user::HOME_ADDR_V4)
             }
             (HookPoint::Egress | HookPoint::Ingress, true) => {
-                wants(hook_user::HOME_V6) || wants(hook_user::HOME_ADDR_V6)
+                wants(hook_user::SWITCHOVER_V6)
+                    || wants(hook_user::HOME_V6)
+                    || wants(hook_user::HOME_ADDR_V6)
             }
         }
     }
@@ -382,10 +397,27 @@ impl NetHooks for SitemhNet {
 
     fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
         match point {
-            HookPoint::Egress => return self.home6.egress(packet),
-            HookPoint::Ingress => return self.home6.ingress(packet),
-            // Only IPv4 has the link-failure hooks.
-            HookPoint::LocalIn => return Verdict::Accept,
+            HookPoint::LocalIn => {
+                return self.linkfail.receive6(
+                    &self.v6,
+                    packet,
+                    || self.switchover6.domains_changed(),
+                    |src, message| self.switchover6.receive(src, message),
+                )
+            }
+            // In the same order as IPv4's.
+            HookPoint::Egress => {
+                return match self.switchover6.egress(packet) {
+                    Verdict::Accept => self.home6.egress(packet),
+                    dropped => dropped,
+                }
+            }
+            HookPoint::Ingress => {
+                return match self.home6.ingress(packet) {
+                    Verdict::Accept => self.switchover6.ingress(packet),
+                    dropped => dropped,
+                }
+            }
             HookPoint::LocalOut | HookPoint::Forward => {}
         }
         let guard = rcu::read_lock();

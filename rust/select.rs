@@ -121,22 +121,20 @@ impl GetSockopt for SelectV6 {
 
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
-            SO_PAIRS => answer_pairs::<V6>(state.v6(), 0, socket, buf),
-            SO_SRCADDRS => answer_sources::<V6>(state.v6(), 0, socket, buf),
+            SO_PAIRS => answer_pairs::<V6>(state.v6(), state.linkfail().down6_mask(), socket, buf),
+            SO_SRCADDRS => {
+                answer_sources::<V6>(state.v6(), state.linkfail().down6_mask(), socket, buf)
+            }
             home::SO_CAREOF => state.home6().get_careof(buf),
-            switchover::SO_LFROUTES => Err(EOPNOTSUPP),
+            switchover::SO_LFROUTES => state.switchover6().get(socket, buf),
             _ => Err(ENOPROTOOPT),
         }
     }
 
-    /// The switchover is IPv4 only so far.
-    fn set(state: &SitemhNet, _socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
+    fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
         match optname {
             home::SO_CAREOF => state.home6().set_careof(value),
-            switchover::SO_LFROUTES | switchover::SO_SEQPARAM | switchover::SO_LFSTAT => {
-                Err(EOPNOTSUPP)
-            }
-            _ => Err(ENOPROTOOPT),
+            _ => state.switchover6().set(socket, optname, value),
         }
     }
 }

@@ -43,6 +43,10 @@ module! {
             default: 41,
             description: "ICMP type of link-failure messages (the draft's 41; IANA lists 41 for experimental mobility, RFC 4065). Must be above 18 (NR_ICMP_TYPES): the kernel's own types are refused",
         },
+        icmp6_type: u8 {
+            default: 200,
+            description: "ICMPv6 type of the IPv6 link-failure messages: an informational type (RFC 4443: 200, the default, is for private experimentation). Must be above 161, the kernel's own highest informational type",
+        },
         stacking_layout: u8 {
             default: 0,
             description: "Layout of the IPv4 address-stacking option 144: 0, a length octet after the code and the stacking type in the first reserved octet (RFC 791: routers step over it); 1, the draft's figures (code, stacking type, two reserved octets: RFC 791 routers drop types 0 and 1)",
@@ -54,6 +58,14 @@ module! {
 pub(crate) fn icmp_type() -> u8 {
     module_parameters::icmp_type.value()
 }
+
+/// The ICMPv6 type of IPv6 link-failure messages (module parameter `icmp6_type`).
+pub(crate) fn icmp6_type() -> u8 {
+    module_parameters::icmp6_type.value()
+}
+
+/// The highest ICMPv6 type the kernel handles itself (`ICMPV6_EXT_ECHO_REPLY`).
+const HIGHEST_KERNEL_ICMPV6_TYPE: u8 = 161;
 
 /// The IPv4 stacking option's layout (module parameter `stacking_layout`).
 pub(crate) fn stacking_layout() -> u8 {
@@ -91,6 +103,14 @@ impl kernel::InPlaceModule for Sitemh {
                     "icmp_type {} is one of the kernel's own ICMP types (0..={}): refusing to load\n",
                     icmp_type(),
                     NR_ICMP_TYPES
+                );
+                return Err(EINVAL);
+            }
+            if icmp6_type() <= HIGHEST_KERNEL_ICMPV6_TYPE {
+                pr_err!(
+                    "icmp6_type {} is an ICMPv6 error or one of the kernel's own types (..={}): refusing to load\n",
+                    icmp6_type(),
+                    HIGHEST_KERNEL_ICMPV6_TYPE
                 );
                 return Err(EINVAL);
             }

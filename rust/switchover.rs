@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Moving live connections off a failed provider link (draft 2.1.2), IPv4.
+//! Moving live connections off a failed provider link (draft 2.1.2), IPv4 and IPv6.
 //!
 //! Applications register a connection with `SITEMH_SO_LFROUTES` (its routes) and
 //! `SITEMH_SO_SEQPARAM` (its TLS session, from which both ends derive the same AES-GCM
@@ -19,6 +19,10 @@
 //!
 //! When the link works again (a code 5 notice), connections move back to their sockets'
 //! own pairs the same way, once no notice came for `failback_ms` (damping).
+//!
+//! IPv6 connections do the same with the IPv6 messages (ICMPv6 type `icmp6_type`, an
+//! informational one) over IPv6; each family has its own [`Switchover`], and the knobs
+//! below apply to both.
 //!
 //! Per namespace, under `net.ipv4.sitemh_lf.`: `retries` (transmissions of a request,
 //! default 5), `retry_ms` (interval; 0, the default: twice the connection's smoothed
@@ -53,8 +57,10 @@ use kernel::{
 
 use crate::{
     domains::{
+        Family,
         FamilyState,
-        V4, //
+        V4,
+        V6, //
     },
     ffi::{
         crypto::Aead,
@@ -70,7 +76,10 @@ use crate::{
             Packet,
             Verdict, //
         },
-        sock::SockRef,
+        sock::{
+            SockRef,
+            Tuple, //
+        },
         sockopt::Socket,
         sysctl::{
             NetSysctlText,
@@ -84,7 +93,7 @@ use crate::{
     },
     linkfail::LinkFail,
     logic::{
-        ipv4,
+        ipv4, ipv6,
         kdf::{
             self,
             Keys,
@@ -104,6 +113,7 @@ use crate::{
             NONCE_LEN,
             TAG_LEN, //
         },
+        prefix::WireAddr,
         ratelimit::PeerLimiter,
         switchover::{
             port_filter_bit,
@@ -136,8 +146,134 @@ pub(crate) const SO_SEQPARAM: i32 = crate::select::SO_BASE + 2;
 /// `SITEMH_SO_LFSTAT`.
 pub(crate) const SO_LFSTAT: i32 = crate::select::SO_BASE + 3;
 
-/// The bit of [`LazyHooks`] users that stands for tracked connections.
-pub(crate) const HOOKS_BIT: u32 = hook_user::SWITCHOVER;
+/// What the switchover needs of an address family beyond its domains.
+pub(crate) trait SwitchFamily: Family {
+    /// The bit of [`LazyHooks`] users that stands for this family's tracked connections.
+    const SWITCH_HOOKS_BIT: u32;
+    /// The name of the family's line in `/proc/net/sitemh`.
+    const PROC: &'static str;
+    /// Whether the exchange's messages carry an ICMP checksum to verify here (IPv4's
+    /// covers the message alone; ICMPv6's, checked where the message arrives, covers the
+    /// addresses too).
+    const VERIFY_CHECKSUM: bool;
+
+    /// The ICMP type of the messages.
+    fn icmp_type() -> u8;
+    /// The packet's protocol and ports (TCP and UDP).
+    fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)>;
+    /// The packet's source and destination.
+    fn addrs(packet: &Packet<'_>) -> (Self::Addr, Self::Addr);
+    /// Rewrites the packet's addresses with its checksums (and its route, `reroute`).
+    fn translate(
+        packet: &mut Packet<'_>,
+        src: Self::Addr,
+        dst: Self::Addr,
+        reroute: bool,
+    ) -> Result;
+    /// The quoted packet of an ICMP error (its source is this end).
+    fn icmp_quote(packet: &Packet<'_>) -> Option<Tuple<Self::Addr>>;
+    /// Rewrites the addresses of the packet an ICMP error quotes.
+    fn translate_icmp_quote(packet: &mut Packet<'_>, src: Self::Addr, dst: Self::Addr) -> Result;
+    /// The connected socket's tuple.
+    fn tuple(sock: &SockRef) -> Result<Tuple<Self::Addr>>;
+    /// Sends a message of the exchange. Process context.
+    fn send(net: &Net, src: Self::Addr, dst: Self::Addr, message: &[u8]) -> Result;
+    /// The family's domains that notices marked down.
+    fn down_mask(linkfail: &LinkFail) -> u32;
+    /// An address as log lines show it, written into `buf`.
+    fn shown(addr: Self::Addr, buf: &mut [u8; 48]) -> &str;
+}
+
+impl SwitchFamily for V4 {
+    const SWITCH_HOOKS_BIT: u32 = hook_user::SWITCHOVER_V4;
+    const PROC: &'static str = "switchover";
+    const VERIFY_CHECKSUM: bool = true;
+
+    fn icmp_type() -> u8 {
+        crate::icmp_type()
+    }
+    fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
+        packet.ipv4_ports()
+    }
+    fn addrs(packet: &Packet<'_>) -> (u32, u32) {
+        packet.ipv4_addrs()
+    }
+    fn translate(packet: &mut Packet<'_>, src: u32, dst: u32, reroute: bool) -> Result {
+        packet.translate4(src, dst, reroute)
+    }
+    fn icmp_quote(packet: &Packet<'_>) -> Option<Tuple<u32>> {
+        let (proto, saddr, daddr, sport, dport) = packet.ipv4_icmp_quote()?;
+        Some(Tuple {
+            proto,
+            saddr,
+            sport,
+            daddr,
+            dport,
+        })
+    }
+    fn translate_icmp_quote(packet: &mut Packet<'_>, src: u32, dst: u32) -> Result {
+        packet.translate_icmp_quote4(src, dst)
+    }
+    fn tuple(sock: &SockRef) -> Result<Tuple<u32>> {
+        sock.tuple4()
+    }
+    fn send(net: &Net, src: u32, dst: u32, message: &[u8]) -> Result {
+        inet::send_icmp4(net, src, dst, 0, message)
+    }
+    fn down_mask(linkfail: &LinkFail) -> u32 {
+        linkfail.down_mask()
+    }
+    fn shown(addr: u32, buf: &mut [u8; 48]) -> &str {
+        match buf.first_chunk_mut::<16>() {
+            Some(head) => ipv4::dotted(addr, head),
+            None => "?",
+        }
+    }
+}
+
+impl SwitchFamily for V6 {
+    const SWITCH_HOOKS_BIT: u32 = hook_user::SWITCHOVER_V6;
+    const PROC: &'static str = "switchover6";
+    const VERIFY_CHECKSUM: bool = false;
+
+    fn icmp_type() -> u8 {
+        crate::icmp6_type()
+    }
+    fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
+        packet.ipv6_ports()
+    }
+    fn addrs(packet: &Packet<'_>) -> (u128, u128) {
+        packet.ipv6_addrs()
+    }
+    fn translate(packet: &mut Packet<'_>, src: u128, dst: u128, reroute: bool) -> Result {
+        packet.translate6(src, dst, reroute)
+    }
+    fn icmp_quote(packet: &Packet<'_>) -> Option<Tuple<u128>> {
+        let (proto, saddr, daddr, sport, dport) = packet.ipv6_icmp_quote()?;
+        Some(Tuple {
+            proto,
+            saddr,
+            sport,
+            daddr,
+            dport,
+        })
+    }
+    fn translate_icmp_quote(packet: &mut Packet<'_>, src: u128, dst: u128) -> Result {
+        packet.translate_icmp_quote6(src, dst)
+    }
+    fn tuple(sock: &SockRef) -> Result<Tuple<u128>> {
+        sock.tuple6()
+    }
+    fn send(net: &Net, src: u128, dst: u128, message: &[u8]) -> Result {
+        inet::send_icmp6(net, Some(src), dst, 0, 0, message)
+    }
+    fn down_mask(linkfail: &LinkFail) -> u32 {
+        linkfail.down6_mask()
+    }
+    fn shown(addr: u128, buf: &mut [u8; 48]) -> &str {
+        ipv6::canonical(addr, buf)
+    }
+}
 /// Messages waiting for the work item, at most.
 pub(crate) const INBOX_LEN: usize = 16;
 /// Peers whose messages are rate-limited apart (see [`PeerLimiter`]).
@@ -148,15 +284,15 @@ const PEER_RATE: u32 = 1000;
 const PEER_BURST: u32 = 500;
 
 /// Per-peer limits on the code 3/4 messages processed and sent (beyond the draft).
-struct PeerLimits {
-    received: PeerLimiter<u32, LIMITED_PEERS>,
-    sent: PeerLimiter<u32, LIMITED_PEERS>,
+struct PeerLimits<A: Copy + Eq> {
+    received: PeerLimiter<A, LIMITED_PEERS>,
+    sent: PeerLimiter<A, LIMITED_PEERS>,
     /// Messages a second (0: no limit) and burst, as configured.
     rate: u32,
     burst: u32,
 }
 
-impl PeerLimits {
+impl<A: Copy + Eq> PeerLimits<A> {
     const fn new(rate: u32, burst: u32) -> Self {
         Self {
             received: PeerLimiter::new(rate, burst),
@@ -166,8 +302,10 @@ impl PeerLimits {
         }
     }
 }
-/// A code 3/4 message of IPv4.
-const MESSAGE_LEN: usize = Layout::<u32>::LEN;
+/// Room for a code 3/4 message of either family (IPv6's is the longer).
+const MESSAGE_MAX: usize = Layout::<u128>::LEN;
+/// Room for the encrypted part of either family.
+const ALT_ROUTE_MAX: usize = AltRoute::<u128>::LEN;
 /// How often closed sockets are forgotten while connections are tracked.
 const PRUNE_MS: u32 = 1000;
 /// Connections tracked per namespace, at most (every one costs a look per packet once it
@@ -177,8 +315,8 @@ const MAX_TRACKED: usize = 4096;
 const GIVE_UP_QUIET_MS: u32 = 5000;
 /// `sizeof(struct sitemh_seqparam)`.
 const SEQPARAM_LEN: usize = 4 + MASTER_SECRET_LEN + 2 * RANDOM_LEN + KEY_BLOCK_LEN;
-/// `sizeof(struct sitemh_lfroutes)`.
-const LFROUTES_LEN: usize = 4 + MAX_LFROUTES * 8;
+/// `sizeof(struct sitemh_lfroutes6)`, the longer of the two answers.
+const LFROUTES_MAX: usize = 4 + MAX_LFROUTES * 32;
 const SEQPARAM_TLS12: u8 = 1;
 const SEQPARAM_EXPORTER: u8 = 2;
 
@@ -210,8 +348,8 @@ impl KeySet {
 }
 
 /// A connection the module tracks.
-struct Tracked {
-    conn: Conn<u32>,
+struct Tracked<A> {
+    conn: Conn<A>,
     sock: SockRef,
     keys: Option<KeySet>,
     /// When the pending request is due again (ms of the monotonic clock).
@@ -220,27 +358,36 @@ struct Tracked {
     quiet_until_ms: u64,
 }
 
-/// A message to send once the lock is released.
-struct Outgoing {
-    src: u32,
-    dst: u32,
-    message: [u8; MESSAGE_LEN],
+/// A message to send once the lock is released (the first `Layout::<A>::LEN` octets).
+struct Outgoing<A> {
+    src: A,
+    dst: A,
+    message: [u8; MESSAGE_MAX],
 }
 
 /// A received code 3/4 message.
 #[derive(Clone, Copy)]
-struct Incoming {
-    src: u32,
+struct Incoming<A> {
+    src: A,
     len: usize,
-    message: [u8; MESSAGE_LEN],
+    message: [u8; MESSAGE_MAX],
 }
 
 /// What one run of the work item does after releasing the lock.
-#[derive(Default)]
-struct Chores {
-    send: KVec<Outgoing>,
+struct Chores<A> {
+    send: KVec<Outgoing<A>>,
     kick: KVec<SockRef>,
-    forget: KVec<Tracked>,
+    forget: KVec<Tracked<A>>,
+}
+
+impl<A> Default for Chores<A> {
+    fn default() -> Self {
+        Self {
+            send: KVec::new(),
+            kick: KVec::new(),
+            forget: KVec::new(),
+        }
+    }
 }
 
 /// Counters shown in `/proc/net/sitemh`.
@@ -255,17 +402,17 @@ struct Counters {
     limited: AtomicU64,
 }
 
-/// The switchover state of one namespace.
+/// The switchover state of one namespace and address family.
 #[pin_data]
-pub(crate) struct Switchover {
+pub(crate) struct Switchover<F: SwitchFamily> {
     /// Stopped first, so no run sees the rest half gone.
-    ticker: OwnedTicker<Switchover>,
+    ticker: OwnedTicker<Switchover<F>>,
     #[pin]
-    conns: SpinLockIrq<KVec<Tracked>>,
+    conns: SpinLockIrq<KVec<Tracked<F::Addr>>>,
     #[pin]
-    inbox: SpinLockIrq<KVec<Incoming>>,
+    inbox: SpinLockIrq<KVec<Incoming<F::Addr>>>,
     #[pin]
-    limits: SpinLockIrq<PeerLimits>,
+    limits: SpinLockIrq<PeerLimits<F::Addr>>,
     /// Held while a connection is added or the table is found empty, and the packet
     /// hooks are wanted or released accordingly: the two decisions cannot interleave.
     #[pin]
@@ -288,17 +435,17 @@ pub(crate) struct Switchover {
     retry_ms: AtomicU32,
     failback_ms: AtomicU32,
     counters: Counters,
-    v4: Arc<FamilyState<V4>>,
+    domains: Arc<FamilyState<F>>,
     linkfail: Arc<LinkFail>,
     hooks: Arc<LazyHooks<SitemhNet>>,
     net: NetRef,
 }
 
-impl Switchover {
+impl<F: SwitchFamily> Switchover<F> {
     /// The state of `net`.
     pub(crate) fn new(
         net: &Net,
-        v4: Arc<FamilyState<V4>>,
+        domains: Arc<FamilyState<F>>,
         linkfail: Arc<LinkFail>,
         hooks: Arc<LazyHooks<SitemhNet>>,
     ) -> Result<Arc<Self>> {
@@ -317,7 +464,7 @@ impl Switchover {
                 retry_ms: AtomicU32::new(0),
                 failback_ms: AtomicU32::new(2000),
                 counters: Counters::default(),
-                v4,
+                domains,
                 linkfail,
                 hooks,
                 net: NetRef::new(net),
@@ -351,17 +498,17 @@ impl Switchover {
         self.arm(0);
     }
 
-    /// A code 3/4 message for this host (IPv4, LOCAL_IN): queued for the work item.
-    pub(crate) fn receive(&self, src: u32, message: &[u8]) -> Verdict {
+    /// A code 3/4 message for this host (LOCAL_IN): queued for the work item.
+    pub(crate) fn receive(&self, src: F::Addr, message: &[u8]) -> Verdict {
         if !self.within_limit(src, now_ms(), |l| &mut l.received) {
             return Verdict::Drop(EINVAL);
         }
         let mut incoming = Incoming {
             src,
-            len: message.len().min(MESSAGE_LEN + 1),
-            message: [0; MESSAGE_LEN],
+            len: message.len().min(MESSAGE_MAX + 1),
+            message: [0; MESSAGE_MAX],
         };
-        let copied = message.len().min(MESSAGE_LEN);
+        let copied = message.len().min(MESSAGE_MAX);
         incoming.message[..copied].copy_from_slice(&message[..copied]);
         let queued = {
             let mut inbox = self.inbox.lock();
@@ -378,9 +525,9 @@ impl Switchover {
     /// Whether one more message from or to `peer` is within its rate limit (counted if not).
     fn within_limit(
         &self,
-        peer: u32,
+        peer: F::Addr,
         now: u64,
-        which: impl FnOnce(&mut PeerLimits) -> &mut PeerLimiter<u32, LIMITED_PEERS>,
+        which: impl FnOnce(&mut PeerLimits<F::Addr>) -> &mut PeerLimiter<F::Addr, LIMITED_PEERS>,
     ) -> bool {
         let allowed = {
             let mut limits = self.limits.lock();
@@ -391,8 +538,8 @@ impl Switchover {
             if net_ratelimit() {
                 pr_info!(
                     "switchover: ICMP {} to or from {} over its rate limit\n",
-                    crate::icmp_type(),
-                    ipv4::dotted(peer, &mut [0; 16])
+                    F::icmp_type(),
+                    F::shown(peer, &mut [0; 48])
                 );
             }
         }
@@ -406,11 +553,11 @@ impl Switchover {
         &self,
         lport: u16,
         fport: u16,
-        decide: impl Fn(&Conn<u32>) -> Option<R>,
+        decide: impl Fn(&Conn<F::Addr>) -> Option<R>,
     ) -> Option<R> {
         let conns = self.conns.lock();
         let index = self.moved_index.lock();
-        let live = |t: &&Tracked| !t.sock.closed();
+        let live = |t: &&Tracked<F::Addr>| !t.sock.closed();
         match index.as_ref() {
             Some(slots) => port_index_candidates(slots, lport, fport)
                 .filter_map(|at| conns.get(at))
@@ -425,17 +572,17 @@ impl Switchover {
         if self.moved.load(Ordering::Relaxed) == 0 {
             return Verdict::Accept;
         }
-        let Some((proto, sport, dport)) = packet.ipv4_ports() else {
+        let Some((proto, sport, dport)) = F::ports(packet) else {
             return Verdict::Accept;
         };
         if !self.may_have_moved(sport, dport) {
             return Verdict::Accept;
         }
-        let (src, dst) = packet.ipv4_addrs();
+        let (src, dst) = F::addrs(packet);
         let pair = self.find_live(sport, dport, |conn| {
             conn.egress(proto, src, dst, sport, dport)
         });
-        match pair.map(|(s, d)| packet.translate4(s, d, true)) {
+        match pair.map(|(s, d)| F::translate(packet, s, d, true)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
         }
@@ -446,17 +593,17 @@ impl Switchover {
         if self.moved.load(Ordering::Relaxed) == 0 {
             return Verdict::Accept;
         }
-        let Some((proto, sport, dport)) = packet.ipv4_ports() else {
+        let Some((proto, sport, dport)) = F::ports(packet) else {
             return self.ingress_icmp_error(packet);
         };
         if !self.may_have_moved(dport, sport) {
             return Verdict::Accept;
         }
-        let (src, dst) = packet.ipv4_addrs();
+        let (src, dst) = F::addrs(packet);
         let pair = self.find_live(dport, sport, |conn| {
             conn.ingress(proto, src, dst, sport, dport)
         });
-        match pair.map(|(s, d)| packet.translate4(s, d, false)) {
+        match pair.map(|(s, d)| F::translate(packet, s, d, false)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
         }
@@ -466,7 +613,14 @@ impl Switchover {
     /// that path needing a smaller MTU, say): the quote is given the socket's own pair, or
     /// the socket would never hear of it (a black hole for path MTU discovery).
     fn ingress_icmp_error(&self, packet: &mut Packet<'_>) -> Verdict {
-        let Some((proto, src, dst, sport, dport)) = packet.ipv4_icmp_quote() else {
+        let Some(Tuple {
+            proto,
+            saddr: src,
+            sport,
+            daddr: dst,
+            dport,
+        }) = F::icmp_quote(packet)
+        else {
             return Verdict::Accept;
         };
         // The quote's source port is this end's.
@@ -477,18 +631,18 @@ impl Switchover {
         let own = self.find_live(sport, dport, |conn| {
             conn.ingress(proto, dst, src, dport, sport)
         });
-        match own.map(|(peer, local)| packet.translate_icmp_quote4(local, peer)) {
+        match own.map(|(peer, local)| F::translate_icmp_quote(packet, local, peer)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
         }
     }
 
-    fn refuse(&self, src: u32, why: &str) {
+    fn refuse(&self, src: F::Addr, why: &str) {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
         if net_ratelimit() {
             pr_warn!(
                 "switchover: refusing a message from {}: {}\n",
-                ipv4::dotted(src, &mut [0; 16]),
+                F::shown(src, &mut [0; 48]),
                 why
             );
         }
@@ -496,33 +650,44 @@ impl Switchover {
 
     /// Seals `alt` for `t` into a message naming the connection as `pcb`.
     fn seal(
-        t: &mut Tracked,
+        t: &mut Tracked<F::Addr>,
         code: u8,
-        pcb: &IdPcb<u32>,
-        alt: &AltRoute<u32>,
-    ) -> Option<[u8; MESSAGE_LEN]> {
+        pcb: &IdPcb<F::Addr>,
+        alt: &AltRoute<F::Addr>,
+    ) -> Option<[u8; MESSAGE_MAX]> {
         let keys = t.keys.as_ref()?;
         let seq = t.conn.next_seq();
-        let mut m = [0u8; MESSAGE_LEN];
-        write_clear(crate::icmp_type(), code, pcb, seq, &mut m);
-        alt.write(&mut m[Layout::<u32>::CIPHERTEXT..Layout::<u32>::TAG]);
+        let mut m = [0u8; MESSAGE_MAX];
+        let len = Layout::<F::Addr>::LEN;
+        write_clear(F::icmp_type(), code, pcb, seq, &mut m);
+        alt.write(&mut m[Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG]);
         let nonce = kdf::nonce(&keys.seal.salt, seq);
-        let (ad, rest) = m.split_at_mut(Layout::<u32>::NONCE);
-        let (plain, tag) = rest[NONCE_LEN..].split_at_mut(AltRoute::<u32>::LEN);
+        let (ad, rest) = m[..len].split_at_mut(Layout::<F::Addr>::NONCE);
+        let (plain, tag) = rest[NONCE_LEN..].split_at_mut(AltRoute::<F::Addr>::LEN);
         let tag: &mut [u8; TAG_LEN] = tag.try_into().ok()?;
         keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
-        finish_checksum(&mut m);
+        // ICMPv6's checksum, over the addresses too, is the sending socket's job.
+        if F::VERIFY_CHECKSUM {
+            finish_checksum(&mut m[..len]);
+        }
         Some(m)
     }
 
     /// Handles one received message under the lock.
-    fn handle(&self, conns: &mut KVec<Tracked>, incoming: &Incoming, chores: &mut Chores) {
+    fn handle(
+        &self,
+        conns: &mut KVec<Tracked<F::Addr>>,
+        incoming: &Incoming<F::Addr>,
+        chores: &mut Chores<F::Addr>,
+    ) {
         let src = incoming.src;
-        if incoming.len != MESSAGE_LEN {
+        let len = Layout::<F::Addr>::LEN;
+        if incoming.len != len {
             return self.refuse(src, "wrong length");
         }
-        let message = &incoming.message;
-        let Ok(sealed) = parse_sealed::<u32>(crate::icmp_type(), message, true) else {
+        let message = &incoming.message[..len];
+        let Ok(sealed) = parse_sealed::<F::Addr>(F::icmp_type(), message, F::VERIFY_CHECKSUM)
+        else {
             return self.refuse(src, "malformed");
         };
         // A request names the connection as the peer sees it; an answer as we do.
@@ -543,19 +708,21 @@ impl Switchover {
         if !t.conn.replay.check(sealed.seq) {
             return self.refuse(src, "replayed");
         }
-        let mut ad = [0u8; Layout::<u32>::NONCE];
-        ad.copy_from_slice(&message[..Layout::<u32>::NONCE]);
+        let mut ad_room = [0u8; Layout::<u128>::NONCE];
+        let ad = &mut ad_room[..Layout::<F::Addr>::NONCE];
+        ad.copy_from_slice(&message[..Layout::<F::Addr>::NONCE]);
         ad[2..4].fill(0);
-        let mut plain = [0u8; AltRoute::<u32>::LEN];
-        plain.copy_from_slice(&message[Layout::<u32>::CIPHERTEXT..Layout::<u32>::TAG]);
-        let Ok(tag) = <&[u8; TAG_LEN]>::try_from(&message[Layout::<u32>::TAG..]) else {
+        let mut plain_room = [0u8; ALT_ROUTE_MAX];
+        let plain = &mut plain_room[..AltRoute::<F::Addr>::LEN];
+        plain.copy_from_slice(&message[Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG]);
+        let Ok(tag) = <&[u8; TAG_LEN]>::try_from(&message[Layout::<F::Addr>::TAG..]) else {
             return self.refuse(src, "malformed");
         };
         let nonce = kdf::nonce(&keys.open.salt, sealed.seq);
-        if keys.open.aead.open(&nonce, &ad, &mut plain, tag).is_err() {
+        if keys.open.aead.open(&nonce, ad, plain, tag).is_err() {
             return self.refuse(src, "does not authenticate");
         }
-        let Some(alt) = AltRoute::<u32>::read(&plain) else {
+        let Some(alt) = AltRoute::<F::Addr>::read(plain) else {
             return self.refuse(src, "malformed plaintext");
         };
         t.conn.replay.accept(sealed.seq);
@@ -594,25 +761,25 @@ impl Switchover {
         }
     }
 
-    fn switched(&self, t: &Tracked, chores: &mut Chores) {
+    fn switched(&self, t: &Tracked<F::Addr>, chores: &mut Chores<F::Addr>) {
         self.counters.switched.fetch_add(1, Ordering::Relaxed);
         let _ = chores.kick.push(t.sock.clone(), GFP_ATOMIC);
         if net_ratelimit() {
             let (local, peer) = t.conn.current();
             pr_info!(
                 "switchover: {} port {} -> {} port {} now uses {} -> {}\n",
-                ipv4::dotted(t.conn.tuple.laddr, &mut [0; 16]),
+                F::shown(t.conn.tuple.laddr, &mut [0; 48]),
                 t.conn.tuple.lport,
-                ipv4::dotted(t.conn.tuple.faddr, &mut [0; 16]),
+                F::shown(t.conn.tuple.faddr, &mut [0; 48]),
                 t.conn.tuple.fport,
-                ipv4::dotted(local, &mut [0; 16]),
-                ipv4::dotted(peer, &mut [0; 16])
+                F::shown(local, &mut [0; 48]),
+                F::shown(peer, &mut [0; 48])
             );
         }
     }
 
     /// The interval between transmissions of a request for `t`.
-    fn retry_interval(&self, t: &Tracked) -> u32 {
+    fn retry_interval(&self, t: &Tracked<F::Addr>) -> u32 {
         match self.retry_ms.load(Ordering::Relaxed) {
             0 => match t.sock.srtt_us() {
                 0 => 100,
@@ -626,14 +793,14 @@ impl Switchover {
     ///
     /// A connection of this host's home address travels under its care-of address (see
     /// `home.rs`): the home address is down when the care-of address is.
-    fn down_view(&self) -> impl Fn(u32) -> bool {
-        let down = self.linkfail.down_mask();
+    fn down_view(&self) -> impl Fn(F::Addr) -> bool {
+        let down = F::down_mask(&self.linkfail);
         let (table, home, careof) = {
             let guard = rcu::read_lock();
-            let snapshot = self.v4.snapshot(&guard);
+            let snapshot = self.domains.snapshot(&guard);
             (snapshot.table, snapshot.own_home, snapshot.careof)
         };
-        move |addr: u32| {
+        move |addr: F::Addr| {
             let on_wire = match careof {
                 Some(careof) if Some(addr) == home => careof,
                 _ => addr,
@@ -649,9 +816,9 @@ impl Switchover {
     /// does not drag connections back and forth). Returns when a failback falls due.
     fn propose_moves(
         &self,
-        conns: &mut KVec<Tracked>,
+        conns: &mut KVec<Tracked<F::Addr>>,
         now: u64,
-        chores: &mut Chores,
+        chores: &mut Chores<F::Addr>,
     ) -> Option<u64> {
         let is_down = self.down_view();
         let retries = self.retries.load(Ordering::Relaxed).clamp(1, 255) as u8;
@@ -709,11 +876,11 @@ impl Switchover {
     /// Sends (again) the request of `t` for `alt`.
     fn transmit(
         &self,
-        t: &mut Tracked,
-        pcb: &IdPcb<u32>,
-        alt: &AltRoute<u32>,
+        t: &mut Tracked<F::Addr>,
+        pcb: &IdPcb<F::Addr>,
+        alt: &AltRoute<F::Addr>,
         now: u64,
-        chores: &mut Chores,
+        chores: &mut Chores<F::Addr>,
     ) {
         let Some(pending) = t.conn.pending.as_mut() else {
             return;
@@ -736,7 +903,12 @@ impl Switchover {
     }
 
     /// Repeats unanswered requests that are due, or gives up on them.
-    fn retransmit(&self, conns: &mut KVec<Tracked>, now: u64, chores: &mut Chores) -> Option<u64> {
+    fn retransmit(
+        &self,
+        conns: &mut KVec<Tracked<F::Addr>>,
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) -> Option<u64> {
         let mut next: Option<u64> = None;
         for t in conns.iter_mut() {
             let Some(pending) = t.conn.pending else {
@@ -777,10 +949,11 @@ impl Switchover {
     /// Sums up the connections that moved, are moving or ever moved for the packet path:
     /// their number, the port filter and the index. Called with the `conns` lock held
     /// after anything that changes which connections moved or where they are.
-    fn recount(&self, conns: &KVec<Tracked>) {
+    fn recount(&self, conns: &KVec<Tracked<F::Addr>>) {
         let mut words = [0u64; PORT_FILTER_BITS / 64];
         let mut moved = 0u32;
-        let has_moved = |c: &Conn<u32>| c.in_use.is_some() || c.pending.is_some() || c.switches > 0;
+        let has_moved =
+            |c: &Conn<F::Addr>| c.in_use.is_some() || c.pending.is_some() || c.switches > 0;
         for t in conns.iter() {
             let c = &t.conn;
             if has_moved(c) {
@@ -829,10 +1002,10 @@ impl Switchover {
     fn with_conn(
         &self,
         socket: &Socket<'_>,
-        change: impl FnOnce(&mut Tracked) -> Result,
+        change: impl FnOnce(&mut Tracked<F::Addr>) -> Result,
     ) -> Result {
         let sock = socket.hold().ok_or(EINVAL)?;
-        let tuple = sock.tuple4()?;
+        let tuple = F::tuple(&sock)?;
         let own = IdPcb {
             proto: tuple.proto,
             laddr: tuple.saddr,
@@ -867,7 +1040,7 @@ impl Switchover {
         };
         if first {
             // Moved connections need the packet hooks even without domains.
-            if let Err(e) = self.hooks.want(HOOKS_BIT, true) {
+            if let Err(e) = self.hooks.want(F::SWITCH_HOOKS_BIT, true) {
                 let removed = {
                     let mut conns = self.conns.lock();
                     let at = conns.iter().position(|t| socket.is(&t.sock));
@@ -886,23 +1059,29 @@ impl Switchover {
     pub(crate) fn set(&self, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
         match optname {
             SO_LFROUTES => {
-                if value.is_empty() || value.len() % 8 != 0 || value.len() / 8 > MAX_LFROUTES {
+                let len = F::Addr::LEN;
+                let pair_len = 2 * len;
+                if value.is_empty()
+                    || value.len() % pair_len != 0
+                    || value.len() / pair_len > MAX_LFROUTES
+                {
                     return Err(EINVAL);
                 }
-                let mut pairs = [(0u32, 0u32); MAX_LFROUTES];
-                let n = value.len() / 8;
-                let local = inet::local_addrs(socket.net, kernel::bindings::AF_INET as i32)?;
+                let mut pairs = [(F::Addr::default(), F::Addr::default()); MAX_LFROUTES];
+                let n = value.len() / pair_len;
+                let local = inet::local_addrs(socket.net, F::AF)?;
                 // The home address (on the loopback device, which the list leaves out) is
                 // a local address too: its own pair is where its connection fails back to.
                 let home = {
                     let guard = rcu::read_lock();
-                    self.v4.snapshot(&guard).own_home
+                    self.domains.snapshot(&guard).own_home
                 };
-                for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(8)) {
-                    let src = u32::from_be_bytes([octets[0], octets[1], octets[2], octets[3]]);
-                    let dst = u32::from_be_bytes([octets[4], octets[5], octets[6], octets[7]]);
-                    if Some(src) != home && !local.iter().any(|(a, _)| a[..4] == src.to_be_bytes())
-                    {
+                for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(pair_len)) {
+                    let src = F::Addr::read(&octets[..len]).ok_or(EINVAL)?;
+                    let dst = F::Addr::read(&octets[len..]).ok_or(EINVAL)?;
+                    let mut wire = [0u8; 16];
+                    src.write(&mut wire[..len]);
+                    if Some(src) != home && !local.iter().any(|(a, _)| a[..len] == wire[..len]) {
                         return Err(EADDRNOTAVAIL);
                     }
                     *pair = (src, dst);
@@ -971,7 +1150,9 @@ impl Switchover {
 
     /// `getsockopt(SITEMH_SO_LFROUTES)`.
     pub(crate) fn get(&self, socket: &Socket<'_>, buf: UserSlice) -> Result<usize> {
-        let mut out = [0u8; LFROUTES_LEN];
+        let mut out = [0u8; LFROUTES_MAX];
+        let len = F::Addr::LEN;
+        let answer_len = 4 + MAX_LFROUTES * 2 * len;
         {
             let conns = self.conns.lock();
             let t = conns.iter().find(|t| socket.is(&t.sock)).ok_or(ENOENT)?;
@@ -981,14 +1162,15 @@ impl Switchover {
             out[2] = t.conn.in_use_index();
             out[3] = t.conn.switches.min(255) as u8;
             for (i, (src, dst)) in routes.iter().enumerate() {
-                out[4 + 8 * i..8 + 8 * i].copy_from_slice(&src.to_be_bytes());
-                out[8 + 8 * i..12 + 8 * i].copy_from_slice(&dst.to_be_bytes());
+                let at = 4 + 2 * len * i;
+                src.write(&mut out[at..at + len]);
+                dst.write(&mut out[at + len..at + 2 * len]);
             }
         }
         let mut writer = buf.writer();
-        let len = writer.len().min(LFROUTES_LEN);
-        writer.write_slice(&out[..len])?;
-        Ok(len)
+        let copied = writer.len().min(answer_len);
+        writer.write_slice(&out[..copied])?;
+        Ok(copied)
     }
 
     /// The `/proc/net/sitemh` line.
@@ -1003,7 +1185,8 @@ impl Switchover {
         let c = &self.counters;
         seq_print!(
             m,
-            "switchover tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {}\n",
+            "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {}\n",
+            F::PROC,
             tracked,
             moved,
             c.requests.load(Ordering::Relaxed),
@@ -1027,7 +1210,7 @@ fn exchange_error(e: ExchangeError) -> &'static str {
     }
 }
 
-impl Tick for Switchover {
+impl<F: SwitchFamily> Tick for Switchover<F> {
     fn tick(&self) {
         let now = now_ms();
         let mut chores = Chores::default();
@@ -1072,11 +1255,12 @@ impl Tick for Switchover {
             if !self.within_limit(out.dst, now, |l| &mut l.sent) {
                 continue;
             }
-            if let Err(e) = inet::send_icmp4(net, out.src, out.dst, 0, &out.message) {
+            let message = &out.message[..Layout::<F::Addr>::LEN];
+            if let Err(e) = F::send(net, out.src, out.dst, message) {
                 if net_ratelimit() {
                     pr_warn!(
                         "switchover: could not send to {}: {:?}\n",
-                        ipv4::dotted(out.dst, &mut [0; 16]),
+                        F::shown(out.dst, &mut [0; 48]),
                         e
                     );
                 }
@@ -1089,7 +1273,7 @@ impl Tick for Switchover {
         if empty {
             let _membership = self.membership.lock();
             if self.conns.lock().is_empty() {
-                let _ = self.hooks.want(HOOKS_BIT, false);
+                let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
             }
         } else {
             let delay = next.map_or(PRUNE_MS, |due| {
@@ -1110,15 +1294,20 @@ enum LfField {
     PeerBurst,
 }
 
-/// One knob of the switchover.
+/// One knob of the switchover, for both families.
 pub(crate) struct LfKnob {
-    state: Arc<Switchover>,
+    v4: Arc<Switchover<V4>>,
+    v6: Arc<Switchover<V6>>,
     field: LfField,
 }
 
 impl LfKnob {
     /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst}`.
-    pub(crate) fn register(net: &Net, state: &Arc<Switchover>) -> Result<NetSysctlText<LfKnob>> {
+    pub(crate) fn register(
+        net: &Net,
+        v4: &Arc<Switchover<V4>>,
+        v6: &Arc<Switchover<V6>>,
+    ) -> Result<NetSysctlText<LfKnob>> {
         let mut knobs = KVec::with_capacity(5, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
@@ -1131,7 +1320,8 @@ impl LfKnob {
                 (
                     name,
                     LfKnob {
-                        state: state.clone(),
+                        v4: v4.clone(),
+                        v6: v6.clone(),
                         field,
                     },
                 ),
@@ -1140,27 +1330,31 @@ impl LfKnob {
         }
         NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
     }
+}
 
-    fn value(&self) -> u32 {
-        let atomic = match self.field {
-            LfField::Retries => &self.state.retries,
-            LfField::RetryMs => &self.state.retry_ms,
-            LfField::FailbackMs => &self.state.failback_ms,
-            LfField::PeerRate => return self.state.limits.lock().rate,
-            LfField::PeerBurst => return self.state.limits.lock().burst,
+impl<F: SwitchFamily> Switchover<F> {
+    /// The value of a knob.
+    fn knob(&self, field: LfField) -> u32 {
+        let atomic = match field {
+            LfField::Retries => &self.retries,
+            LfField::RetryMs => &self.retry_ms,
+            LfField::FailbackMs => &self.failback_ms,
+            LfField::PeerRate => return self.limits.lock().rate,
+            LfField::PeerBurst => return self.limits.lock().burst,
         };
         atomic.load(Ordering::Relaxed)
     }
 
-    fn set(&self, v: u32) {
-        let atomic = match self.field {
-            LfField::Retries => &self.state.retries,
-            LfField::RetryMs => &self.state.retry_ms,
-            LfField::FailbackMs => &self.state.failback_ms,
+    /// Sets a knob.
+    fn set_knob(&self, field: LfField, v: u32) {
+        let atomic = match field {
+            LfField::Retries => &self.retries,
+            LfField::RetryMs => &self.retry_ms,
+            LfField::FailbackMs => &self.failback_ms,
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
-                let mut limits = self.state.limits.lock();
-                *limits = match self.field {
+                let mut limits = self.limits.lock();
+                *limits = match field {
                     LfField::PeerRate => PeerLimits::new(v, limits.burst),
                     _ => PeerLimits::new(limits.rate, v),
                 };
@@ -1173,11 +1367,11 @@ impl LfKnob {
 
 impl TextKnob for LfKnob {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
-        write!(out, "{}", self.value()).map_err(|_| EOVERFLOW)
+        write!(out, "{}", self.v4.knob(self.field)).map_err(|_| EOVERFLOW)
     }
 
     fn store(&self, text: &[u8]) -> Result {
-        if !current_is_net_admin(self.state.net.get()) {
+        if !current_is_net_admin(self.v4.net.get()) {
             return Err(EPERM);
         }
         let (low, high) = match self.field {
@@ -1189,7 +1383,8 @@ impl TextKnob for LfKnob {
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {
-                self.set(v);
+                self.v4.set_knob(self.field, v);
+                self.v6.set_knob(self.field, v);
                 Ok(())
             }
             _ => {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See glue.h. */
 #include <net/ip6_tunnel.h>
+#include <net/ip6_checksum.h>
 #include <net/ip_tunnels.h>
 
 #include "glue.h"
@@ -964,4 +965,232 @@ int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
 		return 1;
 	}
 	return 0;
+}
+
+/* --- Switchover over IPv6 ---------------------------------------------------------- */
+
+/* The offset and protocol of the IPv6 packet's transport header, past extension headers;
+ * false for a fragment after the first or a header chain that is not all there. */
+static bool sitemh_ipv6_thoff(const struct sk_buff *skb, unsigned int *thoff, u8 *proto)
+{
+	unsigned int off = 0;
+	unsigned short frag_off = 0;
+	int flags = 0, nexthdr;
+
+	nexthdr = ipv6_find_hdr(skb, &off, -1, &frag_off, &flags);
+	if (nexthdr < 0 || frag_off)
+		return false;
+	*thoff = off;
+	*proto = nexthdr;
+	return true;
+}
+
+int sitemh_skb_ipv6_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto,
+			      u8 *hoplimit, bool *looped, int *iif, u8 *buf, int len)
+{
+	unsigned int thoff;
+	int tlen;
+
+	*proto = 0;
+	*hoplimit = ipv6_hdr(skb)->hop_limit;
+	*looped = skb->pkt_type == PACKET_LOOPBACK;
+	*iif = skb->skb_iif ? skb->skb_iif : (skb->dev ? skb->dev->ifindex : 0);
+	if (!sitemh_ipv6_thoff(skb, &thoff, proto))
+		return -1;
+	if (only_proto && *proto != only_proto)
+		return 0;
+	if (thoff > skb->len)
+		return -1;
+	tlen = skb->len - thoff;
+	if (skb_copy_bits(skb, thoff, buf, min(len, tlen)))
+		return -1;
+	return tlen;
+}
+
+bool sitemh_skb_ports6(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport)
+{
+	unsigned int thoff;
+	__be16 ports[2], *p;
+
+	if (!sitemh_ipv6_thoff(skb, &thoff, proto))
+		return false;
+	if (*proto != IPPROTO_TCP && *proto != IPPROTO_UDP)
+		return false;
+	p = skb_header_pointer(skb, thoff, sizeof(ports), ports);
+	if (!p)
+		return false;
+	*sport = p[0];
+	*dport = p[1];
+	return true;
+}
+
+int sitemh_translate6(struct net *net, struct sk_buff *skb, const u8 *saddr, const u8 *daddr,
+		      bool reroute)
+{
+	unsigned int thoff = 0;
+	struct ipv6hdr *ip6h;
+	__sum16 *check = NULL;
+	u8 proto = 0;
+
+	if (skb_ensure_writable(skb, skb_network_offset(skb) + sizeof(struct ipv6hdr)))
+		return -ENOMEM;
+	if (sitemh_ipv6_thoff(skb, &thoff, &proto)) {
+		check = sitemh_l4_check(skb, proto, thoff);
+		if (IS_ERR(check))
+			return PTR_ERR(check);
+	}
+	ip6h = ipv6_hdr(skb);
+	if (check) {
+		inet_proto_csum_replace16(check, skb, ip6h->saddr.s6_addr32,
+					  (const __be32 *)saddr, true);
+		inet_proto_csum_replace16(check, skb, ip6h->daddr.s6_addr32,
+					  (const __be32 *)daddr, true);
+		if (proto == IPPROTO_UDP && !*check)
+			*check = CSUM_MANGLED_0;
+	}
+	memcpy(&ip6h->saddr, saddr, 16);
+	memcpy(&ip6h->daddr, daddr, 16);
+	if (reroute)
+		return ip6_route_me_harder(net, skb->sk, skb);
+	return 0;
+}
+
+/* Where the ICMPv6 header and the quoted IPv6 header of an ICMPv6 error start; false if
+ * the packet is no error quoting a TCP or UDP header right after the quoted IPv6 header. */
+static bool sitemh_icmp_error6(const struct sk_buff *skb, unsigned int *icmpoff,
+			       struct ipv6hdr *quoted)
+{
+	struct icmp6hdr _ih;
+	const struct icmp6hdr *ih;
+	const struct ipv6hdr *qh;
+	unsigned int off;
+	u8 proto;
+
+	if (!sitemh_ipv6_thoff(skb, &off, &proto) || proto != IPPROTO_ICMPV6)
+		return false;
+	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+	if (!ih || (ih->icmp6_type != ICMPV6_DEST_UNREACH && ih->icmp6_type != ICMPV6_PKT_TOOBIG &&
+		    ih->icmp6_type != ICMPV6_TIME_EXCEED && ih->icmp6_type != ICMPV6_PARAMPROB))
+		return false;
+	qh = skb_header_pointer(skb, off + sizeof(_ih), sizeof(*quoted), quoted);
+	if (!qh || qh->version != 6 ||
+	    (qh->nexthdr != IPPROTO_TCP && qh->nexthdr != IPPROTO_UDP))
+		return false;
+	if (qh != quoted)
+		memcpy(quoted, qh, sizeof(*quoted));
+	*icmpoff = off;
+	return true;
+}
+
+static __sum16 sitemh_icmp6_sum(const struct sk_buff *skb, unsigned int icmpoff)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	unsigned int len = skb->len - icmpoff;
+
+	return csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, len, IPPROTO_ICMPV6,
+			       skb_checksum(skb, icmpoff, len, 0));
+}
+
+bool sitemh_icmp_quote6(const struct sk_buff *skb, u8 *proto, u8 *saddr, u8 *daddr,
+			__be16 *sport, __be16 *dport)
+{
+	unsigned int icmpoff;
+	struct ipv6hdr qh;
+	__be16 _ports[2];
+	const __be16 *ports;
+
+	if (!sitemh_icmp_error6(skb, &icmpoff, &qh))
+		return false;
+	ports = skb_header_pointer(skb, icmpoff + sizeof(struct icmp6hdr) + sizeof(qh),
+				   sizeof(_ports), _ports);
+	if (!ports)
+		return false;
+	/* A forged error must not move anything: only one that verifies is translated. */
+	if (sitemh_icmp6_sum(skb, icmpoff))
+		return false;
+	*proto = qh.nexthdr;
+	memcpy(saddr, &qh.saddr, 16);
+	memcpy(daddr, &qh.daddr, 16);
+	*sport = ports[0];
+	*dport = ports[1];
+	return true;
+}
+
+int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 *daddr)
+{
+	unsigned int icmpoff, qoff;
+	struct ipv6hdr copy, *qh;
+	struct icmp6hdr *ih;
+
+	if (!sitemh_icmp_error6(skb, &icmpoff, &copy))
+		return -EINVAL;
+	qoff = icmpoff + sizeof(struct icmp6hdr);
+	if (skb_ensure_writable(skb, qoff + sizeof(struct ipv6hdr)))
+		return -ENOMEM;
+	qh = (struct ipv6hdr *)(skb->data + qoff);
+	memcpy(&qh->saddr, saddr, 16);
+	memcpy(&qh->daddr, daddr, 16);
+	ih = (struct icmp6hdr *)(skb->data + icmpoff);
+	ih->icmp6_cksum = 0;
+	ih->icmp6_cksum = sitemh_icmp6_sum(skb, icmpoff);
+	skb->ip_summed = CHECKSUM_NONE;
+	return 0;
+}
+
+int sitemh_send_icmp6(struct net *net, const u8 *saddr, const u8 *daddr, int ifindex,
+		      int hops, const u8 *msg, int len)
+{
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6, .sin6_scope_id = ifindex };
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_scope_id = ifindex };
+	struct msghdr hdr = { .msg_name = &to, .msg_namelen = sizeof(to),
+			      .msg_flags = MSG_DONTWAIT };
+	struct kvec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct socket *sock;
+	int err;
+
+	memcpy(&to.sin6_addr, daddr, 16);
+	err = sock_create_kern(net, AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, &sock);
+	if (err)
+		return err;
+	/* A raw ICMPv6 socket fills in the checksum (over the pseudo-header) itself. */
+	if (hops) {
+		inet6_sk(sock->sk)->hop_limit = hops;
+		inet6_sk(sock->sk)->mcast_hops = hops;
+	}
+	if (ifindex)
+		err = sock_bindtoindex(sock->sk, ifindex, true);
+	if (!err && saddr) {
+		memcpy(&from.sin6_addr, saddr, 16);
+		err = kernel_bind(sock, (struct sockaddr_unsized *)&from, sizeof(from));
+	}
+	if (!err)
+		err = kernel_sendmsg(sock, &hdr, &iov, 1, len);
+	sock_release(sock);
+	return err < 0 ? err : 0;
+}
+
+int sitemh_sock_tuple6(struct sock *sk, u8 *proto, u8 *saddr, u8 *daddr, __be16 *sport,
+		       __be16 *dport)
+{
+	int err = 0;
+
+	if (sk->sk_family != AF_INET6 ||
+	    (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP) ||
+	    sk->sk_type == SOCK_RAW)
+		return -EPROTONOSUPPORT;
+	lock_sock(sk);
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		err = -ENOTCONN;
+	} else if (ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		/* IPv4 through an IPv6 socket: its packets are IPv4, the IPv4 options' job. */
+		err = -EAFNOSUPPORT;
+	} else {
+		*proto = sk->sk_protocol;
+		memcpy(saddr, &inet6_sk(sk)->saddr, 16);
+		memcpy(daddr, &sk->sk_v6_daddr, 16);
+		*sport = inet_sk(sk)->inet_sport;
+		*dport = sk->sk_dport;
+	}
+	release_sock(sk);
+	return err;
 }

@@ -175,6 +175,31 @@ int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr
 int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, const u8 *msg,
 		      int len);
 
+/* --- Switchover over IPv6: the same as the IPv4 calls above, addresses as 16 octets. ---- */
+
+/* The IPv6 packet's transport protocol (past extension headers), hop limit, whether it was
+ * looped back, its input interface and transport length; copies the transport's first
+ * octets into buf as sitemh_skb_ipv4_transport does. -1 for a later fragment or a broken
+ * header chain. */
+int sitemh_skb_ipv6_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto,
+			      u8 *hoplimit, bool *looped, int *iif, u8 *buf, int len);
+bool sitemh_skb_ports6(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport);
+int sitemh_translate6(struct net *net, struct sk_buff *skb, const u8 *saddr, const u8 *daddr,
+		      bool reroute);
+/* An ICMPv6 error (destination unreachable, packet too big, time exceeded, parameter
+ * problem) with a correct checksum quoting a TCP or UDP packet. */
+bool sitemh_icmp_quote6(const struct sk_buff *skb, u8 *proto, u8 *saddr, u8 *daddr,
+			__be16 *sport, __be16 *dport);
+int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 *daddr);
+/* Sends an ICMPv6 message (the socket computes its checksum) from saddr (NULL: the route's
+ * choice) to daddr, out of ifindex (0: any; it also scopes link-local and multicast
+ * addresses) with hop limit hops (0: the default). Process context. */
+int sitemh_send_icmp6(struct net *net, const u8 *saddr, const u8 *daddr, int ifindex,
+		      int hops, const u8 *msg, int len);
+/* A connected TCP or UDP IPv6 socket's tuple; -EAFNOSUPPORT for IPv4-mapped peers. */
+int sitemh_sock_tuple6(struct sock *sk, u8 *proto, u8 *saddr, u8 *daddr, __be16 *sport,
+		       __be16 *dport);
+
 /* AES-128-GCM with a 16-octet tag (lib/crypto). The key is prepared once; every call is
  * fine in any context. */
 struct sitemh_aead;

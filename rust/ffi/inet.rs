@@ -146,3 +146,33 @@ pub(crate) fn send_icmp4(net: &Net, saddr: u32, daddr: u32, ttl: u8, message: &[
         )
     })
 }
+
+/// Sends the ICMPv6 message `message` (the socket computes its checksum) from `saddr`
+/// (`None`: the route's choice) to `daddr` out of `ifindex` (0: any; it scopes link-local
+/// and multicast addresses), with hop limit `hops` (0: the default). Process context.
+pub(crate) fn send_icmp6(
+    net: &Net,
+    saddr: Option<u128>,
+    daddr: u128,
+    ifindex: i32,
+    hops: u8,
+    message: &[u8],
+) -> Result {
+    let len = i32::try_from(message.len()).map_err(|_| EINVAL)?;
+    let src = saddr.map(u128::to_be_bytes);
+    let dst = daddr.to_be_bytes();
+    let src_ptr = src.as_ref().map_or(core::ptr::null(), |s| s.as_ptr());
+    // SAFETY: `net` is alive, the addresses have 16 readable octets (or the source is
+    // null), `message` has `len` readable octets.
+    to_result(unsafe {
+        local::sitemh_send_icmp6(
+            net.as_raw(),
+            src_ptr,
+            dst.as_ptr(),
+            ifindex,
+            i32::from(hops),
+            message.as_ptr(),
+            len,
+        )
+    })
+}

@@ -177,6 +177,87 @@ impl<'a> Packet<'a> {
         })
     }
 
+    /// The IPv6 packet's transport protocol (past extension headers), hop limit and
+    /// transport as [`Packet::ipv4_transport`] reports them (`ttl` is the hop limit).
+    pub(crate) fn ipv6_transport(&self, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
+        let (mut proto, mut ttl, mut looped, mut iif) = (0u8, 0u8, false, 0i32);
+        let room = i32::try_from(out.len()).ok()?;
+        // SAFETY: `skb` is valid (type invariant); `out` has `room` writable octets.
+        let len = unsafe {
+            local::sitemh_skb_ipv6_transport(
+                self.skb,
+                only_proto,
+                &mut proto,
+                &mut ttl,
+                &mut looped,
+                &mut iif,
+                out.as_mut_ptr(),
+                room,
+            )
+        };
+        Some(Transport {
+            proto,
+            ttl,
+            looped,
+            iif,
+            len: usize::try_from(len).ok()?,
+        })
+    }
+
+    /// The IPv6 packet's protocol and ports, for TCP and UDP (not for later fragments).
+    pub(crate) fn ipv6_ports(&self) -> Option<(u8, u16, u16)> {
+        let (mut proto, mut sport, mut dport) = (0u8, 0u16, 0u16);
+        // SAFETY: `skb` is valid (type invariant); the out pointers are writable.
+        let found =
+            unsafe { local::sitemh_skb_ports6(self.skb, &mut proto, &mut sport, &mut dport) };
+        found.then(|| (proto, u16::from_be(sport), u16::from_be(dport)))
+    }
+
+    /// As [`Packet::ipv4_icmp_quote`], for ICMPv6 errors.
+    pub(crate) fn ipv6_icmp_quote(&self) -> Option<(u8, u128, u128, u16, u16)> {
+        let (mut proto, mut saddr, mut daddr, mut sport, mut dport) =
+            (0u8, [0u8; 16], [0u8; 16], 0u16, 0u16);
+        // SAFETY: `skb` is valid (type invariant); the out pointers are writable, the
+        // addresses 16 octets each.
+        let found = unsafe {
+            local::sitemh_icmp_quote6(
+                self.skb,
+                &mut proto,
+                saddr.as_mut_ptr(),
+                daddr.as_mut_ptr(),
+                &mut sport,
+                &mut dport,
+            )
+        };
+        found.then(|| {
+            (
+                proto,
+                u128::from_be_bytes(saddr),
+                u128::from_be_bytes(daddr),
+                u16::from_be(sport),
+                u16::from_be(dport),
+            )
+        })
+    }
+
+    /// As [`Packet::translate_icmp_quote4`], for ICMPv6 errors.
+    pub(crate) fn translate_icmp_quote6(&mut self, saddr: u128, daddr: u128) -> Result {
+        let (s, d) = (saddr.to_be_bytes(), daddr.to_be_bytes());
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); the
+        // addresses have 16 octets each.
+        to_result(unsafe { local::sitemh_translate_icmp_quote6(self.skb, s.as_ptr(), d.as_ptr()) })
+    }
+
+    /// As [`Packet::translate4`], for IPv6.
+    pub(crate) fn translate6(&mut self, saddr: u128, daddr: u128, reroute: bool) -> Result {
+        let (s, d) = (saddr.to_be_bytes(), daddr.to_be_bytes());
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); `net` is
+        // the packet's namespace; the addresses have 16 octets each.
+        to_result(unsafe {
+            local::sitemh_translate6(self.net.as_raw(), self.skb, s.as_ptr(), d.as_ptr(), reroute)
+        })
+    }
+
     /// Copies the IPv4 options (the header's octets after the first 20) into `out`;
     /// returns how many there are. `None` if they do not fit or are not all there.
     pub(crate) fn ipv4_options(&self, out: &mut [u8]) -> Option<usize> {

@@ -13,16 +13,17 @@ use kernel::{
 
 use super::bindings as local;
 
-/// A connected TCP or UDP socket's IPv4 tuple, host byte order.
+/// A connected TCP or UDP socket's tuple (`A`: `u32` for IPv4, `u128` for IPv6), host
+/// byte order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tuple4 {
+pub(crate) struct Tuple<A> {
     /// IPPROTO_TCP or IPPROTO_UDP.
     pub(crate) proto: u8,
     /// Local address and port.
-    pub(crate) saddr: u32,
+    pub(crate) saddr: A,
     pub(crate) sport: u16,
     /// Peer address and port.
-    pub(crate) daddr: u32,
+    pub(crate) daddr: A,
     pub(crate) dport: u16,
 }
 
@@ -62,7 +63,7 @@ impl SockRef {
 
     /// The IPv4 tuple of the connected socket; `EPROTONOSUPPORT` for other sockets,
     /// `ENOTCONN` if it is not connected. Sleeps (takes the socket lock).
-    pub(crate) fn tuple4(&self) -> Result<Tuple4> {
+    pub(crate) fn tuple4(&self) -> Result<Tuple<u32>> {
         let (mut proto, mut saddr, mut daddr, mut sport, mut dport) = (0u8, 0u32, 0u32, 0u16, 0u16);
         // SAFETY: the socket is alive (type invariant); the out pointers are writable.
         to_result(unsafe {
@@ -75,11 +76,37 @@ impl SockRef {
                 &mut dport,
             )
         })?;
-        Ok(Tuple4 {
+        Ok(Tuple {
             proto,
             saddr: u32::from_be(saddr),
             sport: u16::from_be(sport),
             daddr: u32::from_be(daddr),
+            dport: u16::from_be(dport),
+        })
+    }
+
+    /// The IPv6 tuple of the connected socket; as [`SockRef::tuple4`], and
+    /// `EAFNOSUPPORT` for an IPv4-mapped peer. Sleeps.
+    pub(crate) fn tuple6(&self) -> Result<Tuple<u128>> {
+        let (mut proto, mut saddr, mut daddr, mut sport, mut dport) =
+            (0u8, [0u8; 16], [0u8; 16], 0u16, 0u16);
+        // SAFETY: the socket is alive (type invariant); the out pointers are writable, the
+        // addresses 16 octets each.
+        to_result(unsafe {
+            local::sitemh_sock_tuple6(
+                self.sk.as_ptr(),
+                &mut proto,
+                saddr.as_mut_ptr(),
+                daddr.as_mut_ptr(),
+                &mut sport,
+                &mut dport,
+            )
+        })?;
+        Ok(Tuple {
+            proto,
+            saddr: u128::from_be_bytes(saddr),
+            sport: u16::from_be(sport),
+            daddr: u128::from_be_bytes(daddr),
             dport: u16::from_be(dport),
         })
     }

@@ -104,6 +104,17 @@ pub(crate) fn is_multicast(addr: Ipv6) -> bool {
     addr >> 120 == 0xff
 }
 
+/// `addr` in canonical text in `buf`: a `&str` for the kernel's log macros (see
+/// `ipv4::dotted`).
+pub(crate) fn canonical(addr: Ipv6, buf: &mut [u8; 48]) -> &str {
+    use fmt::Write as _;
+    let mut out = super::text::FixedBuf::new(buf);
+    // The longest form, 39 octets (or 45 for an IPv4-mapped one), fits: writing cannot fail.
+    let _ = write!(out, "{}", Canonical(addr));
+    let len = out.as_bytes().len();
+    core::str::from_utf8(&buf[..len]).unwrap_or("?")
+}
+
 /// Shows an address in the RFC 5952 canonical form.
 pub(crate) struct Canonical(pub(crate) Ipv6);
 

@@ -328,6 +328,88 @@ pub(crate) fn parse_notice(type_: u8, message: &[u8]) -> Result<Notice, WireErro
     })
 }
 
+/// Octets of an IPv6 notice: the ICMPv6 header (its last four octets zero), then the
+/// gateway's 16 octets. (IPv4's gateway field cannot hold an IPv6 address.)
+pub(crate) const NOTICE6_LEN: usize = ICMP_HEADER_LEN + 16;
+
+/// An IPv6 notice (codes 1, 2, 5; keepalives stay IPv4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Notice6 {
+    /// CODE_CE_PE_LINK, CODE_CE_FAILURE or CODE_LINK_RESTORED.
+    pub(crate) code: u8,
+    /// The router or PE the notice is about; an IPv4-mapped address (`::ffff:a.b.c.d`)
+    /// when the CE knows it only by its IPv4 address.
+    pub(crate) gateway: u128,
+}
+
+/// The ICMPv6 checksum (RFC 4443 section 2.3) of `message` sent from `src` to `dst`: over
+/// the pseudo-header (RFC 8200 section 8.1) and the message with its checksum field as it
+/// is. A received message verifies when this is 0.
+pub(crate) fn icmpv6_checksum(src: u128, dst: u128, message: &[u8]) -> u16 {
+    let mut sum: u64 = 0;
+    for addr in [src, dst] {
+        for word in addr.to_be_bytes().chunks_exact(2) {
+            sum += u64::from(u16::from_be_bytes([word[0], word[1]]));
+        }
+    }
+    let len = message.len() as u64;
+    sum += (len >> 16) + (len & 0xffff) + u64::from(IPPROTO_ICMPV6);
+    let mut chunks = message.chunks_exact(2);
+    for pair in &mut chunks {
+        sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        sum += u64::from(*last) << 8;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// IPPROTO_ICMPV6, the pseudo-header's next header.
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// Writes an IPv6 notice. The checksum stays 0: the sending socket fills it in.
+pub(crate) fn write_notice6(type_: u8, notice: &Notice6, out: &mut [u8; NOTICE6_LEN]) {
+    out.fill(0);
+    out[0] = type_;
+    out[1] = notice.code;
+    out[ICMP_HEADER_LEN..].copy_from_slice(&notice.gateway.to_be_bytes());
+}
+
+/// Parses an IPv6 notice of exactly [`NOTICE6_LEN`] octets that came from `src` to
+/// `dst`; its checksum must verify.
+pub(crate) fn parse_notice6(
+    type_: u8,
+    message: &[u8],
+    src: u128,
+    dst: u128,
+) -> Result<Notice6, WireError> {
+    if message.len() < NOTICE6_LEN {
+        return Err(WireError::Truncated);
+    }
+    if message.len() > NOTICE6_LEN {
+        return Err(WireError::TrailingData);
+    }
+    let code = message[1];
+    if message[0] != type_
+        || !matches!(code, CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED)
+    {
+        return Err(WireError::WrongTypeOrCode);
+    }
+    if icmpv6_checksum(src, dst, message) != 0 {
+        return Err(WireError::BadChecksum);
+    }
+    let gateway = u128::read(&message[ICMP_HEADER_LEN..]).ok_or(WireError::Truncated)?;
+    Ok(Notice6 { code, gateway })
+}
+
+/// The IPv4-mapped IPv6 form of `addr` (`::ffff:a.b.c.d`).
+pub(crate) fn ipv4_mapped(addr: u32) -> u128 {
+    0xffff_0000_0000 | u128::from(addr)
+}
+
 /// A sliding window over received sequence numbers (RFC 4303, section 3.4.3): a number is
 /// accepted once, and only if it is newer than the highest seen minus the window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -458,6 +540,25 @@ pub(crate) mod vectors {
         n[4] ^= 1;
         if parse_notice(ICMP_LINKFAILURE, &n) != Err(WireError::BadChecksum) {
             return Err("a corrupted notice is accepted");
+        }
+        // An IPv6 notice with its checksum as the sending socket would fill it in.
+        let (src, dst) = (0xfe80_u128 << 112 | 1, 0xff02_u128 << 112 | 1);
+        let notice6 = Notice6 {
+            code: CODE_CE_PE_LINK,
+            gateway: ipv4_mapped(0xc000_0202),
+        };
+        let mut n6 = [0u8; NOTICE6_LEN];
+        write_notice6(ICMP_LINKFAILURE, &notice6, &mut n6);
+        let sum = icmpv6_checksum(src, dst, &n6);
+        n6[2..4].copy_from_slice(&sum.to_be_bytes());
+        if parse_notice6(ICMP_LINKFAILURE, &n6, src, dst) != Ok(notice6) {
+            return Err("IPv6 notice round trip");
+        }
+        if parse_notice6(ICMP_LINKFAILURE, &n6, src ^ 2, dst) != Err(WireError::BadChecksum) {
+            return Err("an IPv6 notice from another source verifies");
+        }
+        if parse_notice6(ICMP_LINKFAILURE, &n6[..NOTICE6_LEN - 1], src, dst).is_ok() {
+            return Err("a truncated IPv6 notice is accepted");
         }
         let mut w = ReplayWindow::default();
         let script: [(u64, bool); 8] = [
