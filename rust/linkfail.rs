@@ -26,7 +26,8 @@
 //! to all nodes (`ff02::1`) as ICMPv6 (type `icmp6_type`, hop limit 255), once from each
 //! of those addresses (hosts may know it by its link-local or a global address); the
 //! gateway field then holds 16 octets, the IPv4-mapped PE or peer address. IPv6 hosts
-//! match such a notice against their IPv6 domains' default routers in the same way. A
+//! match such a notice against their IPv6 domains' default routers in the same way (a copy
+//! from a link-local address that is none of them is only counted as `ignored`). A
 //! failed peer CE (code 2) is known by its IPv4 address only: IPv6 hosts act on failed
 //! uplinks (codes 1 and 5). Relays are IPv4 only.
 //!
@@ -190,6 +191,9 @@ pub(crate) struct LinkFail {
     sent6: AtomicU64,
     received6: AtomicU64,
     refused6: AtomicU64,
+    /// IPv6 notices from a link-local address that is no router of ours: the copy a CE
+    /// sends under the address its hosts do not know it by.
+    ignored6: AtomicU64,
     /// Notices broadcast.
     sent: AtomicU64,
     /// Notices accepted.
@@ -258,6 +262,7 @@ impl LinkFail {
                 sent6: AtomicU64::new(0),
                 received6: AtomicU64::new(0),
                 refused6: AtomicU64::new(0),
+                ignored6: AtomicU64::new(0),
                 sent: AtomicU64::new(0),
                 received: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
@@ -479,6 +484,10 @@ impl LinkFail {
         }
         drop(guard);
         if by_sender == 0 {
+            if ipv6::is_link_local(src) {
+                self.ignored6.fetch_add(1, Ordering::Relaxed);
+                return Verdict::Drop(EINVAL);
+            }
             return self.refuse6(src, "not from a default router of our IPv6 domains");
         }
         let matched = match notice.code {
@@ -718,10 +727,11 @@ impl LinkFail {
         );
         seq_print!(
             m,
-            "linkfail6 sent {} received {} refused {} down {:#x}\n",
+            "linkfail6 sent {} received {} refused {} ignored {} down {:#x}\n",
             self.sent6.load(Ordering::Relaxed),
             self.received6.load(Ordering::Relaxed),
             self.refused6.load(Ordering::Relaxed),
+            self.ignored6.load(Ordering::Relaxed),
             self.down6.load(Ordering::Relaxed)
         );
     }

@@ -344,7 +344,11 @@ impl NetHooks for SitemhNet {
             (HookPoint::LocalOut | HookPoint::Forward, false) => wants(hook_user::DOMAINS_V4),
             (HookPoint::LocalOut | HookPoint::Forward, true) => wants(hook_user::DOMAINS_V6),
             // Notices, keepalives and the switchover's messages arrive here: every user.
-            (HookPoint::LocalIn, _) => users != 0,
+            (HookPoint::LocalIn, false) => users != 0,
+            // IPv6 notices (for IPv6 domains) and IPv6 exchange messages.
+            (HookPoint::LocalIn, true) => {
+                wants(hook_user::DOMAINS_V6) || wants(hook_user::SWITCHOVER_V6)
+            }
             // Address translation: moved connections, home addresses.
             (HookPoint::Egress | HookPoint::Ingress, false) => {
                 wants(hook_user::SWITCHOVER_V4)

@@ -127,7 +127,7 @@ test_hooks_where_needed() {
 	check hooks_are "$ns" "ip:output ip:forward ip:input" || rc=1
 	ip netns exec "$ns" sysctl -q -w net.ipv6.ip_num_domains=1 net.ipv6.ip_domain.0.net_mask=/64 \
 		net.ipv6.ip_domain.0.net_addr=2001:db8:1:: net.ipv4.ip_num_domains=0 || rc=1
-	check hooks_are "$ns" "ip:input ip6:output ip6:forward" || rc=1
+	check hooks_are "$ns" "ip:input ip6:output ip6:forward ip6:input" || rc=1
 	ip netns exec "$ns" sysctl -q -w net.ipv6.ip_num_domains=0 || rc=1
 	check hooks_are "$ns" "-" || rc=1
 	run_cleanup

@@ -17,12 +17,26 @@
 # 192.0.2.18, LAN ce3-x). build_switchover_site builds the
 # namespaces and addresses; configure_sitemh or configure_mptcp then sets up what moves
 # the connections.
+#
+# IPv6 has the same shape: H holds 2001:db8:1::140 (P1, via CE1 2001:db8:1::1) and
+# 2001:db8:2::140 (P2, via CE2 2001:db8:2::2) on the LAN; X holds 2001:db8:10::10 behind
+# CE3 (2001:db8:10::1) and 2001:db8:20::14 on PE2's link (2001:db8:20::1); the links
+# between routers are 2001:db8:f1::/64 (CE1-PE1), f2 (CE2-PE2), f3 (CE3-PE1), f4 (core).
 
 H1=198.51.100.140
 H2=203.0.113.140
 X1=192.0.2.10
 X2=192.0.2.14
 PORT=4433
+H1_6=2001:db8:1::140
+H2_6=2001:db8:2::140
+X1_6=2001:db8:10::10
+X2_6=2001:db8:20::14
+
+# addr6 NS DEV ADDR/LEN: an IPv6 address usable at once (no duplicate detection).
+addr6() {
+	ip -n "$1" -6 addr add "$3" dev "$2" nodad
+}
 
 build_switchover_site() {
 	setup_ns h lan ce1 ce2 ce3 pe1 pe2 x || return 1
@@ -34,6 +48,15 @@ build_switchover_site() {
 	for ns in "$h" "$x"; do
 		ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
 			net.ipv4.conf.default.rp_filter=0
+	done
+	for ns in "$ce1" "$ce2" "$ce3" "$pe1" "$pe2"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.forwarding=1
+	done
+	for ns in "$h" "$x" "$ce1" "$ce2" "$ce3" "$pe1" "$pe2"; do
+		# Addresses stay on a link that goes down, as IPv4's do (the failure tests take
+		# links down and up again).
+		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.keep_addr_on_down=1
 	done
 	ip -n "$lan" link add br0 type bridge
 	ip -n "$lan" link set br0 up
@@ -81,6 +104,35 @@ build_switchover_site() {
 	ip -n "$x" route add 198.51.100.0/24 via 192.0.2.9
 	ip -n "$x" route add 203.0.113.0/24 via 192.0.2.13
 
+	addr6 "$h" h-b $H1_6/64
+	addr6 "$h" h-b $H2_6/64
+	addr6 "$ce1" ce1-b 2001:db8:1::1/64
+	addr6 "$ce2" ce2-b 2001:db8:2::2/64
+	addr6 "$ce1" ce1-up 2001:db8:f1::1/64
+	addr6 "$pe1" pe1-ce 2001:db8:f1::2/64
+	addr6 "$ce2" ce2-up 2001:db8:f2::1/64
+	addr6 "$pe2" pe2-ce 2001:db8:f2::2/64
+	addr6 "$ce3" ce3-up 2001:db8:f3::1/64
+	addr6 "$pe1" pe1-ce3 2001:db8:f3::2/64
+	addr6 "$pe1" pe1-core 2001:db8:f4::1/64
+	addr6 "$pe2" pe2-core 2001:db8:f4::2/64
+	addr6 "$ce3" ce3-x 2001:db8:10::1/64
+	addr6 "$x" x-ce3 $X1_6/64
+	addr6 "$pe2" pe2-x 2001:db8:20::1/64
+	addr6 "$x" x-pe2 $X2_6/64
+	ip -n "$h" -6 route add default via 2001:db8:1::1
+	ip -n "$ce1" -6 route add default via 2001:db8:f1::2
+	ip -n "$ce2" -6 route add default via 2001:db8:f2::2
+	ip -n "$pe1" -6 route add 2001:db8:1::/48 via 2001:db8:f1::1
+	ip -n "$pe1" -6 route add 2001:db8:10::/48 via 2001:db8:f3::1
+	ip -n "$pe1" -6 route add default via 2001:db8:f4::2
+	ip -n "$ce3" -6 route add default via 2001:db8:f3::2
+	ip -n "$pe2" -6 route add 2001:db8:2::/48 via 2001:db8:f2::1
+	ip -n "$pe2" -6 route add 2001:db8:1::/48 via 2001:db8:f4::1
+	ip -n "$pe2" -6 route add default via $X2_6
+	ip -n "$x" -6 route add 2001:db8:1::/48 via 2001:db8:10::1
+	ip -n "$x" -6 route add 2001:db8:2::/48 via 2001:db8:20::1
+
 	# What crosses each provider's uplink, by H's source address; resets seen by X.
 	for ns in "$ce1" "$ce2"; do
 		ip netns exec "$ns" nft -f - <<-NFT || return 1
@@ -90,16 +142,19 @@ build_switchover_site() {
 				oifname != "ce1-up" oifname != "ce2-up" return
 				ip saddr $H1 counter comment "h1"
 				ip saddr $H2 counter comment "h2"
+				ip6 saddr $H1_6 counter comment "h1v6"
+				ip6 saddr $H2_6 counter comment "h2v6"
 			}
 		}
 		NFT
 	done
-	# "Fragmentation needed" errors reaching H.
+	# "Fragmentation needed" and "packet too big" errors reaching H.
 	ip netns exec "$h" nft -f - <<-NFT || return 1
 	table inet count {
 		chain in {
 			type filter hook input priority 0; policy accept;
 			icmp type destination-unreachable icmp code frag-needed counter comment "frag-needed"
+			icmpv6 type packet-too-big counter comment "packet-too-big"
 		}
 	}
 	NFT
@@ -125,6 +180,16 @@ configure_sitemh() {
 		net.ipv4.ip_domain.0.def_router=198.51.100.129 \
 		net.ipv4.ip_domain.1.net_addr=203.0.113.0 net.ipv4.ip_domain.1.net_mask=/24 \
 		net.ipv4.ip_domain.1.def_router=203.0.113.130 || return 1
+	ip netns exec "$h" sysctl -q -w net.ipv6.ip_num_domains=2 \
+		net.ipv6.ip_domain.0.net_addr=2001:db8:1:: net.ipv6.ip_domain.0.net_mask=/48 \
+		net.ipv6.ip_domain.0.def_router=2001:db8:1::1 \
+		net.ipv6.ip_domain.1.net_addr=2001:db8:2:: net.ipv6.ip_domain.1.net_mask=/48 \
+		net.ipv6.ip_domain.1.def_router=2001:db8:2::2 || return 1
+	ip netns exec "$x" sysctl -q -w net.ipv6.ip_num_domains=2 \
+		net.ipv6.ip_domain.0.net_addr=2001:db8:10:: net.ipv6.ip_domain.0.net_mask=/64 \
+		net.ipv6.ip_domain.0.def_router=2001:db8:10::1 \
+		net.ipv6.ip_domain.1.net_addr=2001:db8:20:: net.ipv6.ip_domain.1.net_mask=/64 \
+		net.ipv6.ip_domain.1.def_router=2001:db8:20::1 || return 1
 	ip netns exec "$x" sysctl -q -w net.ipv4.ip_num_domains=2 \
 		net.ipv4.ip_domain.0.net_addr=192.0.2.8 net.ipv4.ip_domain.0.net_mask=/30 \
 		net.ipv4.ip_domain.0.def_router=192.0.2.9 \
@@ -168,6 +233,7 @@ field() {
 restore_uplink() {
 	ip -n "$ce1" link set ce1-up up
 	ip -n "$ce1" route replace default via 192.0.2.2
+	ip -n "$ce1" -6 route replace default via 2001:db8:f1::2
 }
 
 # Everything a failure may have taken down comes back, with the routes that went with it.
@@ -176,6 +242,7 @@ restore_site() {
 	ip -n "$ce1" link set ce1-b up
 	restore_uplink
 	ip -n "$pe1" route replace 198.51.100.0/24 via 192.0.2.1
+	ip -n "$pe1" -6 route replace 2001:db8:1::/48 via 2001:db8:f1::1
 }
 
 # The same for the remote site's uplink.
@@ -186,9 +253,22 @@ restore_remote_uplink() {
 
 routes_h="$H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2"
 routes_x="$X1,$H1 $X2,$H1 $X1,$H2 $X2,$H2"
+routes_h6="$H1_6,$X1_6 $H1_6,$X2_6 $H2_6,$X1_6 $H2_6,$X2_6"
+routes_x6="$X1_6,$H1_6 $X2_6,$H1_6 $X1_6,$H2_6 $X2_6,$H2_6"
 
 # down_mask NS: the domains link notices marked down in NS.
 down_mask() {
 	ip netns exec "$1" awk '$1 == "linkfail" { print $NF }' /proc/net/sitemh
+}
+
+# down6_mask NS: the same for the IPv6 domains.
+down6_mask() {
+	ip netns exec "$1" awk '$1 == "linkfail6" { print $NF }' /proc/net/sitemh
+}
+
+# field6 NS NAME: a field of the "switchover6" line.
+field6() {
+	ip netns exec "$1" awk -v f="$2" \
+		'$1 == "switchover6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
 }
 

@@ -430,7 +430,7 @@ const EGRESS_PRIORITY: c_int = -50;
 const INGRESS_PRIORITY: c_int = -300;
 
 /// The number of hooks registered per namespace.
-const NUM_HOOKS: usize = 9;
+const NUM_HOOKS: usize = 10;
 
 /// Hook points, families and priorities, in the order of the registered `nf_hook_ops`.
 const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
@@ -475,6 +475,12 @@ const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
         bindings::nf_inet_hooks_NF_INET_FORWARD,
         HookPoint::Forward,
         ROUTING_PRIORITY,
+    ),
+    (
+        bindings::NFPROTO_IPV6 as u8,
+        bindings::nf_inet_hooks_NF_INET_LOCAL_IN,
+        HookPoint::LocalIn,
+        LOCAL_IN_PRIORITY,
     ),
     (
         bindings::NFPROTO_IPV6 as u8,
