@@ -28,8 +28,9 @@
 //! gateway field then holds 16 octets, the IPv4-mapped PE or peer address. IPv6 hosts
 //! match such a notice against their IPv6 domains' default routers in the same way (a copy
 //! from a link-local address that is none of them is only counted as `ignored`). A
-//! failed peer CE (code 2) is known by its IPv4 address only: IPv6 hosts act on failed
-//! uplinks (codes 1 and 5). Relays are IPv4 only.
+//! failed peer CE (code 2) is named by the IPv6 address `peers6` gives it (the peers'
+//! addresses that IPv6 hosts know them by, in the order of `peers`); without one, IPv6
+//! hosts cannot tell which of their domains it served. Relays are IPv4 only.
 //!
 //! Every host and router listens. A notice counts only if it arrived with TTL 255 (so it
 //! was sent on the link, like neighbour discovery) from the default router of one of the
@@ -150,6 +151,9 @@ struct CeConfig {
     pe: u32,
     /// The LAN interfaces.
     lan: [i32; MAX_LAN],
+    /// The peers' IPv6 addresses as hosts know them (their IPv6 `def_router`), in the
+    /// order of `peers` (0: none): IPv6 notices about a peer name it so.
+    peers6: [u128; MAX_PEERS],
 }
 
 /// Link-failure state of one namespace.
@@ -400,10 +404,16 @@ impl LinkFail {
     /// IPv6 addresses. Nothing on interfaces without one.
     fn multicast6(&self, config: &CeConfig, code: u8, gateway: u32) {
         let mut message = [0u8; NOTICE6_LEN];
-        let notice = Notice6 {
-            code,
-            gateway: ipv4_mapped(gateway),
-        };
+        // A peer is named by its configured IPv6 address; anything else IPv4-mapped.
+        let peer = self
+            .peers
+            .iter()
+            .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway);
+        let gateway = peer
+            .and_then(|i| config.peers6.get(i).copied())
+            .filter(|&addr| addr != 0)
+            .unwrap_or_else(|| ipv4_mapped(gateway));
+        let notice = Notice6 { code, gateway };
         write_notice6(crate::icmp6_type(), &notice, &mut message);
         let net = self.net.get();
         let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
@@ -804,6 +814,7 @@ enum CeField {
     PeAddr,
     Lan,
     Peers,
+    Peers6,
     KeepaliveMs,
     KeepaliveMisses,
     PeProbeMs,
@@ -817,15 +828,16 @@ pub(crate) struct CeKnob {
 }
 
 impl CeKnob {
-    /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan,peers,keepalive_ms,keepalive_misses,
-    /// pe_probe_ms}`.
+    /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan,peers,peers6,keepalive_ms,
+    /// keepalive_misses,pe_probe_ms,relay}`.
     pub(crate) fn register(net: &Net, state: &Arc<LinkFail>) -> Result<NetSysctlText<CeKnob>> {
-        let mut knobs = KVec::with_capacity(7, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(9, GFP_KERNEL)?;
         for (name, field) in [
             (c"uplink", CeField::Uplink),
             (c"pe_addr", CeField::PeAddr),
             (c"lan", CeField::Lan),
             (c"peers", CeField::Peers),
+            (c"peers6", CeField::Peers6),
             (c"keepalive_ms", CeField::KeepaliveMs),
             (c"keepalive_misses", CeField::KeepaliveMisses),
             (c"pe_probe_ms", CeField::PeProbeMs),
@@ -900,6 +912,16 @@ impl TextKnob for CeKnob {
                         result = result.and_then(|()| out.write_str(" "));
                     }
                     result = result.and_then(|()| write!(out, "{}", ipv4::Dotted(peer)));
+                }
+                result
+            }
+            CeField::Peers6 => {
+                let mut result = Ok(());
+                for (i, peer) in config.peers6.iter().filter(|&&p| p != 0).enumerate() {
+                    if i > 0 {
+                        result = result.and_then(|()| out.write_str(" "));
+                    }
+                    result = result.and_then(|()| write!(out, "{}", ipv6::Canonical(*peer)));
                 }
                 result
             }
@@ -987,6 +1009,18 @@ impl TextKnob for CeKnob {
                 self.state.peer_down.store(0, Ordering::Relaxed);
                 self.state.peer_back.store(0, Ordering::Relaxed);
                 self.state.arm(0);
+            }
+            CeField::Peers6 => {
+                let mut peers6 = [0u128; MAX_PEERS];
+                let words = text.split(|&c| c == b' ').filter(|w| !w.is_empty());
+                for (n, word) in words.enumerate() {
+                    let slot = peers6
+                        .get_mut(n)
+                        .ok_or_else(|| self.refuse(text, "more than 4 peers"))?;
+                    *slot = ipv6::parse_addr(word)
+                        .map_err(|_| self.refuse(text, "not an IPv6 address"))?;
+                }
+                self.state.config.lock().peers6 = peers6;
             }
             CeField::KeepaliveMs | CeField::KeepaliveMisses | CeField::PeProbeMs => {
                 let (value, low, high) = match self.field {

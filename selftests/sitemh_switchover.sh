@@ -207,6 +207,22 @@ test_ce_failure() {
 	log_test $rc "CE1 itself fails: CE2 misses its keepalives, code 2, the transfer survives"
 }
 
+test_ce_failure_v6() {
+	local rc=0
+	# CE2 names CE1 in IPv6 notices by the address H's IPv6 domain knows it by.
+	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers6=2001:db8:1::1 || rc=1
+	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.peers6)" = 2001:db8:1::1 ] || rc=1
+	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
+		transfer "IPv6, CE1 fails" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-b down
+	transferred_intact || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	ip -n "$ce1" link set ce1-b up
+	# CE1 is heard again: code 5 naming it, P1's IPv6 domain is up again.
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	log_test $rc "IPv6: CE1 itself fails: CE2's code 2 names it by its IPv6 address, the transfer survives"
+}
+
 # flap: the uplink goes down, up, down, up; connections move away and, once the link has
 # been quiet for failback_ms, back.
 flap() {
@@ -416,6 +432,7 @@ test_link_failure -1 "TLS 1.2 (master secret)"
 test_link_failure_v6
 test_udp_flow_v6
 test_path_mtu_on_the_new_pair_v6
+test_ce_failure_v6
 test_bad_notices_v6
 test_remote_link_failure
 test_ce_failure

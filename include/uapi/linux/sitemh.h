@@ -263,6 +263,8 @@ struct sitemh_careof6 {
  *                             context, 40 octets;
  * cut as client write key (16), server write key (16), client salt (4), server salt (4).
  * Messages are AES-128-GCM records; nonce = the sender's salt + 8-octet sequence number.
+ * They travel as ICMP type icmp_type (module parameter, the draft's 41) for IPv4
+ * connections and as ICMPv6 type icmp6_type (default 200, informational) for IPv6 ones.
  */
 #define SITEMH_SO_LFROUTES	(SITEMH_SO_BASE + 1)
 #define SITEMH_SO_SEQPARAM	(SITEMH_SO_BASE + 2)
