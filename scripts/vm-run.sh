@@ -21,7 +21,7 @@ ko=${SITEMH_KO:-$SITEMH_ROOT/sitemh.ko}
 vng=$SITEMH_CACHE/venv/bin/vng
 # vng starts virtme-run and friends from PATH.
 export PATH="$SITEMH_CACHE/venv/bin:$PATH"
-timeout_s=${VM_TIMEOUT:-2700}
+timeout_s=${VM_TIMEOUT:-3600}
 own_results=
 if [ -z "${SITEMH_RESULTS:-}" ]; then
 	SITEMH_RESULTS=$(mktemp)

@@ -22,49 +22,6 @@ tls=$here/sitemh_tls
 
 source "$here/switchover_site.sh"
 
-# transfer NAME BYTES RATE_KBPS TLSFLAG ACTION...: a TLS transfer from H to X; once the
-# client is ready, ACTION runs (e.g. the link fails). Leaves the outputs in $out_c/$out_s.
-# Each end gets $limit seconds (default 120).
-transfer() {
-	local name=$1 bytes=$2 rate=$3 flag=$4 limit=${limit:-120}
-	shift 4
-	out_c=$(mktemp /tmp/sitemh-sw.XXXXXX)
-	out_s=$(mktemp /tmp/sitemh-sw.XXXXXX)
-	defer rm -f "$out_c" "$out_s"
-	ip netns exec "$x" timeout "$limit" "$tls" server $flag ${peer:-$X1} $PORT $routes_x >"$out_s" 2>&1 &
-	local server=$!
-	busywait 5000 grep -q '^listening' "$out_s"
-	ip netns exec "$h" timeout "$limit" "$tls" client $flag -r "$rate" ${bind:-$H1} ${peer:-$X1} $PORT "$bytes" $routes_h \
-		>"$out_c" 2>&1 &
-	local client=$!
-	busywait 20000 grep -q '^ready' "$out_c" ||
-		echo "# client never ready ($name): $(tr '\n' ' ' <"$out_c")"
-	sleep 0.5
-	"$@"
-	wait $client
-	client_rc=$?
-	wait $server
-	server_rc=$?
-	echo "# $name: client rc $client_rc: $(tr '\n' ' ' <"$out_c")"
-	echo "# $name: server rc $server_rc: $(tr '\n' ' ' <"$out_s")"
-}
-
-digest_of() {
-	sed -n 's/.*sha256 \([0-9a-f]*\).*/\1/p' "$1" | head -1
-}
-
-# transferred_intact: after transfer, both ends succeeded and the server read exactly what
-# the client sent.
-transferred_intact() {
-	local rc=0
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "digest match" "$out_c" || rc=1
-	check [ -n "$(digest_of "$out_c")" ] || rc=1
-	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
-	return $rc
-}
-
 test_link_failure() {
 	local rc=0 flag=$1 what=$2
 	local before_h2 rst_before
@@ -80,108 +37,6 @@ test_link_failure() {
 	check [ $(( $(count "$x" in rst) + $(count "$x" out rst) )) -eq "$rst_before" ] || rc=1
 	restore_uplink
 	log_test $rc "$what: a 64 MiB transfer survives CE1-PE1 going down, byte-exact, no reset"
-}
-
-# The same over IPv6: CE1 multicasts the ICMPv6 notice to H, and the exchange runs over
-# ICMPv6.
-test_link_failure_v6() {
-	local rc=0 before_h2 rst_before
-	before_h2=$(count "$ce2" up h2v6)
-	rst_before=$(( $(count "$x" in rst) + $(count "$x" out rst) ))
-	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
-		transfer "IPv6" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-up down
-	transferred_intact || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
-	check [ "$(count "$ce2" up h2v6)" -gt "$((before_h2 + 100))" ] || rc=1
-	check [ $(( $(count "$x" in rst) + $(count "$x" out rst) )) -eq "$rst_before" ] || rc=1
-	# H heard of it over IPv6 (P1's IPv6 domain down), both ends' IPv6 switchover did it.
-	check [ "$(down6_mask "$h")" = 0x1 ] || rc=1
-	check [ "$(field6 "$h" switched)" -ge 1 ] || rc=1
-	check [ "$(field6 "$x" switched)" -ge 1 ] || rc=1
-	check [ "$(field6 "$h" refused)" -eq 0 ] || rc=1
-	restore_uplink
-	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
-	log_test $rc "IPv6: a 64 MiB transfer survives CE1-PE1 going down (ICMPv6 notice and exchange)"
-}
-
-test_udp_flow_v6() {
-	local rc=0 before_h2
-	before_h2=$(count "$ce2" up h2v6)
-	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
-		transfer "IPv6 UDP flow" $((16 << 20)) 20000 "-6 -d -3" ip -n "$ce1" link set ce1-up down
-	check [ "$client_rc" -eq 0 ] || rc=1
-	check [ "$server_rc" -eq 0 ] || rc=1
-	check grep -q "verify ok" "$out_c" || rc=1
-	check grep -q "bad 0 tail_missing 0" "$out_s" || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
-	check [ "$(count "$ce2" up h2v6)" -gt "$((before_h2 + 100))" ] || rc=1
-	restore_uplink
-	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
-	log_test $rc "IPv6 UDP flow (DTLS): moves with the link failure, every datagram verifies"
-}
-
-test_path_mtu_on_the_new_pair_v6() {
-	local rc=0 before
-	# As for IPv4: PE2's "packet too big", about the translated packet, must reach the
-	# socket, or the connection stalls on the new pair (IPv6 routers never fragment).
-	before=$(count "$h" in packet-too-big)
-	ip -n "$pe2" link set pe2-x mtu 1280
-	ip -n "$x" link set x-pe2 mtu 1280
-	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
-		transfer "IPv6, smaller MTU on the new pair" $((16 << 20)) 40000 "-6 -3" \
-		ip -n "$ce1" link set ce1-up down
-	transferred_intact || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check [ "$(count "$h" in packet-too-big)" -gt "$before" ] || rc=1
-	restore_uplink
-	ip -n "$pe2" link set pe2-x mtu 1500
-	ip -n "$x" link set x-pe2 mtu 1500
-	log_test $rc "IPv6 path MTU smaller on the new pair: ICMPv6 errors translated, byte-exact"
-}
-
-# notice6 NS IFACE SRC HOPS LEN CODE: an IPv6 notice (ICMPv6 type 200, the module's
-# default) from SRC to all nodes on IFACE, LEN octets long, with hop limit HOPS.
-notice6() {
-	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" "$6" <<-'PY'
-	import socket, sys
-	ifname, src, hops, length, code = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
-	index = socket.if_nametoindex(ifname)
-	s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
-	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
-	s.bind((src, 0, 0, index))
-	message = (bytes([200, code]) + bytes(22))[:length].ljust(length, b"\0")
-	s.sendto(message, ("ff02::1", 0, 0, index))
-	PY
-}
-
-# linkfail6 NS NAME: a field of the "linkfail6" line.
-linkfail6() {
-	ip netns exec "$1" awk -v f="$2" \
-		'$1 == "linkfail6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
-}
-
-test_bad_notices_v6() {
-	local rc=0 refused
-	ip -n "$lan" -6 addr add 2001:db8:1::77/64 dev br0 nodad
-	refused=$(linkfail6 "$h" refused)
-	# Not sent on the link (hop limit 64), truncated, and from an address of the LAN that
-	# is no router of H's: refused, nothing marked down.
-	notice6 "$ce1" ce1-b 2001:db8:1::1 64 24 1 || rc=1
-	notice6 "$ce1" ce1-b 2001:db8:1::1 255 23 1 || rc=1
-	notice6 "$lan" br0 2001:db8:1::77 255 24 1 || rc=1
-	check busywait_eq 3000 $((refused + 3)) linkfail6 "$h" refused || rc=1
-	check [ "$(down6_mask "$h")" = 0x0 ] || rc=1
-	# The same notice well formed from CE1 marks P1's IPv6 domain down; code 5 undoes it.
-	notice6 "$ce1" ce1-b 2001:db8:1::1 255 24 1 || rc=1
-	check busywait_eq 3000 0x1 down6_mask "$h" || rc=1
-	notice6 "$ce1" ce1-b 2001:db8:1::1 255 24 5 || rc=1
-	check busywait_eq 3000 0x0 down6_mask "$h" || rc=1
-	check [ "$(linkfail6 "$h" refused)" -eq $((refused + 3)) ] || rc=1
-	ip -n "$lan" -6 addr del 2001:db8:1::77/64 dev br0
-	log_test $rc "IPv6 notices: off-link, truncated, from no router: refused; a CE's own works"
 }
 
 test_remote_link_failure() {
@@ -205,22 +60,6 @@ test_ce_failure() {
 	check grep -q "switches 1" "$out_s" || rc=1
 	ip -n "$ce1" link set ce1-b up
 	log_test $rc "CE1 itself fails: CE2 misses its keepalives, code 2, the transfer survives"
-}
-
-test_ce_failure_v6() {
-	local rc=0
-	# CE2 names CE1 in IPv6 notices by the address H's IPv6 domain knows it by.
-	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers6=2001:db8:1::1 || rc=1
-	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.peers6)" = 2001:db8:1::1 ] || rc=1
-	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
-		transfer "IPv6, CE1 fails" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-b down
-	transferred_intact || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
-	ip -n "$ce1" link set ce1-b up
-	# CE1 is heard again: code 5 naming it, P1's IPv6 domain is up again.
-	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
-	log_test $rc "IPv6: CE1 itself fails: CE2's code 2 names it by its IPv6 address, the transfer survives"
 }
 
 # flap: the uplink goes down, up, down, up; connections move away and, once the link has
@@ -429,11 +268,6 @@ if [ -n "${SWITCHOVER_CASES:-}" ]; then
 fi
 test_link_failure -3 "TLS 1.3 (exported keys)"
 test_link_failure -1 "TLS 1.2 (master secret)"
-test_link_failure_v6
-test_udp_flow_v6
-test_path_mtu_on_the_new_pair_v6
-test_ce_failure_v6
-test_bad_notices_v6
 test_remote_link_failure
 test_ce_failure
 test_flapping_and_failback

@@ -272,3 +272,46 @@ field6() {
 		'$1 == "switchover6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
 }
 
+# transfer NAME BYTES RATE_KBPS TLSFLAG ACTION...: a TLS transfer from H to X ($tls, the
+# sitemh_tls program); once the client is ready, ACTION runs (e.g. the link fails). Leaves
+# the outputs in $out_c/$out_s. Each end gets $limit seconds (default 120); bind, peer,
+# routes_h and routes_x override H1, X1 and the routes.
+transfer() {
+	local name=$1 bytes=$2 rate=$3 flag=$4 limit=${limit:-120}
+	shift 4
+	out_c=$(mktemp /tmp/sitemh-sw.XXXXXX)
+	out_s=$(mktemp /tmp/sitemh-sw.XXXXXX)
+	defer rm -f "$out_c" "$out_s"
+	ip netns exec "$x" timeout "$limit" "$tls" server $flag ${peer:-$X1} $PORT $routes_x >"$out_s" 2>&1 &
+	local server=$!
+	busywait 5000 grep -q '^listening' "$out_s"
+	ip netns exec "$h" timeout "$limit" "$tls" client $flag -r "$rate" ${bind:-$H1} ${peer:-$X1} $PORT "$bytes" $routes_h \
+		>"$out_c" 2>&1 &
+	local client=$!
+	busywait 20000 grep -q '^ready' "$out_c" ||
+		echo "# client never ready ($name): $(tr '\n' ' ' <"$out_c")"
+	sleep 0.5
+	"$@"
+	wait $client
+	client_rc=$?
+	wait $server
+	server_rc=$?
+	echo "# $name: client rc $client_rc: $(tr '\n' ' ' <"$out_c")"
+	echo "# $name: server rc $server_rc: $(tr '\n' ' ' <"$out_s")"
+}
+
+digest_of() {
+	sed -n 's/.*sha256 \([0-9a-f]*\).*/\1/p' "$1" | head -1
+}
+
+# transferred_intact: after transfer, both ends succeeded and the server read exactly what
+# the client sent.
+transferred_intact() {
+	local rc=0
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "digest match" "$out_c" || rc=1
+	check [ -n "$(digest_of "$out_c")" ] || rc=1
+	check [ "$(digest_of "$out_c")" = "$(digest_of "$out_s")" ] || rc=1
+	return $rc
+}

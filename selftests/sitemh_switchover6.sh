@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Link-failure switchover (draft 2.1.2) over IPv6, on the site of sitemh_switchover.sh with
+# its IPv6 addresses (switchover_site.sh): CE routers multicast ICMPv6 notices, the two ends
+# run the authenticated exchange over ICMPv6 and translate IPv6 packets.
+
+source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+tls=$here/sitemh_tls
+
+source "$here/switchover_site.sh"
+
+# The same over IPv6: CE1 multicasts the ICMPv6 notice to H, and the exchange runs over
+# ICMPv6.
+test_link_failure_v6() {
+	local rc=0 before_h2 rst_before
+	before_h2=$(count "$ce2" up h2v6)
+	rst_before=$(( $(count "$x" in rst) + $(count "$x" out rst) ))
+	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
+		transfer "IPv6" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-up down
+	transferred_intact || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	check [ "$(count "$ce2" up h2v6)" -gt "$((before_h2 + 100))" ] || rc=1
+	check [ $(( $(count "$x" in rst) + $(count "$x" out rst) )) -eq "$rst_before" ] || rc=1
+	# H heard of it over IPv6 (P1's IPv6 domain down), both ends' IPv6 switchover did it.
+	check [ "$(down6_mask "$h")" = 0x1 ] || rc=1
+	check [ "$(field6 "$h" switched)" -ge 1 ] || rc=1
+	check [ "$(field6 "$x" switched)" -ge 1 ] || rc=1
+	check [ "$(field6 "$h" refused)" -eq 0 ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	log_test $rc "IPv6: a 64 MiB transfer survives CE1-PE1 going down (ICMPv6 notice and exchange)"
+}
+
+test_udp_flow_v6() {
+	local rc=0 before_h2
+	before_h2=$(count "$ce2" up h2v6)
+	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
+		transfer "IPv6 UDP flow" $((16 << 20)) 20000 "-6 -d -3" ip -n "$ce1" link set ce1-up down
+	check [ "$client_rc" -eq 0 ] || rc=1
+	check [ "$server_rc" -eq 0 ] || rc=1
+	check grep -q "verify ok" "$out_c" || rc=1
+	check grep -q "bad 0 tail_missing 0" "$out_s" || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	check [ "$(count "$ce2" up h2v6)" -gt "$((before_h2 + 100))" ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	log_test $rc "IPv6 UDP flow (DTLS): moves with the link failure, every datagram verifies"
+}
+
+test_path_mtu_on_the_new_pair_v6() {
+	local rc=0 before
+	# As for IPv4: PE2's "packet too big", about the translated packet, must reach the
+	# socket, or the connection stalls on the new pair (IPv6 routers never fragment).
+	before=$(count "$h" in packet-too-big)
+	ip -n "$pe2" link set pe2-x mtu 1280
+	ip -n "$x" link set x-pe2 mtu 1280
+	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
+		transfer "IPv6, smaller MTU on the new pair" $((16 << 20)) 40000 "-6 -3" \
+		ip -n "$ce1" link set ce1-up down
+	transferred_intact || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check [ "$(count "$h" in packet-too-big)" -gt "$before" ] || rc=1
+	restore_uplink
+	ip -n "$pe2" link set pe2-x mtu 1500
+	ip -n "$x" link set x-pe2 mtu 1500
+	log_test $rc "IPv6 path MTU smaller on the new pair: ICMPv6 errors translated, byte-exact"
+}
+
+# notice6 NS IFACE SRC HOPS LEN CODE: an IPv6 notice (ICMPv6 type 200, the module's
+# default) from SRC to all nodes on IFACE, LEN octets long, with hop limit HOPS.
+notice6() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" "$6" <<-'PY'
+	import socket, sys
+	ifname, src, hops, length, code = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+	index = socket.if_nametoindex(ifname)
+	s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
+	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+	s.bind((src, 0, 0, index))
+	message = (bytes([200, code]) + bytes(22))[:length].ljust(length, b"\0")
+	s.sendto(message, ("ff02::1", 0, 0, index))
+	PY
+}
+
+# linkfail6 NS NAME: a field of the "linkfail6" line.
+linkfail6() {
+	ip netns exec "$1" awk -v f="$2" \
+		'$1 == "linkfail6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+}
+
+test_bad_notices_v6() {
+	local rc=0 refused
+	ip -n "$lan" -6 addr add 2001:db8:1::77/64 dev br0 nodad
+	refused=$(linkfail6 "$h" refused)
+	# Not sent on the link (hop limit 64), truncated, and from an address of the LAN that
+	# is no router of H's: refused, nothing marked down.
+	notice6 "$ce1" ce1-b 2001:db8:1::1 64 24 1 || rc=1
+	notice6 "$ce1" ce1-b 2001:db8:1::1 255 23 1 || rc=1
+	notice6 "$lan" br0 2001:db8:1::77 255 24 1 || rc=1
+	check busywait_eq 3000 $((refused + 3)) linkfail6 "$h" refused || rc=1
+	check [ "$(down6_mask "$h")" = 0x0 ] || rc=1
+	# The same notice well formed from CE1 marks P1's IPv6 domain down; code 5 undoes it.
+	notice6 "$ce1" ce1-b 2001:db8:1::1 255 24 1 || rc=1
+	check busywait_eq 3000 0x1 down6_mask "$h" || rc=1
+	notice6 "$ce1" ce1-b 2001:db8:1::1 255 24 5 || rc=1
+	check busywait_eq 3000 0x0 down6_mask "$h" || rc=1
+	check [ "$(linkfail6 "$h" refused)" -eq $((refused + 3)) ] || rc=1
+	ip -n "$lan" -6 addr del 2001:db8:1::77/64 dev br0
+	log_test $rc "IPv6 notices: off-link, truncated, from no router: refused; a CE's own works"
+}
+
+test_ce_failure_v6() {
+	local rc=0
+	# CE2 names CE1 in IPv6 notices by the address H's IPv6 domain knows it by.
+	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers6=2001:db8:1::1 || rc=1
+	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.peers6)" = 2001:db8:1::1 ] || rc=1
+	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
+		transfer "IPv6, CE1 fails" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-b down
+	transferred_intact || rc=1
+	check grep -q "switches 1" "$out_c" || rc=1
+	check grep -q "switches 1" "$out_s" || rc=1
+	ip -n "$ce1" link set ce1-b up
+	# CE1 is heard again: code 5 naming it, P1's IPv6 domain is up again.
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	log_test $rc "IPv6: CE1 itself fails: CE2's code 2 names it by its IPv6 address, the transfer survives"
+}
+
+
+modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
+[ -x "$tls" ] || { echo "sitemh_tls is not built"; exit $ksft_fail; }
+build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
+
+# A developer's shortcut: SWITCHOVER_CASES="test_udp_flow_v6" runs only those.
+if [ -n "${SWITCHOVER_CASES:-}" ]; then
+	eval "$SWITCHOVER_CASES"
+	exit $ret
+fi
+test_link_failure_v6
+test_udp_flow_v6
+test_path_mtu_on_the_new_pair_v6
+test_ce_failure_v6
+test_bad_notices_v6
+exit $ret
