@@ -63,6 +63,7 @@ use kernel::{
 
 use crate::{
     domains::{
+        Family,
         FamilyState,
         V4,
         V6, //
@@ -477,38 +478,20 @@ impl LinkFail {
             Ok(notice) if transport.ttl == 255 => notice,
             _ => return self.refuse6(src, "malformed, or not sent on the link (hop limit != 255)"),
         };
-        // A link-local router is the one on the interface the notice came in by.
-        let (mut by_sender, mut by_gateway) = (0u32, 0u32);
-        let guard = kernel::sync::rcu::read_lock();
-        for domain in domains.snapshot(&guard).table.domains() {
-            let Some(router) = domain.router else {
-                continue;
-            };
-            let same_link = router.ifindex == 0 || router.ifindex == transport.iif;
-            if router.addr == src && same_link {
-                by_sender |= 1 << domain.index;
-            }
-            if router.addr == notice.gateway {
-                by_gateway |= 1 << domain.index;
-            }
-        }
-        drop(guard);
-        if by_sender == 0 {
+        let marked = mark_domains(
+            domains,
+            &self.down6,
+            src,
+            transport.iif,
+            notice.code,
+            notice.gateway,
+        );
+        let Some(matched) = marked else {
             if ipv6::is_link_local(src) {
                 self.ignored6.fetch_add(1, Ordering::Relaxed);
                 return Verdict::Drop(EINVAL);
             }
             return self.refuse6(src, "not from a default router of our IPv6 domains");
-        }
-        let matched = match notice.code {
-            CODE_CE_PE_LINK => by_sender,
-            CODE_CE_FAILURE => by_gateway,
-            _ if by_gateway != 0 => by_gateway,
-            _ => by_sender,
-        };
-        match notice.code {
-            CODE_CE_PE_LINK | CODE_CE_FAILURE => self.down6.fetch_or(matched, Ordering::Relaxed),
-            _ => self.down6.fetch_and(!matched, Ordering::Relaxed),
         };
         if matched != 0 {
             noticed();
@@ -578,33 +561,16 @@ impl LinkFail {
         if notice.code == CODE_KEEPALIVE {
             return self.heard(src);
         }
-        // The sender must be the default router of one of our domains. A notice about a
-        // router (a failed peer CE, code 2, or its recovery) concerns that router's
-        // domains; one about a PE, the sender's.
-        let (mut by_sender, mut by_gateway) = (0u32, 0u32);
-        let guard = kernel::sync::rcu::read_lock();
-        for domain in domains.snapshot(&guard).table.domains() {
-            if domain.router.is_some_and(|r| r.addr == src) {
-                by_sender |= 1 << domain.index;
-            }
-            if domain.router.is_some_and(|r| r.addr == notice.gateway) {
-                by_gateway |= 1 << domain.index;
-            }
-        }
-        drop(guard);
-        if by_sender == 0 {
+        let marked = mark_domains(
+            domains,
+            &self.down,
+            src,
+            transport.iif,
+            notice.code,
+            notice.gateway,
+        );
+        let Some(matched) = marked else {
             return self.refuse(src, "not from a default router of our domains");
-        }
-        let matched = match notice.code {
-            CODE_CE_PE_LINK => by_sender,
-            // A peer CE we do not use as a router: nothing of ours failed.
-            CODE_CE_FAILURE => by_gateway,
-            _ if by_gateway != 0 => by_gateway,
-            _ => by_sender,
-        };
-        match notice.code {
-            CODE_CE_PE_LINK | CODE_CE_FAILURE => self.down.fetch_or(matched, Ordering::Relaxed),
-            _ => self.down.fetch_and(!matched, Ordering::Relaxed),
         };
         if matched != 0 {
             noticed();
@@ -867,6 +833,51 @@ impl CeKnob {
         }
         EINVAL
     }
+}
+
+/// Marks down (codes 1, 2) or up (code 5) in `down` the domains a notice concerns, and
+/// returns them; `None`, changing nothing, if its sender `src` is the default router of
+/// none of `domains` (a router configured with an interface, an IPv6 link-local one, must
+/// have sent it on that interface, `iif`). A notice about a router (a failed peer CE, code
+/// 2, or its recovery) concerns that router's domains; one about a PE, the sender's.
+fn mark_domains<F: Family>(
+    domains: &FamilyState<F>,
+    down: &AtomicU32,
+    src: F::Addr,
+    iif: i32,
+    code: u8,
+    gateway: F::Addr,
+) -> Option<u32> {
+    let (mut by_sender, mut by_gateway) = (0u32, 0u32);
+    {
+        let guard = kernel::sync::rcu::read_lock();
+        for domain in domains.snapshot(&guard).table.domains() {
+            let Some(router) = domain.router else {
+                continue;
+            };
+            if router.addr == src && (router.ifindex == 0 || router.ifindex == iif) {
+                by_sender |= 1 << domain.index;
+            }
+            if router.addr == gateway {
+                by_gateway |= 1 << domain.index;
+            }
+        }
+    }
+    if by_sender == 0 {
+        return None;
+    }
+    let matched = match code {
+        CODE_CE_PE_LINK => by_sender,
+        // A peer CE we do not use as a router: nothing of ours failed.
+        CODE_CE_FAILURE => by_gateway,
+        _ if by_gateway != 0 => by_gateway,
+        _ => by_sender,
+    };
+    match code {
+        CODE_CE_PE_LINK | CODE_CE_FAILURE => down.fetch_or(matched, Ordering::Relaxed),
+        _ => down.fetch_and(!matched, Ordering::Relaxed),
+    };
+    Some(matched)
 }
 
 fn write_ifname(out: &mut FixedBuf<'_>, net: &Net, ifindex: i32) -> core::fmt::Result {

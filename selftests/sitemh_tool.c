@@ -536,8 +536,9 @@ static int cmd_bad_switchover(const char *addr)
 		      EADDRNOTAVAIL);
 	bad |= expect("LFROUTES: NULL value",
 		      setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, NULL, sizeof(routes[0])), EFAULT);
-	bad |= expect("LFROUTES: IPv6 socket (IPv4 only so far)",
-		      setsockopt(fd6, IPPROTO_IPV6, SITEMH_SO_LFROUTES, routes, 32), EOPNOTSUPP);
+	bad |= expect("LFROUTES: an IPv4 pair on an IPv6 socket",
+		      setsockopt(fd6, IPPROTO_IPV6, SITEMH_SO_LFROUTES, routes,
+				 sizeof(struct sitemh_addr_pair)), EINVAL);
 	bad |= expect("SEQPARAM: one octet short",
 		      setsockopt(c, IPPROTO_IP, SITEMH_SO_SEQPARAM, &param, sizeof(param) - 1), EINVAL);
 	param.form = 3;
