@@ -1079,9 +1079,9 @@ impl<F: SwitchFamily> Switchover<F> {
                 for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(pair_len)) {
                     let src = F::Addr::read(&octets[..len]).ok_or(EINVAL)?;
                     let dst = F::Addr::read(&octets[len..]).ok_or(EINVAL)?;
-                    let mut wire = [0u8; 16];
-                    src.write(&mut wire[..len]);
-                    if Some(src) != home && !local.iter().any(|(a, _)| a[..len] == wire[..len]) {
+                    if Some(src) != home
+                        && !local.iter().any(|(a, _)| F::Addr::read(a) == Some(src))
+                    {
                         return Err(EADDRNOTAVAIL);
                     }
                     *pair = (src, dst);

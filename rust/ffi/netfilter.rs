@@ -98,11 +98,22 @@ impl<'a> Packet<'a> {
     /// many as fit and exist), else the length reads 0. `None` for a fragment or a packet
     /// too short for its header.
     pub(crate) fn ipv4_transport(&self, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
+        self.transport(local::sitemh_skb_ipv4_transport, only_proto, out)
+    }
+
+    /// The same through the glue's `read` (`sitemh_skb_ipv{4,6}_transport`).
+    fn transport(
+        &self,
+        read: TransportReader,
+        only_proto: u8,
+        out: &mut [u8],
+    ) -> Option<Transport> {
         let (mut proto, mut ttl, mut looped, mut iif) = (0u8, 0u8, false, 0i32);
         let room = i32::try_from(out.len()).ok()?;
-        // SAFETY: `skb` is valid (type invariant); `out` has `room` writable octets.
+        // SAFETY: `skb` is valid (type invariant) and of the family `read` expects (the
+        // callers pick it by family); `out` has `room` writable octets.
         let len = unsafe {
-            local::sitemh_skb_ipv4_transport(
+            read(
                 self.skb,
                 only_proto,
                 &mut proto,
@@ -180,28 +191,7 @@ impl<'a> Packet<'a> {
     /// The IPv6 packet's transport protocol (past extension headers), hop limit and
     /// transport as [`Packet::ipv4_transport`] reports them (`ttl` is the hop limit).
     pub(crate) fn ipv6_transport(&self, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
-        let (mut proto, mut ttl, mut looped, mut iif) = (0u8, 0u8, false, 0i32);
-        let room = i32::try_from(out.len()).ok()?;
-        // SAFETY: `skb` is valid (type invariant); `out` has `room` writable octets.
-        let len = unsafe {
-            local::sitemh_skb_ipv6_transport(
-                self.skb,
-                only_proto,
-                &mut proto,
-                &mut ttl,
-                &mut looped,
-                &mut iif,
-                out.as_mut_ptr(),
-                room,
-            )
-        };
-        Some(Transport {
-            proto,
-            ttl,
-            looped,
-            iif,
-            len: usize::try_from(len).ok()?,
-        })
+        self.transport(local::sitemh_skb_ipv6_transport, only_proto, out)
     }
 
     /// The IPv6 packet's protocol and ports, for TCP and UDP (not for later fragments).
@@ -387,6 +377,18 @@ impl<'a> Packet<'a> {
         }
     }
 }
+
+/// The glue's `sitemh_skb_ipv{4,6}_transport`.
+type TransportReader = unsafe extern "C" fn(
+    *const bindings::sk_buff,
+    u8,
+    *mut u8,
+    *mut u8,
+    *mut bool,
+    *mut i32,
+    *mut u8,
+    i32,
+) -> i32;
 
 /// What [`Packet::ipv4_transport`] reports.
 #[derive(Clone, Copy, Debug)]

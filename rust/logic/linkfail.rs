@@ -191,20 +191,30 @@ pub(crate) struct Sealed<B> {
     pub(crate) seq: u64,
 }
 
-/// The Internet checksum (RFC 1071) of `data`.
-pub(crate) fn internet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
+/// `sum` plus the 16-bit big-endian words of `data` (an odd last octet padded with zero),
+/// not yet folded: the running sum of RFC 1071.
+fn add_words(mut sum: u64, data: &[u8]) -> u64 {
     let mut chunks = data.chunks_exact(2);
     for pair in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+        sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
     }
     if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
+        sum += u64::from(*last) << 8;
     }
+    sum
+}
+
+/// The one's complement of the folded running sum.
+fn fold(mut sum: u64) -> u16 {
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
+}
+
+/// The Internet checksum (RFC 1071) of `data`.
+pub(crate) fn internet_checksum(data: &[u8]) -> u16 {
+    fold(add_words(0, data))
 }
 
 /// Writes the clear part of a code 3/4 message into `out` ([`Layout::LEN`] octets): ICMP
@@ -346,25 +356,11 @@ pub(crate) struct Notice6 {
 /// the pseudo-header (RFC 8200 section 8.1) and the message with its checksum field as it
 /// is. A received message verifies when this is 0.
 pub(crate) fn icmpv6_checksum(src: u128, dst: u128, message: &[u8]) -> u16 {
-    let mut sum: u64 = 0;
-    for addr in [src, dst] {
-        for word in addr.to_be_bytes().chunks_exact(2) {
-            sum += u64::from(u16::from_be_bytes([word[0], word[1]]));
-        }
-    }
     let len = message.len() as u64;
-    sum += (len >> 16) + (len & 0xffff) + u64::from(IPPROTO_ICMPV6);
-    let mut chunks = message.chunks_exact(2);
-    for pair in &mut chunks {
-        sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u64::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    let pseudo = (len >> 16) + (len & 0xffff) + u64::from(IPPROTO_ICMPV6);
+    let sum = add_words(pseudo, &src.to_be_bytes());
+    let sum = add_words(sum, &dst.to_be_bytes());
+    fold(add_words(sum, message))
 }
 
 /// IPPROTO_ICMPV6, the pseudo-header's next header.
