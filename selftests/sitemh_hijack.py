@@ -24,6 +24,8 @@ Cases (one line of output each; exit 1 if wrong):
                     victim connects: its datagrams are not translated to the attacker
   notpeer           a valid sealed SET_ALT_ROUTE for a connection, from an address that is
                     none of its peers: refused and counted, nothing moves
+  stale             a valid request sealed long before one already accepted: refused
+  flood             garbage and forged messages do not crowd out a real exchange
 """
 
 import ctypes
@@ -83,16 +85,23 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
-def message(v, proto, laddr, faddr, lport, fport, alt_src, alt_dst, seq):
-    """A SET_ALT_ROUTE naming the connection as its sender (the remote) sees it."""
+def now_ms():
+    return time.monotonic_ns() // 1_000_000
+
+
+def message(v, proto, laddr, faddr, lport, fport, alt_src, alt_dst, seq, stamp=None,
+            key=CLIENT_KEY):
+    """A SET_ALT_ROUTE naming the connection as its sender (the remote) sees it, sealed
+    at `stamp` (ms of the sender's clock; now by default)."""
     a = 4 if v == 4 else 16
+    stamp = now_ms() if stamp is None else stamp
     clear = struct.pack("!BBHI", TYPE4 if v == 4 else TYPE6, 3, 0, 0)
     clear += struct.pack(f"!B3x{a}s{a}sHH", proto, packed(v, laddr), packed(v, faddr),
                          lport, fport)
-    plain = struct.pack(f"!B3x{a}s{a}s", 3, packed(v, alt_src), packed(v, alt_dst))
+    plain = struct.pack(f"!B3xQ{a}s{a}s", 3, stamp, packed(v, alt_src), packed(v, alt_dst))
     clear += struct.pack("!BHH", 41, 0x0303, 8 + len(plain) + 16)
     nonce = CLIENT_SALT + struct.pack("!Q", seq)
-    sealed = AESGCM(CLIENT_KEY).encrypt(nonce, plain, clear)
+    sealed = AESGCM(key).encrypt(nonce, plain, clear)
     m = bytearray(clear + struct.pack("!Q", seq) + sealed)
     if v == 4:
         m[2:4] = struct.pack("!H", checksum(bytes(m)))
@@ -100,14 +109,15 @@ def message(v, proto, laddr, faddr, lport, fport, alt_src, alt_dst, seq):
     return bytes(m)
 
 
-def send_icmp(v, ns, src, dst, m):
+def send_icmp(v, ns, src, dst, *messages):
     enter(ns)
     if v == 4:
         raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     else:
         raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     raw.bind((src, 0))
-    raw.sendto(m, (dst, 0))
+    for m in messages:
+        raw.sendto(m, (dst, 0))
     raw.close()
 
 
@@ -328,6 +338,61 @@ def case_notpeer(ns_h, ns_r):
                    f"SO_LFROUTES {attacker.result}; refused counted {counted}; in_use {in_use}")
 
 
+def case_stale(ns_h, ns_r):
+    """A valid request sealed 10 s before the peer's newest accepted one (held back by
+    someone on the path, with a sequence number never seen) is refused."""
+    v, proto, port, rport = 4, 17, 5040, 7040
+    a = ADDRS[v]
+    conn = Attacker(ns_h, v, proto, port, rport, [("l2", "r2"), ("l2", "r1")])
+    switched = counter(ns_h, v, "switched")
+    now = now_ms()
+    # To (R1 -> L2): accepted, the connection moves.
+    send_icmp(v, ns_r, a["r1"], a["l2"],
+              message(v, proto, a["r2"], a["l2"], rport, port, a["r1"], a["l2"], 20, now))
+    moved = wait_counter(ns_h, v, "switched", switched, 2.0) and conn.ask("inuse") == "1"
+    # Back to (R2 -> L2), sealed long ago: refused and counted, nothing moves.
+    refused = counter(ns_h, v, "refused")
+    send_icmp(v, ns_r, a["r2"], a["l2"],
+              message(v, proto, a["r2"], a["l2"], rport, port, a["r2"], a["l2"], 30,
+                      now - 10_000))
+    counted = wait_counter(ns_h, v, "refused", refused, 2.0)
+    in_use = conn.ask("inuse")
+    # The same sealed now is accepted: only its age was wrong.
+    send_icmp(v, ns_r, a["r2"], a["l2"],
+              message(v, proto, a["r2"], a["l2"], rport, port, a["r2"], a["l2"], 31))
+    back = wait_counter(ns_h, v, "switched", switched + 1, 2.0)
+    conn.close()
+    ok = moved and counted and in_use == "1" and back
+    return outcome("a request held back and played late", ok,
+                   f"moved {moved}; late one refused {counted}, in_use {in_use}; fresh one {back}")
+
+
+def case_flood(ns_h, ns_r):
+    """A flood of garbage (names no connection) and of forged messages naming one
+    connection, from that connection's peer, leaves room for another connection's
+    exchange."""
+    v, proto = 4, 17
+    a = ADDRS[v]
+    victim = Attacker(ns_h, v, proto, 5050, 7050, [("l2", "r2"), ("l2", "r1")])
+    other = Attacker(ns_h, v, proto, 5060, 7060, [("l2", "r2"), ("l2", "r1")])
+    forged = [message(v, proto, a["r2"], a["l2"], 7050, 5050, a["r2"], a["l2"], seq,
+                      key=bytes(16)) for seq in range(100, 1100)]
+    garbage = [message(v, proto, a["r2"], a["l2"], 9, 9, a["r2"], a["l2"], seq)
+               for seq in range(100, 1100)]
+    valid = message(v, proto, a["r2"], a["l2"], 7060, 5060, a["r1"], a["l2"], 5)
+    flood = [m for pair in zip(forged, garbage) for m in pair]
+    switched = counter(ns_h, v, "switched")
+    send_icmp(v, ns_r, a["r2"], a["l2"], *flood[:1000])
+    send_icmp(v, ns_r, a["r1"], a["l2"], valid)
+    send_icmp(v, ns_r, a["r2"], a["l2"], *flood[1000:])
+    moved = wait_counter(ns_h, v, "switched", switched, 3.0)
+    in_use = other.ask("inuse"), victim.ask("inuse")
+    victim.close()
+    other.close()
+    ok = moved and in_use == ("1", "255")
+    return outcome("an exchange amid a flood", ok, f"moved {moved}; in_use {in_use}")
+
+
 def main():
     case, ns_h, ns_r = sys.argv[1:4]
     if case == "set4":
@@ -342,6 +407,10 @@ def main():
         return case_translate(ns_h, ns_r)
     if case == "notpeer":
         return case_notpeer(ns_h, ns_r)
+    if case == "stale":
+        return case_stale(ns_h, ns_r)
+    if case == "flood":
+        return case_flood(ns_h, ns_r)
     print(f"unknown case {case}")
     return 1
 

@@ -43,4 +43,6 @@ run settcp "IPv4 TCP: SO_LFROUTES naming another socket's pair is refused"
 run move "a move onto a pair another socket took since is refused"
 run translate "a pair another socket took after the move is not translated"
 run notpeer "an exchange message from no peer of its connection is refused"
+run stale "a valid request held back and played late is refused"
+run flood "garbage and forged messages do not crowd out an exchange"
 exit $ret
