@@ -392,19 +392,39 @@ struct Tracked<A> {
     sock: SockRef,
     /// Who owns the socket (for [`MAX_TRACKED_PER_USER`]).
     uid: u32,
-    keys: Option<KeySet>,
+    /// Shared with the work item, which seals and opens outside the lock.
+    keys: Option<Arc<KeySet>>,
     /// When the pending request is due again (ms of the monotonic clock).
     next_try_ms: u64,
     /// After an exchange went unanswered, no new one before this time (ms).
     quiet_until_ms: u64,
 }
 
-/// A message to send once the lock is released (the first `Layout::<A>::LEN` octets).
+/// A message to seal and send once the lock is released: AES-GCM never runs with
+/// interrupts off.
 struct Outgoing<A> {
     src: A,
     dst: A,
-    message: [u8; MESSAGE_MAX],
+    keys: Arc<KeySet>,
+    code: u8,
+    /// The connection as the message names it.
+    pcb: IdPcb<A>,
+    seq: u64,
+    alt: AltRoute<A>,
 }
+
+/// A connection a received message may be about, and its keys, to try outside the lock.
+struct Candidate {
+    /// Its position in the inbox taken.
+    message: usize,
+    /// The connection's [`SockRef::id`].
+    conn: usize,
+    keys: Arc<KeySet>,
+}
+
+/// Connections tried per received message, at most: those using the pair the message
+/// names come first, so overlapping registrations cannot push the right one out.
+const CANDIDATES_PER_MESSAGE: usize = 4;
 
 /// A received code 3/4 message whose clear part checked out.
 #[derive(Clone, Copy)]
@@ -553,10 +573,11 @@ impl<F: SwitchFamily> Switchover<F> {
         let ours = Self::as_we_name_it(&sealed);
         let conn = {
             let conns = self.conns.lock();
-            conns
-                .iter()
-                .find(|t| t.keys.is_some() && Self::may_be_from(t, &ours, src))
-                .map(|t| t.sock.id())
+            let found = Self::named(&conns, &ours, src)
+                .filter_map(|at| conns.get(at))
+                .find(|t| t.keys.is_some())
+                .map(|t| t.sock.id());
+            found
         };
         let Some(conn) = conn else {
             self.refuse(src, "names no connection of its source");
@@ -805,32 +826,50 @@ impl<F: SwitchFamily> Switchover<F> {
         }
     }
 
-    /// Seals `alt` for `t` into a message naming the connection as `pcb`.
-    fn seal(
+    /// Prepares a message of `t` sealing `alt`, naming the connection as `pcb`, from `src`
+    /// to `dst`: takes its sequence number now; [`Switchover::seal`] encrypts it later,
+    /// outside the lock.
+    fn seal_job(
         t: &mut Tracked<F::Addr>,
         code: u8,
         pcb: &IdPcb<F::Addr>,
         alt: &AltRoute<F::Addr>,
-    ) -> Option<[u8; MESSAGE_MAX]> {
-        let keys = t.keys.as_ref()?;
-        let seq = t.conn.next_seq();
+        src: F::Addr,
+        dst: F::Addr,
+    ) -> Option<Outgoing<F::Addr>> {
+        let keys = t.keys.as_ref()?.clone();
+        Some(Outgoing {
+            src,
+            dst,
+            keys,
+            code,
+            pcb: *pcb,
+            seq: t.conn.next_seq(),
+            alt: *alt,
+        })
+    }
+
+    /// Seals a prepared message.
+    fn seal(out: &Outgoing<F::Addr>) -> Option<[u8; MESSAGE_MAX]> {
         let mut m = [0u8; MESSAGE_MAX];
         let len = Layout::<F::Addr>::LEN;
-        write_clear(F::icmp_type(), code, pcb, seq, &mut m);
+        write_clear(F::icmp_type(), out.code, &out.pcb, out.seq, &mut m);
         // Stamped now, whatever the fields came from (an answer copies the request's).
         let alt = AltRoute {
             stamp: now_ms(),
-            ..*alt
+            ..out.alt
         };
-        alt.write(&mut m[Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG]);
-        let nonce = kdf::nonce(&keys.seal.salt, seq);
-        let (ad, rest) = m[..len].split_at_mut(Layout::<F::Addr>::NONCE);
-        let (plain, tag) = rest[NONCE_LEN..].split_at_mut(AltRoute::<F::Addr>::LEN);
+        alt.write(m.get_mut(Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG)?);
+        let nonce = kdf::nonce(&out.keys.seal.salt, out.seq);
+        let (ad, rest) = m.get_mut(..len)?.split_at_mut(Layout::<F::Addr>::NONCE);
+        let (plain, tag) = rest
+            .get_mut(NONCE_LEN..)?
+            .split_at_mut(AltRoute::<F::Addr>::LEN);
         let tag: &mut [u8; TAG_LEN] = tag.try_into().ok()?;
-        keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
+        out.keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
         // ICMPv6's checksum, over the addresses too, is the sending socket's job.
         if F::VERIFY_CHECKSUM {
-            finish_checksum(&mut m[..len]);
+            finish_checksum(m.get_mut(..len)?);
         }
         Some(m)
     }
@@ -851,49 +890,93 @@ impl<F: SwitchFamily> Switchover<F> {
         AltRoute::<F::Addr>::read(plain)
     }
 
-    /// Handles one received message under the lock.
-    fn handle(
+    /// The positions in `conns` of the connections a message naming `ours` from `src`
+    /// may be about: those whose pair in use is the one named first (a connection's own
+    /// peer names it so), then those that merely list it among their routes.
+    fn named<'a>(
+        conns: &'a [Tracked<F::Addr>],
+        ours: &'a IdPcb<F::Addr>,
+        src: F::Addr,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let in_use = |t: &Tracked<F::Addr>| t.conn.current() == (ours.laddr, ours.faddr);
+        let exact = conns
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && in_use(t));
+        let listed = conns
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && !in_use(t));
+        Iterator::chain(exact, listed).map(|(at, _)| at)
+    }
+
+    /// Under the lock: adds to `out` the connections message number `index` may be about,
+    /// with their keys, to be tried outside the lock. `None`, or why there is none.
+    fn candidates(
+        conns: &[Tracked<F::Addr>],
+        index: usize,
+        incoming: &Incoming<F::Addr>,
+        out: &mut KVec<Candidate>,
+    ) -> Option<&'static str> {
+        let Some(sealed) = incoming
+            .message
+            .get(..incoming.len)
+            .and_then(Self::clear_part)
+        else {
+            return Some("malformed");
+        };
+        let ours = Self::as_we_name_it(&sealed);
+        let mut why = Some("names no connection of its source");
+        for at in Self::named(conns, &ours, incoming.src).take(CANDIDATES_PER_MESSAGE) {
+            let Some(t) = conns.get(at) else {
+                continue;
+            };
+            let Some(keys) = t.keys.as_ref() else {
+                why = why.and(Some("connection has no keys"));
+                continue;
+            };
+            if !t.conn.replay.check(sealed.seq) {
+                why = why.and(Some("replayed"));
+                continue;
+            }
+            let candidate = Candidate {
+                message: index,
+                conn: t.sock.id(),
+                keys: keys.clone(),
+            };
+            // The room was reserved outside the lock.
+            if out.push_within_capacity(candidate).is_ok() {
+                why = None;
+            }
+        }
+        why
+    }
+
+    /// Under the lock: acts on a received message that the keys of connection `conn`
+    /// opened (`alt`).
+    fn apply(
         &self,
         conns: &mut KVec<Tracked<F::Addr>>,
         incoming: &Incoming<F::Addr>,
+        conn: usize,
+        alt: AltRoute<F::Addr>,
         chores: &mut Chores<F::Addr>,
         now: u64,
     ) {
         let src = incoming.src;
-        let Some(message) = incoming.message.get(..incoming.len) else {
-            return self.refuse(src, "wrong length");
-        };
-        let Some(sealed) = Self::clear_part(message) else {
+        let Some(sealed) = incoming
+            .message
+            .get(..incoming.len)
+            .and_then(Self::clear_part)
+        else {
             return self.refuse(src, "malformed");
         };
         let ours = Self::as_we_name_it(&sealed);
-        // Every open connection the message names and that has `src` as a peer is a
-        // candidate (registrations may overlap); it is the one whose keys open it. So no
-        // registration of another socket can make a connection's messages fail.
-        let mut found = None;
-        let mut why = "names no connection of its source";
-        for (at, t) in conns.iter().enumerate() {
-            if !Self::may_be_from(t, &ours, src) {
-                continue;
-            }
-            let Some(keys) = t.keys.as_ref() else {
-                why = "connection has no keys";
-                continue;
-            };
-            if !t.conn.replay.check(sealed.seq) {
-                why = "replayed";
-                continue;
-            }
-            match Self::open(keys, message, sealed.seq) {
-                Some(alt) => {
-                    found = Some((at, alt));
-                    break;
-                }
-                None => why = "does not authenticate",
-            }
-        }
-        let Some((at, alt)) = found else {
-            return self.refuse(src, why);
+        let Some(at) = conns
+            .iter()
+            .position(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
+        else {
+            return self.refuse(src, "its connection is gone");
         };
         // The messages travel over the proposed pair (see `transmit` and the answer
         // below): the source is the peer's address on it, never another of its peers.
@@ -907,16 +990,18 @@ impl<F: SwitchFamily> Switchover<F> {
         if src != peer {
             return self.refuse(src, "not sent from the peer's address on the proposed pair");
         }
-        if let Some(t) = conns.get_mut(at) {
-            t.conn.replay.accept(sealed.seq);
-        }
-        if alt.code != sealed.code {
-            return self.refuse(src, "code differs in the encrypted part");
-        }
         let claimable = self.claimable(conns, at, local, peer);
         let Some(t) = conns.get_mut(at) else {
             return;
         };
+        // A copy of the same message earlier in this batch was acted on already.
+        if !t.conn.replay.check(sealed.seq) {
+            return self.refuse(src, "replayed");
+        }
+        t.conn.replay.accept(sealed.seq);
+        if alt.code != sealed.code {
+            return self.refuse(src, "code differs in the encrypted part");
+        }
         if !t.conn.fresh.is_fresh(alt.stamp, now) {
             return self.refuse(src, exchange_error(ExchangeError::TooOld));
         }
@@ -935,23 +1020,89 @@ impl<F: SwitchFamily> Switchover<F> {
                 Err(ExchangeError::Stale) => return,
                 Err(e) => return self.refuse(src, exchange_error(e)),
             };
-            if let Some(message) = Self::seal(t, CODE_ALT_ROUTE_ESTABLISHED, &sealed.pcb, &answer) {
-                // From our new local address to the peer's.
-                let _ = chores.send.push(
-                    Outgoing {
-                        src: alt.dst,
-                        dst: alt.src,
-                        message,
-                    },
-                    GFP_ATOMIC,
-                );
-                self.counters.answers.fetch_add(1, Ordering::Relaxed);
+            // From our new local address to the peer's.
+            let job = Self::seal_job(
+                t,
+                CODE_ALT_ROUTE_ESTABLISHED,
+                &sealed.pcb,
+                &answer,
+                alt.dst,
+                alt.src,
+            );
+            if let Some(job) = job {
+                if chores.send.push(job, GFP_ATOMIC).is_ok() {
+                    self.counters.answers.fetch_add(1, Ordering::Relaxed);
+                }
             }
         } else if let Err(e) = t.conn.accept_answer(&alt, |_, _| claimable) {
             return self.refuse(src, exchange_error(e));
         }
         if t.conn.in_use != before {
             self.switched(t, chores);
+        }
+    }
+
+    /// Handles the received messages: which connection each may be about is read under
+    /// the lock, the AES-GCM opening is done outside it, and what they ask is done under
+    /// it again (with everything checked anew: the table may have changed meanwhile).
+    fn handle_inbox(&self, inbox: &[Incoming<F::Addr>], now: u64, chores: &mut Chores<F::Addr>) {
+        if inbox.is_empty() {
+            return;
+        }
+        let room = inbox.len() * CANDIDATES_PER_MESSAGE;
+        let (Ok(mut candidates), Ok(mut refusals), Ok(mut opened)) = (
+            KVec::<Candidate>::with_capacity(room, GFP_KERNEL),
+            KVec::<Option<&'static str>>::with_capacity(inbox.len(), GFP_KERNEL),
+            KVec::<(usize, usize, AltRoute<F::Addr>)>::with_capacity(inbox.len(), GFP_KERNEL),
+        ) else {
+            // Dropped: the peer repeats its request, or the exchange gives up.
+            self.counters
+                .refused
+                .fetch_add(inbox.len() as u64, Ordering::Relaxed);
+            return;
+        };
+        {
+            let conns = self.conns.lock();
+            for (index, incoming) in inbox.iter().enumerate() {
+                let why = Self::candidates(&conns, index, incoming, &mut candidates);
+                let _ = refusals.push_within_capacity(why);
+            }
+        }
+        for (index, incoming) in inbox.iter().enumerate() {
+            let Some(message) = incoming.message.get(..incoming.len) else {
+                continue;
+            };
+            let Some(sealed) = Self::clear_part(message) else {
+                continue;
+            };
+            let found = candidates
+                .iter()
+                .filter(|c| c.message == index)
+                .find_map(|c| Some((c.conn, Self::open(&c.keys, message, sealed.seq)?)));
+            match found {
+                Some((conn, alt)) => {
+                    let _ = opened.push_within_capacity((index, conn, alt));
+                }
+                None => {
+                    let why = refusals
+                        .get(index)
+                        .copied()
+                        .flatten()
+                        .unwrap_or("does not authenticate");
+                    self.refuse(incoming.src, why);
+                }
+            }
+        }
+        // The keys go outside the lock.
+        drop(candidates);
+        if opened.is_empty() {
+            return;
+        }
+        let mut conns = self.conns.lock();
+        for &(index, conn, alt) in opened.iter() {
+            if let Some(incoming) = inbox.get(index) {
+                self.apply(&mut conns, incoming, conn, alt, chores, now);
+            }
         }
     }
 
@@ -1090,19 +1241,13 @@ impl<F: SwitchFamily> Switchover<F> {
             return;
         };
         pending.tries_left = pending.tries_left.saturating_sub(1);
-        let Some(message) = Self::seal(t, CODE_SET_ALT_ROUTE, pcb, alt) else {
+        // Over the proposed route itself: the old one is dead.
+        let Some(job) = Self::seal_job(t, CODE_SET_ALT_ROUTE, pcb, alt, alt.src, alt.dst) else {
             return;
         };
-        // Over the proposed route itself: the old one is dead.
-        let _ = chores.send.push(
-            Outgoing {
-                src: alt.src,
-                dst: alt.dst,
-                message,
-            },
-            GFP_ATOMIC,
-        );
-        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if chores.send.push(job, GFP_ATOMIC).is_ok() {
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        }
         t.next_try_ms = now + u64::from(self.retry_interval(t));
     }
 
@@ -1449,7 +1594,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 };
                 // `keys` is wiped when it goes, the prepared copy freed with
                 // `kfree_sensitive`.
-                let mut keys = Some(KeySet::new(&keys)?);
+                let mut keys = Some(Arc::new(KeySet::new(&keys)?, GFP_KERNEL_ACCOUNT)?);
                 let mut old = None;
                 self.with_conn(socket, |t| {
                     old = core::mem::replace(&mut t.keys, keys.take());
@@ -1534,11 +1679,9 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         let now = now_ms();
         let mut chores = Chores::default();
         let inbox = core::mem::take(&mut *self.inbox.lock());
+        self.handle_inbox(&inbox, now, &mut chores);
         let (next, empty) = {
             let mut conns = self.conns.lock();
-            for incoming in inbox.iter() {
-                self.handle(&mut conns, incoming, &mut chores, now);
-            }
             let failback = self.propose_moves(&mut conns, now, &mut chores);
             let retry = self.retransmit(&mut conns, now, &mut chores);
             let next = match (failback, retry) {
@@ -1574,7 +1717,10 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
             if !self.within_limit(out.dst, out.dst, now, |l| &mut l.sent) {
                 continue;
             }
-            let message = &out.message[..Layout::<F::Addr>::LEN];
+            let Some(sealed) = Self::seal(out) else {
+                continue;
+            };
+            let message = &sealed[..Layout::<F::Addr>::LEN];
             if let Err(e) = F::send(net, out.src, out.dst, message) {
                 if net_ratelimit() {
                     pr_warn!(
