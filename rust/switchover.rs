@@ -42,6 +42,7 @@ use core::{
 };
 
 use kernel::{
+    alloc::kvec::PushError,
     new_mutex, new_spinlock_irq,
     prelude::*,
     seq_file::SeqFile,
@@ -77,6 +78,8 @@ use crate::{
             Verdict, //
         },
         sock::{
+            addr_is_local4,
+            addr_is_local6,
             SockRef,
             Tuple, //
         },
@@ -96,6 +99,7 @@ use crate::{
         ipv4, ipv6,
         kdf::{
             self,
+            wipe,
             Keys,
             KEY_BLOCK_LEN,
             MASTER_SECRET_LEN,
@@ -108,6 +112,7 @@ use crate::{
             AltRoute,
             IdPcb,
             Layout,
+            Sealed,
             CODE_ALT_ROUTE_ESTABLISHED,
             CODE_SET_ALT_ROUTE,
             NONCE_LEN,
@@ -176,6 +181,11 @@ pub(crate) trait SwitchFamily: Family {
     fn translate_icmp_quote(packet: &mut Packet<'_>, src: Self::Addr, dst: Self::Addr) -> Result;
     /// The connected socket's tuple.
     fn tuple(sock: &SockRef) -> Result<Tuple<Self::Addr>>;
+    /// Whether a socket other than `own` would receive the packets of `tuple` (seen from
+    /// here: `saddr` local) arriving on interface `dif` (0: any). Any context.
+    fn taken(net: &Net, own: &SockRef, tuple: &Tuple<Self::Addr>, dif: i32) -> bool;
+    /// Whether `addr` is one of the namespace's own addresses. Any context.
+    fn is_local(net: &Net, addr: Self::Addr) -> bool;
     /// Sends a message of the exchange. Process context.
     fn send(net: &Net, src: Self::Addr, dst: Self::Addr, message: &[u8]) -> Result;
     /// The family's domains that notices marked down.
@@ -216,6 +226,12 @@ impl SwitchFamily for V4 {
     }
     fn tuple(sock: &SockRef) -> Result<Tuple<u32>> {
         sock.tuple4()
+    }
+    fn taken(net: &Net, own: &SockRef, tuple: &Tuple<u32>, dif: i32) -> bool {
+        own.tuple_taken4(net, tuple, dif)
+    }
+    fn is_local(net: &Net, addr: u32) -> bool {
+        addr_is_local4(net, addr)
     }
     fn send(net: &Net, src: u32, dst: u32, message: &[u8]) -> Result {
         inet::send_icmp4(net, src, dst, 0, message)
@@ -264,6 +280,12 @@ impl SwitchFamily for V6 {
     fn tuple(sock: &SockRef) -> Result<Tuple<u128>> {
         sock.tuple6()
     }
+    fn taken(net: &Net, own: &SockRef, tuple: &Tuple<u128>, dif: i32) -> bool {
+        own.tuple_taken6(net, tuple, dif)
+    }
+    fn is_local(net: &Net, addr: u128) -> bool {
+        addr_is_local6(net, addr)
+    }
     fn send(net: &Net, src: u128, dst: u128, message: &[u8]) -> Result {
         inet::send_icmp6(net, Some(src), dst, 0, 0, message)
     }
@@ -275,17 +297,24 @@ impl SwitchFamily for V6 {
     }
 }
 /// Messages waiting for the work item, at most.
-pub(crate) const INBOX_LEN: usize = 16;
-/// Peers whose messages are rate-limited apart (see [`PeerLimiter`]).
+pub(crate) const INBOX_LEN: usize = 64;
+/// Messages about one connection waiting for the work item, at most: a flood about one
+/// connection (whose tuple and peers an attacker may know) leaves room for the others'.
+const INBOX_PER_CONN: usize = 4;
+/// Peers (sent) and connections (received) whose messages are rate-limited apart (see
+/// [`PeerLimiter`]).
 const LIMITED_PEERS: usize = 32;
 /// Default per-peer limits of `net.ipv4.sitemh_lf.{peer_rate,peer_burst}`: far above what
 /// keepalives and a few hundred connections moving at once need.
 const PEER_RATE: u32 = 1000;
 const PEER_BURST: u32 = 500;
 
-/// Per-peer limits on the code 3/4 messages processed and sent (beyond the draft).
+/// Limits on the code 3/4 messages received, per connection they name (their source
+/// address can be forged, the connection they must authenticate for cannot be chosen
+/// freely), and sent, per peer (beyond the draft).
 struct PeerLimits<A: Copy + Eq> {
-    received: PeerLimiter<A, LIMITED_PEERS>,
+    /// Keyed by the named connection's [`SockRef::id`].
+    received: PeerLimiter<usize, LIMITED_PEERS>,
     sent: PeerLimiter<A, LIMITED_PEERS>,
     /// Messages a second (0: no limit) and burst, as configured.
     rate: u32,
@@ -311,6 +340,9 @@ const PRUNE_MS: u32 = 1000;
 /// Connections tracked per namespace, at most (every one costs a look per packet once it
 /// moved).
 const MAX_TRACKED: usize = 4096;
+/// Connections one user may have tracked per namespace, unless it administers the
+/// namespace's network: no user can take the whole table from the others.
+const MAX_TRACKED_PER_USER: usize = 256;
 /// After an unanswered exchange, how long before the next one (ms).
 const GIVE_UP_QUIET_MS: u32 = 5000;
 /// `sizeof(struct sitemh_seqparam)`.
@@ -320,10 +352,17 @@ const LFROUTES_MAX: usize = 4 + MAX_LFROUTES * 32;
 const SEQPARAM_TLS12: u8 = 1;
 const SEQPARAM_EXPORTER: u8 = 2;
 
-/// One direction's prepared key and nonce salt.
+/// One direction's prepared key and nonce salt (the key is freed with
+/// `kfree_sensitive`, the salt wiped).
 struct Sealer {
     aead: Aead,
     salt: [u8; 4],
+}
+
+impl Drop for Sealer {
+    fn drop(&mut self) {
+        wipe(&mut self.salt);
+    }
 }
 
 /// The keys of one connection.
@@ -351,24 +390,48 @@ impl KeySet {
 struct Tracked<A> {
     conn: Conn<A>,
     sock: SockRef,
-    keys: Option<KeySet>,
+    /// Who owns the socket (for [`MAX_TRACKED_PER_USER`]).
+    uid: u32,
+    /// Shared with the work item, which seals and opens outside the lock.
+    keys: Option<Arc<KeySet>>,
     /// When the pending request is due again (ms of the monotonic clock).
     next_try_ms: u64,
     /// After an exchange went unanswered, no new one before this time (ms).
     quiet_until_ms: u64,
 }
 
-/// A message to send once the lock is released (the first `Layout::<A>::LEN` octets).
+/// A message to seal and send once the lock is released: AES-GCM never runs with
+/// interrupts off.
 struct Outgoing<A> {
     src: A,
     dst: A,
-    message: [u8; MESSAGE_MAX],
+    keys: Arc<KeySet>,
+    code: u8,
+    /// The connection as the message names it.
+    pcb: IdPcb<A>,
+    seq: u64,
+    alt: AltRoute<A>,
 }
 
-/// A received code 3/4 message.
+/// A connection a received message may be about, and its keys, to try outside the lock.
+struct Candidate {
+    /// Its position in the inbox taken.
+    message: usize,
+    /// The connection's [`SockRef::id`].
+    conn: usize,
+    keys: Arc<KeySet>,
+}
+
+/// Connections tried per received message, at most: those using the pair the message
+/// names come first, so overlapping registrations cannot push the right one out.
+const CANDIDATES_PER_MESSAGE: usize = 4;
+
+/// A received code 3/4 message whose clear part checked out.
 #[derive(Clone, Copy)]
 struct Incoming<A> {
     src: A,
+    /// The [`SockRef::id`] of the connection it names, when it was queued.
+    conn: usize,
     len: usize,
     message: [u8; MESSAGE_MAX],
 }
@@ -498,21 +561,44 @@ impl<F: SwitchFamily> Switchover<F> {
         self.arm(0);
     }
 
-    /// A code 3/4 message for this host (LOCAL_IN): queued for the work item.
+    /// A code 3/4 message for this host (LOCAL_IN): queued for the work item if its clear
+    /// part names a tracked connection with keys and it comes from one of that
+    /// connection's peers, within the connection's rate limit and share of the queue.
+    /// Everything else is garbage, refused here: it takes no room from real messages.
     pub(crate) fn receive(&self, src: F::Addr, message: &[u8]) -> Verdict {
-        if !self.within_limit(src, now_ms(), |l| &mut l.received) {
+        let Some(sealed) = Self::clear_part(message) else {
+            self.refuse(src, "malformed");
+            return Verdict::Drop(EINVAL);
+        };
+        let ours = Self::as_we_name_it(&sealed);
+        let conn = {
+            let conns = self.conns.lock();
+            let found = Self::named(&conns, &ours, src)
+                .filter_map(|at| conns.get(at))
+                .find(|t| t.keys.is_some())
+                .map(|t| t.sock.id());
+            found
+        };
+        let Some(conn) = conn else {
+            self.refuse(src, "names no connection of its source");
+            return Verdict::Drop(EINVAL);
+        };
+        if !self.within_limit(conn, src, now_ms(), |l| &mut l.received) {
             return Verdict::Drop(EINVAL);
         }
         let mut incoming = Incoming {
             src,
-            len: message.len().min(MESSAGE_MAX + 1),
+            conn,
+            len: message.len(),
             message: [0; MESSAGE_MAX],
         };
         let copied = message.len().min(MESSAGE_MAX);
         incoming.message[..copied].copy_from_slice(&message[..copied]);
         let queued = {
             let mut inbox = self.inbox.lock();
-            inbox.len() < INBOX_LEN && inbox.push(incoming, GFP_ATOMIC).is_ok()
+            inbox.len() < INBOX_LEN
+                && inbox.iter().filter(|m| m.conn == conn).count() < INBOX_PER_CONN
+                && inbox.push(incoming, GFP_ATOMIC).is_ok()
         };
         if queued {
             self.arm(0);
@@ -522,16 +608,42 @@ impl<F: SwitchFamily> Switchover<F> {
         Verdict::Drop(EINVAL)
     }
 
-    /// Whether one more message from or to `peer` is within its rate limit (counted if not).
-    fn within_limit(
+    /// The clear part of a code 3/4 message of this family's exact length, if it checks.
+    fn clear_part(message: &[u8]) -> Option<Sealed<F::Addr>> {
+        if message.len() != Layout::<F::Addr>::LEN {
+            return None;
+        }
+        parse_sealed::<F::Addr>(F::icmp_type(), message, F::VERIFY_CHECKSUM).ok()
+    }
+
+    /// The connection a message names, as this end names it: a request names it as the
+    /// peer sees it, an answer as we do.
+    fn as_we_name_it(sealed: &Sealed<F::Addr>) -> IdPcb<F::Addr> {
+        if sealed.code == CODE_SET_ALT_ROUTE {
+            sealed.pcb.reversed()
+        } else {
+            sealed.pcb
+        }
+    }
+
+    /// Whether a message naming `ours` from `src` may be about `t`: the connection is
+    /// open, named so, and `src` is one of its peers.
+    fn may_be_from(t: &Tracked<F::Addr>, ours: &IdPcb<F::Addr>, src: F::Addr) -> bool {
+        !t.sock.closed() && t.conn.is_named_by(ours) && t.conn.is_peer(src)
+    }
+
+    /// Whether one more message keyed `key` (to or from `peer`) is within its rate limit
+    /// (counted if not).
+    fn within_limit<K: Copy + Eq>(
         &self,
+        key: K,
         peer: F::Addr,
         now: u64,
-        which: impl FnOnce(&mut PeerLimits<F::Addr>) -> &mut PeerLimiter<F::Addr, LIMITED_PEERS>,
+        which: impl FnOnce(&mut PeerLimits<F::Addr>) -> &mut PeerLimiter<K, LIMITED_PEERS>,
     ) -> bool {
         let allowed = {
             let mut limits = self.limits.lock();
-            limits.rate == 0 || which(&mut limits).allow(peer, now)
+            limits.rate == 0 || which(&mut limits).allow(key, now)
         };
         if !allowed {
             self.counters.limited.fetch_add(1, Ordering::Relaxed);
@@ -553,7 +665,7 @@ impl<F: SwitchFamily> Switchover<F> {
         &self,
         lport: u16,
         fport: u16,
-        decide: impl Fn(&Conn<F::Addr>) -> Option<R>,
+        decide: impl Fn(&Tracked<F::Addr>) -> Option<R>,
     ) -> Option<R> {
         let conns = self.conns.lock();
         let index = self.moved_index.lock();
@@ -562,9 +674,69 @@ impl<F: SwitchFamily> Switchover<F> {
             Some(slots) => port_index_candidates(slots, lport, fport)
                 .filter_map(|at| conns.get(at))
                 .filter(live)
-                .find_map(|t| decide(&t.conn)),
-            None => conns.iter().filter(live).find_map(|t| decide(&t.conn)),
+                .find_map(decide),
+            None => conns.iter().filter(live).find_map(decide),
         }
+    }
+
+    /// Whether `t` may carry its packets on the wire pair (`local`, `peer`): its socket's
+    /// own pair always; another only while `local` is still this host's and no other
+    /// socket owns the tuple (one may have taken it since the move: its packets are its
+    /// own, never translated to this connection). Any context.
+    fn on_wire_ok(&self, t: &Tracked<F::Addr>, local: F::Addr, peer: F::Addr) -> bool {
+        let c = &t.conn.tuple;
+        if (local, peer) == (c.laddr, c.faddr) {
+            return true;
+        }
+        let net = self.net.get();
+        self.still_local(net, local)
+            && !F::taken(
+                net,
+                &t.sock,
+                &Tuple {
+                    proto: c.proto,
+                    saddr: local,
+                    sport: c.lport,
+                    daddr: peer,
+                    dport: c.fport,
+                },
+                0,
+            )
+    }
+
+    /// Whether `addr` is still one of this host's addresses (or its home address, which
+    /// travels stacked under the care-of address).
+    fn still_local(&self, net: &Net, addr: F::Addr) -> bool {
+        if F::is_local(net, addr) {
+            return true;
+        }
+        let guard = rcu::read_lock();
+        self.domains.snapshot(&guard).own_home == Some(addr)
+    }
+
+    /// Whether the connection at `at` may move to the wire pair (`local`, `peer`):
+    /// [`Switchover::on_wire_ok`], and no other tracked connection uses that pair with the
+    /// same ports or is moving onto it (their packets could not be told apart).
+    fn claimable(
+        &self,
+        conns: &[Tracked<F::Addr>],
+        at: usize,
+        local: F::Addr,
+        peer: F::Addr,
+    ) -> bool {
+        let Some(t) = conns.get(at) else {
+            return false;
+        };
+        let c = &t.conn.tuple;
+        if (local, peer) == (c.laddr, c.faddr) {
+            return true;
+        }
+        self.on_wire_ok(t, local, peer)
+            && !conns.iter().enumerate().any(|(i, other)| {
+                i != at
+                    && !other.sock.closed()
+                    && other.conn.claims(c.proto, local, peer, c.lport, c.fport)
+            })
     }
 
     /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT).
@@ -579,8 +751,11 @@ impl<F: SwitchFamily> Switchover<F> {
             return Verdict::Accept;
         }
         let (src, dst) = F::addrs(packet);
-        let pair = self.find_live(sport, dport, |conn| {
-            conn.egress(proto, src, dst, sport, dport)
+        let pair = self.find_live(sport, dport, |t| {
+            let (s, d) = t.conn.egress(proto, src, dst, sport, dport)?;
+            // Never onto another socket's tuple or from an address no longer ours: the
+            // packet leaves on the socket's own pair instead.
+            self.on_wire_ok(t, s, d).then_some((s, d))
         });
         match pair.map(|(s, d)| F::translate(packet, s, d, true)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -600,8 +775,10 @@ impl<F: SwitchFamily> Switchover<F> {
             return Verdict::Accept;
         }
         let (src, dst) = F::addrs(packet);
-        let pair = self.find_live(dport, sport, |conn| {
-            conn.ingress(proto, src, dst, sport, dport)
+        let pair = self.find_live(dport, sport, |t| {
+            let own = t.conn.ingress(proto, src, dst, sport, dport)?;
+            // A packet for a tuple another socket owns is that socket's.
+            self.on_wire_ok(t, dst, src).then_some(own)
         });
         match pair.map(|(s, d)| F::translate(packet, s, d, false)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -628,8 +805,9 @@ impl<F: SwitchFamily> Switchover<F> {
             return Verdict::Accept;
         }
         // The quote is a packet this end sent: seen from here, it arrives from `dst`.
-        let own = self.find_live(sport, dport, |conn| {
-            conn.ingress(proto, dst, src, dport, sport)
+        let own = self.find_live(sport, dport, |t| {
+            let own = t.conn.ingress(proto, dst, src, dport, sport)?;
+            self.on_wire_ok(t, src, dst).then_some(own)
         });
         match own.map(|(peer, local)| F::translate_icmp_quote(packet, local, peer)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -648,116 +826,283 @@ impl<F: SwitchFamily> Switchover<F> {
         }
     }
 
-    /// Seals `alt` for `t` into a message naming the connection as `pcb`.
-    fn seal(
+    /// Prepares a message of `t` sealing `alt`, naming the connection as `pcb`, from `src`
+    /// to `dst`: takes its sequence number now; [`Switchover::seal`] encrypts it later,
+    /// outside the lock.
+    fn seal_job(
         t: &mut Tracked<F::Addr>,
         code: u8,
         pcb: &IdPcb<F::Addr>,
         alt: &AltRoute<F::Addr>,
-    ) -> Option<[u8; MESSAGE_MAX]> {
-        let keys = t.keys.as_ref()?;
-        let seq = t.conn.next_seq();
+        src: F::Addr,
+        dst: F::Addr,
+    ) -> Option<Outgoing<F::Addr>> {
+        let keys = t.keys.as_ref()?.clone();
+        Some(Outgoing {
+            src,
+            dst,
+            keys,
+            code,
+            pcb: *pcb,
+            seq: t.conn.next_seq(),
+            alt: *alt,
+        })
+    }
+
+    /// Seals a prepared message.
+    fn seal(out: &Outgoing<F::Addr>) -> Option<[u8; MESSAGE_MAX]> {
         let mut m = [0u8; MESSAGE_MAX];
         let len = Layout::<F::Addr>::LEN;
-        write_clear(F::icmp_type(), code, pcb, seq, &mut m);
-        alt.write(&mut m[Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG]);
-        let nonce = kdf::nonce(&keys.seal.salt, seq);
-        let (ad, rest) = m[..len].split_at_mut(Layout::<F::Addr>::NONCE);
-        let (plain, tag) = rest[NONCE_LEN..].split_at_mut(AltRoute::<F::Addr>::LEN);
+        write_clear(F::icmp_type(), out.code, &out.pcb, out.seq, &mut m);
+        // Stamped now, whatever the fields came from (an answer copies the request's).
+        let alt = AltRoute {
+            stamp: now_ms(),
+            ..out.alt
+        };
+        alt.write(m.get_mut(Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG)?);
+        let nonce = kdf::nonce(&out.keys.seal.salt, out.seq);
+        let (ad, rest) = m.get_mut(..len)?.split_at_mut(Layout::<F::Addr>::NONCE);
+        let (plain, tag) = rest
+            .get_mut(NONCE_LEN..)?
+            .split_at_mut(AltRoute::<F::Addr>::LEN);
         let tag: &mut [u8; TAG_LEN] = tag.try_into().ok()?;
-        keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
+        out.keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
         // ICMPv6's checksum, over the addresses too, is the sending socket's job.
         if F::VERIFY_CHECKSUM {
-            finish_checksum(&mut m[..len]);
+            finish_checksum(m.get_mut(..len)?);
         }
         Some(m)
     }
 
-    /// Handles one received message under the lock.
-    fn handle(
+    /// Opens the encrypted part of `message` (number `seq`) with `keys`; `None` if it
+    /// does not authenticate or is malformed.
+    fn open(keys: &KeySet, message: &[u8], seq: u64) -> Option<AltRoute<F::Addr>> {
+        let mut ad_room = [0u8; Layout::<u128>::NONCE];
+        let ad = ad_room.get_mut(..Layout::<F::Addr>::NONCE)?;
+        ad.copy_from_slice(message.get(..Layout::<F::Addr>::NONCE)?);
+        ad.get_mut(2..4)?.fill(0);
+        let mut plain_room = [0u8; ALT_ROUTE_MAX];
+        let plain = plain_room.get_mut(..AltRoute::<F::Addr>::LEN)?;
+        plain.copy_from_slice(message.get(Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG)?);
+        let tag = <&[u8; TAG_LEN]>::try_from(message.get(Layout::<F::Addr>::TAG..)?).ok()?;
+        let nonce = kdf::nonce(&keys.open.salt, seq);
+        keys.open.aead.open(&nonce, ad, plain, tag).ok()?;
+        AltRoute::<F::Addr>::read(plain)
+    }
+
+    /// The positions in `conns` of the connections a message naming `ours` from `src`
+    /// may be about: those whose pair in use is the one named first (a connection's own
+    /// peer names it so), then those that merely list it among their routes.
+    fn named<'a>(
+        conns: &'a [Tracked<F::Addr>],
+        ours: &'a IdPcb<F::Addr>,
+        src: F::Addr,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let in_use = |t: &Tracked<F::Addr>| t.conn.current() == (ours.laddr, ours.faddr);
+        let exact = conns
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && in_use(t));
+        let listed = conns
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && !in_use(t));
+        Iterator::chain(exact, listed).map(|(at, _)| at)
+    }
+
+    /// Under the lock: adds to `out` the connections message number `index` may be about,
+    /// with their keys, to be tried outside the lock. `None`, or why there is none.
+    fn candidates(
+        conns: &[Tracked<F::Addr>],
+        index: usize,
+        incoming: &Incoming<F::Addr>,
+        out: &mut KVec<Candidate>,
+    ) -> Option<&'static str> {
+        let Some(sealed) = incoming
+            .message
+            .get(..incoming.len)
+            .and_then(Self::clear_part)
+        else {
+            return Some("malformed");
+        };
+        let ours = Self::as_we_name_it(&sealed);
+        let mut why = Some("names no connection of its source");
+        for at in Self::named(conns, &ours, incoming.src).take(CANDIDATES_PER_MESSAGE) {
+            let Some(t) = conns.get(at) else {
+                continue;
+            };
+            let Some(keys) = t.keys.as_ref() else {
+                why = why.and(Some("connection has no keys"));
+                continue;
+            };
+            if !t.conn.replay.check(sealed.seq) {
+                why = why.and(Some("replayed"));
+                continue;
+            }
+            let candidate = Candidate {
+                message: index,
+                conn: t.sock.id(),
+                keys: keys.clone(),
+            };
+            // The room was reserved outside the lock.
+            if out.push_within_capacity(candidate).is_ok() {
+                why = None;
+            }
+        }
+        why
+    }
+
+    /// Under the lock: acts on a received message that the keys of connection `conn`
+    /// opened (`alt`).
+    fn apply(
         &self,
         conns: &mut KVec<Tracked<F::Addr>>,
         incoming: &Incoming<F::Addr>,
+        conn: usize,
+        alt: AltRoute<F::Addr>,
         chores: &mut Chores<F::Addr>,
+        now: u64,
     ) {
         let src = incoming.src;
-        let len = Layout::<F::Addr>::LEN;
-        if incoming.len != len {
-            return self.refuse(src, "wrong length");
-        }
-        let message = &incoming.message[..len];
-        let Ok(sealed) = parse_sealed::<F::Addr>(F::icmp_type(), message, F::VERIFY_CHECKSUM)
+        let Some(sealed) = incoming
+            .message
+            .get(..incoming.len)
+            .and_then(Self::clear_part)
         else {
             return self.refuse(src, "malformed");
         };
-        // A request names the connection as the peer sees it; an answer as we do.
-        let ours = if sealed.code == CODE_SET_ALT_ROUTE {
-            sealed.pcb.reversed()
-        } else {
-            sealed.pcb
-        };
-        let Some(t) = conns
-            .iter_mut()
-            .find(|t| !t.sock.closed() && t.conn.is_named_by(&ours))
+        let ours = Self::as_we_name_it(&sealed);
+        let Some(at) = conns
+            .iter()
+            .position(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
         else {
-            return self.refuse(src, "no such connection");
+            return self.refuse(src, "its connection is gone");
         };
-        let Some(keys) = t.keys.as_ref() else {
-            return self.refuse(src, "connection has no keys");
+        // The messages travel over the proposed pair (see `transmit` and the answer
+        // below): the source is the peer's address on it, never another of its peers.
+        // Checked before the sequence number counts as seen, so that a copy sent from
+        // elsewhere first cannot make the real one a replay.
+        let (local, peer) = if sealed.code == CODE_SET_ALT_ROUTE {
+            (alt.dst, alt.src)
+        } else {
+            (alt.src, alt.dst)
         };
+        if src != peer {
+            return self.refuse(src, "not sent from the peer's address on the proposed pair");
+        }
+        let claimable = self.claimable(conns, at, local, peer);
+        let Some(t) = conns.get_mut(at) else {
+            return;
+        };
+        // A copy of the same message earlier in this batch was acted on already.
         if !t.conn.replay.check(sealed.seq) {
             return self.refuse(src, "replayed");
         }
-        let mut ad_room = [0u8; Layout::<u128>::NONCE];
-        let ad = &mut ad_room[..Layout::<F::Addr>::NONCE];
-        ad.copy_from_slice(&message[..Layout::<F::Addr>::NONCE]);
-        ad[2..4].fill(0);
-        let mut plain_room = [0u8; ALT_ROUTE_MAX];
-        let plain = &mut plain_room[..AltRoute::<F::Addr>::LEN];
-        plain.copy_from_slice(&message[Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG]);
-        let Ok(tag) = <&[u8; TAG_LEN]>::try_from(&message[Layout::<F::Addr>::TAG..]) else {
-            return self.refuse(src, "malformed");
-        };
-        let nonce = kdf::nonce(&keys.open.salt, sealed.seq);
-        if keys.open.aead.open(&nonce, ad, plain, tag).is_err() {
-            return self.refuse(src, "does not authenticate");
-        }
-        let Some(alt) = AltRoute::<F::Addr>::read(plain) else {
-            return self.refuse(src, "malformed plaintext");
-        };
         t.conn.replay.accept(sealed.seq);
         if alt.code != sealed.code {
             return self.refuse(src, "code differs in the encrypted part");
         }
+        if !t.conn.fresh.is_fresh(alt.stamp, now) {
+            return self.refuse(src, exchange_error(ExchangeError::TooOld));
+        }
+        t.conn.fresh.accept(alt.stamp, now);
         let before = t.conn.in_use;
         if sealed.code == CODE_SET_ALT_ROUTE {
             let is_down = self.down_view();
-            let answer = match t
-                .conn
-                .accept_request(&alt, sealed.seq, |local| !is_down(local))
-            {
+            let answer = match t.conn.accept_request(
+                &alt,
+                sealed.seq,
+                |local| !is_down(local),
+                |_, _| claimable,
+            ) {
                 Ok(answer) => answer,
                 // A late copy of our peer's own earlier request: nothing to see.
                 Err(ExchangeError::Stale) => return,
                 Err(e) => return self.refuse(src, exchange_error(e)),
             };
-            if let Some(message) = Self::seal(t, CODE_ALT_ROUTE_ESTABLISHED, &sealed.pcb, &answer) {
-                // From our new local address to the peer's.
-                let _ = chores.send.push(
-                    Outgoing {
-                        src: alt.dst,
-                        dst: alt.src,
-                        message,
-                    },
-                    GFP_ATOMIC,
-                );
-                self.counters.answers.fetch_add(1, Ordering::Relaxed);
+            // From our new local address to the peer's.
+            let job = Self::seal_job(
+                t,
+                CODE_ALT_ROUTE_ESTABLISHED,
+                &sealed.pcb,
+                &answer,
+                alt.dst,
+                alt.src,
+            );
+            if let Some(job) = job {
+                if chores.send.push(job, GFP_ATOMIC).is_ok() {
+                    self.counters.answers.fetch_add(1, Ordering::Relaxed);
+                }
             }
-        } else if let Err(e) = t.conn.accept_answer(&alt) {
+        } else if let Err(e) = t.conn.accept_answer(&alt, |_, _| claimable) {
             return self.refuse(src, exchange_error(e));
         }
         if t.conn.in_use != before {
             self.switched(t, chores);
+        }
+    }
+
+    /// Handles the received messages: which connection each may be about is read under
+    /// the lock, the AES-GCM opening is done outside it, and what they ask is done under
+    /// it again (with everything checked anew: the table may have changed meanwhile).
+    fn handle_inbox(&self, inbox: &[Incoming<F::Addr>], now: u64, chores: &mut Chores<F::Addr>) {
+        if inbox.is_empty() {
+            return;
+        }
+        let room = inbox.len() * CANDIDATES_PER_MESSAGE;
+        let (Ok(mut candidates), Ok(mut refusals), Ok(mut opened)) = (
+            KVec::<Candidate>::with_capacity(room, GFP_KERNEL),
+            KVec::<Option<&'static str>>::with_capacity(inbox.len(), GFP_KERNEL),
+            KVec::<(usize, usize, AltRoute<F::Addr>)>::with_capacity(inbox.len(), GFP_KERNEL),
+        ) else {
+            // Dropped: the peer repeats its request, or the exchange gives up.
+            self.counters
+                .refused
+                .fetch_add(inbox.len() as u64, Ordering::Relaxed);
+            return;
+        };
+        {
+            let conns = self.conns.lock();
+            for (index, incoming) in inbox.iter().enumerate() {
+                let why = Self::candidates(&conns, index, incoming, &mut candidates);
+                let _ = refusals.push_within_capacity(why);
+            }
+        }
+        for (index, incoming) in inbox.iter().enumerate() {
+            let Some(message) = incoming.message.get(..incoming.len) else {
+                continue;
+            };
+            let Some(sealed) = Self::clear_part(message) else {
+                continue;
+            };
+            let found = candidates
+                .iter()
+                .filter(|c| c.message == index)
+                .find_map(|c| Some((c.conn, Self::open(&c.keys, message, sealed.seq)?)));
+            match found {
+                Some((conn, alt)) => {
+                    let _ = opened.push_within_capacity((index, conn, alt));
+                }
+                None => {
+                    let why = refusals
+                        .get(index)
+                        .copied()
+                        .flatten()
+                        .unwrap_or("does not authenticate");
+                    self.refuse(incoming.src, why);
+                }
+            }
+        }
+        // The keys go outside the lock.
+        drop(candidates);
+        if opened.is_empty() {
+            return;
+        }
+        let mut conns = self.conns.lock();
+        for &(index, conn, alt) in opened.iter() {
+            if let Some(incoming) = inbox.get(index) {
+                self.apply(&mut conns, incoming, conn, alt, chores, now);
+            }
         }
     }
 
@@ -825,7 +1170,10 @@ impl<F: SwitchFamily> Switchover<F> {
         let failback_ms = self.failback_ms.load(Ordering::Relaxed);
         let calm_at = self.last_notice_ms.load(Ordering::Relaxed) + u64::from(failback_ms);
         let mut due = None;
-        for t in conns.iter_mut() {
+        for at in 0..conns.len() {
+            let Some(t) = conns.get(at) else {
+                break;
+            };
             if t.conn.stat != STAT_ALTER
                 || t.keys.is_none()
                 || t.conn.pending.is_some()
@@ -834,7 +1182,11 @@ impl<F: SwitchFamily> Switchover<F> {
                 continue;
             }
             let route = if is_down(t.conn.current().0) {
-                let Some(route) = t.conn.alternate(|local| !is_down(local)) else {
+                let alternate = t.conn.alternate(
+                    |local| !is_down(local),
+                    |local, peer| self.claimable(conns, at, local, peer),
+                );
+                let Some(route) = alternate else {
                     if net_ratelimit() {
                         pr_warn!(
                             "switchover: port {} has no route that avoids the failed link\n",
@@ -855,6 +1207,9 @@ impl<F: SwitchFamily> Switchover<F> {
                 route
             } else {
                 continue;
+            };
+            let Some(t) = conns.get_mut(at) else {
+                break;
             };
             let pcb = t.conn.wire_pcb();
             let Some(alt) = t.conn.propose(route, retries) else {
@@ -886,19 +1241,13 @@ impl<F: SwitchFamily> Switchover<F> {
             return;
         };
         pending.tries_left = pending.tries_left.saturating_sub(1);
-        let Some(message) = Self::seal(t, CODE_SET_ALT_ROUTE, pcb, alt) else {
+        // Over the proposed route itself: the old one is dead.
+        let Some(job) = Self::seal_job(t, CODE_SET_ALT_ROUTE, pcb, alt, alt.src, alt.dst) else {
             return;
         };
-        // Over the proposed route itself: the old one is dead.
-        let _ = chores.send.push(
-            Outgoing {
-                src: alt.src,
-                dst: alt.dst,
-                message,
-            },
-            GFP_ATOMIC,
-        );
-        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if chores.send.push(job, GFP_ATOMIC).is_ok() {
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        }
         t.next_try_ms = now + u64::from(self.retry_interval(t));
     }
 
@@ -937,6 +1286,7 @@ impl<F: SwitchFamily> Switchover<F> {
             };
             let alt = AltRoute {
                 code: CODE_SET_ALT_ROUTE,
+                stamp: 0,
                 src,
                 dst,
             };
@@ -997,6 +1347,70 @@ impl<F: SwitchFamily> Switchover<F> {
             .is_some_and(|word| word.load(Ordering::Relaxed) & (1 << (bit % 64)) != 0)
     }
 
+    /// Makes sure the table has room for one more connection (and the index of moved
+    /// connections for all of them) without allocating under its interrupt-disabling
+    /// lock: larger tables are allocated here, charged to the caller's memory cgroup
+    /// (`GFP_KERNEL_ACCOUNT`: a user pays for the connections it registers), and the
+    /// entries moved over under the lock; the old tables are freed after it. Called with
+    /// `membership` held, so no other caller adds connections meanwhile.
+    fn reserve_one(&self) -> Result {
+        let (len, capacity, index_capacity) = {
+            let conns = self.conns.lock();
+            let index = self.moved_index.lock();
+            (
+                conns.len(),
+                conns.capacity(),
+                index.as_ref().map_or(0, |slots| slots.capacity()),
+            )
+        };
+        if len >= MAX_TRACKED {
+            return Err(ENOBUFS);
+        }
+        let index_wanted = port_index_slots(len + 1);
+        if len < capacity && index_wanted <= index_capacity {
+            return Ok(());
+        }
+        let wanted = if len < capacity {
+            capacity
+        } else {
+            capacity.saturating_mul(2).clamp(16, MAX_TRACKED)
+        };
+        let mut bigger = KVec::with_capacity(wanted, GFP_KERNEL_ACCOUNT)?;
+        let mut index_bigger: KVec<u16> =
+            KVec::with_capacity(port_index_slots(wanted), GFP_KERNEL_ACCOUNT)?;
+        let (old, old_index) = {
+            let mut conns = self.conns.lock();
+            let mut index = self.moved_index.lock();
+            // The work item only ever removes connections: they all fit.
+            let old = if conns.capacity() < wanted && conns.len() <= wanted {
+                for t in conns.drain_all() {
+                    // Within capacity: `len` is at most `wanted`.
+                    let _ = bigger.push_within_capacity(t);
+                }
+                Some(core::mem::replace(&mut *conns, bigger))
+            } else {
+                None
+            };
+            // The index is rebuilt from the connections by `recount`; until then packets
+            // use a copy (positions do not change above). Without an index (it could not
+            // be allocated) they go through every connection: that stays so.
+            let old_index = match &mut *index {
+                Some(slots) if slots.capacity() < index_bigger.capacity() => {
+                    // Within capacity: no allocation.
+                    match index_bigger.extend_from_slice(slots, GFP_NOWAIT) {
+                        Ok(()) => Some(core::mem::replace(slots, index_bigger)),
+                        Err(_) => None,
+                    }
+                }
+                _ => None,
+            };
+            (old, old_index)
+        };
+        drop(old);
+        drop(old_index);
+        Ok(())
+    }
+
     /// Registers `socket` (or finds it) and applies `change` to its state; an error from
     /// `change` changes nothing.
     fn with_conn(
@@ -1016,25 +1430,42 @@ impl<F: SwitchFamily> Switchover<F> {
         let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or(EINVAL)?;
         let mut fresh = Conn::new(own, routes);
         fresh.stat = STAT_DO_NOT_ALTER;
+        let uid = sock.uid();
+        let quota = if current_is_net_admin(socket.net) {
+            MAX_TRACKED
+        } else {
+            MAX_TRACKED_PER_USER
+        };
         let _membership = self.membership.lock();
+        // Room for one more, made before the lock: nothing below allocates with
+        // interrupts off (only this path, under `membership`, adds connections).
+        self.reserve_one()?;
         let first = {
             let mut conns = self.conns.lock();
             if let Some(t) = conns.iter_mut().find(|t| socket.is(&t.sock)) {
                 change(t)?;
                 false
             } else {
-                if conns.len() >= MAX_TRACKED {
+                if conns.len() >= MAX_TRACKED
+                    || conns.iter().filter(|t| t.uid == uid).count() >= quota
+                {
                     return Err(ENOBUFS);
                 }
                 let mut t = Tracked {
                     conn: fresh,
                     sock,
+                    uid,
                     keys: None,
                     next_try_ms: 0,
                     quiet_until_ms: 0,
                 };
                 change(&mut t)?;
-                conns.push(t, GFP_ATOMIC)?;
+                if let Err(PushError(t)) = conns.push_within_capacity(t) {
+                    // Not reached (`reserve_one`); the reference goes outside the lock.
+                    drop(conns);
+                    drop(t);
+                    return Err(ENOMEM);
+                }
                 conns.len() == 1
             }
         };
@@ -1076,16 +1507,43 @@ impl<F: SwitchFamily> Switchover<F> {
                     let guard = rcu::read_lock();
                     self.domains.snapshot(&guard).own_home
                 };
+                let sock = socket.hold().ok_or(EINVAL)?;
+                let own = F::tuple(&sock)?;
                 for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(pair_len)) {
                     let src = F::Addr::read(&octets[..len]).ok_or(EINVAL)?;
                     let dst = F::Addr::read(&octets[len..]).ok_or(EINVAL)?;
-                    if Some(src) != home
-                        && !local.iter().any(|(a, _)| F::Addr::read(a) == Some(src))
-                    {
+                    let device = local
+                        .iter()
+                        .find(|(a, _)| F::Addr::read(a) == Some(src))
+                        .map(|&(_, ifindex)| ifindex);
+                    if Some(src) != home && device.is_none() {
                         return Err(EADDRNOTAVAIL);
+                    }
+                    // Moving there would take another socket's packets: a route is never
+                    // a tuple some other socket owns (its own pair always is its own).
+                    let on_wire = Tuple {
+                        saddr: src,
+                        daddr: dst,
+                        ..own
+                    };
+                    if (src, dst) != (own.saddr, own.daddr)
+                        && (F::taken(socket.net, &sock, &on_wire, 0)
+                            || device.is_some_and(|d| F::taken(socket.net, &sock, &on_wire, d)))
+                    {
+                        if net_ratelimit() {
+                            pr_warn!(
+                                "switchover: refusing a route {} -> {} port {} -> {}: another socket's\n",
+                                F::shown(src, &mut [0; 48]),
+                                F::shown(dst, &mut [0; 48]),
+                                own.sport,
+                                own.dport
+                            );
+                        }
+                        return Err(EADDRINUSE);
                     }
                     *pair = (src, dst);
                 }
+                drop(sock);
                 let routes = Routes::new(&pairs[..n]).ok_or(EINVAL)?;
                 self.with_conn(socket, |t| {
                     // The route in use and the one proposed are indexes into the list.
@@ -1134,7 +1592,9 @@ impl<F: SwitchFamily> Switchover<F> {
                     }
                     _ => return Err(EINVAL),
                 };
-                let mut keys = Some(KeySet::new(&keys)?);
+                // `keys` is wiped when it goes, the prepared copy freed with
+                // `kfree_sensitive`.
+                let mut keys = Some(Arc::new(KeySet::new(&keys)?, GFP_KERNEL_ACCOUNT)?);
                 let mut old = None;
                 self.with_conn(socket, |t| {
                     old = core::mem::replace(&mut t.keys, keys.take());
@@ -1207,6 +1667,10 @@ fn exchange_error(e: ExchangeError) -> &'static str {
         ExchangeError::Unsolicited => "an answer to no request",
         ExchangeError::LinkDown => "the proposed pair uses a link known down here",
         ExchangeError::Stale => "a late copy of a superseded request",
+        ExchangeError::Taken => {
+            "the proposed pair is another socket's or connection's, or no longer a local address"
+        }
+        ExchangeError::TooOld => "sealed long before the peer's newer messages (held back?)",
     }
 }
 
@@ -1215,11 +1679,9 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         let now = now_ms();
         let mut chores = Chores::default();
         let inbox = core::mem::take(&mut *self.inbox.lock());
+        self.handle_inbox(&inbox, now, &mut chores);
         let (next, empty) = {
             let mut conns = self.conns.lock();
-            for incoming in inbox.iter() {
-                self.handle(&mut conns, incoming, &mut chores);
-            }
             let failback = self.propose_moves(&mut conns, now, &mut chores);
             let retry = self.retransmit(&mut conns, now, &mut chores);
             let next = match (failback, retry) {
@@ -1252,10 +1714,13 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         for out in chores.send.iter() {
             // Over the limit: a request goes again at its next retry, an answer when the
             // peer repeats its request.
-            if !self.within_limit(out.dst, now, |l| &mut l.sent) {
+            if !self.within_limit(out.dst, out.dst, now, |l| &mut l.sent) {
                 continue;
             }
-            let message = &out.message[..Layout::<F::Addr>::LEN];
+            let Some(sealed) = Self::seal(out) else {
+                continue;
+            };
+            let message = &sealed[..Layout::<F::Addr>::LEN];
             if let Err(e) = F::send(net, out.src, out.dst, message) {
                 if net_ratelimit() {
                     pr_warn!(

@@ -52,8 +52,11 @@ def message(code, pcb, alt_code, alt_src, alt_dst, seq, key=CLIENT_KEY, salt=CLI
     clear = struct.pack("!BBHI", TYPE, code, 0, 0)
     clear += struct.pack("!B3x4s4sHH", proto, socket.inet_aton(laddr), socket.inet_aton(faddr),
                          lport, fport)
-    clear += struct.pack("!BHH", 41, 0x0303, 8 + 12 + 16)
-    plain = struct.pack("!B3x4s4s", alt_code, socket.inet_aton(alt_src), socket.inet_aton(alt_dst))
+    clear += struct.pack("!BHH", 41, 0x0303, 8 + 20 + 16)
+    # The code, the sender's clock (ms) when it sealed it, the alternate pair.
+    stamp = time.monotonic_ns() // 1_000_000
+    plain = struct.pack("!B3xQ4s4s", alt_code, stamp, socket.inet_aton(alt_src),
+                        socket.inet_aton(alt_dst))
     nonce = salt + struct.pack("!Q", seq)
     sealed = AESGCM(key).encrypt(nonce, plain, clear)
     m = bytearray(clear + struct.pack("!Q", seq) + sealed)
@@ -127,7 +130,7 @@ def main():
     pcb = (6, h1, x1, hport, port)
     good = message(3, pcb, 3, h2, x1, 7)
     tampered = bytearray(good)
-    tampered[40] ^= 1  # in the ciphertext (37..48); the tag is 49..64
+    tampered[40] ^= 1  # in the ciphertext (37..56); the tag is 57..72
     cases = [
         ("wrong key", message(3, pcb, 3, h2, x1, 1, key=bytes(16))),
         ("wrong salt (nonce)", message(3, pcb, 3, h2, x1, 2, salt=b"salt")),

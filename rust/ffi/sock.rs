@@ -11,7 +11,10 @@ use kernel::{
     prelude::*, //
 };
 
-use super::bindings as local;
+use super::{
+    bindings as local,
+    net::Net, //
+};
 
 /// A connected TCP or UDP socket's tuple (`A`: `u32` for IPv4, `u128` for IPv6), host
 /// byte order.
@@ -111,6 +114,58 @@ impl SockRef {
         })
     }
 
+    /// An identity of the socket, stable while this reference lives (rate limits are
+    /// kept per connection under it).
+    pub(crate) fn id(&self) -> usize {
+        self.sk.as_ptr() as usize
+    }
+
+    /// Whether a socket other than this one would receive the IPv4 packets of `tuple` as
+    /// this host sees it (`saddr`:`sport` local, `daddr`:`dport` the peer) arriving on
+    /// interface `dif` (0: any): an established TCP or connected UDP socket with that
+    /// tuple, or a listener or unconnected UDP socket on the local address and port of
+    /// another user (see `glue_sock.h`). Any context: it takes no reference and does not
+    /// sleep.
+    pub(crate) fn tuple_taken4(&self, net: &Net, tuple: &Tuple<u32>, dif: i32) -> bool {
+        // SAFETY: `net` is alive (a reference); the socket is alive (type invariant).
+        unsafe {
+            local::sitemh_tuple_taken4(
+                net.as_raw(),
+                tuple.proto,
+                tuple.saddr.to_be(),
+                tuple.sport.to_be(),
+                tuple.daddr.to_be(),
+                tuple.dport.to_be(),
+                dif,
+                self.sk.as_ptr(),
+            )
+        }
+    }
+
+    /// [`SockRef::tuple_taken4`] for IPv6.
+    pub(crate) fn tuple_taken6(&self, net: &Net, tuple: &Tuple<u128>, dif: i32) -> bool {
+        let (local, peer) = (tuple.saddr.to_be_bytes(), tuple.daddr.to_be_bytes());
+        // SAFETY: as in `tuple_taken4`; both addresses have 16 octets.
+        unsafe {
+            local::sitemh_tuple_taken6(
+                net.as_raw(),
+                tuple.proto,
+                local.as_ptr(),
+                tuple.sport.to_be(),
+                peer.as_ptr(),
+                tuple.dport.to_be(),
+                dif,
+                self.sk.as_ptr(),
+            )
+        }
+    }
+
+    /// The (kernel) uid that owns the socket.
+    pub(crate) fn uid(&self) -> u32 {
+        // SAFETY: the socket is alive (type invariant).
+        unsafe { local::sitemh_sock_uid(self.sk.as_ptr()) }
+    }
+
     /// Whether the connection is over (the module then forgets it).
     pub(crate) fn closed(&self) -> bool {
         // SAFETY: the socket is alive (type invariant).
@@ -144,4 +199,17 @@ impl Clone for SockRef {
         // INVARIANT: the new value holds the reference just taken.
         Self { sk: self.sk }
     }
+}
+
+/// Whether `addr` (host byte order) is one of `net`'s own IPv4 addresses. Any context.
+pub(crate) fn addr_is_local4(net: &Net, addr: u32) -> bool {
+    // SAFETY: `net` is alive (a reference).
+    unsafe { local::sitemh_ipv4_is_local(net.as_raw(), addr.to_be()) }
+}
+
+/// Whether `addr` (host byte order) is one of `net`'s own IPv6 addresses. Any context.
+pub(crate) fn addr_is_local6(net: &Net, addr: u128) -> bool {
+    let a = addr.to_be_bytes();
+    // SAFETY: `net` is alive (a reference); `a` has 16 octets.
+    unsafe { local::sitemh_ipv6_is_local(net.as_raw(), a.as_ptr()) }
 }

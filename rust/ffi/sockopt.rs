@@ -201,6 +201,9 @@ unsafe extern "C" fn set_trampoline<T: GetSockopt, const PF: u8>(
     if let Err(e) = to_result(unsafe {
         local::sitemh_copy_from_sockptr(value.as_mut_ptr(), arg, len as c_uint)
     }) {
+        // A partial copy may hold part of a secret.
+        // SAFETY: `value` has `MAX_SET_LEN` writable octets.
+        unsafe { local::sitemh_memzero_explicit(value.as_mut_ptr().cast(), MAX_SET_LEN) };
         return e.to_errno();
     }
     // SAFETY: `sk` is a live socket for the duration of the call.
@@ -210,7 +213,11 @@ unsafe extern "C" fn set_trampoline<T: GetSockopt, const PF: u8>(
     // SAFETY: as in `get_trampoline`.
     let state = unsafe { state_of::<T::State>(net) };
     // INVARIANT: `sk` is live for the call.
-    match T::set(state, &Socket { net, tos, sk }, optname, &value[..len]) {
+    let result = T::set(state, &Socket { net, tos, sk }, optname, &value[..len]);
+    // The value may be key material (`SITEMH_SO_SEQPARAM`): it does not stay on the stack.
+    // SAFETY: `value` has `MAX_SET_LEN` writable octets.
+    unsafe { local::sitemh_memzero_explicit(value.as_mut_ptr().cast(), MAX_SET_LEN) };
+    match result {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

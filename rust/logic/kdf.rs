@@ -31,8 +31,24 @@ pub(crate) const PRF_LABEL: &[u8] = b"sitemh link failure";
 /// The exporter label of the TLS 1.3 form.
 pub(crate) const EXPORTER_LABEL: &[u8] = b"EXPORTER-sitemh-link-failure";
 
-/// SHA-256 (FIPS 180-4), incremental.
-#[derive(Clone)]
+/// Overwrites `buf` with zeros in a way the compiler keeps even when `buf` is never read
+/// again (key material on its way out: `memzero_explicit` in C, without `unsafe`). The
+/// buffer is handed to `black_box` afterwards, which the optimiser must assume reads it,
+/// so the stores cannot be dropped as dead; the fence keeps them before what follows.
+pub(crate) fn wipe(buf: &mut [u8]) {
+    buf.fill(0);
+    core::hint::black_box(&mut *buf);
+    core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+}
+
+/// Overwrites `words` with zeros, as [`wipe`] does.
+fn wipe_words(words: &mut [u32]) {
+    words.fill(0);
+    core::hint::black_box(&mut *words);
+    core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+}
+
+/// SHA-256 (FIPS 180-4), incremental. Its state is wiped when it goes (it hashes keys).
 pub(crate) struct Sha256 {
     state: [u32; 8],
     block: [u8; 64],
@@ -67,6 +83,11 @@ impl Sha256 {
 
     fn compress(&mut self) {
         let mut w = [0u32; 64];
+        self.compress_with(&mut w);
+        wipe_words(&mut w);
+    }
+
+    fn compress_with(&mut self, w: &mut [u32; 64]) {
         for (i, word) in self.block.chunks_exact(4).enumerate() {
             w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
         }
@@ -126,10 +147,17 @@ impl Sha256 {
         }
         self.update(&bits.to_be_bytes());
         let mut out = [0u8; 32];
-        for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
+        for (chunk, word) in out.chunks_exact_mut(4).zip(self.state.iter()) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
+    }
+}
+
+impl Drop for Sha256 {
+    fn drop(&mut self) {
+        wipe_words(&mut self.state);
+        wipe(&mut self.block);
     }
 }
 
@@ -143,14 +171,25 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     } else {
         block[..key.len()].copy_from_slice(key);
     }
+    let mut pad = [0u8; 64];
+    for (p, b) in pad.iter_mut().zip(block.iter()) {
+        *p = b ^ 0x36;
+    }
     let mut inner = Sha256::new();
-    inner.update(&block.map(|b| b ^ 0x36));
+    inner.update(&pad);
     for part in parts {
         inner.update(part);
     }
+    let mut inner_digest = inner.finish();
+    for (p, b) in pad.iter_mut().zip(block.iter()) {
+        *p = b ^ 0x5c;
+    }
     let mut outer = Sha256::new();
-    outer.update(&block.map(|b| b ^ 0x5c));
-    outer.update(&inner.finish());
+    outer.update(&pad);
+    outer.update(&inner_digest);
+    wipe(&mut pad);
+    wipe(&mut block);
+    wipe(&mut inner_digest);
     outer.finish()
 }
 
@@ -164,14 +203,18 @@ pub(crate) fn tls12_prf(secret: &[u8], label: &[u8], seed: &[&[u8]], out: &mut [
     for chunk in out.chunks_mut(32) {
         let mut with_seed: [&[u8]; 5] = [&a, label, &[], &[], &[]];
         with_seed[2..2 + n].copy_from_slice(&seed[..n]);
-        let block = hmac_sha256(secret, &with_seed[..2 + n]);
+        let mut block = hmac_sha256(secret, &with_seed[..2 + n]);
         chunk.copy_from_slice(&block[..chunk.len()]);
-        a = hmac_sha256(secret, &[&a]);
+        wipe(&mut block);
+        let mut next = hmac_sha256(secret, &[&a]);
+        a.copy_from_slice(&next);
+        wipe(&mut next);
     }
+    wipe(&mut a);
 }
 
-/// The keys of one end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The keys of one end. Neither copied, printed nor compared (a comparison of secrets
+/// must take constant time: [`constant_time_eq`]); wiped when dropped.
 pub(crate) struct Keys {
     /// AES-128-GCM key for what this end sends.
     pub(crate) seal_key: [u8; 16],
@@ -186,29 +229,26 @@ pub(crate) struct Keys {
 impl Keys {
     /// Cuts a key block for the client end (`is_client`) or the server end.
     pub(crate) fn from_key_block(block: &[u8; KEY_BLOCK_LEN], is_client: bool) -> Self {
-        let mut client_key = [0u8; 16];
-        let mut server_key = [0u8; 16];
-        let mut client_salt = [0u8; 4];
-        let mut server_salt = [0u8; 4];
-        client_key.copy_from_slice(&block[0..16]);
-        server_key.copy_from_slice(&block[16..32]);
-        client_salt.copy_from_slice(&block[32..36]);
-        server_salt.copy_from_slice(&block[36..40]);
-        if is_client {
-            Self {
-                seal_key: client_key,
-                seal_salt: client_salt,
-                open_key: server_key,
-                open_salt: server_salt,
-            }
+        // Cut straight into the fields: no copy of a key is left behind on the stack.
+        let (client_key, rest) = block.split_at(16);
+        let (server_key, rest) = rest.split_at(16);
+        let (client_salt, server_salt) = rest.split_at(4);
+        let (seal_key, open_key, seal_salt, open_salt) = if is_client {
+            (client_key, server_key, client_salt, server_salt)
         } else {
-            Self {
-                seal_key: server_key,
-                seal_salt: server_salt,
-                open_key: client_key,
-                open_salt: client_salt,
-            }
-        }
+            (server_key, client_key, server_salt, client_salt)
+        };
+        let mut keys = Self {
+            seal_key: [0; 16],
+            seal_salt: [0; 4],
+            open_key: [0; 16],
+            open_salt: [0; 4],
+        };
+        keys.seal_key.copy_from_slice(seal_key);
+        keys.open_key.copy_from_slice(open_key);
+        keys.seal_salt.copy_from_slice(seal_salt);
+        keys.open_salt.copy_from_slice(open_salt);
+        keys
     }
 
     /// The TLS 1.2 form.
@@ -225,7 +265,18 @@ impl Keys {
             &[server_random, client_random],
             &mut block,
         );
-        Self::from_key_block(&block, is_client)
+        let keys = Self::from_key_block(&block, is_client);
+        wipe(&mut block);
+        keys
+    }
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        wipe(&mut self.seal_key);
+        wipe(&mut self.seal_salt);
+        wipe(&mut self.open_key);
+        wipe(&mut self.open_salt);
     }
 }
 
@@ -282,7 +333,9 @@ pub(crate) mod vectors {
         let (client_random, server_random) = ([1u8; RANDOM_LEN], [2u8; RANDOM_LEN]);
         let client = Keys::from_tls12(&master, &client_random, &server_random, true);
         let server = Keys::from_tls12(&master, &client_random, &server_random, false);
-        if client.seal_key != server.open_key || client.open_salt != server.seal_salt {
+        if !constant_time_eq(&client.seal_key, &server.open_key)
+            || !constant_time_eq(&client.open_salt, &server.seal_salt)
+        {
             return Err("the two ends' keys");
         }
         if nonce(&client.seal_salt, 1)[11] != 1 || EXPORTER_LABEL.len() != 28 {
@@ -390,6 +443,32 @@ mod tests {
         // Another session, other keys.
         let other = Keys::from_tls12(&master, &sr, &cr, true);
         assert_ne!(other.seal_key, client.seal_key);
+    }
+
+    #[test]
+    fn wipe_zeroes_everything() {
+        let mut secret = [0xa5u8; 40];
+        wipe(&mut secret);
+        assert_eq!(secret, [0; 40]);
+        let mut words = [7u32; 9];
+        wipe_words(&mut words);
+        assert_eq!(words, [0; 9]);
+        // Both ends' keys from one block, cut as before the fields were filled in place.
+        let block: [u8; KEY_BLOCK_LEN] = core::array::from_fn(|i| i as u8);
+        let client = Keys::from_key_block(&block, true);
+        let server = Keys::from_key_block(&block, false);
+        assert_eq!(
+            client.seal_key.to_vec(),
+            (0..16).collect::<std::vec::Vec<u8>>()
+        );
+        assert_eq!(
+            client.open_key.to_vec(),
+            (16..32).collect::<std::vec::Vec<u8>>()
+        );
+        assert_eq!(client.seal_salt, [32, 33, 34, 35]);
+        assert_eq!(client.open_salt, [36, 37, 38, 39]);
+        assert_eq!(server.seal_key, client.open_key);
+        assert_eq!(server.open_salt, client.seal_salt);
     }
 
     #[test]

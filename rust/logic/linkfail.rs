@@ -15,7 +15,8 @@
 //!     foreign address, local port (2), foreign port (2)  -- 16 octets (IPv4), 40 (IPv6)
 //!   record header: content type (1) = 41, version (2) = 0x0303, length (2) of what follows
 //!   explicit nonce (8): the sender's sequence number
-//!   AES-GCM ciphertext of: code (1), 3 octets zero, alternate source, alternate destination
+//!   AES-GCM ciphertext of: code (1), 3 octets zero, the sender's timestamp (8: ms of its
+//!     monotonic clock when it sealed the message), alternate source, alternate destination
 //!   tag (16)
 //! ```
 //!
@@ -123,11 +124,16 @@ impl<B: WireAddr> IdPcb<B> {
     }
 }
 
-/// The encrypted part's plaintext: the code again and the alternate pair.
+/// The encrypted part's plaintext: the code again, when it was sealed, and the alternate
+/// pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct AltRoute<B> {
     /// Must equal the ICMP header's code.
     pub(crate) code: u8,
+    /// The sender's clock (ms) when it sealed the message: a copy delayed well beyond the
+    /// others is refused (sitemh's addition: the sequence numbers' window alone accepts a
+    /// message held back while later ones passed).
+    pub(crate) stamp: u64,
     /// The alternate source (the sender's address).
     pub(crate) src: B,
     /// The alternate destination (the receiver's address).
@@ -136,7 +142,7 @@ pub(crate) struct AltRoute<B> {
 
 impl<B: WireAddr> AltRoute<B> {
     /// Octets of the plaintext.
-    pub(crate) const LEN: usize = 4 + 2 * B::LEN;
+    pub(crate) const LEN: usize = 12 + 2 * B::LEN;
 
     /// Writes the plaintext into `out` ([`AltRoute::LEN`] octets; a shorter `out` is left
     /// alone).
@@ -146,8 +152,9 @@ impl<B: WireAddr> AltRoute<B> {
         };
         out[0] = self.code;
         out[1..4].fill(0);
-        self.src.write(&mut out[4..4 + B::LEN]);
-        self.dst.write(&mut out[4 + B::LEN..4 + 2 * B::LEN]);
+        out[4..12].copy_from_slice(&self.stamp.to_be_bytes());
+        self.src.write(&mut out[12..12 + B::LEN]);
+        self.dst.write(&mut out[12 + B::LEN..12 + 2 * B::LEN]);
     }
 
     /// Reads a decrypted plaintext; its padding must be zero.
@@ -157,8 +164,9 @@ impl<B: WireAddr> AltRoute<B> {
         }
         Some(Self {
             code: octets[0],
-            src: B::read(&octets[4..4 + B::LEN])?,
-            dst: B::read(&octets[4 + B::LEN..])?,
+            stamp: u64::from_be_bytes(octets[4..12].try_into().ok()?),
+            src: B::read(&octets[12..12 + B::LEN])?,
+            dst: B::read(&octets[12 + B::LEN..])?,
         })
     }
 }
@@ -475,6 +483,7 @@ pub(crate) mod vectors {
         write_clear(ICMP_LINKFAILURE, CODE_SET_ALT_ROUTE, &pcb, 9, &mut m);
         let alt = AltRoute {
             code: CODE_SET_ALT_ROUTE,
+            stamp: 0x0102_0304_0506_0708,
             src: 0xcb00_710a_u32,
             dst: 0xc000_02c9,
         };
@@ -603,8 +612,8 @@ mod tests {
         assert_eq!(IdPcb::<u128>::LEN, 40);
         assert_eq!(Layout::<u32>::RECORD, 24);
         assert_eq!(Layout::<u32>::NONCE, 29);
-        assert_eq!(Layout::<u32>::LEN, 24 + 5 + 8 + 12 + 16);
-        assert_eq!(Layout::<u128>::LEN, 48 + 5 + 8 + 36 + 16);
+        assert_eq!(Layout::<u32>::LEN, 24 + 5 + 8 + 20 + 16);
+        assert_eq!(Layout::<u128>::LEN, 48 + 5 + 8 + 44 + 16);
     }
 
     fn sealed4(code: u8, seq: u64) -> std::vec::Vec<u8> {
@@ -703,6 +712,7 @@ mod tests {
     fn alt_route_plaintext_round_trips_and_needs_zero_padding() {
         let alt = AltRoute {
             code: 3,
+            stamp: 77,
             src: 0xcb00_710a_u32,
             dst: 0xc000_02c9,
         };
@@ -711,7 +721,7 @@ mod tests {
         assert_eq!(AltRoute::read(&p), Some(alt));
         p[2] = 1;
         assert_eq!(AltRoute::<u32>::read(&p), None);
-        assert_eq!(AltRoute::<u32>::read(&p[..11]), None);
+        assert_eq!(AltRoute::<u32>::read(&p[..19]), None);
     }
 
     #[test]

@@ -131,6 +131,51 @@ pub(crate) enum ExchangeError {
     LinkDown,
     /// A request older than one already acted on (a late retransmission).
     Stale,
+    /// The proposed pair carries another socket's traffic, or its local address is no
+    /// longer this host's: moving there would take what is not this connection's.
+    Taken,
+    /// Sealed long before the peer's newest accepted message: held back and replayed.
+    TooOld,
+}
+
+/// How much later than the peer's newest accepted message suggests a message may arrive
+/// (ms): the spread of network delays, and more than any retransmission interval.
+pub(crate) const FRESH_MS: u64 = 3000;
+/// Clock drift tolerated between the two ends, in parts per million of the time since
+/// the newest accepted message (monotonic clocks under NTP slew by at most 500).
+const DRIFT_PPM: u64 = 1000;
+
+/// The freshness of the peer's messages (sitemh's addition to the draft): each carries the
+/// peer's clock when it was sealed. Measured against the newest one accepted, a message
+/// that arrives more than [`FRESH_MS`] (plus drift) later than its stamp says is refused:
+/// a copy held back by someone on the path cannot be played later within the window of
+/// sequence numbers. The first message of a connection has nothing to compare with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Freshness {
+    /// The newest stamp accepted and when (this end's clock, ms) it arrived.
+    newest: Option<(u64, u64)>,
+}
+
+impl Freshness {
+    /// Whether a message stamped `stamp` arriving at `now` is fresh enough.
+    pub(crate) fn is_fresh(&self, stamp: u64, now: u64) -> bool {
+        let Some((seen, at)) = self.newest else {
+            return true;
+        };
+        let elapsed = now.saturating_sub(at);
+        // The peer's clock now, as far as the newest message tells.
+        let expected = seen.saturating_add(elapsed);
+        let lag = expected.saturating_sub(stamp);
+        lag <= FRESH_MS.saturating_add(elapsed.saturating_mul(DRIFT_PPM) / 1_000_000)
+    }
+
+    /// Records an accepted message.
+    pub(crate) fn accept(&mut self, stamp: u64, now: u64) {
+        match self.newest {
+            Some((seen, _)) if stamp <= seen => {}
+            _ => self.newest = Some((stamp, now)),
+        }
+    }
 }
 
 /// The routes of a connection, best first.
@@ -205,6 +250,8 @@ pub(crate) struct Conn<B> {
     pub(crate) replay: ReplayWindow,
     /// The sequence number of the last request acted on.
     pub(crate) last_request: u64,
+    /// The peer's clock, as its accepted messages tell.
+    pub(crate) fresh: Freshness,
 }
 
 impl<B: WireAddr> Conn<B> {
@@ -222,6 +269,7 @@ impl<B: WireAddr> Conn<B> {
             seq_out: 0,
             replay: ReplayWindow::default(),
             last_request: 0,
+            fresh: Freshness::default(),
         }
     }
 
@@ -261,27 +309,60 @@ impl<B: WireAddr> Conn<B> {
                 || self.routes.find(pcb.laddr, pcb.faddr).is_some())
     }
 
+    /// Whether the connection uses, or is moving onto, the wire pair (`local`, `peer`)
+    /// with protocol `proto` and ports (`lport`, `fport`): no other connection may then
+    /// take it (the two could not be told apart on the wire).
+    pub(crate) fn claims(&self, proto: u8, local: B, peer: B, lport: u16, fport: u16) -> bool {
+        let t = &self.tuple;
+        (proto, lport, fport) == (t.proto, t.lport, t.fport)
+            && ((local, peer) == (t.laddr, t.faddr)
+                || [self.in_use, self.pending.map(|p| p.route)]
+                    .into_iter()
+                    .flatten()
+                    .any(|r| self.route(r) == Some((local, peer))))
+    }
+
+    /// Whether `addr` is one of the connection's peers: the socket's own or one of its
+    /// routes'. Messages about the connection come from no other address.
+    pub(crate) fn is_peer(&self, addr: B) -> bool {
+        addr == self.tuple.faddr || self.routes.as_slice().iter().any(|&(_, peer)| peer == addr)
+    }
+
     /// The next sequence number to send.
     pub(crate) fn next_seq(&mut self) -> u64 {
         self.seq_out += 1;
         self.seq_out
     }
 
-    /// The best route whose local address `usable` accepts and that differs from the pair
-    /// in use: where to move when the path in use failed.
-    pub(crate) fn alternate(&self, usable: impl Fn(B) -> bool) -> Option<u8> {
+    /// The best route whose local address `usable` accepts, that `claim` lets this
+    /// connection take (see [`Conn::accept_request`]) and that differs from the pair in
+    /// use: where to move when the path in use failed.
+    pub(crate) fn alternate(
+        &self,
+        usable: impl Fn(B) -> bool,
+        claim: impl Fn(B, B) -> bool,
+    ) -> Option<u8> {
         let current = self.current();
         self.routes
             .as_slice()
             .iter()
-            .position(|&(local, peer)| (local, peer) != current && usable(local))
+            .position(|&(local, peer)| {
+                (local, peer) != current && usable(local) && self.may_claim(local, peer, &claim)
+            })
             .map(|i| i as u8)
+    }
+
+    /// Whether the connection may use (`local`, `peer`) on the wire: its own pair always
+    /// (the socket owns that tuple), another only if `claim` agrees.
+    fn may_claim(&self, local: B, peer: B, claim: impl Fn(B, B) -> bool) -> bool {
+        (local, peer) == (self.tuple.laddr, self.tuple.faddr) || claim(local, peer)
     }
 
     /// The route of the socket's own pair, if the connection moved away from it, the pair
     /// is among its routes and `usable` accepts its local address: where to move back
     /// once the failed link works again.
     pub(crate) fn home_route(&self, usable: impl Fn(B) -> bool) -> Option<u8> {
+        // The socket's own pair: always the connection's to take.
         if !self.fled {
             return None;
         }
@@ -300,6 +381,7 @@ impl<B: WireAddr> Conn<B> {
         });
         Some(AltRoute {
             code: CODE_SET_ALT_ROUTE,
+            stamp: 0,
             src,
             dst,
         })
@@ -320,15 +402,19 @@ impl<B: WireAddr> Conn<B> {
     }
 
     /// The peer asks to move (`SET_ALT_ROUTE` number `seq`, decrypted: `alt` as the peer
-    /// wrote it); `usable` says whether a local address's domain works. Moves and returns
-    /// the plaintext of the answer (the same fields, code 4). A request older than the last
-    /// one acted on is a late copy of a superseded proposal: acting on it would move this
-    /// end back to a pair the peer left.
+    /// wrote it); `usable` says whether a local address's domain works; `claim` whether
+    /// this connection may take the pair (local, peer) on the wire: no other socket owns
+    /// that tuple, no other tracked connection uses it, and the local address is still
+    /// this host's. Moves and returns the plaintext of the answer (the same fields, code
+    /// 4; the caller stamps it). A request older than the last one acted on is a late copy
+    /// of a superseded proposal: acting on it would move this end back to a pair the peer
+    /// left.
     pub(crate) fn accept_request(
         &mut self,
         alt: &AltRoute<B>,
         seq: u64,
         usable: impl Fn(B) -> bool,
+        claim: impl Fn(B, B) -> bool,
     ) -> Result<AltRoute<B>, ExchangeError> {
         if alt.code != CODE_SET_ALT_ROUTE {
             return Err(ExchangeError::CodeMismatch);
@@ -347,6 +433,9 @@ impl<B: WireAddr> Conn<B> {
             .routes
             .find(alt.dst, alt.src)
             .ok_or(ExchangeError::NotARoute)?;
+        if !self.may_claim(alt.dst, alt.src, claim) {
+            return Err(ExchangeError::Taken);
+        }
         self.move_to(route);
         // Moved by the peer: whoever fled is the peer, and it pulls back.
         self.fled = false;
@@ -359,10 +448,15 @@ impl<B: WireAddr> Conn<B> {
         })
     }
 
-    /// The peer's answer (`ALT_ROUTE_ESTABLISHED`, decrypted): moves to the pending route.
-    /// A second answer to a request already answered (the peer answers every copy) changes
-    /// nothing.
-    pub(crate) fn accept_answer(&mut self, alt: &AltRoute<B>) -> Result<(), ExchangeError> {
+    /// The peer's answer (`ALT_ROUTE_ESTABLISHED`, decrypted): moves to the pending route
+    /// if `claim` still lets it (see [`Conn::accept_request`]; a refusal ends the
+    /// exchange). A second answer to a request already answered (the peer answers every
+    /// copy) changes nothing.
+    pub(crate) fn accept_answer(
+        &mut self,
+        alt: &AltRoute<B>,
+        claim: impl Fn(B, B) -> bool,
+    ) -> Result<(), ExchangeError> {
         if alt.code != CODE_ALT_ROUTE_ESTABLISHED {
             return Err(ExchangeError::CodeMismatch);
         }
@@ -372,6 +466,10 @@ impl<B: WireAddr> Conn<B> {
         let pending = self.pending.ok_or(ExchangeError::Unsolicited)?;
         if self.route(pending.route) != Some((alt.src, alt.dst)) {
             return Err(ExchangeError::Unsolicited);
+        }
+        if !self.may_claim(alt.src, alt.dst, claim) {
+            self.pending = None;
+            return Err(ExchangeError::Taken);
         }
         self.move_to(pending.route);
         self.pending = None;
@@ -457,13 +555,91 @@ pub(crate) mod vectors {
 
     /// Runs every check.
     pub(crate) fn check_all() -> Result<(), &'static str> {
+        let free = |_: u32, _: u32| true;
         let (mut h, mut x) = pair_of_ends().ok_or("routes")?;
+        if !h.is_peer(X1) || !h.is_peer(X2) || h.is_peer(H2) || h.is_peer(0x0a00_0001) {
+            return Err("the peers of a connection");
+        }
+        // Another socket's pair is never taken: not as the alternate, not on request, not
+        // on an answer; the own pair always may be.
+        let taken = |local: u32, peer: u32| (local, peer) != (H2, X1);
+        if h.routes.as_slice()[usize::from(h.alternate(|l| l != H1, taken).ok_or("alt")?)]
+            != (H2, X2)
+        {
+            return Err("the alternate skips a pair another socket owns");
+        }
+        if h.alternate(|l| l != H1, |_, _| false).is_some() {
+            return Err("no alternate when every other pair is owned");
+        }
+        {
+            let mut x2 = x;
+            let over_h2 = AltRoute {
+                code: CODE_SET_ALT_ROUTE,
+                stamp: 0,
+                src: H2,
+                dst: X1,
+            };
+            if x2.accept_request(&over_h2, 1, |_| true, |l, p| (l, p) != (X1, H2))
+                != Err(ExchangeError::Taken)
+                || x2.in_use.is_some()
+            {
+                return Err("a request for an owned pair");
+            }
+            let own = AltRoute { src: H1, ..over_h2 };
+            if x2.accept_request(&own, 2, |_| true, |_, _| false).is_err() {
+                return Err("the own pair is always the connection's");
+            }
+            let mut h2 = h;
+            let r = h2.alternate(|l| l != H1, free).ok_or("alt")?;
+            let proposal = h2.propose(r, 3).ok_or("propose")?;
+            let answer = AltRoute {
+                code: CODE_ALT_ROUTE_ESTABLISHED,
+                ..proposal
+            };
+            if h2.accept_answer(&answer, |_, _| false) != Err(ExchangeError::Taken)
+                || h2.in_use.is_some()
+                || h2.pending.is_some()
+            {
+                return Err("an answer for a pair taken since the proposal");
+            }
+        }
+        if !h.claims(6, H1, X1, 40000, 443)
+            || h.claims(6, H2, X1, 40000, 443)
+            || h.claims(6, H1, X1, 40001, 443)
+            || h.claims(17, H1, X1, 40000, 443)
+        {
+            return Err("what an unmoved connection claims");
+        }
+        // Freshness: the first message sets the reference; later ones may be late by the
+        // spread of delays, not more.
+        let mut fresh = Freshness::default();
+        if !fresh.is_fresh(5, 1_000_000) {
+            return Err("the first message");
+        }
+        fresh.accept(100_000, 1_000_000);
+        if !fresh.is_fresh(100_000 + 10_000 - FRESH_MS, 1_010_000)
+            || fresh.is_fresh(100_000 + 10_000 - FRESH_MS - 20, 1_010_000)
+            || fresh.is_fresh(90_000, 1_000_100)
+            || !fresh.is_fresh(200_000, 1_000_100)
+        {
+            return Err("a message held back beyond the spread of delays");
+        }
+        // An hour later, an hour's drift at DRIFT_PPM is tolerated on top.
+        if !fresh.is_fresh(100_000 + 3_600_000 - FRESH_MS - 3_000, 4_600_000) {
+            return Err("drift");
+        }
+        fresh.accept(50_000, 2_000_000);
+        if fresh.is_fresh(90_000, 1_000_100) {
+            return Err("an older accepted message moves the reference back");
+        }
         if Routes::<u32>::new(&[]).is_some() || Routes::new(&[(H1, X1); MAX_LFROUTES + 1]).is_some()
         {
             return Err("route count limits");
         }
         // H's P1 provider fails: the best route avoiding H1.
-        let alt = h.alternate(|local| local != H1).ok_or("no alternate")?;
+        let alt = h
+            .alternate(|local| local != H1, free)
+            .ok_or("no alternate")?;
         if h.routes.as_slice()[usize::from(alt)] != (H2, X1) {
             return Err("alternate is the best route avoiding the failed source");
         }
@@ -479,11 +655,12 @@ pub(crate) mod vectors {
         if !x.is_named_by(&h.wire_pcb().reversed()) {
             return Err("peer finds the connection");
         }
-        if x.accept_request(&request, 1, |local| local != X1) != Err(ExchangeError::LinkDown) {
+        if x.accept_request(&request, 1, |local| local != X1, free) != Err(ExchangeError::LinkDown)
+        {
             return Err("a pair over a link known down");
         }
         let answer = x
-            .accept_request(&request, 1, |_| true)
+            .accept_request(&request, 1, |_| true, free)
             .map_err(|_| "accept request")?;
         if x.current() != (X1, H2) || x.egress(6, X1, H1, 443, 40000) != Some((X1, H2)) {
             return Err("peer moved");
@@ -494,7 +671,8 @@ pub(crate) mod vectors {
         if h.home_route(|_| true).is_some() {
             return Err("no way home before moving");
         }
-        h.accept_answer(&answer).map_err(|_| "accept answer")?;
+        h.accept_answer(&answer, free)
+            .map_err(|_| "accept answer")?;
         if h.home_route(|_| true).is_some() {
             return Err("only the end that fled goes home");
         }
@@ -505,6 +683,9 @@ pub(crate) mod vectors {
         if h.current() != (H2, X1) || h.pending.is_some() || h.switches != 1 {
             return Err("host moved");
         }
+        if !h.claims(6, H2, X1, 40000, 443) || h.claims(6, H2, X2, 40000, 443) {
+            return Err("a moved connection claims the pair in use");
+        }
         if h.egress(6, H1, X1, 40000, 443) != Some((H2, X1)) {
             return Err("host translates departures");
         }
@@ -514,7 +695,7 @@ pub(crate) mod vectors {
         }
         // A second answer changes nothing; an answer for a pair never proposed is
         // unsolicited; a request for a pair that is not a route fails.
-        if h.accept_answer(&answer) != Ok(()) || h.current() != (H2, X1) || h.switches != 1 {
+        if h.accept_answer(&answer, free) != Ok(()) || h.current() != (H2, X1) || h.switches != 1 {
             return Err("duplicate answer");
         }
         let other = AltRoute {
@@ -522,45 +703,47 @@ pub(crate) mod vectors {
             dst: X2,
             ..answer
         };
-        if h.accept_answer(&other) != Err(ExchangeError::Unsolicited) {
+        if h.accept_answer(&other, free) != Err(ExchangeError::Unsolicited) {
             return Err("unsolicited answer");
         }
         let bogus = AltRoute {
             code: CODE_SET_ALT_ROUTE,
+            stamp: 0,
             src: 0x0a00_0001,
             dst: X1,
         };
         if x.home_route(|_| true).is_some() {
             return Err("the peer never pulls the connection home");
         }
-        if x.accept_request(&bogus, 2, |_| true) != Err(ExchangeError::NotARoute)
+        if x.accept_request(&bogus, 2, |_| true, free) != Err(ExchangeError::NotARoute)
             || x.current() != (X1, H2)
         {
             return Err("foreign pair refused");
         }
-        if x.accept_request(&answer, 3, |_| true) != Err(ExchangeError::CodeMismatch) {
+        if x.accept_request(&answer, 3, |_| true, free) != Err(ExchangeError::CodeMismatch) {
             return Err("code in the encrypted part");
         }
         x.stat = STAT_DO_NOT_ALTER;
-        if x.accept_request(&request, 4, |_| true) != Err(ExchangeError::NotAlterable) {
+        if x.accept_request(&request, 4, |_| true, free) != Err(ExchangeError::NotAlterable) {
             return Err("STAT_DO_NOT_ALTER");
         }
         // A late copy of an old request is refused.
         x.stat = STAT_ALTER;
-        if x.accept_request(&request, 5, |_| true).is_err() {
+        if x.accept_request(&request, 5, |_| true, free).is_err() {
             return Err("a newer request");
         }
-        if x.accept_request(&request, 4, |_| true) != Err(ExchangeError::Stale) {
+        if x.accept_request(&request, 4, |_| true, free) != Err(ExchangeError::Stale) {
             return Err("a late copy of an older request");
         }
         // Moving back to the own pair translates nothing on the way out again, but late
         // packets on the pair just left still reach the socket.
         let back = AltRoute {
             code: CODE_SET_ALT_ROUTE,
+            stamp: 0,
             src: H1,
             dst: X1,
         };
-        x.accept_request(&back, 6, |_| true)
+        x.accept_request(&back, 6, |_| true, free)
             .map_err(|_| "move back")?;
         if x.in_use.is_some() || x.egress(6, X1, H1, 443, 40000).is_some() || x.switches != 2 {
             return Err("back on the own pair");
@@ -666,7 +849,7 @@ mod tests {
     #[test]
     fn no_alternate_when_every_source_failed() {
         let (h, _) = vectors::pair_of_ends().unwrap();
-        assert_eq!(h.alternate(|_| false), None);
+        assert_eq!(h.alternate(|_| false, |_, _| true), None);
     }
 
     #[test]

@@ -239,6 +239,9 @@ struct sitemh_careof6 {
  * IPPROTO_IP (IPv4 connections) or IPPROTO_IPV6 (IPv6), on a connected TCP or UDP socket.
  * Only the socket's owner (whoever holds the descriptor) can set them; the module forgets
  * them when the socket closes.
+ * A namespace tracks at most 4096 connections, and at most 256 of one user unless the
+ * caller has CAP_NET_ADMIN over the namespace: beyond, setting an option of a new
+ * connection fails with ENOBUFS.
  *
  * setsockopt(fd, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, n * sizeof(struct sitemh_addr_pair))
  *   the draft's inp_lf_routes: every (local, peer) pair the connection may move to, best
@@ -246,6 +249,14 @@ struct sitemh_careof6 {
  *   SITEMH_STAT_ALTER. 1..SITEMH_MAX_LFROUTES pairs; every local address must be the
  *   host's own (on an interface, or its configured home address, ip_home_addr, whose
  *   pair travels stacked). IPv6: struct sitemh_addr_pair6.
+ *   A route whose tuple on the wire (the route's addresses with the socket's protocol
+ *   and ports) belongs to another socket is refused with EADDRINUSE: an established or
+ *   half-open TCP socket or a connected UDP socket with that tuple, or a TCP listener or
+ *   unconnected UDP socket of another user bound to the route's local address (or the
+ *   wildcard) and the port. The same holds before every move and for every translated
+ *   packet: a connection never moves onto, nor are packets translated to or from, a
+ *   tuple another socket owns (or another tracked connection uses), nor a local address
+ *   the host no longer has.
  * setsockopt(fd, IPPROTO_IP, SITEMH_SO_LFSTAT, &int, sizeof(int))
  *   inp_lf_stat: SITEMH_STAT_DO_NOT_ALTER keeps the connection where it is.
  * getsockopt(fd, IPPROTO_IP, SITEMH_SO_LFROUTES, struct sitemh_lfroutes{,6} *, &len)
@@ -265,6 +276,21 @@ struct sitemh_careof6 {
  * Messages are AES-128-GCM records; nonce = the sender's salt + 8-octet sequence number.
  * They travel as ICMP type icmp_type (module parameter, the draft's 41) for IPv4
  * connections and as ICMPv6 type icmp6_type (default 200, informational) for IPv6 ones.
+ * A code 3/4 message (all integers big-endian; A = 4 octets for IPv4, 16 for IPv6):
+ *   ICMP header (8: type, code, checksum, 4 zero octets);
+ *   id_pcb in clear: protocol (1), 3 zero octets, sender's address (A), receiver's (A),
+ *     sender's port (2), receiver's port (2);
+ *   record header: content type 41 (1), version 0x0303 (2), length of the rest (2);
+ *   explicit nonce (8): the sender's sequence number;
+ *   ciphertext of: code (1), 3 zero octets, timestamp (8: the sender's monotonic clock in
+ *     ms when it sealed the message), alternate source (A), alternate destination (A);
+ *   tag (16). The authenticated data is everything before the nonce, checksum zeroed.
+ * (The timestamp is sitemh's addition, wire version 2: a message that arrives more than
+ * 3 s, plus 0.1% of the time since, later than the peer's newest accepted message says it
+ * should is refused, so a copy held back cannot be played later.) A message is accepted
+ * only from the peer's address on the proposed pair (SET_ALT_ROUTE: the alternate source;
+ * ALT_ROUTE_ESTABLISHED: the alternate destination), and only for a connection whose
+ * keys open it.
  */
 #define SITEMH_SO_LFROUTES	(SITEMH_SO_BASE + 1)
 #define SITEMH_SO_SEQPARAM	(SITEMH_SO_BASE + 2)

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/* See glue_sock.h. */
+#include <linux/string.h>
+#include <net/inet6_hashtables.h>
+#include <net/inet_hashtables.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
+#include <net/udp.h>
+
+#include "glue_sock.h"
+
+/*
+ * Whether an established, time-wait or half-open TCP socket has the tuple. The walk of
+ * __inet_lookup_established() without its reference: taking one here would make the
+ * caller drop it, and the last reference of a socket must not go with interrupts off.
+ * TCP sockets are SLAB_TYPESAFE_BY_RCU, so a matching entry may be a socket reused for
+ * another connection since the walk began; it matched the tuple when it was read, which
+ * is the answer wanted (somebody owns it). The nulls value restarts a walk that strayed
+ * into another chain.
+ */
+static bool tcp_established4(const struct net *net, __be32 laddr, u16 hnum, __be32 raddr,
+			     __be16 rport, int dif, const struct sock *self)
+{
+	const __portpair ports = INET_COMBINED_PORTS(rport, hnum);
+	INET_ADDR_COOKIE(acookie, raddr, laddr);
+	struct inet_hashinfo *hashinfo = net->ipv4.tcp_death_row.hashinfo;
+	const struct hlist_nulls_node *node;
+	struct inet_ehash_bucket *head;
+	unsigned int hash, slot;
+	struct sock *sk;
+
+	hash = inet_ehashfn(net, laddr, hnum, raddr, rport);
+	slot = hash & hashinfo->ehash_mask;
+	head = &hashinfo->ehash[slot];
+begin:
+	sk_nulls_for_each_rcu(sk, node, &head->chain) {
+		if (sk->sk_hash != hash || !inet_match(net, sk, acookie, ports, dif, 0))
+			continue;
+		if (sk != self)
+			return true;
+	}
+	if (get_nulls_value(node) != slot)
+		goto begin;
+	return false;
+}
+
+/* Whether @sk, a listener or an unconnected UDP socket, belongs to another user. */
+static bool other_user(const struct sock *sk, const struct sock *self)
+{
+	return sk != self && !uid_eq(sk_uid(sk), sk_uid(self));
+}
+
+/* Whether @sk, the UDP socket the tuple's packets would reach, takes it from @self. */
+static bool udp_taken(const struct sock *sk, const struct sock *self)
+{
+	if (!sk || sk == self)
+		return false;
+	/* A connected UDP socket is TCP_ESTABLISHED. */
+	return READ_ONCE(sk->sk_state) == TCP_ESTABLISHED || other_user(sk, self);
+}
+
+bool sitemh_tuple_taken4(struct net *net, u8 proto, __be32 laddr, __be16 lport,
+			 __be32 raddr, __be16 rport, int dif, const struct sock *self)
+{
+	bool taken = false;
+	struct sock *sk;
+
+	rcu_read_lock();
+	if (proto == IPPROTO_TCP) {
+		taken = tcp_established4(net, laddr, ntohs(lport), raddr, rport, dif, self);
+		if (!taken) {
+			/* Listeners are freed after a grace period: no reference needed. */
+			sk = __inet_lookup_listener(net, NULL, 0, raddr, rport, laddr,
+						    ntohs(lport), dif, 0);
+			taken = sk && other_user(sk, self);
+		}
+	} else if (proto == IPPROTO_UDP) {
+		/* No reference taken: UDP sockets are freed after a grace period. */
+		sk = __udp4_lib_lookup(net, raddr, rport, laddr, lport, dif, 0, NULL);
+		taken = udp_taken(sk, self);
+	}
+	rcu_read_unlock();
+	return taken;
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+/* tcp_established4() for IPv6 (the walk of __inet6_lookup_established()). */
+static bool tcp_established6(const struct net *net, const struct in6_addr *laddr, u16 hnum,
+			     const struct in6_addr *raddr, __be16 rport, int dif,
+			     const struct sock *self)
+{
+	const __portpair ports = INET_COMBINED_PORTS(rport, hnum);
+	struct inet_hashinfo *hashinfo = net->ipv4.tcp_death_row.hashinfo;
+	const struct hlist_nulls_node *node;
+	struct inet_ehash_bucket *head;
+	unsigned int hash, slot;
+	struct sock *sk;
+
+	hash = inet6_ehashfn(net, laddr, hnum, raddr, rport);
+	slot = hash & hashinfo->ehash_mask;
+	head = &hashinfo->ehash[slot];
+begin:
+	sk_nulls_for_each_rcu(sk, node, &head->chain) {
+		if (sk->sk_hash != hash || !inet6_match(net, sk, raddr, laddr, ports, dif, 0))
+			continue;
+		if (sk != self)
+			return true;
+	}
+	if (get_nulls_value(node) != slot)
+		goto begin;
+	return false;
+}
+#endif
+
+bool sitemh_tuple_taken6(struct net *net, u8 proto, const u8 *laddr, __be16 lport,
+			 const u8 *raddr, __be16 rport, int dif, const struct sock *self)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct in6_addr local, remote;
+	bool taken = false;
+	struct sock *sk;
+
+	memcpy(&local, laddr, sizeof(local));
+	memcpy(&remote, raddr, sizeof(remote));
+	rcu_read_lock();
+	if (proto == IPPROTO_TCP) {
+		taken = tcp_established6(net, &local, ntohs(lport), &remote, rport, dif, self);
+		if (!taken) {
+			sk = inet6_lookup_listener(net, NULL, 0, &remote, rport, &local,
+						   ntohs(lport), dif, 0);
+			taken = sk && other_user(sk, self);
+		}
+	} else if (proto == IPPROTO_UDP) {
+		sk = __udp6_lib_lookup(net, &remote, rport, &local, lport, dif, 0, NULL);
+		taken = udp_taken(sk, self);
+	}
+	rcu_read_unlock();
+	return taken;
+#else
+	return false;
+#endif
+}
+
+u32 sitemh_sock_uid(const struct sock *sk)
+{
+	return __kuid_val(sk_uid(sk));
+}
+
+void sitemh_memzero_explicit(void *buf, size_t len)
+{
+	memzero_explicit(buf, len);
+}

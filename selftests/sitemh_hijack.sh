@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Cross-user connection hijack through SITEMH_SO_LFROUTES (issue 20, item 2): an
+# unprivileged process lists another socket's on-wire pair as one of its routes and has
+# its own remote end seal a SET_ALT_ROUTE proposing it. The victim's socket must keep every
+# datagram its peer sends it, however the steps are ordered (sitemh_hijack.py).
+#
+#   H (root's victim socket on .1, uid 65534's on .2)    R (.100 victim's peer,
+#   192.0.2.1/24 192.0.2.2/24     h-r ------------ r-h   .200 attacker's remote,
+#   2001:db8::1/64 2001:db8::2/64                        .50 no peer of anyone)
+
+source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+
+build() {
+	setup_ns h r || return 1
+	link "$h" h-r "$r" r-h || return 1
+	local a
+	for a in 1 2; do
+		ip -n "$h" addr add 192.0.2.$a/24 dev h-r || return 1
+		ip -n "$h" -6 addr add 2001:db8::$a/64 dev h-r nodad || return 1
+	done
+	for a in 100 200 50; do
+		ip -n "$r" addr add 192.0.2.$a/24 dev r-h || return 1
+		ip -n "$r" -6 addr add 2001:db8::$a/64 dev r-h nodad || return 1
+	done
+}
+
+# run CASE NAME: one case of sitemh_hijack.py.
+run() {
+	local rc=0
+	python3 "$here/sitemh_hijack.py" "$1" "$h" "$r" || rc=1
+	log_test $rc "$2"
+}
+
+load_module || { echo "could not load the module"; exit $ksft_fail; }
+python3 -c 'import cryptography' || { echo "python3-cryptography is missing"; exit $ksft_fail; }
+build || { echo "could not build the topology"; exit $ksft_fail; }
+
+run set4 "IPv4 UDP: SO_LFROUTES naming another socket's pair is refused"
+run set6 "IPv6 UDP: SO_LFROUTES naming another socket's pair is refused"
+run settcp "IPv4 TCP: SO_LFROUTES naming another socket's pair is refused"
+run move "a move onto a pair another socket took since is refused"
+run translate "a pair another socket took after the move is not translated"
+run notpeer "an exchange message from no peer of its connection is refused"
+run stale "a valid request held back and played late is refused"
+run flood "garbage and forged messages do not crowd out an exchange"
+exit $ret
