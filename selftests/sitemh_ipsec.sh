@@ -22,10 +22,11 @@
 #                           |  192.0.2.24/30
 #                          N3
 #
-# T's main table sends everything to N1; the VRF's table to N3. Senders from 203.0.113.x
-# bound to t-1, bound to the VRF, marked (fwmark rule to a table whose default is N1) or
-# of a uid with a uidrange rule must reach N1/N3, never N2; an unbound, unmarked sender
-# reaches N2 (the module still routes by source).
+# (IPv6: 2001:db8:f1::/64, 2001:db8:f2::/64 with the router at ::2, 2001:db8:f3::/64; the
+# domain 2001:db8:2::/48.) T's main table sends everything to N1; the VRF's table to N3.
+# Senders from the domain bound to t-1, bound to the VRF, marked (fwmark rule to a table
+# whose default is N1) or of a uid with a uidrange rule must reach N1/N3, never N2; an
+# unbound, unmarked sender reaches N2 (the module still routes by source).
 
 source "$(dirname "$0")/lib.sh"
 
@@ -147,47 +148,62 @@ test_ipsec_forward() {
 # build_host: T, N1, N2, N3 as drawn in the header, domains on T.
 build_host() {
 	setup_ns t n1 n2 n3 || return 1
-	link "$t" t-1 "$n1" n1-t
-	link "$t" t-2 "$n2" n2-t
-	link "$t" t-3 "$n3" n3-t
-	ip -n "$t" addr add 192.0.2.17/30 dev t-1
-	ip -n "$n1" addr add 192.0.2.18/30 dev n1-t
-	ip -n "$t" addr add 192.0.2.21/30 dev t-2
-	ip -n "$n2" addr add 192.0.2.22/30 dev n2-t
-	ip -n "$n3" addr add 192.0.2.26/30 dev n3-t
-	ip -n "$t" addr add 203.0.113.10/32 dev lo
-	ip -n "$t" route add default via 192.0.2.18
+	local ns i
+	for ns in "$t" "$n1" "$n2" "$n3"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.accept_dad=0
+	done
 	ip -n "$t" link add vrf0 type vrf table 10 || return 1
 	ip -n "$t" link set vrf0 up
+	for i in 1 2 3; do
+		link "$t" t-$i "$(eval echo \$n$i)" n$i-t
+	done
 	ip -n "$t" link set t-3 master vrf0
-	ip -n "$t" addr add 192.0.2.25/30 dev t-3
+	for i in 1 2 3; do
+		ip -n "$t" addr add 192.0.2.$((13 + 4 * i))/30 dev t-$i
+		ip -n "$(eval echo \$n$i)" addr add 192.0.2.$((14 + 4 * i))/30 dev n$i-t
+		ip -n "$t" -6 addr add 2001:db8:f$i::1/64 dev t-$i nodad
+		ip -n "$(eval echo \$n$i)" -6 addr add 2001:db8:f$i::2/64 dev n$i-t nodad
+	done
+	ip -n "$t" addr add 203.0.113.10/32 dev lo
+	ip -n "$t" -6 addr add 2001:db8:2::10/128 dev lo
 	ip -n "$t" addr add 203.0.113.30/32 dev t-3
+	ip -n "$t" -6 addr add 2001:db8:2::30/128 dev t-3 nodad
+	ip -n "$t" route add default via 192.0.2.18
+	ip -n "$t" -6 route add default via 2001:db8:f1::2
 	ip -n "$t" route add default via 192.0.2.26 table 10 || return 1
+	ip -n "$t" -6 route add default via 2001:db8:f3::2 table 10 || return 1
 	# Marked packets and uid 4242's go to N1 by policy.
-	ip -n "$t" rule add fwmark 7 table 100 || return 1
-	ip -n "$t" rule add uidrange 4242-4242 table 100 || return 1
+	for fam in -4 -6; do
+		ip -n "$t" $fam rule add fwmark 7 table 100 || return 1
+		ip -n "$t" $fam rule add uidrange 4242-4242 table 100 || return 1
+	done
 	ip -n "$t" route add default via 192.0.2.18 dev t-1 table 100 || return 1
-	local ns
+	ip -n "$t" -6 route add default via 2001:db8:f1::2 dev t-1 table 100 || return 1
 	for ns in "$n1" "$n2" "$n3"; do
 		ip netns exec "$ns" nft -f - <<-NFT || return 1
-		table ip count {
+		table inet count {
 			chain pre {
 				type filter hook prerouting priority 0; policy accept;
 				ip saddr 203.0.113.0/24 udp dport 9 counter
+				ip6 saddr 2001:db8:2::/48 udp dport 9 counter
 			}
 		}
 		NFT
 	done
-	domains "$t" ipv4 "203.0.113.0 /24 192.0.2.22"
+	domains "$t" ipv4 "203.0.113.0 /24 192.0.2.22" || return 1
+	domains "$t" ipv6 "2001:db8:2:: /48 2001:db8:f2::2"
 }
 
-# arrived NS: datagrams from the domain that reached NS.
+# arrived NS: datagrams from the domain (either family) that reached NS.
 arrived() {
-	ip netns exec "$1" nft list chain ip count pre | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+	ip netns exec "$1" nft list chain inet count pre |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p' | awk '{ n += $1 } END { print n + 0 }'
 }
 
-# send SRC DEV MARK UID: three UDP datagrams from SRC to 192.0.2.200:9 on T, from a socket
-# bound to DEV ("" for none) with mark MARK, created by UID.
+# send SRC DEV MARK UID: three UDP datagrams from SRC to X (192.0.2.200 or its IPv6
+# address) port 9 on T, from a socket bound to DEV ("" for none) with mark MARK, created
+# by UID.
 send() {
 	ip netns exec "$t" python3 - "$@" <<-'PY'
 	import os, socket, sys
@@ -195,14 +211,15 @@ send() {
 	if uid:
 	    os.setgid(uid)
 	    os.setuid(uid)
-	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	v6 = ":" in src
+	s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
 	if dev:
 	    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
 	if mark:
 	    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
 	s.bind((src, 0))
 	for _ in range(3):
-	    s.sendto(b"sitemh", ("192.0.2.200", 9))
+	    s.sendto(b"sitemh", ("2001:db8:ff::200" if v6 else "192.0.2.200", 9))
 	PY
 }
 
@@ -233,7 +250,9 @@ reaches() {
 test_still_routed_by_source() {
 	local rc=0
 	check reaches n2 203.0.113.10 "" 0 0 || rc=1
-	# Bound to the router's own device: rerouted as well.
+	check reaches n2 2001:db8:2::10 "" 0 0 || rc=1
+	# Bound to the router's own device: rerouted as well. (IPv4 only: IPv6 has no
+	# route on t-2 for a socket bound to it.)
 	check reaches n2 203.0.113.10 t-2 0 0 || rc=1
 	log_test $rc "unbound, unmarked senders still go to their domain's router"
 }
@@ -241,24 +260,28 @@ test_still_routed_by_source() {
 test_bound_device() {
 	local rc=0
 	check reaches n1 203.0.113.10 t-1 0 0 || rc=1
+	check reaches n1 2001:db8:2::10 t-1 0 0 || rc=1
 	log_test $rc "SO_BINDTODEVICE socket keeps its device (router on another one)"
 }
 
 test_vrf() {
 	local rc=0
 	check reaches n3 203.0.113.30 vrf0 0 0 || rc=1
+	check reaches n3 2001:db8:2::30 vrf0 0 0 || rc=1
 	log_test $rc "VRF-bound socket stays in its VRF"
 }
 
 test_mark() {
 	local rc=0
 	check reaches n1 203.0.113.10 "" 7 0 || rc=1
+	check reaches n1 2001:db8:2::10 "" 7 0 || rc=1
 	log_test $rc "SO_MARK packets keep the table their fwmark rule selects"
 }
 
 test_uid() {
 	local rc=0
 	check reaches n1 203.0.113.10 "" 0 4242 || rc=1
+	check reaches n1 2001:db8:2::10 "" 0 4242 || rc=1
 	log_test $rc "uid-routed packets keep the table their uidrange rule selects"
 }
 
