@@ -75,7 +75,7 @@ capture_start() {
 		defer kill $! 2>/dev/null
 	done
 	for at in "$@"; do
-		busywait 20000 grep -q "listening on" "$capdir/${at#*:}.log" || return 1
+		busywait 60000 grep -q "listening on" "$capdir/${at#*:}.log" || return 1
 	done
 }
 
@@ -123,8 +123,10 @@ encrypted_only() {
 	check [ "$esp2" -ge 7 ] || rc=1
 	check [ "$esp1" -eq 0 ] || rc=1
 	if [ $rc -ne 0 ]; then
-		captured pe1-ce "ip and not esp and host $inner" | head -n 3 | sed 's/^/# PE1: /'
-		captured pe2-ce "ip and not esp and host $inner" | head -n 3 | sed 's/^/# PE2: /'
+		tcpdump -r "$capdir/pe1-ce.pcap" -n "ip and not esp and host $inner" 2>/dev/null |
+			head -n 3 | sed 's/^/# PE1: /'
+		tcpdump -r "$capdir/pe2-ce.pcap" -n "ip and not esp and host $inner" 2>/dev/null |
+			head -n 3 | sed 's/^/# PE2: /'
 	fi
 	return $rc
 }
@@ -166,36 +168,36 @@ build_host() {
 	done
 	for i in 1 2 3; do
 		link "$t" t-$i "$(eval echo \$n$i)" n$i-t
-		ip -n "$(eval echo \$n$i)" -batch - <<-EOB || return 1
-		addr add 192.0.2.$((14 + 4 * i))/30 dev n$i-t
-		-6 addr add 2001:db8:f$i::2/64 dev n$i-t nodad
-		EOB
+		ip -n "$(eval echo \$n$i)" addr add 192.0.2.$((14 + 4 * i))/30 dev n$i-t || return 1
+		ip -n "$(eval echo \$n$i)" addr add 2001:db8:f$i::2/64 dev n$i-t nodad || return 1
 	done
 	# Marked packets and uid 4242's go to N1 by policy.
-	ip -n "$t" -batch - <<-EOB || return 1
+	ip -4 -n "$t" -batch - <<-EOB || return 1
 	link add vrf0 type vrf table 10
 	link set vrf0 up
 	link set t-3 master vrf0
 	addr add 192.0.2.17/30 dev t-1
 	addr add 192.0.2.21/30 dev t-2
 	addr add 192.0.2.25/30 dev t-3
-	-6 addr add 2001:db8:f1::1/64 dev t-1 nodad
-	-6 addr add 2001:db8:f2::1/64 dev t-2 nodad
-	-6 addr add 2001:db8:f3::1/64 dev t-3 nodad
 	addr add 203.0.113.10/32 dev lo
-	-6 addr add 2001:db8:2::10/128 dev lo
 	addr add 203.0.113.30/32 dev t-3
-	-6 addr add 2001:db8:2::30/128 dev t-3 nodad
 	route add default via 192.0.2.18
-	-6 route add default via 2001:db8:f1::2
 	route add default via 192.0.2.26 table 10
-	-6 route add default via 2001:db8:f3::2 table 10
-	-4 rule add fwmark 7 table 100
-	-6 rule add fwmark 7 table 100
-	-4 rule add uidrange 4242-4242 table 100
-	-6 rule add uidrange 4242-4242 table 100
+	rule add fwmark 7 table 100
+	rule add uidrange 4242-4242 table 100
 	route add default via 192.0.2.18 dev t-1 table 100
-	-6 route add default via 2001:db8:f1::2 dev t-1 table 100
+	EOB
+	ip -6 -n "$t" -batch - <<-EOB || return 1
+	addr add 2001:db8:f1::1/64 dev t-1 nodad
+	addr add 2001:db8:f2::1/64 dev t-2 nodad
+	addr add 2001:db8:f3::1/64 dev t-3 nodad
+	addr add 2001:db8:2::10/128 dev lo nodad
+	addr add 2001:db8:2::30/128 dev t-3 nodad
+	route add default via 2001:db8:f1::2
+	route add default via 2001:db8:f3::2 table 10
+	rule add fwmark 7 table 100
+	rule add uidrange 4242-4242 table 100
+	route add default via 2001:db8:f1::2 dev t-1 table 100
 	EOB
 	local rules=""
 	for i in 1 2 3; do
