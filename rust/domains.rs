@@ -36,7 +36,11 @@ use crate::{
             Net, //
         },
         netdev,
-        netfilter::LazyHooks,
+        netfilter::{
+            LazyHooks,
+            Packet,
+            Rerouted, //
+        },
         rcu::RcuBox,
         route::{
             route_via_gateway4,
@@ -111,6 +115,14 @@ pub(crate) trait Family: Send + Sync + 'static {
 
     /// The route to `router` as a known next hop, from `cache` if it holds one.
     fn route_via(net: &Net, cache: &DstCache, router: Router<Self::Addr>) -> Result<Dst>;
+
+    /// Sends `packet` to `router`, unless it keeps its route (IPsec, VRF, bound device:
+    /// see [`Rerouted`]).
+    fn reroute(
+        packet: &mut Packet<'_>,
+        cache: &DstCache,
+        router: Router<Self::Addr>,
+    ) -> Result<Rerouted>;
 }
 
 /// IPv4.
@@ -145,6 +157,10 @@ impl Family for V4 {
 
     fn route_via(net: &Net, cache: &DstCache, router: Router<u32>) -> Result<Dst> {
         route_via_gateway4(net, cache, router.addr)
+    }
+
+    fn reroute(packet: &mut Packet<'_>, cache: &DstCache, router: Router<u32>) -> Result<Rerouted> {
+        packet.reroute_via4(cache, router.addr)
     }
 }
 
@@ -191,6 +207,14 @@ impl Family for V6 {
     fn route_via(net: &Net, cache: &DstCache, router: Router<u128>) -> Result<Dst> {
         route_via_gateway6(net, cache, router.addr, router.ifindex)
     }
+
+    fn reroute(
+        packet: &mut Packet<'_>,
+        cache: &DstCache,
+        router: Router<u128>,
+    ) -> Result<Rerouted> {
+        packet.reroute_via6(cache, router.addr, router.ifindex)
+    }
 }
 
 /// Why an address write was refused, for the log line.
@@ -226,8 +250,12 @@ pub(crate) struct DomainCounters {
     pub(crate) rerouted: AtomicU64,
     /// Packets from the (private) domain dropped because they would have left the site.
     pub(crate) confined: AtomicU64,
-    /// Packets dropped because there was no route to the domain's default router.
+    /// Packets dropped because there was no route to the domain's default router, or
+    /// IPsec policy refused the rerouted flow.
     pub(crate) no_route: AtomicU64,
+    /// Packets left on the route the stack gave them: bound for an IPsec transform, in a
+    /// VRF whose table does not reach the router, or from a socket bound to another device.
+    pub(crate) kept: AtomicU64,
 }
 
 impl DomainCounters {
@@ -235,6 +263,7 @@ impl DomainCounters {
         self.rerouted.store(0, Ordering::Relaxed);
         self.confined.store(0, Ordering::Relaxed);
         self.no_route.store(0, Ordering::Relaxed);
+        self.kept.store(0, Ordering::Relaxed);
     }
 }
 
@@ -562,13 +591,14 @@ impl<F: Family> FamilyState<F> {
             let c = &self.counters[index];
             seq_print!(
                 m,
-                "{} {} {} {} {} {}\n",
+                "{} {} {} {} {} {} {}\n",
                 F::NAME,
                 index,
                 core::str::from_utf8(out.as_bytes()).unwrap_or("?"),
                 c.rerouted.load(Ordering::Relaxed),
                 c.confined.load(Ordering::Relaxed),
-                c.no_route.load(Ordering::Relaxed)
+                c.no_route.load(Ordering::Relaxed),
+                c.kept.load(Ordering::Relaxed)
             );
         }
     }

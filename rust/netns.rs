@@ -48,6 +48,7 @@ use crate::{
             LazyHooks,
             NetHooks,
             Packet,
+            Rerouted,
             Verdict, //
         },
         proc::{
@@ -258,7 +259,7 @@ impl ProcShow for SitemhNet {
     fn show(&self, m: &SeqFile) {
         seq_print!(
             m,
-            "family domain prefix router rerouted confined no_route\n"
+            "family domain prefix router rerouted confined no_route kept\n"
         );
         self.v4.show(m);
         self.v6.show(m);
@@ -292,10 +293,13 @@ fn apply<F: Family>(
             let Some(cache) = &snapshot.caches[usize::from(index)] else {
                 return Verdict::Accept;
             };
-            match F::route_via(packet.net(), cache, router) {
-                Ok(route) => {
-                    packet.set_route(route);
+            match F::reroute(packet, cache, router) {
+                Ok(Rerouted::Yes) => {
                     counters.rerouted.fetch_add(1, Ordering::Relaxed);
+                    Verdict::Accept
+                }
+                Ok(Rerouted::Kept) => {
+                    counters.kept.fetch_add(1, Ordering::Relaxed);
                     Verdict::Accept
                 }
                 Err(e) => {

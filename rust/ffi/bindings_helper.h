@@ -23,4 +23,5 @@
 #include <net/route.h>
 
 #include "glue.h"
+#include "glue_route.h"
 #include "glue_sock.h"

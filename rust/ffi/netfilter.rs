@@ -16,7 +16,7 @@ use kernel::{
 use super::{
     bindings as local,
     net::Net,
-    route::Dst, //
+    route::DstCache, //
 };
 
 /// Where in the stack a hook runs.
@@ -64,15 +64,11 @@ impl Verdict {
 pub(crate) struct Packet<'a> {
     skb: *mut bindings::sk_buff,
     net: &'a Net,
+    point: HookPoint,
     _skb: PhantomData<&'a mut bindings::sk_buff>,
 }
 
 impl<'a> Packet<'a> {
-    /// The namespace the packet is in.
-    pub(crate) fn net(&self) -> &'a Net {
-        self.net
-    }
-
     /// IPv4 source and destination, host byte order.
     pub(crate) fn ipv4_addrs(&self) -> (u32, u32) {
         // SAFETY: an IPv4 hook's packet has a valid IPv4 header (type invariant).
@@ -367,13 +363,71 @@ impl<'a> Packet<'a> {
         unsafe { local::sitemh_skb_route_is_unicast4(self.skb) }
     }
 
-    /// Replaces the packet's route by `dst`.
-    pub(crate) fn set_route(&mut self, dst: Dst) {
-        // SAFETY: `skb` is valid and ours to change at a hook; `skb_dst_set` takes over the
-        // reference `dst` owns, after the old route's reference is dropped.
-        unsafe {
-            local::skb_dst_drop(self.skb);
-            local::skb_dst_set(self.skb, dst.into_raw());
+    /// Sends the IPv4 packet to `gateway` (host byte order), its domain's default router,
+    /// keeping its destination address: the route is looked up as `ip_route_me_harder`
+    /// looks one up (mark, uid, VRF, the socket's bound device, IPsec policy), from `cache`
+    /// when nothing about the packet can change it. See [`Rerouted`] for the packets that
+    /// keep their route. An error means there is no route to the router, or IPsec policy
+    /// refuses the rerouted flow: drop the packet.
+    pub(crate) fn reroute_via4(&mut self, cache: &DstCache, gateway: u32) -> Result<Rerouted> {
+        // SAFETY: `skb` is valid and ours to change at a hook, with an IPv4 header (type
+        // invariant); `net` is its namespace; the cache is initialised and the glue takes
+        // its per-CPU slot with bottom halves disabled; hooks run under RCU.
+        let done = unsafe {
+            local::sitemh_reroute4(
+                self.net.as_raw(),
+                self.skb,
+                cache.as_ptr(),
+                gateway.to_be(),
+                self.point == HookPoint::Forward,
+            )
+        };
+        Rerouted::from_raw(done)
+    }
+
+    /// As [`Packet::reroute_via4`], for IPv6: `gateway` is reached on `ifindex` (0: any).
+    pub(crate) fn reroute_via6(
+        &mut self,
+        cache: &DstCache,
+        gateway: u128,
+        ifindex: i32,
+    ) -> Result<Rerouted> {
+        let gateway = gateway.to_be_bytes();
+        // SAFETY: as for `reroute_via4`, with an IPv6 header; `gateway` has 16 octets.
+        let done = unsafe {
+            local::sitemh_reroute6(
+                self.net.as_raw(),
+                self.skb,
+                cache.as_ptr(),
+                gateway.as_ptr(),
+                ifindex,
+                self.point == HookPoint::Forward,
+            )
+        };
+        Rerouted::from_raw(done)
+    }
+}
+
+/// What source-domain routing did with a packet it did not drop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rerouted {
+    /// The packet now goes to its domain's router.
+    Yes,
+    /// The packet keeps the route the stack gave it: an IPsec transform is due (the
+    /// transformed packet passes the hook again and is routed by its outer source), it is
+    /// in a VRF whose table does not reach the router, or its socket is bound to another
+    /// device than the router's.
+    Kept,
+}
+
+impl Rerouted {
+    /// From the glue's `enum sitemh_reroute` or negative errno.
+    fn from_raw(done: c_int) -> Result<Self> {
+        to_result(done)?;
+        match done.unsigned_abs() {
+            local::sitemh_reroute_SITEMH_REROUTE_DONE => Ok(Rerouted::Yes),
+            local::sitemh_reroute_SITEMH_REROUTE_KEPT => Ok(Rerouted::Kept),
+            _ => Err(EINVAL),
         }
     }
 }
@@ -641,6 +695,7 @@ unsafe extern "C" fn hook_trampoline<T: NetHooks, const POINT: u8>(
     let mut packet = Packet {
         skb,
         net,
+        point,
         _skb: PhantomData,
     };
     let verdict = if u32::from(pf) == bindings::NFPROTO_IPV6 {

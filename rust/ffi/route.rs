@@ -43,7 +43,8 @@ impl DstCache {
         })
     }
 
-    fn as_ptr(&self) -> *mut local::dst_cache {
+    /// The kernel's cache, for the glue that routes packets by source domain.
+    pub(super) fn as_ptr(&self) -> *mut local::dst_cache {
         self.inner.get()
     }
 }
@@ -78,15 +79,6 @@ fn is_err<T>(ptr: *const T) -> bool {
 /// `ptr` is a valid `dst_entry` on which this value owns one reference.
 pub(crate) struct Dst {
     ptr: *mut bindings::dst_entry,
-}
-
-impl Dst {
-    /// Gives the reference away, for `skb_dst_set`.
-    pub(crate) fn into_raw(self) -> *mut bindings::dst_entry {
-        let ptr = self.ptr;
-        core::mem::forget(self);
-        ptr
-    }
 }
 
 impl Drop for Dst {
