@@ -1,0 +1,366 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Hardening of the device events, the echo probes, the text sysctls, the module
+# parameters and the on-link check of link notices (issue 20, items 6, 7 and 9):
+#
+# - device churn in one namespace does not hold RTNL for an RCU grace period per event,
+#   and the module's cached routes are not flushed once per event;
+# - rmmod on a configured CE announces nothing to its LAN;
+# - selection's echo probes need the right to ping, are rate-limited and cached per
+#   namespace, and forged echo replies do not steer the ranking;
+# - a partial or offset write of a text sysctl is refused and changes nothing;
+# - icmp_type 42 and 43 (RFC 8335 extended echo) are refused at load;
+# - a link notice from the router's address with TTL 255 that arrives through a tunnel
+#   decapsulated on the host is refused.
+#
+#          h-r1 198.51.100.10/24 --- r-h1 198.51.100.1   (netem 150 ms towards H)
+#   H      h-r2 203.0.113.10/24  --- r-h2 203.0.113.1    (netem 50 ms towards H)    R (X 192.0.2.200 on lo)
+#          h-a  10.9.0.2/24      --- a-h  10.9.0.1       A (forges replies; ipip tunnel to H)
+
+source "$(dirname "$0")/lib.sh"
+tool=$(cd "$(dirname "$0")" && pwd)/sitemh_tool
+X4=192.0.2.200
+
+# field NS LINE NAME: the value after NAME on the /proc/net/sitemh line that starts with LINE.
+field() {
+	ip netns exec "$1" awk -v l="$2" -v f="$3" \
+		'$1 == l { for (i = 2; i < NF; i++) if ($i == f) { print $(i + 1); exit } }' /proc/net/sitemh
+}
+
+now_ms() { date +%s%3N; }
+
+# churn_batch FILE N PREFIX: N veth pairs added and deleted, as an `ip -batch` file.
+churn_batch() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		echo "link add $3$i type veth peer name $3p$i"
+		echo "link del $3$i"
+	done > "$1"
+}
+
+# victim_time NS FILE: milliseconds one `ip -batch` run takes in NS.
+victim_time() {
+	local start
+	start=$(now_ms)
+	ip -n "$1" -batch "$2" >/dev/null 2>&1
+	echo $(($(now_ms) - start))
+}
+
+# with_churn NS FILE CMD...: run CMD while NS adds and deletes devices in a loop.
+with_churn() {
+	local ns=$1 file=$2 churn out
+	shift 2
+	(while :; do ip -n "$ns" -batch "$file" >/dev/null 2>&1; done) &
+	churn=$!
+	sleep 0.5
+	out=$("$@")
+	kill $churn
+	wait $churn 2>/dev/null
+	echo "$out"
+}
+
+test_icmp_type_refused() {
+	local rc=0 t
+	unload_module
+	for t in 42 43 8 0; do
+		if insmod "$SITEMH_KO" icmp_type=$t 2>/dev/null; then
+			echo "# icmp_type=$t loaded"
+			rc=1
+			rmmod sitemh
+		fi
+	done
+	check insmod "$SITEMH_KO" icmp_type=41 || rc=1
+	check rmmod sitemh || rc=1
+	log_test $rc "icmp_type 42/43 (RFC 8335) and the kernel's own types refused at load"
+}
+
+test_rtnl_not_stalled() {
+	local rc=0 churner victim batch vbatch t0 t1 events flushes
+	setup_ns churner victim || rc=1
+	batch=$(mktemp /tmp/sitemh-churn.XXXXXX)
+	vbatch=$(mktemp /tmp/sitemh-victim.XXXXXX)
+	defer rm -f "$batch" "$vbatch"
+	churn_batch "$batch" 50 c
+	churn_batch "$vbatch" 20 v
+	# Without the module: what the churn costs another namespace by itself.
+	unload_module
+	t0=$(with_churn "$churner" "$batch" victim_time "$victim" "$vbatch")
+	load_module || rc=1
+	# The churning namespace has a domain with a router: it has route caches to flush.
+	ip netns exec "$churner" sysctl -q -w net.ipv4.ip_num_domains=1 \
+		net.ipv4.ip_domain.0.net_mask=/24 net.ipv4.ip_domain.0.net_addr=10.1.0.0 \
+		net.ipv4.ip_domain.0.def_router=10.1.0.1 || rc=1
+	ip netns exec "$churner" sysctl -q -w net.ipv6.ip_num_domains=1 \
+		net.ipv6.ip_domain.0.net_mask=/48 net.ipv6.ip_domain.0.net_addr=2001:db8:1:: \
+		net.ipv6.ip_domain.0.def_router=2001:db8:1::1 || rc=1
+	t1=$(with_churn "$churner" "$batch" victim_time "$victim" "$vbatch")
+	echo "# 20 veth add/del in another namespace during churn: ${t0} ms without the module, ${t1} ms with it"
+	check [ "$t1" -le $((2 * t0 + 500)) ] || rc=1
+	events=$(field "$churner" netdev events)
+	flushes=$(field "$churner" netdev flushes)
+	echo "# churning namespace: $events device events, $flushes route-cache flushes"
+	check [ -n "$events" ] && check [ "${events:-0}" -ge 100 ] || rc=1
+	check [ -n "$flushes" ] && check [ $((${flushes:-1000000} * 4)) -le "${events:-0}" ] || rc=1
+	log_test $rc "device churn in a namespace: RTNL not stalled, route caches not flushed per event"
+}
+
+test_rmmod_no_false_notice() {
+	local rc=0 ce pe lan pcap dump count
+	setup_ns ce pe lan || rc=1
+	link "$ce" ce-up "$pe" pe-ce
+	link "$ce" ce-lan "$lan" lan-ce
+	ip -n "$ce" addr add 10.30.0.1/30 dev ce-up
+	ip -n "$pe" addr add 10.30.0.2/30 dev pe-ce
+	ip -n "$ce" addr add 10.20.0.1/24 dev ce-lan
+	ip -n "$lan" addr add 10.20.0.2/24 dev lan-ce
+	load_module || rc=1
+	check ip netns exec "$ce" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce-up \
+		net.ipv4.sitemh_ce.pe_addr=10.30.0.2 net.ipv4.sitemh_ce.lan=ce-lan || rc=1
+	pcap=$(mktemp /tmp/sitemh-rmmod.XXXXXX)
+	defer rm -f "$pcap"
+	ip netns exec "$lan" tcpdump -i lan-ce -n -U -w "$pcap" 'icmp[0] == 41' 2>/dev/null &
+	dump=$!
+	sleep 1
+	# The control: a real failure and recovery are announced.
+	ip -n "$ce" link set ce-up down
+	check busywait_eq 3000 1 field "$ce" linkfail sent || rc=1
+	ip -n "$ce" link set ce-up up
+	check busywait_eq 3000 2 field "$ce" linkfail sent || rc=1
+	# The module going away is no failure of the uplink.
+	check rmmod sitemh || rc=1
+	sleep 1
+	kill $dump
+	wait $dump 2>/dev/null
+	ip netns exec "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | sed 's/^/# /'
+	count=$(ip netns exec "$lan" tcpdump -r "$pcap" -n 2>/dev/null | grep -c 'ICMP type-#41')
+	check [ "$count" -eq 2 ] || rc=1
+	count=$(ip netns exec "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -c '0x0010:.* 2901 ')
+	check [ "$count" -eq 1 ] || rc=1
+	log_test $rc "rmmod on a configured CE broadcasts no 'uplink failed'"
+}
+
+build_probe_site() {
+	setup_ns h r a || return 1
+	local ns
+	for ns in "$h" "$r" "$a"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 net.ipv4.ip_forward=1
+	done
+	link "$h" h-r1 "$r" r-h1
+	link "$h" h-r2 "$r" r-h2
+	link "$h" h-a "$a" a-h
+	ip -n "$h" addr add 198.51.100.10/24 dev h-r1
+	ip -n "$h" addr add 203.0.113.10/24 dev h-r2
+	ip -n "$h" addr add 10.9.0.2/24 dev h-a
+	ip -n "$r" addr add 198.51.100.1/24 dev r-h1
+	ip -n "$r" addr add 203.0.113.1/24 dev r-h2
+	ip -n "$r" addr add $X4/32 dev lo
+	ip -n "$a" addr add 10.9.0.1/24 dev a-h
+	ip -n "$a" route add 198.51.100.0/24 via 10.9.0.2
+	ip -n "$h" route add default via 198.51.100.1
+	# Replies to P1's address take 150 ms, to P2's 50 ms.
+	ip netns exec "$r" tc qdisc add dev r-h1 root netem delay 150ms || return 1
+	ip netns exec "$r" tc qdisc add dev r-h2 root netem delay 50ms || return 1
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
+		net.ipv4.ip_domain.0.net_mask=/24 net.ipv4.ip_domain.0.net_addr=198.51.100.0 \
+		net.ipv4.ip_domain.0.def_router=198.51.100.1 \
+		net.ipv4.ip_domain.1.net_mask=/24 net.ipv4.ip_domain.1.net_addr=203.0.113.0 \
+		net.ipv4.ip_domain.1.def_router=203.0.113.1 || return 1
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_path_probe_ms=1000 || return 1
+	# H decapsulates IP-in-IP from A.
+	ip -n "$h" link add tun0 type ipip local 10.9.0.2 remote 10.9.0.1 || return 1
+	ip -n "$h" link set tun0 up
+}
+
+# as_nobody NS CMD...: run CMD in NS as uid/gid 65534 without supplementary groups.
+as_nobody() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+test_probe_needs_ping_right() {
+	local rc=0 out sent
+	ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="1 0"
+	sent=$(field "$h" probe sent)
+	out=$(as_nobody "$h" "$tool" rank -t 0xb8 $X4)
+	echo "# uid 65534 without the right to ping: $out"
+	check [ "$out" = "error EPERM" ] || rc=1
+	check [ "$(field "$h" probe sent)" = "$sent" ] || rc=1
+	check [ -n "$(field "$h" probe refused)" ] && check [ "$(field "$h" probe refused)" -ge 1 ] || rc=1
+	log_test $rc "selection probes: a caller without the right to ping gets EPERM"
+}
+
+# forge_replies SECONDS: A sends echo replies "from X" to H's P1 address, with the
+# identifier and sequence numbers the module used to use, every 2 ms.
+forge_replies() {
+	ip netns exec "$a" python3 - "$1" <<-'PY'
+	import socket, struct, sys, time
+	def csum(b):
+	    s = sum((b[i] << 8) + b[i + 1] for i in range(0, len(b), 2))
+	    while s >> 16:
+	        s = (s & 0xffff) + (s >> 16)
+	    return ~s & 0xffff
+	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+	end = time.time() + float(sys.argv[1])
+	src, dst = socket.inet_aton("192.0.2.200"), socket.inet_aton("198.51.100.10")
+	packets = []
+	for seq in range(8):
+	    icmp = bytearray(struct.pack("!BBHHH", 0, 0, 0, 0x5348, seq))
+	    icmp[2:4] = struct.pack("!H", csum(icmp))
+	    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0, src, dst))
+	    ip[10:12] = struct.pack("!H", csum(ip))
+	    packets.append(bytes(ip + icmp))
+	while time.time() < end:
+	    for p in packets:
+	        s.sendto(p, ("198.51.100.10", 0))
+	    time.sleep(0.002)
+	PY
+}
+
+test_forged_replies() {
+	local rc=0 out forger
+	forge_replies 5 &
+	forger=$!
+	sleep 2
+	out=$(ip netns exec "$h" "$tool" rank -t 0xb8 $X4)
+	wait $forger
+	echo "$out" | sed 's/^/# /'
+	check [ "$(echo "$out" | awk '!/^#/ { print $1; exit }')" = 203.0.113.10 ] || rc=1
+	# P1's pair was measured at its real round trip (150 ms), not the forged one.
+	echo "$out" | awk '$1 == "198.51.100.10" { split($5, l, "="); exit !(l[2] >= 50000) }' || rc=1
+	log_test $rc "selection probes: forged echo replies do not steer the ranking"
+}
+
+test_probe_cache() {
+	local rc=0 sent cached out
+	sent=$(field "$h" probe sent)
+	cached=$(field "$h" probe cached)
+	out=$(ip netns exec "$h" "$tool" rank -t 0xb8 $X4)
+	echo "$out" | sed 's/^/# /'
+	check [ "$(echo "$out" | awk '!/^#/ { print $1; exit }')" = 203.0.113.10 ] || rc=1
+	check [ "$(echo "$out" | grep -c ' measured')" -eq 2 ] || rc=1
+	check [ -n "$sent" ] && check [ "$(field "$h" probe sent)" = "$sent" ] || rc=1
+	check [ -n "$cached" ] && check [ "$(field "$h" probe cached)" -ge $((cached + 2)) ] || rc=1
+	# With the right to ping, the unprivileged caller is answered (from the cache).
+	ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="65534 65534"
+	out=$(as_nobody "$h" "$tool" rank -t 0xb8 $X4)
+	check [ "$(echo "$out" | awk '!/^#/ { print $1; exit }')" = 203.0.113.10 ] || rc=1
+	check [ "$(field "$h" probe sent)" = "$sent" ] || rc=1
+	ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="1 0"
+	log_test $rc "selection probes: a second call is served from the per-namespace cache"
+}
+
+# notice CODE GATEWAY-HEX: a type 41 notice with a valid checksum, in hex.
+notice() {
+	python3 - "$1" "$2" <<-'PY'
+	import sys
+	code, gw = int(sys.argv[1]), bytes.fromhex(sys.argv[2])
+	m = bytearray([41, code, 0, 0]) + gw
+	s = sum((m[i] << 8) + m[i + 1] for i in range(0, len(m), 2))
+	s = (s & 0xffff) + (s >> 16)
+	s = (s & 0xffff) + (s >> 16)
+	s = ~s & 0xffff
+	m[2], m[3] = s >> 8, s & 0xff
+	print(m.hex())
+	PY
+}
+
+# inject NS SRC DST TTL HEX: send raw ICMP octets from NS.
+inject() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" <<-'PY'
+	import socket, sys
+	src, dst, ttl, hexmsg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+	s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+	s.bind((src, 0))
+	s.sendto(bytes.fromhex(hexmsg), (dst, 0))
+	PY
+}
+
+# inject_ipip HEX: A sends H, through the IP-in-IP tunnel, the ICMP octets HEX from P1's
+# router 198.51.100.1 to H's 198.51.100.10 with TTL 255.
+inject_ipip() {
+	ip netns exec "$a" python3 - "$1" <<-'PY'
+	import socket, struct, sys
+	def csum(b):
+	    s = sum((b[i] << 8) + b[i + 1] for i in range(0, len(b), 2))
+	    while s >> 16:
+	        s = (s & 0xffff) + (s >> 16)
+	    return ~s & 0xffff
+	icmp = bytes.fromhex(sys.argv[1])
+	src, dst = socket.inet_aton("198.51.100.1"), socket.inet_aton("198.51.100.10")
+	ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 255, 1, 0, src, dst))
+	ip[10:12] = struct.pack("!H", csum(ip))
+	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)
+	s.sendto(bytes(ip) + icmp, ("10.9.0.2", 0))
+	PY
+}
+
+test_tunnelled_notice() {
+	local rc=0 refused received
+	refused=$(field "$h" linkfail refused)
+	received=$(field "$h" linkfail received)
+	inject_ipip "$(notice 1 c0000202)"
+	check busywait_eq 3000 $((refused + 1)) field "$h" linkfail refused || rc=1
+	check [ "$(field "$h" linkfail received)" = "$received" ] || rc=1
+	check [ "$(field "$h" linkfail down)" = 0x0 ] || rc=1
+	# The control: the same notice from the router on its link is accepted.
+	inject "$r" 198.51.100.1 198.51.100.10 255 "$(notice 1 c0000202)"
+	check busywait_eq 3000 0x1 field "$h" linkfail down || rc=1
+	inject "$r" 198.51.100.1 198.51.100.10 255 "$(notice 5 c0000202)"
+	check busywait_eq 3000 0x0 field "$h" linkfail down || rc=1
+	log_test $rc "a notice from the router's address decapsulated from a tunnel is refused"
+}
+
+# pwrite_at NS KNOB OFFSET TEXT: write TEXT at OFFSET of the knob's file; prints the errno
+# name, or "accepted".
+pwrite_at() {
+	ip netns exec "$1" python3 - "/proc/sys/${2//.//}" "$3" "$4" <<-'PY'
+	import errno, os, sys
+	fd = os.open(sys.argv[1], os.O_WRONLY)
+	try:
+	    os.pwrite(fd, sys.argv[3].encode(), int(sys.argv[2]))
+	    print("accepted")
+	except OSError as e:
+	    print(errno.errorcode.get(e.errno, e.errno))
+	PY
+}
+
+test_sysctl_offset_write() {
+	local rc=0 ns knob value out
+	setup_ns ns || rc=1
+	ip -n "$ns" link add sd0 type dummy
+	check ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_ce.uplink=sd0 \
+		net.ipv4.sitemh_ce.lan=sd0 net.ipv4.sitemh_ce.pe_addr=192.0.2.2 \
+		"net.ipv4.sitemh_ce.peers=192.0.2.7" net.ipv4.ip_home_addr=198.51.100.77 \
+		net.ipv4.ip_num_domains=1 net.ipv4.ip_domain.0.net_addr=198.51.100.0 || rc=1
+	for knob in net.ipv4.sitemh_ce.uplink net.ipv4.sitemh_ce.lan net.ipv4.sitemh_ce.pe_addr \
+		net.ipv4.sitemh_ce.peers net.ipv4.ip_home_addr net.ipv4.ip_domain.0.net_addr; do
+		value=$(ip netns exec "$ns" sysctl -n "$knob")
+		out=$(pwrite_at "$ns" "$knob" 1 "x")
+		[ "$out" = EINVAL ] || { echo "# $knob: a write at offset 1: $out"; rc=1; }
+		check [ "$(ip netns exec "$ns" sysctl -n "$knob")" = "$value" ] || rc=1
+	done
+	# A whole write from the start still works.
+	check [ "$(pwrite_at "$ns" net.ipv4.sitemh_ce.pe_addr 0 192.0.2.3)" = accepted ] || rc=1
+	check [ "$(ip netns exec "$ns" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 192.0.2.3 ] || rc=1
+	log_test $rc "a text sysctl written at an offset is refused (EINVAL), value kept"
+}
+
+test_icmp_type_refused
+test_rtnl_not_stalled
+test_rmmod_no_false_notice
+load_module || { log_test 1 "module loads"; exit $ksft_fail; }
+if ! build_probe_site; then
+	log_test 1 "build the probe site"
+	exit $ksft_fail
+fi
+test_probe_needs_ping_right
+test_forged_replies
+test_probe_cache
+test_tunnelled_notice
+test_sysctl_offset_write
+run_cleanup
+unload_module
+exit $ret
