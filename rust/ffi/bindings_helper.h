@@ -23,3 +23,4 @@
 #include <net/route.h>
 
 #include "glue.h"
+#include "glue_probe.h"
