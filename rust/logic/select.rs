@@ -580,7 +580,7 @@ impl<B: Copy + Default> OutsideCache<B> {
 
 /// How long a measured round trip (or the lack of an answer) stands for its pair, in
 /// milliseconds: selection answers from it instead of probing again.
-pub(crate) const RTT_CACHE_MS: u64 = 10_000;
+pub(crate) const RTT_CACHE_MS: u64 = 30_000;
 /// Pairs whose round trip is remembered per namespace.
 pub(crate) const RTT_CACHE_PAIRS: usize = 64;
 
