@@ -179,8 +179,11 @@ pub(crate) struct LinkFail {
     netdev_events: AtomicU64,
     netdev_batches: AtomicU64,
     route_flushes: AtomicU64,
-    /// A device that cached routes may hold went down or away since the last flush.
-    flush_pending: AtomicBool,
+    /// Since when a device that cached routes may hold is known to have gone down or
+    /// away without a flush since (ms; 0: none is).
+    flush_pending_ms: AtomicU64,
+    /// When the last batch with such a device came (ms).
+    last_lost_ms: AtomicU64,
     /// When the route caches were last flushed for device events (ms).
     last_flush_ms: AtomicU64,
     #[pin]
@@ -276,7 +279,8 @@ impl LinkFail {
                 netdev_events: AtomicU64::new(0),
                 netdev_batches: AtomicU64::new(0),
                 route_flushes: AtomicU64::new(0),
-                flush_pending: AtomicBool::new(false),
+                flush_pending_ms: AtomicU64::new(0),
+                last_lost_ms: AtomicU64::new(0),
                 last_flush_ms: AtomicU64::new(0),
                 config <- new_mutex!(CeConfig::default()),
                 peers: Default::default(),
@@ -357,22 +361,32 @@ impl LinkFail {
         self.uplink_events(batch);
         // A cached route holds its device until it is dropped: republish the tables (an
         // RCU grace period each) when a device went down or away, and only if a table has
-        // route caches at all; at most once per FLUSH_INTERVAL_MS, so that devices
-        // churning in a loop cost one flush per interval, not one per event. The routes
-        // themselves are revalidated on every use, so the delay only postpones when a
+        // route caches at all. Once the events have been quiet for FLUSH_QUIET_MS (or
+        // have kept coming for FLUSH_INTERVAL_MS), and at most once per FLUSH_INTERVAL_MS:
+        // a burst of events (a namespace with many devices going away) costs one flush,
+        // devices churning in a loop one per interval, never one per event. The routes
+        // themselves are revalidated on every use, so waiting only postpones when a
         // device's last reference goes.
+        let now = now_ms().max(1);
         if batch.any_lost() && (has_route_caches(v4) || has_route_caches(v6)) {
-            self.flush_pending.store(true, Ordering::Relaxed);
+            self.last_lost_ms.store(now, Ordering::Relaxed);
+            if self.flush_pending_ms.load(Ordering::Relaxed) == 0 {
+                self.flush_pending_ms.store(now, Ordering::Relaxed);
+            }
         }
-        if !self.flush_pending.load(Ordering::Relaxed) {
+        let pending_since = self.flush_pending_ms.load(Ordering::Relaxed);
+        if pending_since == 0 {
             return 0;
         }
-        let now = now_ms();
-        let since = now.saturating_sub(self.last_flush_ms.load(Ordering::Relaxed));
-        if since < FLUSH_INTERVAL_MS {
-            return u32::try_from(FLUSH_INTERVAL_MS - since).unwrap_or(1).max(1);
+        let due = flush_due(
+            pending_since,
+            self.last_lost_ms.load(Ordering::Relaxed),
+            self.last_flush_ms.load(Ordering::Relaxed),
+        );
+        if now < due {
+            return u32::try_from(due - now).unwrap_or(u32::MAX).max(1);
         }
-        self.flush_pending.store(false, Ordering::Relaxed);
+        self.flush_pending_ms.store(0, Ordering::Relaxed);
         self.last_flush_ms.store(now, Ordering::Relaxed);
         self.route_flushes.fetch_add(1, Ordering::Relaxed);
         if has_route_caches(v4) {
@@ -913,8 +927,20 @@ impl LongWork for LinkFail {
     }
 }
 
-/// Shortest time between two flushes of the route caches for device events (ms).
-const FLUSH_INTERVAL_MS: u64 = 250;
+/// Shortest time between two flushes of the route caches for device events, and longest
+/// a flush waits for the events to quiet down (ms).
+const FLUSH_INTERVAL_MS: u64 = 1000;
+/// How long device events must have been quiet before a flush (ms).
+const FLUSH_QUIET_MS: u64 = 50;
+
+/// When a flush pending since `pending_since` is due, the last device having gone down or
+/// away at `last_lost` and the last flush done at `last_flush` (all ms).
+fn flush_due(pending_since: u64, last_lost: u64, last_flush: u64) -> u64 {
+    let settled = last_lost
+        .saturating_add(FLUSH_QUIET_MS)
+        .min(pending_since.saturating_add(FLUSH_INTERVAL_MS));
+    settled.max(last_flush.saturating_add(FLUSH_INTERVAL_MS))
+}
 
 /// Whether the table in force of `state` has a route cache (a domain with a router).
 fn has_route_caches<F: Family>(state: &FamilyState<F>) -> bool {

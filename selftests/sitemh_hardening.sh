@@ -20,6 +20,9 @@
 source "$(dirname "$0")/lib.sh"
 tool=$(cd "$(dirname "$0")" && pwd)/sitemh_tool
 X4=192.0.2.200
+# The system's interpreter: a version manager's shim in PATH starts ten times slower, which
+# under TCG is seconds.
+python=$(command -v /usr/bin/python3 || command -v python3)
 
 # field NS LINE NAME: the value after NAME on the /proc/net/sitemh line that starts with LINE.
 field() {
@@ -73,16 +76,19 @@ burst_round() {
 	local events0 flushes0 events1 flushes1
 	events0=$(field "$churner" netdev events 2>/dev/null)
 	flushes0=$(field "$churner" netdev flushes 2>/dev/null)
+	local t0 burst
+	t0=${EPOCHREALTIME/./}
 	ip netns del "$peers"
-	busywait 60000 gone "$churner" c0
-	sleep 1
+	busywait 120000 gone "$churner" c$((n - 1))
+	burst=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	sleep 2
 	touch "$stop"
 	wait $measuring
 	cat "$lat"
 	# What the burst cost the module: events and flushes since before it.
 	events1=$(field "$churner" netdev events 2>/dev/null)
 	flushes1=$(field "$churner" netdev flushes 2>/dev/null)
-	echo "$((${events1:-0} - ${events0:-0})) $((${flushes1:-0} - ${flushes0:-0}))" > /tmp/sitemh-burst.counts
+	echo "$((${events1:-0} - ${events0:-0})) $((${flushes1:-0} - ${flushes0:-0})) $burst" > /tmp/sitemh-burst.counts
 	rm -f "$lat" "$stop"
 }
 
@@ -107,7 +113,7 @@ test_icmp_type_refused() {
 }
 
 test_rtnl_not_stalled() {
-	local rc=0 churner victim t0 t1 events flushes counts
+	local rc=0 churner victim t0 t1 events flushes burst
 	setup_ns churner victim || rc=1
 	# Without the module: what the burst costs another namespace by itself.
 	unload_module
@@ -121,14 +127,16 @@ test_rtnl_not_stalled() {
 		net.ipv6.ip_domain.0.net_mask=/48 net.ipv6.ip_domain.0.net_addr=2001:db8:1:: \
 		net.ipv6.ip_domain.0.def_router=2001:db8:1::1 || rc=1
 	t1=$(burst_round "$churner" "$victim" 40)
-	read -r events flushes < /tmp/sitemh-burst.counts
+	read -r events flushes burst < /tmp/sitemh-burst.counts
 	rm -f /tmp/sitemh-burst.counts
 	echo "# longest RTNL change in another namespace while 40 devices went at once: ${t0} ms without the module, ${t1} ms with it"
-	echo "# the module saw $events device events in the burst and flushed its route caches $flushes times"
+	echo "# the module saw $events device events in the burst (${burst} ms) and flushed its route caches $flushes times"
 	check [ "$t1" -le $((2 * t0 + 1000)) ] || rc=1
 	check [ "${events:-0}" -ge 80 ] || rc=1
-	check [ -n "$(field "$churner" netdev flushes)" ] && check [ "${flushes:-1000}" -le 3 ] || rc=1
-	log_test $rc "80 device events at once: RTNL not stalled, route caches flushed once"
+	# At most one flush per second of the burst, and one after it: not one per event.
+	check [ -n "$(field "$churner" netdev flushes)" ] || rc=1
+	check [ "${flushes:-1000}" -le $((2 + ${burst:-0} / 1000)) ] || rc=1
+	log_test $rc "80 device events at once: RTNL not stalled, route-cache flushes not per event"
 }
 
 test_rmmod_no_false_notice() {
@@ -225,7 +233,7 @@ test_probe_needs_ping_right() {
 # identifier and sequence numbers the module used to use, every 2 ms; creates READY once
 # it sends, stops when STOP exists (or after 60 s).
 forge_replies() {
-	ip netns exec "$a" python3 - "$1" "$2" <<-'PY'
+	ip netns exec "$a" "$python" - "$1" "$2" <<-'PY'
 	import os, socket, struct, sys, time
 	def csum(b):
 	    s = sum((b[i] << 8) + b[i + 1] for i in range(0, len(b), 2))
@@ -270,6 +278,8 @@ test_forged_replies() {
 
 test_probe_cache() {
 	local rc=0 sent cached out
+	# Measured (or found in the cache) once, then asked again at once.
+	ip netns exec "$h" "$tool" rank -t 0xb8 $X4 >/dev/null
 	sent=$(field "$h" probe sent)
 	cached=$(field "$h" probe cached)
 	out=$(ip netns exec "$h" "$tool" rank -t 0xb8 $X4)
@@ -289,7 +299,7 @@ test_probe_cache() {
 
 # notice CODE GATEWAY-HEX: a type 41 notice with a valid checksum, in hex.
 notice() {
-	python3 - "$1" "$2" <<-'PY'
+	"$python" - "$1" "$2" <<-'PY'
 	import sys
 	code, gw = int(sys.argv[1]), bytes.fromhex(sys.argv[2])
 	m = bytearray([41, code, 0, 0]) + gw
@@ -304,7 +314,7 @@ notice() {
 
 # inject NS SRC DST TTL HEX: send raw ICMP octets from NS.
 inject() {
-	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" <<-'PY'
+	ip netns exec "$1" "$python" - "$2" "$3" "$4" "$5" <<-'PY'
 	import socket, sys
 	src, dst, ttl, hexmsg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -317,7 +327,7 @@ inject() {
 # inject_ipip HEX: A sends H, through the IP-in-IP tunnel, the ICMP octets HEX from P1's
 # router 198.51.100.1 to H's 198.51.100.10 with TTL 255.
 inject_ipip() {
-	ip netns exec "$a" python3 - "$1" <<-'PY'
+	ip netns exec "$a" "$python" - "$1" <<-'PY'
 	import socket, struct, sys
 	def csum(b):
 	    s = sum((b[i] << 8) + b[i + 1] for i in range(0, len(b), 2))
@@ -352,7 +362,7 @@ test_tunnelled_notice() {
 # pwrite_at NS KNOB OFFSET TEXT: write TEXT at OFFSET of the knob's file; prints the errno
 # name, or "accepted".
 pwrite_at() {
-	ip netns exec "$1" python3 - "/proc/sys/${2//.//}" "$3" "$4" <<-'PY'
+	ip netns exec "$1" "$python" - "/proc/sys/${2//.//}" "$3" "$4" <<-'PY'
 	import errno, os, sys
 	fd = os.open(sys.argv[1], os.O_WRONLY)
 	try:
