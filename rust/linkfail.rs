@@ -78,7 +78,7 @@ use crate::{
         },
         netdev::{
             self,
-            DeviceChange, //
+            DeviceBatch, //
         },
         netfilter::{
             LazyHooks,
@@ -92,6 +92,8 @@ use crate::{
         work::{
             now_ms,
             real_ns,
+            LongWork,
+            OwnedLongWork,
             OwnedTicker,
             Tick, //
         },
@@ -116,6 +118,7 @@ use crate::{
             NOTICE6_LEN,
             NOTICE_LEN, //
         },
+        prefix::WireAddr,
         text::{
             parse_decimal,
             FixedBuf, //
@@ -125,6 +128,7 @@ use crate::{
         hook_user,
         SitemhNet, //
     },
+    select::EchoProbes,
 };
 
 /// IPPROTO_ICMP.
@@ -162,6 +166,26 @@ struct CeConfig {
 pub(crate) struct LinkFail {
     /// Sends keepalives; stopped first, so no run sees the rest half gone.
     ticker: OwnedTicker<LinkFail>,
+    /// Probes the PE: an echo probe waits for its answer, up to half of `pe_probe_ms`
+    /// (30 s), so it runs on the module's workqueue for long work, not on the ticker's.
+    probe_work: OwnedLongWork<LinkFail>,
+    /// How long the queued probe of the PE waits for its answer (ms).
+    probe_wait_ms: AtomicU32,
+    /// Selection's echo probes in this namespace (rights, rate limit, cache).
+    #[pin]
+    probes: EchoProbes,
+    /// Device events received, batches handled (the work item's runs) and route-cache
+    /// flushes done for them: shown, so that a test sees flushes are not per event.
+    netdev_events: AtomicU64,
+    netdev_batches: AtomicU64,
+    route_flushes: AtomicU64,
+    /// Since when a device that cached routes may hold is known to have gone down or
+    /// away without a flush since (ms; 0: none is).
+    flush_pending_ms: AtomicU64,
+    /// When the last batch with such a device came (ms).
+    last_lost_ms: AtomicU64,
+    /// When the route caches were last flushed for device events (ms).
+    last_flush_ms: AtomicU64,
     #[pin]
     config: Mutex<CeConfig>,
     /// The peer CE routers (0: none); read by the packet path, hence atomics.
@@ -249,6 +273,15 @@ impl LinkFail {
         Arc::pin_init(
             pin_init!(Self {
                 ticker: OwnedTicker::new(),
+                probe_work: OwnedLongWork::new(),
+                probe_wait_ms: AtomicU32::new(0),
+                probes <- EchoProbes::new(),
+                netdev_events: AtomicU64::new(0),
+                netdev_batches: AtomicU64::new(0),
+                route_flushes: AtomicU64::new(0),
+                flush_pending_ms: AtomicU64::new(0),
+                last_lost_ms: AtomicU64::new(0),
+                last_flush_ms: AtomicU64::new(0),
                 config <- new_mutex!(CeConfig::default()),
                 peers: Default::default(),
                 heard_ms: Default::default(),
@@ -281,14 +314,21 @@ impl LinkFail {
         )
     }
 
-    /// Starts the keepalive work item.
+    /// Starts the keepalive work item and the PE's prober.
     pub(crate) fn start(self: &Arc<Self>) -> Result {
-        self.ticker.start(self)
+        self.ticker.start(self)?;
+        self.probe_work.start(self)
     }
 
-    /// Stops the keepalives.
+    /// Stops the keepalives and the probes of the PE.
     pub(crate) fn stop(&self) {
         self.ticker.stop();
+        self.probe_work.stop();
+    }
+
+    /// Selection's echo probes in this namespace.
+    pub(crate) fn probes(&self) -> &EchoProbes {
+        &self.probes
     }
 
     fn arm(&self, ms: u32) {
@@ -305,16 +345,89 @@ impl LinkFail {
         self.down6.load(Ordering::Relaxed)
     }
 
-    /// The CE role: a device event. Broadcasts a notice when the uplink's usability flips.
-    pub(crate) fn device_changed(&self, change: DeviceChange) {
+    /// The device events of the namespace since the last call, off RTNL (see
+    /// [`netdev::NetdevNotifier`]): the CE role watches its uplink, and the route caches of
+    /// `v4` and `v6` let go of devices that went down or away. Returns when to be called
+    /// again (ms) for a flush held back, 0 if none is.
+    pub(crate) fn devices_changed(
+        &self,
+        batch: &DeviceBatch<'_>,
+        v4: &FamilyState<V4>,
+        v6: &FamilyState<V6>,
+    ) -> u32 {
+        self.netdev_events
+            .fetch_add(u64::from(batch.events), Ordering::Relaxed);
+        self.netdev_batches.fetch_add(1, Ordering::Relaxed);
+        self.uplink_events(batch);
+        // A cached route holds its device until it is dropped: republish the tables (an
+        // RCU grace period each) when a device went down or away, and only if a table has
+        // route caches at all. Once the events have been quiet for FLUSH_QUIET_MS (or
+        // have kept coming for FLUSH_INTERVAL_MS), and at most once per FLUSH_INTERVAL_MS:
+        // a burst of events (a namespace with many devices going away) costs one flush,
+        // devices churning in a loop one per interval, never one per event. The routes
+        // themselves are revalidated on every use, so waiting only postpones when a
+        // device's last reference goes.
+        let now = now_ms().max(1);
+        if batch.any_lost() && (has_route_caches(v4) || has_route_caches(v6)) {
+            self.last_lost_ms.store(now, Ordering::Relaxed);
+            if self.flush_pending_ms.load(Ordering::Relaxed) == 0 {
+                self.flush_pending_ms.store(now, Ordering::Relaxed);
+            }
+        }
+        let pending_since = self.flush_pending_ms.load(Ordering::Relaxed);
+        if pending_since == 0 {
+            return 0;
+        }
+        let due = flush_due(
+            pending_since,
+            self.last_lost_ms.load(Ordering::Relaxed),
+            self.last_flush_ms.load(Ordering::Relaxed),
+        );
+        if now < due {
+            return u32::try_from(due - now).unwrap_or(u32::MAX).max(1);
+        }
+        self.flush_pending_ms.store(0, Ordering::Relaxed);
+        self.last_flush_ms.store(now, Ordering::Relaxed);
+        self.route_flushes.fetch_add(1, Ordering::Relaxed);
+        if has_route_caches(v4) {
+            v4.flush_routes();
+        }
+        if has_route_caches(v6) {
+            v6.flush_routes();
+        }
+        0
+    }
+
+    /// The CE role: what the batch says of the uplink. A failure is announced even if
+    /// the uplink works again by now (then followed by its recovery).
+    fn uplink_events(&self, batch: &DeviceBatch<'_>) {
         let config = *self.config.lock();
-        if config.uplink == 0 || change.ifindex != config.uplink {
+        if config.uplink == 0 {
             return;
         }
-        if self.uplink_usable.swap(change.usable, Ordering::Relaxed) == change.usable {
+        let (lost, usable) = match batch.get(config.uplink) {
+            Some(change) => (change.lost, change.usable),
+            // Too many devices changed to list them all: look at the uplink itself.
+            None if batch.overflowed => {
+                let usable = netdev::usable(self.net.get(), config.uplink);
+                (!usable, usable)
+            }
+            None => return,
+        };
+        if lost {
+            self.uplink_now(&config, false);
+        }
+        if usable {
+            self.uplink_now(&config, true);
+        }
+    }
+
+    /// Broadcasts a notice when the uplink's usability flips to `usable`.
+    fn uplink_now(&self, config: &CeConfig, usable: bool) {
+        if self.uplink_usable.swap(usable, Ordering::Relaxed) == usable {
             return;
         }
-        let code = if change.usable {
+        let code = if usable {
             // Up again but the PE still silent: not restored yet (probing will say).
             if self.pe_silent.load(Ordering::Relaxed) {
                 return;
@@ -324,7 +437,7 @@ impl LinkFail {
             self.uplink_failed_ns.store(real_ns(), Ordering::Relaxed);
             CODE_CE_PE_LINK
         };
-        self.broadcast(&config, code, config.pe);
+        self.broadcast(config, code, config.pe);
     }
 
     /// One echo probe of the PE (sleeps up to `wait_ms`). `keepalive_misses` unanswered
@@ -479,6 +592,7 @@ impl LinkFail {
             _ => return self.refuse6(src, "malformed, or not sent on the link (hop limit != 255)"),
         };
         let marked = mark_domains(
+            packet.net(),
             domains,
             &self.down6,
             src,
@@ -486,12 +600,21 @@ impl LinkFail {
             notice.code,
             notice.gateway,
         );
-        let Some(matched) = marked else {
-            if ipv6::is_link_local(src) {
+        let matched = match marked {
+            Ok(matched) => matched,
+            Err(Unmatched::NotARouter) if ipv6::is_link_local(src) => {
                 self.ignored6.fetch_add(1, Ordering::Relaxed);
                 return Verdict::Drop(EINVAL);
             }
-            return self.refuse6(src, "not from a default router of our IPv6 domains");
+            Err(Unmatched::NotARouter) => {
+                return self.refuse6(src, "not from a default router of our IPv6 domains")
+            }
+            Err(Unmatched::OffLink) => {
+                return self.refuse6(
+                    src,
+                    "not over the router's link (a tunnel, or another interface)",
+                )
+            }
         };
         if matched != 0 {
             noticed();
@@ -562,6 +685,7 @@ impl LinkFail {
             return self.heard(src);
         }
         let marked = mark_domains(
+            packet.net(),
             domains,
             &self.down,
             src,
@@ -569,8 +693,17 @@ impl LinkFail {
             notice.code,
             notice.gateway,
         );
-        let Some(matched) = marked else {
-            return self.refuse(src, "not from a default router of our domains");
+        let matched = match marked {
+            Ok(matched) => matched,
+            Err(Unmatched::NotARouter) => {
+                return self.refuse(src, "not from a default router of our domains")
+            }
+            Err(Unmatched::OffLink) => {
+                return self.refuse(
+                    src,
+                    "not over the router's link (a tunnel, or another interface)",
+                )
+            }
         };
         if matched != 0 {
             noticed();
@@ -710,6 +843,14 @@ impl LinkFail {
             self.ignored6.load(Ordering::Relaxed),
             self.down6.load(Ordering::Relaxed)
         );
+        seq_print!(
+            m,
+            "netdev events {} batches {} flushes {}\n",
+            self.netdev_events.load(Ordering::Relaxed),
+            self.netdev_batches.load(Ordering::Relaxed),
+            self.route_flushes.load(Ordering::Relaxed)
+        );
+        self.probes.show(m);
     }
 }
 
@@ -762,7 +903,9 @@ impl Tick for LinkFail {
             } else {
                 probe_ms
             };
-            self.probe_pe(&config, (wait / 2).max(1));
+            self.probe_wait_ms
+                .store((wait / 2).max(1), Ordering::Relaxed);
+            self.probe_work.queue();
         }
         match (any, probing) {
             (true, true) => self.arm(interval.min(probe_ms)),
@@ -771,6 +914,38 @@ impl Tick for LinkFail {
             (false, false) => {}
         }
     }
+}
+
+impl LongWork for LinkFail {
+    /// One probe of the PE, queued by the ticker when due (see [`LinkFail::probe_pe`]).
+    fn long_work(&self) {
+        let config = *self.config.lock();
+        if self.pe_probe_ms.load(Ordering::Relaxed) == 0 || config.uplink == 0 || config.pe == 0 {
+            return;
+        }
+        self.probe_pe(&config, self.probe_wait_ms.load(Ordering::Relaxed).max(1));
+    }
+}
+
+/// Shortest time between two flushes of the route caches for device events, and longest
+/// a flush waits for the events to quiet down (ms).
+const FLUSH_INTERVAL_MS: u64 = 1000;
+/// How long device events must have been quiet before a flush (ms).
+const FLUSH_QUIET_MS: u64 = 50;
+
+/// When a flush pending since `pending_since` is due, the last device having gone down or
+/// away at `last_lost` and the last flush done at `last_flush` (all ms).
+fn flush_due(pending_since: u64, last_lost: u64, last_flush: u64) -> u64 {
+    let settled = last_lost
+        .saturating_add(FLUSH_QUIET_MS)
+        .min(pending_since.saturating_add(FLUSH_INTERVAL_MS));
+    settled.max(last_flush.saturating_add(FLUSH_INTERVAL_MS))
+}
+
+/// Whether the table in force of `state` has a route cache (a domain with a router).
+fn has_route_caches<F: Family>(state: &FamilyState<F>) -> bool {
+    let guard = kernel::sync::rcu::read_lock();
+    state.snapshot(&guard).caches.iter().any(Option::is_some)
 }
 
 /// The knobs of `net.ipv4.sitemh_ce.`.
@@ -835,20 +1010,47 @@ impl CeKnob {
     }
 }
 
+/// Why a notice marked nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unmatched {
+    /// Its sender is the default router of none of the domains.
+    NotARouter,
+    /// It came from a router's address, but not over the router's link: through a
+    /// tunnel this host decapsulated, or on another interface than the one the router is
+    /// reached by. TTL 255 proves only that no router forwarded the packet that carried
+    /// it last, which a decapsulated inner packet also shows.
+    OffLink,
+}
+
+/// Whether a packet that arrived on `iif` came over the link of the router at `router`
+/// (scoped to `router_ifindex`, 0: none): `iif` is the interface the route to the router
+/// leaves by, and no tunnel.
+fn on_routers_link<F: Family>(net: &Net, router: F::Addr, router_ifindex: i32, iif: i32) -> bool {
+    if netdev::is_tunnel(net, iif) {
+        return false;
+    }
+    let mut octets = [0u8; 16];
+    router.write(&mut octets);
+    inet::route_oif(net, F::AF, &octets, router_ifindex).is_ok_and(|oif| oif == iif)
+}
+
 /// Marks down (codes 1, 2) or up (code 5) in `down` the domains a notice concerns, and
-/// returns them; `None`, changing nothing, if its sender `src` is the default router of
+/// returns them; an error, changing nothing, if its sender `src` is the default router of
 /// none of `domains` (a router configured with an interface, an IPv6 link-local one, must
-/// have sent it on that interface, `iif`). A notice about a router (a failed peer CE, code
-/// 2, or its recovery) concerns that router's domains; one about a PE, the sender's.
+/// have sent it on that interface, `iif`), or if the notice did not come over that
+/// router's link. A notice about a router (a failed peer CE, code 2, or its recovery)
+/// concerns that router's domains; one about a PE, the sender's.
 fn mark_domains<F: Family>(
+    net: &Net,
     domains: &FamilyState<F>,
     down: &AtomicU32,
     src: F::Addr,
     iif: i32,
     code: u8,
     gateway: F::Addr,
-) -> Option<u32> {
+) -> Result<u32, Unmatched> {
     let (mut by_sender, mut by_gateway) = (0u32, 0u32);
+    let mut sender_ifindex = 0;
     {
         let guard = kernel::sync::rcu::read_lock();
         for domain in domains.snapshot(&guard).table.domains() {
@@ -857,6 +1059,7 @@ fn mark_domains<F: Family>(
             };
             if router.addr == src && (router.ifindex == 0 || router.ifindex == iif) {
                 by_sender |= 1 << domain.index;
+                sender_ifindex = router.ifindex;
             }
             if router.addr == gateway {
                 by_gateway |= 1 << domain.index;
@@ -864,7 +1067,10 @@ fn mark_domains<F: Family>(
         }
     }
     if by_sender == 0 {
-        return None;
+        return Err(Unmatched::NotARouter);
+    }
+    if !on_routers_link::<F>(net, src, sender_ifindex, iif) {
+        return Err(Unmatched::OffLink);
     }
     let matched = match code {
         CODE_CE_PE_LINK => by_sender,
@@ -877,7 +1083,7 @@ fn mark_domains<F: Family>(
         CODE_CE_PE_LINK | CODE_CE_FAILURE => down.fetch_or(matched, Ordering::Relaxed),
         _ => down.fetch_and(!matched, Ordering::Relaxed),
     };
-    Some(matched)
+    Ok(matched)
 }
 
 fn write_ifname(out: &mut FixedBuf<'_>, net: &Net, ifindex: i32) -> core::fmt::Result {

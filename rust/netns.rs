@@ -39,7 +39,7 @@ use crate::{
             NetState, //
         },
         netdev::{
-            DeviceChange,
+            DeviceBatch,
             NetdevEvents,
             NetdevNotifier, //
         },
@@ -312,13 +312,11 @@ fn apply<F: Family>(
 }
 
 impl NetdevEvents for SitemhNet {
-    /// Cached routes hold their device: drop them all when any device changes state, so
-    /// that a device going away can be freed and the next packet looks its route up
-    /// afresh. Then the CE role sees whether its uplink failed or recovered.
-    fn device_changed(&self, change: DeviceChange) {
-        self.v4.flush_routes();
-        self.v6.flush_routes();
-        self.linkfail.device_changed(change);
+    /// The CE role sees whether its uplink failed or recovered; cached routes, which
+    /// hold their device, are dropped when a device went down or away (see
+    /// [`LinkFail::devices_changed`]).
+    fn devices_changed(&self, batch: &DeviceBatch<'_>) -> u32 {
+        self.linkfail.devices_changed(batch, &self.v4, &self.v6)
     }
 }
 

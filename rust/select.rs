@@ -16,8 +16,17 @@
 
 #![forbid(unsafe_code)]
 
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering, //
+};
+
 use kernel::{
+    new_mutex,
     prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::Mutex,
     uaccess::UserSlice, //
 };
 
@@ -39,6 +48,7 @@ use crate::{
             GetSockopt,
             Socket, //
         },
+        work::now_ms,
     },
     home,
     logic::{
@@ -46,6 +56,7 @@ use crate::{
             Bits,
             WireAddr, //
         },
+        ratelimit::PeerLimiter,
         select::{
             candidate_pairs,
             for_each_outside,
@@ -58,10 +69,12 @@ use crate::{
             Pair,
             PathInfo,
             Ranked,
+            RttCache,
             SelectError,
             Service,
             MAX_DESTS,
-            MAX_SOURCES, //
+            MAX_SOURCES,
+            RTT_CACHE_PAIRS, //
         },
     },
     netns::SitemhNet,
@@ -98,9 +111,20 @@ impl GetSockopt for SelectV4 {
 
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
-            SO_PAIRS => answer_pairs::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf),
+            SO_PAIRS => {
+                let linkfail = state.linkfail();
+                answer_pairs::<V4>(
+                    state.v4(),
+                    linkfail.down_mask(),
+                    linkfail.probes(),
+                    socket,
+                    buf,
+                )
+            }
             SO_SRCADDRS => {
-                answer_sources::<V4>(state.v4(), state.linkfail().down_mask(), socket, buf)
+                let linkfail = state.linkfail();
+                let down = linkfail.down_mask();
+                answer_sources::<V4>(state.v4(), down, linkfail.probes(), socket, buf)
             }
             switchover::SO_LFROUTES => state.switchover().get(socket, buf),
             home::SO_CAREOF => state.home4().get_careof(buf),
@@ -121,9 +145,15 @@ impl GetSockopt for SelectV6 {
 
     fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
         match optname {
-            SO_PAIRS => answer_pairs::<V6>(state.v6(), state.linkfail().down6_mask(), socket, buf),
+            SO_PAIRS => {
+                let linkfail = state.linkfail();
+                let down = linkfail.down6_mask();
+                answer_pairs::<V6>(state.v6(), down, linkfail.probes(), socket, buf)
+            }
             SO_SRCADDRS => {
-                answer_sources::<V6>(state.v6(), state.linkfail().down6_mask(), socket, buf)
+                let linkfail = state.linkfail();
+                let down = linkfail.down6_mask();
+                answer_sources::<V6>(state.v6(), down, linkfail.probes(), socket, buf)
             }
             home::SO_CAREOF => state.home6().get_careof(buf),
             switchover::SO_LFROUTES => state.switchover6().get(socket, buf),
@@ -187,10 +217,11 @@ fn put_u32(out: &mut [u8], at: usize, value: u32) {
 }
 
 /// `SITEMH_SO_PAIRS` for family `F`; `noticed_down` has a bit set for every domain a
-/// link-failure notice reported down.
+/// link-failure notice reported down; `probes` measures the pairs when selection probes.
 fn answer_pairs<F: Family>(
     state: &FamilyState<F>,
     noticed_down: u32,
+    probes: &EchoProbes,
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
@@ -230,7 +261,7 @@ fn answer_pairs<F: Family>(
     let mut answer = match answer {
         Some(answer) => answer,
         None => {
-            let ranked = ranked_pairs(state, noticed_down, socket, service, dsts)?;
+            let ranked = ranked_pairs(state, noticed_down, probes, socket, service, dsts)?;
             let mut answer = Answer::new(request, ranked.len().min(room_pairs), pair_len)?;
             for r in ranked.iter() {
                 answer.push(r);
@@ -256,6 +287,7 @@ fn answer_pairs<F: Family>(
 fn answer_sources<F: Family>(
     state: &FamilyState<F>,
     noticed_down: u32,
+    probes: &EchoProbes,
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
@@ -286,7 +318,7 @@ fn answer_sources<F: Family>(
     })?;
     if cached.is_none() {
         // One destination: the pairs' sources are distinct.
-        for r in ranked_pairs(state, noticed_down, socket, service, &dsts)?.iter() {
+        for r in ranked_pairs(state, noticed_down, probes, socket, service, &dsts)?.iter() {
             take(r);
         }
     }
@@ -429,6 +461,7 @@ fn answer_outside<F: Family, T>(
 fn ranked_pairs<F: Family>(
     state: &FamilyState<F>,
     noticed_down: u32,
+    probes: &EchoProbes,
     socket: &Socket<'_>,
     service: Service,
     dsts: &[F::Addr],
@@ -454,7 +487,7 @@ fn ranked_pairs<F: Family>(
             src.push(wire::<F>(pair.src), GFP_KERNEL)?;
             dst.push(wire::<F>(pair.dst), GFP_KERNEL)?;
         }
-        inet::probe_rtts(socket.net, F::AF, &src, &dst, view.probe_ms, &mut rtt_us)?;
+        probes.measure(socket.net, F::AF, &src, &dst, view.probe_ms, &mut rtt_us)?;
     }
     let mut ranked = KVec::with_capacity(n, GFP_KERNEL)?;
     for (pair, &rtt) in pairs.iter().zip(rtt_us.iter()) {
@@ -463,4 +496,126 @@ fn ranked_pairs<F: Family>(
     }
     rank(&mut ranked, service);
     Ok(ranked)
+}
+
+/// Echo probes a namespace may send for selection per second, after a burst of one full
+/// call's worth.
+const PROBE_RATE_PER_S: u32 = 16;
+const PROBE_BURST: u32 = MAX_PROBED as u32;
+
+/// A probed pair as the cache keys it: IPv6 or not, source, destination.
+type ProbedPair = (bool, GlueAddr, GlueAddr);
+
+/// What selection's probing remembers in one namespace.
+struct ProbeBook {
+    /// Probes sent, one token each, for every caller of the namespace together.
+    limiter: PeerLimiter<(), 1>,
+    /// Round trips measured lately.
+    rtts: RttCache<ProbedPair, RTT_CACHE_PAIRS>,
+}
+
+/// Selection's echo probes (draft 2.1.1) in one namespace.
+///
+/// The socket option that asks for them needs no privilege, and the caller picks the
+/// destinations: so a caller must have the right to ping (as an ICMP socket of its own
+/// would need), the probes of a namespace are rate-limited ([`PROBE_RATE_PER_S`] after a
+/// burst of [`PROBE_BURST`]), and a pair measured less than `RTT_CACHE_MS` ago is answered
+/// from the cache without a probe. A pair over the limit is ranked as unmeasured. The
+/// replies must carry the random identifier and sequence number of their probe and come
+/// from the probed destination (`sitemh_probe_rtts`).
+#[pin_data]
+pub(crate) struct EchoProbes {
+    #[pin]
+    book: Mutex<ProbeBook>,
+    /// Echo requests sent, pairs answered from the cache, pairs left unmeasured by the
+    /// rate limit, callers refused for want of the right to ping.
+    sent: AtomicU64,
+    cached: AtomicU64,
+    limited: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl EchoProbes {
+    /// Nothing measured yet, a full burst.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            book <- new_mutex!(ProbeBook {
+                limiter: PeerLimiter::new(PROBE_RATE_PER_S, PROBE_BURST),
+                rtts: RttCache::new(),
+            }),
+            sent: AtomicU64::new(0),
+            cached: AtomicU64::new(0),
+            limited: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    /// The round trips of the pairs `src[i] -> dst[i]` of `family` into `rtt_us[i]` (0:
+    /// unknown), from the cache or probed (waiting up to `wait_ms`) within the rate
+    /// limit. `EPERM` if the caller may not ping. Sleeps.
+    pub(crate) fn measure(
+        &self,
+        net: &Net,
+        family: i32,
+        src: &[GlueAddr],
+        dst: &[GlueAddr],
+        wait_ms: u32,
+        rtt_us: &mut [u32],
+    ) -> Result {
+        if !inet::may_ping(net) {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(EPERM);
+        }
+        let ipv6 = family == kernel::bindings::AF_INET6 as i32;
+        let pairs = src.iter().zip(dst.iter()).map(|(s, d)| (ipv6, *s, *d));
+        let mut todo = KVec::with_capacity(rtt_us.len(), GFP_KERNEL)?;
+        {
+            let now = now_ms();
+            let mut book = self.book.lock();
+            for (i, (pair, rtt)) in pairs.zip(rtt_us.iter_mut()).enumerate() {
+                *rtt = 0;
+                if let Some(known) = book.rtts.get(&pair, now) {
+                    *rtt = known;
+                    self.cached.fetch_add(1, Ordering::Relaxed);
+                } else if book.limiter.allow((), now) {
+                    todo.push((i, pair), GFP_KERNEL)?;
+                } else {
+                    self.limited.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let mut probe_src = KVec::with_capacity(todo.len(), GFP_KERNEL)?;
+        let mut probe_dst = KVec::with_capacity(todo.len(), GFP_KERNEL)?;
+        for (_, (_, s, d)) in todo.iter() {
+            probe_src.push(*s, GFP_KERNEL)?;
+            probe_dst.push(*d, GFP_KERNEL)?;
+        }
+        let mut probed = KVec::from_elem(0u32, todo.len(), GFP_KERNEL)?;
+        inet::probe_rtts(net, family, &probe_src, &probe_dst, wait_ms, &mut probed)?;
+        self.sent.fetch_add(todo.len() as u64, Ordering::Relaxed);
+        let now = now_ms();
+        let mut book = self.book.lock();
+        for (&(i, pair), &measured) in todo.iter().zip(probed.iter()) {
+            if let Some(rtt) = rtt_us.get_mut(i) {
+                *rtt = measured;
+            }
+            book.rtts.put(pair, measured, now);
+        }
+        Ok(())
+    }
+
+    /// The `/proc/net/sitemh` line.
+    pub(crate) fn show(&self, m: &SeqFile) {
+        seq_print!(
+            m,
+            "probe sent {} cached {} limited {} refused {}\n",
+            self.sent.load(Ordering::Relaxed),
+            self.cached.load(Ordering::Relaxed),
+            self.limited.load(Ordering::Relaxed),
+            self.refused.load(Ordering::Relaxed)
+        );
+    }
 }

@@ -41,7 +41,7 @@ module! {
     params: {
         icmp_type: u8 {
             default: 41,
-            description: "ICMP type of link-failure messages (the draft's 41; IANA lists 41 for experimental mobility, RFC 4065). Must be above 18 (NR_ICMP_TYPES): the kernel's own types are refused",
+            description: "ICMP type of link-failure messages (the draft's 41; IANA lists 41 for experimental mobility, RFC 4065). The kernel's own types are refused: 0..=18 (NR_ICMP_TYPES) and 42, 43 (RFC 8335 extended echo)",
         },
         icmp6_type: u8 {
             default: 200,
@@ -75,11 +75,22 @@ pub(crate) fn stacking_layout() -> u8 {
 /// The highest ICMP type the kernel handles itself (`NR_ICMP_TYPES`).
 const NR_ICMP_TYPES: u8 = 18;
 
+/// RFC 8335's extended echo request and reply (`ICMP_EXT_ECHO`, `ICMP_EXT_ECHOREPLY`):
+/// above `NR_ICMP_TYPES`, yet `icmp_rcv` answers the one and hands the other to ping
+/// sockets, so messages of ours under either type would be misread.
+const ICMP_EXT_ECHO_TYPES: [u8; 2] = [42, 43];
+
+/// Whether `icmp_type` may carry link-failure messages: none of the kernel's own types.
+fn icmp_type_is_free(icmp_type: u8) -> bool {
+    icmp_type > NR_ICMP_TYPES && !ICMP_EXT_ECHO_TYPES.contains(&icmp_type)
+}
+
 /// The loaded module: while it exists, every network namespace carries a [`SitemhNet`],
 /// and the draft's calls are served as socket options.
 ///
 /// Fields drop in declaration order: the socket options go before the namespace state
-/// they read (they are initialised after it).
+/// they read (they are initialised after it), and the workqueue for long work goes last,
+/// after the namespace states whose work it runs (it is initialised first).
 #[pin_data]
 struct Sitemh {
     #[pin]
@@ -88,6 +99,7 @@ struct Sitemh {
     sockopt_v6: SockoptRegistration<SelectV6, NFPROTO_IPV6>,
     #[pin]
     netns: NetStateRegistration<SitemhNet>,
+    long_wq: ffi::work::LongWorkqueue,
 }
 
 impl kernel::InPlaceModule for Sitemh {
@@ -98,9 +110,9 @@ impl kernel::InPlaceModule for Sitemh {
                 logic::domain::MAX_DOMAINS,
                 icmp_type()
             );
-            if icmp_type() <= NR_ICMP_TYPES {
+            if !icmp_type_is_free(icmp_type()) {
                 pr_err!(
-                    "icmp_type {} is one of the kernel's own ICMP types (0..={}): refusing to load\n",
+                    "icmp_type {} is one of the kernel's own ICMP types (0..={}, 42, 43): refusing to load\n",
                     icmp_type(),
                     NR_ICMP_TYPES
                 );
@@ -122,6 +134,7 @@ impl kernel::InPlaceModule for Sitemh {
                 return Err(EINVAL);
             }
             Ok(try_pin_init!(Self {
+                long_wq: ffi::work::LongWorkqueue::create()?,
                 netns <- NetStateRegistration::register(),
                 // SAFETY: `netns`, initialised first, is dropped after the socket options.
                 sockopt_v4 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },

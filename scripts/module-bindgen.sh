@@ -39,9 +39,11 @@ functions='net_generic
 # Types, as regular expressions so that the anonymous unions inside them come along.
 types='netdev_cmd dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
 	iphdr.* ipv6hdr.* rtable nf_sockopt_ops sitemh_local_addr netdev_notifier_info
-	sitemh_aead sitemh_ticker sitemh_reroute'
+	sitemh_aead sitemh_ticker sitemh_reroute sitemh_dev_change sitemh_netdev_watch
+	sitemh_netdev_fn sitemh_long_work'
 # Types whose insides the module never touches: size and alignment only.
-opaque='dst_cache rtable netdev_notifier_info sitemh_aead sitemh_ticker'
+opaque='dst_cache rtable netdev_notifier_info sitemh_aead sitemh_ticker sitemh_netdev_watch
+	sitemh_long_work'
 
 allow=""
 for f in $functions; do allow="$allow --allowlist-function $f"; done

@@ -23,5 +23,6 @@
 #include <net/route.h>
 
 #include "glue.h"
+#include "glue_probe.h"
 #include "glue_route.h"
 #include "glue_sock.h"

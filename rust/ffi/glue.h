@@ -84,11 +84,7 @@ u8 sitemh_sock_tos(const struct sock *sk);
 struct net *sitemh_sock_net(const struct sock *sk);
 int sitemh_sock_family(const struct sock *sk);
 
-/* The draft's echo probe (2.1.1): one ICMP echo request per pair (src[i] -> dst[i]),
- * then waits up to timeout_ms for the replies. rtt_us[i] is the round trip in
- * microseconds, 0 if no reply came. Returns 0 or a negative errno. Sleeps. */
-int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
-		      int n, unsigned int timeout_ms, u32 *rtt_us);
+/* The draft's echo probe (2.1.1): sitemh_probe_rtts in glue_probe.h. */
 
 /* --- Switchover (draft 2.1.2) ------------------------------------------------------- */
 

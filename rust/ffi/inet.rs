@@ -112,6 +112,14 @@ pub(crate) fn probe_rtts(
     })
 }
 
+/// Whether the current task may have echo requests sent in `net`, as it could with an
+/// ICMP socket of its own: a group of its within `net.ipv4.ping_group_range`, or
+/// `CAP_NET_RAW` in the namespace's user namespace.
+pub(crate) fn may_ping(net: &Net) -> bool {
+    // SAFETY: `net` is alive; the glue reads the current task's credentials.
+    unsafe { local::sitemh_may_ping(net.as_raw()) }
+}
+
 /// Broadcasts the ICMP message `message` (checksum included) out of interface `ifindex`
 /// with TTL 255, from `saddr` (host byte order; 0: the interface's address). Process
 /// context.

@@ -3,12 +3,15 @@
 //! Network interfaces: by name and index (for link-local IPv6 routers, `fe80::1%eth0`),
 //! and their state changes.
 
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+
 use kernel::{
-    bindings,
     error::to_result,
     prelude::*,
-    sync::rcu,
-    types::Opaque, //
+    sync::rcu, //
 };
 
 use super::{bindings as local, net::Net};
@@ -49,41 +52,90 @@ pub(crate) fn with_ifname<R>(net: &Net, ifindex: i32, f: impl FnOnce(Option<&[u8
     f(Some(name.to_bytes()))
 }
 
-/// A device event.
+/// What happened to one device since the last batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DeviceChange {
     /// The device.
     pub(crate) ifindex: i32,
     /// Whether it can carry traffic now: up, running and with carrier.
     pub(crate) usable: bool,
+    /// Whether it could not at some event of the batch: a flap that ended usable still
+    /// reports its failure.
+    pub(crate) lost: bool,
     /// Whether it is going away.
     pub(crate) unregistering: bool,
 }
 
-/// Receives the device events of one namespace.
-pub(crate) trait NetdevEvents: Sync {
-    /// A device of the namespace came up, went down, changed carrier state or is going
-    /// away. Called in process context with RTNL held.
-    fn device_changed(&self, change: DeviceChange);
+/// The device events of one namespace since the last batch, coalesced per device.
+pub(crate) struct DeviceBatch<'a> {
+    /// One entry per device, at most [`DEVICE_BATCH`].
+    pub(crate) changes: &'a [DeviceChange],
+    /// More devices changed than `changes` lists: any device may have.
+    pub(crate) overflowed: bool,
+    /// Notifier events folded into this batch.
+    pub(crate) events: u32,
 }
 
-/// A netdevice notifier of one namespace (`register_netdevice_notifier_net`).
+/// Most devices one batch names (`SITEMH_DEV_BATCH` of `glue_probe.h`).
+pub(crate) const DEVICE_BATCH: usize = 16;
+
+impl DeviceBatch<'_> {
+    /// What happened to device `ifindex`, if the batch names it.
+    pub(crate) fn get(&self, ifindex: i32) -> Option<&DeviceChange> {
+        self.changes.iter().find(|c| c.ifindex == ifindex)
+    }
+
+    /// Whether some device went down, lost its carrier or is going away (or, the batch
+    /// having overflowed, may have).
+    pub(crate) fn any_lost(&self) -> bool {
+        self.overflowed || self.changes.iter().any(|c| c.lost)
+    }
+}
+
+/// Receives the device events of one namespace.
+pub(crate) trait NetdevEvents: Sync {
+    /// Devices of the namespace came up, went down, changed carrier state or are going
+    /// away. Called from a work item, in process context, without RTNL (the notifier
+    /// only records the events), never twice at once; also called with an empty batch
+    /// when it asked to be. Returns in how many milliseconds to be called again
+    /// (0: only on the next event).
+    fn devices_changed(&self, batch: &DeviceBatch<'_>) -> u32;
+}
+
+/// Whether device `ifindex` of `net` can carry traffic now (up, running, carrier).
+pub(crate) fn usable(net: &Net, ifindex: i32) -> bool {
+    // SAFETY: `net` is alive; the glue looks the device up under RCU.
+    unsafe { local::sitemh_netdev_usable(net.as_raw(), ifindex) }
+}
+
+/// Whether device `ifindex` of `net` is an IP tunnel or a device without link layer
+/// (TUN, WireGuard), whose packets were decapsulated or injected, not sent on a link. A
+/// device that does not exist counts as one.
+pub(crate) fn is_tunnel(net: &Net, ifindex: i32) -> bool {
+    // SAFETY: `net` is alive; the glue looks the device up under RCU.
+    unsafe { local::sitemh_netdev_is_tunnel(net.as_raw(), ifindex) }
+}
+
+/// The device events of one namespace, delivered to a handler off RTNL.
+///
+/// The netdevice notifier (`register_netdevice_notifier_net`) runs under RTNL, which every
+/// namespace of the host shares: it only records the event and queues a work item, which
+/// hands the handler the events since its last run, one entry per device. Dropping the
+/// registration marks it as going away first, so the events that unregistering the
+/// notifier replays (every device "down" and "unregistering") reach nobody: the module or
+/// namespace going away is no device failure.
 ///
 /// # Invariants
 ///
-/// `nb` is registered in `net` and unregistered exactly once, on drop; `handler` is valid
-/// while it is registered. `nb` is the first field, so the notifier block's address is the
-/// registration's address.
-#[repr(C)]
+/// `raw` came from `sitemh_netdev_watch_new` with a context that is a valid `T` until
+/// the registration is dropped; it is freed exactly once, on drop.
 #[pin_data(PinnedDrop)]
 pub(crate) struct NetdevNotifier<T: NetdevEvents> {
-    #[pin]
-    nb: Opaque<bindings::notifier_block>,
-    handler: *const T,
-    net: *mut bindings::net,
+    raw: NonNull<local::sitemh_netdev_watch>,
+    _handler: PhantomData<*const T>,
 }
 
-// SAFETY: unregistering from any thread is fine; the pointers are only handed to C.
+// SAFETY: unregistering from any thread is fine; the pointer is only handed to C.
 unsafe impl<T: NetdevEvents> Send for NetdevNotifier<T> {}
 // SAFETY: `&self` offers nothing.
 unsafe impl<T: NetdevEvents> Sync for NetdevNotifier<T> {}
@@ -96,74 +148,74 @@ impl<T: NetdevEvents> NetdevNotifier<T> {
     /// `handler` stays valid until the registration is dropped, and `net` outlives it.
     pub(crate) unsafe fn register(net: &Net, handler: *const T) -> impl PinInit<Self, Error> {
         let raw_net = net.as_raw();
-        // `handler` and `net` are written first: registering replays NETDEV_UP for the
-        // devices that are up, and the trampoline reads `handler` at once.
         try_pin_init!(Self {
-            handler,
-            net: raw_net,
-            nb <- Opaque::try_ffi_init(move |slot: *mut bindings::notifier_block| {
-                // SAFETY: `slot` is valid for writes (initialiser contract).
-                unsafe {
-                    slot.write(bindings::notifier_block {
-                        notifier_call: Some(notifier_trampoline::<T>),
-                        next: core::ptr::null_mut(),
-                        priority: 0,
-                    })
-                };
-                // SAFETY: `net` is alive and `slot` stays pinned until `PinnedDrop`.
-                // INVARIANT: on success the block is registered.
-                to_result(unsafe { local::register_netdevice_notifier_net(raw_net, slot) })
-            }),
-        })
+            raw: {
+                let mut raw = core::ptr::null_mut();
+                // SAFETY: `net` is alive; `handler` outlives the registration (caller)
+                // and `run::<T>` matches the callback type.
+                to_result(unsafe {
+                    local::sitemh_netdev_watch_new(
+                        raw_net,
+                        Some(run::<T>),
+                        handler.cast(),
+                        &mut raw,
+                    )
+                })?;
+                // INVARIANT: on success the glue returned a registered watch.
+                NonNull::new(raw).ok_or(ENOMEM)?
+            },
+            _handler: PhantomData,
+        }? Error)
     }
 }
 
 #[pinned_drop]
 impl<T: NetdevEvents> PinnedDrop for NetdevNotifier<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered in `net` (type invariant).
-        unsafe { local::unregister_netdevice_notifier_net(self.net, self.nb.get()) };
+        // SAFETY: `raw` is a live watch (type invariant), freed only here; the call waits
+        // for a run of the handler in progress.
+        unsafe { local::sitemh_netdev_watch_free(self.raw.as_ptr()) };
     }
 }
 
-/// The `notifier_call` of every registration for `T`.
+/// The work item's callback for every registration for `T`.
 ///
 /// # Safety
 ///
-/// Called by the netdevice notifier chain with a block registered by
-/// [`NetdevNotifier::register`].
-unsafe extern "C" fn notifier_trampoline<T: NetdevEvents>(
-    nb: *mut bindings::notifier_block,
-    event: c_ulong,
-    info: *mut c_void,
-) -> c_int {
-    let relevant = [
-        local::netdev_cmd_NETDEV_UP,
-        local::netdev_cmd_NETDEV_DOWN,
-        local::netdev_cmd_NETDEV_CHANGE,
-        local::netdev_cmd_NETDEV_UNREGISTER,
-    ];
-    if relevant
-        .iter()
-        .any(|&e| c_ulong::try_from(e).ok() == Some(event))
-    {
-        // SAFETY: `nb` is the first field of a `#[repr(C)]` registration (type invariant)
-        // whose `handler` is valid while registered.
-        let handler = unsafe { &*(*nb.cast::<NetdevNotifier<T>>()).handler };
-        // SAFETY: netdevice events carry a `netdev_notifier_info` naming a live device.
-        let (ifindex, usable) = unsafe {
-            (
-                local::sitemh_notifier_ifindex(info.cast()),
-                local::sitemh_notifier_usable(info.cast()),
-            )
-        };
-        let unregistering =
-            c_ulong::try_from(local::netdev_cmd_NETDEV_UNREGISTER).ok() == Some(event);
-        handler.device_changed(DeviceChange {
-            ifindex,
-            usable: usable && !unregistering,
-            unregistering,
-        });
+/// Called by the watch's work item with the context given to `sitemh_netdev_watch_new`
+/// and `n` valid entries at `changes`.
+unsafe extern "C" fn run<T: NetdevEvents>(
+    ctx: *const c_void,
+    changes: *const local::sitemh_dev_change,
+    n: c_int,
+    overflowed: bool,
+    events: u32,
+) -> c_uint {
+    // SAFETY: the context is a valid `T` while registered (type invariant of
+    // `NetdevNotifier`: dropping it waits for this run).
+    let handler = unsafe { &*ctx.cast::<T>() };
+    let mut list = [DeviceChange {
+        ifindex: 0,
+        usable: false,
+        lost: false,
+        unregistering: false,
+    }; DEVICE_BATCH];
+    let n = usize::try_from(n).unwrap_or(0).min(DEVICE_BATCH);
+    if n > 0 && !changes.is_null() {
+        // SAFETY: the glue passes `n` (at most `DEVICE_BATCH`) valid entries.
+        let raw = unsafe { core::slice::from_raw_parts(changes, n) };
+        for (slot, change) in list.iter_mut().zip(raw) {
+            *slot = DeviceChange {
+                ifindex: change.ifindex,
+                usable: change.usable,
+                lost: change.lost,
+                unregistering: change.unregistering,
+            };
+        }
     }
-    bindings::NOTIFY_DONE as c_int
+    handler.devices_changed(&DeviceBatch {
+        changes: &list[..n],
+        overflowed,
+        events,
+    })
 }

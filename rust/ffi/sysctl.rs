@@ -137,6 +137,14 @@ unsafe extern "C" fn text_handler<K: TextKnob>(
     };
 
     if dir != 0 {
+        // A knob's value is written whole, from the start: a write at an offset (a second
+        // `write(2)` on the same open file, `pwrite`, a seek first) would reach the handler
+        // with nothing copied (`proc_dostring` in strict mode) and store "", which clears
+        // `uplink`, `lan`, `peers` and the addresses. Refused like text that is too long.
+        // SAFETY: `ppos` is valid for reads (handler contract).
+        if unsafe { *ppos } != 0 {
+            return EINVAL.to_errno();
+        }
         // Longer text than a knob takes is refused, not cut to a maybe-valid prefix.
         // SAFETY: `lenp` is valid for reads (handler contract).
         if unsafe { *lenp } >= TEXT_MAX {

@@ -9,6 +9,7 @@ use core::{
 };
 
 use kernel::{
+    error::to_result,
     ffi::c_void,
     prelude::*,
     sync::{
@@ -128,6 +129,121 @@ unsafe extern "C" fn run<T: Tick>(ctx: *const c_void) {
     // `Ticker`: stop waits for this run).
     let state = unsafe { &*ctx.cast::<T>() };
     state.tick();
+}
+
+/// What an [`OwnedLongWork`] calls.
+pub(crate) trait LongWork: Sync {
+    /// Runs in process context on the module's workqueue for long work, never twice at
+    /// once; may sleep for long (an echo probe waits for its answer).
+    fn long_work(&self);
+}
+
+/// The module's workqueue for work that may block for long (`sitemh_long`): such work
+/// on `system_wq` would hold one of the shared workers meanwhile. Exists while the
+/// module is loaded; every [`OwnedLongWork`] must be stopped before it is dropped.
+pub(crate) struct LongWorkqueue(());
+
+impl LongWorkqueue {
+    /// Creates the workqueue.
+    pub(crate) fn create() -> Result<Self> {
+        // SAFETY: no preconditions; called once, at load.
+        to_result(unsafe { local::sitemh_long_wq_create() })?;
+        Ok(Self(()))
+    }
+}
+
+impl Drop for LongWorkqueue {
+    fn drop(&mut self) {
+        // SAFETY: created by `create`; every long work is stopped by now (the namespace
+        // states that own them are gone before the module's last field drops).
+        unsafe { local::sitemh_long_wq_destroy() };
+    }
+}
+
+/// A work item on the module's workqueue for long work, kept in a field of the state it
+/// calls (as [`OwnedTicker`]); queueing it while queued does nothing.
+///
+/// # Invariants
+///
+/// Once set, the pointer came from `sitemh_long_work_new` with a context that is a valid
+/// `T` until [`OwnedLongWork::stop`] returns or it is dropped; freed exactly once, on drop.
+pub(crate) struct OwnedLongWork<T: LongWork> {
+    raw: SetOnce<LongWorkPtr>,
+    _ctx: PhantomData<*const T>,
+}
+
+/// The glue's long work.
+struct LongWorkPtr(NonNull<local::sitemh_long_work>);
+
+// SAFETY: queueing and stopping are safe from any thread; `T: Sync`.
+unsafe impl<T: LongWork> Send for OwnedLongWork<T> {}
+// SAFETY: see `Send`.
+unsafe impl<T: LongWork> Sync for OwnedLongWork<T> {}
+
+impl<T: LongWork> OwnedLongWork<T> {
+    /// Not started: queueing and stopping do nothing.
+    pub(crate) fn new() -> Self {
+        Self {
+            raw: SetOnce::new(),
+            _ctx: PhantomData,
+        }
+    }
+
+    /// Starts the work item of `owner`, which must hold `self` (else `EINVAL`).
+    pub(crate) fn start(&self, owner: &Arc<T>) -> Result {
+        let state: *const T = &**owner;
+        let start = state as usize;
+        let field = core::ptr::from_ref(self) as usize;
+        if field < start || field >= start + core::mem::size_of::<T>() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `run_long::<T>` matches the callback type; `self` lies within `*owner`
+        // (checked above), so the work is dropped, and waits for a run in progress, before
+        // the state it calls goes; an `Arc`'s contents never move.
+        let raw = unsafe { local::sitemh_long_work_new(Some(run_long::<T>), state.cast()) };
+        let raw = LongWorkPtr(NonNull::new(raw).ok_or(ENOMEM)?);
+        if self.raw.populate(raw) {
+            Ok(())
+        } else {
+            Err(EBUSY)
+        }
+    }
+
+    /// Queues a run unless one is queued.
+    pub(crate) fn queue(&self) {
+        if let Some(raw) = self.raw.as_ref() {
+            // SAFETY: a live long work (type invariant).
+            unsafe { local::sitemh_long_work_queue(raw.0.as_ptr()) };
+        }
+    }
+
+    /// Waits for a run in progress; queueing does nothing from now on.
+    pub(crate) fn stop(&self) {
+        if let Some(raw) = self.raw.as_ref() {
+            // SAFETY: a live long work (type invariant).
+            unsafe { local::sitemh_long_work_stop(raw.0.as_ptr()) };
+        }
+    }
+}
+
+impl<T: LongWork> Drop for OwnedLongWork<T> {
+    fn drop(&mut self) {
+        if let Some(raw) = self.raw.as_ref() {
+            // SAFETY: came from `sitemh_long_work_new`; freed only here (the call stops it
+            // first).
+            unsafe { local::sitemh_long_work_free(raw.0.as_ptr()) };
+        }
+    }
+}
+
+/// # Safety
+///
+/// Called by the long work with the context given to `sitemh_long_work_new`.
+unsafe extern "C" fn run_long<T: LongWork>(ctx: *const c_void) {
+    // SAFETY: the context is a valid `T` while the work runs (type invariant of
+    // `OwnedLongWork`: stopping and dropping wait for this run).
+    let state = unsafe { &*ctx.cast::<T>() };
+    state.long_work();
 }
 
 /// Milliseconds of the monotonic clock.

@@ -578,6 +578,77 @@ impl<B: Copy + Default> OutsideCache<B> {
     }
 }
 
+/// How long a measured round trip (or the lack of an answer) stands for its pair, in
+/// milliseconds: selection answers from it instead of probing again.
+pub(crate) const RTT_CACHE_MS: u64 = 30_000;
+/// Pairs whose round trip is remembered per namespace.
+pub(crate) const RTT_CACHE_PAIRS: usize = 64;
+
+/// One remembered measurement.
+#[derive(Clone, Copy, Debug)]
+struct RttEntry<K> {
+    pair: K,
+    /// Microseconds; 0: no answer came.
+    rtt_us: u32,
+    /// When it was measured.
+    at_ms: u64,
+}
+
+/// The round trips of the last probed pairs, `N` at most, each valid for
+/// [`RTT_CACHE_MS`]: echo probes cost the network and let the caller pick who receives
+/// them, so a pair measured lately is answered from here (and the probes a namespace may
+/// send are rate-limited besides). A pair not in the table takes a free or expired
+/// entry, else the oldest.
+pub(crate) struct RttCache<K, const N: usize> {
+    entries: [Option<RttEntry<K>>; N],
+}
+
+impl<K: Copy + Eq, const N: usize> RttCache<K, N> {
+    /// An empty table.
+    pub(crate) const fn new() -> Self {
+        Self { entries: [None; N] }
+    }
+
+    fn fresh(entry: &RttEntry<K>, now_ms: u64) -> bool {
+        // A clock that seems to go back makes nothing stale early, nor fresh for ever.
+        now_ms.saturating_sub(entry.at_ms) < RTT_CACHE_MS && entry.at_ms <= now_ms
+    }
+
+    /// The round trip of `pair` measured less than [`RTT_CACHE_MS`] before `now_ms`
+    /// (`Some(0)`: it went unanswered); `None` if it must be probed.
+    pub(crate) fn get(&self, pair: &K, now_ms: u64) -> Option<u32> {
+        self.entries
+            .iter()
+            .flatten()
+            .find(|e| e.pair == *pair && Self::fresh(e, now_ms))
+            .map(|e| e.rtt_us)
+    }
+
+    /// Remembers that `pair` measured `rtt_us` (0: no answer) at `now_ms`.
+    pub(crate) fn put(&mut self, pair: K, rtt_us: u32, now_ms: u64) {
+        let entry = RttEntry {
+            pair,
+            rtt_us,
+            at_ms: now_ms,
+        };
+        let same = self
+            .entries
+            .iter()
+            .position(|e| e.is_some_and(|e| e.pair == pair));
+        let free = || {
+            self.entries
+                .iter()
+                .position(|e| e.as_ref().is_none_or(|e| !Self::fresh(e, now_ms)))
+        };
+        let oldest = || (0..N).min_by_key(|&i| self.entries[i].as_ref().map_or(0, |e| e.at_ms));
+        if let Some(slot) = same.or_else(free).or_else(oldest) {
+            if let Some(place) = self.entries.get_mut(slot) {
+                *place = Some(entry);
+            }
+        }
+    }
+}
+
 /// Cases shared by the host tests and the KUnit suite `sitemh_select`: the draft's site
 /// seen from host H (one LAN interface, 2, holding an address of every domain).
 pub(crate) mod vectors {
@@ -819,6 +890,40 @@ pub(crate) mod vectors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rtt_cache_answers_until_expiry() {
+        let mut cache = RttCache::<(u32, u32), 4>::new();
+        assert_eq!(cache.get(&(1, 2), 1000), None);
+        cache.put((1, 2), 1500, 1000);
+        cache.put((1, 3), 0, 1000);
+        assert_eq!(cache.get(&(1, 2), 1000 + RTT_CACHE_MS - 1), Some(1500));
+        // An unanswered probe is remembered too: no new probe to a silent destination.
+        assert_eq!(cache.get(&(1, 3), 2000), Some(0));
+        assert_eq!(cache.get(&(1, 2), 1000 + RTT_CACHE_MS), None);
+        // A clock going back makes nothing fresh.
+        assert_eq!(cache.get(&(1, 2), 999), None);
+        // Measuring again replaces the entry.
+        cache.put((1, 2), 700, 5000);
+        assert_eq!(cache.get(&(1, 2), 5000), Some(700));
+    }
+
+    #[test]
+    fn rtt_cache_full_gives_up_expired_then_oldest() {
+        let mut cache = RttCache::<u32, 2>::new();
+        cache.put(1, 10, 0);
+        cache.put(2, 20, 5);
+        cache.put(3, 30, 6);
+        // 1 was the oldest.
+        assert_eq!(cache.get(&1, 7), None);
+        assert_eq!(cache.get(&2, 7), Some(20));
+        assert_eq!(cache.get(&3, 7), Some(30));
+        // Once 2 expired, a new pair takes its place before 3's.
+        cache.put(4, 40, 5 + RTT_CACHE_MS);
+        assert_eq!(cache.get(&3, 5 + RTT_CACHE_MS), Some(30));
+        assert_eq!(cache.get(&4, 5 + RTT_CACHE_MS), Some(40));
+        assert_eq!(cache.get(&2, 5 + RTT_CACHE_MS), None);
+    }
     use crate::logic::domain::DomainConfig;
     use std::vec::Vec;
 
