@@ -25,7 +25,6 @@ use crate::logic::{
         Layout,
         Notice6,
         ReplayWindow,
-        ICMP_HEADER_LEN,
         ICMP_LINKFAILURE,
         NOTICE6_LEN,
         NOTICE_LEN, //
@@ -940,6 +939,57 @@ mod tests {
             .collect();
         let targets: std::vec::Vec<String> = TARGETS.iter().map(|(n, _)| (*n).into()).collect();
         assert_eq!(names, targets);
+    }
+
+    /// Stacked home addresses round-trip through both IPv4 layouts and the routing header
+    /// wherever the option stands among others (random inputs rarely parse, so the
+    /// harness alone would seldom check this).
+    #[test]
+    fn stacking_round_trips_for_random_home_addresses() {
+        let mut next = crate::logic::xorshift(0x0144_0002);
+        let mut checked = 0;
+        for _ in 0..5000 {
+            let (a, b) = (next() as u32, next() as u32);
+            let (a6, b6) = (
+                u128::from(next()) << 64 | u128::from(next()),
+                u128::from(next()),
+            );
+            let kind = next() % 3;
+            let (first, second) = (kind != 0, kind != 1);
+            let s4 = Stacking::of(first.then_some(a), second.then_some(b));
+            let s6 = Stacking::of(first.then_some(a6), second.then_some(b6));
+            let (Some(s4), Some(s6)) = (s4, s6) else {
+                continue;
+            };
+            let usable4 = (!first || a.usable_as_home()) && (!second || b.usable_as_home());
+            for layout in [Ipv4Layout::Draft, Ipv4Layout::Rfc791] {
+                let nops = (next() % 4) as usize;
+                let mut options = [1u8; IPV4_OPTIONS_MAX];
+                let len = stacking::write_ipv4_option(&s4, layout, &mut options[nops..]).unwrap();
+                options[nops + len..].fill(0);
+                let found = stacking::find_ipv4_option(&options, layout);
+                if usable4 {
+                    assert_eq!(found, Ok(Some((nops, s4))));
+                    checked += 1;
+                } else {
+                    assert!(found.is_err());
+                }
+                stacking(
+                    &[
+                        &[if layout == Ipv4Layout::Draft { 0 } else { 2 }][..],
+                        &options,
+                    ]
+                    .concat(),
+                );
+            }
+            let mut rh = [0u8; 40];
+            let len = stacking::write_rh(17, &s6, &mut rh).unwrap();
+            if (!first || a6.usable_as_home()) && (!second || b6.usable_as_home()) {
+                assert_eq!(stacking::parse_rh(&rh[..len]), Ok((17, s6)));
+            }
+            stacking(&[&[1u8][..], &rh[..len]].concat());
+        }
+        assert!(checked > 1000, "only {checked} valid cases");
     }
 
     /// Random inputs, a few thousand per harness: the cheap version of the fuzz run.

@@ -264,7 +264,8 @@ impl<'a> SeqParam<'a> {
             return Err(SockoptError::OutOfRange);
         }
         let is_client = entity == 1;
-        let field = |at: usize, len: usize| value.get(at..at + len).ok_or(SockoptError::TooShort);
+        let field =
+            move |at: usize, len: usize| value.get(at..at + len).ok_or(SockoptError::TooShort);
         match form {
             SEQPARAM_TLS12 => Ok(Self::Tls12 {
                 master: field(MASTER_AT, MASTER_SECRET_LEN)?
