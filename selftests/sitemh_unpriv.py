@@ -72,6 +72,9 @@ WANTED = [
     ("ipv4/sitemh_home/correspondent", "1"),
     ("ipv6/sitemh_home/correspondent", "1"),
     ("ipv4/ip_use_homeaddr", "1"),
+    # Calm CE timers: random values may have set them to 1 ms.
+    ("ipv4/sitemh_ce/keepalive_ms", "1000"),
+    ("ipv4/sitemh_ce/pe_probe_ms", "1000"),
 ]
 
 counts = {}

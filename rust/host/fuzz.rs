@@ -21,9 +21,7 @@ use crate::logic::{
     linkfail::{
         self,
         AltRoute,
-        IdPcb,
         Layout,
-        Notice6,
         ReplayWindow,
         ICMP_LINKFAILURE,
         NOTICE6_LEN,
@@ -666,7 +664,7 @@ fn linkfail_nonce(keys: &Keys) -> [u8; 12] {
 #[cfg(test)]
 mod seeds {
     use super::*;
-    use crate::logic::linkfail::Notice;
+    use crate::logic::linkfail::{IdPcb, Notice, Notice6};
     use std::{vec, vec::Vec};
 
     fn with(selector: u8, body: &[u8]) -> Vec<u8> {
@@ -718,6 +716,7 @@ mod seeds {
         v6.extend_from_slice(&src.to_be_bytes());
         v6.extend_from_slice(&dst.to_be_bytes());
         v6.extend_from_slice(&notice6);
+        assert!(linkfail::parse_notice6(200, &notice6, src, dst).is_ok());
         seeds.push(("notice", "v6-restored", v6));
 
         let pcb4 = IdPcb {
@@ -733,6 +732,7 @@ mod seeds {
             dst: 0xcb00_710a,
         };
         let set4 = sealed_message(ICMP_LINKFAILURE, linkfail::CODE_SET_ALT_ROUTE, pcb4, alt4);
+        assert!(linkfail::parse_sealed::<u32>(ICMP_LINKFAILURE, &set4, true).is_ok());
         seeds.push(("sealed", "v4-set-alt-route", with(0x10, &set4)));
         let est4 = sealed_message(
             ICMP_LINKFAILURE,
@@ -762,6 +762,7 @@ mod seeds {
             dst: 0x2001_0db8_0002u128 << 80 | 2,
         };
         let set6 = sealed_message(200, linkfail::CODE_SET_ALT_ROUTE, pcb6, alt6);
+        assert!(linkfail::parse_sealed::<u128>(200, &set6, false).is_ok());
         seeds.push(("sealed", "v6-set-alt-route", with(0x27, &set6)));
 
         seeds.push((
