@@ -26,7 +26,10 @@ if [ -z "${SITEMH_RESULTS:-}" ]; then
 	SITEMH_RESULTS=$(mktemp)
 	own_results=1
 fi
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$SITEMH_RESULTS"; }
+record() {
+	printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$SITEMH_RESULTS"
+	log "$1 $2 ${3:-}"
+}
 
 finish() {
 	if [ -n "$own_results" ]; then
