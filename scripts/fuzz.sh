@@ -88,7 +88,7 @@ for t in "${targets[@]}"; do
 		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 			record FAIL "fuzz:$t" "did not finish within $((FUZZ_SECONDS + 120))s"
 		elif [ -n "$artifact" ]; then
-			record FAIL "fuzz:$t" "crash; input in $artifact (cargo fuzz run --fuzz-dir $fuzz_dir $t $artifact)"
+			record FAIL "fuzz:$t" "crash; input in $artifact (RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir $fuzz_dir $t $artifact)"
 		else
 			tail -n 20 "$out" >&2
 			record FAIL "fuzz:$t" "cargo fuzz run exited $rc"
