@@ -642,9 +642,9 @@ def packet_phase(tun, socks):
                 body = bytes(4) + pcb + bytes([41, 3, 3, 0, 36]) + struct.pack("!Q", rng.randrange(1, 1 << 64)) + os.urandom(28)
             elif code in (1, 2, 5, 6) and rng.random() < 0.5:
                 body = addr_bytes(rng.choice([ROUTER4, PEER4, "10.1.0.3", "0.0.0.0"]))
-            for dst in (LOCAL4, "10.1.0.255", "255.255.255.255"):
-                tun.send(ip4(src, dst, 1, icmp(ICMP_TYPE, code, body, rng.random() < 0.9),
-                             ttl=rng.choice([255, 255, 64, 1])))
+            dst = rng.choice((LOCAL4, LOCAL4, "10.1.0.255", "255.255.255.255"))
+            tun.send(ip4(src, dst, 1, icmp(ICMP_TYPE, code, body, rng.random() < 0.9),
+                         ttl=rng.choice([255, 255, 64, 1])))
     # ICMPv6 type 200, every code.
     seal6 = 8 + 40 + 5 + 8 + 36 + 16
     for code in range(256):
@@ -657,9 +657,9 @@ def packet_phase(tun, socks):
                 body = bytes(4) + pcb + bytes([41, 3, 3, 0, 60]) + struct.pack("!Q", rng.randrange(1, 1 << 64)) + os.urandom(52)
             elif code in (1, 2, 5) and rng.random() < 0.5:
                 body = bytes(4) + addr_bytes(rng.choice([ROUTER6, "::ffff:10.1.0.1", "::"]))
-            for dst in (LOCAL6, "ff02::1"):
-                tun.send(ip6(src, dst, 58, icmp6(src, dst, ICMP6_TYPE, code, body,
-                                                  rng.random() < 0.9), hops=rng.choice([255, 64])))
+            dst = rng.choice((LOCAL6, LOCAL6, "ff02::1"))
+            tun.send(ip6(src, dst, 58, icmp6(src, dst, ICMP6_TYPE, code, body,
+                                              rng.random() < 0.9), hops=rng.choice([255, 64])))
     # IPv4 option 144 in every length and layout, to a local socket and to the listener.
     for options in stacking_options():
         for payload, proto in ((udp(7000, up4), 17), (tcp_syn(7000, 80), 6),
@@ -696,25 +696,48 @@ def packet_phase(tun, socks):
            ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k.startswith("packets")))
 
 
+def rand_ip_options():
+    """IP_OPTIONS an unprivileged socket may set: record route and timestamps (once each,
+    as the stack allows) of random sizes and order, NOPs between, at most 40 octets."""
+    out = b""
+    for kind in rng.sample(["rr", "ts", "nop", "nop"], rng.randrange(1, 5)):
+        room = 40 - len(out)
+        if kind == "rr" and room >= 7:
+            length = rng.choice(range(7, min(room, 39) + 1, 4))
+            out += bytes([7, length, 4]) + bytes(length - 3)
+        elif kind == "ts" and room >= 12:
+            flags = rng.choice([0, 1])
+            step = 4 if flags == 0 else 8
+            length = rng.choice(range(4 + step, min(room, 40) + 1, step))
+            out += bytes([68, length, 5, flags]) + bytes(length - 4)
+        elif kind == "nop" and room >= 1:
+            out += bytes([1])
+    return out + bytes(-len(out) % 4)
+
+
 def egress_phase(tun):
     """Packets the module stacks on the way out: from the home addresses, with IP options
     (RR, TS), DF and sizes around the MTU, and raw packets that carry option 144."""
     sent = 0
     IP_OPTIONS, IP_MTU_DISCOVER, IP_PMTUDISC_DO = 4, 10, 2
+    IP_PMTUDISC_PROBE = 3  # DF set, the learnt path MTU ignored: every size is tried
     rr_ts = bytes([7, 15, 4]) + bytes(12) + bytes([68, 12, 5, 0]) + bytes(8) + bytes([1])
-    for opts in (b"", rr_ts, bytes([7, 39, 4]) + bytes(36) + bytes([1])):
+    option_sets = [b"", rr_ts, bytes([7, 39, 4]) + bytes(36) + bytes([1])]
+    option_sets += [rand_ip_options() for _ in range(max(ITERS // 40, 3))]
+    for opts in option_sets:
         for bind, dst in ((HOME4, FAR4), (HOME4, PEER4), (LOCAL4, FAR4)):
             try:
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 s.bind((bind, 0))
                 if opts:
                     s.setsockopt(SOL_IP, IP_OPTIONS, opts + bytes(-len(opts) % 4))
-                s.setsockopt(SOL_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+                s.setsockopt(SOL_IP, IP_MTU_DISCOVER,
+                             rng.choice([IP_PMTUDISC_DO, IP_PMTUDISC_PROBE, IP_PMTUDISC_PROBE]))
             except OSError as e:
                 note(f"egress socket {bind}: {e}")
                 continue
             room = 1500 - 20 - len(opts) - (-len(opts) % 4) - 8
-            for size in range(room - 16, room + 1):
+            for size in range(room - 13, room + 1):
                 try:
                     s.sendto(b"\xff" * size, (dst, 7000))
                     sent += 1
@@ -726,7 +749,7 @@ def egress_phase(tun):
         try:
             s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
             s.bind((bind, 0))
-            s.setsockopt(SOL_IPV6, 23, 2)  # IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DO
+            s.setsockopt(SOL_IPV6, 23, rng.choice([2, 3]))  # IPV6_MTU_DISCOVER: DO, PROBE
             s.setsockopt(SOL_IPV6, 62, 1)  # IPV6_DONTFRAG
         except OSError as e:
             note(f"egress socket {bind}: {e}")
