@@ -40,8 +40,14 @@ init_state() {
 	cat /proc/net/sitemh
 }
 
+# The same state as the user sees it in a namespace of its own, new.
+fresh_state() {
+	setpriv --reuid 65534 --regid 65534 --clear-groups -- \
+		unshare --user --map-root-user --net -- bash -c "$(declare -f init_state); init_state"
+}
+
 test_unprivileged_reach() {
-	local tmp out rc before after dmesg_from new_splats pid
+	local tmp out rc before after fresh_before dmesg_from new_splats pid
 	load_module || { log_test 1 "module loads"; return; }
 	# A configured initial namespace, so that state leaking into it would show.
 	sysctl -qw net.ipv4.ip_num_domains=1
@@ -61,6 +67,7 @@ test_unprivileged_reach() {
 		fi
 	fi
 	before=$(init_state)
+	fresh_before=$(fresh_state)
 	dmesg_from=$(($(dmesg | wc -l) + 1))
 
 	tmp=$(mktemp -d)
@@ -98,6 +105,14 @@ test_unprivileged_reach() {
 	fi
 	[ "$before" = "$after" ]
 	log_test $? "unpriv: the initial namespace's sysctls and /proc/net/sitemh are unchanged"
+
+	# Nothing the namespace held carries over into the next one the user makes.
+	after=$(fresh_state)
+	if [ "$fresh_before" != "$after" ]; then
+		diff <(echo "$fresh_before") <(echo "$after") | head -n 20 | sed 's/^/# /'
+	fi
+	[ -n "$fresh_before" ] && [ "$fresh_before" = "$after" ]
+	log_test $? "unpriv: a new namespace of the same user starts as empty as before"
 
 	# The namespace died with its last process; its teardown runs in the background.
 	# The module unloads only once no namespace's state is left, and loads again.
