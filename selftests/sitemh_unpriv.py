@@ -715,6 +715,24 @@ def rand_ip_options():
     return out + bytes(-len(out) % 4)
 
 
+def option_layouts():
+    """Every layout of record route and timestamp options (one each, either order, NOPs
+    before) short enough that a stacked 8-octet option still fits the header: where the
+    stack's parsed offsets land once sitemh inserts its option."""
+    out = set()
+    for rr in (0, 7, 11, 15, 19, 23, 27, 31):
+        for ts in (0, 8, 12, 16, 20, 24, 28, 32):
+            for nops in range(4):
+                if rr + ts + nops > 32 or rr + ts == 0:
+                    continue
+                rr_opt = bytes([7, rr, 4]) + bytes(rr - 3) if rr else b""
+                ts_opt = bytes([68, ts, 5, 0]) + bytes(ts - 4) if ts else b""
+                for first, second in ((rr_opt, ts_opt), (ts_opt, rr_opt)):
+                    opts = bytes([1] * nops) + first + second
+                    out.add(opts + bytes(-len(opts) % 4))
+    return sorted(out)
+
+
 def egress_phase(tun):
     """Packets the module stacks on the way out: from the home addresses, with IP options
     (RR, TS), DF and sizes around the MTU, and raw packets that carry option 144."""
@@ -745,6 +763,25 @@ def egress_phase(tun):
                     count(f"egress errno {errno.errorcode.get(e.errno, e.errno)}")
             s.close()
             tun.drain()
+    # The layouts in turn, each in datagrams that fit the MTU only before stacking.
+    for opts in option_layouts():
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((HOME4, 0))
+            s.setsockopt(SOL_IP, IP_OPTIONS, opts)
+            s.setsockopt(SOL_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
+        except OSError as e:
+            note(f"egress socket with options {opts.hex()}: {e}")
+            continue
+        room = 1500 - 20 - len(opts) - 8
+        for size in range(room - 7, room + 1, 2):
+            try:
+                s.sendto(b"\xff" * size, (FAR4, 7000))
+                sent += 1
+            except OSError as e:
+                count(f"egress errno {errno.errorcode.get(e.errno, e.errno)}")
+        s.close()
+        tun.drain()
     for bind, dst in ((HOME6, FAR6), (LOCAL6, FAR6), (HOME6, PEER6)):
         try:
             s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
