@@ -4,7 +4,7 @@
 #   make demo     boot the test kernel in a VM, load the module, show what it does
 #   make check    set-up, kernel (cached), module, host tests, VM tests (KUnit + kselftests)
 #
-# Other targets: setup, kernel, module, host-test, vm-test, bench, fmt, clean.
+# Other targets: setup, kernel, module, host-test, fuzz, vm-test, bench, fmt, clean.
 # KDIR=<kernel build tree> builds the module against another CONFIG_RUST kernel.
 
 # Kbuild reads ./Kbuild, never this file.
@@ -25,7 +25,7 @@ endif
 LLVM ?= -$(LLVM_VERSION)
 KMAKE := $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all setup kernel module lib tools host-test vm-test check demo bench fmt fmt-check clean
+.PHONY: all setup kernel module lib tools host-test fuzz vm-test check demo bench fmt fmt-check clean
 
 all: module lib tools
 
@@ -65,6 +65,12 @@ fmt-check:
 host-test:
 	@scripts/host-tests.sh
 
+# libFuzzer over the parsers of rust/logic, FUZZ_SECONDS per target (make check runs 20 s
+# each); FUZZ_TARGETS="notice sealed" picks targets.
+FUZZ_SECONDS ?= 300
+fuzz: setup
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
 vm-test: module tools
 	@scripts/vm-run.sh test
 
@@ -92,5 +98,5 @@ bench: setup fmt-check tools
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
-	@rm -rf rust/host/target lib/*.a lib/*.so
+	@rm -rf rust/host/target rust/fuzz/target lib/*.a lib/*.so
 	@$(MAKE) --no-print-directory -C selftests clean

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make check`: set-up, kernel (cached), module, host tests, then the VM (KUnit, selftests,
+# `make check`: set-up, kernel (cached), module, host tests, a bounded fuzz run of every
+# target (scripts/fuzz.sh), then the VM (KUnit, selftests,
 # kernel log). Every stage and every test is one result line; the last line printed is
 # "N passed, N failed, N skipped", and any failure or skip makes the exit status non-zero.
 set -uo pipefail
@@ -40,5 +41,6 @@ stage kernel scripts/build-kernel.sh
 stage module make --no-print-directory module
 stage tools make --no-print-directory lib tools
 scripts/host-tests.sh
+scripts/fuzz.sh
 scripts/vm-run.sh test
 finish

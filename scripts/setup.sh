@@ -8,6 +8,8 @@ set -euo pipefail
 
 # Versions we pin: bindgen-cli must be >= 0.71.1 for the 7.3 kernel.
 BINDGEN_VERSION=0.72.1
+# cargo-fuzz runs the libFuzzer targets of rust/fuzz (scripts/fuzz.sh).
+CARGO_FUZZ_VERSION=0.13.2
 VIRTME_NG_VERSION=1.42
 
 # Debian packages: kernel build, VM, and every tool the tests run inside the guest (the
@@ -73,6 +75,14 @@ install_bindgen() {
 	cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" >&2
 }
 
+install_cargo_fuzz() {
+	if cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+		return 0
+	fi
+	log "installing cargo-fuzz $CARGO_FUZZ_VERSION with cargo"
+	cargo install --locked --quiet cargo-fuzz --version "$CARGO_FUZZ_VERSION" >&2
+}
+
 install_virtme_ng() {
 	local venv=$SITEMH_CACHE/venv
 	if "$venv/bin/vng" --version 2>/dev/null | grep -qx "virtme-ng $VIRTME_NG_VERSION"; then
@@ -87,5 +97,6 @@ install_virtme_ng() {
 install_debs
 install_rust_src
 install_bindgen
+install_cargo_fuzz
 install_virtme_ng
 log "set-up complete"

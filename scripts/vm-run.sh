@@ -10,6 +10,8 @@
 #   bench: the benchmarks (scripts/bench.sh).
 # A guest that does not finish within $VM_TIMEOUT seconds is killed and counts as a failure.
 # SITEMH_SELFTESTS="a.sh b.sh" runs only those selftests (a developer's shortcut).
+# SITEMH_UNPRIV_ITERS (and SITEMH_UNPRIV_SEED) reach sitemh_unpriv.sh in the guest: a longer
+# (or a repeated) unprivileged reach run.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -44,7 +46,7 @@ run() {
 	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
 		--cpus 2 --memory 2G --rwdir "$out" \
 		--append "kmemleak=on" \
-		--exec "bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '${SITEMH_SELFTESTS:-}'" </dev/null
+		--exec "env SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '${SITEMH_SELFTESTS:-}'" </dev/null
 	rc=$?
 	if [ "$mode" = test ]; then
 		if [ -s "$out/results" ]; then

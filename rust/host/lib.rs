@@ -11,6 +11,9 @@ extern crate std;
 #[path = "../logic/mod.rs"]
 pub mod logic;
 
+/// The fuzz harnesses of the `cargo fuzz` crate in `rust/fuzz`, and their seed corpora.
+pub mod fuzz;
+
 /// Native timing of the per-packet decision, run by `make bench` (feature `bench`).
 #[cfg(all(test, feature = "bench"))]
 mod bench;

@@ -17,6 +17,11 @@ pub(crate) mod linkfail;
 pub(crate) mod prefix;
 pub(crate) mod ratelimit;
 pub(crate) mod select;
+// The socket options' structs as a pure reference for the host's fuzz target and property
+// tests; the module's handlers read the same layouts themselves, so the kernel build leaves
+// it out (it would be dead code there).
+#[cfg(not(CONFIG_RUST))]
+pub(crate) mod sockopt;
 pub(crate) mod stacking;
 pub(crate) mod switchover;
 pub(crate) mod text;

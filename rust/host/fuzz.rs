@@ -1,0 +1,1011 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Fuzz harnesses over the parsers of `rust/logic`: one function per target of the
+//! `cargo fuzz` crate in `rust/fuzz`, each taking arbitrary octets. A harness panics only
+//! if the code under test panics (an out-of-bounds index, an overflow under the debug
+//! assertions the fuzz build enables) or breaks a property it asserts: what a parser
+//! accepts, its writer writes back to the same value; a table lookup agrees with a naive
+//! one. The host tests run every committed seed through its harness, so a fixed crash
+//! stays fixed.
+
+use crate::logic::{
+    domain::{
+        DomainConfig,
+        DomainTable,
+        Route,
+        Router,
+        MAX_DOMAINS, //
+    },
+    ipv4, ipv6,
+    kdf::Keys,
+    linkfail::{
+        self,
+        AltRoute,
+        Layout,
+        ReplayWindow,
+        ICMP_LINKFAILURE,
+        NOTICE6_LEN,
+        NOTICE_LEN, //
+    },
+    prefix::{
+        Bits,
+        Prefix,
+        WireAddr, //
+    },
+    select::{
+        self,
+        Classify,
+        Host,
+        LocalAddr,
+        Pair,
+        PathInfo,
+        Ranked,
+        Service,
+        MAX_DESTS,
+        MAX_SOURCES, //
+    },
+    sockopt::{
+        self,
+        LfRoutes,
+        PairsRequest,
+        SeqParam,
+        SEQPARAM_LEN, //
+    },
+    stacking::{
+        self,
+        HomeAddr,
+        Ipv4Layout,
+        Stacking,
+        IPV4_OPTIONS_MAX, //
+    },
+    switchover::{
+        Conn,
+        Routes,
+        MAX_LFROUTES, //
+    },
+    text,
+};
+use core::fmt::Write as _;
+
+/// The fuzz targets: name (the `rust/fuzz/fuzz_targets/<name>.rs` binary and the
+/// `rust/fuzz/seeds/<name>/` corpus) and harness.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("notice", notice),
+    ("sealed", sealed),
+    ("stacking", stacking),
+    ("sysctl_text", sysctl_text),
+    ("domains", domains),
+    ("select", select),
+    ("sockopt", sockopt),
+];
+
+/// Octets consumed front to back; past the end every read is zero, so any input is a
+/// complete case.
+struct Input<'a>(&'a [u8]);
+
+impl<'a> Input<'a> {
+    fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&first, rest)) => {
+                self.0 = rest;
+                first
+            }
+            None => 0,
+        }
+    }
+
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        core::array::from_fn(|_| self.u8())
+    }
+
+    fn u16(&mut self) -> u16 {
+        u16::from_be_bytes(self.bytes())
+    }
+
+    fn u32(&mut self) -> u32 {
+        u32::from_be_bytes(self.bytes())
+    }
+
+    fn u64(&mut self) -> u64 {
+        u64::from_be_bytes(self.bytes())
+    }
+
+    /// The next `len` octets (fewer at the end).
+    fn take(&mut self, len: usize) -> &'a [u8] {
+        let (head, rest) = self.0.split_at(len.min(self.0.len()));
+        self.0 = rest;
+        head
+    }
+
+    fn rest(&mut self) -> &'a [u8] {
+        self.take(self.0.len())
+    }
+}
+
+/// Addresses the harnesses draw from input: both families.
+trait Draw: Classify + WireAddr + core::fmt::Debug + Default {
+    fn draw(input: &mut Input<'_>) -> Self;
+}
+
+impl Draw for u32 {
+    fn draw(input: &mut Input<'_>) -> Self {
+        input.u32()
+    }
+}
+
+impl Draw for u128 {
+    fn draw(input: &mut Input<'_>) -> Self {
+        u128::from_be_bytes(input.bytes())
+    }
+}
+
+/// Link-failure notices, IPv4 (first octet even) or IPv6 (odd: then 32 octets of source
+/// and destination before the message): a parsed notice writes back to the same notice.
+pub fn notice(data: &[u8]) {
+    let mut input = Input(data);
+    if input.u8() & 1 == 0 {
+        let message = input.rest();
+        for type_ in [ICMP_LINKFAILURE, message.first().copied().unwrap_or(0)] {
+            let Ok(notice) = linkfail::parse_notice(type_, message) else {
+                continue;
+            };
+            let mut out = [0u8; NOTICE_LEN];
+            linkfail::write_notice(type_, &notice, &mut out);
+            assert_eq!(linkfail::parse_notice(type_, &out), Ok(notice));
+            assert_eq!(&out[..2], &message[..2]);
+        }
+        return;
+    }
+    let src = u128::draw(&mut input);
+    let dst = u128::draw(&mut input);
+    let message = input.rest();
+    for type_ in [200, message.first().copied().unwrap_or(0)] {
+        let Ok(notice) = linkfail::parse_notice6(type_, message, src, dst) else {
+            continue;
+        };
+        let mut out = [0u8; NOTICE6_LEN];
+        linkfail::write_notice6(type_, &notice, &mut out);
+        let sum = linkfail::icmpv6_checksum(src, dst, &out);
+        out[2..4].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(linkfail::parse_notice6(type_, &out, src, dst), Ok(notice));
+    }
+}
+
+/// Sealed exchange messages (codes 3 and 4) of either family: the clear part, then the
+/// plaintext as the kernel reads it once AES-GCM opened it (here: the ciphertext octets
+/// as they are), through a connection's exchange state machine and its replay window.
+pub fn sealed(data: &[u8]) {
+    let mut input = Input(data);
+    let selector = input.u8();
+    let message = input.rest();
+    if selector & 1 == 0 {
+        sealed_family::<u32>(selector, message);
+    } else {
+        sealed_family::<u128>(selector, message);
+    }
+}
+
+fn sealed_family<B: Draw>(selector: u8, message: &[u8]) {
+    let type_ = if selector & 2 == 0 {
+        ICMP_LINKFAILURE
+    } else {
+        200
+    };
+    let verify = selector & 4 == 0;
+    let Ok(parsed) = linkfail::parse_sealed::<B>(type_, message, verify) else {
+        return;
+    };
+    // The clear part writes back to the same fields.
+    let mut out = [0u8; Layout::<u128>::LEN];
+    linkfail::write_clear::<B>(type_, parsed.code, &parsed.pcb, parsed.seq, &mut out);
+    assert_eq!(
+        linkfail::parse_sealed::<B>(type_, &out[..Layout::<B>::LEN], false),
+        Ok(parsed),
+        "clear part"
+    );
+    let Some(alt) = AltRoute::<B>::read(&message[Layout::<B>::CIPHERTEXT..Layout::<B>::TAG]) else {
+        return;
+    };
+    let mut plain = [0u8; AltRoute::<u128>::LEN];
+    alt.write(&mut plain);
+    assert_eq!(AltRoute::<B>::read(&plain[..AltRoute::<B>::LEN]), Some(alt));
+
+    // The receiving end: a connection named by the message's id_pcb, whose routes are the
+    // message's pairs in a few arrangements the selector picks.
+    let tuple = parsed.pcb.reversed();
+    let pairs = [
+        (tuple.laddr, tuple.faddr),
+        (alt.dst, alt.src),
+        (alt.src, alt.dst),
+        (tuple.faddr, alt.src),
+    ];
+    let n = 1 + usize::from(selector >> 4) % pairs.len();
+    let Some(routes) = Routes::new(&pairs[..n]) else {
+        return;
+    };
+    let mut conn = Conn::new(tuple, routes);
+    assert!(conn.is_named_by(&tuple));
+    let usable = |a: B| a != B::ZERO;
+    let before = conn;
+    let accepted = if parsed.code == linkfail::CODE_SET_ALT_ROUTE {
+        conn.accept_request(&alt, parsed.seq, usable).is_ok()
+    } else {
+        if selector & 8 != 0 {
+            let route = conn.alternate(usable).unwrap_or(0);
+            let _ = conn.propose(route, 3);
+        }
+        conn.accept_answer(&alt).is_ok()
+    };
+    if !accepted && parsed.code == linkfail::CODE_SET_ALT_ROUTE {
+        assert_eq!(conn, before, "a refused request changed the connection");
+    }
+    check_conn(&conn);
+    let (local, peer) = conn.current();
+    let _ = conn.egress(
+        tuple.proto,
+        tuple.laddr,
+        tuple.faddr,
+        tuple.lport,
+        tuple.fport,
+    );
+    let _ = conn.ingress(tuple.proto, peer, local, tuple.fport, tuple.lport);
+
+    let mut window = ReplayWindow::default();
+    let fresh = window.check(parsed.seq);
+    assert_eq!(window.accept(parsed.seq), fresh);
+    assert!(
+        !window.accept(parsed.seq),
+        "a sequence number accepted twice"
+    );
+}
+
+/// What must hold of a connection after any exchange.
+fn check_conn<B: Draw>(conn: &Conn<B>) {
+    let routes = conn.routes.as_slice();
+    assert!(!routes.is_empty() && routes.len() <= MAX_LFROUTES);
+    if let Some(r) = conn.in_use {
+        assert!(usize::from(r) < routes.len(), "in_use out of range");
+    }
+    if let Some(p) = conn.pending {
+        assert!(usize::from(p.route) < routes.len(), "pending out of range");
+    }
+    let current = conn.current();
+    assert!(
+        current == (conn.tuple.laddr, conn.tuple.faddr) || routes.contains(&current),
+        "the pair in use is neither the socket's nor a route"
+    );
+}
+
+/// The stacking option of IPv4 (both layouts) and the IPv6 routing header type 2: what
+/// parses writes back to the same value, at the same place.
+pub fn stacking(data: &[u8]) {
+    let mut input = Input(data);
+    let selector = input.u8();
+    let bytes = input.rest();
+    if selector & 1 == 0 {
+        let layout = if selector & 2 == 0 {
+            Ipv4Layout::Draft
+        } else {
+            Ipv4Layout::Rfc791
+        };
+        let options = &bytes[..bytes.len().min(IPV4_OPTIONS_MAX)];
+        let Ok(found) = stacking::find_ipv4_option(options, layout) else {
+            return;
+        };
+        assert_eq!(
+            stacking::parse_ipv4_options(options, layout),
+            Ok(found.map(|(_, s)| s))
+        );
+        let Some((at, found)) = found else {
+            return;
+        };
+        let len = stacking::ipv4_option_len(found.stacking_type()).expect("parsed type");
+        let mut out = [0u8; 12];
+        assert_eq!(
+            stacking::write_ipv4_option(&found, layout, &mut out),
+            Ok(len)
+        );
+        assert_eq!(
+            stacking::find_ipv4_option(&out[..len], layout),
+            Ok(Some((0, found)))
+        );
+        check_home_addrs(&found);
+        // The addresses, where the option stood, are what was written.
+        assert_eq!(out[4..len], options[at + 4..at + len]);
+    } else {
+        let Ok((next, found)) = stacking::parse_rh(bytes) else {
+            return;
+        };
+        let mut out = [0u8; 40];
+        let len = stacking::write_rh(next, &found, &mut out).expect("parsed type");
+        assert_eq!(stacking::rh_len(found.stacking_type()), Ok(len));
+        assert_eq!(stacking::parse_rh(&out[..len]), Ok((next, found)));
+        assert_eq!(out[8..len], bytes[8..len]);
+        check_home_addrs(&found);
+    }
+}
+
+fn check_home_addrs<A: HomeAddr>(s: &Stacking<A>) {
+    for addr in [s.sender_home(), s.receiver_home()].into_iter().flatten() {
+        assert!(addr.usable_as_home(), "{addr:?} accepted as a home address");
+    }
+}
+
+/// The text of the sysctl knobs (addresses, masks, decimals, as the handlers trim them):
+/// what parses prints back to text that parses to the same value; decimals print back
+/// to the very same text.
+pub fn sysctl_text(data: &[u8]) {
+    let trimmed = text::trim(data);
+    assert!(trimmed.len() <= data.len());
+    assert!(trimmed.first().is_none_or(|c| !c.is_ascii_whitespace()));
+    assert!(trimmed.last().is_none_or(|c| !c.is_ascii_whitespace()));
+
+    if let Some(n) = text::parse_decimal(trimmed) {
+        let mut buf = [0u8; 16];
+        let mut out = text::FixedBuf::new(&mut buf);
+        write!(out, "{n}").expect("nine digits fit");
+        assert_eq!(out.as_bytes(), trimmed, "a decimal with another spelling");
+    }
+
+    if let Ok(addr) = ipv4::parse_addr(trimmed) {
+        let mut buf = [0u8; 16];
+        let shown = ipv4::dotted(addr, &mut buf);
+        assert_eq!(shown.as_bytes(), trimmed, "IPv4 text is canonical");
+    }
+    if let Ok(len) = ipv4::parse_mask(trimmed) {
+        assert!(len <= 32);
+        let mut buf = [0u8; 16];
+        let shown = ipv4::dotted(<u32 as Bits>::mask(len), &mut buf);
+        assert_eq!(ipv4::parse_mask(shown.as_bytes()), Ok(len));
+    }
+    if let Ok(addr) = ipv6::parse_addr(trimmed) {
+        let mut buf = [0u8; 48];
+        let shown = ipv6::canonical(addr, &mut buf);
+        assert_eq!(ipv6::parse_addr(shown.as_bytes()), Ok(addr), "{shown}");
+    }
+    if let Ok(len) = ipv6::parse_mask(trimmed) {
+        assert!(len <= 128);
+        let mut buf = [0u8; 48];
+        let shown = ipv6::canonical(<u128 as Bits>::mask(len), &mut buf);
+        assert_eq!(ipv6::parse_mask(shown.as_bytes()), Ok(len));
+    }
+    // An IPv6 router with an interface, as `def_router` takes it.
+    if let Some(at) = trimmed.iter().position(|&c| c == b'%') {
+        let _ = ipv6::parse_addr(&trimmed[..at]).map(ipv6::is_link_local);
+    }
+}
+
+/// Domain tables built field by field as sysctl writes them (either family): the table's
+/// longest-prefix lookup and forwarding rule agree with a naive scan of the domains.
+pub fn domains(data: &[u8]) {
+    let mut input = Input(data);
+    if input.u8() & 1 == 0 {
+        domains_family::<u32>(&mut input);
+    } else {
+        domains_family::<u128>(&mut input);
+    }
+}
+
+/// Configurations drawn from input, written the way the sysctl handlers write them.
+fn draw_configs<B: Draw>(input: &mut Input<'_>) -> ([DomainConfig<B>; MAX_DOMAINS], usize) {
+    let count = usize::from(input.u8()) % (MAX_DOMAINS + 1);
+    let mut configs = [DomainConfig::<B>::EMPTY; MAX_DOMAINS];
+    for config in configs.iter_mut().take(count) {
+        let order = input.u8();
+        let addr = B::draw(input);
+        let len = input.u8();
+        let router = B::draw(input);
+        // Either field first, each write checked against the other; refusals change
+        // nothing.
+        let before = *config;
+        if order & 1 == 0 {
+            if config.set_prefix_len(len).is_err() {
+                assert_eq!(*config, before);
+            }
+            let _ = config.set_net_addr(addr);
+        } else {
+            if config.set_net_addr(addr).is_err() {
+                assert_eq!(*config, before);
+            }
+            let _ = config.set_prefix_len(len);
+        }
+        config.set_def_router(Router {
+            addr: router,
+            ifindex: i32::from(order >> 4),
+        });
+        assert!(config.prefix_len() <= B::WIDTH);
+        if let Some(addr) = config.net_addr() {
+            assert!(Prefix::new(addr, config.prefix_len()).is_ok());
+        }
+    }
+    (configs, count)
+}
+
+fn domains_family<B: Draw>(input: &mut Input<'_>) {
+    let (configs, count) = draw_configs::<B>(input);
+    let configs = &configs[..count];
+    let table = DomainTable::new(configs);
+    let mut last = B::WIDTH;
+    for d in table.domains() {
+        assert!(d.prefix.prefix_len() <= last, "not longest prefix first");
+        last = d.prefix.prefix_len();
+    }
+    // The naive answer: the active domain with the longest prefix holding `addr`, the
+    // lowest number on ties.
+    let naive = |addr: B| {
+        let mut best: Option<(u8, usize)> = None;
+        for (i, c) in configs.iter().enumerate() {
+            let Some(net) = c.net_addr() else { continue };
+            let Ok(prefix) = Prefix::new(net, c.prefix_len()) else {
+                continue;
+            };
+            if prefix.contains(addr) && best.is_none_or(|(len, _)| prefix.prefix_len() > len) {
+                best = Some((prefix.prefix_len(), i));
+            }
+        }
+        best.map(|(_, i)| i)
+    };
+    while !input.0.is_empty() {
+        let (src, dst) = (B::draw(input), B::draw(input));
+        let src_domain = naive(src);
+        assert_eq!(
+            table.domain_of(src).map(|d| usize::from(d.index)),
+            src_domain
+        );
+        let expected = match (naive(dst), src_domain) {
+            (Some(_), _) | (None, None) => None,
+            (None, Some(i)) => Some((i, configs[i].def_router())),
+        };
+        let got = table.route(src, dst);
+        match (expected, got) {
+            (None, Route::Usual) => {}
+            (Some((i, Some(router))), Route::ViaRouter { index, router: r }) => {
+                assert_eq!((usize::from(index), r), (i, router));
+            }
+            (Some((i, None)), Route::Confined { index }) => assert_eq!(usize::from(index), i),
+            (expected, got) => panic!("route({src:?}, {dst:?}): {got:?}, naive {expected:?}"),
+        }
+    }
+}
+
+/// A host drawn from input: its addresses and a routing table that sends every
+/// destination out of one interface (or none).
+struct FuzzHost<B> {
+    addrs: [LocalAddr<B>; MAX_SOURCES],
+    n: usize,
+    no_route: u8,
+}
+
+impl<B: Draw> Host<B> for FuzzHost<B> {
+    fn addresses(&self) -> &[LocalAddr<B>] {
+        &self.addrs[..self.n]
+    }
+
+    fn route_oif(&self, dst: B, _ifindex: i32) -> Option<i32> {
+        let mut octets = [0u8; 16];
+        dst.write(&mut octets);
+        let last = octets[B::LEN - 1];
+        (last != self.no_route).then_some(i32::from(last % 4))
+    }
+}
+
+/// Address selection (`SITEMH_SO_PAIRS`, `SITEMH_SO_SRCADDRS`) over a drawn table, host
+/// and destinations: for destinations outside the domains the cached expansion gives the
+/// same pairs in the same order as forming and ranking every pair.
+pub fn select(data: &[u8]) {
+    let mut input = Input(data);
+    if input.u8() & 1 == 0 {
+        select_family::<u32>(&mut input);
+    } else {
+        select_family::<u128>(&mut input);
+    }
+}
+
+fn select_family<B: Draw>(input: &mut Input<'_>) {
+    let (configs, count) = draw_configs::<B>(input);
+    let table = DomainTable::new(&configs[..count]);
+    let mut host = FuzzHost {
+        addrs: [LocalAddr::default(); MAX_SOURCES],
+        n: usize::from(input.u8()) % (MAX_SOURCES + 1),
+        no_route: input.u8(),
+    };
+    for a in host.addrs.iter_mut().take(host.n) {
+        *a = LocalAddr {
+            addr: B::draw(input),
+            ifindex: i32::from(input.u8() % 4),
+        };
+    }
+    let mut info = PathInfo::default();
+    for (attrs, down) in info.attrs.iter_mut().zip(info.down.iter_mut()) {
+        let flags = input.u8();
+        if flags & 1 != 0 {
+            attrs.customer_bandwidth = input.u32();
+            attrs.gross_bandwidth = input.u32();
+            attrs.path_bandwidth = input.u32();
+            attrs.unused_bandwidth = input.u32();
+            attrs.hops = input.u32();
+            attrs.latency_us = input.u32();
+        }
+        *down = flags & 2 != 0;
+        let _ = attrs.effective_bandwidth();
+    }
+    let flags = input.u8();
+    let home = (flags & 1 != 0).then(|| B::draw(input));
+    let service = Service::of_tos(input.u8());
+    let ndst = usize::from(input.u8()) % (MAX_DESTS + 2);
+    let mut dsts = [B::ZERO; MAX_DESTS + 1];
+    for d in dsts.iter_mut().take(ndst) {
+        *d = B::draw(input);
+    }
+    let dsts = &dsts[..ndst];
+    let rtt = (flags & 2 != 0).then(|| input.u32());
+
+    let mut sources = [B::ZERO; MAX_SOURCES];
+    for &dst in dsts {
+        let n = select::sources_for(&table, &host, dst, home, &mut sources);
+        assert!(n <= MAX_SOURCES);
+    }
+    let mut all = [Pair::default(); MAX_SOURCES * MAX_DESTS];
+    let expected = match select::candidate_pairs(&table, &host, dsts, home, &mut all) {
+        Ok(n) => n,
+        Err(_) => 0,
+    };
+    let mut ranked = [Ranked::default(); MAX_SOURCES * MAX_DESTS];
+    for (r, &pair) in ranked.iter_mut().zip(&all[..expected]) {
+        *r = Ranked::new(&table, &info, pair, rtt);
+    }
+    select::rank(&mut ranked[..expected], service);
+    for w in ranked[..expected].windows(2) {
+        assert!(
+            !w[0].down || w[1].down,
+            "a path known down ranked before a working one"
+        );
+    }
+    if dsts.is_empty() || dsts.iter().any(|&d| table.domain_of(d).is_some()) || rtt.is_some() {
+        return;
+    }
+    let mut outside = [Ranked::default(); MAX_SOURCES];
+    let class = select::outside_class(dsts);
+    let count =
+        select::rank_outside_sources(&table, &host, &info, class, home, service, &mut outside);
+    let mut out = [Ranked::default(); MAX_SOURCES * MAX_DESTS];
+    let n = select::expand_outside(&outside[..count], service, dsts, &mut out);
+    assert_eq!(
+        out[..n],
+        ranked[..expected],
+        "expansion differs from ranking"
+    );
+}
+
+/// The socket options' structs (either family), with the key derivation `SO_SEQPARAM`
+/// feeds: what parses writes back to the same octets.
+pub fn sockopt(data: &[u8]) {
+    let mut input = Input(data);
+    let selector = input.u8();
+    let value = input.rest();
+    if selector & 1 == 0 {
+        sockopt_family::<u32>(selector, value);
+    } else {
+        sockopt_family::<u128>(selector, value);
+    }
+}
+
+fn sockopt_family<B: Draw>(selector: u8, value: &[u8]) {
+    match (selector >> 1) % 5 {
+        0 => {
+            if let Ok((request, room)) = PairsRequest::<B>::parse(value) {
+                let header = PairsRequest::<B>::HEADER_LEN;
+                assert!(header + room * PairsRequest::<B>::PAIR_LEN <= value.len());
+                let mut out = [0u8; PairsRequest::<u128>::HEADER_LEN];
+                request.write(&mut out).expect("room for the header");
+                assert_eq!(PairsRequest::<B>::parse(&out[..header]), Ok((request, 0)));
+                assert_eq!(out[..4], value[..4]);
+                let n = request.dsts().len();
+                assert_eq!(out[16..16 + n * B::LEN], value[16..16 + n * B::LEN]);
+            }
+        }
+        1 => {
+            let _ = sockopt::parse_srcaddrs::<B>(value);
+        }
+        2 => {
+            if let Ok(routes) = LfRoutes::<B>::parse(value) {
+                let mut out = [0u8; MAX_LFROUTES * 32];
+                let len = routes.write(&mut out).expect("room for the routes");
+                assert_eq!(out[..len], *value);
+                let _ = Routes::new(routes.as_slice()).expect("1..=16 routes");
+            }
+        }
+        3 => {
+            if let Ok(stat) = sockopt::parse_lfstat(value) {
+                assert_eq!(u32::from(stat).to_ne_bytes(), value);
+            }
+        }
+        _ => {
+            if let Ok(param) = SeqParam::parse(value) {
+                let mut out = [0u8; SEQPARAM_LEN];
+                param.write(&mut out);
+                assert_eq!(SeqParam::parse(&out), Ok(param));
+                let keys = match param {
+                    SeqParam::Tls12 {
+                        master,
+                        client_random,
+                        server_random,
+                        is_client,
+                    } => Keys::from_tls12(master, client_random, server_random, is_client),
+                    SeqParam::Exporter { block, is_client } => {
+                        Keys::from_key_block(block, is_client)
+                    }
+                };
+                let _ = linkfail_nonce(&keys);
+            }
+            if selector & 1 == 0 {
+                careof::<u32>(value);
+            } else {
+                careof::<u128>(value);
+            }
+        }
+    }
+}
+
+fn careof<A: HomeAddr>(value: &[u8]) {
+    if let Ok((home, careof)) = sockopt::parse_careof::<A>(value) {
+        let mut out = [0u8; 32];
+        let len = sockopt::write_careof(home, careof, &mut out).expect("room");
+        assert_eq!(out[..len], value[..len]);
+        assert!(home.usable_as_home());
+    }
+}
+
+fn linkfail_nonce(keys: &Keys) -> [u8; 12] {
+    crate::logic::kdf::nonce(&keys.seal_salt, 1)
+}
+
+/// Sealed messages and notices as a peer sends them, for the seed corpora.
+#[cfg(test)]
+mod seeds {
+    use super::*;
+    use crate::logic::linkfail::{IdPcb, Notice, Notice6};
+    use std::{vec, vec::Vec};
+
+    fn with(selector: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![selector];
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn sealed_message<B: WireAddr>(
+        type_: u8,
+        code: u8,
+        pcb: IdPcb<B>,
+        alt: AltRoute<B>,
+    ) -> Vec<u8> {
+        let mut out = vec![0u8; Layout::<B>::LEN];
+        linkfail::write_clear(type_, code, &pcb, 7, &mut out);
+        alt.write(&mut out[Layout::<B>::CIPHERTEXT..Layout::<B>::TAG]);
+        linkfail::finish_checksum(&mut out);
+        out
+    }
+
+    /// The seeds of each target: valid messages and their edge cases.
+    pub(super) fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+        let mut seeds = Vec::new();
+        let mut notice4 = [0u8; NOTICE_LEN];
+        linkfail::write_notice(
+            ICMP_LINKFAILURE,
+            &Notice {
+                code: linkfail::CODE_CE_PE_LINK,
+                gateway: 0xc000_0201,
+            },
+            &mut notice4,
+        );
+        seeds.push(("notice", "v4-pe-link", with(0, &notice4)));
+        seeds.push(("notice", "v4-truncated", with(0, &notice4[..7])));
+        let mut notice6 = [0u8; NOTICE6_LEN];
+        let (src, dst) = (0xfe80u128 << 112 | 1, 0xff02u128 << 112 | 1);
+        linkfail::write_notice6(
+            200,
+            &Notice6 {
+                code: linkfail::CODE_LINK_RESTORED,
+                gateway: linkfail::ipv4_mapped(0xc000_0201),
+            },
+            &mut notice6,
+        );
+        let sum = linkfail::icmpv6_checksum(src, dst, &notice6);
+        notice6[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut v6 = vec![1];
+        v6.extend_from_slice(&src.to_be_bytes());
+        v6.extend_from_slice(&dst.to_be_bytes());
+        v6.extend_from_slice(&notice6);
+        assert!(linkfail::parse_notice6(200, &notice6, src, dst).is_ok());
+        seeds.push(("notice", "v6-restored", v6));
+
+        let pcb4 = IdPcb {
+            proto: 6,
+            laddr: 0xc633_640au32,
+            faddr: 0xcb00_710a,
+            lport: 5000,
+            fport: 7000,
+        };
+        let alt4 = AltRoute {
+            code: linkfail::CODE_SET_ALT_ROUTE,
+            src: 0xc000_020au32,
+            dst: 0xcb00_710a,
+        };
+        let set4 = sealed_message(ICMP_LINKFAILURE, linkfail::CODE_SET_ALT_ROUTE, pcb4, alt4);
+        assert!(linkfail::parse_sealed::<u32>(ICMP_LINKFAILURE, &set4, true).is_ok());
+        seeds.push(("sealed", "v4-set-alt-route", with(0x10, &set4)));
+        let est4 = sealed_message(
+            ICMP_LINKFAILURE,
+            linkfail::CODE_ALT_ROUTE_ESTABLISHED,
+            pcb4,
+            AltRoute {
+                code: linkfail::CODE_ALT_ROUTE_ESTABLISHED,
+                ..alt4
+            },
+        );
+        seeds.push(("sealed", "v4-established", with(0x18, &est4)));
+        seeds.push((
+            "sealed",
+            "v4-trailing",
+            with(0, &[&set4[..], &[0u8][..]].concat()),
+        ));
+        let pcb6 = IdPcb {
+            proto: 17,
+            laddr: 0x2001_0db8u128 << 96 | 1,
+            faddr: 0x2001_0db8u128 << 96 | 2,
+            lport: 5000,
+            fport: 7000,
+        };
+        let alt6 = AltRoute {
+            code: linkfail::CODE_SET_ALT_ROUTE,
+            src: 0x2001_0db8_0001u128 << 80 | 1,
+            dst: 0x2001_0db8_0002u128 << 80 | 2,
+        };
+        let set6 = sealed_message(200, linkfail::CODE_SET_ALT_ROUTE, pcb6, alt6);
+        assert!(linkfail::parse_sealed::<u128>(200, &set6, false).is_ok());
+        seeds.push(("sealed", "v6-set-alt-route", with(0x27, &set6)));
+
+        seeds.push((
+            "stacking",
+            "v4-draft-type1",
+            with(0, &stacking::vectors::IPV4_TYPE1),
+        ));
+        seeds.push((
+            "stacking",
+            "v4-draft-type2",
+            with(0, &stacking::vectors::IPV4_TYPE2),
+        ));
+        seeds.push((
+            "stacking",
+            "v4-rfc791-type2-after-nops",
+            with(
+                2,
+                &[
+                    &[1u8, 1, 7, 3, 4][..],
+                    &stacking::vectors::IPV4_TYPE2_RFC791[..],
+                ]
+                .concat(),
+            ),
+        ));
+        seeds.push(("stacking", "v4-bad-length", with(0, &[0x83, 1, 0, 0])));
+        let mut rh = [0u8; 40];
+        let both = Stacking::Both {
+            sender_home: stacking::vectors::HOME6,
+            receiver_home: stacking::vectors::HOME6 + 1,
+        };
+        let len = stacking::write_rh(6, &both, &mut rh).expect("room");
+        seeds.push(("stacking", "v6-rh2-type2", with(1, &rh[..len])));
+        let len = stacking::write_rh(
+            17,
+            &Stacking::Sender {
+                sender_home: stacking::vectors::HOME6,
+            },
+            &mut rh,
+        )
+        .expect("room");
+        seeds.push(("stacking", "v6-rh2-type1", with(1, &rh[..len])));
+
+        for (name, text) in [
+            ("v4-addr", &b"192.0.2.1\n"[..]),
+            ("v4-mask", b"255.255.255.0"),
+            ("slash-len", b"/24"),
+            ("v6-addr", b"2001:db8::1"),
+            ("v6-mapped", b"::ffff:192.0.2.1"),
+            ("v6-router", b"fe80::1%eth0"),
+            ("decimal", b" 999999999 "),
+            ("empty", b""),
+        ] {
+            seeds.push(("sysctl_text", name, text.to_vec()));
+        }
+
+        let domain4 = |addr: u32, len: u8, router: u32| {
+            let mut v = vec![0u8];
+            v.extend_from_slice(&addr.to_be_bytes());
+            v.push(len);
+            v.extend_from_slice(&router.to_be_bytes());
+            v
+        };
+        let mut two = vec![0u8, 2];
+        two.extend(domain4(0xc633_6400, 24, 0xc633_6401));
+        two.extend(domain4(0x0a00_0000, 8, 0));
+        let mut probes = two.clone();
+        for (s, d) in [
+            (0xc633_640au32, 0x0808_0808u32),
+            (0x0a00_0001, 0x0808_0808),
+            (0x0a00_0001, 0xc633_6401),
+        ] {
+            probes.extend_from_slice(&s.to_be_bytes());
+            probes.extend_from_slice(&d.to_be_bytes());
+        }
+        seeds.push(("domains", "v4-public-and-private", probes));
+        seeds.push(("domains", "v4-sixteen-empty", vec![0, 16]));
+        seeds.push(("domains", "v6-one", {
+            let mut v = vec![1, 1, 0];
+            v.extend_from_slice(&(0x2001_0db8u128 << 96).to_be_bytes());
+            v.push(32);
+            v.extend_from_slice(&(0xfe80u128 << 112 | 1).to_be_bytes());
+            v
+        }));
+
+        let mut sel = two.clone();
+        sel.extend_from_slice(&[3, 0xff]);
+        for (addr, ifindex) in [(0xc633_640au32, 1u8), (0x0a00_0001, 2), (0xcb00_710a, 3)] {
+            sel.extend_from_slice(&addr.to_be_bytes());
+            sel.push(ifindex);
+        }
+        sel.extend_from_slice(&[0; MAX_DOMAINS]);
+        sel.extend_from_slice(&[0, 0, 2]);
+        sel.extend_from_slice(&0x0808_0808u32.to_be_bytes());
+        sel.extend_from_slice(&0x0101_0101u32.to_be_bytes());
+        seeds.push(("select", "v4-two-outside-dsts", sel));
+        seeds.push(("select", "v6-empty", vec![1]));
+
+        let request = PairsRequest::new(&[0xc000_0201u32, 0xc000_0202]).expect("two");
+        let mut buf =
+            vec![0u8; PairsRequest::<u32>::HEADER_LEN + 2 * PairsRequest::<u32>::PAIR_LEN];
+        request.write(&mut buf).expect("room");
+        seeds.push(("sockopt", "v4-pairs", with(0, &buf)));
+        let routes = LfRoutes::new(&[(1u128, 2), (3, 4)]).expect("two");
+        let mut buf = vec![0u8; 64];
+        let len = routes.write(&mut buf).expect("room");
+        seeds.push(("sockopt", "v6-lfroutes", with(5, &buf[..len])));
+        seeds.push(("sockopt", "lfstat", with(6, &1u32.to_ne_bytes())));
+        let block = [7u8; 40];
+        let mut buf = [0u8; SEQPARAM_LEN];
+        SeqParam::Exporter {
+            block: &block,
+            is_client: true,
+        }
+        .write(&mut buf);
+        seeds.push(("sockopt", "seqparam-exporter", with(8, &buf)));
+        let mut buf = [0u8; 8];
+        sockopt::write_careof(0xc633_640au32, 0xcb00_710a, &mut buf).expect("room");
+        seeds.push(("sockopt", "v4-careof", with(8, &buf)));
+        seeds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{fs, path::PathBuf, string::String};
+
+    fn seed_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds")
+    }
+
+    /// Every committed seed runs clean through its harness, every target has seeds, and
+    /// the generated seeds are committed (`SITEMH_WRITE_SEEDS=1 cargo test` writes them).
+    #[test]
+    fn fuzz_seed_corpora_run_clean() {
+        let dir = seed_dir();
+        let write = std::env::var_os("SITEMH_WRITE_SEEDS").is_some();
+        for (target, name, bytes) in seeds::all() {
+            let path = dir.join(target).join(name);
+            if write {
+                fs::create_dir_all(dir.join(target)).unwrap();
+                fs::write(&path, &bytes).unwrap();
+            }
+            let committed = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(
+                committed,
+                bytes,
+                "{} differs from its generator",
+                path.display()
+            );
+        }
+        for (target, harness) in TARGETS {
+            let mut count = 0;
+            for entry in fs::read_dir(dir.join(target)).unwrap() {
+                let path = entry.unwrap().path();
+                harness(&fs::read(&path).unwrap());
+                count += 1;
+            }
+            assert!(count >= 2, "{target}: only {count} seeds");
+        }
+    }
+
+    /// The targets in `rust/fuzz/Cargo.toml` are exactly [`TARGETS`].
+    #[test]
+    fn fuzz_targets_are_all_built() {
+        let manifest = fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/Cargo.toml"),
+        )
+        .unwrap();
+        let names: std::vec::Vec<String> = manifest
+            .lines()
+            .filter_map(|l| l.strip_prefix("name = \""))
+            .map(|n| n.trim_end_matches('"').into())
+            .filter(|n: &String| n != "sitemh-fuzz")
+            .collect();
+        let targets: std::vec::Vec<String> = TARGETS.iter().map(|(n, _)| (*n).into()).collect();
+        assert_eq!(names, targets);
+    }
+
+    /// Stacked home addresses round-trip through both IPv4 layouts and the routing header
+    /// wherever the option stands among others (random inputs rarely parse, so the
+    /// harness alone would seldom check this).
+    #[test]
+    fn stacking_round_trips_for_random_home_addresses() {
+        let mut next = crate::logic::xorshift(0x0144_0002);
+        let mut checked = 0;
+        for _ in 0..5000 {
+            let (a, b) = (next() as u32, next() as u32);
+            let (a6, b6) = (
+                u128::from(next()) << 64 | u128::from(next()),
+                u128::from(next()),
+            );
+            let kind = next() % 3;
+            let (first, second) = (kind != 0, kind != 1);
+            let s4 = Stacking::of(first.then_some(a), second.then_some(b));
+            let s6 = Stacking::of(first.then_some(a6), second.then_some(b6));
+            let (Some(s4), Some(s6)) = (s4, s6) else {
+                continue;
+            };
+            let usable4 = (!first || a.usable_as_home()) && (!second || b.usable_as_home());
+            for layout in [Ipv4Layout::Draft, Ipv4Layout::Rfc791] {
+                let nops = (next() % 4) as usize;
+                let mut options = [1u8; IPV4_OPTIONS_MAX];
+                let len = stacking::write_ipv4_option(&s4, layout, &mut options[nops..]).unwrap();
+                options[nops + len..].fill(0);
+                let found = stacking::find_ipv4_option(&options, layout);
+                if usable4 {
+                    assert_eq!(found, Ok(Some((nops, s4))));
+                    checked += 1;
+                } else {
+                    assert!(found.is_err());
+                }
+                stacking(
+                    &[
+                        &[if layout == Ipv4Layout::Draft { 0 } else { 2 }][..],
+                        &options,
+                    ]
+                    .concat(),
+                );
+            }
+            let mut rh = [0u8; 40];
+            let len = stacking::write_rh(17, &s6, &mut rh).unwrap();
+            if (!first || a6.usable_as_home()) && (!second || b6.usable_as_home()) {
+                assert_eq!(stacking::parse_rh(&rh[..len]), Ok((17, s6)));
+            }
+            stacking(&[&[1u8][..], &rh[..len]].concat());
+        }
+        assert!(checked > 1000, "only {checked} valid cases");
+    }
+
+    /// Random inputs, a few thousand per harness: the cheap version of the fuzz run.
+    #[test]
+    fn fuzz_harnesses_survive_random_inputs() {
+        let mut next = crate::logic::xorshift(0x5eed_f022);
+        let mut buf = [0u8; 600];
+        for (_, harness) in TARGETS {
+            for round in 0..3000 {
+                let len = (next() as usize) % (1 + round % buf.len());
+                for b in buf.iter_mut().take(len) {
+                    *b = next() as u8;
+                }
+                harness(&buf[..len]);
+            }
+        }
+    }
+}

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The structs of the `SITEMH_SO_*` socket options (`include/uapi/linux/sitemh.h`) as
+//! the module reads them from user memory: fixed layouts checked against the length the
+//! caller gave, nothing read past it, every field range-checked. Integers the UAPI types
+//! as `__u32` are in host byte order; addresses in network byte order.
+//!
+//! The option handlers in `rust/select.rs`, `rust/switchover.rs` and `rust/home.rs` read
+//! the same layouts; these functions are the reference the fuzz target `sockopt` and the
+//! property tests check (each parser is the inverse of its writer).
+
+use super::{
+    kdf::{
+        KEY_BLOCK_LEN,
+        MASTER_SECRET_LEN,
+        RANDOM_LEN, //
+    },
+    prefix::WireAddr,
+    select::MAX_DESTS,
+    stacking::HomeAddr,
+    switchover::{
+        MAX_LFROUTES,
+        STAT_ALTER,
+        STAT_DO_NOT_ALTER, //
+    },
+};
+
+/// Why an option value was refused (the handlers answer `EINVAL` for each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SockoptError {
+    /// Shorter than the struct.
+    TooShort,
+    /// A length the option does not take (not a whole number of entries, or too many).
+    WrongLength,
+    /// A count, form or flag outside its range, or reserved octets not zero.
+    OutOfRange,
+    /// An address the option cannot take.
+    BadAddress,
+}
+
+/// Octets of `ndst`, `npairs`, `available` and `service` in `struct sitemh_pairs{,6}`.
+pub(crate) const COUNTS_LEN: usize = 16;
+/// `sizeof(struct sitemh_rank_info)`.
+pub(crate) const RANK_INFO_LEN: usize = 24;
+
+/// The request part of `struct sitemh_pairs{,6}`: `ndst` and the destinations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PairsRequest<B> {
+    dsts: [B; MAX_DESTS],
+    ndst: usize,
+}
+
+impl<B: WireAddr> PairsRequest<B> {
+    /// Octets of the fixed part (counts and `dst[SITEMH_MAX_DESTS]`).
+    pub(crate) const HEADER_LEN: usize = COUNTS_LEN + MAX_DESTS * B::LEN;
+    /// Octets of one `struct sitemh_ranked_pair{,6}` of the answer.
+    pub(crate) const PAIR_LEN: usize = 2 * B::LEN + RANK_INFO_LEN;
+
+    /// A request for 1..=[`MAX_DESTS`] destinations.
+    pub(crate) fn new(dsts: &[B]) -> Option<Self> {
+        if dsts.is_empty() || dsts.len() > MAX_DESTS {
+            return None;
+        }
+        let mut all = [B::ZERO; MAX_DESTS];
+        all[..dsts.len()].copy_from_slice(dsts);
+        Some(Self {
+            dsts: all,
+            ndst: dsts.len(),
+        })
+    }
+
+    /// The destinations asked for.
+    pub(crate) fn dsts(&self) -> &[B] {
+        &self.dsts[..self.ndst]
+    }
+
+    /// Reads the request from the first [`Self::HEADER_LEN`] octets of an option buffer of
+    /// `optlen` octets (`request`: what was copied of it); returns it and how many ranked
+    /// pairs the buffer has room for.
+    pub(crate) fn parse(request: &[u8]) -> Result<(Self, usize), SockoptError> {
+        let header = request
+            .get(..Self::HEADER_LEN)
+            .ok_or(SockoptError::TooShort)?;
+        let ndst = read_u32(header, 0).ok_or(SockoptError::TooShort)?;
+        let ndst = usize::try_from(ndst).map_err(|_| SockoptError::OutOfRange)?;
+        if ndst == 0 || ndst > MAX_DESTS {
+            return Err(SockoptError::OutOfRange);
+        }
+        let mut dsts = [B::ZERO; MAX_DESTS];
+        for (i, dst) in dsts.iter_mut().take(ndst).enumerate() {
+            let at = COUNTS_LEN + i * B::LEN;
+            *dst = header
+                .get(at..at + B::LEN)
+                .and_then(B::read)
+                .ok_or(SockoptError::TooShort)?;
+        }
+        let room = (request.len() - Self::HEADER_LEN) / Self::PAIR_LEN;
+        Ok((Self { dsts, ndst }, room))
+    }
+
+    /// Writes the request into `out` (at least [`Self::HEADER_LEN`] octets; the counts the
+    /// kernel answers in are zero).
+    pub(crate) fn write(&self, out: &mut [u8]) -> Result<(), SockoptError> {
+        let header = out
+            .get_mut(..Self::HEADER_LEN)
+            .ok_or(SockoptError::TooShort)?;
+        header.fill(0);
+        // At most MAX_DESTS: fits.
+        header[..4].copy_from_slice(&(self.ndst as u32).to_ne_bytes());
+        for (i, dst) in self.dsts().iter().enumerate() {
+            let at = COUNTS_LEN + i * B::LEN;
+            dst.write(&mut header[at..at + B::LEN]);
+        }
+        Ok(())
+    }
+}
+
+/// `struct sitemh_srcaddrs{,6}`: octets before `src[]` (`nsrc`, `service`, `dst`).
+pub(crate) fn srcaddrs_header_len<B: WireAddr>() -> usize {
+    8 + B::LEN
+}
+
+/// Reads the destination of a `struct sitemh_srcaddrs{,6}` request; the buffer must have
+/// room for the whole struct (the answer fills `src[SITEMH_MAX_SOURCES]`).
+pub(crate) fn parse_srcaddrs<B: WireAddr>(request: &[u8]) -> Result<B, SockoptError> {
+    let header_len = srcaddrs_header_len::<B>();
+    if request.len() < header_len + super::select::MAX_SOURCES * B::LEN {
+        return Err(SockoptError::TooShort);
+    }
+    request
+        .get(8..header_len)
+        .and_then(B::read)
+        .ok_or(SockoptError::TooShort)
+}
+
+/// The routes of `setsockopt(SITEMH_SO_LFROUTES)`: 1..=[`MAX_LFROUTES`] `struct
+/// sitemh_addr_pair{,6}` (local, peer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LfRoutes<B> {
+    pairs: [(B, B); MAX_LFROUTES],
+    n: usize,
+}
+
+impl<B: WireAddr> LfRoutes<B> {
+    /// Octets of one pair.
+    pub(crate) const PAIR_LEN: usize = 2 * B::LEN;
+
+    /// 1..=[`MAX_LFROUTES`] pairs.
+    pub(crate) fn new(pairs: &[(B, B)]) -> Option<Self> {
+        if pairs.is_empty() || pairs.len() > MAX_LFROUTES {
+            return None;
+        }
+        let mut all = [(B::ZERO, B::ZERO); MAX_LFROUTES];
+        all[..pairs.len()].copy_from_slice(pairs);
+        Some(Self {
+            pairs: all,
+            n: pairs.len(),
+        })
+    }
+
+    /// The pairs.
+    pub(crate) fn as_slice(&self) -> &[(B, B)] {
+        &self.pairs[..self.n]
+    }
+
+    /// Reads an option value: a whole number of pairs, at least one, at most
+    /// [`MAX_LFROUTES`].
+    pub(crate) fn parse(value: &[u8]) -> Result<Self, SockoptError> {
+        if value.is_empty()
+            || value.len() % Self::PAIR_LEN != 0
+            || value.len() / Self::PAIR_LEN > MAX_LFROUTES
+        {
+            return Err(SockoptError::WrongLength);
+        }
+        let mut pairs = [(B::ZERO, B::ZERO); MAX_LFROUTES];
+        for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(Self::PAIR_LEN)) {
+            let local = B::read(&octets[..B::LEN]).ok_or(SockoptError::TooShort)?;
+            let peer = B::read(&octets[B::LEN..]).ok_or(SockoptError::TooShort)?;
+            *pair = (local, peer);
+        }
+        Ok(Self {
+            pairs,
+            n: value.len() / Self::PAIR_LEN,
+        })
+    }
+
+    /// Writes the option value into `out`; returns its length.
+    pub(crate) fn write(&self, out: &mut [u8]) -> Result<usize, SockoptError> {
+        let len = self.n * Self::PAIR_LEN;
+        let out = out.get_mut(..len).ok_or(SockoptError::TooShort)?;
+        for (octets, (local, peer)) in out.chunks_exact_mut(Self::PAIR_LEN).zip(self.as_slice()) {
+            local.write(&mut octets[..B::LEN]);
+            peer.write(&mut octets[B::LEN..]);
+        }
+        Ok(len)
+    }
+}
+
+/// Reads `setsockopt(SITEMH_SO_LFSTAT)`: an `int`, `SITEMH_STAT_DO_NOT_ALTER` or
+/// `SITEMH_STAT_ALTER`.
+pub(crate) fn parse_lfstat(value: &[u8]) -> Result<u8, SockoptError> {
+    let stat = match value {
+        [a, b, c, d] => u32::from_ne_bytes([*a, *b, *c, *d]),
+        _ => return Err(SockoptError::WrongLength),
+    };
+    match stat {
+        0 => Ok(STAT_DO_NOT_ALTER),
+        1 => Ok(STAT_ALTER),
+        _ => Err(SockoptError::OutOfRange),
+    }
+}
+
+/// `sizeof(struct sitemh_seqparam)`.
+pub(crate) const SEQPARAM_LEN: usize = 4 + MASTER_SECRET_LEN + 2 * RANDOM_LEN + KEY_BLOCK_LEN;
+/// `SITEMH_SEQPARAM_TLS12`.
+pub(crate) const SEQPARAM_TLS12: u8 = 1;
+/// `SITEMH_SEQPARAM_EXPORTER`.
+pub(crate) const SEQPARAM_EXPORTER: u8 = 2;
+
+/// Where each field of `struct sitemh_seqparam` starts.
+const MASTER_AT: usize = 4;
+const CLIENT_RANDOM_AT: usize = MASTER_AT + MASTER_SECRET_LEN;
+const SERVER_RANDOM_AT: usize = CLIENT_RANDOM_AT + RANDOM_LEN;
+const EXPORTED_AT: usize = SERVER_RANDOM_AT + RANDOM_LEN;
+
+/// The key material of `setsockopt(SITEMH_SO_SEQPARAM)`, borrowed from the option buffer
+/// (which the caller wipes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SeqParam<'a> {
+    /// `SITEMH_SEQPARAM_TLS12`.
+    Tls12 {
+        master: &'a [u8; MASTER_SECRET_LEN],
+        client_random: &'a [u8; RANDOM_LEN],
+        server_random: &'a [u8; RANDOM_LEN],
+        is_client: bool,
+    },
+    /// `SITEMH_SEQPARAM_EXPORTER`.
+    Exporter {
+        block: &'a [u8; KEY_BLOCK_LEN],
+        is_client: bool,
+    },
+}
+
+/// Key material, never printed.
+impl core::fmt::Debug for SeqParam<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Tls12 { is_client, .. } => write!(f, "Tls12 {{ is_client: {is_client} }}"),
+            Self::Exporter { is_client, .. } => {
+                write!(f, "Exporter {{ is_client: {is_client} }}")
+            }
+        }
+    }
+}
+
+impl<'a> SeqParam<'a> {
+    /// Reads `struct sitemh_seqparam`: exactly its size, a known form, entity 0 or 1,
+    /// reserved octets zero.
+    pub(crate) fn parse(value: &'a [u8]) -> Result<Self, SockoptError> {
+        let value: &'a [u8; SEQPARAM_LEN] =
+            value.try_into().map_err(|_| SockoptError::WrongLength)?;
+        let [form, entity, r0, r1, ..] = *value;
+        if entity > 1 || [r0, r1] != [0, 0] {
+            return Err(SockoptError::OutOfRange);
+        }
+        let is_client = entity == 1;
+        let field =
+            move |at: usize, len: usize| value.get(at..at + len).ok_or(SockoptError::TooShort);
+        match form {
+            SEQPARAM_TLS12 => Ok(Self::Tls12 {
+                master: field(MASTER_AT, MASTER_SECRET_LEN)?
+                    .try_into()
+                    .map_err(|_| SockoptError::TooShort)?,
+                client_random: field(CLIENT_RANDOM_AT, RANDOM_LEN)?
+                    .try_into()
+                    .map_err(|_| SockoptError::TooShort)?,
+                server_random: field(SERVER_RANDOM_AT, RANDOM_LEN)?
+                    .try_into()
+                    .map_err(|_| SockoptError::TooShort)?,
+                is_client,
+            }),
+            SEQPARAM_EXPORTER => Ok(Self::Exporter {
+                block: field(EXPORTED_AT, KEY_BLOCK_LEN)?
+                    .try_into()
+                    .map_err(|_| SockoptError::TooShort)?,
+                is_client,
+            }),
+            _ => Err(SockoptError::OutOfRange),
+        }
+    }
+
+    /// Writes the struct into `out` (the fields of the other form zero).
+    pub(crate) fn write(&self, out: &mut [u8; SEQPARAM_LEN]) {
+        out.fill(0);
+        match *self {
+            Self::Tls12 {
+                master,
+                client_random,
+                server_random,
+                is_client,
+            } => {
+                out[0] = SEQPARAM_TLS12;
+                out[1] = u8::from(is_client);
+                out[MASTER_AT..CLIENT_RANDOM_AT].copy_from_slice(master);
+                out[CLIENT_RANDOM_AT..SERVER_RANDOM_AT].copy_from_slice(client_random);
+                out[SERVER_RANDOM_AT..EXPORTED_AT].copy_from_slice(server_random);
+            }
+            Self::Exporter { block, is_client } => {
+                out[0] = SEQPARAM_EXPORTER;
+                out[1] = u8::from(is_client);
+                out[EXPORTED_AT..].copy_from_slice(block);
+            }
+        }
+    }
+}
+
+/// Reads `struct sitemh_careof{,6}` (home, care-of) for `setsockopt(SITEMH_SO_CAREOF)`:
+/// the home address must be usable as one; the care-of too, or unspecified (forget the
+/// binding). Octets beyond the struct are ignored, as the handler ignores them.
+pub(crate) fn parse_careof<A: HomeAddr>(value: &[u8]) -> Result<(A, A), SockoptError> {
+    if value.len() < 2 * A::LEN {
+        return Err(SockoptError::TooShort);
+    }
+    let (home, careof) = (A::read(value), A::read(&value[A::LEN..]));
+    let forget = careof == A::default();
+    if !home.usable_as_home() || !(forget || careof.usable_as_home()) {
+        return Err(SockoptError::BadAddress);
+    }
+    Ok((home, careof))
+}
+
+/// Writes `struct sitemh_careof{,6}` into `out`; returns its length.
+pub(crate) fn write_careof<A: HomeAddr>(
+    home: A,
+    careof: A,
+    out: &mut [u8],
+) -> Result<usize, SockoptError> {
+    let out = out.get_mut(..2 * A::LEN).ok_or(SockoptError::TooShort)?;
+    home.write(out);
+    careof.write(&mut out[A::LEN..]);
+    Ok(2 * A::LEN)
+}
+
+/// A `u32` in host byte order at `at`.
+fn read_u32(octets: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(octets.get(at..at + 4)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::xorshift;
+
+    #[test]
+    fn pairs_requests_round_trip_and_refuse_bad_counts() {
+        let mut next = xorshift(0x5348_0001);
+        for n in 1..=MAX_DESTS {
+            let dsts: [u128; MAX_DESTS] =
+                core::array::from_fn(|_| u128::from(next()) << 64 | u128::from(next()));
+            let request = PairsRequest::new(&dsts[..n]).unwrap();
+            let mut buf =
+                [0u8; PairsRequest::<u128>::HEADER_LEN + 3 * PairsRequest::<u128>::PAIR_LEN + 5];
+            request.write(&mut buf).unwrap();
+            assert_eq!(PairsRequest::<u128>::parse(&buf), Ok((request, 3)));
+            assert_eq!(
+                PairsRequest::<u128>::parse(&buf[..PairsRequest::<u128>::HEADER_LEN - 1]),
+                Err(SockoptError::TooShort)
+            );
+        }
+        let mut buf = [0u8; PairsRequest::<u32>::HEADER_LEN];
+        for ndst in [0u32, 17, u32::MAX] {
+            buf[..4].copy_from_slice(&ndst.to_ne_bytes());
+            assert_eq!(
+                PairsRequest::<u32>::parse(&buf),
+                Err(SockoptError::OutOfRange)
+            );
+        }
+        assert!(PairsRequest::<u32>::new(&[]).is_none());
+        assert!(PairsRequest::<u32>::new(&[1; MAX_DESTS + 1]).is_none());
+    }
+
+    #[test]
+    fn srcaddrs_need_room_for_the_answer() {
+        let mut buf = [0u8; 8 + 4 + 16 * 4];
+        buf[8..12].copy_from_slice(&[192, 0, 2, 1]);
+        assert_eq!(parse_srcaddrs::<u32>(&buf), Ok(0xc000_0201));
+        assert_eq!(
+            parse_srcaddrs::<u32>(&buf[..buf.len() - 1]),
+            Err(SockoptError::TooShort)
+        );
+        assert_eq!(parse_srcaddrs::<u128>(&buf), Err(SockoptError::TooShort));
+    }
+
+    #[test]
+    fn lfroutes_round_trip_and_refuse_every_other_length() {
+        let mut next = xorshift(0x5348_0002);
+        for n in 1..=MAX_LFROUTES {
+            let pairs: [(u32, u32); MAX_LFROUTES] =
+                core::array::from_fn(|_| (next() as u32, next() as u32));
+            let routes = LfRoutes::new(&pairs[..n]).unwrap();
+            let mut buf = [0u8; MAX_LFROUTES * 8];
+            let len = routes.write(&mut buf).unwrap();
+            assert_eq!(len, n * 8);
+            assert_eq!(LfRoutes::<u32>::parse(&buf[..len]), Ok(routes));
+        }
+        let buf = [0u8; MAX_LFROUTES * 32 + 32];
+        for len in 0..buf.len() {
+            let ok = len != 0 && len % 32 == 0 && len / 32 <= MAX_LFROUTES;
+            assert_eq!(
+                LfRoutes::<u128>::parse(&buf[..len]).is_ok(),
+                ok,
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn lfstat_takes_an_int_0_or_1() {
+        assert_eq!(parse_lfstat(&0u32.to_ne_bytes()), Ok(STAT_DO_NOT_ALTER));
+        assert_eq!(parse_lfstat(&1u32.to_ne_bytes()), Ok(STAT_ALTER));
+        assert_eq!(
+            parse_lfstat(&2u32.to_ne_bytes()),
+            Err(SockoptError::OutOfRange)
+        );
+        assert_eq!(
+            parse_lfstat(&u32::MAX.to_ne_bytes()),
+            Err(SockoptError::OutOfRange)
+        );
+        assert_eq!(parse_lfstat(&[1, 0, 0]), Err(SockoptError::WrongLength));
+        assert_eq!(
+            parse_lfstat(&[1, 0, 0, 0, 0]),
+            Err(SockoptError::WrongLength)
+        );
+    }
+
+    #[test]
+    fn seqparams_round_trip_and_refuse_bad_fields() {
+        let master = [0x11u8; MASTER_SECRET_LEN];
+        let (client_random, server_random) = ([0x22u8; RANDOM_LEN], [0x33u8; RANDOM_LEN]);
+        let block = [0x44u8; KEY_BLOCK_LEN];
+        let params = [
+            SeqParam::Tls12 {
+                master: &master,
+                client_random: &client_random,
+                server_random: &server_random,
+                is_client: true,
+            },
+            SeqParam::Exporter {
+                block: &block,
+                is_client: false,
+            },
+        ];
+        for param in params {
+            let mut buf = [0u8; SEQPARAM_LEN];
+            param.write(&mut buf);
+            assert_eq!(SeqParam::parse(&buf), Ok(param));
+            assert_eq!(
+                SeqParam::parse(&buf[..SEQPARAM_LEN - 1]),
+                Err(SockoptError::WrongLength)
+            );
+            for (at, bad) in [(0, 0u8), (0, 3), (1, 2), (2, 1), (3, 0xff)] {
+                let mut bad_buf = buf;
+                bad_buf[at] = bad;
+                assert_eq!(SeqParam::parse(&bad_buf), Err(SockoptError::OutOfRange));
+            }
+        }
+        let mut long = [0u8; SEQPARAM_LEN + 1];
+        long[0] = SEQPARAM_EXPORTER;
+        assert_eq!(SeqParam::parse(&long), Err(SockoptError::WrongLength));
+    }
+
+    #[test]
+    fn careof_refuses_addresses_no_home_can_have() {
+        let mut buf = [0u8; 32];
+        write_careof(0xc633_640au32, 0xcb00_710a, &mut buf).unwrap();
+        assert_eq!(
+            parse_careof::<u32>(&buf[..8]),
+            Ok((0xc633_640a, 0xcb00_710a))
+        );
+        write_careof(0xc633_640au32, 0, &mut buf).unwrap();
+        assert_eq!(parse_careof::<u32>(&buf[..8]), Ok((0xc633_640a, 0)));
+        assert_eq!(parse_careof::<u32>(&buf[..7]), Err(SockoptError::TooShort));
+        for home in [0u32, 0x7f00_0001, 0xe000_0001, u32::MAX] {
+            write_careof(home, 0xcb00_710a, &mut buf).unwrap();
+            assert_eq!(
+                parse_careof::<u32>(&buf[..8]),
+                Err(SockoptError::BadAddress)
+            );
+        }
+        write_careof(1u128 << 127, 1, &mut buf).unwrap();
+        assert_eq!(parse_careof::<u128>(&buf), Err(SockoptError::BadAddress));
+    }
+}
