@@ -69,6 +69,11 @@ pub(crate) struct Packet<'a> {
 }
 
 impl<'a> Packet<'a> {
+    /// The namespace the packet is in.
+    pub(crate) fn net(&self) -> &'a Net {
+        self.net
+    }
+
     /// IPv4 source and destination, host byte order.
     pub(crate) fn ipv4_addrs(&self) -> (u32, u32) {
         // SAFETY: an IPv4 hook's packet has a valid IPv4 header (type invariant).
