@@ -271,8 +271,10 @@ def send_with_options(bind, dst, port, mtu="1500"):
     exactly MTU octets long: it fits before the stacking option goes in, not after. The
     stack then answers FRAG_NEEDED with icmp_send(), which echoes the options it compiled
     (issue 20 item 3). Prints "sent" or "error NAME"."""
-    rr = bytes([7, 19, 4]) + bytes(16)
-    ts = bytes([68, 12, 5, 0]) + bytes(8)
+    # The empty slots hold 0xff: once the option goes in front, the stack's stale offsets
+    # of RR and TS land in them and read 255 as an option's length.
+    rr = bytes([7, 19, 4]) + b"\xff" * 16
+    ts = bytes([68, 12, 5, 0]) + b"\xff" * 8
     options = rr + ts + bytes([0])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((bind, 0))
