@@ -130,15 +130,16 @@ def options(pcap, src):
             frame = f.read(incl)
             ip = frame[skip:]
             if v6:
-                # IPv6: the routing header right after the fixed header, if any.
-                if len(ip) < 48 or ip[0] >> 4 != 6 or ip[8:24] != want:
+                # IPv6: the routing header right after the fixed header, if any. The
+                # module's own messages (binding updates and errors) are not the flow's.
+                if len(ip) < 48 or ip[0] >> 4 != 6 or ip[8:24] != want or ip[6] == 58:
                     continue
                 if ip[6] != 43:
                     print("-")
                 else:
                     print(ip[40:40 + (ip[41] + 1) * 8].hex())
                 return 0
-            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[12:16] != want:
+            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[12:16] != want or ip[9] == 1:
                 continue
             ihl = (ip[0] & 15) * 4
             print(ip[20:ihl].hex() or "-")
