@@ -130,15 +130,16 @@ def options(pcap, src):
             frame = f.read(incl)
             ip = frame[skip:]
             if v6:
-                # IPv6: the routing header right after the fixed header, if any.
-                if len(ip) < 48 or ip[0] >> 4 != 6 or ip[8:24] != want:
+                # IPv6: the routing header right after the fixed header, if any. The
+                # module's own messages (binding updates and errors) are not the flow's.
+                if len(ip) < 48 or ip[0] >> 4 != 6 or ip[8:24] != want or ip[6] == 58:
                     continue
                 if ip[6] != 43:
                     print("-")
                 else:
                     print(ip[40:40 + (ip[41] + 1) * 8].hex())
                 return 0
-            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[12:16] != want:
+            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[12:16] != want or ip[9] == 1:
                 continue
             ihl = (ip[0] & 15) * 4
             print(ip[20:ihl].hex() or "-")
@@ -271,8 +272,10 @@ def send_with_options(bind, dst, port, mtu="1500"):
     exactly MTU octets long: it fits before the stacking option goes in, not after. The
     stack then answers FRAG_NEEDED with icmp_send(), which echoes the options it compiled
     (issue 20 item 3). Prints "sent" or "error NAME"."""
-    rr = bytes([7, 19, 4]) + bytes(16)
-    ts = bytes([68, 12, 5, 0]) + bytes(8)
+    # The empty slots hold 0xff: once the option goes in front, the stack's stale offsets
+    # of RR and TS land in them and read 255 as an option's length.
+    rr = bytes([7, 19, 4]) + b"\xff" * 16
+    ts = bytes([68, 12, 5, 0]) + b"\xff" * 8
     options = rr + ts + bytes([0])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((bind, 0))
