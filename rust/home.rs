@@ -4,14 +4,17 @@
 //! 2.3.4), IPv4 and IPv6.
 //!
 //! Configured per namespace and family (`net.ipv4.` shown; `net.ipv6.` the same):
+//! - `net.ipv4.sitemh_home.binding_key`: the key (64 hexadecimal digits) the site's nodes
+//!   share to authenticate binding updates (`logic/binding_update.rs`). Written by
+//!   CAP_NET_ADMIN only; reading it shows `set` or nothing, never the key.
 //! - `net.ipv4.ip_home_addr` (with the selection's `ip_use_homeaddr`, see `domains.rs`): the
 //!   node's home (or provider-independent) address, which its sockets use.
 //! - `net.ipv4.sitemh_home.careof_addr`: its co-located care-of address, one of the
 //!   addresses of the site it is in (draft 2.2: "bound to one of the IP addresses supported
 //!   by the service providers"); `0.0.0.0` (the default) or the home address itself: at
 //!   home, or found when packets come through the home agent (below).
-//! - `net.ipv4.sitemh_home.correspondent`: 1 to restore and answer stacked packets from
-//!   peers away from home without being away itself.
+//! - `net.ipv4.sitemh_home.correspondent`: 1 to take authenticated binding updates from
+//!   peers away from home, and so restore and answer their stacked packets.
 //!
 //! `ip_use_homeaddr` changes only what `getsrcaddr` and `gethostbynamewithsrcaddr` offer,
 //! so what new connections choose: the packets of a socket bound to the home address are
@@ -21,7 +24,13 @@
 //! source and the home address stacked (type 1); one to a peer whose binding is known goes
 //! to that peer's care-of address with the peer's home address stacked (type 0; both: type
 //! 2). Arriving stacked packets for this node get their home addresses back before any
-//! socket sees them (PRE_ROUTING), and teach the node the peer's binding. A TCP SYN that
+//! socket sees them (PRE_ROUTING). A stacked sender's home address is believed only from
+//! the care-of address an authenticated binding update (or the administrator, through
+//! `SITEMH_SO_CAREOF`) bound it to: a packet never teaches a binding, so nobody can
+//! redirect this node's traffic for an address, or pose as one, by sending a packet. The
+//! node away sends the update itself (with the binding key configured) before its first
+//! stacked packet to a correspondent, and every `REFRESH_MS` while it keeps sending;
+//! learned bindings lapse after their lifetime. A TCP SYN that
 //! leaves stacked advertises an MSS lower by the most stacking adds (12 octets of IPv4
 //! option, 40 of IPv6 routing header), so that the peer's segments still fit the path.
 //!
@@ -119,8 +128,47 @@ use crate::{
     },
 };
 
+use crate::{
+    ffi::{
+        inet, secret,
+        work::{
+            real_ns,
+            OwnedTicker,
+            Tick, //
+        },
+    },
+    logic::{
+        binding_update::{
+            parse_error,
+            parse_key,
+            parse_update,
+            write_error,
+            write_update,
+            BindingUpdate,
+            ErrorQueue,
+            UpdateError,
+            UpdateSchedule,
+            CODE_BINDING_ERROR,
+            CODE_BINDING_UPDATE,
+            KEY_LEN,
+            LIFETIME_S,
+            UPDATE_MAX, //
+        },
+        linkfail::{
+            finish_checksum,
+            icmpv6_checksum,
+            internet_checksum, //
+        },
+    },
+};
+
 /// Peers whose bindings are remembered, per family.
 const BINDINGS: usize = 64;
+/// Correspondents this node sends binding updates to, per family.
+const CORRESPONDENTS: usize = 16;
+/// IPPROTO_ICMP, IPPROTO_ICMPV6.
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_ICMPV6: u8 = 58;
 /// Local addresses looked through for a care-of address, at most.
 const LOCAL_ADDRS_SEEN: usize = 16;
 /// `SITEMH_SO_CAREOF`.
@@ -173,6 +221,14 @@ pub(crate) trait StackPath: Family {
         src: Self::Addr,
         dst: Self::Addr,
     ) -> Result;
+    /// The module's ICMP type for this family.
+    fn icmp_type() -> u8;
+    /// If the packet is an ICMP message of the module's type with a binding update's or
+    /// a binding error's code: its octets into `out` (at most its length), and the
+    /// message's length; whether its checksum verified.
+    fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)>;
+    /// Sends a binding update (checksum still zero) from `src` to `dst`.
+    fn send_update(net: &Net, src: Self::Addr, dst: Self::Addr, message: &mut [u8]) -> Result;
 }
 
 impl StackPath for V4 {
@@ -222,6 +278,32 @@ impl StackPath for V4 {
     fn unstack(packet: &mut Packet<'_>, found: &Found<u32>, src: u32, dst: u32) -> Result {
         packet.blank_ipv4_options(found.at, found.len)?;
         packet.translate4(src, dst, false)
+    }
+
+    fn icmp_type() -> u8 {
+        crate::icmp_type()
+    }
+
+    fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)> {
+        let transport = packet.ipv4_transport(IPPROTO_ICMP, out)?;
+        if transport.proto != IPPROTO_ICMP
+            || out.first() != Some(&crate::icmp_type())
+            || !matches!(
+                out.get(1),
+                Some(&(CODE_BINDING_UPDATE | CODE_BINDING_ERROR))
+            )
+        {
+            return None;
+        }
+        let checked = out
+            .get(..transport.len)
+            .is_some_and(|message| internet_checksum(message) == 0);
+        Some((transport.len, checked))
+    }
+
+    fn send_update(net: &Net, src: u32, dst: u32, message: &mut [u8]) -> Result {
+        finish_checksum(message);
+        inet::send_icmp4(net, src, dst, 0, message)
     }
 }
 
@@ -280,6 +362,33 @@ impl StackPath for V6 {
     fn unstack(packet: &mut Packet<'_>, found: &Found<u128>, src: u128, dst: u128) -> Result {
         packet.pull_ipv6_routing_header(src, dst, found.len)
     }
+
+    fn icmp_type() -> u8 {
+        crate::icmp6_type()
+    }
+
+    fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)> {
+        let transport = packet.ipv6_transport(IPPROTO_ICMPV6, out)?;
+        if transport.proto != IPPROTO_ICMPV6
+            || out.first() != Some(&crate::icmp6_type())
+            || !matches!(
+                out.get(1),
+                Some(&(CODE_BINDING_UPDATE | CODE_BINDING_ERROR))
+            )
+        {
+            return None;
+        }
+        let (src, dst) = packet.ipv6_addrs();
+        let checked = out
+            .get(..transport.len)
+            .is_some_and(|message| icmpv6_checksum(src, dst, message) == 0);
+        Some((transport.len, checked))
+    }
+
+    fn send_update(net: &Net, src: u128, dst: u128, message: &mut [u8]) -> Result {
+        // The raw ICMPv6 socket computes the checksum over the pseudo-header.
+        inet::send_icmp6(net, Some(src), dst, 0, 0, message)
+    }
 }
 
 #[derive(Default)]
@@ -293,6 +402,39 @@ struct Counters {
     /// Packets that reached the home address unstacked while it is outside the domains:
     /// through the home agent's tunnel.
     tunnelled: AtomicU64,
+    /// Binding updates sent.
+    updates_sent: AtomicU64,
+    /// Binding updates taken (a binding learned or refreshed).
+    updates_taken: AtomicU64,
+    /// Binding updates refused: not a correspondent, no key, forged, stale, replayed.
+    updates_refused: AtomicU64,
+    /// Binding errors sent (stacked packets refused for want of a binding) and heard.
+    errors_sent: AtomicU64,
+    errors_heard: AtomicU64,
+}
+
+/// The binding key, wiped when replaced and when the state goes.
+struct BindingKey(Option<[u8; KEY_LEN]>);
+
+impl BindingKey {
+    fn replace(&mut self, key: Option<[u8; KEY_LEN]>) {
+        wipe(&mut self.0);
+        self.0 = key;
+    }
+}
+
+impl Drop for BindingKey {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Overwrites key material with zeros in a way the compiler keeps.
+fn wipe(key: &mut Option<[u8; KEY_LEN]>) {
+    if let Some(octets) = key.as_mut() {
+        secret::wipe(octets);
+    }
+    *key = None;
 }
 
 /// The home-address state of one family in one namespace.
@@ -312,6 +454,19 @@ pub(crate) struct Home<F: StackPath> {
     found_careof: SpinLockIrq<F::Addr>,
     /// Whether `found_careof` holds one (false: the packet path skips the lock).
     has_found: AtomicBool,
+    /// `sitemh_home.binding_key`.
+    #[pin]
+    key: SpinLockIrq<BindingKey>,
+    /// Whether `key` holds one (false: updates are neither sent nor taken).
+    has_key: AtomicBool,
+    /// The correspondents this node sends binding updates to.
+    #[pin]
+    updates: SpinLockIrq<UpdateSchedule<F::Addr, CORRESPONDENTS>>,
+    /// Where binding errors are due.
+    #[pin]
+    errors: SpinLockIrq<ErrorQueue<F::Addr, CORRESPONDENTS>>,
+    /// Sends the updates and errors that are due (process context).
+    ticker: OwnedTicker<Self>,
     counters: Counters,
     /// The family's configuration, which holds the home and care-of addresses (read by
     /// the packet path under RCU).
@@ -334,6 +489,11 @@ impl<F: StackPath> Home<F> {
                 bound: AtomicU32::new(0),
                 found_careof <- new_spinlock_irq!(F::Addr::default()),
                 has_found: AtomicBool::new(false),
+                key <- new_spinlock_irq!(BindingKey(None)),
+                has_key: AtomicBool::new(false),
+                updates <- new_spinlock_irq!(UpdateSchedule::default()),
+                errors <- new_spinlock_irq!(ErrorQueue::default()),
+                ticker: OwnedTicker::new(),
                 counters: Counters::default(),
                 family,
                 hooks,
@@ -394,10 +554,14 @@ impl<F: StackPath> Home<F> {
         reader.read_slice(request)?;
         let home = F::Addr::read(request);
         let config = self.config();
+        // Where a peer is reached is the namespace's business, not any user's: only a
+        // network administrator learns it (others see none).
         let careof = if config.away() && home == config.home {
             config.careof
-        } else {
+        } else if current_is_net_admin(self.net.get()) {
             self.peer_careof(home).unwrap_or_default()
+        } else {
+            F::Addr::default()
         };
         careof.write(&mut request[F::Addr::LEN..]);
         writer.write_slice(request)?;
@@ -439,11 +603,36 @@ impl<F: StackPath> Home<F> {
         self.update_hooks()
     }
 
+    /// Starts sending binding updates (the state is in its final place).
+    pub(crate) fn start(self: &Arc<Self>) -> Result {
+        self.ticker.start(self)
+    }
+
     /// Stops the packet path's use of the state (the namespace goes).
     pub(crate) fn stop(&self) {
+        self.ticker.stop();
         self.bindings.lock().clear();
         self.bound.store(0, Ordering::Relaxed);
         self.set_found_careof(None);
+        self.has_key.store(false, Ordering::Release);
+        self.key.lock().replace(None);
+        self.updates.lock().clear();
+    }
+
+    /// Whether the home-address path has anything to do in this namespace: a home
+    /// address, a care-of address, the correspondent role or a binding. Without, arriving
+    /// stacked packets are not this module's business (they reach the hooks only because
+    /// another feature registered them) and pass untouched.
+    fn in_use(&self) -> bool {
+        if self.correspondent.load(Ordering::Relaxed)
+            || self.bound.load(Ordering::Relaxed) != 0
+            || self.has_found.load(Ordering::Relaxed)
+        {
+            return true;
+        }
+        let guard = rcu::read_lock();
+        let snapshot = self.family.snapshot(&guard);
+        snapshot.own_home.is_some() || snapshot.careof.is_some()
     }
 
     fn peer_careof(&self, dst: F::Addr) -> Option<F::Addr> {
@@ -453,6 +642,132 @@ impl<F: StackPath> Home<F> {
         self.bindings.lock().lookup(dst, now_ms())
     }
 
+    /// Whether `home` is bound to `careof`, by an authenticated update or by the
+    /// administrator, and the binding has not lapsed.
+    fn is_bound(&self, home: F::Addr, careof: F::Addr) -> bool {
+        self.bound.load(Ordering::Relaxed) != 0
+            && self.bindings.lock().is_bound(home, careof, now_ms())
+    }
+
+    /// A stacked packet from this node's home address leaves for `correspondent`: makes
+    /// sure the correspondent hears an authenticated binding update (before the packet
+    /// when none was sent yet: the ticker runs at once, and the packet may need to be sent
+    /// again, as the first packet of any new path may).
+    fn note_correspondent(&self, correspondent: F::Addr) {
+        if !self.has_key.load(Ordering::Acquire) {
+            return;
+        }
+        if self.updates.lock().note(correspondent, now_ms()) {
+            self.ticker.arm(0);
+        }
+    }
+
+    /// An arriving binding update or error (LOCAL_IN), or `None` if the packet is none.
+    pub(crate) fn receive_update(&self, packet: &Packet<'_>) -> Option<Verdict> {
+        let mut message = [0u8; UPDATE_MAX];
+        let (len, checked) = F::binding_message(packet, &mut message)?;
+        let (src, dst) = F::addrs(packet);
+        if message[1] == CODE_BINDING_ERROR {
+            self.heard_error(message.get(..len).filter(|_| checked), src, dst);
+            return Some(Verdict::Drop(EINVAL));
+        }
+        let why = match self.take_update(packet, &message, len, checked, src, dst) {
+            Ok(()) => {
+                self.counters.updates_taken.fetch_add(1, Ordering::Relaxed);
+                return Some(Verdict::Drop(EINVAL));
+            }
+            Err(why) => why,
+        };
+        self.counters
+            .updates_refused
+            .fetch_add(1, Ordering::Relaxed);
+        if net_ratelimit() {
+            let mut buf = [0u8; 48];
+            let mut shown = FixedBuf::new(&mut buf);
+            let _ = F::write_addr(&mut shown, src);
+            pr_warn!(
+                "home: refusing a binding update from {}: {}\n",
+                core::str::from_utf8(shown.as_bytes()).unwrap_or("?"),
+                why
+            );
+        }
+        // Ours either way: no other part of the stack knows the type.
+        Some(Verdict::Drop(EINVAL))
+    }
+
+    /// A correspondent refused a stacked packet of ours for want of a binding: the next
+    /// update to it goes out now (at most once a second), unless the error is not for our
+    /// home address at our care-of address.
+    fn heard_error(&self, message: Option<&[u8]>, src: F::Addr, dst: F::Addr) {
+        let Some(home) = message.and_then(|m| parse_error::<F::Addr>(F::icmp_type(), m)) else {
+            return;
+        };
+        let config = self.config();
+        if !config.away() || home != config.home || dst != config.careof {
+            return;
+        }
+        self.counters.errors_heard.fetch_add(1, Ordering::Relaxed);
+        if self.has_key.load(Ordering::Acquire) && self.updates.lock().hint(src, now_ms()) {
+            self.ticker.arm(0);
+        }
+    }
+
+    fn take_update(
+        &self,
+        packet: &Packet<'_>,
+        message: &[u8],
+        len: usize,
+        checked: bool,
+        src: F::Addr,
+        dst: F::Addr,
+    ) -> core::result::Result<(), &'static str> {
+        if !self.correspondent.load(Ordering::Relaxed) {
+            return Err("this node is no correspondent (sitemh_home.correspondent=0)");
+        }
+        let message = message.get(..len).ok_or("longer than a binding update")?;
+        if !checked {
+            return Err("bad checksum");
+        }
+        let update = {
+            let key = self.key.lock();
+            let Some(key) = key.0.as_ref() else {
+                return Err("no binding key configured");
+            };
+            parse_update(
+                key,
+                F::icmp_type(),
+                message,
+                src,
+                dst,
+                real_ns() / 1_000_000,
+            )
+        };
+        let update = update.map_err(|e| match e {
+            UpdateError::Length => "wrong length",
+            UpdateError::NotAnUpdate => "not a binding update",
+            UpdateError::WrongSource => "not sent from the care-of address it names",
+            UpdateError::BadAddress => "an address no node can have as its home",
+            UpdateError::BadTag => "it does not verify under the binding key",
+            UpdateError::Stale => "its timestamp is too far from this node's clock",
+        })?;
+        // This node's own addresses are nobody else's home.
+        if F::is_local(packet, update.home) {
+            return Err("it names an address of this node as its home");
+        }
+        let mut bindings = self.bindings.lock();
+        bindings
+            .learn_authenticated(
+                update.home,
+                update.careof,
+                now_ms(),
+                update.timestamp_ms,
+                u64::from(update.lifetime_s) * 1000,
+            )
+            .map_err(|_| "a replay: no newer than the last update taken")?;
+        self.bound.store(bindings.len() as u32, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// A locally generated packet (LOCAL_OUT, before routing by source domain): from the
     /// home address or to a bound peer, it leaves stacked between care-of addresses.
     pub(crate) fn egress(&self, packet: &mut Packet<'_>) -> Verdict {
@@ -460,22 +775,40 @@ impl<F: StackPath> Home<F> {
         if !F::leaves_link(packet, src, dst) {
             return Verdict::Accept;
         }
+        if !self.in_use() {
+            return Verdict::Accept;
+        }
         let config = self.config();
         let Some(out) = home::egress(&config, self.peer_careof(dst), src, dst) else {
             return Verdict::Accept;
         };
+        if out.stacking.sender_home().is_some() {
+            self.note_correspondent(out.dst);
+        }
         match F::stack(packet, &out) {
             Ok(()) => {
                 self.counters.stacked.fetch_add(1, Ordering::Relaxed);
                 Verdict::Accept
             }
-            Err(e) => Verdict::Drop(e),
+            Err(e) => {
+                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+                if net_ratelimit() {
+                    pr_warn!(
+                        "home: a packet from the home address could not be stacked (error {}; IPv4 options of its own are not stacked): dropped\n",
+                        e.to_errno()
+                    );
+                }
+                Verdict::Drop(e)
+            }
         }
     }
 
     /// An arriving packet (PRE_ROUTING): if it is for this node and stacks home addresses,
     /// its socket sees them, and the sender's binding is remembered.
     pub(crate) fn ingress(&self, packet: &mut Packet<'_>) -> Verdict {
+        if !self.in_use() {
+            return Verdict::Accept;
+        }
         let (src, dst) = F::addrs(packet);
         let found = match F::find(packet) {
             Ok(None) => return self.arrived_unstacked(packet, dst),
@@ -490,7 +823,8 @@ impl<F: StackPath> Home<F> {
             Ok(found) => found,
             Err(e) => return self.refuse(src, stacking_error(e)),
         };
-        let restored = match home::ingress(&self.config(), &found.stacking, src, dst) {
+        let bound = |home, careof| self.is_bound(home, careof) && !F::is_local(packet, home);
+        let restored = match home::ingress(&self.config(), &found.stacking, src, dst, bound) {
             Ok(restored) => restored,
             Err(RestoreError::NotOurs) => {
                 return self.refuse(src, "it stacks a home address that is not this node's")
@@ -498,14 +832,20 @@ impl<F: StackPath> Home<F> {
             Err(RestoreError::Impossible) => {
                 return self.refuse(src, "it stacks this node's address or its own source")
             }
+            Err(RestoreError::Unbound) => {
+                if let Some(home) = found.stacking.sender_home() {
+                    if self.errors.lock().push(src, dst, home, now_ms()) {
+                        self.ticker.arm(0);
+                    }
+                }
+                return self.refuse(
+                    src,
+                    "no authenticated binding of its sender's home address to its source",
+                );
+            }
         };
         if let Err(e) = F::unstack(packet, &found, restored.src, restored.dst) {
             return Verdict::Drop(e);
-        }
-        if let Some((peer_home, peer_careof)) = restored.binding {
-            let mut bindings = self.bindings.lock();
-            bindings.learn(peer_home, peer_careof, now_ms());
-            self.bound.store(bindings.len() as u32, Ordering::Relaxed);
         }
         self.counters.restored.fetch_add(1, Ordering::Relaxed);
         Verdict::Accept
@@ -625,7 +965,7 @@ impl<F: StackPath> Home<F> {
         let _ = F::write_addr(&mut careof, config.careof);
         seq_print!(
             m,
-            "{} addr {} careof {} stacked {} restored {} refused {} tunnelled {} bindings {}\n",
+            "{} addr {} careof {} stacked {} restored {} refused {} tunnelled {} bindings {} updates_sent {} updates_taken {} updates_refused {} errors_sent {} errors_heard {}\n",
             F::PROC,
             core::str::from_utf8(home.as_bytes()).unwrap_or("?"),
             core::str::from_utf8(careof.as_bytes()).unwrap_or("?"),
@@ -633,8 +973,88 @@ impl<F: StackPath> Home<F> {
             self.counters.restored.load(Ordering::Relaxed),
             self.counters.refused.load(Ordering::Relaxed),
             self.counters.tunnelled.load(Ordering::Relaxed),
-            self.bound.load(Ordering::Relaxed)
+            self.bound.load(Ordering::Relaxed),
+            self.counters.updates_sent.load(Ordering::Relaxed),
+            self.counters.updates_taken.load(Ordering::Relaxed),
+            self.counters.updates_refused.load(Ordering::Relaxed),
+            self.counters.errors_sent.load(Ordering::Relaxed),
+            self.counters.errors_heard.load(Ordering::Relaxed)
         );
+    }
+}
+
+impl<F: StackPath> Home<F> {
+    /// Sends the binding errors that are due.
+    fn send_errors(&self) {
+        let mut due =
+            [(F::Addr::default(), F::Addr::default(), F::Addr::default()); CORRESPONDENTS];
+        let n = self.errors.lock().take_due(now_ms(), &mut due);
+        for &(to, from, home) in due.iter().take(n) {
+            let mut message = [0u8; UPDATE_MAX];
+            let Some(len) = write_error(F::icmp_type(), home, &mut message) else {
+                continue;
+            };
+            let sent = message
+                .get_mut(..len)
+                .ok_or(EINVAL)
+                .and_then(|m| F::send_update(self.net.get(), from, to, m));
+            if sent.is_ok() {
+                self.counters.errors_sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl<F: StackPath> Tick for Home<F> {
+    /// Sends the binding updates that are due, from the care-of address, each stamped
+    /// with the wall clock and authenticated for its correspondent.
+    fn tick(&self) {
+        self.send_errors();
+        let config = self.config();
+        if !config.away() {
+            self.updates.lock().clear();
+            return;
+        }
+        let mut due = [F::Addr::default(); CORRESPONDENTS];
+        let n = self.updates.lock().take_due(now_ms(), &mut due);
+        if n == 0 {
+            return;
+        }
+        let mut key = self.key.lock().0;
+        let Some(octets) = key.as_ref() else {
+            return;
+        };
+        let update = BindingUpdate {
+            home: config.home,
+            careof: config.careof,
+            timestamp_ms: real_ns() / 1_000_000,
+            lifetime_s: LIFETIME_S,
+        };
+        for &correspondent in due.iter().take(n) {
+            let mut message = [0u8; UPDATE_MAX];
+            let Some(len) =
+                write_update(octets, F::icmp_type(), &update, correspondent, &mut message)
+            else {
+                continue;
+            };
+            let sent = message
+                .get_mut(..len)
+                .ok_or(EINVAL)
+                .and_then(|m| F::send_update(self.net.get(), config.careof, correspondent, m));
+            match sent {
+                Ok(()) => {
+                    self.counters.updates_sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) if net_ratelimit() => {
+                    pr_warn!(
+                        "home: a binding update could not be sent: error {}\n",
+                        e.to_errno()
+                    );
+                }
+                Err(_) => {}
+            }
+        }
+        wipe(&mut key);
     }
 }
 
@@ -654,6 +1074,7 @@ fn stacking_error(e: StackingError) -> &'static str {
 enum HomeField {
     CareofAddr,
     Correspondent,
+    BindingKey,
 }
 
 /// One knob of the home-address state.
@@ -665,10 +1086,11 @@ pub(crate) struct HomeKnob<F: StackPath> {
 impl<F: StackPath> HomeKnob<F> {
     /// Registers `net.ipv{4,6}.sitemh_home.{careof_addr,correspondent}`.
     pub(crate) fn register(net: &Net, state: &Arc<Home<F>>) -> Result<NetSysctlText<Self>> {
-        let mut knobs = KVec::with_capacity(2, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(3, GFP_KERNEL)?;
         for (name, field) in [
             (c"careof_addr", HomeField::CareofAddr),
             (c"correspondent", HomeField::Correspondent),
+            (c"binding_key", HomeField::BindingKey),
         ] {
             let knob = HomeKnob {
                 state: state.clone(),
@@ -701,6 +1123,11 @@ impl<F: StackPath> TextKnob for HomeKnob<F> {
                 u8::from(self.state.correspondent.load(Ordering::Relaxed))
             ),
             HomeField::CareofAddr => F::write_addr(out, self.state.configured_careof()),
+            // Never the key itself.
+            HomeField::BindingKey if self.state.has_key.load(Ordering::Acquire) => {
+                write!(out, "set")
+            }
+            HomeField::BindingKey => Ok(()),
         };
         shown.map_err(|_| EOVERFLOW)
     }
@@ -711,6 +1138,15 @@ impl<F: StackPath> TextKnob for HomeKnob<F> {
         }
         let _writer = self.state.writers.lock();
         match self.field {
+            HomeField::BindingKey => {
+                let Ok(key) = parse_key(text) else {
+                    return self.refuse(b"(not shown)", "not 64 hexadecimal digits, or empty");
+                };
+                self.state.has_key.store(key.is_some(), Ordering::Release);
+                self.state.key.lock().replace(key);
+                // Correspondents hear the next update under the new key at once.
+                self.state.updates.lock().clear();
+            }
             HomeField::Correspondent => {
                 let on = match parse_decimal(text) {
                     Some(0) => false,

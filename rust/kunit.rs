@@ -161,4 +161,11 @@ mod stacking {
     fn home_addresses_both_ways() {
         assert_eq!(crate::logic::home::vectors::check_all(), Ok(()));
     }
+
+    /// Binding updates verify only under their key, for their correspondent, fresh and
+    /// unchanged.
+    #[test]
+    fn binding_updates_authenticate() {
+        assert_eq!(crate::logic::binding_update::vectors::check_all(), Ok(()));
+    }
 }

@@ -157,10 +157,16 @@ impl NetState for SitemhNet {
         self.switchover.start()?;
         self.switchover6.start()?;
         self.linkfail.start()?;
+        self.home4.start()?;
+        self.home6.start()?;
         #[allow(unsafe_code)]
         // SAFETY: the hooks and the notifier call back into `self`, which stays in place
-        // until `stop` (the `NetState` contract); `stop` detaches the hooks and drops the
-        // notifier, which wait for callbacks in flight, and `net` outlives its own state.
+        // until it is dropped (the `NetState` contract). `stop` detaches the hooks and
+        // drops the notifier; unregistering the notifier waits for events in flight, but
+        // unregistering a hook does not wait for packets still inside it: the state is
+        // dropped only an RCU grace period after `stop` (pernet `pre_exit`, then `exit`;
+        // on a failed `start`, after `synchronize_net`), when none can be. `net` outlives
+        // its own state.
         let notifier = unsafe {
             self.packet_hooks.attach(net, self)?;
             KBox::pin_init(NetdevNotifier::register(net, self), GFP_KERNEL)
@@ -347,7 +353,9 @@ impl NetHooks for SitemhNet {
             (HookPoint::LocalIn, false) => users != 0,
             // IPv6 notices (for IPv6 domains) and IPv6 exchange messages.
             (HookPoint::LocalIn, true) => {
-                wants(hook_user::DOMAINS_V6) || wants(hook_user::SWITCHOVER_V6)
+                wants(hook_user::DOMAINS_V6)
+                    || wants(hook_user::SWITCHOVER_V6)
+                    || wants(hook_user::HOME_V6)
             }
             // Address translation: moved connections, home addresses.
             (HookPoint::Egress | HookPoint::Ingress, false) => {
@@ -366,12 +374,15 @@ impl NetHooks for SitemhNet {
     fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
         match point {
             HookPoint::LocalIn => {
+                if let Some(verdict) = self.home4.receive_update(packet) {
+                    return verdict;
+                }
                 return self.linkfail.receive(
                     &self.v4,
                     packet,
                     || self.switchover.domains_changed(),
                     |src, message| self.switchover.receive(src, message),
-                )
+                );
             }
             // A moved connection's packets are found by the socket's addresses: the
             // switchover translates before the home addresses are stacked, and after they
@@ -402,12 +413,15 @@ impl NetHooks for SitemhNet {
     fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
         match point {
             HookPoint::LocalIn => {
+                if let Some(verdict) = self.home6.receive_update(packet) {
+                    return verdict;
+                }
                 return self.linkfail.receive6(
                     &self.v6,
                     packet,
                     || self.switchover6.domains_changed(),
                     |src, message| self.switchover6.receive(src, message),
-                )
+                );
             }
             // In the same order as IPv4's.
             HookPoint::Egress => {

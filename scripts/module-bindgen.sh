@@ -30,7 +30,7 @@ functions='net_generic
 	ip_route_output_key ip6_route_output_flags dst_release
 	dst_cache_init dst_cache_destroy dst_cache_get_ip4 dst_cache_set_ip4
 	dst_cache_get_ip6 dst_cache_set_ip6
-	local_bh_disable local_bh_enable
+	local_bh_disable local_bh_enable synchronize_net
 	dev_get_by_name dev_put dev_get_by_index_rcu
 	register_netdevice_notifier_net unregister_netdevice_notifier_net
 	proc_create_net_single remove_proc_entry seq_file_single_net

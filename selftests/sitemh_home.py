@@ -18,11 +18,14 @@
                              "sent WHAT" for each
 """
 
+import errno
 import hashlib
+import hmac
 import os
 import socket
 import struct
 import sys
+import time
 
 
 def family(addr):
@@ -92,14 +95,22 @@ def udp_server(bind, port):
 
 
 def udp_client(bind, dst, port):
+    # Sent again every second until answered: the first datagram to a new correspondent
+    # may arrive before the correspondent has taken the binding update it triggered.
     data = os.urandom(1000)
     with socket.socket(family(dst), socket.SOCK_DGRAM) as s:
-        s.settimeout(5)
+        s.settimeout(1)
         s.bind((bind, 0))
-        s.sendto(data, (dst, port))
-        got, peer = s.recvfrom(65536)
-        print(f"reply {peer[0]} {'ok' if got == data else 'MISMATCH'}")
-        return 0 if got == data else 1
+        for _ in range(5):
+            s.sendto(data, (dst, port))
+            try:
+                got, peer = s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            print(f"reply {peer[0]} {'ok' if got == data else 'MISMATCH'}")
+            return 0 if got == data else 1
+        print("no reply")
+        return 1
 
 
 def options(pcap, src):
@@ -178,6 +189,110 @@ def send_malformed(src, dst):
     return 0
 
 
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def send_stacked(src, dst, home):
+    """A type 1 stacked UDP datagram from SRC claiming HOME as its sender's home: what an
+    attacker sends to make DST bind HOME to SRC."""
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as s:
+        options = bytes([144, 8, 1, 0]) + addr(home)
+        payload = b"forged binding"
+        udp = struct.pack("!HHHH", 40000, 9, 8 + len(payload), 0) + payload
+        header = struct.pack("!BBHHHBBH4s4s", 0x47, 0, 0, 0, 0, 255, socket.IPPROTO_UDP, 0,
+                             addr(src), addr(dst))
+        s.sendto(header + options + udp, (dst, 0))
+    print("sent")
+    return 0
+
+
+def binding_update(key_hex, home, careof, correspondent, stamp_ms, lifetime=120, type_=41):
+    """A binding update (rust/logic/binding_update.rs) under KEY_HEX, checksum filled in."""
+    key = bytes.fromhex(key_hex)
+    body = addr(home) + addr(careof) + struct.pack("!QHH", stamp_ms, lifetime, 0)
+    head = bytes([type_, 7])
+    mac = hmac.new(key, b"sitemh binding update v1" + head + bytes(4) + body
+                   + addr(correspondent), hashlib.sha256).digest()[:16]
+    message = head + bytes(2) + bytes(4) + body + mac
+    csum = checksum(message)
+    return message[:2] + struct.pack("!H", csum) + message[4:]
+
+
+def send_raw_icmp(src, dst, message, ttl=64):
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as s:
+        header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 0, 0, 0, ttl, socket.IPPROTO_ICMP, 0,
+                             addr(src), addr(dst))
+        s.sendto(header + message, (dst, 0))
+
+
+def send_update(src, dst, home, careof, key_hex, offset_ms="0"):
+    """An update from SRC (spoofed at will) to DST binding HOME to CAREOF, stamped now plus
+    OFFSET_MS."""
+    stamp = int(time.time() * 1000) + int(offset_ms)
+    send_raw_icmp(src, dst, binding_update(key_hex, home, careof, dst, stamp))
+    print("sent")
+    return 0
+
+
+def replay_update(pcap, dst):
+    """Sends again, as captured, the first binding update to DST in PCAP."""
+    with open(pcap, "rb") as f:
+        head = f.read(24)
+        magic = struct.unpack("<I", head[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        linktype = struct.unpack(endian + "I", head[20:24])[0]
+        skip = 14 if linktype == 1 else 16 if linktype == 113 else 0
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            incl = struct.unpack(endian + "I", rec[8:12])[0]
+            ip = f.read(incl)[skip:]
+            if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 1 or ip[16:20] != addr(dst):
+                continue
+            ihl = (ip[0] & 15) * 4
+            if ip[ihl + 1] != 7:
+                continue
+            send_raw_icmp(socket.inet_ntoa(ip[12:16]), dst, ip[ihl:])
+            print("replayed")
+            return 0
+    print("none")
+    return 1
+
+
+def send_with_options(bind, dst, port, mtu="1500"):
+    """A DF datagram from BIND carrying record-route and timestamp options (IP_OPTIONS),
+    exactly MTU octets long: it fits before the stacking option goes in, not after. The
+    stack then answers FRAG_NEEDED with icmp_send(), which echoes the options it compiled
+    (issue 20 item 3). Prints "sent" or "error NAME"."""
+    # The empty slots hold 0xff: once the option goes in front, the stack's stale offsets
+    # of RR and TS land in them and read 255 as an option's length.
+    rr = bytes([7, 19, 4]) + b"\xff" * 16
+    ts = bytes([68, 12, 5, 0]) + b"\xff" * 8
+    options = rr + ts + bytes([0])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((bind, 0))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, options)
+        s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER, IP_PMTUDISC_DO
+        payload = b"\xff" * (int(mtu) - 20 - len(options) - 8)
+        try:
+            s.sendto(payload, (dst, int(port)))
+            s.sendto(payload, (dst, int(port)))
+        except OSError as e:
+            # (errno.errorcode names 95 ENOTSUP, its other name on Linux.)
+            name = "EOPNOTSUPP" if e.errno == errno.EOPNOTSUPP else errno.errorcode.get(e.errno)
+            print(f"error {name or e.errno}")
+            return 0
+    print("sent")
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "tcp-server":
@@ -192,6 +307,14 @@ def main(argv):
         return udp_client(args[0], args[1], int(args[2]))
     if cmd == "send-malformed":
         return send_malformed(args[0], args[1])
+    if cmd == "send-with-options":
+        return send_with_options(*args[:4])
+    if cmd == "send-stacked":
+        return send_stacked(*args[:3])
+    if cmd == "send-update":
+        return send_update(*args[:6])
+    if cmd == "replay-update":
+        return replay_update(args[0], args[1])
     if cmd == "options":
         return options(args[0], args[1])
     print(__doc__, file=sys.stderr)

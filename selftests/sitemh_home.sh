@@ -22,6 +22,8 @@ HOME6=2001:db8:aa::5
 CAREOF6=2001:db8:1:a::10
 X_HOME6=2001:db8:bb::7
 PORT=7411
+# The site's binding key (net.ipv{4,6}.sitemh_home.binding_key), shared by H and X.
+KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 
 # proc_field NS NAME [LINE]: a counter of the "home" (or LINE, e.g. home6) line of
 # /proc/net/sitemh.
@@ -57,11 +59,24 @@ tcp_exchange() {
 	server_saw=$(cat "$out")
 }
 
+# configure_keys: H and X share the binding key and take each other's binding updates
+# (when both are away, each is the other's correspondent).
+configure_keys() {
+	local ns fam
+	for ns in "$h" "$x"; do
+		for fam in 4 6; do
+			ip netns exec "$ns" sysctl -q -w net.ipv$fam.sitemh_home.binding_key=$KEY \
+				net.ipv$fam.sitemh_home.correspondent=1 || return 1
+		done
+	done
+}
+
 configure_mobile() {
 	ip -n "$h" addr add $HOME4/32 dev lo
 	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
 		net.ipv4.sitemh_home.careof_addr=$CAREOF || return 1
 	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || return 1
+	configure_keys || return 1
 	# H's home network, as X sees it: behind PE2, which has no route there.
 	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.13
 	# The same in IPv6.
@@ -265,7 +280,7 @@ test_draft_layout_dropped_by_routers() {
 	unload_module && insmod "$SITEMH_KO" stacking_layout=1 || { log_test 1 "reload with stacking_layout=1"; return; }
 	configure_site && ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
 		net.ipv4.sitemh_home.careof_addr=$CAREOF &&
-		ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
+		ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 && configure_keys || rc=1
 	errors=$(ip netns exec "$ir" nstat -az IpInHdrErrors | awk '/IpInHdrErrors/ { print $2 }')
 	saw=$(ip netns exec "$h" $app udp-client $HOME4 $X4 $PORT 2>&1 | tail -1)
 	echo "# H: $saw"
@@ -318,7 +333,8 @@ home_agent_case() {
 	shift 5
 	local ip="ip" unspec=0.0.0.0 line=home opt=
 	[ "$fam" = 6 ] && ip="ip -6" unspec=:: line=home6 opt=-6
-	# X forgets H's binding, H its configured care-of address.
+	# X forgets H's binding, H its configured care-of address. (X's binding error, when it
+	# refuses H's first stacked answer, makes H send its update again at once.)
 	check [ "$(ip netns exec "$x" "$tool" bind-careof $opt "$home" $unspec)" = ok ] || rc=1
 	check [ "$(ip netns exec "$x" "$tool" careof $opt "$home")" = - ] || rc=1
 	ip netns exec "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$unspec" || rc=1
@@ -377,6 +393,37 @@ test_home_agent_tunnel() {
 	log_test $rc "through the home agent's IP-in-IP tunnel: the care-of address is found on the interfaces (IPv4, IPv6)"
 }
 
+# Binding updates: forged (wrong key), stale, from another address than the care-of
+# address they name, or replayed are refused and change nothing.
+test_binding_update_refusals() {
+	local rc=0 victim=100.66.0.9 attacker=192.0.2.9 refused bad_key
+	bad_key=ff${KEY:2}
+	refused=$(proc_field "$x" updates_refused)
+	ip netns exec "$pe1" $app send-update $attacker $X4 $victim $attacker $bad_key >/dev/null
+	ip netns exec "$pe1" $app send-update $attacker $X4 $victim $attacker $KEY -60000 >/dev/null
+	ip netns exec "$pe1" $app send-update $attacker $X4 $victim $CAREOF $KEY >/dev/null
+	ip netns exec "$pe1" $app send-update $attacker $X4 $X4 $attacker $KEY >/dev/null
+	busywait 2000 prints $((refused + 4)) proc_field "$x" updates_refused || rc=1
+	check [ "$(ip netns exec "$x" "$tool" careof $victim)" = - ] || rc=1
+	# H's own update, captured on the way and sent again: a replay. (Writing the key
+	# again makes H announce itself afresh to its correspondents.)
+	capture "$x" x-pe1 "$tmp/update.pcap"
+	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.binding_key=$KEY || rc=1
+	ip netns exec "$h" ping -q -c 1 -W 2 -I $HOME4 $X4 >/dev/null 2>&1
+	stop_capture
+	refused=$(proc_field "$x" updates_refused)
+	check [ "$(ip netns exec "$pe1" $app replay-update "$tmp/update.pcap" $X4)" = replayed ] || rc=1
+	busywait 2000 prints $((refused + 1)) proc_field "$x" updates_refused || rc=1
+	# The key is never shown, and only a network administrator may set it.
+	check [ "$(ip netns exec "$x" sysctl -n net.ipv4.sitemh_home.binding_key)" = set ] || rc=1
+	check_fails ip netns exec "$x" setpriv --bounding-set -net_admin \
+		sysctl -q -w net.ipv4.sitemh_home.binding_key=$bad_key 2>/dev/null || rc=1
+	check_fails ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.binding_key=12 2>/dev/null || rc=1
+	# Peers' care-of addresses are the administrator's to read.
+	check [ "$(ip netns exec "$x" setpriv --reuid 65534 --regid 65534 --clear-groups "$tool" careof $HOME4)" = - ] || rc=1
+	log_test $rc "binding updates: forged, stale, misdirected and replayed ones are refused"
+}
+
 tmp=$(mktemp -d)
 defer rm -rf "$tmp"
 load_module || { log_test 1 "module loads"; exit $ksft_fail; }
@@ -390,6 +437,7 @@ test_both_away
 test_ipv6
 test_use_homeaddr_toggle
 test_refused
+test_binding_update_refusals
 test_udp_careof_parameters
 test_knobs
 test_home_agent_tunnel

@@ -536,9 +536,13 @@ int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32
 int sitemh_ipv4_options(const struct sk_buff *skb, u8 *out, unsigned int max)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	unsigned int len = iph->ihl * 4 - sizeof(*iph);
+	unsigned int len;
 
-	if (iph->ihl < 5 || len > max)
+	/* ihl is checked first: below 5 the subtraction would wrap. */
+	if (iph->ihl < 5)
+		return -EINVAL;
+	len = iph->ihl * 4 - sizeof(*iph);
+	if (len > max)
 		return -EINVAL;
 	if (len && skb_copy_bits(skb, skb_network_offset(skb) + sizeof(*iph), out, len))
 		return -EINVAL;
@@ -550,8 +554,14 @@ int sitemh_ipv4_push_option(struct sk_buff *skb, const u8 *opt, unsigned int len
 	struct iphdr *iph = ip_hdr(skb);
 	unsigned int hlen = iph->ihl * 4;
 
-	if (len % 4 || hlen + len > 60)
+	if (!len || len % 4 || hlen + len > 60)
 		return -EMSGSIZE;
+	/* A packet that carries options already (IP_OPTIONS, say) is not stacked: the
+	 * stack's compiled view of them (IPCB(skb)->opt: offsets of RR, TS, SRR, CIPSO) would
+	 * point to the wrong octets once ours go in front, and icmp_send() echoes options
+	 * from those offsets into a 40-octet buffer. */
+	if (iph->ihl != 5)
+		return -EOPNOTSUPP;
 	if (skb_network_offset(skb) != 0)
 		return -EINVAL;
 	if (skb_cow_head(skb, len))
@@ -567,6 +577,11 @@ int sitemh_ipv4_push_option(struct sk_buff *skb, const u8 *opt, unsigned int len
 	iph->ihl += len / 4;
 	iph_set_totlen(iph, skb->len);
 	ip_send_check(iph);
+	/* The compiled options now describe the header as it is: our option alone, which
+	 * records nothing a router or icmp_send() would fill in or echo (cf. upstream's
+	 * "ipv4: recompile ip options in ipv4_link_failure"). */
+	memset(&IPCB(skb)->opt, 0, sizeof(IPCB(skb)->opt));
+	IPCB(skb)->opt.optlen = len;
 	return 0;
 }
 
@@ -575,7 +590,8 @@ int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned in
 	unsigned int nhoff = skb_network_offset(skb);
 	struct iphdr *iph = ip_hdr(skb);
 
-	if (off + len > iph->ihl * 4 - sizeof(*iph))
+	/* ihl is checked first: below 5 the bound would wrap. */
+	if (iph->ihl < 5 || len > 40 || off > 40 || off + len > iph->ihl * 4 - sizeof(*iph))
 		return -EINVAL;
 	if (skb_ensure_writable(skb, nhoff + iph->ihl * 4))
 		return -ENOMEM;
@@ -672,7 +688,8 @@ int sitemh_ipv6_push_routing_header(struct net *net, struct sk_buff *skb, const 
 {
 	struct ipv6hdr *ip6h = ipv6_hdr(skb);
 
-	if (len % 8 || skb_network_offset(skb) != 0)
+	/* A routing header has 8 octets at least, and says its own length in its second. */
+	if (len < 8 || len % 8 || len != (rh[1] + 1) * 8u || skb_network_offset(skb) != 0)
 		return -EINVAL;
 	/* The routing header comes after a hop-by-hop options header: not handled. */
 	if (ip6h->nexthdr == NEXTHDR_HOP)
@@ -702,11 +719,14 @@ int sitemh_ipv6_pull_routing_header(struct sk_buff *skb, const u8 *saddr, const 
 	struct ipv6hdr *ip6h;
 	u8 next;
 
-	if (nhoff != 0 || ipv6_hdr(skb)->nexthdr != NEXTHDR_ROUTING)
+	if (nhoff != 0 || ipv6_hdr(skb)->nexthdr != NEXTHDR_ROUTING || len < 8 || len % 8)
 		return -EINVAL;
 	if (skb_ensure_writable(skb, sizeof(*ip6h) + len))
 		return -ENOMEM;
 	ip6h = ipv6_hdr(skb);
+	/* Only the whole header goes: the length it states is the length taken out. */
+	if ((((u8 *)ip6h)[sizeof(*ip6h) + 1] + 1) * 8u != len)
+		return -EINVAL;
 	next = ((u8 *)ip6h)[sizeof(*ip6h)];
 	if (skb->ip_summed == CHECKSUM_COMPLETE)
 		skb->ip_summed = CHECKSUM_NONE;

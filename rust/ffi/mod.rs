@@ -15,6 +15,7 @@ pub(crate) mod netfilter;
 pub(crate) mod proc;
 pub(crate) mod rcu;
 pub(crate) mod route;
+pub(crate) mod secret;
 pub(crate) mod sock;
 pub(crate) mod sockopt;
 pub(crate) mod sysctl;

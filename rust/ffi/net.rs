@@ -114,7 +114,8 @@ impl NetId {
 /// exist) the value is built by [`NetState::init`], moved into that room and then
 /// [`NetState::start`]ed: from then on its address is fixed, so `start` may hand it to C
 /// (hooks, files). When the namespace goes away (or the module unregisters) it is
-/// [`NetState::stop`]ped and dropped.
+/// [`NetState::stop`]ped (pernet `pre_exit`), and dropped an RCU grace period later
+/// (pernet `exit`), when no packet hook can still be running on it.
 pub(crate) trait NetState: Sized + Send + Sync + 'static {
     /// Where the kernel keeps this type's slot number.
     const ID: &'static NetId;
@@ -173,6 +174,7 @@ impl<T: NetState> NetStateRegistration<T> {
                 unsafe {
                     slot.write(bindings::pernet_operations {
                         init: Some(init_callback::<T>),
+                        pre_exit: Some(pre_exit_callback::<T>),
                         exit: Some(exit_callback::<T>),
                         id: T::ID.0.get(),
                         size: core::mem::size_of::<T>(),
@@ -231,26 +233,45 @@ unsafe extern "C" fn init_callback<T: NetState>(net: *mut bindings::net) -> c_in
     // SAFETY: the slot now holds an initialised `T` that stays in place until `exit`.
     let state = unsafe { &*slot };
     if let Err(e) = state.start(borrowed) {
-        // SAFETY: the value was written above and is dropped once; `exit` is not called
-        // for a namespace whose `init` failed.
+        // `start` withdrew what it had registered, but a packet hook may have run on
+        // another CPU meanwhile: `nf_unregister_net_hooks` does not wait for packets still
+        // inside a hook. Wait until none can still see the state.
+        // SAFETY: no preconditions; process context (namespace set-up may sleep).
+        unsafe { local::synchronize_net() };
+        // SAFETY: the value was written above and is dropped once; neither `pre_exit` nor
+        // `exit` is called for a namespace whose `init` failed.
         unsafe { ptr::drop_in_place(slot) };
         return e.to_errno();
     }
     0
 }
 
-/// Called by the kernel for every namespace that goes away while `T` is registered.
+/// Called by the kernel for every namespace that goes away while `T` is registered,
+/// before [`exit_callback`]: the state is stopped here (hooks, notifiers and files
+/// withdrawn), and the core waits an RCU grace period before it calls `exit`, so that
+/// no packet still inside one of the state's hooks sees it freed (`nf_unregister_net_hooks`
+/// does not wait for them; iptables' tables unregister in `pre_exit` for the same reason).
 ///
 /// # Safety
 ///
 /// Called only by the kernel, once, after a successful `init_callback` for `net`.
-unsafe extern "C" fn exit_callback<T: NetState>(net: *mut bindings::net) {
+unsafe extern "C" fn pre_exit_callback<T: NetState>(net: *mut bindings::net) {
     // SAFETY: the kernel passes a namespace that is alive during the call.
     let borrowed = unsafe { Net::from_raw(net) };
-    // SAFETY: `init_callback` wrote and started a `T` in this slot.
+    // SAFETY: `init_callback` wrote and started a `T` in this slot; `exit` has not run.
     let slot = unsafe { state_slot::<T>(net) };
     // SAFETY: see above.
     unsafe { (*slot).stop(borrowed) };
-    // SAFETY: `init_callback` wrote a `T` into this slot, and the kernel calls `exit` once.
-    unsafe { ptr::drop_in_place(slot) };
+}
+
+/// Called by the kernel for every namespace that goes away while `T` is registered, an
+/// RCU grace period after [`pre_exit_callback`] stopped the state: frees it.
+///
+/// # Safety
+///
+/// Called only by the kernel, once, after `pre_exit_callback` for `net`.
+unsafe extern "C" fn exit_callback<T: NetState>(net: *mut bindings::net) {
+    // SAFETY: `init_callback` wrote a `T` into this slot, `pre_exit_callback` stopped it,
+    // and the kernel calls `exit` once, after a grace period: no hook still runs on it.
+    unsafe { ptr::drop_in_place(state_slot::<T>(net)) };
 }

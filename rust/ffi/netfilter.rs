@@ -502,13 +502,17 @@ const HOOKS: [(u8, c_uint, HookPoint, c_int); NUM_HOOKS] = [
 ///
 /// # Invariants
 ///
-/// `op` is registered in `net` with `priv` pointing to a `T` that outlives the
-/// registration; it is unregistered exactly once, on drop.
+/// While `registered`, `op` is registered in `net` with `priv` pointing to a `T` that
+/// outlives the registration; it is unregistered exactly once, by
+/// [`HookRegistration::unregister`] or on drop. The memory of `op` is released only an
+/// RCU grace period after it was unregistered (netfilter's hook dumps read the ops under
+/// RCU, and a packet may still be inside the hook).
 #[pin_data(PinnedDrop)]
 pub(crate) struct HookRegistration<T: NetHooks> {
     #[pin]
     op: Opaque<local::nf_hook_ops>,
     net: *mut bindings::net,
+    registered: bool,
     _handler: PhantomData<*const T>,
 }
 
@@ -550,16 +554,34 @@ impl<T: NetHooks> HookRegistration<T> {
                 to_result(unsafe { local::nf_register_net_hooks(net, slot, 1) })
             }),
             net,
+            registered: true,
             _handler: PhantomData,
         })
+    }
+
+    /// Unregisters the hook without waiting: packets already inside it may still run,
+    /// so the caller waits a grace period (`synchronize_net`) before it drops `self` or
+    /// frees what `priv` points to.
+    fn unregister(self: Pin<&mut Self>) {
+        // SAFETY: `registered` is not structurally pinned; nothing moves.
+        let this = unsafe { self.get_unchecked_mut() };
+        if core::mem::replace(&mut this.registered, false) {
+            // SAFETY: registered in `net` (type invariant), and unregistered once: the
+            // flag is cleared first.
+            unsafe { local::nf_unregister_net_hooks(this.net, this.op.get(), 1) };
+        }
     }
 }
 
 #[pinned_drop]
 impl<T: NetHooks> PinnedDrop for HookRegistration<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered in `net` (type invariant); this waits for packets in flight.
-        unsafe { local::nf_unregister_net_hooks(self.net, self.op.get(), 1) };
+        if self.registered {
+            self.unregister();
+            // The hook's ops live in `self`: keep them until no reader can see them.
+            // SAFETY: no preconditions; hooks are dropped in process context.
+            unsafe { local::synchronize_net() };
+        }
     }
 }
 
@@ -683,12 +705,14 @@ impl<T: NetHooks> LazyHooks<T> {
         Self::sync(&mut state)
     }
 
-    /// Unregisters the hooks (waiting for packets in flight) and forgets the handler.
+    /// Unregisters the hooks and forgets the handler. Packets may still be inside a hook
+    /// when this returns: the handler must stay valid for an RCU grace period more (the
+    /// per-namespace state is freed in pernet `exit`, a grace period after `pre_exit`).
     pub(crate) fn detach(&self) {
         let mut state = self.state.lock();
-        state.hooks = [const { None }; NUM_HOOKS];
         state.handler = core::ptr::null();
         state.net = core::ptr::null_mut();
+        Self::sync(&mut state).ok();
     }
 
     /// Records whether user `bit` wants the hooks, and registers or unregisters them to
@@ -730,9 +754,29 @@ impl<T: NetHooks> LazyHooks<T> {
         seq_print!(m, "{}\n", if any { "" } else { " -" });
     }
 
-    /// Registers the hooks the users want and unregisters the others.
+    /// Registers the hooks the users want and unregisters the others; those are freed
+    /// together after one grace period.
     fn sync(state: &mut LazyState<T>) -> Result {
         let attached = !state.handler.is_null();
+        let mut gone: [Option<Pin<KBox<HookRegistration<T>>>>; NUM_HOOKS] =
+            [const { None }; NUM_HOOKS];
+        for (index, slot) in state.hooks.iter_mut().enumerate() {
+            let Some(&(pf, _, point, _)) = HOOKS.get(index) else {
+                continue;
+            };
+            let ipv6 = u32::from(pf) == bindings::NFPROTO_IPV6;
+            if !(attached && T::needed(point, ipv6, state.wanted)) {
+                if let (Some(mut hook), Some(out)) = (slot.take(), gone.get_mut(index)) {
+                    hook.as_mut().unregister();
+                    *out = Some(hook);
+                }
+            }
+        }
+        if gone.iter().any(Option::is_some) {
+            // SAFETY: no preconditions; called in process context under a mutex.
+            unsafe { local::synchronize_net() };
+            drop(gone);
+        }
         for (index, &(pf, _, point, _)) in HOOKS.iter().enumerate() {
             let ipv6 = u32::from(pf) == bindings::NFPROTO_IPV6;
             let wanted = attached && T::needed(point, ipv6, state.wanted);

@@ -78,6 +78,9 @@ pub(crate) enum RestoreError {
     /// It stacks, as the sender's home address, this node's own home or care-of address,
     /// or the address it came from.
     Impossible,
+    /// It stacks a sender's home address that this node holds no authenticated binding
+    /// for, to the address the packet came from.
+    Unbound,
 }
 
 /// What an arriving stacked packet becomes.
@@ -86,31 +89,34 @@ pub(crate) struct Restored<A> {
     /// The addresses the socket sees.
     pub(crate) src: A,
     pub(crate) dst: A,
-    /// A peer's home address and the care-of address it was reached from, to remember.
-    pub(crate) binding: Option<(A, A)>,
 }
 
 /// An arriving packet from `src` to `dst` that stacks `stacking`: the addresses its socket
-/// sees.
+/// sees. A stacked sender's home address replaces the source only if `bound(home, src)`:
+/// this node holds an authenticated (or configured) binding of that home address to the
+/// address the packet came from. A packet never teaches a binding: anyone can stack any
+/// address, and the source it gives the socket would be believed.
 pub(crate) fn ingress<A: HomeAddr>(
     config: &HomeConfig<A>,
     stacking: &Stacking<A>,
     src: A,
     dst: A,
+    bound: impl FnOnce(A, A) -> bool,
 ) -> Result<Restored<A>, RestoreError> {
     let dst = match stacking.receiver_home() {
         Some(home) if config.away() && home == config.home && dst == config.careof => home,
         Some(_) => return Err(RestoreError::NotOurs),
         None => dst,
     };
-    let (src, binding) = match stacking.sender_home() {
+    let src = match stacking.sender_home() {
         Some(home) if home == src || home == config.home || home == config.careof => {
             return Err(RestoreError::Impossible)
         }
-        Some(home) => (home, Some((home, src))),
-        None => (src, None),
+        Some(home) if bound(home, src) => home,
+        Some(_) => return Err(RestoreError::Unbound),
+        None => src,
     };
-    Ok(Restored { src, dst, binding })
+    Ok(Restored { src, dst })
 }
 
 /// Draft 2.3.4: a packet that reaches the home address without stacked addresses while
@@ -136,6 +142,24 @@ struct Binding<A> {
     careof: A,
     /// When it was last learned or used; the oldest is replaced when the cache is full.
     used: u64,
+    /// When it lapses (monotonic milliseconds); 0: configured, it lasts until forgotten.
+    expires: u64,
+    /// The timestamp of the last binding update accepted for `home`: an update no newer
+    /// is a replay.
+    stamp: u64,
+}
+
+impl<A> Binding<A> {
+    fn live(&self, now: u64) -> bool {
+        self.expires == 0 || now < self.expires
+    }
+}
+
+/// Why an authenticated binding update was not taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BindingRefused {
+    /// No newer than the last one accepted for the same home address: a replay.
+    Replayed,
 }
 
 /// The care-of addresses of peers away from home, learned from their packets. A fixed
@@ -160,23 +184,79 @@ impl<A: HomeAddr, const N: usize> BindingCache<A, N> {
         self.len
     }
 
-    /// The care-of address bound to `home`; marks the binding used at `now`.
+    /// The care-of address bound to `home`, unless the binding lapsed; marks it used at
+    /// `now`.
     pub(crate) fn lookup(&mut self, home: A, now: u64) -> Option<A> {
         let entry = self.entries[..self.len]
             .iter_mut()
-            .find(|b| b.home == home)?;
+            .find(|b| b.home == home && b.live(now))?;
         entry.used = now;
         Some(entry.careof)
     }
 
-    /// Binds `home` to `careof` (a peer moved: the newest address wins). Returns whether
-    /// anything changed.
+    /// Whether `home` is bound to `careof` at `now` (a binding that lapsed is none).
+    pub(crate) fn is_bound(&self, home: A, careof: A, now: u64) -> bool {
+        self.entries[..self.len]
+            .iter()
+            .any(|b| b.home == home && b.careof == careof && b.live(now))
+    }
+
+    /// Binds `home` to `careof` by configuration: the binding lasts until forgotten.
+    /// Returns whether anything changed.
     pub(crate) fn learn(&mut self, home: A, careof: A, now: u64) -> bool {
+        self.bind(home, careof, now, 0, 0)
+    }
+
+    /// Binds `home` to `careof` from an authenticated binding update stamped `stamp`,
+    /// until `now + lifetime_ms`; an update no newer than the last one taken for `home`
+    /// is a replay and changes nothing. Returns whether the care-of address changed.
+    pub(crate) fn learn_authenticated(
+        &mut self,
+        home: A,
+        careof: A,
+        now: u64,
+        stamp: u64,
+        lifetime_ms: u64,
+    ) -> Result<bool, BindingRefused> {
+        if let Some(entry) = self.entries[..self.len].iter().find(|b| b.home == home) {
+            if stamp <= entry.stamp {
+                return Err(BindingRefused::Replayed);
+            }
+        }
+        Ok(self.bind(
+            home,
+            careof,
+            now,
+            now.saturating_add(lifetime_ms.max(1)),
+            stamp,
+        ))
+    }
+
+    /// Drops the bindings that lapsed by `now`; returns how many are left.
+    pub(crate) fn expire(&mut self, now: u64) -> usize {
+        let mut i = 0;
+        while i < self.len {
+            if self.entries[i].live(now) {
+                i += 1;
+            } else {
+                self.len -= 1;
+                self.entries.swap(i, self.len);
+            }
+        }
+        self.len
+    }
+
+    fn bind(&mut self, home: A, careof: A, now: u64, expires: u64, stamp: u64) -> bool {
         if let Some(entry) = self.entries[..self.len].iter_mut().find(|b| b.home == home) {
-            let changed = entry.careof != careof;
+            let changed = entry.careof != careof || !entry.live(now);
             entry.careof = careof;
             entry.used = now;
+            entry.expires = expires;
+            entry.stamp = entry.stamp.max(stamp);
             return changed;
+        }
+        if self.len == N {
+            self.expire(now);
         }
         let slot = if self.len < N {
             self.len += 1;
@@ -196,6 +276,8 @@ impl<A: HomeAddr, const N: usize> BindingCache<A, N> {
                 home,
                 careof,
                 used: now,
+                expires,
+                stamp,
             };
         }
         true
@@ -242,16 +324,24 @@ pub(crate) mod vectors {
             if first.src != CAREOF || first.stacking.sender_home() != Some(HOME) {
                 return Err("the care-of address is not the source");
             }
-            let back = ingress(&receiver, &first.stacking, first.src, first.dst)
+            if ingress(&receiver, &first.stacking, first.src, first.dst, |_, _| {
+                false
+            }) != Err(RestoreError::Unbound)
+            {
+                return Err("a sender's home address was believed without a binding");
+            }
+            let bound = |home, careof| (home, careof) == (HOME, CAREOF);
+            let back = ingress(&receiver, &first.stacking, first.src, first.dst, bound)
                 .map_err(|_| "the correspondent refused")?;
-            if back.src != HOME || back.binding != Some((HOME, CAREOF)) {
-                return Err("the correspondent did not restore and learn");
+            if back.src != HOME {
+                return Err("the correspondent did not restore");
             }
             let reply = egress(&receiver, Some(CAREOF), back.dst, back.src).ok_or("no reply")?;
             if reply.dst != CAREOF {
                 return Err("the reply does not go to the care-of address");
             }
-            let at_mobile = ingress(&mobile, &reply.stacking, reply.src, reply.dst)
+            let peer_bound = |home, careof| (home, careof) == (PEER_HOME, PEER);
+            let at_mobile = ingress(&mobile, &reply.stacking, reply.src, reply.dst, peer_bound)
                 .map_err(|_| "the mobile node refused the reply")?;
             if (at_mobile.src, at_mobile.dst) != (dst, HOME) {
                 return Err("the mobile node's socket does not see home addresses");
@@ -260,11 +350,11 @@ pub(crate) mod vectors {
         let foreign = Stacking::Receiver {
             receiver_home: PEER_HOME,
         };
-        if ingress(&mobile, &foreign, PEER, CAREOF) != Err(RestoreError::NotOurs) {
+        if ingress(&mobile, &foreign, PEER, CAREOF, |_, _| true) != Err(RestoreError::NotOurs) {
             return Err("a foreign home address was accepted");
         }
         let own = Stacking::Sender { sender_home: HOME };
-        if ingress(&mobile, &own, PEER, CAREOF) != Err(RestoreError::Impossible) {
+        if ingress(&mobile, &own, PEER, CAREOF, |_, _| true) != Err(RestoreError::Impossible) {
             return Err("this node's own home address was accepted from a peer");
         }
         let mut cache = BindingCache::<u32, 2>::default();
@@ -277,6 +367,19 @@ pub(crate) mod vectors {
         }
         if !cache.forget(1) || cache.forget(1) || cache.lookup(1, 6).is_some() || cache.len() != 1 {
             return Err("forgetting a binding");
+        }
+        // Learned bindings lapse, and an update no newer than the last is a replay.
+        let mut cache = BindingCache::<u32, 2>::default();
+        if cache.learn_authenticated(1, 10, 100, 5, 1000) != Ok(true)
+            || !cache.is_bound(1, 10, 1099)
+            || cache.is_bound(1, 10, 1100)
+            || cache.lookup(1, 1100).is_some()
+            || cache.learn_authenticated(1, 11, 1100, 5, 1000) != Err(BindingRefused::Replayed)
+            || cache.learn_authenticated(1, 11, 1100, 6, 1000) != Ok(true)
+            || cache.lookup(1, 1200) != Some(11)
+            || cache.expire(2100) != 0
+        {
+            return Err("binding lifetimes and replays");
         }
         // A private address (no router) and the home address itself are passed over.
         const PRIVATE: u32 = 0x0a63_0005; // 10.99.0.5
@@ -369,15 +472,24 @@ mod tests {
             (mobile(), peer_mobile),
             (peer_mobile, mobile()),
         ] {
-            // The receiver learns the sender's binding from the first packet...
+            // With the sender's binding (learned from its authenticated update) the
+            // receiver restores the first packet...
             let first = egress(&sender, None, sender.home, receiver.home.max(PEER)).unwrap();
-            let back = ingress(&receiver, &first.stacking, first.src, first.dst).unwrap();
+            let bound = |h, c| (h, c) == (sender.home, sender.careof);
+            let back = ingress(&receiver, &first.stacking, first.src, first.dst, bound).unwrap();
             assert_eq!(back.src, sender.home);
-            assert_eq!(back.binding, Some((sender.home, sender.careof)));
             // ...and its reply, stacked with it, is restored at the sender.
             let reply = egress(&receiver, Some(sender.careof), back.dst, back.src).unwrap();
             assert_eq!(reply.dst, sender.careof);
-            let at_sender = ingress(&sender, &reply.stacking, reply.src, reply.dst).unwrap();
+            let receiver_bound = |h, c| (h, c) == (receiver.home, receiver.careof);
+            let at_sender = ingress(
+                &sender,
+                &reply.stacking,
+                reply.src,
+                reply.dst,
+                receiver_bound,
+            )
+            .unwrap();
             assert_eq!((at_sender.src, at_sender.dst), (back.dst, sender.home));
         }
     }
@@ -387,24 +499,25 @@ mod tests {
         let to_us = Stacking::Receiver {
             receiver_home: HOME,
         };
+        let any = |_, _| true;
         assert_eq!(
-            ingress(&mobile(), &to_us, PEER, CAREOF).map(|r| r.dst),
+            ingress(&mobile(), &to_us, PEER, CAREOF, any).map(|r| r.dst),
             Ok(HOME)
         );
         // Not at our care-of address, not our home address, or we are at home.
         assert_eq!(
-            ingress(&mobile(), &to_us, PEER, HOME),
+            ingress(&mobile(), &to_us, PEER, HOME, any),
             Err(RestoreError::NotOurs)
         );
         let other = Stacking::Receiver {
             receiver_home: PEER_HOME,
         };
         assert_eq!(
-            ingress(&mobile(), &other, PEER, CAREOF),
+            ingress(&mobile(), &other, PEER, CAREOF, any),
             Err(RestoreError::NotOurs)
         );
         assert_eq!(
-            ingress(&HomeConfig::default(), &to_us, PEER, CAREOF),
+            ingress(&HomeConfig::default(), &to_us, PEER, CAREOF, any),
             Err(RestoreError::NotOurs)
         );
         // A sender claiming our own addresses, or the one it sends from.
@@ -413,10 +526,24 @@ mod tests {
                 sender_home: claimed,
             };
             assert_eq!(
-                ingress(&mobile(), &s, PEER, CAREOF),
+                ingress(&mobile(), &s, PEER, CAREOF, any),
                 Err(RestoreError::Impossible)
             );
         }
+        // A sender's home address without a binding to the packet's source: never
+        // believed, whatever the packet says.
+        let s = Stacking::Sender {
+            sender_home: PEER_HOME,
+        };
+        assert_eq!(
+            ingress(&mobile(), &s, PEER, CAREOF, |_, _| false),
+            Err(RestoreError::Unbound)
+        );
+        assert_eq!(
+            ingress(&mobile(), &s, PEER, CAREOF, |h, c| (h, c)
+                == (PEER_HOME, CAREOF)),
+            Err(RestoreError::Unbound)
+        );
     }
 
     #[test]
@@ -486,10 +613,19 @@ mod tests {
         let mobile = HomeConfig { home, careof };
         let out = egress(&mobile, None, home, peer).unwrap();
         assert_eq!((out.src, out.dst), (careof, peer));
-        let back = ingress(&HomeConfig::default(), &out.stacking, out.src, out.dst).unwrap();
-        assert_eq!((back.src, back.binding), (home, Some((home, careof))));
+        let bound = |h, c| (h, c) == (home, careof);
+        let back = ingress(
+            &HomeConfig::default(),
+            &out.stacking,
+            out.src,
+            out.dst,
+            bound,
+        )
+        .unwrap();
+        assert_eq!(back.src, home);
         let reply = egress(&HomeConfig::default(), Some(careof), peer, home).unwrap();
-        let at_mobile = ingress(&mobile, &reply.stacking, reply.src, reply.dst).unwrap();
+        let at_mobile =
+            ingress(&mobile, &reply.stacking, reply.src, reply.dst, |_, _| false).unwrap();
         assert_eq!((at_mobile.src, at_mobile.dst), (peer, home));
     }
 

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub(crate) mod binding_update;
 pub(crate) mod domain;
 pub(crate) mod home;
 pub(crate) mod ipv4;

@@ -165,9 +165,12 @@ pub(crate) trait HomeAddr: Copy + Default + PartialEq + core::fmt::Debug {
 impl HomeAddr for u32 {
     const LEN: usize = 4;
 
+    /// Unicast and routable beyond the link: not in 0/8 ("this network"), 127/8
+    /// (loopback), 169.254/16 (link-local), 224/4 (multicast) or 240/4 (reserved and the
+    /// limited broadcast).
     fn usable_as_home(self) -> bool {
         let first = self >> 24;
-        self != 0 && self != u32::MAX && first != 127 && !(224..=239).contains(&first)
+        first != 0 && first != 127 && first < 224 && self >> 16 != 0xa9fe
     }
 
     fn read(octets: &[u8]) -> Self {
@@ -184,8 +187,12 @@ impl HomeAddr for u32 {
 impl HomeAddr for u128 {
     const LEN: usize = 16;
 
+    /// Unicast and routable beyond the link: not the unspecified or loopback address,
+    /// IPv4-compatible (::/96) or IPv4-mapped (::ffff:0:0/96), link-local (fe80::/10) or
+    /// multicast (ff00::/8).
     fn usable_as_home(self) -> bool {
-        self != 0 && self != 1 && (self >> 120) != 0xff
+        let top96 = self >> 32;
+        top96 != 0 && top96 != 0xffff && (self >> 118) != 0x3fa && (self >> 120) != 0xff
     }
 
     fn read(octets: &[u8]) -> Self {
