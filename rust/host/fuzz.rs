@@ -9,6 +9,14 @@
 //! stays fixed.
 
 use crate::logic::{
+    binding_update::{
+        self,
+        BindingUpdate,
+        UpdateError,
+        KEY_LEN,
+        MAX_LIFETIME_S,
+        UPDATE_MAX, //
+    },
     domain::{
         DomainConfig,
         DomainTable,
@@ -77,6 +85,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("domains", domains),
     ("select", select),
     ("sockopt", sockopt),
+    ("binding_update", binding_update),
 ];
 
 /// Octets consumed front to back; past the end every read is zero, so any input is a
@@ -660,6 +669,98 @@ fn linkfail_nonce(keys: &Keys) -> [u8; 12] {
     crate::logic::kdf::nonce(&keys.seal_salt, 1)
 }
 
+/// The binding key the harness signs with.
+const BINDING_KEY: [u8; KEY_LEN] = [0x5a; KEY_LEN];
+
+/// A home-address-family address from input (zero-padded at its end).
+fn draw_home<A: HomeAddr>(input: &mut Input<'_>) -> A {
+    let mut octets = [0u8; 16];
+    let taken = input.take(A::LEN);
+    octets[..taken.len()].copy_from_slice(taken);
+    A::read(&octets)
+}
+
+/// Binding updates and errors of the home-address path (either family), and the binding
+/// key's text: an update signed with the key parses back to what was written, unless its
+/// addresses, source or time are refused; one changed octet makes it fail; what the key
+/// knob parses prints back to the same key.
+pub fn binding_update(data: &[u8]) {
+    let mut input = Input(data);
+    let selector = input.u8();
+    if selector & 1 == 0 {
+        binding_family::<u32>(selector, &mut input);
+    } else {
+        binding_family::<u128>(selector, &mut input);
+    }
+}
+
+fn binding_family<A: HomeAddr>(selector: u8, input: &mut Input<'_>) {
+    let type_ = if selector & 2 == 0 {
+        ICMP_LINKFAILURE
+    } else {
+        200
+    };
+    let update = BindingUpdate {
+        home: draw_home::<A>(input),
+        careof: draw_home::<A>(input),
+        timestamp_ms: input.u64(),
+        lifetime_s: input.u16(),
+    };
+    let dst = draw_home::<A>(input);
+    let now = input.u64();
+    let src = if selector & 4 == 0 {
+        update.careof
+    } else {
+        draw_home::<A>(input)
+    };
+    let mut out = [0u8; UPDATE_MAX];
+    let len = binding_update::write_update(&BINDING_KEY, type_, &update, dst, &mut out)
+        .expect("room for an update");
+    match binding_update::parse_update::<A>(&BINDING_KEY, type_, &out[..len], src, dst, now) {
+        Ok(parsed) => {
+            assert_eq!((parsed.home, parsed.careof), (update.home, update.careof));
+            assert_eq!(parsed.timestamp_ms, update.timestamp_ms);
+            assert_eq!(
+                parsed.lifetime_s,
+                update.lifetime_s.clamp(1, MAX_LIFETIME_S)
+            );
+            assert!(parsed.home.usable_as_home() && parsed.careof.usable_as_home());
+            assert!(parsed.home != parsed.careof && parsed.home != dst && src == parsed.careof);
+        }
+        Err(e @ (UpdateError::BadTag | UpdateError::Length | UpdateError::NotAnUpdate)) => {
+            panic!("an update signed with the key refused: {e:?}")
+        }
+        Err(_) => {}
+    }
+    // Any octet but the checksum's changed: the tag no longer verifies.
+    let at = 4 + usize::from(input.u8()) % (len - 4);
+    let mut changed = out;
+    changed[at] ^= 1 << (selector >> 5);
+    assert!(
+        binding_update::parse_update::<A>(&BINDING_KEY, type_, &changed[..len], src, dst, now)
+            .is_err()
+    );
+
+    let message = input.rest();
+    let _ = binding_update::parse_update::<A>(&BINDING_KEY, type_, message, src, dst, now);
+    if let Some(home) = binding_update::parse_error::<A>(type_, message) {
+        let mut out = [0u8; 32];
+        let len = binding_update::write_error(type_, home, &mut out).expect("room");
+        assert_eq!(
+            binding_update::parse_error::<A>(type_, &out[..len]),
+            Some(home)
+        );
+    }
+    if let Ok(Some(key)) = binding_update::parse_key(message) {
+        let mut hex = [0u8; 2 * KEY_LEN];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(key) {
+            pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
+            pair[1] = b"0123456789abcdef"[usize::from(byte & 15)];
+        }
+        assert_eq!(binding_update::parse_key(&hex), Ok(Some(key)));
+    }
+}
+
 /// Sealed messages and notices as a peer sends them, for the seed corpora.
 #[cfg(test)]
 mod seeds {
@@ -881,6 +982,27 @@ mod seeds {
         let mut buf = [0u8; 8];
         sockopt::write_careof(0xc633_640au32, 0xcb00_710a, &mut buf).expect("room");
         seeds.push(("sockopt", "v4-careof", with(8, &buf)));
+
+        // home 100.64.0.5, care-of 198.51.100.10, timestamp 1000, lifetime 120, to
+        // 192.0.2.200 at 1000, from the care-of address.
+        let mut bu = vec![0u8];
+        bu.extend_from_slice(&[100, 64, 0, 5, 198, 51, 100, 10]);
+        bu.extend_from_slice(&1000u64.to_be_bytes());
+        bu.extend_from_slice(&120u16.to_be_bytes());
+        bu.extend_from_slice(&[192, 0, 2, 200]);
+        bu.extend_from_slice(&1000u64.to_be_bytes());
+        bu.push(9);
+        seeds.push(("binding_update", "v4-valid", bu.clone()));
+        bu.extend_from_slice(&[b'a'; 64]);
+        seeds.push(("binding_update", "v4-valid-then-key", bu));
+        let mut bu6 = vec![1u8];
+        bu6.extend_from_slice(&(0x2001_0db8_00aau128 << 80 | 5).to_be_bytes());
+        bu6.extend_from_slice(&(0x2001_0db8_0001u128 << 80 | 0x10).to_be_bytes());
+        bu6.extend_from_slice(&5u64.to_be_bytes());
+        bu6.extend_from_slice(&0u16.to_be_bytes());
+        bu6.extend_from_slice(&(0x2001_0db8_00bbu128 << 80 | 7).to_be_bytes());
+        bu6.extend_from_slice(&5u64.to_be_bytes());
+        seeds.push(("binding_update", "v6-lifetime-0", bu6));
         seeds
     }
 }
