@@ -235,15 +235,17 @@ fn sealed_family<B: Draw>(selector: u8, message: &[u8]) {
     let mut conn = Conn::new(tuple, routes);
     assert!(conn.is_named_by(&tuple));
     let usable = |a: B| a != B::ZERO;
+    // Whether this connection may take a pair on the wire: the input's selector decides.
+    let claim = |l: B, _p: B| selector & 4 == 0 || l != B::ZERO;
     let before = conn;
     let accepted = if parsed.code == linkfail::CODE_SET_ALT_ROUTE {
-        conn.accept_request(&alt, parsed.seq, usable).is_ok()
+        conn.accept_request(&alt, parsed.seq, usable, claim).is_ok()
     } else {
         if selector & 8 != 0 {
-            let route = conn.alternate(usable).unwrap_or(0);
+            let route = conn.alternate(usable, claim).unwrap_or(0);
             let _ = conn.propose(route, 3);
         }
-        conn.accept_answer(&alt).is_ok()
+        conn.accept_answer(&alt, claim).is_ok()
     };
     if !accepted && parsed.code == linkfail::CODE_SET_ALT_ROUTE {
         assert_eq!(conn, before, "a refused request changed the connection");
@@ -829,6 +831,7 @@ mod seeds {
         };
         let alt4 = AltRoute {
             code: linkfail::CODE_SET_ALT_ROUTE,
+            stamp: 1_000,
             src: 0xc000_020au32,
             dst: 0xcb00_710a,
         };
@@ -859,6 +862,7 @@ mod seeds {
         };
         let alt6 = AltRoute {
             code: linkfail::CODE_SET_ALT_ROUTE,
+            stamp: 2_000,
             src: 0x2001_0db8_0001u128 << 80 | 1,
             dst: 0x2001_0db8_0002u128 << 80 | 2,
         };
