@@ -21,6 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 tls=$here/sitemh_tls
 
 source "$here/switchover_site.sh"
+# The binding key H (away from home in two cases) and X share.
+BINDING_KEY=5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a
 
 test_link_failure() {
 	local rc=0 flag=$1 what=$2
@@ -210,14 +212,16 @@ modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
 [ -x "$tls" ] || { echo "sitemh_tls is not built"; exit $ksft_fail; }
 build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
 # H is a mobile node whose connection uses its home address 100.64.0.5 (care-of address
-# H1, draft 2.2) with X as its correspondent: the failure of its care-of address's link
+# H1, draft 2.2) with X as its correspondent (the two share the binding key: X believes
+# H's home address only from the care-of address H's authenticated update names): the failure of its care-of address's link
 # moves the connection like any other, and the applications keep their home addresses.
 test_home_address_connection() {
 	local rc=0 before_h2 stacked
 	ip -n "$h" addr add 100.64.0.5/32 dev lo
 	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
-		net.ipv4.sitemh_home.careof_addr=$H1 || rc=1
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
+		net.ipv4.sitemh_home.careof_addr=$H1 net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 \
+		net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
 	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.9
 	before_h2=$(count "$ce2" up h2)
 	bind=100.64.0.5 transfer "home address" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-up down
@@ -240,8 +244,9 @@ test_home_address_failback() {
 	local rc=0 before_h1
 	ip -n "$h" addr add 100.64.0.5/32 dev lo 2>/dev/null
 	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
-		net.ipv4.sitemh_home.careof_addr=$H1 || rc=1
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
+		net.ipv4.sitemh_home.careof_addr=$H1 net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
+	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 \
+		net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
 	ip -n "$x" route replace 100.64.0.0/24 via 192.0.2.9
 	before_h1=$(count "$ce1" up h1)
 	bind=100.64.0.5 routes_h="100.64.0.5,$X1 $routes_h" routes_x="$X1,100.64.0.5 $routes_x" \
