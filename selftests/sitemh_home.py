@@ -113,37 +113,41 @@ def udp_client(bind, dst, port):
         return 1
 
 
-def options(pcap, src):
+def packets(pcap):
+    """The IP packets of PCAP (Ethernet, Linux cooked or raw), in order."""
     with open(pcap, "rb") as f:
         head = f.read(24)
         magic = struct.unpack("<I", head[:4])[0]
         endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
         linktype = struct.unpack(endian + "I", head[20:24])[0]
         skip = 14 if linktype == 1 else 16 if linktype == 113 else 0
-        v6 = ":" in src
-        want = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, src)
         while True:
             rec = f.read(16)
             if len(rec) < 16:
-                break
+                return
             incl = struct.unpack(endian + "I", rec[8:12])[0]
-            frame = f.read(incl)
-            ip = frame[skip:]
-            if v6:
-                # IPv6: the routing header right after the fixed header, if any. The
-                # module's own messages (binding updates and errors) are not the flow's.
-                if len(ip) < 48 or ip[0] >> 4 != 6 or ip[8:24] != want or ip[6] == 58:
-                    continue
-                if ip[6] != 43:
-                    print("-")
-                else:
-                    print(ip[40:40 + (ip[41] + 1) * 8].hex())
-                return 0
-            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[12:16] != want or ip[9] == 1:
+            yield f.read(incl)[skip:]
+
+
+def options(pcap, src):
+    v6 = ":" in src
+    want = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, src)
+    for ip in packets(pcap):
+        if v6:
+            # IPv6: the routing header right after the fixed header, if any. The
+            # module's own messages (binding updates and errors) are not the flow's.
+            if len(ip) < 48 or ip[0] >> 4 != 6 or ip[8:24] != want or ip[6] == 58:
                 continue
-            ihl = (ip[0] & 15) * 4
-            print(ip[20:ihl].hex() or "-")
+            if ip[6] != 43:
+                print("-")
+            else:
+                print(ip[40:40 + (ip[41] + 1) * 8].hex())
             return 0
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[12:16] != want or ip[9] == 1:
+            continue
+        ihl = (ip[0] & 15) * 4
+        print(ip[20:ihl].hex() or "-")
+        return 0
     print("none")
     return 1
 
@@ -243,26 +247,15 @@ def send_update(src, dst, home, careof, key_hex, offset_ms="0"):
 
 def replay_update(pcap, dst):
     """Sends again, as captured, the first binding update to DST in PCAP."""
-    with open(pcap, "rb") as f:
-        head = f.read(24)
-        magic = struct.unpack("<I", head[:4])[0]
-        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-        linktype = struct.unpack(endian + "I", head[20:24])[0]
-        skip = 14 if linktype == 1 else 16 if linktype == 113 else 0
-        while True:
-            rec = f.read(16)
-            if len(rec) < 16:
-                break
-            incl = struct.unpack(endian + "I", rec[8:12])[0]
-            ip = f.read(incl)[skip:]
-            if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 1 or ip[16:20] != addr(dst):
-                continue
-            ihl = (ip[0] & 15) * 4
-            if ip[ihl + 1] != 7:
-                continue
-            send_raw_icmp(socket.inet_ntoa(ip[12:16]), dst, ip[ihl:])
-            print("replayed")
-            return 0
+    for ip in packets(pcap):
+        if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 1 or ip[16:20] != addr(dst):
+            continue
+        ihl = (ip[0] & 15) * 4
+        if ip[ihl + 1] != 7:
+            continue
+        send_raw_icmp(socket.inet_ntoa(ip[12:16]), dst, ip[ihl:])
+        print("replayed")
+        return 0
     print("none")
     return 1
 
