@@ -69,6 +69,26 @@ run_kunit() {
 	' "$log"
 }
 
+# After a selftest timed out: what is still blocked in the kernel (its stacks), for its
+# log. A task left in uninterruptible sleep (an rmmod that never returns, say) holds what
+# every later selftest needs: they are then reported as not run rather than each waiting
+# out its own timeout.
+wedged=
+dump_stuck_tasks() { # SELFTEST
+	local stuck
+	sleep 5
+	stuck=$(ps -eo stat=,pid=,args= | awk '$1 ~ /^D/')
+	[ -n "$stuck" ] || return 0
+	wedged=$1
+	echo "# tasks in uninterruptible sleep after the timeout:"
+	echo "$stuck" | sed 's/^/#   /'
+	local pid
+	for pid in $(echo "$stuck" | awk '{ print $2 }'); do
+		echo "# kernel stack of $pid:"
+		sed 's/^/#   /' "/proc/$pid/stack" 2>/dev/null
+	done
+}
+
 # kselftest conventions: exit 0 pass, 1 fail, 4 skip; each script also prints one
 # "TEST: name [ OK ]|[FAIL]|[SKIP]" line per case, which become our results.
 run_selftests() {
@@ -77,6 +97,10 @@ run_selftests() {
 	timeout_s=$(sed -n 's/^timeout=//p' "$root/selftests/settings")
 	for t in $progs; do
 		log=$out/selftest-$t.log
+		if [ -n "$wedged" ]; then
+			record FAIL "selftest:$t" "not run: tasks stuck in the kernel since $wedged timed out"
+			continue
+		fi
 		echo "# selftest $t"
 		(cd "$root/selftests" && timeout "${timeout_s:-600}" "./$t") > "$log" 2>&1
 		rc=$?
@@ -89,7 +113,10 @@ run_selftests() {
 		case $rc in
 		0) ;;
 		4) grep -q "selftest:$t:" "$results" || record SKIP "selftest:$t" "exit 4" ;;
-		124) record FAIL "selftest:$t" "timed out after ${timeout_s}s" ;;
+		124)
+			record FAIL "selftest:$t" "timed out after ${timeout_s}s"
+			dump_stuck_tasks "$t" >> "$log"
+			;;
 		*) grep -q "^FAIL	selftest:$t:" "$results" || record FAIL "selftest:$t" "exit $rc" ;;
 		esac
 	done

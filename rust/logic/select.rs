@@ -252,8 +252,10 @@ pub(crate) fn candidate_pairs<B: Classify, H: Host<B>>(
 }
 
 /// Which destinations (and sources) a name outside the domains uses: private ones if it
-/// has any, else global ones.
+/// has any, else global ones. Only the first [`MAX_DESTS`] count, as everywhere else: a
+/// longer list must not pick a class from a destination no pair is formed with.
 pub(crate) fn outside_class<B: Classify>(dsts: &[B]) -> AddrClass {
+    let dsts = &dsts[..dsts.len().min(MAX_DESTS)];
     if dsts.iter().any(|d| d.class() == AddrClass::Private) {
         AddrClass::Private
     } else {
@@ -890,6 +892,16 @@ pub(crate) mod vectors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_class_reads_the_destinations_pairs_are_formed_with() {
+        // Found by fuzzing: MAX_DESTS global destinations and one private one past them
+        // made the class private (no sources), while the pairs were formed as global.
+        let mut dsts = [0xc633_6401u32; MAX_DESTS + 1];
+        dsts[MAX_DESTS] = 0x0a00_0001;
+        assert_eq!(outside_class(&dsts), AddrClass::Global);
+        assert_eq!(outside_class(&dsts[MAX_DESTS..]), AddrClass::Private);
+    }
 
     #[test]
     fn rtt_cache_answers_until_expiry() {
