@@ -4,15 +4,23 @@
 # the output directory). Loads the module, runs KUnit and the selftests, then checks the
 # kernel log and kmemleak for splats.
 #
-# usage: vm-guest.sh test|demo|bench OUTDIR [MODULE [SELFTESTS]]
+# usage: vm-guest.sh test|demo|bench OUTDIR [MODULE [SELFTESTS [CLAIMS [SHARD]]]]
+# CLAIMS: a directory on the host that every guest of one run shares: a guest runs a
+# selftest only if it is the first to create CLAIMS/<selftest> (mkdir is atomic on the
+# host), so several guests split the suite between them as each becomes free. Shard 0
+# also runs KUnit.
 set -uo pipefail
 mode=$1
 out=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 ko=${3:-$root/sitemh.ko}
 only=${4:-}
+claims=${5:-}
+shard=${6:-0}
 results=$out/results
 export SITEMH_KO=$ko
+# Each case's time, for the host's "slowest cases" report (selftests/lib.sh writes it).
+export SITEMH_CASE_TIMES=$out/case-times
 
 record() { # STATUS NAME [DETAIL]
 	printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$results"
@@ -71,8 +79,8 @@ run_kunit() {
 
 # After a selftest timed out: what is still blocked in the kernel (its stacks), for its
 # log. A task left in uninterruptible sleep (an rmmod that never returns, say) holds what
-# every later selftest needs: they are then reported as not run rather than each waiting
-# out its own timeout.
+# every later selftest needs: this guest then runs none of them (the others, or the host's
+# "not run" report, take over) rather than each waiting out its own timeout.
 wedged=
 dump_stuck_tasks() { # SELFTEST
 	local stuck
@@ -95,15 +103,20 @@ run_selftests() {
 	local progs t rc log timeout_s
 	progs=${only:-$(make -s -C "$root/selftests" print-tests)}
 	timeout_s=$(sed -n 's/^timeout=//p' "$root/selftests/settings")
+	local started
 	for t in $progs; do
 		log=$out/selftest-$t.log
-		if [ -n "$wedged" ]; then
-			record FAIL "selftest:$t" "not run: tasks stuck in the kernel since $wedged timed out"
+		# A wedged guest claims nothing more: the other guests run what is left, and the
+		# host reports what nobody ran.
+		[ -z "$wedged" ] || break
+		if [ -n "$claims" ] && ! mkdir "$claims/$t" 2>/dev/null; then
 			continue
 		fi
 		echo "# selftest $t"
+		started=$(date +%s)
 		(cd "$root/selftests" && timeout "${timeout_s:-600}" "./$t") > "$log" 2>&1
 		rc=$?
+		printf '%s\t%s\n' "$t" "$(($(date +%s) - started))" >> "$out/times"
 		cat "$log"
 		sed -n 's/^TEST: \(.*[^ ]\) *\[ *\(OK\|FAIL\|SKIP\) *\]$/\2\t\1/p' "$log" |
 			while IFS=$'\t' read -r status name; do
@@ -148,18 +161,23 @@ check_kernel_log() {
 	fi
 }
 
-case $mode in
-test)
-	: > "$results"
-	kmemleak_baseline
-	run_kunit
-	run_selftests
-	check_kernel_log
-	touch "$out/complete"
-	;;
-demo | bench)
-	# The host prints this file: the guest's own output does not reach it.
-	bash "$root/scripts/$mode.sh" > "$out/output" 2>&1
-	echo $? > "$out/status"
-	;;
-esac
+# The guest reads this file from the host while it runs: everything is inside functions,
+# parsed before the first selftest starts, so an edit on the host meanwhile changes nothing.
+main() {
+	case $mode in
+	test)
+		: > "$results"
+		kmemleak_baseline
+		[ "$shard" != 0 ] || run_kunit
+		run_selftests
+		check_kernel_log
+		touch "$out/complete"
+		;;
+	demo | bench)
+		# The host prints this file: the guest's own output does not reach it.
+		bash "$root/scripts/$mode.sh" > "$out/output" 2>&1
+		echo $? > "$out/status"
+		;;
+	esac
+}
+main; exit

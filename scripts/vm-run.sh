@@ -23,9 +23,15 @@ ko=${SITEMH_KO:-$SITEMH_ROOT/sitemh.ko}
 vng=$SITEMH_CACHE/venv/bin/vng
 # vng starts virtme-run and friends from PATH.
 export PATH="$SITEMH_CACHE/venv/bin:$PATH"
-# 80 minutes: the whole selftest suite takes about 45-55 under TCG on an idle 2-core host
-# (more than the 30-minute budget; issue 21), and CI gives make check 90.
-timeout_s=${VM_TIMEOUT:-4800}
+# The selftests are split between $SITEMH_VM_GUESTS guests that run at once (default 2, one
+# per host core: a guest under TCG keeps about one core busy, its selftests being mostly
+# one process after another). Each takes the next selftest nobody has claimed yet, longest
+# first by the times of the last run on this machine (kept in $SITEMH_CACHE).
+guests=${SITEMH_VM_GUESTS:-2}
+[ "$mode" = test ] || guests=1
+times_cache=$SITEMH_CACHE/selftest-times
+# 40 minutes per guest; CI gives all of make check 90.
+timeout_s=${VM_TIMEOUT:-2400}
 own_results=
 if [ -z "${SITEMH_RESULTS:-}" ]; then
 	SITEMH_RESULTS=$(mktemp)
@@ -37,41 +43,92 @@ fail() {
 	log "FAIL $1: $2"
 }
 
+# The selftests to run, longest first by the last run's times (unknown ones first, in
+# the Makefile's order).
+selftest_order() {
+	local progs
+	progs=${SITEMH_SELFTESTS:-$(make -s -C "$SITEMH_ROOT/selftests" print-tests)}
+	local i=0 t
+	for t in $progs; do
+		i=$((i + 1))
+		printf '%s\t%s\t%s\n' "$(awk -v t="$t" '$1 == t { print $2 }' "$times_cache" 2>/dev/null | tail -1)" "$i" "$t"
+	done | sort -t "$(printf '\t')" -k1,1nr -k2,2n | awk -F '\t' '$1 == "" { print $3; next } { later[++n] = $3 } END { for (i = 1; i <= n; i++) print later[i] }' | tr '\n' ' '
+}
+
+# guest N OUT PROGS CLAIMS: boot guest N, wait for it; its vng exit status in OUT/vng-rc.
+guest() {
+	local n=$1 out=$2 progs=$3 claims=$4 rc
+	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
+		--cpus 2 --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
+		--append "kmemleak=on" \
+		--exec "env SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
+		</dev/null > "$out/console" 2>&1
+	rc=$?
+	echo $rc > "$out/vng-rc"
+}
+
 run() {
 	[ -x "$vng" ] || { fail vm:boot "virtme-ng missing: run 'make setup'"; return; }
 	[ -r "$kimg" ] || { fail vm:boot "no kernel image at $kimg: run 'make kernel'"; return; }
 	[ -r "$ko" ] || { fail vm:boot "$ko not built: run 'make module'"; return; }
 
-	local out rc
-	out=$(mktemp -d /tmp/sitemh-vm.XXXXXX)
-	log "booting $kimg under TCG (timeout ${timeout_s}s); guest output in $out"
-	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
-		--cpus 2 --memory 2G --rwdir "$out" \
-		--append "kmemleak=on" \
-		--exec "env SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '${SITEMH_SELFTESTS:-}'" </dev/null
-	rc=$?
-	if [ "$mode" = test ]; then
+	local base progs claims= n out rc t
+	base=$(mktemp -d /tmp/sitemh-vm.XXXXXX)
+	if [ "$mode" != test ]; then
+		log "booting $kimg under TCG (timeout ${timeout_s}s); guest output in $base/0"
+		mkdir "$base/0"
+		guest 0 "$base/0" "" ""
+		cat "$base/0/output" 2>/dev/null
+		if [ "$(cat "$base/0/status" 2>/dev/null)" != 0 ]; then
+			fail "vm:$mode" "the guest's $mode script failed (vng exit $(cat "$base/0/vng-rc")); see $base/0"
+		fi
+		return
+	fi
+	progs=$(selftest_order)
+	claims=$base/claims
+	mkdir "$claims"
+	log "booting $guests guests of $kimg under TCG (timeout ${timeout_s}s each); output in $base/N"
+	log "selftests, longest first: $progs"
+	for n in $(seq 0 $((guests - 1))); do
+		mkdir "$base/$n"
+		guest "$n" "$base/$n" "$progs" "$claims" &
+		# Boots apart: two guests booting at once slow each other down the most.
+		[ "$n" -eq $((guests - 1)) ] || sleep 20
+	done
+	wait
+	for n in $(seq 0 $((guests - 1))); do
+		out=$base/$n
+		rc=$(cat "$out/vng-rc" 2>/dev/null || echo 1)
 		if [ -s "$out/results" ]; then
-			cat "$out/results" >> "$SITEMH_RESULTS"
-			sed 's/\t/  /g' "$out/results"
+			# Every guest checks its own kernel log and leaks: name them apart.
+			sed "s/\tkernel:/\tkernel:guest$n:/" "$out/results" >> "$SITEMH_RESULTS"
+			sed "s/\tkernel:/\tkernel:guest$n:/; s/\t/  /g" "$out/results"
 		fi
 		# What the failing selftests said about themselves.
 		if grep -q '^FAIL	selftest:' "$out/results" 2>/dev/null; then
 			grep -h '^# \|^TEST:.*FAIL' "$out"/selftest-*.log
 		fi
 		if [ ! -e "$out/complete" ]; then
-			if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-				fail vm:run "guest did not finish within ${timeout_s}s"
+			if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+				fail "vm:guest$n" "guest did not finish within ${timeout_s}s; see $out"
 			else
-				fail vm:run "guest stopped before the end (vng exit $rc); see $out"
+				fail "vm:guest$n" "guest stopped before the end (vng exit $rc); see $out"
 			fi
 		fi
-	else
-		cat "$out/output" 2>/dev/null
-		if [ "$(cat "$out/status" 2>/dev/null)" != 0 ]; then
-			fail "vm:$mode" "the guest's $mode script failed (vng exit $rc); see $out"
-		fi
-	fi
+	done > "$base/report"
+	cat "$base/report"
+	for t in $progs; do
+		[ -d "$claims/$t" ] || fail "selftest:$t" "not run: no guest was free to take it"
+	done
+	# This run's times order the next run.
+	cat "$base"/*/times > "$times_cache.new" 2>/dev/null && [ -s "$times_cache.new" ] &&
+		mv "$times_cache.new" "$times_cache"
+	log "selftest times (s): $(sort -t "$(printf '\t')" -k2,2nr "$base"/*/times 2>/dev/null | tr '\t\n' '= ')"
+	log "guests' times (s): $(for n in $(seq 0 $((guests - 1))); do
+		printf 'guest%s %s  ' "$n" "$(awk -F '\t' '{ s += $2 } END { print s + 0 }' "$base/$n/times" 2>/dev/null)"; done)"
+	echo "The slowest ten cases (s):"
+	sort -t "$(printf '\t')" -k1,1nr "$base"/*/case-times 2>/dev/null | head -10 |
+		awk -F '\t' '{ printf "  %6.1f  %s\n", $1 / 1000, $2 }'
 }
 
 run

@@ -63,23 +63,45 @@ link() { # NS1 DEV1 NS2 DEV2
 	ip -n "$3" link set "$4" up
 }
 
+# A process costs a good fraction of a second in the test VM (TCG, debug kernel): the
+# clock and short naps below are shell builtins. now_ms sets $now_ms (no subshell).
+now_ms() {
+	local us=${EPOCHREALTIME/[.,]/}
+	now_ms=$((us / 1000))
+}
+
+# A pipe nobody ever writes to: `read -t` on it is a sleep without a process.
+exec {nap_fd}<> <(:)
+nap() { # SECONDS (fractions allowed)
+	read -r -t "$1" -u "$nap_fd" _ || true
+}
+
 # busywait TIMEOUT_MS CMD...: retry CMD until it succeeds or the time is up.
 busywait() {
-	local timeout_ms=$1
+	local timeout_ms=$1 start
 	shift
-	local start now
-	start=$(date +%s%3N)
+	now_ms
+	start=$now_ms
 	while true; do
 		"$@" && return 0
-		now=$(date +%s%3N)
-		[ $((now - start)) -ge "$timeout_ms" ] && return 1
-		sleep 0.05
+		now_ms
+		[ $((now_ms - start)) -ge "$timeout_ms" ] && return 1
+		nap 0.05
 	done
 }
 
 # log_test RC NAME: print the TEST line for one case and fold it into the script's result.
+# With $SITEMH_CASE_TIMES set (the VM runner sets it), each case's time (ms since the
+# previous case ended, or the script started) goes there too.
+now_ms
+case_started=$now_ms
 log_test() {
 	local rc=$1 name=$2
+	now_ms
+	if [ -n "${SITEMH_CASE_TIMES:-}" ]; then
+		printf '%s\t%s: %s\n' "$((now_ms - case_started))" "${0##*/}" "$name" >> "$SITEMH_CASE_TIMES"
+	fi
+	case_started=$now_ms
 	if [ "$rc" -eq 0 ]; then
 		printf 'TEST: %-60s [ OK ]\n' "$name"
 	elif [ "$rc" -eq $ksft_skip ]; then

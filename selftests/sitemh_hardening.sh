@@ -74,7 +74,7 @@ burst_round() {
 	lat=$(mktemp /tmp/sitemh-lat.XXXXXX)
 	rtnl_latency "$victim" "$stop" > "$lat" &
 	local measuring=$!
-	sleep 1
+	nap 1
 	local events0 flushes0 events1 flushes1
 	events0=$(field "$churner" netdev events 2>/dev/null)
 	flushes0=$(field "$churner" netdev flushes 2>/dev/null)
@@ -83,7 +83,7 @@ burst_round() {
 	ip netns del "$peers"
 	busywait 120000 gone "$churner" c$((n - 1))
 	burst=$(((${EPOCHREALTIME/./} - t0) / 1000))
-	sleep 2
+	nap 2
 	touch "$stop"
 	wait $measuring
 	cat "$lat"
@@ -167,7 +167,7 @@ test_rmmod_no_false_notice() {
 	check busywait_eq 3000 2 field "$ce" linkfail sent || rc=1
 	# The module going away is no failure of the uplink.
 	check rmmod sitemh || rc=1
-	sleep 1
+	nap 1
 	kill $dump
 	wait $dump 2>/dev/null
 	ip netns exec "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | sed 's/^/# /'

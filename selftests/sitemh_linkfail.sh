@@ -75,7 +75,7 @@ test_admin_down() {
 	defer rm -f "$pcap"
 	ip netns exec "$ir" tcpdump -i ir-b -n -U -w "$pcap" 'icmp[0] == 41' 2>/dev/null &
 	local dump=$!
-	sleep 1
+	nap 1
 	check [ "$(first_src)" = 198.51.100.131 ] || rc=1
 	ip -n "$ce1" link set ce1-up down
 	check busywait_eq 3000 1 counter "$ir" received || rc=1
@@ -90,7 +90,7 @@ test_admin_down() {
 	check busywait_eq 3000 2 counter "$ir" received || rc=1
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
 	check [ "$(first_src)" = 198.51.100.131 ] || rc=1
-	sleep 0.5
+	nap 0.5
 	kill $dump
 	wait $dump 2>/dev/null
 	# The capture: from CE1, to the broadcast address, type 41, code 1 then 5, PE 192.0.2.2.

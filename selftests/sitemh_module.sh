@@ -132,11 +132,11 @@ test_unload_under_traffic() {
 		pids="$pids $!"
 		ip netns exec "$a" ping -q -f -w 4 198.18.0.1 >/dev/null 2>&1 &
 		pids="$pids $!"
-		sleep 1
+		nap 1
 		if [ "$round" = 3 ]; then
 			# A namespace goes while its hooks see traffic; then the module.
 			ip netns del "$b" || rc=1
-			sleep 0.5
+			nap 0.5
 		fi
 		rmmod sitemh || rc=1
 		# shellcheck disable=SC2086

@@ -32,7 +32,7 @@ udp_server() {
 	ip netns exec "$h" "$tool" udp-server $opt $PORT "$1" &
 	server=$!
 	defer kill $server
-	sleep 0.5
+	nap 0.5
 }
 
 stop_server() {

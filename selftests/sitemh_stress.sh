@@ -107,7 +107,7 @@ test_unload_under_traffic() {
 		load_module || rc=1
 		check configure "$r" || rc=1
 		pids=$(traffic 30)
-		sleep 0.5
+		nap 0.5
 		check rmmod sitemh || rc=1
 		kill $pids 2>/dev/null
 		wait $pids 2>/dev/null
@@ -120,7 +120,7 @@ test_namespace_deleted_under_traffic() {
 	load_module || rc=1
 	check configure "$r" || rc=1
 	pids=$(traffic 30)
-	sleep 0.5
+	nap 0.5
 	# Deleting the router's namespace under traffic tears down its state and devices.
 	check ip netns del "$r" || rc=1
 	kill $pids 2>/dev/null

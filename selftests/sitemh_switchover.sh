@@ -68,11 +68,11 @@ test_ce_failure() {
 # been quiet for failback_ms, back.
 flap() {
 	ip -n "$ce1" link set ce1-up down
-	sleep 2
+	nap 2
 	restore_uplink
-	sleep 0.3
+	nap 0.3
 	ip -n "$ce1" link set ce1-up down
-	sleep 1
+	nap 1
 	restore_uplink
 }
 
@@ -262,7 +262,7 @@ test_home_address_failback() {
 
 down_then_back() {
 	ip -n "$ce1" link set ce1-up down
-	sleep 2
+	nap 2
 	restore_uplink
 }
 

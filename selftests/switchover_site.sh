@@ -290,7 +290,7 @@ transfer() {
 	local client=$!
 	busywait 20000 grep -q '^ready' "$out_c" ||
 		echo "# client never ready ($name): $(tr '\n' ' ' <"$out_c")"
-	sleep 0.5
+	nap 0.5
 	"$@"
 	wait $client
 	client_rc=$?
