@@ -77,6 +77,7 @@ use crate::{
             Packet,
             Verdict, //
         },
+        rcu::RcuBox,
         sock::{
             addr_is_local4,
             addr_is_local6,
@@ -413,6 +414,43 @@ struct Outgoing<A> {
     alt: AltRoute<A>,
 }
 
+/// A moved connection as the packet path sees it.
+struct MovedEntry<A> {
+    conn: Conn<A>,
+    sock: SockRef,
+}
+
+/// The connections that moved, are moving or ever moved, for the packet path (read
+/// under RCU, never changed: replaced whole).
+struct MovedView<A> {
+    entries: KVec<MovedEntry<A>>,
+    /// Their positions by ports ([`port_index_insert`]); empty when it could not be
+    /// built: the look-up then goes through every entry.
+    index: KVec<u16>,
+}
+
+impl<A> MovedView<A> {
+    fn empty() -> Self {
+        Self {
+            entries: KVec::new(),
+            index: KVec::new(),
+        }
+    }
+}
+
+impl<A: WireAddr> MovedEntry<A> {
+    /// Whether the packet path would treat `other` as it treats this entry.
+    fn same_as(&self, other: &MovedEntry<A>) -> bool {
+        let (a, b) = (&self.conn, &other.conn);
+        self.sock.id() == other.sock.id()
+            && a.tuple == b.tuple
+            && a.routes == b.routes
+            && a.in_use == b.in_use
+            && a.pending.map(|p| p.route) == b.pending.map(|p| p.route)
+            && a.left == b.left
+    }
+}
+
 /// A connection a received message may be about, and its keys, to try outside the lock.
 struct Candidate {
     /// Its position in the inbox taken.
@@ -486,12 +524,9 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     /// One bit per [`port_filter_bit`] of those connections: a packet whose ports map to
     /// a clear bit belongs to none of them and skips the look-up.
     moved_ports: [AtomicU64; PORT_FILTER_BITS / 64],
-    /// The positions in `conns` of those connections by their ports, rebuilt under the
-    /// `conns` lock whenever they change (always taken after it): a packet of a moved
-    /// connection finds it without going through every tracked one. `None` when it
-    /// could not be allocated: the look-up then goes through them all.
-    #[pin]
-    moved_index: SpinLockIrq<Option<KVec<u16>>>,
+    /// Those connections as the packet path reads them: a copy published through RCU by
+    /// the work item whenever they change, so that no packet takes a lock.
+    moved_view: RcuBox<MovedView<F::Addr>>,
     /// When the last notice changed which domains are down (ms).
     last_notice_ms: AtomicU64,
     retries: AtomicU32,
@@ -512,6 +547,7 @@ impl<F: SwitchFamily> Switchover<F> {
         linkfail: Arc<LinkFail>,
         hooks: Arc<LazyHooks<SitemhNet>>,
     ) -> Result<Arc<Self>> {
+        let view = KBox::new(MovedView::empty(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 ticker: OwnedTicker::new(),
@@ -521,7 +557,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 membership <- new_mutex!(()),
                 moved: AtomicU32::new(0),
                 moved_ports: [const { AtomicU64::new(0) }; PORT_FILTER_BITS / 64],
-                moved_index <- new_spinlock_irq!(None),
+                moved_view: RcuBox::new(view),
                 last_notice_ms: AtomicU64::new(0),
                 retries: AtomicU32::new(5),
                 retry_ms: AtomicU32::new(0),
@@ -546,9 +582,12 @@ impl<F: SwitchFamily> Switchover<F> {
         self.ticker.stop();
         let forgotten = core::mem::take(&mut *self.conns.lock());
         self.moved.store(0, Ordering::Relaxed);
-        let index = self.moved_index.lock().take();
         drop(forgotten);
-        drop(index);
+        // The packet path's copies hold socket references: they go now (or, if even an
+        // empty view cannot be allocated, with the state).
+        if let Ok(empty) = KBox::new(MovedView::empty(), GFP_KERNEL) {
+            self.moved_view.replace(empty);
+        }
     }
 
     fn arm(&self, ms: u32) {
@@ -661,21 +700,25 @@ impl<F: SwitchFamily> Switchover<F> {
     /// The first answer of `decide` for a moved connection with local port `lport` and
     /// peer port `fport` whose socket is still open (a closed one may share its tuple with
     /// a newer socket).
+    ///
+    /// Lock-free: it reads the copy the work item published through RCU.
     fn find_live<R>(
         &self,
         lport: u16,
         fport: u16,
-        decide: impl Fn(&Tracked<F::Addr>) -> Option<R>,
+        decide: impl Fn(&SockRef, &Conn<F::Addr>) -> Option<R>,
     ) -> Option<R> {
-        let conns = self.conns.lock();
-        let index = self.moved_index.lock();
-        let live = |t: &&Tracked<F::Addr>| !t.sock.closed();
-        match index.as_ref() {
-            Some(slots) => port_index_candidates(slots, lport, fport)
-                .filter_map(|at| conns.get(at))
+        let guard = rcu::read_lock();
+        let view = self.moved_view.read(&guard);
+        let live = |e: &&MovedEntry<F::Addr>| !e.sock.closed();
+        let decide = |e: &MovedEntry<F::Addr>| decide(&e.sock, &e.conn);
+        if view.index.is_empty() {
+            view.entries.iter().filter(live).find_map(decide)
+        } else {
+            port_index_candidates(&view.index, lport, fport)
+                .filter_map(|at| view.entries.get(at))
                 .filter(live)
-                .find_map(decide),
-            None => conns.iter().filter(live).find_map(decide),
+                .find_map(decide)
         }
     }
 
@@ -683,8 +726,14 @@ impl<F: SwitchFamily> Switchover<F> {
     /// own pair always; another only while `local` is still this host's and no other
     /// socket owns the tuple (one may have taken it since the move: its packets are its
     /// own, never translated to this connection). Any context.
-    fn on_wire_ok(&self, t: &Tracked<F::Addr>, local: F::Addr, peer: F::Addr) -> bool {
-        let c = &t.conn.tuple;
+    fn on_wire_ok(
+        &self,
+        sock: &SockRef,
+        conn: &Conn<F::Addr>,
+        local: F::Addr,
+        peer: F::Addr,
+    ) -> bool {
+        let c = &conn.tuple;
         if (local, peer) == (c.laddr, c.faddr) {
             return true;
         }
@@ -692,7 +741,7 @@ impl<F: SwitchFamily> Switchover<F> {
         self.still_local(net, local)
             && !F::taken(
                 net,
-                &t.sock,
+                sock,
                 &Tuple {
                     proto: c.proto,
                     saddr: local,
@@ -731,7 +780,7 @@ impl<F: SwitchFamily> Switchover<F> {
         if (local, peer) == (c.laddr, c.faddr) {
             return true;
         }
-        self.on_wire_ok(t, local, peer)
+        self.on_wire_ok(&t.sock, &t.conn, local, peer)
             && !conns.iter().enumerate().any(|(i, other)| {
                 i != at
                     && !other.sock.closed()
@@ -751,11 +800,11 @@ impl<F: SwitchFamily> Switchover<F> {
             return Verdict::Accept;
         }
         let (src, dst) = F::addrs(packet);
-        let pair = self.find_live(sport, dport, |t| {
-            let (s, d) = t.conn.egress(proto, src, dst, sport, dport)?;
+        let pair = self.find_live(sport, dport, |sock, conn| {
+            let (s, d) = conn.egress(proto, src, dst, sport, dport)?;
             // Never onto another socket's tuple or from an address no longer ours: the
             // packet leaves on the socket's own pair instead.
-            self.on_wire_ok(t, s, d).then_some((s, d))
+            self.on_wire_ok(sock, conn, s, d).then_some((s, d))
         });
         match pair.map(|(s, d)| F::translate(packet, s, d, true)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -775,10 +824,10 @@ impl<F: SwitchFamily> Switchover<F> {
             return Verdict::Accept;
         }
         let (src, dst) = F::addrs(packet);
-        let pair = self.find_live(dport, sport, |t| {
-            let own = t.conn.ingress(proto, src, dst, sport, dport)?;
+        let pair = self.find_live(dport, sport, |sock, conn| {
+            let own = conn.ingress(proto, src, dst, sport, dport)?;
             // A packet for a tuple another socket owns is that socket's.
-            self.on_wire_ok(t, dst, src).then_some(own)
+            self.on_wire_ok(sock, conn, dst, src).then_some(own)
         });
         match pair.map(|(s, d)| F::translate(packet, s, d, false)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -805,9 +854,9 @@ impl<F: SwitchFamily> Switchover<F> {
             return Verdict::Accept;
         }
         // The quote is a packet this end sent: seen from here, it arrives from `dst`.
-        let own = self.find_live(sport, dport, |t| {
-            let own = t.conn.ingress(proto, dst, src, dport, sport)?;
-            self.on_wire_ok(t, src, dst).then_some(own)
+        let own = self.find_live(sport, dport, |sock, conn| {
+            let own = conn.ingress(proto, dst, src, dport, sport)?;
+            self.on_wire_ok(sock, conn, src, dst).then_some(own)
         });
         match own.map(|(peer, local)| F::translate_icmp_quote(packet, local, peer)) {
             Some(Err(e)) => Verdict::Drop(e),
@@ -1296,37 +1345,69 @@ impl<F: SwitchFamily> Switchover<F> {
         next
     }
 
-    /// Sums up the connections that moved, are moving or ever moved for the packet path:
-    /// their number, the port filter and the index. Called with the `conns` lock held
-    /// after anything that changes which connections moved or where they are.
-    fn recount(&self, conns: &KVec<Tracked<F::Addr>>) {
-        let mut words = [0u64; PORT_FILTER_BITS / 64];
-        let mut moved = 0u32;
-        let has_moved =
-            |c: &Conn<F::Addr>| c.in_use.is_some() || c.pending.is_some() || c.switches > 0;
+    /// Under the `conns` lock: copies into `entries` (room reserved outside the lock) the
+    /// connections that moved, are moving or ever moved, and sums them up for the packet
+    /// path's filter. False if `entries` had too little room (nothing to publish then).
+    fn collect_moved(
+        conns: &KVec<Tracked<F::Addr>>,
+        entries: &mut KVec<MovedEntry<F::Addr>>,
+        words: &mut [u64; PORT_FILTER_BITS / 64],
+    ) -> bool {
         for t in conns.iter() {
             let c = &t.conn;
-            if has_moved(c) {
-                moved += 1;
-                let bit = port_filter_bit(c.tuple.lport, c.tuple.fport);
-                if let Some(word) = words.get_mut(bit / 64) {
-                    *word |= 1 << (bit % 64);
-                }
+            if c.in_use.is_none() && c.pending.is_none() && c.switches == 0 {
+                continue;
+            }
+            let entry = MovedEntry {
+                conn: t.conn,
+                sock: t.sock.clone(),
+            };
+            if entries.push_within_capacity(entry).is_err() {
+                return false;
+            }
+            let bit = port_filter_bit(c.tuple.lport, c.tuple.fport);
+            if let Some(word) = words.get_mut(bit / 64) {
+                *word |= 1 << (bit % 64);
             }
         }
-        {
-            let mut index = self.moved_index.lock();
-            let slots = port_index_slots(moved as usize);
-            let mut table = index.take().unwrap_or_default();
-            table.clear();
-            // Without room the look-up goes through every connection instead.
-            *index = table.resize(slots, 0, GFP_ATOMIC).ok().and_then(|()| {
-                let all_in = conns.iter().enumerate().all(|(at, t)| {
-                    !has_moved(&t.conn)
-                        || port_index_insert(&mut table, t.conn.tuple.lport, t.conn.tuple.fport, at)
-                });
-                all_in.then_some(table)
-            });
+        true
+    }
+
+    /// Outside the lock: publishes `entries` (from [`Switchover::collect_moved`]) to the
+    /// packet path if they differ from what it reads, with their index by ports, then the
+    /// filter `words`. Sleeps (a grace period before the old copy goes).
+    fn publish_moved(
+        &self,
+        entries: KVec<MovedEntry<F::Addr>>,
+        words: [u64; PORT_FILTER_BITS / 64],
+    ) {
+        let unchanged = {
+            let guard = rcu::read_lock();
+            let view = self.moved_view.read(&guard);
+            view.entries.len() == entries.len()
+                && view
+                    .entries
+                    .iter()
+                    .zip(entries.iter())
+                    .all(|(a, b)| a.same_as(b))
+        };
+        let moved = entries.len() as u32;
+        if !unchanged {
+            // Without room for the index the look-up goes through every entry instead.
+            let index = KVec::from_elem(0u16, port_index_slots(entries.len()), GFP_KERNEL)
+                .ok()
+                .and_then(|mut table| {
+                    let all_in = entries.iter().enumerate().all(|(at, e)| {
+                        port_index_insert(&mut table, e.conn.tuple.lport, e.conn.tuple.fport, at)
+                    });
+                    all_in.then_some(table)
+                })
+                .unwrap_or_default();
+            let Ok(view) = KBox::new(MovedView { entries, index }, GFP_KERNEL) else {
+                // The packet path keeps the old copy; the next run tries again.
+                return;
+            };
+            self.moved_view.replace(view);
         }
         // Each word is stored whole: a bit set before and after is never seen clear.
         for (slot, word) in self.moved_ports.iter().zip(words) {
@@ -1347,42 +1428,28 @@ impl<F: SwitchFamily> Switchover<F> {
             .is_some_and(|word| word.load(Ordering::Relaxed) & (1 << (bit % 64)) != 0)
     }
 
-    /// Makes sure the table has room for one more connection (and the index of moved
-    /// connections for all of them) without allocating under its interrupt-disabling
-    /// lock: larger tables are allocated here, charged to the caller's memory cgroup
+    /// Makes sure the table has room for one more connection without allocating under
+    /// its interrupt-disabling lock: larger tables are allocated here, charged to the caller's memory cgroup
     /// (`GFP_KERNEL_ACCOUNT`: a user pays for the connections it registers), and the
     /// entries moved over under the lock; the old tables are freed after it. Called with
     /// `membership` held, so no other caller adds connections meanwhile.
     fn reserve_one(&self) -> Result {
-        let (len, capacity, index_capacity) = {
+        let (len, capacity) = {
             let conns = self.conns.lock();
-            let index = self.moved_index.lock();
-            (
-                conns.len(),
-                conns.capacity(),
-                index.as_ref().map_or(0, |slots| slots.capacity()),
-            )
+            (conns.len(), conns.capacity())
         };
         if len >= MAX_TRACKED {
             return Err(ENOBUFS);
         }
-        let index_wanted = port_index_slots(len + 1);
-        if len < capacity && index_wanted <= index_capacity {
+        if len < capacity {
             return Ok(());
         }
-        let wanted = if len < capacity {
-            capacity
-        } else {
-            capacity.saturating_mul(2).clamp(16, MAX_TRACKED)
-        };
+        let wanted = capacity.saturating_mul(2).clamp(16, MAX_TRACKED);
         let mut bigger = KVec::with_capacity(wanted, GFP_KERNEL_ACCOUNT)?;
-        let mut index_bigger: KVec<u16> =
-            KVec::with_capacity(port_index_slots(wanted), GFP_KERNEL_ACCOUNT)?;
-        let (old, old_index) = {
+        let old = {
             let mut conns = self.conns.lock();
-            let mut index = self.moved_index.lock();
             // The work item only ever removes connections: they all fit.
-            let old = if conns.capacity() < wanted && conns.len() <= wanted {
+            if conns.capacity() < wanted && conns.len() <= wanted {
                 for t in conns.drain_all() {
                     // Within capacity: `len` is at most `wanted`.
                     let _ = bigger.push_within_capacity(t);
@@ -1390,24 +1457,9 @@ impl<F: SwitchFamily> Switchover<F> {
                 Some(core::mem::replace(&mut *conns, bigger))
             } else {
                 None
-            };
-            // The index is rebuilt from the connections by `recount`; until then packets
-            // use a copy (positions do not change above). Without an index (it could not
-            // be allocated) they go through every connection: that stays so.
-            let old_index = match &mut *index {
-                Some(slots) if slots.capacity() < index_bigger.capacity() => {
-                    // Within capacity: no allocation.
-                    match index_bigger.extend_from_slice(slots, GFP_NOWAIT) {
-                        Ok(()) => Some(core::mem::replace(slots, index_bigger)),
-                        Err(_) => None,
-                    }
-                }
-                _ => None,
-            };
-            (old, old_index)
+            }
         };
         drop(old);
-        drop(old_index);
         Ok(())
     }
 
@@ -1444,6 +1496,12 @@ impl<F: SwitchFamily> Switchover<F> {
             let mut conns = self.conns.lock();
             if let Some(t) = conns.iter_mut().find(|t| socket.is(&t.sock)) {
                 change(t)?;
+                let c = &t.conn;
+                if c.in_use.is_some() || c.pending.is_some() || c.switches > 0 {
+                    // The packet path reads a copy of moved connections: the work item
+                    // publishes the change at once.
+                    self.arm(0);
+                }
                 false
             } else {
                 if conns.len() >= MAX_TRACKED
@@ -1680,7 +1738,12 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         let mut chores = Chores::default();
         let inbox = core::mem::take(&mut *self.inbox.lock());
         self.handle_inbox(&inbox, now, &mut chores);
-        let (next, empty) = {
+        // Room for the packet path's copy, made before the lock (only this work item
+        // makes connections move; new ones have not).
+        let room = self.conns.lock().len();
+        let mut moved = KVec::with_capacity(room, GFP_KERNEL).unwrap_or_default();
+        let mut words = [0u64; PORT_FILTER_BITS / 64];
+        let (next, empty, collected) = {
             let mut conns = self.conns.lock();
             let failback = self.propose_moves(&mut conns, now, &mut chores);
             let retry = self.retransmit(&mut conns, now, &mut chores);
@@ -1706,10 +1769,20 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
                     let _ = chores.forget.push(t, GFP_ATOMIC);
                 }
             }
-            self.recount(&conns);
-            (next, conns.is_empty())
+            let collected = Self::collect_moved(&conns, &mut moved, &mut words);
+            (next, conns.is_empty(), collected)
         };
         drop(inbox);
+        // Before any message goes: the peer may use the new pair as soon as it reads one,
+        // and its packets must find the connection (a TCP segment for an unknown tuple
+        // draws a reset).
+        if collected {
+            self.publish_moved(moved, words);
+        } else {
+            // Copies of some; the next run tries again.
+            drop(moved);
+            self.arm(PRUNE_MS / 10);
+        }
         let net = self.net.get();
         for out in chores.send.iter() {
             // Over the limit: a request goes again at its next retry, an answer when the

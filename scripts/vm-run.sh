@@ -29,6 +29,9 @@ export PATH="$SITEMH_CACHE/venv/bin:$PATH"
 # first by the times of the last run on this machine (kept in $SITEMH_CACHE).
 guests=${SITEMH_VM_GUESTS:-2}
 [ "$mode" = test ] || guests=1
+# vCPUs per guest: TCG runs each on a host thread; more guests than cores, or vCPUs than
+# cores, and they slow each other down.
+cpus=${SITEMH_VM_CPUS:-$(( guests > 1 ? 1 : 2 ))}
 times_cache=$SITEMH_CACHE/selftest-times
 # 40 minutes per guest; CI gives all of make check 90.
 timeout_s=${VM_TIMEOUT:-2400}
@@ -59,7 +62,7 @@ selftest_order() {
 guest() {
 	local n=$1 out=$2 progs=$3 claims=$4 rc
 	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
-		--cpus 2 --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
+		--cpus "$cpus" --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
 		--append "kmemleak=on" \
 		--exec "env SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
 		</dev/null > "$out/console" 2>&1

@@ -56,6 +56,12 @@ prints() {
 	[ "$("$@")" = "$value" ]
 }
 
+# ip_batch NS: the `ip` commands on stdin (one per line, without "ip"; the family follows
+# from the addresses) in NS ("" for this namespace), in one process.
+ip_batch() {
+	ip ${1:+-n "$1"} -batch -
+}
+
 # link NS1 DEV1 NS2 DEV2: a veth pair between two namespaces, both ends up.
 link() { # NS1 DEV1 NS2 DEV2
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"

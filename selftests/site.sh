@@ -33,95 +33,126 @@ build_site() {
 	done
 	ip netns exec "$h" sysctl -q -w net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 
-	link "$h" h-a "$ir" ir-a
-	ip -n "$lanb" link add br0 type bridge
-	ip -n "$lanb" link set br0 up
-	link "$ir" ir-b "$lanb" b-ir
-	link "$ce1" ce1-b "$lanb" b-ce1
-	link "$ce2" ce2-b "$lanb" b-ce2
-	for p in b-ir b-ce1 b-ce2; do ip -n "$lanb" link set "$p" master br0; done
-	link "$ce1" ce1-up "$pe1" pe1-ce
-	link "$ce2" ce2-up "$pe2" pe2-ce
-	link "$pe1" pe1-x "$x" x-pe1
-	link "$pe2" pe2-x "$x" x-pe2
-
-	# LAN A
-	ip -n "$h" addr add 198.51.100.10/25 dev h-a
-	ip -n "$h" addr add 203.0.113.10/25 dev h-a
-	ip -n "$h" addr add 10.99.1.10/24 dev h-a
-	ip -n "$ir" addr add 198.51.100.1/25 dev ir-a
-	ip -n "$ir" addr add 203.0.113.1/25 dev ir-a
-	ip -n "$ir" addr add 10.99.1.1/24 dev ir-a
-	ip -n "$h" -6 addr add 2001:db8:1:a::10/64 dev h-a nodad
-	ip -n "$h" -6 addr add 2001:db8:2:a::10/64 dev h-a nodad
-	ip -n "$h" -6 addr add fd00:99:0:a::10/64 dev h-a nodad
-	ip -n "$ir" -6 addr add 2001:db8:1:a::1/64 dev ir-a nodad
-	ip -n "$ir" -6 addr add 2001:db8:2:a::1/64 dev ir-a nodad
-	ip -n "$ir" -6 addr add fd00:99:0:a::1/64 dev ir-a nodad
-	# LAN B
-	ip -n "$ir" addr add 198.51.100.131/25 dev ir-b
-	ip -n "$ir" addr add 203.0.113.131/25 dev ir-b
-	ip -n "$ir" addr add 10.99.2.1/24 dev ir-b
-	ip -n "$ce1" addr add 198.51.100.129/25 dev ce1-b
-	ip -n "$ce1" addr add 203.0.113.129/25 dev ce1-b
-	ip -n "$ce2" addr add 198.51.100.130/25 dev ce2-b
-	ip -n "$ce2" addr add 203.0.113.130/25 dev ce2-b
-	ip -n "$ir" -6 addr add 2001:db8:1:b::1/64 dev ir-b nodad
-	ip -n "$ir" -6 addr add 2001:db8:2:b::1/64 dev ir-b nodad
-	ip -n "$ce1" -6 addr add 2001:db8:1:b::c1/64 dev ce1-b nodad
-	ip -n "$ce1" -6 addr add 2001:db8:2:b::c1/64 dev ce1-b nodad
-	ip -n "$ce1" -6 addr add fe80::c1/64 dev ce1-b nodad
-	ip -n "$ce2" -6 addr add 2001:db8:1:b::c2/64 dev ce2-b nodad
-	ip -n "$ce2" -6 addr add 2001:db8:2:b::c2/64 dev ce2-b nodad
-	ip -n "$ce2" -6 addr add fe80::c2/64 dev ce2-b nodad
-	# Uplinks and the outside
-	ip -n "$ce1" addr add 192.0.2.1/30 dev ce1-up
-	ip -n "$pe1" addr add 192.0.2.2/30 dev pe1-ce
-	ip -n "$ce2" addr add 192.0.2.5/30 dev ce2-up
-	ip -n "$pe2" addr add 192.0.2.6/30 dev pe2-ce
-	ip -n "$pe1" addr add 192.0.2.9/30 dev pe1-x
-	ip -n "$x" addr add 192.0.2.10/30 dev x-pe1
-	ip -n "$pe2" addr add 192.0.2.13/30 dev pe2-x
-	ip -n "$x" addr add 192.0.2.14/30 dev x-pe2
-	ip -n "$x" addr add $X4/32 dev lo
-	ip -n "$ce1" -6 addr add 2001:db8:ff:1::1/64 dev ce1-up nodad
-	ip -n "$pe1" -6 addr add 2001:db8:ff:1::2/64 dev pe1-ce nodad
-	ip -n "$ce2" -6 addr add 2001:db8:ff:2::1/64 dev ce2-up nodad
-	ip -n "$pe2" -6 addr add 2001:db8:ff:2::2/64 dev pe2-ce nodad
-	ip -n "$pe1" -6 addr add 2001:db8:ff:3::1/64 dev pe1-x nodad
-	ip -n "$x" -6 addr add 2001:db8:ff:3::2/64 dev x-pe1 nodad
-	ip -n "$pe2" -6 addr add 2001:db8:ff:4::1/64 dev pe2-x nodad
-	ip -n "$x" -6 addr add 2001:db8:ff:4::2/64 dev x-pe2 nodad
-	ip -n "$x" -6 addr add $X6/128 dev lo
-
-	# Routes. H: everything via IR. IR: everything outside the site via CE1.
-	ip -n "$h" route add default via 198.51.100.1
-	ip -n "$h" -6 route add default via 2001:db8:1:a::1
-	ip -n "$ir" route add default via 198.51.100.129
-	ip -n "$ir" -6 route add default via 2001:db8:1:b::c1
-	for ce in "$ce1" "$ce2"; do
-		ip -n "$ce" route add 198.51.100.0/25 via 198.51.100.131
-		ip -n "$ce" route add 203.0.113.0/25 via 203.0.113.131
-		ip -n "$ce" -6 route add 2001:db8:1:a::/64 via 2001:db8:1:b::1
-		ip -n "$ce" -6 route add 2001:db8:2:a::/64 via 2001:db8:2:b::1
-	done
-	ip -n "$ce1" route add default via 192.0.2.2
-	ip -n "$ce2" route add default via 192.0.2.6
-	ip -n "$ce1" -6 route add default via 2001:db8:ff:1::2
-	ip -n "$ce2" -6 route add default via 2001:db8:ff:2::2
-	ip -n "$pe1" route add 198.51.100.0/24 via 192.0.2.1
-	ip -n "$pe1" route add default via 192.0.2.10
-	ip -n "$pe2" route add 203.0.113.0/24 via 192.0.2.5
-	ip -n "$pe2" route add default via 192.0.2.14
-	ip -n "$pe1" -6 route add 2001:db8:1::/48 via 2001:db8:ff:1::1
-	ip -n "$pe1" -6 route add default via 2001:db8:ff:3::2
-	ip -n "$pe2" -6 route add 2001:db8:2::/48 via 2001:db8:ff:2::1
-	ip -n "$pe2" -6 route add default via 2001:db8:ff:4::2
+	# One `ip -batch` per namespace (ip_batch, lib.sh): a process costs a good fraction of
+	# a second in the test VM.
+	ip_batch "" <<-IP || return 1
+	link add h-a netns $h type veth peer name ir-a netns $ir
+	link add ir-b netns $ir type veth peer name b-ir netns $lanb
+	link add ce1-b netns $ce1 type veth peer name b-ce1 netns $lanb
+	link add ce2-b netns $ce2 type veth peer name b-ce2 netns $lanb
+	link add ce1-up netns $ce1 type veth peer name pe1-ce netns $pe1
+	link add ce2-up netns $ce2 type veth peer name pe2-ce netns $pe2
+	link add pe1-x netns $pe1 type veth peer name x-pe1 netns $x
+	link add pe2-x netns $pe2 type veth peer name x-pe2 netns $x
+	IP
+	# Every link up (both ends) before any address or route: IPv6 routes need the
+	# gateway's link ready.
+	printf 'link set h-a up\n' | ip_batch "$h" || return 1
+	printf 'link set %s up\n' ir-a ir-b | ip_batch "$ir" || return 1
+	printf 'link set %s up\n' ce1-b ce1-up | ip_batch "$ce1" || return 1
+	printf 'link set %s up\n' ce2-b ce2-up | ip_batch "$ce2" || return 1
+	printf 'link set %s up\n' pe1-ce pe1-x | ip_batch "$pe1" || return 1
+	printf 'link set %s up\n' pe2-ce pe2-x | ip_batch "$pe2" || return 1
+	printf 'link set %s up\n' x-pe1 x-pe2 | ip_batch "$x" || return 1
+	ip_batch "$lanb" <<-IP || return 1
+	link add br0 type bridge
+	link set br0 up
+	link set b-ir master br0 up
+	link set b-ce1 master br0 up
+	link set b-ce2 master br0 up
+	IP
+	# H: LAN A; everything via IR.
+	ip_batch "$h" <<-IP || return 1
+	addr add 198.51.100.10/25 dev h-a
+	addr add 203.0.113.10/25 dev h-a
+	addr add 10.99.1.10/24 dev h-a
+	addr add 2001:db8:1:a::10/64 dev h-a nodad
+	addr add 2001:db8:2:a::10/64 dev h-a nodad
+	addr add fd00:99:0:a::10/64 dev h-a nodad
+	route add default via 198.51.100.1
+	route add ::/0 via 2001:db8:1:a::1
+	IP
+	# IR: LAN A and LAN B; everything outside the site via CE1.
+	ip_batch "$ir" <<-IP || return 1
+	addr add 198.51.100.1/25 dev ir-a
+	addr add 203.0.113.1/25 dev ir-a
+	addr add 10.99.1.1/24 dev ir-a
+	addr add 2001:db8:1:a::1/64 dev ir-a nodad
+	addr add 2001:db8:2:a::1/64 dev ir-a nodad
+	addr add fd00:99:0:a::1/64 dev ir-a nodad
+	addr add 198.51.100.131/25 dev ir-b
+	addr add 203.0.113.131/25 dev ir-b
+	addr add 10.99.2.1/24 dev ir-b
+	addr add 2001:db8:1:b::1/64 dev ir-b nodad
+	addr add 2001:db8:2:b::1/64 dev ir-b nodad
+	route add default via 198.51.100.129
+	route add ::/0 via 2001:db8:1:b::c1
+	IP
+	# The CEs: LAN B, their uplink, the site behind IR, the provider by default.
+	ip_batch "$ce1" <<-IP || return 1
+	addr add 198.51.100.129/25 dev ce1-b
+	addr add 203.0.113.129/25 dev ce1-b
+	addr add 2001:db8:1:b::c1/64 dev ce1-b nodad
+	addr add 2001:db8:2:b::c1/64 dev ce1-b nodad
+	addr add fe80::c1/64 dev ce1-b nodad
+	addr add 192.0.2.1/30 dev ce1-up
+	addr add 2001:db8:ff:1::1/64 dev ce1-up nodad
+	route add 198.51.100.0/25 via 198.51.100.131
+	route add 203.0.113.0/25 via 203.0.113.131
+	route add 2001:db8:1:a::/64 via 2001:db8:1:b::1
+	route add 2001:db8:2:a::/64 via 2001:db8:2:b::1
+	route add default via 192.0.2.2
+	route add ::/0 via 2001:db8:ff:1::2
+	IP
+	ip_batch "$ce2" <<-IP || return 1
+	addr add 198.51.100.130/25 dev ce2-b
+	addr add 203.0.113.130/25 dev ce2-b
+	addr add 2001:db8:1:b::c2/64 dev ce2-b nodad
+	addr add 2001:db8:2:b::c2/64 dev ce2-b nodad
+	addr add fe80::c2/64 dev ce2-b nodad
+	addr add 192.0.2.5/30 dev ce2-up
+	addr add 2001:db8:ff:2::1/64 dev ce2-up nodad
+	route add 198.51.100.0/25 via 198.51.100.131
+	route add 203.0.113.0/25 via 203.0.113.131
+	route add 2001:db8:1:a::/64 via 2001:db8:1:b::1
+	route add 2001:db8:2:a::/64 via 2001:db8:2:b::1
+	route add default via 192.0.2.6
+	route add ::/0 via 2001:db8:ff:2::2
+	IP
+	# The PEs: their customer's prefix back to its CE, the rest towards X.
+	ip_batch "$pe1" <<-IP || return 1
+	addr add 192.0.2.2/30 dev pe1-ce
+	addr add 192.0.2.9/30 dev pe1-x
+	addr add 2001:db8:ff:1::2/64 dev pe1-ce nodad
+	addr add 2001:db8:ff:3::1/64 dev pe1-x nodad
+	route add 198.51.100.0/24 via 192.0.2.1
+	route add default via 192.0.2.10
+	route add 2001:db8:1::/48 via 2001:db8:ff:1::1
+	route add ::/0 via 2001:db8:ff:3::2
+	IP
+	ip_batch "$pe2" <<-IP || return 1
+	addr add 192.0.2.6/30 dev pe2-ce
+	addr add 192.0.2.13/30 dev pe2-x
+	addr add 2001:db8:ff:2::2/64 dev pe2-ce nodad
+	addr add 2001:db8:ff:4::1/64 dev pe2-x nodad
+	route add 203.0.113.0/24 via 192.0.2.5
+	route add default via 192.0.2.14
+	route add 2001:db8:2::/48 via 2001:db8:ff:2::1
+	route add ::/0 via 2001:db8:ff:4::2
+	IP
 	# X answers each provider's addresses through that provider.
-	ip -n "$x" route add 198.51.100.0/24 via 192.0.2.9
-	ip -n "$x" route add 203.0.113.0/24 via 192.0.2.13
-	ip -n "$x" -6 route add 2001:db8:1::/48 via 2001:db8:ff:3::1
-	ip -n "$x" -6 route add 2001:db8:2::/48 via 2001:db8:ff:4::1
+	ip_batch "$x" <<-IP || return 1
+	addr add 192.0.2.10/30 dev x-pe1
+	addr add 192.0.2.14/30 dev x-pe2
+	addr add $X4/32 dev lo
+	addr add 2001:db8:ff:3::2/64 dev x-pe1 nodad
+	addr add 2001:db8:ff:4::2/64 dev x-pe2 nodad
+	addr add $X6/128 dev lo
+	route add 198.51.100.0/24 via 192.0.2.9
+	route add 203.0.113.0/24 via 192.0.2.13
+	route add 2001:db8:1::/48 via 2001:db8:ff:3::1
+	route add 2001:db8:2::/48 via 2001:db8:ff:4::1
+	IP
 
 	# Count what leaves each CE towards its provider, by source.
 	for ce in "$ce1" "$ce2"; do

@@ -141,6 +141,47 @@ test_forged_notices() {
 	log_test $rc "forged, off-link, malformed notices refused and counted; a router's accepted"
 }
 
+# Issue 20 item 10: the module consumes notices at LOCAL_IN -250, before INPUT rules at 0;
+# an operator filters them with a chain of a lower priority (the README's example).
+test_operator_firewall() {
+	local rc=0 received refused
+	received=$(counter "$ir" received)
+	refused=$(counter "$ir" refused)
+	ip netns exec "$ir" nft -f - <<-'NFT' || rc=1
+	table inet sitemh_guard {
+		chain early {
+			type filter hook input priority -400;
+			icmp type 41 ip saddr 203.0.113.130 counter drop
+		}
+		chain late {
+			type filter hook input priority 0;
+			icmp type 41 counter
+		}
+	}
+	NFT
+	# A genuine notice from P2's router on the link: the early chain drops it.
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)"
+	check busywait 3000 nft_packets "$ir" early 1 || rc=1
+	check [ "$(counter "$ir" received)" = "$received" ] || rc=1
+	check [ "$(counter "$ir" refused)" = "$refused" ] || rc=1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	# Without the early rule the module takes it, and an INPUT chain at 0 never sees it.
+	ip netns exec "$ir" nft flush chain inet sitemh_guard early || rc=1
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)"
+	check busywait_eq 3000 0x2 counter "$ir" down || rc=1
+	check nft_packets "$ir" late 0 || rc=1
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 5 c0000206)"
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	ip netns exec "$ir" nft delete table inet sitemh_guard || rc=1
+	log_test $rc "an nftables chain below priority -250 filters notices; INPUT at 0 never sees them"
+}
+
+# nft_packets NS CHAIN N: the counter rule of sitemh_guard's CHAIN has counted N packets.
+nft_packets() {
+	[ "$(ip netns exec "$1" nft list chain inet sitemh_guard "$2" |
+		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')" = "${3}" ]
+}
+
 test_relay() {
 	local rc=0
 	# H is behind IR: CE1's broadcasts on the CE link do not reach it.
@@ -174,6 +215,7 @@ test_configuration
 test_admin_down
 test_carrier_loss
 test_forged_notices
+test_operator_firewall
 test_relay
 run_cleanup
 unload_module

@@ -71,6 +71,35 @@ test_options_not_stacked() {
 	log_test $rc "IP options of the sender's own are not stacked (no stale compiled options)"
 }
 
+# Issue 20 item 10: stacked packets are restored at PRE_ROUTING -300, before conntrack and
+# every filter chain at 0; an operator who takes stacked packets only from known care-of
+# networks filters them in a chain of a lower priority (the README's example).
+test_operator_firewall() {
+	local rc=0 refused attacker=192.0.2.9
+	refused=$(proc_field "$x" refused)
+	ip netns exec "$x" nft -f - <<-NFT || rc=1
+	table inet sitemh_guard {
+		chain pre {
+			type filter hook prerouting priority -400;
+			ip hdrlength gt 5 @nh,160,8 0x90 ip saddr != $CAREOF counter drop
+		}
+	}
+	NFT
+	ip netns exec "$pe1" $app send-stacked $attacker $X4 100.66.0.9 >/dev/null || rc=1
+	check busywait 3000 prints 1 nft_packets "$x" || rc=1
+	check [ "$(proc_field "$x" refused)" -eq "$refused" ] || rc=1
+	ip netns exec "$x" nft delete table inet sitemh_guard || rc=1
+	# Without the chain the module sees (and refuses) the same packet.
+	ip netns exec "$pe1" $app send-stacked $attacker $X4 100.66.0.9 >/dev/null || rc=1
+	check busywait 3000 prints $((refused + 1)) proc_field "$x" refused || rc=1
+	log_test $rc "an nftables chain below priority -300 filters stacked packets before the module"
+}
+
+nft_packets() { # NS: what sitemh_guard's counter rule counted
+	ip netns exec "$1" nft list chain inet sitemh_guard pre |
+		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p'
+}
+
 load_module || { log_test 1 "module loads"; exit $ksft_fail; }
 if ! build_site || ! configure_site || ! configure_mobile; then
 	log_test 1 "build and configure the site"
@@ -78,4 +107,5 @@ if ! build_site || ! configure_site || ! configure_mobile; then
 fi
 test_forged_binding
 test_options_not_stacked
+test_operator_firewall
 exit $ret

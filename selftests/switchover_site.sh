@@ -58,80 +58,107 @@ build_switchover_site() {
 		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
 			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.keep_addr_on_down=1
 	done
-	ip -n "$lan" link add br0 type bridge
-	ip -n "$lan" link set br0 up
-	link "$h" h-b "$lan" b-h
-	link "$ce1" ce1-b "$lan" b-ce1
-	link "$ce2" ce2-b "$lan" b-ce2
-	for p in b-h b-ce1 b-ce2; do ip -n "$lan" link set "$p" master br0; done
-	link "$ce1" ce1-up "$pe1" pe1-ce
-	link "$ce2" ce2-up "$pe2" pe2-ce
-	link "$ce3" ce3-up "$pe1" pe1-ce3
-	link "$ce3" ce3-x "$x" x-ce3
-	link "$pe1" pe1-core "$pe2" pe2-core
-	link "$pe2" pe2-x "$x" x-pe2
+	# One `ip -batch` per namespace (ip_batch, lib.sh): a process costs a good fraction of
+	# a second in the test VM. Every link is up (both ends) before any address or route.
+	ip_batch "" <<-IP || return 1
+	link add h-b netns $h type veth peer name b-h netns $lan
+	link add ce1-b netns $ce1 type veth peer name b-ce1 netns $lan
+	link add ce2-b netns $ce2 type veth peer name b-ce2 netns $lan
+	link add ce1-up netns $ce1 type veth peer name pe1-ce netns $pe1
+	link add ce2-up netns $ce2 type veth peer name pe2-ce netns $pe2
+	link add ce3-up netns $ce3 type veth peer name pe1-ce3 netns $pe1
+	link add ce3-x netns $ce3 type veth peer name x-ce3 netns $x
+	link add pe1-core netns $pe1 type veth peer name pe2-core netns $pe2
+	link add pe2-x netns $pe2 type veth peer name x-pe2 netns $x
+	IP
+	ip_batch "$lan" <<-IP || return 1
+	link add br0 type bridge
+	link set br0 up
+	link set b-h master br0 up
+	link set b-ce1 master br0 up
+	link set b-ce2 master br0 up
+	IP
+	printf 'link set h-b up\n' | ip_batch "$h" || return 1
+	printf 'link set %s up\n' ce1-b ce1-up | ip_batch "$ce1" || return 1
+	printf 'link set %s up\n' ce2-b ce2-up | ip_batch "$ce2" || return 1
+	printf 'link set %s up\n' ce3-up ce3-x | ip_batch "$ce3" || return 1
+	printf 'link set %s up\n' pe1-ce pe1-ce3 pe1-core | ip_batch "$pe1" || return 1
+	printf 'link set %s up\n' pe2-ce pe2-core pe2-x | ip_batch "$pe2" || return 1
+	printf 'link set %s up\n' x-ce3 x-pe2 | ip_batch "$x" || return 1
 
-	ip -n "$h" addr add $H1/25 dev h-b
-	ip -n "$h" addr add $H2/25 dev h-b
-	ip -n "$ce1" addr add 198.51.100.129/25 dev ce1-b
-	ip -n "$ce1" addr add 203.0.113.129/25 dev ce1-b
+	ip_batch "$h" <<-IP || return 1
+	addr add $H1/25 dev h-b
+	addr add $H2/25 dev h-b
+	addr add $H1_6/64 dev h-b nodad
+	addr add $H2_6/64 dev h-b nodad
+	route add default via 198.51.100.129
+	route add ::/0 via 2001:db8:1::1
+	IP
 	# A CE broadcasts from its LAN interface's primary address: the one hosts know it by.
-	ip -n "$ce2" addr add 203.0.113.130/25 dev ce2-b
-	ip -n "$ce2" addr add 198.51.100.130/25 dev ce2-b
-	ip -n "$ce1" addr add 192.0.2.1/30 dev ce1-up
-	ip -n "$pe1" addr add 192.0.2.2/30 dev pe1-ce
-	ip -n "$ce2" addr add 192.0.2.5/30 dev ce2-up
-	ip -n "$pe2" addr add 192.0.2.6/30 dev pe2-ce
-	ip -n "$ce3" addr add 192.0.2.9/30 dev ce3-x
-	ip -n "$x" addr add $X1/30 dev x-ce3
-	ip -n "$ce3" addr add 192.0.2.17/30 dev ce3-up
-	ip -n "$pe1" addr add 192.0.2.18/30 dev pe1-ce3
-	ip -n "$pe1" addr add 192.0.2.21/30 dev pe1-core
-	ip -n "$pe2" addr add 192.0.2.22/30 dev pe2-core
-	ip -n "$pe2" addr add 192.0.2.13/30 dev pe2-x
-	ip -n "$x" addr add $X2/30 dev x-pe2
-
-	ip -n "$h" route add default via 198.51.100.129
-	ip -n "$ce1" route add default via 192.0.2.2
-	ip -n "$ce2" route add default via 192.0.2.6
-	ip -n "$pe1" route add 198.51.100.0/24 via 192.0.2.1
-	ip -n "$pe1" route add 192.0.2.8/30 via 192.0.2.17
-	ip -n "$pe1" route add default via 192.0.2.22
-	ip -n "$ce3" route add default via 192.0.2.18
-	ip -n "$pe2" route add 203.0.113.0/24 via 192.0.2.5
-	ip -n "$pe2" route add 198.51.100.0/24 via 192.0.2.21
-	ip -n "$pe2" route add default via $X2
-	ip -n "$x" route add 198.51.100.0/24 via 192.0.2.9
-	ip -n "$x" route add 203.0.113.0/24 via 192.0.2.13
-
-	addr6 "$h" h-b $H1_6/64
-	addr6 "$h" h-b $H2_6/64
-	addr6 "$ce1" ce1-b 2001:db8:1::1/64
-	addr6 "$ce2" ce2-b 2001:db8:2::2/64
-	addr6 "$ce1" ce1-up 2001:db8:f1::1/64
-	addr6 "$pe1" pe1-ce 2001:db8:f1::2/64
-	addr6 "$ce2" ce2-up 2001:db8:f2::1/64
-	addr6 "$pe2" pe2-ce 2001:db8:f2::2/64
-	addr6 "$ce3" ce3-up 2001:db8:f3::1/64
-	addr6 "$pe1" pe1-ce3 2001:db8:f3::2/64
-	addr6 "$pe1" pe1-core 2001:db8:f4::1/64
-	addr6 "$pe2" pe2-core 2001:db8:f4::2/64
-	addr6 "$ce3" ce3-x 2001:db8:10::1/64
-	addr6 "$x" x-ce3 $X1_6/64
-	addr6 "$pe2" pe2-x 2001:db8:20::1/64
-	addr6 "$x" x-pe2 $X2_6/64
-	ip -n "$h" -6 route add default via 2001:db8:1::1
-	ip -n "$ce1" -6 route add default via 2001:db8:f1::2
-	ip -n "$ce2" -6 route add default via 2001:db8:f2::2
-	ip -n "$pe1" -6 route add 2001:db8:1::/48 via 2001:db8:f1::1
-	ip -n "$pe1" -6 route add 2001:db8:10::/48 via 2001:db8:f3::1
-	ip -n "$pe1" -6 route add default via 2001:db8:f4::2
-	ip -n "$ce3" -6 route add default via 2001:db8:f3::2
-	ip -n "$pe2" -6 route add 2001:db8:2::/48 via 2001:db8:f2::1
-	ip -n "$pe2" -6 route add 2001:db8:1::/48 via 2001:db8:f4::1
-	ip -n "$pe2" -6 route add default via $X2_6
-	ip -n "$x" -6 route add 2001:db8:1::/48 via 2001:db8:10::1
-	ip -n "$x" -6 route add 2001:db8:2::/48 via 2001:db8:20::1
+	ip_batch "$ce1" <<-IP || return 1
+	addr add 198.51.100.129/25 dev ce1-b
+	addr add 203.0.113.129/25 dev ce1-b
+	addr add 192.0.2.1/30 dev ce1-up
+	addr add 2001:db8:1::1/64 dev ce1-b nodad
+	addr add 2001:db8:f1::1/64 dev ce1-up nodad
+	route add default via 192.0.2.2
+	route add ::/0 via 2001:db8:f1::2
+	IP
+	ip_batch "$ce2" <<-IP || return 1
+	addr add 203.0.113.130/25 dev ce2-b
+	addr add 198.51.100.130/25 dev ce2-b
+	addr add 192.0.2.5/30 dev ce2-up
+	addr add 2001:db8:2::2/64 dev ce2-b nodad
+	addr add 2001:db8:f2::1/64 dev ce2-up nodad
+	route add default via 192.0.2.6
+	route add ::/0 via 2001:db8:f2::2
+	IP
+	ip_batch "$ce3" <<-IP || return 1
+	addr add 192.0.2.9/30 dev ce3-x
+	addr add 192.0.2.17/30 dev ce3-up
+	addr add 2001:db8:f3::1/64 dev ce3-up nodad
+	addr add 2001:db8:10::1/64 dev ce3-x nodad
+	route add default via 192.0.2.18
+	route add ::/0 via 2001:db8:f3::2
+	IP
+	ip_batch "$pe1" <<-IP || return 1
+	addr add 192.0.2.2/30 dev pe1-ce
+	addr add 192.0.2.18/30 dev pe1-ce3
+	addr add 192.0.2.21/30 dev pe1-core
+	addr add 2001:db8:f1::2/64 dev pe1-ce nodad
+	addr add 2001:db8:f3::2/64 dev pe1-ce3 nodad
+	addr add 2001:db8:f4::1/64 dev pe1-core nodad
+	route add 198.51.100.0/24 via 192.0.2.1
+	route add 192.0.2.8/30 via 192.0.2.17
+	route add default via 192.0.2.22
+	route add 2001:db8:1::/48 via 2001:db8:f1::1
+	route add 2001:db8:10::/48 via 2001:db8:f3::1
+	route add ::/0 via 2001:db8:f4::2
+	IP
+	ip_batch "$pe2" <<-IP || return 1
+	addr add 192.0.2.6/30 dev pe2-ce
+	addr add 192.0.2.22/30 dev pe2-core
+	addr add 192.0.2.13/30 dev pe2-x
+	addr add 2001:db8:f2::2/64 dev pe2-ce nodad
+	addr add 2001:db8:f4::2/64 dev pe2-core nodad
+	addr add 2001:db8:20::1/64 dev pe2-x nodad
+	route add 203.0.113.0/24 via 192.0.2.5
+	route add 198.51.100.0/24 via 192.0.2.21
+	route add default via $X2
+	route add 2001:db8:2::/48 via 2001:db8:f2::1
+	route add 2001:db8:1::/48 via 2001:db8:f4::1
+	route add ::/0 via $X2_6
+	IP
+	ip_batch "$x" <<-IP || return 1
+	addr add $X1/30 dev x-ce3
+	addr add $X2/30 dev x-pe2
+	addr add $X1_6/64 dev x-ce3 nodad
+	addr add $X2_6/64 dev x-pe2 nodad
+	route add 198.51.100.0/24 via 192.0.2.9
+	route add 203.0.113.0/24 via 192.0.2.13
+	route add 2001:db8:1::/48 via 2001:db8:10::1
+	route add 2001:db8:2::/48 via 2001:db8:20::1
+	IP
 
 	# What crosses each provider's uplink, by H's source address; resets seen by X.
 	for ns in "$ce1" "$ce2"; do
