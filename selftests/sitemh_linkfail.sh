@@ -142,7 +142,7 @@ test_forged_notices() {
 }
 
 # Issue 20 item 10: the module consumes notices at LOCAL_IN -250, before INPUT rules at 0;
-# an operator filters them with a chain of a lower priority (the README's example).
+# an operator filters them with a chain of a lower priority (Documentation/security.md's example).
 test_operator_firewall() {
 	local rc=0 received refused
 	received=$(counter "$ir" received)

@@ -73,7 +73,7 @@ test_options_not_stacked() {
 
 # Issue 20 item 10: stacked packets are restored at PRE_ROUTING -300, before conntrack and
 # every filter chain at 0; an operator who takes stacked packets only from known care-of
-# networks filters them in a chain of a lower priority (the README's example).
+# networks filters them in a chain of a lower priority (Documentation/security.md's example).
 test_operator_firewall() {
 	local rc=0 refused attacker=192.0.2.9
 	refused=$(proc_field "$x" refused)
