@@ -47,8 +47,29 @@ header_tests() {
 	rm -rf "$tmp"
 }
 
+# kselftest's selftests/config lists what the selftests need from a kernel: the test
+# kernel must have all of it (a missing option would show as a confusing failure in a VM).
+selftest_config() {
+	local config=${KDIR:-$SITEMH_CACHE/kernel}/.config missing=
+	if [ ! -r "$config" ]; then
+		record FAIL host:selftests-config "no kernel configuration at $config"
+		return
+	fi
+	local line
+	while IFS= read -r line; do
+		case $line in CONFIG_*=*) ;; *) continue ;; esac
+		grep -qx "$line" "$config" || missing="$missing ${line%%=*}"
+	done < selftests/config
+	if [ -n "$missing" ]; then
+		record FAIL host:selftests-config "the test kernel lacks$missing"
+	else
+		record PASS host:selftests-config
+	fi
+}
+
 cargo_tests
 header_tests
+selftest_config
 if [ -n "$own_results" ]; then
 	"$SITEMH_ROOT/scripts/summary.sh" "$SITEMH_RESULTS"
 	exit $?
