@@ -35,20 +35,9 @@ inject() {
 	PY
 }
 
-# notice CODE GATEWAY-HEX: a type 41 notice with a valid checksum, in hex. (The Python
-# has no indented blocks: the heredoc strips leading tabs.)
+# notice CODE GATEWAY-HEX: a type 41 notice with a valid checksum, in hex.
 notice() {
-	python3 - "$1" "$2" <<-'PY'
-	import sys
-	code, gw = int(sys.argv[1]), bytes.fromhex(sys.argv[2])
-	m = bytearray([41, code, 0, 0]) + gw
-	s = sum((m[i] << 8) + m[i + 1] for i in range(0, len(m), 2))
-	s = (s & 0xffff) + (s >> 16)
-	s = (s & 0xffff) + (s >> 16)
-	s = ~s & 0xffff
-	m[2], m[3] = s >> 8, s & 0xff
-	print(m.hex())
-	PY
+	icmp_hex 41 "$1" "$2"
 }
 
 configure_ce() {
