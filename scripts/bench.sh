@@ -195,7 +195,7 @@ switch_runs() {
 }
 
 load_module
-build_switchover_site && configure_sitemh || exit 1
+CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh || exit 1
 switch_runs sitemh carrier "$pe1" pe1-ce "$ce1"
 switch_runs sitemh ce "$ce1" ce1-b
 for ns in "$ce1" "$ce2"; do ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=20; done
