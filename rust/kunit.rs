@@ -9,6 +9,26 @@
 
 use kernel::prelude::*;
 
+/// A KUnit suite of the named checks of `rust/logic` modules, one case per name, written by
+/// the modules' `checks!` lists through `gather_checks!` (the host tests are made from the
+/// same lists). `suite!(sitemh_kdf, kdf; kdf { names.. })` gives the suite `sitemh_kdf` in
+/// module `kdf`. A failed check fails its case and logs its reason.
+macro_rules! suite {
+    ($suite:ident, $mod:ident; $($module:ident { $($name:ident),* $(,)? })*) => {
+        #[kunit_tests($suite)]
+        mod $mod {
+            $($(
+                #[test]
+                fn $name() -> Result<(), &'static str> {
+                    crate::logic::$module::vectors::$name().inspect_err(|why| {
+                        ::kernel::pr_err!("{}: {}\n", stringify!($name), why);
+                    })
+                }
+            )*)*
+        }
+    };
+}
+
 #[kunit_tests(sitemh_addr)]
 mod addr {
     use crate::logic::{
@@ -125,15 +145,7 @@ mod linkfail {
     }
 }
 
-#[kunit_tests(sitemh_kdf)]
-mod kdf {
-    use crate::logic::kdf::vectors;
-
-    #[test]
-    fn hashes_and_key_derivation_follow_the_vectors() {
-        assert_eq!(vectors::check_all(), Ok(()));
-    }
-}
+crate::logic::gather_checks!([kdf] suite!(sitemh_kdf, kdf;));
 
 #[kunit_tests(sitemh_switchover)]
 mod switchover {

@@ -7,6 +7,47 @@
 
 #![forbid(unsafe_code)]
 
+// Named checks. Each module's `vectors` holds its checks as functions
+// `fn() -> Result<(), &'static str>` and lists their names once, in a `checks!` macro; that
+// one list makes a host `#[test]` of every name (`host_tests!`, below) and a KUnit case of
+// every name (`kunit.rs`). A failure is then reported under the name of what broke, in both
+// builds, and no name can run in one build and be forgotten in the other.
+//
+// The macros are defined before the modules so that the modules see them.
+
+/// Gathers the named checks of the modules in `[..]` (each `crate::logic::<module>::vectors`)
+/// and hands them all to a runner: `gather_checks!([kdf, select] runner!(args))` expands to
+/// `runner!(args kdf { names.. } select { names.. })`. Each module's `checks!` appends its
+/// names and calls back here with the modules left; a runner can so take several modules,
+/// which a KUnit suite must do at once (its cases are the `#[test]` functions written in
+/// its module, not ones that later macros would add).
+#[cfg(any(test, CONFIG_KUNIT))]
+macro_rules! gather_checks {
+    ([] $($run:ident)::+ !($($args:tt)*) $($groups:tt)*) => {
+        $($run)::+!($($args)* $($groups)*);
+    };
+    ([$next:ident $(, $rest:ident)*] $($then:tt)*) => {
+        crate::logic::$next::vectors::checks!([$($rest),*] $($then)*);
+    };
+}
+#[cfg(any(test, CONFIG_KUNIT))]
+pub(crate) use gather_checks;
+
+/// The host's runner: one `#[test]` per named check, failing with the check's reason.
+#[cfg(test)]
+macro_rules! host_tests {
+    ($($module:ident { $($name:ident),* $(,)? })*) => {
+        $($(
+            #[test]
+            fn $name() {
+                assert_eq!(crate::logic::$module::vectors::$name(), Ok(()));
+            }
+        )*)*
+    };
+}
+#[cfg(test)]
+pub(crate) use host_tests;
+
 pub(crate) mod binding_update;
 pub(crate) mod domain;
 pub(crate) mod home;
