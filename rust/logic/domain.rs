@@ -258,7 +258,6 @@ pub(crate) mod vectors {
     use super::*;
 
     /// The names of the checks below: one host test and one KUnit case each.
-    #[cfg(any(test, CONFIG_KUNIT))]
     macro_rules! checks {
         ([$($rest:ident),*] $($then:tt)*) => {
             crate::logic::gather_checks!([$($rest),*] $($then)* domain {
@@ -267,7 +266,6 @@ pub(crate) mod vectors {
             });
         };
     }
-    #[cfg(any(test, CONFIG_KUNIT))]
     pub(crate) use checks;
 
     /// A domain of the vectors: they are valid prefixes, a refused one is the failure.

@@ -99,7 +99,6 @@ pub(crate) mod vectors {
     };
 
     /// The names of the checks below: one host test and one KUnit case each.
-    #[cfg(any(test, CONFIG_KUNIT))]
     macro_rules! checks {
         ([$($rest:ident),*] $($then:tt)*) => {
             crate::logic::gather_checks!([$($rest),*] $($then)* ipv4 {
@@ -108,7 +107,6 @@ pub(crate) mod vectors {
             });
         };
     }
-    #[cfg(any(test, CONFIG_KUNIT))]
     pub(crate) use checks;
 
     /// `parse_addr` inputs and results.

@@ -166,7 +166,6 @@ pub(crate) mod vectors {
     use core::fmt::Write;
 
     /// The names of the checks below: one host test and one KUnit case each.
-    #[cfg(any(test, CONFIG_KUNIT))]
     macro_rules! checks {
         ([$($rest:ident),*] $($then:tt)*) => {
             crate::logic::gather_checks!([$($rest),*] $($then)* ipv6 {
@@ -174,7 +173,6 @@ pub(crate) mod vectors {
             });
         };
     }
-    #[cfg(any(test, CONFIG_KUNIT))]
     pub(crate) use checks;
 
     /// `parse_addr` inputs, results, and the canonical text of each valid one.

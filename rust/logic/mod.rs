@@ -11,9 +11,8 @@
 // `fn() -> Result<(), &'static str>` and lists their names once, in a `checks!` macro; that
 // one list makes a host `#[test]` of every name (`host_tests!`, below) and a KUnit case of
 // every name (`kunit.rs`). A failure is then reported under the name of what broke, in both
-// builds, and no name can run in one build and be forgotten in the other.
-//
-// The macros are defined before the modules so that the modules see them.
+// builds, and a name cannot be in one build's tests and missing from the other's; a host
+// test (below) checks that every module's list is in a KUnit suite.
 
 /// Gathers the named checks of the modules in `[..]` (each `crate::logic::<module>::vectors`)
 /// and hands them all to a runner: `gather_checks!([kdf, select] runner!(args))` expands to
@@ -76,5 +75,44 @@ pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::string::String;
+    use std::vec::Vec;
+
+    /// Every module with a `checks!` list runs it in a KUnit suite too: `kunit.rs` names it
+    /// in one of its `gather_checks!([..] suite!(..))`.
+    #[test]
+    fn every_list_of_checks_is_in_a_kunit_suite() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let kunit = std::fs::read_to_string(std::format!("{dir}/kunit.rs")).unwrap();
+        let in_suites: Vec<&str> = kunit
+            .split("gather_checks!([")
+            .skip(1)
+            .filter_map(|rest| rest.split(']').next())
+            .flat_map(|modules| modules.split(',').map(str::trim))
+            .collect();
+        let mut lists = Vec::<String>::new();
+        for entry in std::fs::read_dir(std::format!("{dir}/logic")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.ends_with("mod.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap();
+            // The module a list names comes after its callers' tokens, before its names.
+            if let Some((_, rest)) = text.split_once("$($then)* ") {
+                lists.push(rest.split_whitespace().next().unwrap().into());
+            }
+        }
+        assert!(lists.len() >= 10, "lists of checks found: {lists:?}");
+        for module in &lists {
+            assert!(
+                in_suites.contains(&module.as_str()),
+                "the checks of {module} are in no KUnit suite of kunit.rs"
+            );
+        }
     }
 }
