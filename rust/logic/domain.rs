@@ -252,6 +252,77 @@ fn prefix_len<B: Bits>(domain: &Option<Domain<B>>) -> u8 {
     domain.as_ref().map_or(0, |d| d.prefix.prefix_len())
 }
 
+/// Named checks shared by the host tests and the KUnit suite `sitemh_domain`.
+#[cfg(any(test, CONFIG_KUNIT))]
+pub(crate) mod vectors {
+    use super::*;
+
+    /// The names of the checks below: one host test and one KUnit case each.
+    macro_rules! checks {
+        ([$($rest:ident),*] $($then:tt)*) => {
+            crate::logic::gather_checks!([$($rest),*] $($then)* domain {
+                draft_forwarding_rule,
+                longest_prefix_wins,
+            });
+        };
+    }
+    pub(crate) use checks;
+
+    /// A domain of the vectors: they are valid prefixes, a refused one is the failure.
+    fn config(addr: u32, len: u8, router: u32) -> Result<DomainConfig<u32>, &'static str> {
+        DomainConfig::with(addr, len, router).map_err(|_| "a vector's domain is refused")
+    }
+
+    /// The draft's rule: outside destinations go to the router of the source's domain,
+    /// inside ones the usual way, private sources stay inside.
+    pub(crate) fn draft_forwarding_rule() -> Result<(), &'static str> {
+        let p1 = 0xc633_6400;
+        let p2 = 0xcb00_7100;
+        let private = 0x0a01_0000;
+        let t = DomainTable::new(&[
+            config(p1, 24, 0x0a00_0001)?,
+            config(p2, 24, 0x0a00_0002)?,
+            config(private, 16, 0)?,
+        ]);
+        let outside = 0x0808_0808;
+        let via = |index, addr| Route::ViaRouter {
+            index,
+            router: Router { addr, ifindex: 0 },
+        };
+        if t.route(p1 | 1, outside) != via(0, 0x0a00_0001)
+            || t.route(p2 | 1, outside) != via(1, 0x0a00_0002)
+        {
+            return Err("an outside destination not via the source domain's router");
+        }
+        if t.route(p1 | 1, p2 | 2) != Route::Usual || t.route(outside, 0x0101_0101) != Route::Usual
+        {
+            return Err(
+                "a destination inside the site, or a source outside it, not routed as usual",
+            );
+        }
+        if t.route(private | 1, outside) != (Route::Confined { index: 2 }) {
+            return Err("a private source not confined");
+        }
+        Ok(())
+    }
+
+    /// An address is in the domain of the longest prefix that holds it.
+    pub(crate) fn longest_prefix_wins() -> Result<(), &'static str> {
+        let t = DomainTable::new(&[config(0x0a00_0000, 8, 1)?, config(0x0a01_0000, 16, 2)?]);
+        if t.domain_of(0x0a01_0203).map(|d| d.index) != Some(1)
+            || t.domain_of(0x0a02_0203).map(|d| d.index) != Some(0)
+        {
+            return Err("an address in another domain than its longest prefix's");
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        crate::logic::gather_checks!([domain] crate::logic::host_tests!());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,6 +98,17 @@ pub(crate) mod vectors {
         Syntax, //
     };
 
+    /// The names of the checks below: one host test and one KUnit case each.
+    macro_rules! checks {
+        ([$($rest:ident),*] $($then:tt)*) => {
+            crate::logic::gather_checks!([$($rest),*] $($then)* ipv4 {
+                ipv4_addresses_parse,
+                ipv4_masks_parse,
+            });
+        };
+    }
+    pub(crate) use checks;
+
     /// `parse_addr` inputs and results.
     pub(crate) const ADDRS: &[(&[u8], Result<u32, AddrError>)] = &[
         (b"192.0.2.1", Ok(0xc000_0201)),
@@ -136,6 +147,31 @@ pub(crate) mod vectors {
         (b"0.255.255.255", Err(NonContiguousMask)),
         (b"255.255.255.1", Err(NonContiguousMask)),
     ];
+
+    /// `parse_addr` gives each result of `ADDRS`.
+    pub(crate) fn ipv4_addresses_parse() -> Result<(), &'static str> {
+        for (text, expected) in ADDRS {
+            if super::parse_addr(text) != *expected {
+                return Err("an IPv4 address parses otherwise than its vector says");
+            }
+        }
+        Ok(())
+    }
+
+    /// `parse_mask` gives each prefix length of `MASKS`.
+    pub(crate) fn ipv4_masks_parse() -> Result<(), &'static str> {
+        for (text, expected) in MASKS {
+            if super::parse_mask(text) != *expected {
+                return Err("a mask parses otherwise than its vector says");
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        crate::logic::gather_checks!([ipv4] crate::logic::host_tests!());
+    }
 }
 
 #[cfg(test)]

@@ -163,6 +163,17 @@ pub(crate) mod vectors {
         self,
         Syntax, //
     };
+    use core::fmt::Write;
+
+    /// The names of the checks below: one host test and one KUnit case each.
+    macro_rules! checks {
+        ([$($rest:ident),*] $($then:tt)*) => {
+            crate::logic::gather_checks!([$($rest),*] $($then)* ipv6 {
+                ipv6_addresses_parse_and_print,
+            });
+        };
+    }
+    pub(crate) use checks;
 
     /// `parse_addr` inputs, results, and the canonical text of each valid one.
     pub(crate) const ADDRS: &[(&[u8], Result<u128, AddrError>, &str)] = &[
@@ -216,6 +227,32 @@ pub(crate) mod vectors {
         (b":1", Err(Syntax), ""),
         (b"fe80::1%eth0", Err(Syntax), ""),
     ];
+
+    /// `parse_addr` gives each result of `ADDRS`, and each valid address prints as its
+    /// canonical text.
+    pub(crate) fn ipv6_addresses_parse_and_print() -> Result<(), &'static str> {
+        for (text, expected, canonical) in ADDRS {
+            let got = super::parse_addr(text);
+            if got != *expected {
+                return Err("an IPv6 address parses otherwise than its vector says");
+            }
+            if let Ok(addr) = got {
+                let mut storage = [0u8; 64];
+                let mut out = crate::logic::text::FixedBuf::new(&mut storage);
+                if write!(out, "{}", super::Canonical(addr)).is_err()
+                    || out.as_bytes() != canonical.as_bytes()
+                {
+                    return Err("an IPv6 address prints otherwise than its canonical text");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        crate::logic::gather_checks!([ipv6] crate::logic::host_tests!());
+    }
 }
 
 #[cfg(test)]

@@ -369,6 +369,25 @@ pub(crate) mod vectors {
     };
     use super::*;
 
+    /// The names of the checks below: one host test and one KUnit case each.
+    #[cfg(any(test, CONFIG_KUNIT))]
+    macro_rules! checks {
+        ([$($rest:ident),*] $($then:tt)*) => {
+            crate::logic::gather_checks!([$($rest),*] $($then)* stacking {
+                ipv4_draft_layouts,
+                ipv4_draft_refusals,
+                ipv4_draft_truncations,
+                ipv4_rfc791_layouts,
+                ipv4_rfc791_refusals,
+                ipv4_rfc791_truncations,
+                ipv6_routing_header_layout,
+                ipv6_routing_header_refusals,
+            });
+        };
+    }
+    #[cfg(any(test, CONFIG_KUNIT))]
+    pub(crate) use checks;
+
     /// Home addresses of the documentation ranges.
     pub(crate) const HOME4: u32 = 0xc633_640a; // 198.51.100.10
     pub(crate) const PEER_HOME4: u32 = 0xcb00_710a; // 203.0.113.10
@@ -439,52 +458,84 @@ pub(crate) mod vectors {
         (&[7, 1, 4, 0], StackingError::WrongLength),
     ];
 
-    /// The checks KUnit runs in the kernel build: the draft's layouts both ways, every
-    /// refusal, every truncation.
-    pub(crate) fn check_all() -> Result<(), &'static str> {
-        let one = Stacking::Sender { sender_home: HOME4 };
-        let two = Stacking::Both {
-            sender_home: HOME4,
-            receiver_home: PEER_HOME4,
-        };
+    /// Type 1 (the sender's home address) and type 2 (both ends') of the vectors.
+    const ONE: Stacking<u32> = Stacking::Sender { sender_home: HOME4 };
+    const TWO: Stacking<u32> = Stacking::Both {
+        sender_home: HOME4,
+        receiver_home: PEER_HOME4,
+    };
+    /// Both home addresses in an IPv6 routing header.
+    const BOTH6: Stacking<u128> = Stacking::Both {
+        sender_home: HOME6,
+        receiver_home: HOME6 + 1,
+    };
+
+    /// Types 1 and 2 in the draft's IPv4 layout, written and parsed.
+    pub(crate) fn ipv4_draft_layouts() -> Result<(), &'static str> {
         let mut out = [0u8; 12];
-        if write_ipv4_option(&one, Draft, &mut out) != Ok(8) || out[..8] != IPV4_TYPE1 {
+        if write_ipv4_option(&ONE, Draft, &mut out) != Ok(8) || out[..8] != IPV4_TYPE1 {
             return Err("IPv4 type 1 layout");
         }
-        if write_ipv4_option(&two, Draft, &mut out) != Ok(12) || out != IPV4_TYPE2 {
+        if write_ipv4_option(&TWO, Draft, &mut out) != Ok(12) || out != IPV4_TYPE2 {
             return Err("IPv4 type 2 layout");
         }
-        if parse_ipv4_options(&IPV4_TYPE1, Draft) != Ok(Some(one))
-            || parse_ipv4_options(&IPV4_TYPE2, Draft) != Ok(Some(two))
+        if parse_ipv4_options(&IPV4_TYPE1, Draft) != Ok(Some(ONE))
+            || parse_ipv4_options(&IPV4_TYPE2, Draft) != Ok(Some(TWO))
         {
             return Err("IPv4 parse");
         }
+        Ok(())
+    }
+
+    /// Every malformed options area of `BAD_IPV4` is refused for its reason.
+    pub(crate) fn ipv4_draft_refusals() -> Result<(), &'static str> {
         for (area, why) in BAD_IPV4 {
             if parse_ipv4_options(area, Draft) != Err(*why) {
                 return Err("IPv4 refusal");
             }
         }
+        Ok(())
+    }
+
+    /// Every cut of type 2 in the draft's layout is truncated.
+    pub(crate) fn ipv4_draft_truncations() -> Result<(), &'static str> {
         for cut in 1..IPV4_TYPE2.len() {
             if parse_ipv4_options(&IPV4_TYPE2[..cut], Draft) != Err(StackingError::Truncated) {
                 return Err("IPv4 truncation");
             }
         }
-        if write_ipv4_option(&one, Rfc791, &mut out) != Ok(8) || out[..8] != IPV4_TYPE1_RFC791 {
+        Ok(())
+    }
+
+    /// Types 1 and 2 in the RFC 791 layout (a length octet), written and parsed.
+    pub(crate) fn ipv4_rfc791_layouts() -> Result<(), &'static str> {
+        let mut out = [0u8; 12];
+        if write_ipv4_option(&ONE, Rfc791, &mut out) != Ok(8) || out[..8] != IPV4_TYPE1_RFC791 {
             return Err("IPv4 type 1 RFC 791 layout");
         }
-        if write_ipv4_option(&two, Rfc791, &mut out) != Ok(12) || out != IPV4_TYPE2_RFC791 {
+        if write_ipv4_option(&TWO, Rfc791, &mut out) != Ok(12) || out != IPV4_TYPE2_RFC791 {
             return Err("IPv4 type 2 RFC 791 layout");
         }
-        if parse_ipv4_options(&IPV4_TYPE1_RFC791, Rfc791) != Ok(Some(one))
-            || parse_ipv4_options(&IPV4_TYPE2_RFC791, Rfc791) != Ok(Some(two))
+        if parse_ipv4_options(&IPV4_TYPE1_RFC791, Rfc791) != Ok(Some(ONE))
+            || parse_ipv4_options(&IPV4_TYPE2_RFC791, Rfc791) != Ok(Some(TWO))
         {
             return Err("IPv4 RFC 791 parse");
         }
+        Ok(())
+    }
+
+    /// Every malformed options area of `BAD_IPV4_RFC791` is refused for its reason.
+    pub(crate) fn ipv4_rfc791_refusals() -> Result<(), &'static str> {
         for (area, why) in BAD_IPV4_RFC791 {
             if parse_ipv4_options(area, Rfc791) != Err(*why) {
                 return Err("IPv4 RFC 791 refusal");
             }
         }
+        Ok(())
+    }
+
+    /// Every cut of type 2 in the RFC 791 layout is truncated.
+    pub(crate) fn ipv4_rfc791_truncations() -> Result<(), &'static str> {
         for cut in 1..IPV4_TYPE2_RFC791.len() {
             if parse_ipv4_options(&IPV4_TYPE2_RFC791[..cut], Rfc791)
                 != Err(StackingError::Truncated)
@@ -492,16 +543,26 @@ pub(crate) mod vectors {
                 return Err("IPv4 RFC 791 truncation");
             }
         }
-        let both6 = Stacking::Both {
-            sender_home: HOME6,
-            receiver_home: HOME6 + 1,
-        };
+        Ok(())
+    }
+
+    /// Both home addresses in the IPv6 routing header, written and parsed.
+    pub(crate) fn ipv6_routing_header_layout() -> Result<(), &'static str> {
         let mut rh = [0u8; 40];
-        if write_rh(6, &both6, &mut rh) != Ok(40) || rh[..8] != [6, 4, 2, 1, 2, 0, 0, 0] {
+        if write_rh(6, &BOTH6, &mut rh) != Ok(40) || rh[..8] != [6, 4, 2, 1, 2, 0, 0, 0] {
             return Err("routing header layout");
         }
-        if parse_rh(&rh) != Ok((6, both6)) {
+        if parse_rh(&rh) != Ok((6, BOTH6)) {
             return Err("routing header parse");
+        }
+        Ok(())
+    }
+
+    /// Every cut of the routing header is truncated; a wrong length is refused.
+    pub(crate) fn ipv6_routing_header_refusals() -> Result<(), &'static str> {
+        let mut rh = [0u8; 40];
+        if write_rh(6, &BOTH6, &mut rh) != Ok(40) {
+            return Err("routing header layout");
         }
         for cut in 0..rh.len() {
             if parse_rh(&rh[..cut]) != Err(StackingError::Truncated) {
@@ -513,6 +574,11 @@ pub(crate) mod vectors {
             return Err("routing header length");
         }
         Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        crate::logic::gather_checks!([stacking] crate::logic::host_tests!());
     }
 }
 
@@ -568,11 +634,6 @@ mod tests {
         for (area, why) in BAD_IPV4_RFC791 {
             assert_eq!(parse_ipv4_options(area, Rfc791), Err(*why), "{area:?}");
         }
-    }
-
-    #[test]
-    fn the_kunit_checks_pass() {
-        assert_eq!(check_all(), Ok(()));
     }
 
     #[test]
