@@ -70,6 +70,13 @@ icmp_hex() {
 	printf '%02x%02x%04x%s\n' "$1" "$2" $((~sum & 0xffff)) "$3"
 }
 
+# listening NS PORT [tcp|udp]: a socket of NS listens on PORT (is bound to it, for UDP).
+# Servers started in the background are waited for with this, not a fixed nap: a Python
+# start takes 1-6 s in the test VM.
+listening() {
+	[ -n "$(ip netns exec "$1" ss -Hl "--${3:-tcp}" "sport = :$2")" ]
+}
+
 # ip_batch NS: the `ip` commands on stdin (one per line, without "ip"; the family follows
 # from the addresses) in NS ("" for this namespace), in one process.
 ip_batch() {

@@ -37,7 +37,8 @@ capture() {
 	ip netns exec "$1" tcpdump -q -n -U -i "$2" -w "$3" ip or ip6 2>/dev/null &
 	capture_pid=$!
 	defer kill $capture_pid
-	nap 1
+	# tcpdump writes its file header once it listens.
+	busywait 30000 test -s "$3"
 }
 
 stop_capture() {
@@ -53,7 +54,7 @@ tcp_exchange() {
 	case $4 in *:*) wildcard=:: ;; esac
 	ip netns exec "$1" $app tcp-server $PORT $wildcard >"$out" &
 	local server=$!
-	nap 0.5
+	busywait 30000 listening "$1" $PORT
 	client_saw=$(ip netns exec "$2" $app tcp-client "$3" "$4" $PORT 262144 2>&1)
 	wait $server
 	server_saw=$(cat "$out")
@@ -118,7 +119,7 @@ test_ipv6() {
 	ip netns exec "$x" $app udp-server $X6 $PORT >"$out" &
 	local server=$!
 	defer kill $server
-	nap 0.5
+	busywait 30000 listening "$x" $PORT udp
 	saw=$(ip netns exec "$h" $app udp-client $HOME6 $X6 $PORT 2>&1)
 	kill $server
 	echo "# UDP: H: $saw; X: $(cat "$out")"
@@ -176,7 +177,7 @@ test_sender_away_udp() {
 	ip netns exec "$x" $app udp-server $X4 $PORT >"$out" &
 	local server=$!
 	defer kill $server
-	nap 0.5
+	busywait 30000 listening "$x" $PORT udp
 	saw=$(ip netns exec "$h" $app udp-client $HOME4 $X4 $PORT 2>&1)
 	kill $server
 	echo "# H: $saw; X: $(cat "$out")"
@@ -212,20 +213,19 @@ test_use_homeaddr_toggle() {
 	ip netns exec "$x" $app tcp-server $PORT >/dev/null &
 	local server=$!
 	defer kill $server
-	nap 0.5
+	busywait 30000 listening "$x" $PORT
 	# A connection from the home address lives across the toggle.
 	exec {to_hold}> >(ip netns exec "$h" $app tcp-hold $HOME4 $X4 $PORT >"$out" 2>&1)
 	echo one >&$to_hold
-	nap 0.5
+	check busywait 30000 grep -q "echo one" "$out" || rc=1
 	ip netns exec "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=0
 	# New connections get the site's addresses...
 	check [ "$(ip netns exec "$h" "$tool" srcaddr $X4 | grep -c $HOME4)" -eq 0 ] || rc=1
 	stacked=$(proc_field "$h" stacked)
 	# ...and the old one still goes stacked.
 	echo two >&$to_hold
-	nap 0.5
+	check busywait 30000 grep -q "echo two" "$out" || rc=1
 	exec {to_hold}>&-
-	nap 0.5
 	echo "# $(tr '\n' ' ' <"$out")"
 	check [ "$(cat "$out")" = "$(printf 'echo one\necho two')" ] || rc=1
 	check [ "$(proc_field "$h" stacked)" -gt "$stacked" ] || rc=1
@@ -253,7 +253,7 @@ test_udp_careof_parameters() {
 	ip netns exec "$h" "$tool" udp-server $((PORT + 1)) careof >"$out" &
 	local server=$!
 	defer kill $server
-	nap 0.5
+	busywait 30000 listening "$h" $((PORT + 1)) udp
 	saw=$(ip netns exec "$x" "$tool" udp-client $X4 $HOME4 $((PORT + 1)))
 	kill $server
 	echo "# X got its reply from $saw; H's server saw: $(cat "$out")"

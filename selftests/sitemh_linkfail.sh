@@ -64,7 +64,8 @@ test_admin_down() {
 	defer rm -f "$pcap"
 	ip netns exec "$ir" tcpdump -i ir-b -n -U -w "$pcap" 'icmp[0] == 41' 2>/dev/null &
 	local dump=$!
-	nap 1
+	# tcpdump writes its file header once it listens.
+	busywait 30000 test -s "$pcap"
 	check [ "$(first_src)" = 198.51.100.131 ] || rc=1
 	ip -n "$ce1" link set ce1-up down
 	check busywait_eq 3000 1 counter "$ir" received || rc=1

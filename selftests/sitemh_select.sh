@@ -32,7 +32,7 @@ udp_server() {
 	ip netns exec "$h" "$tool" udp-server $opt $PORT "$1" &
 	server=$!
 	defer kill $server
-	nap 0.5
+	busywait 30000 listening "$h" $PORT udp
 }
 
 stop_server() {
