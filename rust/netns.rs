@@ -200,6 +200,12 @@ impl NetState for SitemhNet {
         self.linkfail.stop();
         self.home4.stop();
         self.home6.stop();
+        // The per-domain route caches hold routes, and routes hold their devices: they go
+        // now, before the namespace's devices are unregistered (pernet `exit` of the
+        // devices runs before ours), which would otherwise wait for them for ever. The
+        // hooks that fill the caches are gone.
+        self.v4.flush_routes();
+        self.v6.flush_routes();
     }
 }
 

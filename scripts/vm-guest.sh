@@ -90,6 +90,8 @@ dump_stuck_tasks() { # SELFTEST
 	wedged=$1
 	echo "# tasks in uninterruptible sleep after the timeout:"
 	echo "$stuck" | sed 's/^/#   /'
+	echo "# the kernel log's last lines:"
+	dmesg | tail -n 15 | sed 's/^/#   /'
 	local pid
 	for pid in $(echo "$stuck" | awk '{ print $2 }'); do
 		echo "# kernel stack of $pid:"
@@ -152,7 +154,7 @@ check_kernel_log() {
 		record FAIL kernel:kmemleak "$kmemleak not available (CONFIG_DEBUG_KMEMLEAK?)"
 	fi
 	dmesg > "$out/dmesg"
-	splats=$(grep -E 'BUG:|WARNING:|\] RIP:|Call Trace:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|rcu_.*detected stall|blocked for more than|ref_tracker:|unreferenced object|Oops|general protection fault' "$out/dmesg")
+	splats=$(grep -E 'BUG:|WARNING:|\] RIP:|Call Trace:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|rcu_.*detected stall|blocked for more than|ref_tracker:|unreferenced object|Oops|general protection fault|unregister_netdevice: waiting for' "$out/dmesg")
 	if [ -n "$splats" ]; then
 		record FAIL kernel:log "$(echo "$splats" | head -n 3 | tr '\n' '|')"
 		echo "$splats" | head -n 40
