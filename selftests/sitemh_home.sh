@@ -33,12 +33,17 @@ proc_field() {
 }
 
 # capture NS DEV FILE: start tcpdump; stop_capture waits until it has written.
+# capture NS DEV FILE [FILTER]: tcpdump on DEV of NS into FILE (default filter: IP).
 capture() {
-	ip netns exec "$1" tcpdump -q -n -U -i "$2" -w "$3" ip or ip6 2>/dev/null &
+	ip netns exec "$1" tcpdump -q -n -U -i "$2" -w "$3" "${4:-ip or ip6}" 2>/dev/null &
 	capture_pid=$!
 	defer kill $capture_pid
 	# tcpdump writes its file header once it listens.
 	busywait 30000 test -s "$3"
+}
+
+pcap_has_packets() { # FILE
+	[ "$(stat -c %s "$1")" -gt 24 ]
 }
 
 stop_capture() {
@@ -407,9 +412,11 @@ test_binding_update_refusals() {
 	check [ "$(ip netns exec "$x" "$tool" careof $victim)" = - ] || rc=1
 	# H's own update, captured on the way and sent again: a replay. (Writing the key
 	# again makes H announce itself afresh to its correspondents.)
-	capture "$x" x-pe1 "$tmp/update.pcap"
+	capture "$x" x-pe1 "$tmp/update.pcap" "icmp and icmp[1] == 7"
 	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.binding_key=$KEY || rc=1
 	ip netns exec "$h" ping -q -c 1 -W 2 -I $HOME4 $X4 >/dev/null 2>&1
+	# Until the update is in the file (more than the 24-octet file header).
+	check busywait 20000 pcap_has_packets "$tmp/update.pcap" || rc=1
 	stop_capture
 	refused=$(proc_field "$x" updates_refused)
 	check [ "$(ip netns exec "$pe1" $app replay-update "$tmp/update.pcap" $X4)" = replayed ] || rc=1
