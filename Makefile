@@ -3,6 +3,8 @@
 #
 #   make demo     boot the test kernel in a VM, load the module, show what it does
 #   make check    set-up, kernel (cached), module, host tests, VM tests (KUnit + kselftests)
+#   make soak     the same at full size: 64 MiB transfers, 100,000 connections, 5000
+#                 unprivileged iterations, 10 equivalence seeds, 300 s of fuzzing per target
 #
 # Other targets: setup, kernel, module, host-test, fuzz, vm-test, bench, fmt, clean.
 # KDIR=<kernel build tree> builds the module against another CONFIG_RUST kernel.
@@ -25,7 +27,7 @@ endif
 LLVM ?= -$(LLVM_VERSION)
 KMAKE := $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all setup kernel module lib tools host-test fuzz vm-test check demo bench fmt fmt-check clean
+.PHONY: all setup kernel module lib tools host-test fuzz vm-test check soak demo bench fmt fmt-check clean
 
 all: module lib tools
 
@@ -76,6 +78,9 @@ vm-test: module tools
 
 check:
 	@scripts/check.sh
+
+soak:
+	@SITEMH_SOAK=1 scripts/check.sh
 
 demo: module tools
 	@scripts/vm-run.sh demo

@@ -4,8 +4,11 @@
 # target (scripts/fuzz.sh), then the VM (KUnit, selftests,
 # kernel log). Every stage and every test is one result line; the last line printed is
 # "N passed, N failed, N skipped", and any failure or skip makes the exit status non-zero.
+# SITEMH_SOAK=1 (`make soak`): the same stages with the long runs at full size (fuzzing 300 s
+# per target; the selftests read SITEMH_SOAK too, see selftests/lib.sh).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+[ -z "${SITEMH_SOAK:-}" ] || export FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 cd "$SITEMH_ROOT"
 
 export SITEMH_RESULTS

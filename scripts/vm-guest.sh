@@ -105,6 +105,8 @@ run_selftests() {
 	local progs t rc log timeout_s
 	progs=${only:-$(make -s -C "$root/selftests" print-tests)}
 	timeout_s=$(sed -n 's/^timeout=//p' "$root/selftests/settings")
+	# make soak: full-size transfers, 100,000 connections, 5000 unprivileged iterations.
+	[ -z "${SITEMH_SOAK:-}" ] || timeout_s=$((${timeout_s:-600} * 8))
 	local started
 	for t in $progs; do
 		log=$out/selftest-$t.log

@@ -32,10 +32,15 @@ guests=${SITEMH_VM_GUESTS:-2}
 # vCPUs per guest: TCG runs each on a host thread; more guests than cores, or vCPUs than
 # cores, and they slow each other down.
 cpus=${SITEMH_VM_CPUS:-$(( guests > 1 ? 1 : 2 ))}
-times_cache=$SITEMH_CACHE/selftest-times
-# 50 minutes per guest (a guest's selftests take 25-35 minutes here, one of them, the
-# IPv4 switchover, 10-15); CI gives all of make check 90.
-timeout_s=${VM_TIMEOUT:-3000}
+times_cache=$SITEMH_CACHE/selftest-times${SITEMH_SOAK:+-soak}
+# 50 minutes per guest (a guest's selftests take 20-30 minutes here, one of them, the
+# IPv4 switchover, about 10); CI gives all of make check 90. SITEMH_SOAK=1 (make soak)
+# runs the same cases at full size, for up to 6 hours.
+if [ -n "${SITEMH_SOAK:-}" ]; then
+	timeout_s=${VM_TIMEOUT:-21600}
+else
+	timeout_s=${VM_TIMEOUT:-3000}
+fi
 own_results=
 if [ -z "${SITEMH_RESULTS:-}" ]; then
 	SITEMH_RESULTS=$(mktemp)
@@ -65,7 +70,7 @@ guest() {
 	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
 		--cpus "$cpus" --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
 		--append "kmemleak=on" \
-		--exec "env SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
+		--exec "env SITEMH_SOAK='${SITEMH_SOAK:-}' SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
 		</dev/null > "$out/console" 2>&1
 	rc=$?
 	echo $rc > "$out/vng-rc"

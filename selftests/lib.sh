@@ -8,6 +8,13 @@ ksft_pass=0
 ksft_fail=1
 ksft_skip=4
 
+# `make soak` exports SITEMH_SOAK=1: the same cases at full size (transfers, connection
+# counts, seeds, iterations). `make check` runs them smaller, to keep its VM part within
+# 30 minutes under TCG.
+soak() {
+	[ -n "${SITEMH_SOAK:-}" ]
+}
+
 # Where the module is; the VM runner exports SITEMH_KO.
 SITEMH_KO=${SITEMH_KO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sitemh.ko}
 

@@ -9,7 +9,11 @@
 
 source "$(dirname "$0")/lib.sh"
 helper=$(cd "$(dirname "$0")" && pwd)/sitemh_equivalence.py
-SEEDS=${SEEDS:-"1 2 3"}
+if soak; then
+	SEEDS=${SEEDS:-"1 2 3 4 5 6 7 8 9 10"}
+else
+	SEEDS=${SEEDS:-"1 2"}
+fi
 
 build() {
 	setup_ns r s || return 1

@@ -30,7 +30,7 @@ test_link_failure_v6() {
 	check [ "$(field6 "$h" refused)" -eq 0 ] || rc=1
 	restore_uplink
 	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
-	log_test $rc "IPv6: a 64 MiB transfer survives CE1-PE1 going down (ICMPv6 notice and exchange)"
+	log_test $rc "IPv6: a $(mib 64) MiB transfer survives CE1-PE1 going down (ICMPv6 notice and exchange)"
 }
 
 test_udp_flow_v6() {
