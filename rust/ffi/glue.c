@@ -185,7 +185,8 @@ int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 	return tlen;
 }
 
-int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, const u8 *msg,
+/* Why C: sockets. The relay's own IPv4 header comes written (rust/logic/relay.rs). */
+int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, bool hdrincl, const u8 *msg,
 				int len)
 {
 	struct sockaddr_in to = {
@@ -195,30 +196,15 @@ int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, cons
 	struct msghdr hdr = { .msg_name = &to, .msg_namelen = sizeof(to),
 			      .msg_flags = MSG_DONTWAIT };
 	struct kvec iov = { .iov_base = (void *)msg, .iov_len = len };
-	u8 packet[sizeof(struct iphdr) + 64];
 	struct socket *sock;
 	int err;
 
-	if (saddr) {
-		/* IPPROTO_RAW implies IP_HDRINCL: the header below goes out as it is (the
-		 * kernel fills in the identification and the checksum). */
-		struct iphdr *iph = (struct iphdr *)packet;
-
-		if (len < 0 || len > sizeof(packet) - sizeof(*iph))
-			return -EINVAL;
-		memset(iph, 0, sizeof(*iph));
-		iph->version = 4;
-		iph->ihl = sizeof(*iph) / 4;
-		iph->ttl = 255;
-		iph->protocol = IPPROTO_ICMP;
-		iph->saddr = saddr;
-		iph->daddr = htonl(INADDR_BROADCAST);
-		iph->tot_len = htons(sizeof(*iph) + len);
-		memcpy(packet + sizeof(*iph), msg, len);
-		iov.iov_base = packet;
-		iov.iov_len = sizeof(*iph) + len;
-	}
-	err = sock_create_kern(net, AF_INET, SOCK_RAW, saddr ? IPPROTO_RAW : IPPROTO_ICMP, &sock);
+	if (len < 0)
+		return -EINVAL;
+	/* IPPROTO_RAW implies IP_HDRINCL: the header goes out as it is (the kernel fills in
+	 * the identification and the checksum). */
+	err = sock_create_kern(net, AF_INET, SOCK_RAW, hdrincl ? IPPROTO_RAW : IPPROTO_ICMP,
+			       &sock);
 	if (err)
 		return err;
 	sock_set_flag(sock->sk, SOCK_BROADCAST);
@@ -446,59 +432,37 @@ int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned in
 	return 0;
 }
 
-/* Lowers the MSS option of a TCP SYN whose header starts at thoff. */
-static int sitemh_tcp_lower_mss(struct sk_buff *skb, unsigned int thoff, u16 delta)
+/*
+ * Why C: making the TCP header writable and the checksum update (skb checksum state).
+ * Which packets are SYNs and the walk of their options are the caller's
+ * (rust/logic/tcp.rs).
+ */
+int sitemh_tcp_header(struct sk_buff *skb, bool ipv6, unsigned int len, u8 **th)
 {
-	unsigned int optoff, doff, i;
-	struct tcphdr *th;
-	u8 *opt;
+	unsigned int thoff;
 
-	if (skb_ensure_writable(skb, thoff + sizeof(struct tcphdr)))
-		return -ENOMEM;
-	th = (struct tcphdr *)(skb->data + thoff);
-	if (!th->syn)
-		return 0;
-	doff = th->doff * 4;
-	if (doff < sizeof(*th) || skb_ensure_writable(skb, thoff + doff))
-		return -ENOMEM;
-	th = (struct tcphdr *)(skb->data + thoff);
-	opt = (u8 *)th;
-	for (optoff = sizeof(*th); optoff < doff; optoff += i) {
-		if (opt[optoff] == TCPOPT_EOL)
-			break;
-		if (opt[optoff] == TCPOPT_NOP) {
-			i = 1;
-			continue;
-		}
-		if (optoff + 1 >= doff || opt[optoff + 1] < 2)
-			break;
-		i = opt[optoff + 1];
-		if (opt[optoff] == TCPOPT_MSS && i == TCPOLEN_MSS && optoff + i <= doff) {
-			u16 old = get_unaligned_be16(opt + optoff + 2);
-			u16 new = old > delta + 536 ? old - delta : min_t(u16, old, 536);
+	*th = NULL;
+	if (ipv6) {
+		if (ipv6_hdr(skb)->nexthdr != IPPROTO_TCP)
+			return 0;
+		thoff = skb_network_offset(skb) + sizeof(struct ipv6hdr);
+	} else {
+		const struct iphdr *iph = ip_hdr(skb);
 
-			put_unaligned_be16(new, opt + optoff + 2);
-			inet_proto_csum_replace2(&th->check, skb, htons(old), htons(new), false);
-			break;
-		}
+		if (iph->protocol != IPPROTO_TCP || (iph->frag_off & htons(IP_OFFSET)))
+			return 0;
+		thoff = skb_network_offset(skb) + iph->ihl * 4;
 	}
+	if (skb_ensure_writable(skb, thoff + len))
+		return -ENOMEM;
+	*th = skb->data + thoff;
 	return 0;
 }
 
-int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta)
+void sitemh_tcp_mss_changed(struct sk_buff *skb, u8 *th, u16 old, u16 new)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-
-	if (iph->protocol != IPPROTO_TCP || (iph->frag_off & htons(IP_OFFSET)))
-		return 0;
-	return sitemh_tcp_lower_mss(skb, skb_network_offset(skb) + iph->ihl * 4, delta);
-}
-
-int sitemh_tcp_lower_mss6(struct sk_buff *skb, u16 delta)
-{
-	if (ipv6_hdr(skb)->nexthdr != IPPROTO_TCP)
-		return 0;
-	return sitemh_tcp_lower_mss(skb, skb_network_offset(skb) + sizeof(struct ipv6hdr), delta);
+	inet_proto_csum_replace2(&((struct tcphdr *)th)->check, skb, htons(old), htons(new),
+				 false);
 }
 
 int sitemh_ipv6_routing_header(const struct sk_buff *skb, u8 *out, unsigned int max)
@@ -597,68 +561,28 @@ bool sitemh_ipv4_is_local(struct net *net, __be32 addr)
 	return inet_addr_type(net, addr) == RTN_LOCAL;
 }
 
-/* Where the ICMP header and the quoted IPv4 header of an ICMP error start; false if the
- * packet is no error quoting an unfragmented-at-the-start TCP or UDP header. */
-static bool sitemh_icmp_error4(const struct sk_buff *skb, unsigned int *icmpoff,
-			       struct iphdr *quoted)
+/*
+ * ICMP errors about a connection. Why C: the checksum over the whole message (which may
+ * be paged) and the rewrite of a writable packet. Which messages are errors and what
+ * connection they quote is the caller's to say (rust/logic/icmp_error.rs), from the
+ * octets sitemh_skb_ipv{4,6}_transport copies.
+ */
+
+/* Where the ICMP message of an IPv4 packet starts. */
+static unsigned int sitemh_icmp_off4(const struct sk_buff *skb)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	struct icmphdr _ih;
-	const struct icmphdr *ih;
-	const struct iphdr *qh;
-	unsigned int off = skb_network_offset(skb) + iph->ihl * 4;
-
-	if (iph->protocol != IPPROTO_ICMP || (iph->frag_off & htons(IP_MF | IP_OFFSET)))
-		return false;
-	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
-	if (!ih || (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED &&
-		    ih->type != ICMP_PARAMETERPROB))
-		return false;
-	qh = skb_header_pointer(skb, off + sizeof(_ih), sizeof(*quoted), quoted);
-	if (!qh || qh->version != 4 || qh->ihl < 5 ||
-	    (qh->protocol != IPPROTO_TCP && qh->protocol != IPPROTO_UDP) ||
-	    (qh->frag_off & htons(IP_OFFSET)))
-		return false;
-	if (qh != quoted)
-		memcpy(quoted, qh, sizeof(*quoted));
-	*icmpoff = off;
-	return true;
-}
-
-bool sitemh_icmp_quote4(const struct sk_buff *skb, u8 *proto, __be32 *saddr, __be32 *daddr,
-			__be16 *sport, __be16 *dport)
-{
-	unsigned int icmpoff;
-	struct iphdr qh;
-	__be16 _ports[2];
-	const __be16 *ports;
-
-	if (!sitemh_icmp_error4(skb, &icmpoff, &qh))
-		return false;
-	ports = skb_header_pointer(skb, icmpoff + sizeof(struct icmphdr) + qh.ihl * 4,
-				   sizeof(_ports), _ports);
-	if (!ports)
-		return false;
-	/* A forged error must not move anything: only one that verifies is translated. */
-	if (csum_fold(skb_checksum(skb, icmpoff, skb->len - icmpoff, 0)))
-		return false;
-	*proto = qh.protocol;
-	*saddr = qh.saddr;
-	*daddr = qh.daddr;
-	*sport = ports[0];
-	*dport = ports[1];
-	return true;
+	return skb_network_offset(skb) + ip_hdr(skb)->ihl * 4;
 }
 
 int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr)
 {
-	unsigned int icmpoff, qoff;
-	struct iphdr copy, *qh;
+	unsigned int icmpoff = sitemh_icmp_off4(skb), qoff;
 	struct icmphdr *ih;
+	struct iphdr *qh;
 
-	if (!sitemh_icmp_error4(skb, &icmpoff, &copy))
-		return -EINVAL;
 	qoff = icmpoff + sizeof(struct icmphdr);
+	if (ip_hdr(skb)->protocol != IPPROTO_ICMP)
+		return -EINVAL;
 	if (skb_ensure_writable(skb, qoff + sizeof(struct iphdr)))
 		return -ENOMEM;
 	qh = (struct iphdr *)(skb->data + qoff);
@@ -920,33 +844,6 @@ int sitemh_translate6(struct net *net, struct sk_buff *skb, const u8 *saddr, con
 	return 0;
 }
 
-/* Where the ICMPv6 header and the quoted IPv6 header of an ICMPv6 error start; false if
- * the packet is no error quoting a TCP or UDP header right after the quoted IPv6 header. */
-static bool sitemh_icmp_error6(const struct sk_buff *skb, unsigned int *icmpoff,
-			       struct ipv6hdr *quoted)
-{
-	struct icmp6hdr _ih;
-	const struct icmp6hdr *ih;
-	const struct ipv6hdr *qh;
-	unsigned int off;
-	u8 proto;
-
-	if (!sitemh_ipv6_thoff(skb, &off, &proto) || proto != IPPROTO_ICMPV6)
-		return false;
-	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
-	if (!ih || (ih->icmp6_type != ICMPV6_DEST_UNREACH && ih->icmp6_type != ICMPV6_PKT_TOOBIG &&
-		    ih->icmp6_type != ICMPV6_TIME_EXCEED && ih->icmp6_type != ICMPV6_PARAMPROB))
-		return false;
-	qh = skb_header_pointer(skb, off + sizeof(_ih), sizeof(*quoted), quoted);
-	if (!qh || qh->version != 6 ||
-	    (qh->nexthdr != IPPROTO_TCP && qh->nexthdr != IPPROTO_UDP))
-		return false;
-	if (qh != quoted)
-		memcpy(quoted, qh, sizeof(*quoted));
-	*icmpoff = off;
-	return true;
-}
-
 static __sum16 sitemh_icmp6_sum(const struct sk_buff *skb, unsigned int icmpoff)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
@@ -956,38 +853,30 @@ static __sum16 sitemh_icmp6_sum(const struct sk_buff *skb, unsigned int icmpoff)
 			       skb_checksum(skb, icmpoff, len, 0));
 }
 
-bool sitemh_icmp_quote6(const struct sk_buff *skb, u8 *proto, u8 *saddr, u8 *daddr,
-			__be16 *sport, __be16 *dport)
+/* Both families' check, after the IPv6 helpers it needs (group: ICMP errors, above). */
+bool sitemh_icmp_sum_ok(const struct sk_buff *skb, bool ipv6)
 {
-	unsigned int icmpoff;
-	struct ipv6hdr qh;
-	__be16 _ports[2];
-	const __be16 *ports;
+	unsigned int off;
+	u8 proto;
 
-	if (!sitemh_icmp_error6(skb, &icmpoff, &qh))
+	if (!ipv6) {
+		off = sitemh_icmp_off4(skb);
+		return off <= skb->len &&
+		       !csum_fold(skb_checksum(skb, off, skb->len - off, 0));
+	}
+	if (!sitemh_ipv6_thoff(skb, &off, &proto) || proto != IPPROTO_ICMPV6 || off > skb->len)
 		return false;
-	ports = skb_header_pointer(skb, icmpoff + sizeof(struct icmp6hdr) + sizeof(qh),
-				   sizeof(_ports), _ports);
-	if (!ports)
-		return false;
-	/* A forged error must not move anything: only one that verifies is translated. */
-	if (sitemh_icmp6_sum(skb, icmpoff))
-		return false;
-	*proto = qh.nexthdr;
-	memcpy(saddr, &qh.saddr, 16);
-	memcpy(daddr, &qh.daddr, 16);
-	*sport = ports[0];
-	*dport = ports[1];
-	return true;
+	return !sitemh_icmp6_sum(skb, off);
 }
 
 int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 *daddr)
 {
 	unsigned int icmpoff, qoff;
-	struct ipv6hdr copy, *qh;
 	struct icmp6hdr *ih;
+	struct ipv6hdr *qh;
+	u8 proto;
 
-	if (!sitemh_icmp_error6(skb, &icmpoff, &copy))
+	if (!sitemh_ipv6_thoff(skb, &icmpoff, &proto) || proto != IPPROTO_ICMPV6)
 		return -EINVAL;
 	qoff = icmpoff + sizeof(struct icmp6hdr);
 	if (skb_ensure_writable(skb, qoff + sizeof(struct ipv6hdr)))

@@ -2,16 +2,12 @@
 /* See glue_probe.h. */
 #include <linux/cred.h>
 #include <linux/delay.h>
-#include <linux/icmp.h>
-#include <linux/icmpv6.h>
 #include <linux/if_arp.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/net.h>
 #include <linux/random.h>
 #include <linux/slab.h>
-#include <linux/unaligned.h>
-#include <net/checksum.h>
 #include <net/sock.h>
 
 #include "glue_probe.h"
@@ -183,20 +179,18 @@ bool sitemh_netdev_is_tunnel(struct net *net, int ifindex)
 
 /* --- Echo probes --------------------------------------------------------------------- */
 
-static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst, u16 id, u16 seq)
+/*
+ * Why C: sockets, the clock, random numbers and sleeping. What goes on the wire and which
+ * packet counts as a reply is decided by the caller's request and is_reply
+ * (rust/logic/probe.rs).
+ */
+
+static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst,
+			     const u8 echo[SITEMH_ECHO_LEN])
 {
-	struct {
-		u8 type, code;
-		__sum16 checksum;
-		__be16 id, seq;
-	} echo = {
-		.type = family == AF_INET ? ICMP_ECHO : ICMPV6_ECHO_REQUEST,
-		.id = htons(id),
-		.seq = htons(seq),
-	};
 	struct sockaddr_storage to = {};
-	struct msghdr msg = { .msg_name = &to };
-	struct kvec iov = { .iov_base = &echo, .iov_len = sizeof(echo) };
+	struct msghdr msg = { .msg_name = &to, .msg_flags = MSG_DONTWAIT };
+	struct kvec iov = { .iov_base = (void *)echo, .iov_len = SITEMH_ECHO_LEN };
 
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&to;
@@ -204,8 +198,6 @@ static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst, u16
 		sin->sin_family = AF_INET;
 		memcpy(&sin->sin_addr, dst, 4);
 		msg.msg_namelen = sizeof(*sin);
-		/* ICMPv6 checksums are the kernel's job on raw sockets; ICMPv4 ones ours. */
-		echo.checksum = ip_compute_csum(&echo, sizeof(echo));
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
 
@@ -213,54 +205,42 @@ static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst, u16
 		memcpy(&sin6->sin6_addr, dst, 16);
 		msg.msg_namelen = sizeof(*sin6);
 	}
-	msg.msg_flags = MSG_DONTWAIT;
-	return kernel_sendmsg(sock, &msg, &iov, 1, sizeof(echo));
+	return kernel_sendmsg(sock, &msg, &iov, 1, SITEMH_ECHO_LEN);
 }
 
-/* Reads one packet from sock: 1 if it is an echo reply from dst with identifier id and
- * sequence number seq, 0 for any other packet, -EAGAIN when there is nothing to read. */
-static int sitemh_probe_recv(struct socket *sock, int family, const u8 *dst, u16 id, u16 seq)
+/* Reads one packet from sock into buf: its length and its sender's address (16 octets,
+ * *same_family false if the sender was of another family), -EAGAIN when there is nothing
+ * to read. */
+static int sitemh_probe_recv(struct socket *sock, int family, u8 *buf, int size, u8 *from,
+			     bool *same_family)
 {
-	u8 buf[128];
-	struct sockaddr_storage from = {};
-	struct kvec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from),
+	struct sockaddr_storage addr = {};
+	struct kvec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = { .msg_name = &addr, .msg_namelen = sizeof(addr),
 			      .msg_flags = MSG_DONTWAIT };
-	int len, off = 0;
+	int len;
 
-	len = kernel_recvmsg(sock, &msg, &iov, 1, sizeof(buf), MSG_DONTWAIT);
+	len = kernel_recvmsg(sock, &msg, &iov, 1, size, MSG_DONTWAIT);
 	/* Nothing (more) to read from this socket for now. */
 	if (len < 0)
 		return -EAGAIN;
-	if (family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&from;
-
-		if (from.ss_family != AF_INET || memcmp(&sin->sin_addr, dst, 4))
-			return 0;
-		/* IPv4 raw sockets see the IP header. */
-		if (len < 20)
-			return 0;
-		off = (buf[0] & 0x0f) * 4;
-		if (off < 20)
-			return 0;
-	} else {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&from;
-
-		if (from.ss_family != AF_INET6 || memcmp(&sin6->sin6_addr, dst, 16))
-			return 0;
-	}
-	if (len < off + 8)
-		return 0;
-	if (buf[off] != (family == AF_INET ? ICMP_ECHOREPLY : ICMPV6_ECHO_REPLY) || buf[off + 1])
-		return 0;
-	return get_unaligned_be16(&buf[off + 4]) == id && get_unaligned_be16(&buf[off + 6]) == seq;
+	memset(from, 0, 16);
+	*same_family = addr.ss_family == family;
+	if (addr.ss_family == AF_INET)
+		memcpy(from, &((const struct sockaddr_in *)&addr)->sin_addr, 4);
+	else if (addr.ss_family == AF_INET6)
+		memcpy(from, &((const struct sockaddr_in6 *)&addr)->sin6_addr, 16);
+	return len;
 }
 
 int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
-		      int n, unsigned int timeout_ms, u32 *rtt_us)
+		      int n, unsigned int timeout_ms,
+		      void (*request)(int family, u16 id, u16 seq, u8 *echo),
+		      bool (*is_reply)(int family, const u8 *from, const u8 *dst, const u8 *pkt,
+				       int len, u16 id, u16 seq),
+		      u64 *sent_ns, u64 *reply_ns)
 {
 	struct socket **socks;
-	u64 *sent;
 	u16 *seqs, id;
 	u64 deadline;
 	int i, err = 0, pending = 0;
@@ -270,9 +250,8 @@ int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8
 	if (n <= 0)
 		return 0;
 	socks = kcalloc(n, sizeof(*socks), GFP_KERNEL);
-	sent = kcalloc(n, sizeof(*sent), GFP_KERNEL);
 	seqs = kcalloc(n, sizeof(*seqs), GFP_KERNEL);
-	if (!socks || !sent || !seqs) {
+	if (!socks || !seqs) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -285,7 +264,8 @@ int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8
 		struct sockaddr_storage local = {};
 		int addrlen;
 
-		rtt_us[i] = 0;
+		sent_ns[i] = 0;
+		reply_ns[i] = 0;
 		err = sock_create_kern(net, family, SOCK_RAW,
 				       family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, &socks[i]);
 		if (err) {
@@ -313,30 +293,36 @@ int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8
 	}
 	err = 0;
 	for (i = 0; i < n; i++) {
-		sent[i] = ktime_get_ns();
+		u8 echo[SITEMH_ECHO_LEN];
+
+		request(family, id, seqs[i], echo);
+		sent_ns[i] = ktime_get_ns();
 		/* An unroutable pair just gets no answer. */
-		if (socks[i] && sitemh_probe_send(socks[i], family, dst[i], id, seqs[i]) >= 0)
+		if (socks[i] && sitemh_probe_send(socks[i], family, dst[i], echo) >= 0)
 			pending++;
 		else
-			sent[i] = 0;
+			sent_ns[i] = 0;
 	}
 	deadline = ktime_get_ns() + (u64)timeout_ms * NSEC_PER_MSEC;
 	while (pending > 0 && ktime_get_ns() < deadline) {
 		bool idle = true;
 
 		for (i = 0; i < n; i++) {
-			int got;
+			u8 buf[128], from[16];
+			bool same_family;
+			int len;
 
 			if (!socks[i])
 				continue;
 			/* Raw sockets see every ICMP message to their address: match it. */
-			while ((got = sitemh_probe_recv(socks[i], family, dst[i], id, seqs[i])) !=
-			       -EAGAIN) {
+			while ((len = sitemh_probe_recv(socks[i], family, buf, sizeof(buf), from,
+							&same_family)) != -EAGAIN) {
 				idle = false;
-				if (got != 1 || !sent[i] || rtt_us[i])
+				if (!sent_ns[i] || reply_ns[i] ||
+				    !is_reply(family, same_family ? from : NULL, dst[i], buf, len, id,
+					      seqs[i]))
 					continue;
-				rtt_us[i] = max_t(u64, 1, div_u64(ktime_get_ns() - sent[i],
-								  NSEC_PER_USEC));
+				reply_ns[i] = ktime_get_ns();
 				pending--;
 			}
 		}
@@ -353,7 +339,6 @@ out:
 			if (socks[i])
 				sock_release(socks[i]);
 	kfree(socks);
-	kfree(sent);
 	kfree(seqs);
 	return err;
 }
