@@ -2,7 +2,10 @@
 
 //! Netfilter hooks of one network namespace, and the view of a packet they get.
 
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
 
 use kernel::{
     bindings,
@@ -15,7 +18,11 @@ use kernel::{
 
 use super::{
     bindings as local,
-    net::Net,
+    net::{
+        Net,
+        NetState,
+        Started, //
+    },
     route::DstCache, //
 };
 use crate::logic::{
@@ -756,6 +763,16 @@ unsafe extern "C" fn hook_trampoline<T: NetHooks, const POINT: u8>(
     verdict.into_raw()
 }
 
+/// The withdrawal [`LazyHooks::attach_started`] registers.
+///
+/// # Safety
+///
+/// `data` points to a live `LazyHooks<T>`.
+unsafe fn detach_erased<T: NetHooks>(data: *const c_void) {
+    // SAFETY: the caller passes a live `LazyHooks<T>`.
+    unsafe { &*data.cast::<LazyHooks<T>>() }.detach();
+}
+
 /// The hooks of one namespace, each registered only while a user that needs it wants
 /// hooks ([`NetHooks::needed`]): a namespace without domains pays nothing per packet, and
 /// a forwarded packet passes the address translation of moved connections only while
@@ -808,6 +825,23 @@ impl<T: NetHooks> LazyHooks<T> {
         state.handler = handler;
         state.net = net.as_raw();
         Self::sync(&mut state)
+    }
+
+    /// From now on the hooks call the state being started, `started.state()`, when wanted
+    /// (registered at once if wanted already), until the namespace machinery detaches them
+    /// before it stops the state, or when `start` fails.
+    pub(crate) fn attach_started<'a>(&'a self, started: &Started<'a, T>) -> Result
+    where
+        T: NetState,
+    {
+        // Recorded first: an attach that fails half-way is detached too.
+        // SAFETY: `self` is valid for `'a` (the borrow), which lasts until the withdrawal
+        // (the `Started` contract); `detach_erased::<T>` takes a `LazyHooks<T>`.
+        unsafe { started.on_withdraw(ptr::from_ref(self).cast(), detach_erased::<T>) }?;
+        // SAFETY: the handler, the started state, stays valid until the withdrawal has run
+        // `detach` and an RCU grace period more (the `Started` contract); `net` is its
+        // namespace, which outlives it.
+        unsafe { self.attach(started.net(), started.state()) }
     }
 
     /// Unregisters the hooks and forgets the handler. Packets may still be inside a hook
