@@ -6,6 +6,14 @@
 
 #include "glue.h"
 
+/* --- Kernel structures read for Rust ------------------------------------------------ */
+
+/*
+ * Why C: fields of kernel structures and static inline accessors (skb_rtable,
+ * netdev_notifier_info_to_dev) that the bindings do not reach, or whose layout follows
+ * the kernel configuration. No decisions.
+ */
+
 /* Whether the packet's current IPv4 route is plain unicast (not local, broadcast,
  * multicast): only those are candidates for source-domain routing. */
 bool sitemh_skb_route_is_unicast4(const struct sk_buff *skb)
@@ -34,6 +42,15 @@ const char *sitemh_netdev_name(const struct net_device *dev)
 {
 	return dev->name;
 }
+
+/* --- Addresses and routes of a namespace -------------------------------------------- */
+
+/*
+ * Why C: RCU walks with the kernel's iterator macros (for_each_netdev_rcu,
+ * in_dev_for_each_ifa_rcu), the IPv6 address list under its lock, route look-ups and
+ * the generation counters. Which addresses and pairs to use is decided in
+ * rust/logic/select.rs.
+ */
 
 int sitemh_local_addrs(struct net *net, int family, struct sitemh_local_addr *out, int max)
 {
@@ -129,6 +146,12 @@ u64 sitemh_selection_genid(struct net *net, int family)
 	return (u64)routes << 32 | (u32)(addrs + READ_ONCE(net->dev_base_seq));
 }
 
+/* --- Socket fields ------------------------------------------------------------------ */
+
+/*
+ * Why C: inet_sk() and inet6_sk() casts and READ_ONCE of socket fields.
+ */
+
 u8 sitemh_sock_tos(const struct sock *sk)
 {
 	const struct ipv6_pinfo *np;
@@ -152,6 +175,7 @@ int sitemh_sock_family(const struct sock *sk)
 
 /* The echo probes (sitemh_probe_rtts) are in glue_probe.c. */
 
+/* Device notifier information: netdev_notifier_info_to_dev() is a static inline. */
 int sitemh_notifier_ifindex(struct netdev_notifier_info *info)
 {
 	return netdev_notifier_info_to_dev(info)->ifindex;
@@ -163,6 +187,13 @@ bool sitemh_notifier_usable(struct netdev_notifier_info *info)
 
 	return netif_running(dev) && netif_carrier_ok(dev);
 }
+
+/* --- Reading packets ---------------------------------------------------------------- */
+
+/*
+ * Why C: skb access (skb_copy_bits, skb_header_pointer) over data that may be paged.
+ * The octets read are parsed in Rust.
+ */
 
 int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto, u8 *ttl,
 			      bool *looped, int *iif, u8 *buf, int len)
@@ -185,7 +216,14 @@ int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 	return tlen;
 }
 
-/* Why C: sockets. The relay's own IPv4 header comes written (rust/logic/relay.rs). */
+/* --- Sending ICMP ------------------------------------------------------------------- */
+
+/*
+ * Why C: kernel sockets (sock_create_kern, kernel_sendmsg). The messages come written
+ * from Rust (rust/logic/linkfail.rs, rust/logic/relay.rs).
+ */
+
+/* The relay's own IPv4 header, with hdrincl, comes written (rust/logic/relay.rs). */
 int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, bool hdrincl, const u8 *msg,
 				int len)
 {
@@ -215,6 +253,14 @@ int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, bool hdrincl, cons
 	sock_release(sock);
 	return err < 0 ? err : 0;
 }
+
+/* --- Connected sockets -------------------------------------------------------------- */
+
+/*
+ * Why C: lock_sock, socket references, TCP internals (the retransmission timer,
+ * __tcp_send_ack) and copy_from_sockptr. When to kick a socket is decided in
+ * rust/switchover.rs.
+ */
 
 int sitemh_sock_tuple4(struct sock *sk, u8 *proto, __be32 *saddr, __be32 *daddr,
 		       __be16 *sport, __be16 *dport)
@@ -289,6 +335,15 @@ void sitemh_sock_kick(struct sock *sk)
 	}
 	release_sock(sk);
 }
+
+/* --- Rewriting IPv4 packets --------------------------------------------------------- */
+
+/*
+ * Why C: skb writability and surgery (skb_ensure_writable, skb_cow_head, skb_push), the
+ * incremental checksum helpers that keep the skb's checksum state, route look-ups
+ * (ip_route_me_harder) and the compiled IP options (IPCB). The addresses and the option
+ * octets come from Rust (rust/logic/stacking.rs, rust/logic/switchover.rs).
+ */
 
 bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport)
 {
@@ -432,10 +487,12 @@ int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned in
 	return 0;
 }
 
+/* --- TCP MSS ------------------------------------------------------------------------ */
+
 /*
- * Why C: making the TCP header writable and the checksum update (skb checksum state).
- * Which packets are SYNs and the walk of their options are the caller's
- * (rust/logic/tcp.rs).
+ * Why C: making the TCP header writable and the checksum update (the skb's checksum
+ * state). Which packets are SYNs, the walk of their options and the new MSS are the
+ * caller's (rust/logic/tcp.rs).
  */
 int sitemh_tcp_header(struct sk_buff *skb, bool ipv6, unsigned int len, u8 **th)
 {
@@ -464,6 +521,14 @@ void sitemh_tcp_mss_changed(struct sk_buff *skb, u8 *th, u16 old, u16 new)
 	inet_proto_csum_replace2(&((struct tcphdr *)th)->check, skb, htons(old), htons(new),
 				 false);
 }
+
+/* --- IPv6 routing header ------------------------------------------------------------ */
+
+/*
+ * Why C: skb surgery (skb_cow_head, skb_push, skb_pull, the header moved in place), the
+ * payload length of BIG TCP packets and ip6_route_me_harder. The routing header's
+ * octets are written and parsed in Rust (rust/logic/stacking.rs).
+ */
 
 int sitemh_ipv6_routing_header(const struct sk_buff *skb, u8 *out, unsigned int max)
 {
@@ -551,6 +616,12 @@ int sitemh_ipv6_pull_routing_header(struct sk_buff *skb, const u8 *saddr, const 
 	return 0;
 }
 
+/* --- Local addresses ---------------------------------------------------------------- */
+
+/*
+ * Why C: the address look-ups ipv6_chk_addr() and inet_addr_type().
+ */
+
 bool sitemh_ipv6_is_local(struct net *net, const u8 *addr)
 {
 	return ipv6_chk_addr(net, (const struct in6_addr *)addr, NULL, 0);
@@ -561,11 +632,13 @@ bool sitemh_ipv4_is_local(struct net *net, __be32 addr)
 	return inet_addr_type(net, addr) == RTN_LOCAL;
 }
 
+/* --- ICMP errors about a connection ------------------------------------------------- */
+
 /*
- * ICMP errors about a connection. Why C: the checksum over the whole message (which may
- * be paged) and the rewrite of a writable packet. Which messages are errors and what
- * connection they quote is the caller's to say (rust/logic/icmp_error.rs), from the
- * octets sitemh_skb_ipv{4,6}_transport copies.
+ * Why C: the checksum over the whole message (which may be paged) and the rewrite of a
+ * writable packet. Which messages are errors and what connection they quote is the
+ * caller's to say (rust/logic/icmp_error.rs), from the octets
+ * sitemh_skb_ipv{4,6}_transport copies. The IPv6 half is in the IPv6 group below.
  */
 
 /* Where the ICMP message of an IPv4 packet starts. */
@@ -599,6 +672,7 @@ int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr
 	return 0;
 }
 
+/* Sending ICMP (group above, with the broadcast): from and to one address. */
 int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, const u8 *msg,
 		      int len)
 {
@@ -622,6 +696,13 @@ int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, cons
 	sock_release(sock);
 	return err < 0 ? err : 0;
 }
+
+/* --- AEAD --------------------------------------------------------------------------- */
+
+/*
+ * Why C: the kernel's AES-GCM library (aes_gcm_*), which has no Rust binding. Nonces,
+ * records and keys are built in Rust (rust/logic/linkfail.rs, rust/logic/kdf.rs).
+ */
 
 struct sitemh_aead {
 	struct aes_gcm_key key;
@@ -656,6 +737,14 @@ int sitemh_aead_open(const struct sitemh_aead *aead, const u8 *nonce12, const u8
 {
 	return aes_gcm_decrypt(buf, buf, len, tag, ad, ad_len, nonce12, &aead->key);
 }
+
+/* --- Timers and clocks -------------------------------------------------------------- */
+
+/*
+ * Why C: delayed work, jiffies and the ticker's IRQ-safe lock (it may be armed from any
+ * context). When to run and what to do is the Rust caller's: a ticker only never
+ * postpones a run that is due sooner.
+ */
 
 struct sitemh_ticker {
 	struct delayed_work work;
@@ -729,6 +818,12 @@ u64 sitemh_real_ns(void)
 	return ktime_get_real_ns();
 }
 
+/* --- Tunnel devices ----------------------------------------------------------------- */
+
+/*
+ * Why C: a driver's private data (netdev_priv), read by the driver's kind.
+ */
+
 int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
 {
 	const struct net_device *dev = skb->dev;
@@ -756,7 +851,14 @@ int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
 	return 0;
 }
 
-/* --- Switchover over IPv6 ---------------------------------------------------------- */
+/* --- Switchover over IPv6 ----------------------------------------------------------- */
+
+/*
+ * Why C: ipv6_find_hdr() over the extension headers, skb writability, the checksum
+ * helpers (csum_ipv6_magic over the pseudo-header), route look-ups and kernel sockets.
+ * What to translate is decided in Rust (rust/logic/switchover.rs,
+ * rust/logic/icmp_error.rs).
+ */
 
 /* The offset and protocol of the IPv6 packet's transport header, past extension headers;
  * false for a fragment after the first or a header chain that is not all there. */

@@ -12,7 +12,13 @@
 
 #include "glue_probe.h"
 
-/* --- Device events, deferred off RTNL ------------------------------------------------ */
+/* --- Device events, deferred off RTNL ----------------------------------------------- */
+
+/*
+ * Why C: the netdevice notifier runs under RTNL; it records under a BH-safe spinlock
+ * and queues delayed work. The handler (rust/netns.rs and below) decides what a change
+ * means and when to be called again.
+ */
 
 struct sitemh_netdev_watch {
 	struct notifier_block nb;
@@ -141,6 +147,8 @@ void sitemh_netdev_watch_free(struct sitemh_netdev_watch *w)
 	kfree(w);
 }
 
+/* Device state: looked up under RCU, read with netif_running() and friends. */
+
 bool sitemh_netdev_usable(struct net *net, int ifindex)
 {
 	struct net_device *dev;
@@ -177,12 +185,12 @@ bool sitemh_netdev_is_tunnel(struct net *net, int ifindex)
 	return tunnel;
 }
 
-/* --- Echo probes --------------------------------------------------------------------- */
+/* --- Echo probes -------------------------------------------------------------------- */
 
 /*
- * Why C: sockets, the clock, random numbers and sleeping. What goes on the wire and which
- * packet counts as a reply is decided by the caller's request and is_reply
- * (rust/logic/probe.rs).
+ * Why C: raw kernel sockets, the clock, random numbers and sleeping. What goes on the
+ * wire, which packet counts as a reply and the round trip it gives are decided by the
+ * caller (request, is_reply; rust/logic/probe.rs).
  */
 
 static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst,
@@ -317,10 +325,11 @@ int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8
 			/* Raw sockets see every ICMP message to their address: match it. */
 			while ((len = sitemh_probe_recv(socks[i], family, buf, sizeof(buf), from,
 							&same_family)) != -EAGAIN) {
+				const u8 *sender = same_family ? from : NULL;
+
 				idle = false;
 				if (!sent_ns[i] || reply_ns[i] ||
-				    !is_reply(family, same_family ? from : NULL, dst[i], buf, len, id,
-					      seqs[i]))
+				    !is_reply(family, sender, dst[i], buf, len, id, seqs[i]))
 					continue;
 				reply_ns[i] = ktime_get_ns();
 				pending--;
@@ -343,6 +352,10 @@ out:
 	return err;
 }
 
+/*
+ * Why C: credentials (current_egid, the supplementary groups) and the namespace's
+ * ping_group_range under its seqlock, as ping sockets read them.
+ */
 bool sitemh_may_ping(struct net *net)
 {
 	struct group_info *groups;
@@ -367,7 +380,11 @@ bool sitemh_may_ping(struct net *net)
 	return may;
 }
 
-/* --- Work that may block for long ---------------------------------------------------- */
+/* --- Work that may block for long --------------------------------------------------- */
+
+/*
+ * Why C: the module's own workqueue and work items. What runs is the Rust caller's.
+ */
 
 static struct workqueue_struct *sitemh_long_wq;
 

@@ -62,10 +62,10 @@ bool sitemh_netdev_is_tunnel(struct net *net, int ifindex);
  * a random identifier per call and a random sequence number per pair, then waits up to
  * timeout_ms for the replies. request(family, id, seq, echo) writes the request
  * (SITEMH_ECHO_LEN octets); is_reply(family, from, dst[i], pkt, len, id, seq) tells
- * whether a packet read from pair i's raw socket, sent from from (16 octets; NULL if of
- * another family), is the reply to it. sent_ns[i] and reply_ns[i] are the monotonic times
- * (ktime_get_ns) the request went out and its reply came, 0 if it was not sent or no
- * reply came. Returns 0 or a negative errno. Sleeps. */
+ * whether a packet read from pair i's raw socket, whose sender's address is from (16
+ * octets; NULL if of another family), is the reply to it. sent_ns[i] and reply_ns[i] are
+ * the monotonic times (ktime_get_ns) the request went out and its reply came, 0 if it
+ * was not sent or no reply came. Returns 0 or a negative errno. Sleeps. */
 int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
 		      int n, unsigned int timeout_ms,
 		      void (*request)(int family, u16 id, u16 seq, u8 *echo),
