@@ -2,7 +2,6 @@
 /* See glue_probe.h. */
 #include <linux/cred.h>
 #include <linux/delay.h>
-#include <linux/if_arp.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/net.h>
@@ -161,28 +160,17 @@ bool sitemh_netdev_usable(struct net *net, int ifindex)
 	return usable;
 }
 
-bool sitemh_netdev_is_tunnel(struct net *net, int ifindex)
+int sitemh_netdev_type(struct net *net, int ifindex)
 {
 	struct net_device *dev;
-	bool tunnel = true;
+	int type = -ENODEV;
 
 	rcu_read_lock();
 	dev = dev_get_by_index_rcu(net, ifindex);
-	if (dev) {
-		switch (dev->type) {
-		case ARPHRD_TUNNEL:
-		case ARPHRD_TUNNEL6:
-		case ARPHRD_SIT:
-		case ARPHRD_IPGRE:
-		case ARPHRD_IP6GRE:
-		case ARPHRD_NONE:
-			break;
-		default:
-			tunnel = false;
-		}
-	}
+	if (dev)
+		type = dev->type;
 	rcu_read_unlock();
-	return tunnel;
+	return type;
 }
 
 /* --- Echo probes -------------------------------------------------------------------- */

@@ -48,10 +48,8 @@ void sitemh_netdev_watch_free(struct sitemh_netdev_watch *w);
 
 /* Whether device ifindex of net can carry traffic now (up, running, carrier). */
 bool sitemh_netdev_usable(struct net *net, int ifindex);
-/* Whether device ifindex of net is an IP tunnel (IP-in-IP, SIT, GRE, IPv6 tunnels) or a
- * device without link layer (TUN, WireGuard): packets it delivers were decapsulated or
- * injected, never sent on a link. A device that does not exist counts as one. */
-bool sitemh_netdev_is_tunnel(struct net *net, int ifindex);
+/* The hardware type (ARPHRD_*) of device ifindex of net, or -ENODEV. */
+int sitemh_netdev_type(struct net *net, int ifindex);
 
 /* --- Echo probes --------------------------------------------------------------------- */
 

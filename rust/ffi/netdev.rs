@@ -14,6 +14,8 @@ use kernel::{
     sync::rcu, //
 };
 
+use crate::logic::linkfail;
+
 use super::{
     bindings as local,
     net::{
@@ -120,7 +122,8 @@ pub(crate) fn usable(net: &Net, ifindex: i32) -> bool {
 /// device that does not exist counts as one.
 pub(crate) fn is_tunnel(net: &Net, ifindex: i32) -> bool {
     // SAFETY: `net` is alive; the glue looks the device up under RCU.
-    unsafe { local::sitemh_netdev_is_tunnel(net.as_raw(), ifindex) }
+    let hw_type = unsafe { local::sitemh_netdev_type(net.as_raw(), ifindex) };
+    linkfail::delivers_unlinked(u16::try_from(hw_type).ok())
 }
 
 /// The device events of one namespace, delivered to a handler off RTNL.
