@@ -6,20 +6,17 @@
 //! `IPCTL_*` identifiers, so a router and a host simulated in two namespaces of one machine
 //! are configured independently.
 
-// One `unsafe` call, the hook registration, is allowed below with its reason.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use core::sync::atomic::Ordering;
 
 use kernel::{
-    new_mutex,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     sync::{
         rcu,
-        Arc,
-        Mutex, //
+        Arc, //
     },
 };
 
@@ -36,7 +33,8 @@ use crate::{
         net::{
             Net,
             NetId,
-            NetState, //
+            NetState,
+            Started, //
         },
         netdev::{
             DeviceBatch,
@@ -78,15 +76,6 @@ use crate::{
 /// The kernel's slot number for [`SitemhNet`].
 static SITEMH_NET_ID: NetId = NetId::new();
 
-/// What a started namespace state has registered with the kernel.
-struct Registrations {
-    /// Only owned.
-    _notifier: Pin<KBox<NetdevNotifier<SitemhNet>>>,
-}
-
-/// The registrations of a namespace while its state is started.
-type Hooks = Mutex<Option<Registrations>>;
-
 /// The per-namespace state of sitemh.
 pub(crate) struct SitemhNet {
     v4: Arc<FamilyState<V4>>,
@@ -113,8 +102,6 @@ pub(crate) struct SitemhNet {
     /// The packet hooks: attached while the state is started, registered while a family
     /// has domains.
     packet_hooks: Arc<LazyHooks<SitemhNet>>,
-    /// The netdevice notifier, registered while the state is started.
-    hooks: Pin<KBox<Hooks>>,
 }
 
 impl NetState for SitemhNet {
@@ -150,51 +137,26 @@ impl NetState for SitemhNet {
             family_knobs_v4,
             family_knobs_v6,
             packet_hooks: hooks,
-            hooks: KBox::pin_init(new_mutex!(None), GFP_KERNEL)?,
         })
     }
 
-    fn start(&self, net: &Net) -> Result {
-        self.switchover.start()?;
-        self.switchover6.start()?;
-        self.linkfail.start()?;
-        self.home4.start()?;
-        self.home6.start()?;
-        #[allow(unsafe_code)]
-        // SAFETY: the hooks and the notifier call back into `self`, which stays in place
-        // until it is dropped (the `NetState` contract). `stop` detaches the hooks and
-        // drops the notifier; unregistering the notifier waits for events in flight, but
-        // unregistering a hook does not wait for packets still inside it: the state is
-        // dropped only an RCU grace period after `stop` (pernet `pre_exit`, then `exit`;
-        // on a failed `start`, after `synchronize_net`), when none can be. `net` outlives
-        // its own state.
-        let notifier = unsafe {
-            self.packet_hooks.attach(net, self)?;
-            KBox::pin_init(NetdevNotifier::register(net, self), GFP_KERNEL)
-        };
-        let notifier = match notifier {
-            Ok(notifier) => notifier,
-            Err(e) => {
-                self.packet_hooks.detach();
-                return Err(e);
-            }
-        };
-        *self.hooks.lock() = Some(Registrations {
-            _notifier: notifier,
-        });
-        if let Err(e) = proc::create::<Self>(net) {
-            *self.hooks.lock() = None;
-            self.packet_hooks.detach();
-            return Err(e);
-        }
-        Ok(())
+    fn start(started: &Started<'_, Self>) -> Result {
+        let (this, net) = (started.state(), started.net());
+        this.switchover.start()?;
+        this.switchover6.start()?;
+        this.linkfail.start()?;
+        this.home4.start()?;
+        this.home6.start()?;
+        // The hooks and the notifier call back into the state; the namespace machinery
+        // detaches and unregisters them before `stop`, or if something below fails.
+        this.packet_hooks.attach_started(started)?;
+        NetdevNotifier::register_started(started)?;
+        proc::create::<Self>(net)
     }
 
     fn stop(&self, net: &Net) {
+        // The hooks and the notifier are gone already (see `start`).
         proc::remove::<Self>(net);
-        // Unregistering waits for packets and events in flight.
-        *self.hooks.lock() = None;
-        self.packet_hooks.detach();
         self.switchover.stop();
         self.switchover6.stop();
         self.linkfail.stop();

@@ -18,19 +18,11 @@ mod netns;
 mod select;
 mod switchover;
 
-use ffi::{
-    net::NetStateRegistration,
-    sockopt::SockoptRegistration, //
-};
-use netns::SitemhNet;
+use ffi::sockopt::ServedNetState;
 use select::{
     SelectV4,
     SelectV6, //
 };
-
-/// netfilter's protocol numbers for socket options of level `IPPROTO_IP` / `IPPROTO_IPV6`.
-const NFPROTO_IPV4: u8 = kernel::bindings::NFPROTO_IPV4 as u8;
-const NFPROTO_IPV6: u8 = kernel::bindings::NFPROTO_IPV6 as u8;
 
 module! {
     type: Sitemh,
@@ -85,20 +77,16 @@ fn icmp_type_is_free(icmp_type: u8) -> bool {
     icmp_type > NR_ICMP_TYPES && !ICMP_EXT_ECHO_TYPES.contains(&icmp_type)
 }
 
-/// The loaded module: while it exists, every network namespace carries a [`SitemhNet`],
+/// The loaded module: while it exists, every network namespace carries a [`netns::SitemhNet`],
 /// and the draft's calls are served as socket options.
 ///
-/// Fields drop in declaration order: the socket options go before the namespace state
-/// they read (they are initialised after it), and the workqueue for long work goes last,
-/// after the namespace states whose work it runs (it is initialised first).
+/// Fields drop in declaration order: the workqueue for long work goes last, after the
+/// namespace states whose work it runs (it is initialised first). [`ServedNetState`]
+/// drops the socket options before the namespace state they read.
 #[pin_data]
 struct Sitemh {
     #[pin]
-    sockopt_v4: SockoptRegistration<SelectV4, NFPROTO_IPV4>,
-    #[pin]
-    sockopt_v6: SockoptRegistration<SelectV6, NFPROTO_IPV6>,
-    #[pin]
-    netns: NetStateRegistration<SitemhNet>,
+    served: ServedNetState<SelectV4, SelectV6>,
     long_wq: ffi::work::LongWorkqueue,
 }
 
@@ -135,11 +123,7 @@ impl kernel::InPlaceModule for Sitemh {
             }
             Ok(try_pin_init!(Self {
                 long_wq: ffi::work::LongWorkqueue::create()?,
-                netns <- NetStateRegistration::register(),
-                // SAFETY: `netns`, initialised first, is dropped after the socket options.
-                sockopt_v4 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
-                // SAFETY: as above.
-                sockopt_v6 <- unsafe { SockoptRegistration::register(select::SO_BASE, select::SO_END, module) },
+                served <- ServedNetState::register(select::SO_BASE, select::SO_END, module),
             }))
         })
     }

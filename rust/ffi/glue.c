@@ -6,6 +6,14 @@
 
 #include "glue.h"
 
+/* --- Kernel structures read for Rust ------------------------------------------------ */
+
+/*
+ * Why C: fields of kernel structures and static inline accessors (skb_rtable,
+ * netdev_notifier_info_to_dev) that the bindings do not reach, or whose layout follows
+ * the kernel configuration. No decisions.
+ */
+
 /* Whether the packet's current IPv4 route is plain unicast (not local, broadcast,
  * multicast): only those are candidates for source-domain routing. */
 bool sitemh_skb_route_is_unicast4(const struct sk_buff *skb)
@@ -34,6 +42,15 @@ const char *sitemh_netdev_name(const struct net_device *dev)
 {
 	return dev->name;
 }
+
+/* --- Addresses and routes of a namespace -------------------------------------------- */
+
+/*
+ * Why C: RCU walks with the kernel's iterator macros (for_each_netdev_rcu,
+ * in_dev_for_each_ifa_rcu), the IPv6 address list under its lock, route look-ups and
+ * the generation counters. Which addresses and pairs to use is decided in
+ * rust/logic/select.rs.
+ */
 
 int sitemh_local_addrs(struct net *net, int family, struct sitemh_local_addr *out, int max)
 {
@@ -129,6 +146,12 @@ u64 sitemh_selection_genid(struct net *net, int family)
 	return (u64)routes << 32 | (u32)(addrs + READ_ONCE(net->dev_base_seq));
 }
 
+/* --- Socket fields ------------------------------------------------------------------ */
+
+/*
+ * Why C: inet_sk() and inet6_sk() casts and READ_ONCE of socket fields.
+ */
+
 u8 sitemh_sock_tos(const struct sock *sk)
 {
 	const struct ipv6_pinfo *np;
@@ -152,6 +175,7 @@ int sitemh_sock_family(const struct sock *sk)
 
 /* The echo probes (sitemh_probe_rtts) are in glue_probe.c. */
 
+/* Device notifier information: netdev_notifier_info_to_dev() is a static inline. */
 int sitemh_notifier_ifindex(struct netdev_notifier_info *info)
 {
 	return netdev_notifier_info_to_dev(info)->ifindex;
@@ -163,6 +187,13 @@ bool sitemh_notifier_usable(struct netdev_notifier_info *info)
 
 	return netif_running(dev) && netif_carrier_ok(dev);
 }
+
+/* --- Reading packets ---------------------------------------------------------------- */
+
+/*
+ * Why C: skb access (skb_copy_bits, skb_header_pointer) over data that may be paged.
+ * The octets read are parsed in Rust.
+ */
 
 int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto, u8 *ttl,
 			      bool *looped, int *iif, u8 *buf, int len)
@@ -185,7 +216,15 @@ int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 	return tlen;
 }
 
-int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, const u8 *msg,
+/* --- Sending ICMP ------------------------------------------------------------------- */
+
+/*
+ * Why C: kernel sockets (sock_create_kern, kernel_sendmsg). The messages come written
+ * from Rust (rust/logic/linkfail.rs, rust/logic/relay.rs).
+ */
+
+/* The relay's own IPv4 header, with hdrincl, comes written (rust/logic/relay.rs). */
+int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, bool hdrincl, const u8 *msg,
 				int len)
 {
 	struct sockaddr_in to = {
@@ -195,30 +234,15 @@ int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, cons
 	struct msghdr hdr = { .msg_name = &to, .msg_namelen = sizeof(to),
 			      .msg_flags = MSG_DONTWAIT };
 	struct kvec iov = { .iov_base = (void *)msg, .iov_len = len };
-	u8 packet[sizeof(struct iphdr) + 64];
 	struct socket *sock;
 	int err;
 
-	if (saddr) {
-		/* IPPROTO_RAW implies IP_HDRINCL: the header below goes out as it is (the
-		 * kernel fills in the identification and the checksum). */
-		struct iphdr *iph = (struct iphdr *)packet;
-
-		if (len < 0 || len > sizeof(packet) - sizeof(*iph))
-			return -EINVAL;
-		memset(iph, 0, sizeof(*iph));
-		iph->version = 4;
-		iph->ihl = sizeof(*iph) / 4;
-		iph->ttl = 255;
-		iph->protocol = IPPROTO_ICMP;
-		iph->saddr = saddr;
-		iph->daddr = htonl(INADDR_BROADCAST);
-		iph->tot_len = htons(sizeof(*iph) + len);
-		memcpy(packet + sizeof(*iph), msg, len);
-		iov.iov_base = packet;
-		iov.iov_len = sizeof(*iph) + len;
-	}
-	err = sock_create_kern(net, AF_INET, SOCK_RAW, saddr ? IPPROTO_RAW : IPPROTO_ICMP, &sock);
+	if (len < 0)
+		return -EINVAL;
+	/* IPPROTO_RAW implies IP_HDRINCL: the header goes out as it is (the kernel fills in
+	 * the identification and the checksum). */
+	err = sock_create_kern(net, AF_INET, SOCK_RAW, hdrincl ? IPPROTO_RAW : IPPROTO_ICMP,
+			       &sock);
 	if (err)
 		return err;
 	sock_set_flag(sock->sk, SOCK_BROADCAST);
@@ -229,6 +253,14 @@ int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, cons
 	sock_release(sock);
 	return err < 0 ? err : 0;
 }
+
+/* --- Connected sockets -------------------------------------------------------------- */
+
+/*
+ * Why C: lock_sock, socket references, TCP internals (the retransmission timer,
+ * __tcp_send_ack) and copy_from_sockptr. When to kick a socket is decided in
+ * rust/switchover.rs.
+ */
 
 int sitemh_sock_tuple4(struct sock *sk, u8 *proto, __be32 *saddr, __be32 *daddr,
 		       __be16 *sport, __be16 *dport)
@@ -303,6 +335,15 @@ void sitemh_sock_kick(struct sock *sk)
 	}
 	release_sock(sk);
 }
+
+/* --- Rewriting IPv4 packets --------------------------------------------------------- */
+
+/*
+ * Why C: skb writability and surgery (skb_ensure_writable, skb_cow_head, skb_push), the
+ * incremental checksum helpers that keep the skb's checksum state, route look-ups
+ * (ip_route_me_harder) and the compiled IP options (IPCB). The addresses and the option
+ * octets come from Rust (rust/logic/stacking.rs, rust/logic/switchover.rs).
+ */
 
 bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport)
 {
@@ -446,60 +487,48 @@ int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned in
 	return 0;
 }
 
-/* Lowers the MSS option of a TCP SYN whose header starts at thoff. */
-static int sitemh_tcp_lower_mss(struct sk_buff *skb, unsigned int thoff, u16 delta)
+/* --- TCP MSS ------------------------------------------------------------------------ */
+
+/*
+ * Why C: making the TCP header writable and the checksum update (the skb's checksum
+ * state). Which packets are SYNs, the walk of their options and the new MSS are the
+ * caller's (rust/logic/tcp.rs).
+ */
+int sitemh_tcp_header(struct sk_buff *skb, bool ipv6, unsigned int len, u8 **th)
 {
-	unsigned int optoff, doff, i;
-	struct tcphdr *th;
-	u8 *opt;
+	unsigned int thoff;
 
-	if (skb_ensure_writable(skb, thoff + sizeof(struct tcphdr)))
-		return -ENOMEM;
-	th = (struct tcphdr *)(skb->data + thoff);
-	if (!th->syn)
-		return 0;
-	doff = th->doff * 4;
-	if (doff < sizeof(*th) || skb_ensure_writable(skb, thoff + doff))
-		return -ENOMEM;
-	th = (struct tcphdr *)(skb->data + thoff);
-	opt = (u8 *)th;
-	for (optoff = sizeof(*th); optoff < doff; optoff += i) {
-		if (opt[optoff] == TCPOPT_EOL)
-			break;
-		if (opt[optoff] == TCPOPT_NOP) {
-			i = 1;
-			continue;
-		}
-		if (optoff + 1 >= doff || opt[optoff + 1] < 2)
-			break;
-		i = opt[optoff + 1];
-		if (opt[optoff] == TCPOPT_MSS && i == TCPOLEN_MSS && optoff + i <= doff) {
-			u16 old = get_unaligned_be16(opt + optoff + 2);
-			u16 new = old > delta + 536 ? old - delta : min_t(u16, old, 536);
+	*th = NULL;
+	if (ipv6) {
+		if (ipv6_hdr(skb)->nexthdr != IPPROTO_TCP)
+			return 0;
+		thoff = skb_network_offset(skb) + sizeof(struct ipv6hdr);
+	} else {
+		const struct iphdr *iph = ip_hdr(skb);
 
-			put_unaligned_be16(new, opt + optoff + 2);
-			inet_proto_csum_replace2(&th->check, skb, htons(old), htons(new), false);
-			break;
-		}
+		if (iph->protocol != IPPROTO_TCP || (iph->frag_off & htons(IP_OFFSET)))
+			return 0;
+		thoff = skb_network_offset(skb) + iph->ihl * 4;
 	}
+	if (skb_ensure_writable(skb, thoff + len))
+		return -ENOMEM;
+	*th = skb->data + thoff;
 	return 0;
 }
 
-int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta)
+void sitemh_tcp_mss_changed(struct sk_buff *skb, u8 *th, u16 old, u16 new)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-
-	if (iph->protocol != IPPROTO_TCP || (iph->frag_off & htons(IP_OFFSET)))
-		return 0;
-	return sitemh_tcp_lower_mss(skb, skb_network_offset(skb) + iph->ihl * 4, delta);
+	inet_proto_csum_replace2(&((struct tcphdr *)th)->check, skb, htons(old), htons(new),
+				 false);
 }
 
-int sitemh_tcp_lower_mss6(struct sk_buff *skb, u16 delta)
-{
-	if (ipv6_hdr(skb)->nexthdr != IPPROTO_TCP)
-		return 0;
-	return sitemh_tcp_lower_mss(skb, skb_network_offset(skb) + sizeof(struct ipv6hdr), delta);
-}
+/* --- IPv6 routing header ------------------------------------------------------------ */
+
+/*
+ * Why C: skb surgery (skb_cow_head, skb_push, skb_pull, the header moved in place), the
+ * payload length of BIG TCP packets and ip6_route_me_harder. The routing header's
+ * octets are written and parsed in Rust (rust/logic/stacking.rs).
+ */
 
 int sitemh_ipv6_routing_header(const struct sk_buff *skb, u8 *out, unsigned int max)
 {
@@ -587,6 +616,12 @@ int sitemh_ipv6_pull_routing_header(struct sk_buff *skb, const u8 *saddr, const 
 	return 0;
 }
 
+/* --- Local addresses ---------------------------------------------------------------- */
+
+/*
+ * Why C: the address look-ups ipv6_chk_addr() and inet_addr_type().
+ */
+
 bool sitemh_ipv6_is_local(struct net *net, const u8 *addr)
 {
 	return ipv6_chk_addr(net, (const struct in6_addr *)addr, NULL, 0);
@@ -597,68 +632,30 @@ bool sitemh_ipv4_is_local(struct net *net, __be32 addr)
 	return inet_addr_type(net, addr) == RTN_LOCAL;
 }
 
-/* Where the ICMP header and the quoted IPv4 header of an ICMP error start; false if the
- * packet is no error quoting an unfragmented-at-the-start TCP or UDP header. */
-static bool sitemh_icmp_error4(const struct sk_buff *skb, unsigned int *icmpoff,
-			       struct iphdr *quoted)
+/* --- ICMP errors about a connection ------------------------------------------------- */
+
+/*
+ * Why C: the checksum over the whole message (which may be paged) and the rewrite of a
+ * writable packet. Which messages are errors and what connection they quote is the
+ * caller's to say (rust/logic/icmp_error.rs), from the octets
+ * sitemh_skb_ipv{4,6}_transport copies. The IPv6 half is in the IPv6 group below.
+ */
+
+/* Where the ICMP message of an IPv4 packet starts. */
+static unsigned int sitemh_icmp_off4(const struct sk_buff *skb)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	struct icmphdr _ih;
-	const struct icmphdr *ih;
-	const struct iphdr *qh;
-	unsigned int off = skb_network_offset(skb) + iph->ihl * 4;
-
-	if (iph->protocol != IPPROTO_ICMP || (iph->frag_off & htons(IP_MF | IP_OFFSET)))
-		return false;
-	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
-	if (!ih || (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED &&
-		    ih->type != ICMP_PARAMETERPROB))
-		return false;
-	qh = skb_header_pointer(skb, off + sizeof(_ih), sizeof(*quoted), quoted);
-	if (!qh || qh->version != 4 || qh->ihl < 5 ||
-	    (qh->protocol != IPPROTO_TCP && qh->protocol != IPPROTO_UDP) ||
-	    (qh->frag_off & htons(IP_OFFSET)))
-		return false;
-	if (qh != quoted)
-		memcpy(quoted, qh, sizeof(*quoted));
-	*icmpoff = off;
-	return true;
-}
-
-bool sitemh_icmp_quote4(const struct sk_buff *skb, u8 *proto, __be32 *saddr, __be32 *daddr,
-			__be16 *sport, __be16 *dport)
-{
-	unsigned int icmpoff;
-	struct iphdr qh;
-	__be16 _ports[2];
-	const __be16 *ports;
-
-	if (!sitemh_icmp_error4(skb, &icmpoff, &qh))
-		return false;
-	ports = skb_header_pointer(skb, icmpoff + sizeof(struct icmphdr) + qh.ihl * 4,
-				   sizeof(_ports), _ports);
-	if (!ports)
-		return false;
-	/* A forged error must not move anything: only one that verifies is translated. */
-	if (csum_fold(skb_checksum(skb, icmpoff, skb->len - icmpoff, 0)))
-		return false;
-	*proto = qh.protocol;
-	*saddr = qh.saddr;
-	*daddr = qh.daddr;
-	*sport = ports[0];
-	*dport = ports[1];
-	return true;
+	return skb_network_offset(skb) + ip_hdr(skb)->ihl * 4;
 }
 
 int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr)
 {
-	unsigned int icmpoff, qoff;
-	struct iphdr copy, *qh;
+	unsigned int icmpoff = sitemh_icmp_off4(skb), qoff;
 	struct icmphdr *ih;
+	struct iphdr *qh;
 
-	if (!sitemh_icmp_error4(skb, &icmpoff, &copy))
-		return -EINVAL;
 	qoff = icmpoff + sizeof(struct icmphdr);
+	if (ip_hdr(skb)->protocol != IPPROTO_ICMP)
+		return -EINVAL;
 	if (skb_ensure_writable(skb, qoff + sizeof(struct iphdr)))
 		return -ENOMEM;
 	qh = (struct iphdr *)(skb->data + qoff);
@@ -675,6 +672,7 @@ int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr
 	return 0;
 }
 
+/* Sending ICMP (group above, with the broadcast): from and to one address. */
 int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, const u8 *msg,
 		      int len)
 {
@@ -698,6 +696,13 @@ int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, cons
 	sock_release(sock);
 	return err < 0 ? err : 0;
 }
+
+/* --- AEAD --------------------------------------------------------------------------- */
+
+/*
+ * Why C: the kernel's AES-GCM library (aes_gcm_*), which has no Rust binding. Nonces,
+ * records and keys are built in Rust (rust/logic/linkfail.rs, rust/logic/kdf.rs).
+ */
 
 struct sitemh_aead {
 	struct aes_gcm_key key;
@@ -732,6 +737,14 @@ int sitemh_aead_open(const struct sitemh_aead *aead, const u8 *nonce12, const u8
 {
 	return aes_gcm_decrypt(buf, buf, len, tag, ad, ad_len, nonce12, &aead->key);
 }
+
+/* --- Timers and clocks -------------------------------------------------------------- */
+
+/*
+ * Why C: delayed work, jiffies and the ticker's IRQ-safe lock (it may be armed from any
+ * context). When to run and what to do is the Rust caller's: a ticker only never
+ * postpones a run that is due sooner.
+ */
 
 struct sitemh_ticker {
 	struct delayed_work work;
@@ -805,6 +818,12 @@ u64 sitemh_real_ns(void)
 	return ktime_get_real_ns();
 }
 
+/* --- Tunnel devices ----------------------------------------------------------------- */
+
+/*
+ * Why C: a driver's private data (netdev_priv), read by the driver's kind.
+ */
+
 int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
 {
 	const struct net_device *dev = skb->dev;
@@ -832,7 +851,14 @@ int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out)
 	return 0;
 }
 
-/* --- Switchover over IPv6 ---------------------------------------------------------- */
+/* --- Switchover over IPv6 ----------------------------------------------------------- */
+
+/*
+ * Why C: ipv6_find_hdr() over the extension headers, skb writability, the checksum
+ * helpers (csum_ipv6_magic over the pseudo-header), route look-ups and kernel sockets.
+ * What to translate is decided in Rust (rust/logic/switchover.rs,
+ * rust/logic/icmp_error.rs).
+ */
 
 /* The offset and protocol of the IPv6 packet's transport header, past extension headers;
  * false for a fragment after the first or a header chain that is not all there. */
@@ -920,33 +946,6 @@ int sitemh_translate6(struct net *net, struct sk_buff *skb, const u8 *saddr, con
 	return 0;
 }
 
-/* Where the ICMPv6 header and the quoted IPv6 header of an ICMPv6 error start; false if
- * the packet is no error quoting a TCP or UDP header right after the quoted IPv6 header. */
-static bool sitemh_icmp_error6(const struct sk_buff *skb, unsigned int *icmpoff,
-			       struct ipv6hdr *quoted)
-{
-	struct icmp6hdr _ih;
-	const struct icmp6hdr *ih;
-	const struct ipv6hdr *qh;
-	unsigned int off;
-	u8 proto;
-
-	if (!sitemh_ipv6_thoff(skb, &off, &proto) || proto != IPPROTO_ICMPV6)
-		return false;
-	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
-	if (!ih || (ih->icmp6_type != ICMPV6_DEST_UNREACH && ih->icmp6_type != ICMPV6_PKT_TOOBIG &&
-		    ih->icmp6_type != ICMPV6_TIME_EXCEED && ih->icmp6_type != ICMPV6_PARAMPROB))
-		return false;
-	qh = skb_header_pointer(skb, off + sizeof(_ih), sizeof(*quoted), quoted);
-	if (!qh || qh->version != 6 ||
-	    (qh->nexthdr != IPPROTO_TCP && qh->nexthdr != IPPROTO_UDP))
-		return false;
-	if (qh != quoted)
-		memcpy(quoted, qh, sizeof(*quoted));
-	*icmpoff = off;
-	return true;
-}
-
 static __sum16 sitemh_icmp6_sum(const struct sk_buff *skb, unsigned int icmpoff)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
@@ -956,38 +955,30 @@ static __sum16 sitemh_icmp6_sum(const struct sk_buff *skb, unsigned int icmpoff)
 			       skb_checksum(skb, icmpoff, len, 0));
 }
 
-bool sitemh_icmp_quote6(const struct sk_buff *skb, u8 *proto, u8 *saddr, u8 *daddr,
-			__be16 *sport, __be16 *dport)
+/* Both families' check, after the IPv6 helpers it needs (group: ICMP errors, above). */
+bool sitemh_icmp_sum_ok(const struct sk_buff *skb, bool ipv6)
 {
-	unsigned int icmpoff;
-	struct ipv6hdr qh;
-	__be16 _ports[2];
-	const __be16 *ports;
+	unsigned int off;
+	u8 proto;
 
-	if (!sitemh_icmp_error6(skb, &icmpoff, &qh))
+	if (!ipv6) {
+		off = sitemh_icmp_off4(skb);
+		return off <= skb->len &&
+		       !csum_fold(skb_checksum(skb, off, skb->len - off, 0));
+	}
+	if (!sitemh_ipv6_thoff(skb, &off, &proto) || proto != IPPROTO_ICMPV6 || off > skb->len)
 		return false;
-	ports = skb_header_pointer(skb, icmpoff + sizeof(struct icmp6hdr) + sizeof(qh),
-				   sizeof(_ports), _ports);
-	if (!ports)
-		return false;
-	/* A forged error must not move anything: only one that verifies is translated. */
-	if (sitemh_icmp6_sum(skb, icmpoff))
-		return false;
-	*proto = qh.nexthdr;
-	memcpy(saddr, &qh.saddr, 16);
-	memcpy(daddr, &qh.daddr, 16);
-	*sport = ports[0];
-	*dport = ports[1];
-	return true;
+	return !sitemh_icmp6_sum(skb, off);
 }
 
 int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 *daddr)
 {
 	unsigned int icmpoff, qoff;
-	struct ipv6hdr copy, *qh;
 	struct icmp6hdr *ih;
+	struct ipv6hdr *qh;
+	u8 proto;
 
-	if (!sitemh_icmp_error6(skb, &icmpoff, &copy))
+	if (!sitemh_ipv6_thoff(skb, &icmpoff, &proto) || proto != IPPROTO_ICMPV6)
 		return -EINVAL;
 	qoff = icmpoff + sizeof(struct icmp6hdr);
 	if (skb_ensure_writable(skb, qoff + sizeof(struct ipv6hdr)))

@@ -54,10 +54,10 @@ int sitemh_skb_ipv4_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 
 /* Sends an ICMP message (msg, len octets, checksum included) to the limited broadcast
  * address out of interface ifindex, with TTL 255 (receivers check it, as for neighbour
- * discovery, so that no off-link sender can forge it), from saddr (0: the interface's
- * address; else a header of our own, for a router relaying a CE's notice under the CE's
- * address). Process context. */
-int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, __be32 saddr, const u8 *msg,
+ * discovery, so that no off-link sender can forge it), from the interface's address; with
+ * hdrincl, msg is a whole IPv4 packet, header included (for a router relaying a CE's
+ * notice under the CE's address). Process context. */
+int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, bool hdrincl, const u8 *msg,
 				int len);
 
 /* One unicast address of an interface that is up (loopback excluded). */
@@ -127,14 +127,16 @@ int sitemh_ipv4_push_option(struct sk_buff *skb, const u8 *opt, unsigned int len
  * with no-operation options, fixing the header checksum, so that nothing after this hook
  * reads them. Returns 0 or a negative errno. */
 int sitemh_ipv4_blank_options(struct sk_buff *skb, unsigned int off, unsigned int len);
-/* Lowers the maximum segment size a TCP SYN of this IPv4 packet advertises by delta
- * octets (room for options added on the way), fixing the TCP checksum as the TCPMSS
- * target does. Nothing for other packets. Returns 0 or a negative errno. */
-int sitemh_tcp_lower_mss4(struct sk_buff *skb, u16 delta);
+/* The TCP header of the packet (IPv4, or TCP right after the IPv6 header with ipv6), its
+ * first len octets made writable: *th points to them, NULL when the packet is no TCP or
+ * a later IPv4 fragment. Returns 0 or -ENOMEM (the octets are not all there). Any
+ * earlier pointer into the packet is stale afterwards. */
+int sitemh_tcp_header(struct sk_buff *skb, bool ipv6, unsigned int len, u8 **th);
+/* Fixes the TCP checksum of the header at th (from sitemh_tcp_header) for the MSS
+ * option's value going from old to new, as the TCPMSS target does. */
+void sitemh_tcp_mss_changed(struct sk_buff *skb, u8 *th, u16 old, u16 new);
 /* Whether addr is one of the namespace's local IPv4 addresses. */
 bool sitemh_ipv4_is_local(struct net *net, __be32 addr);
-/* The same as sitemh_tcp_lower_mss4 for a TCP SYN right after the IPv6 header. */
-int sitemh_tcp_lower_mss6(struct sk_buff *skb, u16 delta);
 /* Copies the routing header right after the IPv6 header (at most max octets) into out;
  * returns its length, 0 if there is none there, or a negative errno. */
 int sitemh_ipv6_routing_header(const struct sk_buff *skb, u8 *out, unsigned int max);
@@ -155,15 +157,13 @@ bool sitemh_ipv6_is_local(struct net *net, const u8 *addr);
  * arrive on one or the tunnel has no fixed local address. */
 int sitemh_tunnel_local(const struct sk_buff *skb, u8 *out);
 
-/* An IPv4 ICMP error (destination unreachable, time exceeded, parameter problem) with a
- * correct checksum, quoting the start of a TCP or UDP packet: the quoted packet's protocol,
- * addresses and ports (network byte order). false for anything else. */
-bool sitemh_icmp_quote4(const struct sk_buff *skb, u8 *proto, __be32 *saddr, __be32 *daddr,
-			__be16 *sport, __be16 *dport);
-/* Rewrites the addresses of the packet quoted by the ICMP error (sitemh_icmp_quote4 said
- * yes) to saddr/daddr, fixing the quoted IP header's checksum and the ICMP checksum, so
- * that the error finds the socket that sent the quoted packet. Returns 0 or a negative
- * errno (then drop the packet). */
+/* Whether the ICMP message of the IPv4 packet (with ipv6: the ICMPv6 message after the
+ * IPv6 extension headers, its sum over the pseudo-header) has a correct checksum. */
+bool sitemh_icmp_sum_ok(const struct sk_buff *skb, bool ipv6);
+/* Rewrites the addresses of the IPv4 header quoted by the packet's ICMP error (the caller
+ * parsed it) to saddr/daddr, fixing the quoted IP header's checksum and the ICMP checksum,
+ * so that the error finds the socket that sent the quoted packet. Returns 0 or a negative
+ * errno (then drop the packet): -EINVAL if the packet is no ICMP. */
 int sitemh_translate_icmp_quote4(struct sk_buff *skb, __be32 saddr, __be32 daddr);
 
 /* Sends an ICMP message (checksum included) from saddr (0: the route's choice) to daddr,
@@ -182,10 +182,7 @@ int sitemh_skb_ipv6_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 bool sitemh_skb_ports6(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport);
 int sitemh_translate6(struct net *net, struct sk_buff *skb, const u8 *saddr, const u8 *daddr,
 		      bool reroute);
-/* An ICMPv6 error (destination unreachable, packet too big, time exceeded, parameter
- * problem) with a correct checksum quoting a TCP or UDP packet. */
-bool sitemh_icmp_quote6(const struct sk_buff *skb, u8 *proto, u8 *saddr, u8 *daddr,
-			__be16 *sport, __be16 *dport);
+/* As sitemh_translate_icmp_quote4, for the IPv6 header an ICMPv6 error quotes. */
 int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 *daddr);
 /* Sends an ICMPv6 message (the socket computes its checksum) from saddr (NULL: the route's
  * choice) to daddr, out of ifindex (0: any; it also scopes link-local and multicast

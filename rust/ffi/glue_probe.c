@@ -2,21 +2,22 @@
 /* See glue_probe.h. */
 #include <linux/cred.h>
 #include <linux/delay.h>
-#include <linux/icmp.h>
-#include <linux/icmpv6.h>
-#include <linux/if_arp.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/net.h>
 #include <linux/random.h>
 #include <linux/slab.h>
-#include <linux/unaligned.h>
-#include <net/checksum.h>
 #include <net/sock.h>
 
 #include "glue_probe.h"
 
-/* --- Device events, deferred off RTNL ------------------------------------------------ */
+/* --- Device events, deferred off RTNL ----------------------------------------------- */
+
+/*
+ * Why C: the netdevice notifier runs under RTNL; it records under a BH-safe spinlock
+ * and queues delayed work. The handler (rust/netns.rs and below) decides what a change
+ * means and when to be called again.
+ */
 
 struct sitemh_netdev_watch {
 	struct notifier_block nb;
@@ -145,6 +146,8 @@ void sitemh_netdev_watch_free(struct sitemh_netdev_watch *w)
 	kfree(w);
 }
 
+/* Device state: looked up under RCU, read with netif_running() and friends. */
+
 bool sitemh_netdev_usable(struct net *net, int ifindex)
 {
 	struct net_device *dev;
@@ -157,46 +160,33 @@ bool sitemh_netdev_usable(struct net *net, int ifindex)
 	return usable;
 }
 
-bool sitemh_netdev_is_tunnel(struct net *net, int ifindex)
+int sitemh_netdev_type(struct net *net, int ifindex)
 {
 	struct net_device *dev;
-	bool tunnel = true;
+	int type = -ENODEV;
 
 	rcu_read_lock();
 	dev = dev_get_by_index_rcu(net, ifindex);
-	if (dev) {
-		switch (dev->type) {
-		case ARPHRD_TUNNEL:
-		case ARPHRD_TUNNEL6:
-		case ARPHRD_SIT:
-		case ARPHRD_IPGRE:
-		case ARPHRD_IP6GRE:
-		case ARPHRD_NONE:
-			break;
-		default:
-			tunnel = false;
-		}
-	}
+	if (dev)
+		type = dev->type;
 	rcu_read_unlock();
-	return tunnel;
+	return type;
 }
 
-/* --- Echo probes --------------------------------------------------------------------- */
+/* --- Echo probes -------------------------------------------------------------------- */
 
-static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst, u16 id, u16 seq)
+/*
+ * Why C: raw kernel sockets, the clock, random numbers and sleeping. What goes on the
+ * wire, which packet counts as a reply and the round trip it gives are decided by the
+ * caller (request, is_reply; rust/logic/probe.rs).
+ */
+
+static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst,
+			     const u8 echo[SITEMH_ECHO_LEN])
 {
-	struct {
-		u8 type, code;
-		__sum16 checksum;
-		__be16 id, seq;
-	} echo = {
-		.type = family == AF_INET ? ICMP_ECHO : ICMPV6_ECHO_REQUEST,
-		.id = htons(id),
-		.seq = htons(seq),
-	};
 	struct sockaddr_storage to = {};
-	struct msghdr msg = { .msg_name = &to };
-	struct kvec iov = { .iov_base = &echo, .iov_len = sizeof(echo) };
+	struct msghdr msg = { .msg_name = &to, .msg_flags = MSG_DONTWAIT };
+	struct kvec iov = { .iov_base = (void *)echo, .iov_len = SITEMH_ECHO_LEN };
 
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&to;
@@ -204,8 +194,6 @@ static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst, u16
 		sin->sin_family = AF_INET;
 		memcpy(&sin->sin_addr, dst, 4);
 		msg.msg_namelen = sizeof(*sin);
-		/* ICMPv6 checksums are the kernel's job on raw sockets; ICMPv4 ones ours. */
-		echo.checksum = ip_compute_csum(&echo, sizeof(echo));
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
 
@@ -213,54 +201,42 @@ static int sitemh_probe_send(struct socket *sock, int family, const u8 *dst, u16
 		memcpy(&sin6->sin6_addr, dst, 16);
 		msg.msg_namelen = sizeof(*sin6);
 	}
-	msg.msg_flags = MSG_DONTWAIT;
-	return kernel_sendmsg(sock, &msg, &iov, 1, sizeof(echo));
+	return kernel_sendmsg(sock, &msg, &iov, 1, SITEMH_ECHO_LEN);
 }
 
-/* Reads one packet from sock: 1 if it is an echo reply from dst with identifier id and
- * sequence number seq, 0 for any other packet, -EAGAIN when there is nothing to read. */
-static int sitemh_probe_recv(struct socket *sock, int family, const u8 *dst, u16 id, u16 seq)
+/* Reads one packet from sock into buf: its length and its sender's address (16 octets,
+ * *same_family false if the sender was of another family), -EAGAIN when there is nothing
+ * to read. */
+static int sitemh_probe_recv(struct socket *sock, int family, u8 *buf, int size, u8 *from,
+			     bool *same_family)
 {
-	u8 buf[128];
-	struct sockaddr_storage from = {};
-	struct kvec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from),
+	struct sockaddr_storage addr = {};
+	struct kvec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = { .msg_name = &addr, .msg_namelen = sizeof(addr),
 			      .msg_flags = MSG_DONTWAIT };
-	int len, off = 0;
+	int len;
 
-	len = kernel_recvmsg(sock, &msg, &iov, 1, sizeof(buf), MSG_DONTWAIT);
+	len = kernel_recvmsg(sock, &msg, &iov, 1, size, MSG_DONTWAIT);
 	/* Nothing (more) to read from this socket for now. */
 	if (len < 0)
 		return -EAGAIN;
-	if (family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&from;
-
-		if (from.ss_family != AF_INET || memcmp(&sin->sin_addr, dst, 4))
-			return 0;
-		/* IPv4 raw sockets see the IP header. */
-		if (len < 20)
-			return 0;
-		off = (buf[0] & 0x0f) * 4;
-		if (off < 20)
-			return 0;
-	} else {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&from;
-
-		if (from.ss_family != AF_INET6 || memcmp(&sin6->sin6_addr, dst, 16))
-			return 0;
-	}
-	if (len < off + 8)
-		return 0;
-	if (buf[off] != (family == AF_INET ? ICMP_ECHOREPLY : ICMPV6_ECHO_REPLY) || buf[off + 1])
-		return 0;
-	return get_unaligned_be16(&buf[off + 4]) == id && get_unaligned_be16(&buf[off + 6]) == seq;
+	memset(from, 0, 16);
+	*same_family = addr.ss_family == family;
+	if (addr.ss_family == AF_INET)
+		memcpy(from, &((const struct sockaddr_in *)&addr)->sin_addr, 4);
+	else if (addr.ss_family == AF_INET6)
+		memcpy(from, &((const struct sockaddr_in6 *)&addr)->sin6_addr, 16);
+	return len;
 }
 
 int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
-		      int n, unsigned int timeout_ms, u32 *rtt_us)
+		      int n, unsigned int timeout_ms,
+		      void (*request)(int family, u16 id, u16 seq, u8 *echo),
+		      bool (*is_reply)(int family, const u8 *from, const u8 *dst, const u8 *pkt,
+				       int len, u16 id, u16 seq),
+		      u64 *sent_ns, u64 *reply_ns)
 {
 	struct socket **socks;
-	u64 *sent;
 	u16 *seqs, id;
 	u64 deadline;
 	int i, err = 0, pending = 0;
@@ -270,9 +246,8 @@ int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8
 	if (n <= 0)
 		return 0;
 	socks = kcalloc(n, sizeof(*socks), GFP_KERNEL);
-	sent = kcalloc(n, sizeof(*sent), GFP_KERNEL);
 	seqs = kcalloc(n, sizeof(*seqs), GFP_KERNEL);
-	if (!socks || !sent || !seqs) {
+	if (!socks || !seqs) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -285,7 +260,8 @@ int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8
 		struct sockaddr_storage local = {};
 		int addrlen;
 
-		rtt_us[i] = 0;
+		sent_ns[i] = 0;
+		reply_ns[i] = 0;
 		err = sock_create_kern(net, family, SOCK_RAW,
 				       family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, &socks[i]);
 		if (err) {
@@ -313,30 +289,37 @@ int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8
 	}
 	err = 0;
 	for (i = 0; i < n; i++) {
-		sent[i] = ktime_get_ns();
+		u8 echo[SITEMH_ECHO_LEN];
+
+		request(family, id, seqs[i], echo);
+		sent_ns[i] = ktime_get_ns();
 		/* An unroutable pair just gets no answer. */
-		if (socks[i] && sitemh_probe_send(socks[i], family, dst[i], id, seqs[i]) >= 0)
+		if (socks[i] && sitemh_probe_send(socks[i], family, dst[i], echo) >= 0)
 			pending++;
 		else
-			sent[i] = 0;
+			sent_ns[i] = 0;
 	}
 	deadline = ktime_get_ns() + (u64)timeout_ms * NSEC_PER_MSEC;
 	while (pending > 0 && ktime_get_ns() < deadline) {
 		bool idle = true;
 
 		for (i = 0; i < n; i++) {
-			int got;
+			u8 buf[128], from[16];
+			bool same_family;
+			int len;
 
 			if (!socks[i])
 				continue;
 			/* Raw sockets see every ICMP message to their address: match it. */
-			while ((got = sitemh_probe_recv(socks[i], family, dst[i], id, seqs[i])) !=
-			       -EAGAIN) {
+			while ((len = sitemh_probe_recv(socks[i], family, buf, sizeof(buf), from,
+							&same_family)) != -EAGAIN) {
+				const u8 *sender = same_family ? from : NULL;
+
 				idle = false;
-				if (got != 1 || !sent[i] || rtt_us[i])
+				if (!sent_ns[i] || reply_ns[i] ||
+				    !is_reply(family, sender, dst[i], buf, len, id, seqs[i]))
 					continue;
-				rtt_us[i] = max_t(u64, 1, div_u64(ktime_get_ns() - sent[i],
-								  NSEC_PER_USEC));
+				reply_ns[i] = ktime_get_ns();
 				pending--;
 			}
 		}
@@ -353,11 +336,14 @@ out:
 			if (socks[i])
 				sock_release(socks[i]);
 	kfree(socks);
-	kfree(sent);
 	kfree(seqs);
 	return err;
 }
 
+/*
+ * Why C: credentials (current_egid, the supplementary groups) and the namespace's
+ * ping_group_range under its seqlock, as ping sockets read them.
+ */
 bool sitemh_may_ping(struct net *net)
 {
 	struct group_info *groups;
@@ -382,7 +368,11 @@ bool sitemh_may_ping(struct net *net)
 	return may;
 }
 
-/* --- Work that may block for long ---------------------------------------------------- */
+/* --- Work that may block for long --------------------------------------------------- */
+
+/*
+ * Why C: the module's own workqueue and work items. What runs is the Rust caller's.
+ */
 
 static struct workqueue_struct *sitemh_long_wq;
 

@@ -48,20 +48,28 @@ void sitemh_netdev_watch_free(struct sitemh_netdev_watch *w);
 
 /* Whether device ifindex of net can carry traffic now (up, running, carrier). */
 bool sitemh_netdev_usable(struct net *net, int ifindex);
-/* Whether device ifindex of net is an IP tunnel (IP-in-IP, SIT, GRE, IPv6 tunnels) or a
- * device without link layer (TUN, WireGuard): packets it delivers were decapsulated or
- * injected, never sent on a link. A device that does not exist counts as one. */
-bool sitemh_netdev_is_tunnel(struct net *net, int ifindex);
+/* The hardware type (ARPHRD_*) of device ifindex of net, or -ENODEV. */
+int sitemh_netdev_type(struct net *net, int ifindex);
 
 /* --- Echo probes --------------------------------------------------------------------- */
 
+/* Octets of the echo request sent per pair. */
+#define SITEMH_ECHO_LEN 8
+
 /* The draft's echo probe (2.1.1): one ICMP echo request per pair (src[i] -> dst[i]), with
  * a random identifier per call and a random sequence number per pair, then waits up to
- * timeout_ms for the replies. Only a reply from dst[i] to src[i] carrying that pair's
- * identifier and sequence number counts. rtt_us[i] is the round trip in microseconds, 0
- * if no such reply came. Returns 0 or a negative errno. Sleeps. */
+ * timeout_ms for the replies. request(family, id, seq, echo) writes the request
+ * (SITEMH_ECHO_LEN octets); is_reply(family, from, dst[i], pkt, len, id, seq) tells
+ * whether a packet read from pair i's raw socket, whose sender's address is from (16
+ * octets; NULL if of another family), is the reply to it. sent_ns[i] and reply_ns[i] are
+ * the monotonic times (ktime_get_ns) the request went out and its reply came, 0 if it
+ * was not sent or no reply came. Returns 0 or a negative errno. Sleeps. */
 int sitemh_probe_rtts(struct net *net, int family, const u8 (*src)[16], const u8 (*dst)[16],
-		      int n, unsigned int timeout_ms, u32 *rtt_us);
+		      int n, unsigned int timeout_ms,
+		      void (*request)(int family, u16 id, u16 seq, u8 *echo),
+		      bool (*is_reply)(int family, const u8 *from, const u8 *dst, const u8 *pkt,
+				       int len, u16 id, u16 seq),
+		      u64 *sent_ns, u64 *reply_ns);
 
 /* Whether the current task may send echo requests in net, as an ICMP socket of its own
  * would let it: its effective or a supplementary group within net.ipv4.ping_group_range,

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * Why C: route look-ups with the kernel's flow structures, the policy rules, VRF (l3mdev)
+ * and xfrm helpers, many of them static inline, and the per-CPU dst cache with bottom
+ * halves off. Which domain's router a packet goes to is decided in Rust
+ * (rust/logic/domain.rs); what is here is how the kernel reroutes one.
+ *
  * See glue_route.h. The model is ip_route_me_harder() (net/ipv4/netfilter.c) and
  * ip6_route_me_harder() (net/ipv6/netfilter.c): the flow carries the packet's mark, its
  * socket's uid, its VRF and DSCP, and the new route goes through xfrm_lookup(), so IPsec

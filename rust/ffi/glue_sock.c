@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* See glue_sock.h. */
+/*
+ * See glue_sock.h. Why C: walks of the TCP and UDP socket hash tables under RCU
+ * (SLAB_TYPESAFE_BY_RCU sockets, nulls lists) with the kernel's match helpers, and
+ * memzero_explicit(). Whether a socket found owns the tuple (another connection, another
+ * user's listener) is judged here, on the socket read under RCU without a reference.
+ */
 #include <linux/string.h>
 #include <net/inet6_hashtables.h>
 #include <net/inet_hashtables.h>

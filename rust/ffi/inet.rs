@@ -6,10 +6,15 @@
 
 use kernel::{
     error::to_result,
+    ffi::c_int,
     prelude::*, //
 };
 
 use super::{bindings as local, net::Net};
+use crate::logic::{
+    probe,
+    relay, //
+};
 
 /// An address in the glue's form.
 pub(crate) type GlueAddr = [u8; 16];
@@ -87,7 +92,8 @@ pub(crate) fn selection_generation(net: &Net, family: i32) -> u64 {
 }
 
 /// Echo-probes every pair `src[i] -> dst[i]` at once and waits up to `timeout_ms`;
-/// `rtt_us[i]` becomes the round trip in microseconds, 0 without an answer. Sleeps.
+/// `rtt_us[i]` becomes the round trip in microseconds, 0 without an answer. Sleeps. What is
+/// sent and what counts as the reply is [`probe`]'s to say; the glue has the sockets.
 pub(crate) fn probe_rtts(
     net: &Net,
     family: i32,
@@ -98,7 +104,11 @@ pub(crate) fn probe_rtts(
 ) -> Result {
     let n = src.len().min(dst.len()).min(rtt_us.len());
     let n_c = i32::try_from(n).map_err(|_| EINVAL)?;
-    // SAFETY: `net` is alive; the three arrays have at least `n` elements.
+    let mut sent = KVec::from_elem(0u64, n, GFP_KERNEL)?;
+    let mut replied = KVec::from_elem(0u64, n, GFP_KERNEL)?;
+    rtt_us.fill(0);
+    // SAFETY: `net` is alive; the input arrays and the two time arrays have at least `n`
+    // elements; the callbacks match the glue's prototypes and read only what it passes.
     to_result(unsafe {
         local::sitemh_probe_rtts(
             net.as_raw(),
@@ -107,9 +117,62 @@ pub(crate) fn probe_rtts(
             dst.as_ptr(),
             n_c,
             timeout_ms,
-            rtt_us.as_mut_ptr(),
+            Some(probe_request),
+            Some(probe_is_reply),
+            sent.as_mut_ptr(),
+            replied.as_mut_ptr(),
         )
-    })
+    })?;
+    for ((rtt, &sent), &replied) in rtt_us.iter_mut().zip(sent.iter()).zip(replied.iter()) {
+        *rtt = if sent != 0 && replied != 0 {
+            probe::rtt_us(sent, replied)
+        } else {
+            0
+        };
+    }
+    Ok(())
+}
+
+/// `request` of `sitemh_probe_rtts`: writes the echo request.
+///
+/// # Safety
+///
+/// `echo` points to `SITEMH_ECHO_LEN` writable octets.
+unsafe extern "C" fn probe_request(family: c_int, id: u16, seq: u16, echo: *mut u8) {
+    // `probe::ECHO_LEN` octets, which `glue_probe.h` calls `SITEMH_ECHO_LEN`.
+    let request = probe::echo_request(family, id, seq);
+    // SAFETY: the glue passes room for `SITEMH_ECHO_LEN` octets, `request`'s length.
+    unsafe { core::ptr::copy_nonoverlapping(request.as_ptr(), echo, request.len()) };
+}
+
+/// `is_reply` of `sitemh_probe_rtts`: whether a packet read from a pair's socket is its
+/// reply.
+///
+/// # Safety
+///
+/// `from` is null or points to 16 readable octets, `dst` to 16, `pkt` to `len`.
+unsafe extern "C" fn probe_is_reply(
+    family: c_int,
+    from: *const u8,
+    dst: *const u8,
+    pkt: *const u8,
+    len: c_int,
+    id: u16,
+    seq: u16,
+) -> bool {
+    let Ok(len) = usize::try_from(len) else {
+        return false;
+    };
+    if dst.is_null() || pkt.is_null() {
+        return false;
+    }
+    // SAFETY: the glue passes a 16-octet sender address or null (another family).
+    let from = unsafe { from.cast::<[u8; 16]>().as_ref() };
+    // SAFETY: `dst` is the pair's 16-octet destination.
+    let dst = unsafe { &*dst.cast::<[u8; 16]>() };
+    // SAFETY: `pkt` has the `len` octets the glue read into it.
+    let packet = unsafe { core::slice::from_raw_parts(pkt, len) };
+    probe::is_echo_reply(family, from, dst, packet, id, seq)
 }
 
 /// Whether the current task may have echo requests sent in `net`, as it could with an
@@ -121,19 +184,21 @@ pub(crate) fn may_ping(net: &Net) -> bool {
 }
 
 /// Broadcasts the ICMP message `message` (checksum included) out of interface `ifindex`
-/// with TTL 255, from `saddr` (host byte order; 0: the interface's address). Process
-/// context.
+/// with TTL 255, from `saddr` (host byte order; 0: the interface's address; else under a
+/// header of our own, [`relay::write_packet`]). `EINVAL` for a relayed message longer than
+/// [`relay::MAX_MESSAGE`]. Process context.
 pub(crate) fn send_icmp4_broadcast(net: &Net, ifindex: i32, saddr: u32, message: &[u8]) -> Result {
-    let len = i32::try_from(message.len()).map_err(|_| EINVAL)?;
-    // SAFETY: `net` is alive and `message` has `len` readable octets.
+    let mut packet = [0u8; relay::MAX_PACKET];
+    let (hdrincl, octets) = if saddr == 0 {
+        (false, message)
+    } else {
+        let len = relay::write_packet(saddr, message, &mut packet).ok_or(EINVAL)?;
+        (true, packet.get(..len).ok_or(EINVAL)?)
+    };
+    let len = i32::try_from(octets.len()).map_err(|_| EINVAL)?;
+    // SAFETY: `net` is alive and `octets` has `len` readable octets.
     to_result(unsafe {
-        local::sitemh_send_icmp4_broadcast(
-            net.as_raw(),
-            ifindex,
-            saddr.to_be(),
-            message.as_ptr(),
-            len,
-        )
+        local::sitemh_send_icmp4_broadcast(net.as_raw(), ifindex, hdrincl, octets.as_ptr(), len)
     })
 }
 

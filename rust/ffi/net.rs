@@ -3,7 +3,11 @@
 //! Network namespaces and per-namespace state (`struct pernet_operations`).
 
 use core::{
-    cell::UnsafeCell,
+    cell::{
+        Cell,
+        UnsafeCell, //
+    },
+    ffi::c_void,
     marker::PhantomData,
     ptr, //
 };
@@ -113,9 +117,11 @@ impl NetId {
 /// When a namespace appears (or the module registers, for the namespaces that already
 /// exist) the value is built by [`NetState::init`], moved into that room and then
 /// [`NetState::start`]ed: from then on its address is fixed, so `start` may hand it to C
-/// (hooks, files). When the namespace goes away (or the module unregisters) it is
-/// [`NetState::stop`]ped (pernet `pre_exit`), and dropped an RCU grace period later
-/// (pernet `exit`), when no packet hook can still be running on it.
+/// (hooks, files). What calls back into it from C registers through [`Started`], and is
+/// withdrawn by this machinery, not by the state. When the namespace goes away (or the
+/// module unregisters) those are withdrawn and the state is [`NetState::stop`]ped (pernet
+/// `pre_exit`), then dropped an RCU grace period later (pernet `exit`), when no packet hook
+/// can still be running on it.
 pub(crate) trait NetState: Sized + Send + Sync + 'static {
     /// Where the kernel keeps this type's slot number.
     const ID: &'static NetId;
@@ -123,11 +129,13 @@ pub(crate) trait NetState: Sized + Send + Sync + 'static {
     /// Builds the state of the namespace `net`.
     fn init(net: &Net) -> Result<Self>;
 
-    /// Makes the state visible (registers what refers to it); it stays at this address
-    /// until [`NetState::stop`]. On error the state is dropped without `stop`.
-    fn start(&self, net: &Net) -> Result;
+    /// Makes the state, `started.state()`, visible (registers what refers to it); it stays
+    /// at this address until it is dropped. On error what `started` registered is
+    /// withdrawn and the state is dropped without `stop`.
+    fn start(started: &Started<'_, Self>) -> Result;
 
-    /// Withdraws what `start` registered.
+    /// Withdraws what `start` registered itself (what it registered through [`Started`] is
+    /// withdrawn already).
     fn stop(&self, net: &Net);
 }
 
@@ -139,7 +147,83 @@ pub(crate) trait NetState: Sized + Send + Sync + 'static {
 pub(crate) unsafe fn state_of<T: NetState>(net: &Net) -> &T {
     // SAFETY: the caller guarantees that the slot holds a started `T`, which stays in place
     // while `net` (which the reference borrows from) is alive and the module is loaded.
-    unsafe { &*state_slot::<T>(net.as_raw()) }
+    unsafe { &(*state_slot::<T>(net.as_raw())).state }
+}
+
+/// The most callbacks one state registers through [`Started`].
+const MAX_WITHDRAWALS: usize = 4;
+
+/// Something that calls back into a started state, to withdraw before the state stops.
+#[derive(Clone, Copy)]
+struct Withdrawal {
+    data: *const c_void,
+    /// Called once with `data`, in process context, while the state is alive.
+    run: unsafe fn(*const c_void),
+}
+
+/// What the kernel's slot of `T` in a namespace holds: the state, and what to withdraw
+/// before it stops. Written by `init_callback`, withdrawn by `pre_exit_callback` (or
+/// `init_callback` on a failed start): the kernel runs the three callbacks of one
+/// namespace one after the other, never at once.
+struct Slot<T> {
+    state: T,
+    withdrawals: [Cell<Option<Withdrawal>>; MAX_WITHDRAWALS],
+}
+
+impl<T> Slot<T> {
+    /// Runs the withdrawals, the last registered first.
+    fn withdraw(&self) {
+        for cell in self.withdrawals.iter().rev() {
+            if let Some(w) = cell.take() {
+                // SAFETY: registered through `Started::on_withdraw`, whose caller made
+                // `run(data)` valid once while the state is alive; taken, so run once.
+                unsafe { (w.run)(w.data) };
+            }
+        }
+    }
+}
+
+/// A state being started (see [`NetState::start`]): it may register, through this, what
+/// calls back into the state (packet hooks, the device notifier). The machinery withdraws
+/// those before it stops the state (or when `start` fails), and drops the state only an
+/// RCU grace period after that, so `'a` lasts until every registration is withdrawn.
+pub(crate) struct Started<'a, T: NetState> {
+    slot: &'a Slot<T>,
+    net: &'a Net,
+}
+
+impl<'a, T: NetState> Started<'a, T> {
+    /// The state: at a fixed address until it is dropped.
+    pub(crate) fn state(&self) -> &'a T {
+        &self.slot.state
+    }
+
+    /// Its namespace.
+    pub(crate) fn net(&self) -> &'a Net {
+        self.net
+    }
+
+    /// Has `run(data)` called when the state is withdrawn: before `stop`, or at once if
+    /// `start` fails. `ENOSPC` if [`MAX_WITHDRAWALS`] are registered already.
+    ///
+    /// # Safety
+    ///
+    /// `run(data)` is sound to call once, in process context, at any time while `'a`
+    /// lasts.
+    pub(crate) unsafe fn on_withdraw(
+        &self,
+        data: *const c_void,
+        run: unsafe fn(*const c_void),
+    ) -> Result {
+        let free = self
+            .slot
+            .withdrawals
+            .iter()
+            .find(|cell| cell.get().is_none())
+            .ok_or(ENOSPC)?;
+        free.set(Some(Withdrawal { data, run }));
+        Ok(())
+    }
 }
 
 /// A registration of a [`NetState`] type with the kernel's namespace machinery.
@@ -166,7 +250,7 @@ impl<T: NetState> NetStateRegistration<T> {
     pub(crate) fn register() -> impl PinInit<Self, Error> {
         const {
             // `ops_init` allocates the state with `kzalloc`, aligned to at least 8 bytes.
-            assert!(core::mem::align_of::<T>() <= 8);
+            assert!(core::mem::align_of::<Slot<T>>() <= 8);
         }
         try_pin_init!(Self {
             ops <- Opaque::try_ffi_init(|slot: *mut bindings::pernet_operations| {
@@ -177,7 +261,7 @@ impl<T: NetState> NetStateRegistration<T> {
                         pre_exit: Some(pre_exit_callback::<T>),
                         exit: Some(exit_callback::<T>),
                         id: T::ID.0.get(),
-                        size: core::mem::size_of::<T>(),
+                        size: core::mem::size_of::<Slot<T>>(),
                         ..Default::default()
                     })
                 };
@@ -205,12 +289,12 @@ impl<T: NetState> PinnedDrop for NetStateRegistration<T> {
 /// # Safety
 ///
 /// `net` is alive and `T` is registered (its id is valid).
-unsafe fn state_slot<T: NetState>(net: *mut bindings::net) -> *mut T {
+unsafe fn state_slot<T: NetState>(net: *mut bindings::net) -> *mut Slot<T> {
     // SAFETY: `T::ID` was written by the kernel at registration, before any callback.
     let id = unsafe { *T::ID.0.get() };
     // SAFETY: the caller guarantees that `net` is alive and that `id` is registered, so
-    // the kernel allocated a slot of `size_of::<T>()` bytes for it.
-    unsafe { local::net_generic(net, id).cast::<T>() }
+    // the kernel allocated a slot of `size_of::<Slot<T>>()` bytes for it.
+    unsafe { local::net_generic(net, id).cast::<Slot<T>>() }
 }
 
 /// Called by the kernel for every namespace that appears while `T` is registered.
@@ -229,13 +313,24 @@ unsafe extern "C" fn init_callback<T: NetState>(net: *mut bindings::net) -> c_in
     // calls `init` once per namespace, before `exit`.
     let slot = unsafe { state_slot::<T>(net) };
     // SAFETY: see above; the slot is valid for writes.
-    unsafe { slot.write(state) };
-    // SAFETY: the slot now holds an initialised `T` that stays in place until `exit`.
-    let state = unsafe { &*slot };
-    if let Err(e) = state.start(borrowed) {
-        // `start` withdrew what it had registered, but a packet hook may have run on
-        // another CPU meanwhile: `nf_unregister_net_hooks` does not wait for packets still
-        // inside a hook. Wait until none can still see the state.
+    unsafe {
+        slot.write(Slot {
+            state,
+            withdrawals: Default::default(),
+        })
+    };
+    // SAFETY: the slot now holds an initialised `T` that stays in place until `exit`, or
+    // until the drop below on a failed start, after the withdrawals.
+    let placed = unsafe { &*slot };
+    let started = Started {
+        slot: placed,
+        net: borrowed,
+    };
+    if let Err(e) = T::start(&started) {
+        // `start` withdrew what it had registered itself; the rest goes now. A packet hook
+        // may have run on another CPU meanwhile: `nf_unregister_net_hooks` does not wait
+        // for packets still inside a hook. Wait until none can still see the state.
+        placed.withdraw();
         // SAFETY: no preconditions; process context (namespace set-up may sleep).
         unsafe { local::synchronize_net() };
         // SAFETY: the value was written above and is dropped once; neither `pre_exit` nor
@@ -259,9 +354,11 @@ unsafe extern "C" fn pre_exit_callback<T: NetState>(net: *mut bindings::net) {
     // SAFETY: the kernel passes a namespace that is alive during the call.
     let borrowed = unsafe { Net::from_raw(net) };
     // SAFETY: `init_callback` wrote and started a `T` in this slot; `exit` has not run.
-    let slot = unsafe { state_slot::<T>(net) };
-    // SAFETY: see above.
-    unsafe { (*slot).stop(borrowed) };
+    let slot = unsafe { &*state_slot::<T>(net) };
+    // Hooks and notifier first: the state stops with nothing calling into it but what
+    // `stop` withdraws itself.
+    slot.withdraw();
+    slot.state.stop(borrowed);
 }
 
 /// Called by the kernel for every namespace that goes away while `T` is registered, an

@@ -14,7 +14,16 @@ use kernel::{
     sync::rcu, //
 };
 
-use super::{bindings as local, net::Net};
+use crate::logic::linkfail;
+
+use super::{
+    bindings as local,
+    net::{
+        Net,
+        NetState,
+        Started, //
+    },
+};
 
 /// Longest interface name, without the NUL (`IFNAMSIZ - 1`).
 const IFNAME_MAX: usize = 15;
@@ -113,7 +122,8 @@ pub(crate) fn usable(net: &Net, ifindex: i32) -> bool {
 /// device that does not exist counts as one.
 pub(crate) fn is_tunnel(net: &Net, ifindex: i32) -> bool {
     // SAFETY: `net` is alive; the glue looks the device up under RCU.
-    unsafe { local::sitemh_netdev_is_tunnel(net.as_raw(), ifindex) }
+    let hw_type = unsafe { local::sitemh_netdev_type(net.as_raw(), ifindex) };
+    linkfail::delivers_unlinked(u16::try_from(hw_type).ok())
 }
 
 /// The device events of one namespace, delivered to a handler off RTNL.
@@ -167,6 +177,41 @@ impl<T: NetdevEvents> NetdevNotifier<T> {
             _handler: PhantomData,
         }? Error)
     }
+}
+
+impl<T: NetdevEvents + NetState> NetdevNotifier<T> {
+    /// Registers the state being started, `started.state()`, for its namespace's device
+    /// events, until the namespace machinery unregisters it before it stops the state, or
+    /// when `start` fails.
+    pub(crate) fn register_started(started: &Started<'_, T>) -> Result {
+        // SAFETY: the handler, the started state, stays valid until the withdrawal below
+        // drops the registration (the `Started` contract); `net` outlives its state.
+        let init = unsafe { Self::register(started.net(), started.state()) };
+        let notifier = KBox::pin_init(init, GFP_KERNEL)?;
+        // SAFETY: the box is never moved out of: `drop_erased` rebuilds the pinned box.
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(notifier) });
+        // SAFETY: `raw` is an owned, pinned registration, freed by the withdrawal only;
+        // `drop_erased::<T>` takes it.
+        if let Err(e) = unsafe { started.on_withdraw(raw.cast_const().cast(), drop_erased::<T>) } {
+            // SAFETY: not registered for withdrawal: still ours, dropped once here.
+            unsafe { drop_erased::<T>(raw.cast_const().cast()) };
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// The withdrawal [`NetdevNotifier::register_started`] registers: unregisters and frees.
+///
+/// # Safety
+///
+/// `data` is a `KBox<NetdevNotifier<T>>` from `KBox::into_raw` of a pinned box, not
+/// freed yet; it is freed here.
+unsafe fn drop_erased<T: NetdevEvents>(data: *const c_void) {
+    // SAFETY: the caller passes the box's pointer, once; it was pinned and stays so.
+    drop(unsafe {
+        Pin::new_unchecked(KBox::from_raw(data.cast_mut().cast::<NetdevNotifier<T>>()))
+    });
 }
 
 #[pinned_drop]

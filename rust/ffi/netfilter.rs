@@ -2,7 +2,10 @@
 
 //! Netfilter hooks of one network namespace, and the view of a packet they get.
 
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
 
 use kernel::{
     bindings,
@@ -15,9 +18,21 @@ use kernel::{
 
 use super::{
     bindings as local,
-    net::Net,
+    net::{
+        Net,
+        NetState,
+        Started, //
+    },
     route::DstCache, //
 };
+use crate::logic::{
+    icmp_error,
+    tcp, //
+};
+
+/// The ICMP and ICMPv6 protocol numbers, as [`Packet::ipv4_transport`] reports them.
+const IPPROTO_ICMP: u8 = bindings::IPPROTO_ICMP as u8;
+const IPPROTO_ICMPV6: u8 = bindings::IPPROTO_ICMPV6 as u8;
 
 /// Where in the stack a hook runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,27 +161,33 @@ impl<'a> Packet<'a> {
     /// For an ICMP error quoting a TCP or UDP packet (checksum verified): the quoted
     /// packet's (protocol, source, destination, source port, destination port), host order.
     pub(crate) fn ipv4_icmp_quote(&self) -> Option<(u8, u32, u32, u16, u16)> {
-        let (mut proto, mut saddr, mut daddr, mut sport, mut dport) = (0u8, 0u32, 0u32, 0u16, 0u16);
-        // SAFETY: `skb` is valid (type invariant); the out pointers are writable.
-        let found = unsafe {
-            local::sitemh_icmp_quote4(
-                self.skb, &mut proto, &mut saddr, &mut daddr, &mut sport, &mut dport,
-            )
-        };
-        found.then(|| {
-            (
-                proto,
-                u32::from_be(saddr),
-                u32::from_be(daddr),
-                u16::from_be(sport),
-                u16::from_be(dport),
-            )
-        })
+        let q = self.ipv4_icmp_error()?;
+        self.icmp_sum_ok(false)
+            .then_some((q.proto, q.saddr, q.daddr, q.sport, q.dport))
+    }
+
+    /// What the packet's ICMP message quotes, if it is an error about a connection (see
+    /// [`icmp_error::quote4`]); the checksum is not looked at.
+    fn ipv4_icmp_error(&self) -> Option<icmp_error::Quote<u32>> {
+        let mut head = [0u8; icmp_error::QUOTE4_MAX];
+        let t = self.ipv4_transport(IPPROTO_ICMP, &mut head)?;
+        if t.proto != IPPROTO_ICMP {
+            return None;
+        }
+        icmp_error::quote4(head.get(..t.len.min(head.len()))?)
+    }
+
+    /// Whether the packet's ICMP (`ipv6`: ICMPv6) checksum is correct: a forged error must
+    /// not move anything.
+    fn icmp_sum_ok(&self, ipv6: bool) -> bool {
+        // SAFETY: `skb` is valid (type invariant), of the family the callers pass.
+        unsafe { local::sitemh_icmp_sum_ok(self.skb, ipv6) }
     }
 
     /// Rewrites the addresses of the packet an ICMP error quotes (host byte order), with
-    /// the checksums.
+    /// the checksums. `EINVAL` if the packet is no such error.
     pub(crate) fn translate_icmp_quote4(&mut self, saddr: u32, daddr: u32) -> Result {
+        self.ipv4_icmp_error().ok_or(EINVAL)?;
         // SAFETY: `skb` is valid and ours to change at a hook (type invariant).
         to_result(unsafe {
             local::sitemh_translate_icmp_quote4(self.skb, saddr.to_be(), daddr.to_be())
@@ -206,33 +227,24 @@ impl<'a> Packet<'a> {
 
     /// As [`Packet::ipv4_icmp_quote`], for ICMPv6 errors.
     pub(crate) fn ipv6_icmp_quote(&self) -> Option<(u8, u128, u128, u16, u16)> {
-        let (mut proto, mut saddr, mut daddr, mut sport, mut dport) =
-            (0u8, [0u8; 16], [0u8; 16], 0u16, 0u16);
-        // SAFETY: `skb` is valid (type invariant); the out pointers are writable, the
-        // addresses 16 octets each.
-        let found = unsafe {
-            local::sitemh_icmp_quote6(
-                self.skb,
-                &mut proto,
-                saddr.as_mut_ptr(),
-                daddr.as_mut_ptr(),
-                &mut sport,
-                &mut dport,
-            )
-        };
-        found.then(|| {
-            (
-                proto,
-                u128::from_be_bytes(saddr),
-                u128::from_be_bytes(daddr),
-                u16::from_be(sport),
-                u16::from_be(dport),
-            )
-        })
+        let q = self.ipv6_icmp_error()?;
+        self.icmp_sum_ok(true)
+            .then_some((q.proto, q.saddr, q.daddr, q.sport, q.dport))
+    }
+
+    /// As [`Packet::ipv4_icmp_error`], for ICMPv6 (after the extension headers).
+    fn ipv6_icmp_error(&self) -> Option<icmp_error::Quote<u128>> {
+        let mut head = [0u8; icmp_error::QUOTE6_MAX];
+        let t = self.ipv6_transport(IPPROTO_ICMPV6, &mut head)?;
+        if t.proto != IPPROTO_ICMPV6 {
+            return None;
+        }
+        icmp_error::quote6(head.get(..t.len.min(head.len()))?)
     }
 
     /// As [`Packet::translate_icmp_quote4`], for ICMPv6 errors.
     pub(crate) fn translate_icmp_quote6(&mut self, saddr: u128, daddr: u128) -> Result {
+        self.ipv6_icmp_error().ok_or(EINVAL)?;
         let (s, d) = (saddr.to_be_bytes(), daddr.to_be_bytes());
         // SAFETY: `skb` is valid and ours to change at a hook (type invariant); the
         // addresses have 16 octets each.
@@ -278,8 +290,49 @@ impl<'a> Packet<'a> {
 
     /// Lowers the MSS a TCP SYN advertises by `delta` octets; nothing for other packets.
     pub(crate) fn lower_tcp_mss4(&mut self, delta: u16) -> Result {
-        // SAFETY: `skb` is valid and ours to change at a hook (type invariant).
-        to_result(unsafe { local::sitemh_tcp_lower_mss4(self.skb, delta) })
+        self.lower_tcp_mss(false, delta)
+    }
+
+    /// Lowers the MSS of a TCP SYN (IPv4, or right after the IPv6 header) as
+    /// [`tcp::lower_mss`] says, fixing the checksum; `ENOMEM` if the header is not all
+    /// there or cannot be made writable.
+    fn lower_tcp_mss(&mut self, ipv6: bool, delta: u16) -> Result {
+        let Some(fixed) = self.tcp_header(ipv6, tcp::HEADER_LEN)? else {
+            return Ok(());
+        };
+        let len = match tcp::syn(fixed) {
+            tcp::Syn::Absent => return Ok(()),
+            tcp::Syn::BadOffset => return Err(ENOMEM),
+            tcp::Syn::HeaderLen(len) => len,
+        };
+        let Some(header) = self.tcp_header(ipv6, len)? else {
+            return Ok(());
+        };
+        let Some((old, new)) = tcp::lower_mss(header, delta) else {
+            return Ok(());
+        };
+        let th = header.as_mut_ptr();
+        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); `th` is its
+        // TCP header, made writable by `tcp_header` just above, with nothing in between.
+        unsafe { local::sitemh_tcp_mss_changed(self.skb, th, old, new) };
+        Ok(())
+    }
+
+    /// The first `len` octets of the TCP header, writable; `None` for a packet that is no
+    /// TCP (or a later IPv4 fragment).
+    fn tcp_header(&mut self, ipv6: bool, len: usize) -> Result<Option<&mut [u8]>> {
+        let len_c = u32::try_from(len).map_err(|_| EINVAL)?;
+        let mut th = core::ptr::null_mut();
+        // SAFETY: `skb` is valid and ours to change at a hook, of the family `ipv6` says
+        // (type invariant; the callers are per family); `th` is writable.
+        to_result(unsafe { local::sitemh_tcp_header(self.skb, ipv6, len_c, &mut th) })?;
+        if th.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: the glue made `len` octets at `th` writable linear packet data. The
+        // slice borrows `self` mutably: nothing else touches the packet while it lives,
+        // and the next call into the glue (which may move the data) ends it.
+        Ok(Some(unsafe { core::slice::from_raw_parts_mut(th, len) }))
     }
 
     /// The local end of the IP-in-IP tunnel the packet was decapsulated from (it arrived
@@ -350,8 +403,7 @@ impl<'a> Packet<'a> {
 
     /// Lowers the MSS a TCP SYN (right after the IPv6 header) advertises by `delta`.
     pub(crate) fn lower_tcp_mss6(&mut self, delta: u16) -> Result {
-        // SAFETY: `skb` is valid and ours to change at a hook (type invariant).
-        to_result(unsafe { local::sitemh_tcp_lower_mss6(self.skb, delta) })
+        self.lower_tcp_mss(true, delta)
     }
 
     /// Whether `addr` (host byte order) is one of the namespace's own IPv6 addresses.
@@ -711,6 +763,16 @@ unsafe extern "C" fn hook_trampoline<T: NetHooks, const POINT: u8>(
     verdict.into_raw()
 }
 
+/// The withdrawal [`LazyHooks::attach_started`] registers.
+///
+/// # Safety
+///
+/// `data` points to a live `LazyHooks<T>`.
+unsafe fn detach_erased<T: NetHooks>(data: *const c_void) {
+    // SAFETY: the caller passes a live `LazyHooks<T>`.
+    unsafe { &*data.cast::<LazyHooks<T>>() }.detach();
+}
+
 /// The hooks of one namespace, each registered only while a user that needs it wants
 /// hooks ([`NetHooks::needed`]): a namespace without domains pays nothing per packet, and
 /// a forwarded packet passes the address translation of moved connections only while
@@ -763,6 +825,23 @@ impl<T: NetHooks> LazyHooks<T> {
         state.handler = handler;
         state.net = net.as_raw();
         Self::sync(&mut state)
+    }
+
+    /// From now on the hooks call the state being started, `started.state()`, when wanted
+    /// (registered at once if wanted already), until the namespace machinery detaches them
+    /// before it stops the state, or when `start` fails.
+    pub(crate) fn attach_started<'a>(&'a self, started: &Started<'a, T>) -> Result
+    where
+        T: NetState,
+    {
+        // Recorded first: an attach that fails half-way is detached too.
+        // SAFETY: `self` is valid for `'a` (the borrow), which lasts until the withdrawal
+        // (the `Started` contract); `detach_erased::<T>` takes a `LazyHooks<T>`.
+        unsafe { started.on_withdraw(ptr::from_ref(self).cast(), detach_erased::<T>) }?;
+        // SAFETY: the handler, the started state, stays valid until the withdrawal has run
+        // `detach` and an RCU grace period more (the `Started` contract); `net` is its
+        // namespace, which outlives it.
+        unsafe { self.attach(started.net(), started.state()) }
     }
 
     /// Unregisters the hooks and forgets the handler. Packets may still be inside a hook

@@ -30,7 +30,8 @@ use super::{
     net::{
         state_of,
         Net,
-        NetState, //
+        NetState,
+        NetStateRegistration, //
     },
     sock::SockRef,
 };
@@ -140,6 +141,51 @@ impl<T: GetSockopt, const PF: u8> PinnedDrop for SockoptRegistration<T, PF> {
         // SAFETY: registered (type invariant). Calls in flight hold a reference on the
         // module (`owner`), so none runs once the module is being removed.
         unsafe { local::nf_unregister_sockopt(self.ops.get()) };
+    }
+}
+
+/// netfilter's protocol numbers for socket options of level `IPPROTO_IP` / `IPPROTO_IPV6`.
+pub(crate) const NFPROTO_IPV4: u8 = bindings::NFPROTO_IPV4 as u8;
+pub(crate) const NFPROTO_IPV6: u8 = bindings::NFPROTO_IPV6 as u8;
+
+/// A per-namespace state type, registered, with the socket options of both families that
+/// answer from it: the registration [`SockoptRegistration::register`] asks for, made safe
+/// by owning both ends. Fields drop in declaration order, so the options go before the
+/// state they read; they are initialised after it.
+#[pin_data]
+pub(crate) struct ServedNetState<V4, V6>
+where
+    V4: GetSockopt,
+    V6: GetSockopt<State = V4::State>,
+{
+    #[pin]
+    sockopt_v4: SockoptRegistration<V4, NFPROTO_IPV4>,
+    #[pin]
+    sockopt_v6: SockoptRegistration<V6, NFPROTO_IPV6>,
+    #[pin]
+    netns: NetStateRegistration<V4::State>,
+}
+
+impl<V4, V6> ServedNetState<V4, V6>
+where
+    V4: GetSockopt,
+    V6: GetSockopt<State = V4::State>,
+{
+    /// Registers the state type, then option numbers `first..end` at both levels.
+    pub(crate) fn register(
+        first: i32,
+        end: i32,
+        module: &'static ThisModule,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            netns <- NetStateRegistration::register(),
+            // SAFETY: `netns`, initialised first, is dropped after the socket options
+            // (declared before it); on a failed initialisation the fields initialised so
+            // far are dropped in reverse order, the options first.
+            sockopt_v4 <- unsafe { SockoptRegistration::register(first, end, module) },
+            // SAFETY: as above.
+            sockopt_v6 <- unsafe { SockoptRegistration::register(first, end, module) },
+        })
     }
 }
 

@@ -24,7 +24,7 @@ use crate::logic::{
         Router,
         MAX_DOMAINS, //
     },
-    ipv4, ipv6,
+    icmp_error, ipv4, ipv6,
     kdf::Keys,
     linkfail::{
         self,
@@ -40,6 +40,7 @@ use crate::logic::{
         Prefix,
         WireAddr, //
     },
+    probe,
     select::{
         self,
         Classify,
@@ -71,7 +72,7 @@ use crate::logic::{
         Routes,
         MAX_LFROUTES, //
     },
-    text,
+    tcp, text,
 };
 use core::fmt::Write as _;
 
@@ -86,6 +87,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("select", select),
     ("sockopt", sockopt),
     ("binding_update", binding_update),
+    ("packet", packet),
 ];
 
 /// Octets consumed front to back; past the end every read is zero, so any input is a
@@ -763,6 +765,78 @@ fn binding_family<A: HomeAddr>(selector: u8, input: &mut Input<'_>) {
     }
 }
 
+/// The packet octets the glue hands over (first octet: which), through the parsers that
+/// decide on them: an echo probe's reply (0: IPv4, 1: IPv6, with identifier and sequence
+/// number first), a TCP SYN header whose MSS is lowered (2, delta first), an ICMP error
+/// (3) or ICMPv6 error (4) and what it quotes.
+pub fn packet(data: &[u8]) {
+    let mut input = Input(data);
+    match input.u8() % 5 {
+        kind @ (0 | 1) => {
+            let family = if kind == 0 { probe::AF_INET } else { 10 };
+            let (id, seq) = (input.u16(), input.u16());
+            let dst: [u8; 16] = input.bytes();
+            let packet = input.rest();
+            if probe::is_echo_reply(family, Some(&dst), &dst, packet, id, seq) {
+                let off = if kind == 0 {
+                    usize::from(packet[0] & 0x0f) * 4
+                } else {
+                    0
+                };
+                let mut ids = [0u8; 4];
+                ids[..2].copy_from_slice(&id.to_be_bytes());
+                ids[2..].copy_from_slice(&seq.to_be_bytes());
+                assert_eq!(&packet[off + 4..off + 8], &ids);
+            }
+            // The reply to our own request always matches, from its destination only.
+            let mut reply = probe::echo_request(family, id, seq);
+            reply[0] = if kind == 0 { 0 } else { 129 };
+            let mut buf = [0x45u8; 20 + probe::ECHO_LEN];
+            let off = if kind == 0 { 20 } else { 0 };
+            buf[off..off + probe::ECHO_LEN].copy_from_slice(&reply);
+            let wrapped = &buf[..off + probe::ECHO_LEN];
+            assert!(probe::is_echo_reply(
+                family,
+                Some(&dst),
+                &dst,
+                wrapped,
+                id,
+                seq
+            ));
+            assert!(!probe::is_echo_reply(family, None, &dst, wrapped, id, seq));
+        }
+        2 => {
+            let delta = input.u16();
+            let rest = input.rest();
+            // Longer than any TCP header (60 octets).
+            let mut buf = [0u8; 64];
+            let len = rest.len().min(buf.len());
+            buf[..len].copy_from_slice(&rest[..len]);
+            let before = buf;
+            let _ = tcp::syn(&buf[..len]);
+            match tcp::lower_mss(&mut buf[..len], delta) {
+                None => assert_eq!(buf, before),
+                Some((old, new)) => {
+                    assert!(new <= old && (new >= tcp::MIN_MSS || new == old));
+                    let changed = (0..len).filter(|&i| buf[i] != before[i]);
+                    assert!(changed.clone().count() <= 2);
+                    assert!(changed.clone().all(|i| i >= tcp::HEADER_LEN + 2));
+                }
+            }
+        }
+        3 => {
+            if let Some(q) = icmp_error::quote4(input.rest()) {
+                assert!(q.proto == icmp_error::IPPROTO_TCP || q.proto == icmp_error::IPPROTO_UDP);
+            }
+        }
+        _ => {
+            if let Some(q) = icmp_error::quote6(input.rest()) {
+                assert!(q.proto == icmp_error::IPPROTO_TCP || q.proto == icmp_error::IPPROTO_UDP);
+            }
+        }
+    }
+}
+
 /// Sealed messages and notices as a peer sends them, for the seed corpora.
 #[cfg(test)]
 mod seeds {
@@ -1007,6 +1081,47 @@ mod seeds {
         bu6.extend_from_slice(&(0x2001_0db8_00bbu128 << 80 | 7).to_be_bytes());
         bu6.extend_from_slice(&5u64.to_be_bytes());
         seeds.push(("binding_update", "v6-lifetime-0", bu6));
+
+        // An echo reply to 192.0.2.1 with identifier 0x1234 and sequence number 7, under
+        // its IPv4 header; an IPv6 one.
+        let mut echo4 = vec![0u8, 0x12, 0x34, 0, 7, 192, 0, 2, 1];
+        echo4.extend_from_slice(&[0; 12]);
+        echo4.extend_from_slice(&[0x45; 20]);
+        echo4.extend_from_slice(&[0, 0, 0, 0, 0x12, 0x34, 0, 7]);
+        seeds.push(("packet", "echo-v4-reply", echo4));
+        let mut echo6 = vec![1u8, 0, 1, 0, 2, 0x20, 1, 0x0d, 0xb8];
+        echo6.extend_from_slice(&[0; 11]);
+        echo6.push(1);
+        echo6.extend_from_slice(&[129, 0, 0, 0, 0, 1, 0, 2]);
+        seeds.push(("packet", "echo-v6-reply", echo6));
+        // A SYN with NOP, NOP, window scale, MSS 1460, lowered by 12.
+        let mut syn = vec![2u8, 0, 12];
+        let mut th = [0u8; 20];
+        th[12] = 7 << 4;
+        th[13] = 0x02;
+        syn.extend_from_slice(&th);
+        syn.extend_from_slice(&[1, 1, 3, 3, 7, 2, 4, 0x05, 0xb4, 0, 0, 0]);
+        seeds.push(("packet", "tcp-syn-mss", syn));
+        // Port unreachable quoting UDP 192.0.2.1:1000 -> 198.51.100.2:53.
+        let mut unreach = vec![3u8, 3, 3, 0, 0, 0, 0, 0, 0];
+        let mut qh = [0u8; 20];
+        qh[0] = 0x45;
+        qh[9] = 17;
+        qh[12..16].copy_from_slice(&[192, 0, 2, 1]);
+        qh[16..20].copy_from_slice(&[198, 51, 100, 2]);
+        unreach.extend_from_slice(&qh);
+        unreach.extend_from_slice(&[0x03, 0xe8, 0, 53, 0, 8, 0, 0]);
+        seeds.push(("packet", "icmp4-port-unreachable", unreach));
+        // Packet too big quoting TCP 2001:db8::1:1000 -> 2001:db8::2:80.
+        let mut toobig = vec![4u8, 2, 0, 0, 0, 0, 0, 0x05, 0x00];
+        let mut q6 = [0u8; 40];
+        q6[0] = 0x60;
+        q6[6] = 6;
+        q6[8..24].copy_from_slice(&(0x2001_0db8u128 << 96 | 1).to_be_bytes());
+        q6[24..40].copy_from_slice(&(0x2001_0db8u128 << 96 | 2).to_be_bytes());
+        toobig.extend_from_slice(&q6);
+        toobig.extend_from_slice(&[0x03, 0xe8, 0, 80]);
+        seeds.push(("packet", "icmp6-packet-too-big", toobig));
         seeds
     }
 }

@@ -639,6 +639,20 @@ pub(crate) mod vectors {
     }
 }
 
+/// Hardware types (`ARPHRD_*`) of IP tunnels (IP-in-IP, IPv6-in-IPv6, SIT, GRE, IPv6
+/// GRE) and of devices without a link layer (TUN, WireGuard).
+const UNLINKED_HW_TYPES: [u16; 6] = [768, 769, 776, 778, 823, 0xfffe];
+
+/// Whether a device of hardware type `hw_type` (`None`: no such device) delivers packets
+/// that were decapsulated or injected, never sent on a link: a notice that arrived on it
+/// did not come over a router's link, TTL 255 or not. A device that is gone counts as one.
+pub(crate) fn delivers_unlinked(hw_type: Option<u16>) -> bool {
+    match hw_type {
+        Some(t) => UNLINKED_HW_TYPES.contains(&t),
+        None => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,6 +805,19 @@ mod tests {
         code3[1] = 3;
         finish_checksum(&mut code3);
         assert_eq!(parse_notice(41, &code3), Err(WireError::WrongTypeOrCode));
+    }
+
+    #[test]
+    fn tunnels_and_devices_without_link_layer_deliver_unlinked() {
+        // ipip, ip6tnl, sit, gre, ip6gre, tun/wireguard; a device that is gone.
+        for t in [768, 769, 776, 778, 823, 0xfffe] {
+            assert!(delivers_unlinked(Some(t)));
+        }
+        assert!(delivers_unlinked(None));
+        // Ethernet, loopback, GRE taps (Ethernet too), IEEE 802.11, VLANs (Ethernet).
+        for t in [1, 772, 801, 0xffff] {
+            assert!(!delivers_unlinked(Some(t)));
+        }
     }
 
     #[test]

@@ -50,12 +50,15 @@ pub(crate) use host_tests;
 pub(crate) mod binding_update;
 pub(crate) mod domain;
 pub(crate) mod home;
+pub(crate) mod icmp_error;
 pub(crate) mod ipv4;
 pub(crate) mod ipv6;
 pub(crate) mod kdf;
 pub(crate) mod linkfail;
 pub(crate) mod prefix;
+pub(crate) mod probe;
 pub(crate) mod ratelimit;
+pub(crate) mod relay;
 pub(crate) mod select;
 // The socket options' structs as a pure reference for the host's fuzz target and property
 // tests; the module's handlers read the same layouts themselves, so the kernel build leaves
@@ -64,6 +67,7 @@ pub(crate) mod select;
 pub(crate) mod sockopt;
 pub(crate) mod stacking;
 pub(crate) mod switchover;
+pub(crate) mod tcp;
 pub(crate) mod text;
 
 /// A fixed pseudo-random stream (xorshift64) for the host's property tests: the same
