@@ -35,7 +35,7 @@ crate::logic::gather_checks!([domain] suite!(sitemh_domain, domain;));
 
 crate::logic::gather_checks!([select] suite!(sitemh_select, select;));
 
-crate::logic::gather_checks!([linkfail] suite!(sitemh_linkfail, linkfail;));
+crate::logic::gather_checks!([linkfail, announce] suite!(sitemh_linkfail, linkfail;));
 
 crate::logic::gather_checks!([kdf] suite!(sitemh_kdf, kdf;));
 

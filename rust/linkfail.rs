@@ -22,6 +22,16 @@
 //! for failures that leave the link up (a dead PE, a cut further along); an answer after
 //! that as its recovery (code 5).
 //!
+//! Every announcement (codes 1, 2 and 5) carries sitemh's state extension
+//! (`logic/announce.rs`: the CE's random boot number, a sequence number per state change,
+//! a lifetime) and goes more than once: repeated `repeats` times (default 3) after
+//! `repeat_ms` (default 200), twice that, four times that..., and a failure is announced
+//! again every `refresh_ms` (default 10000, 0: never) while it lasts, with a lifetime of
+//! three refreshes. A host keeps the last notice of each CE about each gateway: a copy only
+//! refreshes it, an older one is ignored (`stale`), and a failure nobody refreshed within
+//! its lifetime lapses, so one lost datagram neither stops a failover nor keeps a provider
+//! ranked last for good.
+//!
 //! A CE whose LAN interfaces have IPv6 addresses also multicasts each notice but keepalives
 //! to all nodes (`ff02::1`) as ICMPv6 (type `icmp6_type`, hop limit 255), once from each
 //! of those addresses (hosts may know it by its link-local or a global address); the
@@ -91,6 +101,7 @@ use crate::{
         },
         work::{
             now_ms,
+            random_u32,
             real_ns,
             LongWork,
             OwnedLongWork,
@@ -99,14 +110,24 @@ use crate::{
         },
     },
     logic::{
+        announce::{
+            parse_announced,
+            parse_announced6,
+            write_announced,
+            write_announced6,
+            Announced,
+            Announcement,
+            HeardNotices,
+            Order,
+            Timing,
+            NOTICE6_MAX,
+            NOTICE_MAX, //
+        },
         ipv4, ipv6,
         linkfail::{
             icmpv6_checksum,
             ipv4_mapped,
-            parse_notice,
-            parse_notice6,
             write_notice,
-            write_notice6,
             Notice,
             Notice6,
             CODE_ALT_ROUTE_ESTABLISHED,
@@ -115,7 +136,6 @@ use crate::{
             CODE_KEEPALIVE,
             CODE_LINK_RESTORED,
             CODE_SET_ALT_ROUTE,
-            NOTICE6_LEN,
             NOTICE_LEN, //
         },
         prefix::WireAddr,
@@ -146,6 +166,10 @@ const ALL_NODES: u128 = 0xff02_u128 << 112 | 1;
 const MAX_LAN: usize = 4;
 /// Most peer CE routers a CE watches.
 const MAX_PEERS: usize = 4;
+/// A CE's announcements in progress: one for its PE, one per peer.
+const ANNOUNCEMENTS: usize = 1 + MAX_PEERS;
+/// The notices a host remembers per family (a CE and a gateway each).
+const HEARD: usize = 16;
 
 /// The CE role's configuration.
 #[derive(Clone, Copy, Default)]
@@ -212,10 +236,43 @@ pub(crate) struct LinkFail {
     /// When this CE last saw its uplink fail (wall clock, ns; 0: never), so that a
     /// measurement can start where the site learns of the failure.
     uplink_failed_ns: AtomicU64,
-    /// IPv4 domains marked down by a notice, bit per domain number.
+    /// This run's random number, in the CE's announcements: hosts order notices within
+    /// one run of a CE's module by their sequence numbers.
+    boot: u32,
+    /// The last sequence number a state change was announced with.
+    seq: AtomicU32,
+    /// When the copies of an announcement go (see [`Timing`]).
+    repeat_ms: AtomicU32,
+    repeats: AtomicU32,
+    refresh_ms: AtomicU32,
+    /// The announcements whose copies are still to go: the PE's, then one per peer.
+    #[pin]
+    announcing: SpinLockIrq<[Option<Announcement<u32>>; ANNOUNCEMENTS]>,
+    /// IPv4 domains marked down by a notice, bit per domain number, as of the last look
+    /// at `heard` (the packet path and selection read this).
     down: AtomicU32,
-    /// IPv6 domains marked down by an IPv6 notice.
+    /// When the next mark in `heard` lapses (ms; `u64::MAX`: none will): `down` is stale
+    /// from then on.
+    lapse_ms: AtomicU64,
+    /// The IPv4 notices heard, which make `down`.
+    #[pin]
+    heard: SpinLockIrq<HeardNotices<u32, HEARD>>,
+    /// The same for IPv6.
     down6: AtomicU32,
+    lapse6_ms: AtomicU64,
+    #[pin]
+    heard6: SpinLockIrq<HeardNotices<u128, HEARD>>,
+    /// Notices older than one heard before from the same CE about the same gateway (a
+    /// late copy): ignored, IPv4 and IPv6.
+    stale: AtomicU64,
+    stale6: AtomicU64,
+    /// Copies of known notices heard (`received` counts the first), IPv4 and IPv6.
+    repeated: AtomicU64,
+    repeated6: AtomicU64,
+    /// Copies of announcements sent after the first (repetitions and refreshes; `sent`
+    /// counts the first), per interface as `sent`.
+    resent: AtomicU64,
+    resent6: AtomicU64,
     /// IPv6 notices multicast, accepted and refused.
     sent6: AtomicU64,
     received6: AtomicU64,
@@ -252,7 +309,8 @@ const HOOKS_BIT: u32 = hook_user::CE_PEERS;
 struct PendingRelay {
     src: u32,
     iif: i32,
-    message: [u8; NOTICE_LEN],
+    message: [u8; NOTICE_MAX],
+    len: usize,
 }
 
 /// Relays waiting for the work item, and the notices relayed in the last
@@ -261,7 +319,7 @@ struct PendingRelay {
 #[derive(Default)]
 struct RelayQueue {
     pending: [Option<PendingRelay>; 4],
-    recent: [(u32, [u8; NOTICE_LEN], u64); 4],
+    recent: [(u32, [u8; NOTICE_MAX], u64); 4],
 }
 
 /// How long the same notice from the same router is not relayed again.
@@ -295,8 +353,24 @@ impl LinkFail {
                 next_probe_ms: AtomicU64::new(0),
                 uplink_usable: AtomicBool::new(true),
                 uplink_failed_ns: AtomicU64::new(0),
+                boot: random_u32(),
+                seq: AtomicU32::new(0),
+                repeat_ms: AtomicU32::new(200),
+                repeats: AtomicU32::new(3),
+                refresh_ms: AtomicU32::new(10_000),
+                announcing <- new_spinlock_irq!([None; ANNOUNCEMENTS]),
                 down: AtomicU32::new(0),
+                lapse_ms: AtomicU64::new(u64::MAX),
+                heard <- new_spinlock_irq!(HeardNotices::new()),
                 down6: AtomicU32::new(0),
+                lapse6_ms: AtomicU64::new(u64::MAX),
+                heard6 <- new_spinlock_irq!(HeardNotices::new()),
+                stale: AtomicU64::new(0),
+                stale6: AtomicU64::new(0),
+                repeated: AtomicU64::new(0),
+                repeated6: AtomicU64::new(0),
+                resent: AtomicU64::new(0),
+                resent6: AtomicU64::new(0),
                 sent6: AtomicU64::new(0),
                 received6: AtomicU64::new(0),
                 refused6: AtomicU64::new(0),
@@ -337,12 +411,21 @@ impl LinkFail {
 
     /// IPv4 domains that notices marked down, bit per domain number.
     pub(crate) fn down_mask(&self) -> u32 {
-        self.down.load(Ordering::Relaxed)
+        current_marks(&self.down, &self.lapse_ms, &self.heard, "IPv4")
     }
 
     /// IPv6 domains that notices marked down, bit per domain number.
     pub(crate) fn down6_mask(&self) -> u32 {
-        self.down6.load(Ordering::Relaxed)
+        current_marks(&self.down6, &self.lapse6_ms, &self.heard6, "IPv6")
+    }
+
+    /// When the copies of an announcement go, as configured now.
+    fn timing(&self) -> Timing {
+        Timing {
+            repeat_ms: self.repeat_ms.load(Ordering::Relaxed),
+            repeats: self.repeats.load(Ordering::Relaxed),
+            refresh_ms: self.refresh_ms.load(Ordering::Relaxed),
+        }
     }
 
     /// The device events of the namespace since the last call, off RTNL (see
@@ -473,11 +556,110 @@ impl LinkFail {
         }
     }
 
+    /// Announces a state change of `gateway` (the PE, or a peer CE): the first copy now,
+    /// the repetitions and refreshes from the work item (see [`Timing`]). A newer state of
+    /// the same gateway replaces the copies of the older one still to go.
     fn broadcast(&self, config: &CeConfig, code: u8, gateway: u32) {
-        let mut message = [0u8; NOTICE_LEN];
-        write_notice(crate::icmp_type(), &Notice { code, gateway }, &mut message);
+        let now = now_ms();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let mut announcement = Announcement::new(code, gateway, seq, now);
+        let copy = announcement.take_copy(&self.timing(), self.boot, now);
+        let slot = if gateway == config.pe {
+            Some(0)
+        } else {
+            self.peers
+                .iter()
+                .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway)
+                .map(|i| i + 1)
+        };
+        if let Some(slot) = slot {
+            if let Some(place) = self.announcing.lock().get_mut(slot) {
+                *place = announcement.next_ms.map(|_| announcement);
+            }
+        }
+        if let Some(next) = announcement.next_ms {
+            self.arm(ms_until(next, now));
+        }
+        self.send_notice(config, code, gateway, &copy);
+        if net_ratelimit() {
+            let what = if code == CODE_LINK_RESTORED {
+                "works"
+            } else {
+                "failed"
+            };
+            let whose = if gateway == config.pe {
+                "uplink to PE"
+            } else {
+                "peer CE"
+            };
+            pr_info!(
+                "CE: {} {} {}: broadcast ICMP {} code {} (sequence {})\n",
+                whose,
+                ipv4::dotted(gateway, &mut [0; 16]),
+                what,
+                crate::icmp_type(),
+                code,
+                seq
+            );
+        }
+    }
+
+    /// Sends the copies of announcements that are due at `now`, and arms the work item
+    /// for the next.
+    fn send_due_copies(&self, config: &CeConfig, now: u64) {
+        let timing = self.timing();
+        let mut due = [None; ANNOUNCEMENTS];
+        let mut next: Option<u64> = None;
+        {
+            let mut announcing = self.announcing.lock();
+            for (place, out) in announcing.iter_mut().zip(due.iter_mut()) {
+                let Some(announcement) = place.as_mut() else {
+                    continue;
+                };
+                if announcement.due(now) {
+                    let copy = announcement.take_copy(&timing, self.boot, now);
+                    *out = Some((announcement.code, announcement.gateway, copy));
+                }
+                match announcement.next_ms {
+                    Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                    None => *place = None,
+                }
+            }
+        }
+        for (code, gateway, copy) in due.iter().flatten() {
+            self.send_notice(config, *code, *gateway, copy);
+        }
+        if let Some(at) = next {
+            self.arm(ms_until(at, now));
+        }
+    }
+
+    /// Forgets the copies still to go of the announcements about the PE (`pe`) or the
+    /// peers (`!pe`): their subject was configured anew.
+    fn forget_announcements(&self, pe: bool) {
+        let mut announcing = self.announcing.lock();
+        for (i, place) in announcing.iter_mut().enumerate() {
+            if (i == 0) == pe {
+                *place = None;
+            }
+        }
+    }
+
+    /// One copy of an announcement: broadcast on every LAN interface, and its IPv6 form.
+    fn send_notice(&self, config: &CeConfig, code: u8, gateway: u32, announced: &Announced) {
+        let mut message = [0u8; NOTICE_MAX];
+        let len = write_announced(
+            crate::icmp_type(),
+            &Notice { code, gateway },
+            announced,
+            &mut message,
+        );
+        let message = &message[..len];
         for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
-            match inet::send_icmp4_broadcast(self.net.get(), ifindex, 0, &message) {
+            match inet::send_icmp4_broadcast(self.net.get(), ifindex, 0, message) {
+                Ok(()) if announced.copy > 0 => {
+                    self.resent.fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(()) => {
                     self.sent.fetch_add(1, Ordering::Relaxed);
                 }
@@ -491,33 +673,13 @@ impl LinkFail {
                 Err(_) => {}
             }
         }
-        self.multicast6(config, code, gateway);
-        if net_ratelimit() {
-            let what = if code == CODE_LINK_RESTORED {
-                "works"
-            } else {
-                "failed"
-            };
-            let whose = if gateway == config.pe {
-                "uplink to PE"
-            } else {
-                "peer CE"
-            };
-            pr_info!(
-                "CE: {} {} {}: broadcast ICMP {} code {}\n",
-                whose,
-                ipv4::dotted(gateway, &mut [0; 16]),
-                what,
-                crate::icmp_type(),
-                code
-            );
-        }
+        self.multicast6(config, code, gateway, announced);
     }
 
     /// The IPv6 form of a notice: to all nodes on every LAN interface, from each of its
     /// IPv6 addresses. Nothing on interfaces without one.
-    fn multicast6(&self, config: &CeConfig, code: u8, gateway: u32) {
-        let mut message = [0u8; NOTICE6_LEN];
+    fn multicast6(&self, config: &CeConfig, code: u8, gateway: u32, announced: &Announced) {
+        let mut message = [0u8; NOTICE6_MAX];
         // A peer is named by its configured IPv6 address; anything else IPv4-mapped.
         let peer = self
             .peers
@@ -528,7 +690,8 @@ impl LinkFail {
             .filter(|&addr| addr != 0)
             .unwrap_or_else(|| ipv4_mapped(gateway));
         let notice = Notice6 { code, gateway };
-        write_notice6(crate::icmp6_type(), &notice, &mut message);
+        let len = write_announced6(crate::icmp6_type(), &notice, announced, &mut message);
+        let message = &message[..len];
         let net = self.net.get();
         let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
             return;
@@ -536,7 +699,10 @@ impl LinkFail {
         for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
             for (octets, _) in addrs.iter().filter(|(_, i)| *i == ifindex) {
                 let src = u128::from_be_bytes(*octets);
-                match inet::send_icmp6(net, Some(src), ALL_NODES, ifindex, 255, &message) {
+                match inet::send_icmp6(net, Some(src), ALL_NODES, ifindex, 255, message) {
+                    Ok(()) if announced.copy > 0 => {
+                        self.resent6.fetch_add(1, Ordering::Relaxed);
+                    }
                     Ok(()) => {
                         self.sent6.fetch_add(1, Ordering::Relaxed);
                     }
@@ -587,14 +753,13 @@ impl LinkFail {
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, message);
         }
-        let notice = match parse_notice6(crate::icmp6_type(), message, src, dst) {
-            Ok(notice) if transport.ttl == 255 => notice,
+        let (notice, announced) = match parse_announced6(crate::icmp6_type(), message, src, dst) {
+            Ok(parsed) if transport.ttl == 255 => parsed,
             _ => return self.refuse6(src, "malformed, or not sent on the link (hop limit != 255)"),
         };
-        let marked = mark_domains(
+        let marked = concerned_domains(
             packet.net(),
             domains,
-            &self.down6,
             src,
             transport.iif,
             notice.code,
@@ -616,23 +781,33 @@ impl LinkFail {
                 )
             }
         };
-        if matched != 0 {
+        let hearing = hear(
+            &self.down6,
+            &self.lapse6_ms,
+            &self.heard6,
+            (src, notice.gateway, notice.code),
+            announced,
+            matched,
+        );
+        match hearing.order {
+            Order::Stale => {
+                self.stale6.fetch_add(1, Ordering::Relaxed);
+                return Verdict::Drop(EINVAL);
+            }
+            Order::Repeat => self.repeated6.fetch_add(1, Ordering::Relaxed),
+            Order::New => self.received6.fetch_add(1, Ordering::Relaxed),
+        };
+        if hearing.before != hearing.after {
             noticed();
-        }
-        self.received6.fetch_add(1, Ordering::Relaxed);
-        if matched != 0 && net_ratelimit() {
-            let now = if notice.code == CODE_LINK_RESTORED {
-                "up"
-            } else {
-                "down"
-            };
-            pr_info!(
-                "IPv6 link notice from {}: code {}; domains {:#x} now {}\n",
-                ipv6::canonical(src, &mut [0; 48]),
-                notice.code,
-                matched,
-                now
-            );
+            if net_ratelimit() {
+                pr_info!(
+                    "IPv6 link notice from {}: code {}; domains down {:#x} (were {:#x})\n",
+                    ipv6::canonical(src, &mut [0; 48]),
+                    notice.code,
+                    hearing.after,
+                    hearing.before
+                );
+            }
         }
         Verdict::Drop(EINVAL)
     }
@@ -677,17 +852,16 @@ impl LinkFail {
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, &message[..length]);
         }
-        let notice = match parse_notice(crate::icmp_type(), &message[..length]) {
-            Ok(notice) if transport.ttl == 255 && transport.len == NOTICE_LEN => notice,
+        let (notice, announced) = match parse_announced(crate::icmp_type(), &message[..length]) {
+            Ok(parsed) if transport.ttl == 255 && transport.len == length => parsed,
             _ => return self.refuse(src, "malformed, or not sent on the link (TTL != 255)"),
         };
         if notice.code == CODE_KEEPALIVE {
             return self.heard(src);
         }
-        let marked = mark_domains(
+        let marked = concerned_domains(
             packet.net(),
             domains,
-            &self.down,
             src,
             transport.iif,
             notice.code,
@@ -705,27 +879,37 @@ impl LinkFail {
                 )
             }
         };
-        if matched != 0 {
+        let hearing = hear(
+            &self.down,
+            &self.lapse_ms,
+            &self.heard,
+            (src, notice.gateway, notice.code),
+            announced,
+            matched,
+        );
+        match hearing.order {
+            Order::Stale => {
+                self.stale.fetch_add(1, Ordering::Relaxed);
+                return Verdict::Drop(EINVAL);
+            }
+            Order::Repeat => self.repeated.fetch_add(1, Ordering::Relaxed),
+            Order::New => self.received.fetch_add(1, Ordering::Relaxed),
+        };
+        if let Some(octets) = message.get(..NOTICE_MAX).and_then(|m| m.try_into().ok()) {
+            self.queue_relay(src, transport.iif, octets, length);
+        }
+        if hearing.before != hearing.after {
             noticed();
-        }
-        self.received.fetch_add(1, Ordering::Relaxed);
-        if let Some(octets) = message.get(..NOTICE_LEN).and_then(|m| m.try_into().ok()) {
-            self.queue_relay(src, transport.iif, octets);
-        }
-        if matched != 0 && net_ratelimit() {
-            let now = if notice.code == CODE_LINK_RESTORED {
-                "up"
-            } else {
-                "down"
-            };
-            pr_info!(
-                "link notice from {}: code {} for {}; domains {:#x} now {}\n",
-                ipv4::dotted(src, &mut [0; 16]),
-                notice.code,
-                ipv4::dotted(notice.gateway, &mut [0; 16]),
-                matched,
-                now
-            );
+            if net_ratelimit() {
+                pr_info!(
+                    "link notice from {}: code {} for {}; domains down {:#x} (were {:#x})\n",
+                    ipv4::dotted(src, &mut [0; 16]),
+                    notice.code,
+                    ipv4::dotted(notice.gateway, &mut [0; 16]),
+                    hearing.after,
+                    hearing.before
+                );
+            }
         }
         Verdict::Drop(EINVAL)
     }
@@ -733,7 +917,7 @@ impl LinkFail {
     /// Queues an accepted notice from `src` (arrived on `iif`) for relaying, if this router
     /// relays and has not relayed the same one lately. The work item sends it: sending
     /// needs process context.
-    fn queue_relay(&self, src: u32, iif: i32, message: [u8; NOTICE_LEN]) {
+    fn queue_relay(&self, src: u32, iif: i32, message: [u8; NOTICE_MAX], len: usize) {
         if self.relay.iter().all(|i| i.load(Ordering::Relaxed) == 0) {
             return;
         }
@@ -746,7 +930,12 @@ impl LinkFail {
             let free = queue.pending.iter().position(|p| p.is_none());
             match (seen, free) {
                 (false, Some(slot)) => {
-                    queue.pending[slot] = Some(PendingRelay { src, iif, message });
+                    queue.pending[slot] = Some(PendingRelay {
+                        src,
+                        iif,
+                        message,
+                        len,
+                    });
                     // Remember it in place of the oldest.
                     if let Some(oldest) = (0..queue.recent.len()).min_by_key(|&i| queue.recent[i].2)
                     {
@@ -771,8 +960,8 @@ impl LinkFail {
                 if ifindex == 0 || ifindex == relay.iif {
                     continue;
                 }
-                match inet::send_icmp4_broadcast(self.net.get(), ifindex, relay.src, &relay.message)
-                {
+                let message = relay.message.get(..relay.len).unwrap_or(&[]);
+                match inet::send_icmp4_broadcast(self.net.get(), ifindex, relay.src, message) {
                     Ok(()) => {
                         self.relayed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -826,22 +1015,30 @@ impl LinkFail {
     pub(crate) fn show(&self, m: &SeqFile) {
         seq_print!(
             m,
-            "linkfail sent {} received {} refused {} relayed {} uplink_failed_ns {} down {:#x}\n",
+            "linkfail sent {} received {} refused {} relayed {} uplink_failed_ns {} resent {} \
+             repeated {} stale {} down {:#x}\n",
             self.sent.load(Ordering::Relaxed),
             self.received.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
             self.relayed.load(Ordering::Relaxed),
             self.uplink_failed_ns.load(Ordering::Relaxed),
-            self.down.load(Ordering::Relaxed)
+            self.resent.load(Ordering::Relaxed),
+            self.repeated.load(Ordering::Relaxed),
+            self.stale.load(Ordering::Relaxed),
+            self.down_mask()
         );
         seq_print!(
             m,
-            "linkfail6 sent {} received {} refused {} ignored {} down {:#x}\n",
+            "linkfail6 sent {} received {} refused {} ignored {} resent {} repeated {} stale {} \
+             down {:#x}\n",
             self.sent6.load(Ordering::Relaxed),
             self.received6.load(Ordering::Relaxed),
             self.refused6.load(Ordering::Relaxed),
             self.ignored6.load(Ordering::Relaxed),
-            self.down6.load(Ordering::Relaxed)
+            self.resent6.load(Ordering::Relaxed),
+            self.repeated6.load(Ordering::Relaxed),
+            self.stale6.load(Ordering::Relaxed),
+            self.down6_mask()
         );
         seq_print!(
             m,
@@ -863,6 +1060,7 @@ impl Tick for LinkFail {
     fn tick(&self) {
         self.send_relays();
         let config = *self.config.lock();
+        self.send_due_copies(&config, now_ms());
         let probe_ms = self.pe_probe_ms.load(Ordering::Relaxed);
         let probing = probe_ms > 0 && config.uplink != 0 && config.pe != 0;
         let interval = self.keepalive_ms.load(Ordering::Relaxed);
@@ -927,6 +1125,59 @@ impl LongWork for LinkFail {
     }
 }
 
+/// Milliseconds from `now` to `at` (0 if past), as the work item is armed.
+fn ms_until(at: u64, now: u64) -> u32 {
+    at.saturating_sub(now).min(u64::from(u32::MAX)) as u32
+}
+
+/// The domains down now by the notices in `heard`; `down` and `lapse_ms` cache them until
+/// the next mark lapses. A lapse is logged: the CE that marked them stopped refreshing
+/// its failure (a lost restoration notice, or the CE itself gone).
+fn current_marks<A: Copy + Eq + Unpin>(
+    down: &AtomicU32,
+    lapse_ms: &AtomicU64,
+    heard: &SpinLockIrq<HeardNotices<A, HEARD>>,
+    family: &str,
+) -> u32 {
+    let now = now_ms();
+    if now < lapse_ms.load(Ordering::Relaxed) {
+        return down.load(Ordering::Relaxed);
+    }
+    let (before, after) = {
+        let heard = heard.lock();
+        let after = heard.down_mask(now);
+        lapse_ms.store(heard.next_lapse(now).unwrap_or(u64::MAX), Ordering::Relaxed);
+        (down.swap(after, Ordering::Relaxed), after)
+    };
+    if before & !after != 0 && net_ratelimit() {
+        pr_info!(
+            "{} link notice marks lapsed, not refreshed: domains {:#x} up again\n",
+            family,
+            before & !after
+        );
+    }
+    after
+}
+
+/// Records a notice in `heard` and publishes the marks it leaves in `down` and
+/// `lapse_ms`; returns what hearing it did.
+fn hear<A: Copy + Eq + Unpin>(
+    down: &AtomicU32,
+    lapse_ms: &AtomicU64,
+    heard: &SpinLockIrq<HeardNotices<A, HEARD>>,
+    notice: (A, A, u8),
+    announced: Option<Announced>,
+    domains: u32,
+) -> crate::logic::announce::Hearing {
+    let (sender, gateway, code) = notice;
+    let now = now_ms();
+    let mut heard = heard.lock();
+    let hearing = heard.hear(sender, gateway, code, announced, domains, now);
+    down.store(hearing.after, Ordering::Relaxed);
+    lapse_ms.store(heard.next_lapse(now).unwrap_or(u64::MAX), Ordering::Relaxed);
+    hearing
+}
+
 /// Shortest time between two flushes of the route caches for device events, and longest
 /// a flush waits for the events to quiet down (ms).
 const FLUSH_INTERVAL_MS: u64 = 1000;
@@ -960,6 +1211,9 @@ enum CeField {
     KeepaliveMisses,
     PeProbeMs,
     Relay,
+    RepeatMs,
+    Repeats,
+    RefreshMs,
 }
 
 /// One knob of the CE role.
@@ -970,9 +1224,9 @@ pub(crate) struct CeKnob {
 
 impl CeKnob {
     /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan,peers,peers6,keepalive_ms,
-    /// keepalive_misses,pe_probe_ms,relay}`.
+    /// keepalive_misses,pe_probe_ms,relay,repeat_ms,repeats,refresh_ms}`.
     pub(crate) fn register(net: &Net, state: &Arc<LinkFail>) -> Result<NetSysctlText<CeKnob>> {
-        let mut knobs = KVec::with_capacity(9, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(12, GFP_KERNEL)?;
         for (name, field) in [
             (c"uplink", CeField::Uplink),
             (c"pe_addr", CeField::PeAddr),
@@ -983,6 +1237,9 @@ impl CeKnob {
             (c"keepalive_misses", CeField::KeepaliveMisses),
             (c"pe_probe_ms", CeField::PeProbeMs),
             (c"relay", CeField::Relay),
+            (c"repeat_ms", CeField::RepeatMs),
+            (c"repeats", CeField::Repeats),
+            (c"refresh_ms", CeField::RefreshMs),
         ] {
             knobs.push(
                 (
@@ -1034,16 +1291,14 @@ fn on_routers_link<F: Family>(net: &Net, router: F::Addr, router_ifindex: i32, i
     inet::route_oif(net, F::AF, &octets, router_ifindex).is_ok_and(|oif| oif == iif)
 }
 
-/// Marks down (codes 1, 2) or up (code 5) in `down` the domains a notice concerns, and
-/// returns them; an error, changing nothing, if its sender `src` is the default router of
-/// none of `domains` (a router configured with an interface, an IPv6 link-local one, must
-/// have sent it on that interface, `iif`), or if the notice did not come over that
-/// router's link. A notice about a router (a failed peer CE, code 2, or its recovery)
+/// The domains a notice concerns (which it marks down, codes 1 and 2, or up, code 5); an
+/// error if its sender `src` is the default router of none of `domains` (a router
+/// configured with an interface, an IPv6 link-local one, must have sent it on that
+/// interface, `iif`), or if the notice did not come over that router's link. A notice about a router (a failed peer CE, code 2, or its recovery)
 /// concerns that router's domains; one about a PE, the sender's.
-fn mark_domains<F: Family>(
+fn concerned_domains<F: Family>(
     net: &Net,
     domains: &FamilyState<F>,
-    down: &AtomicU32,
     src: F::Addr,
     iif: i32,
     code: u8,
@@ -1078,10 +1333,6 @@ fn mark_domains<F: Family>(
         CODE_CE_FAILURE => by_gateway,
         _ if by_gateway != 0 => by_gateway,
         _ => by_sender,
-    };
-    match code {
-        CODE_CE_PE_LINK | CODE_CE_FAILURE => down.fetch_or(matched, Ordering::Relaxed),
-        _ => down.fetch_and(!matched, Ordering::Relaxed),
     };
     Ok(matched)
 }
@@ -1153,6 +1404,9 @@ impl TextKnob for CeKnob {
                 )
             }
             CeField::PeProbeMs => write!(out, "{}", self.state.pe_probe_ms.load(Ordering::Relaxed)),
+            CeField::RepeatMs => write!(out, "{}", self.state.repeat_ms.load(Ordering::Relaxed)),
+            CeField::Repeats => write!(out, "{}", self.state.repeats.load(Ordering::Relaxed)),
+            CeField::RefreshMs => write!(out, "{}", self.state.refresh_ms.load(Ordering::Relaxed)),
         };
         written.map_err(|_| EOVERFLOW)
     }
@@ -1184,6 +1438,7 @@ impl TextKnob for CeKnob {
                 let uplink = if text.is_empty() { 0 } else { ifindex(text)? };
                 let mut config = self.state.config.lock();
                 config.uplink = uplink;
+                self.state.forget_announcements(true);
                 // A newly named uplink starts from "usable": its next failure is news.
                 self.state.uplink_usable.store(true, Ordering::Relaxed);
             }
@@ -1191,6 +1446,7 @@ impl TextKnob for CeKnob {
                 let pe =
                     ipv4::parse_addr(text).map_err(|_| self.refuse(text, "not an IPv4 address"))?;
                 self.state.config.lock().pe = pe;
+                self.state.forget_announcements(true);
             }
             CeField::Lan => {
                 let lan = interfaces()?;
@@ -1225,6 +1481,7 @@ impl TextKnob for CeKnob {
                 }
                 self.state.peer_down.store(0, Ordering::Relaxed);
                 self.state.peer_back.store(0, Ordering::Relaxed);
+                self.state.forget_announcements(false);
                 self.state.arm(0);
             }
             CeField::Peers6 => {
@@ -1261,6 +1518,23 @@ impl TextKnob for CeKnob {
                     self.state.broadcast(&config, CODE_LINK_RESTORED, config.pe);
                 }
                 self.state.arm(0);
+            }
+            CeField::RepeatMs | CeField::Repeats | CeField::RefreshMs => {
+                // Repetitions from 10 ms to a minute apart, at most 10 (the last one then
+                // 17 hours after the first: beyond that, refreshes serve); refreshes from a
+                // second to an hour apart. 0: none. (Shorter intervals would only load the
+                // LAN and this work item.)
+                let (value, low, high) = match self.field {
+                    CeField::RepeatMs => (&self.state.repeat_ms, 10, 60_000),
+                    CeField::Repeats => (&self.state.repeats, 0, 10),
+                    _ => (&self.state.refresh_ms, 1000, 3_600_000),
+                };
+                match parse_decimal(text) {
+                    Some(v) if v == 0 || (low..=high).contains(&v) => {
+                        value.store(v, Ordering::Relaxed)
+                    }
+                    _ => return Err(self.refuse(text, "not 0 or a number in range")),
+                }
             }
         }
         Ok(())

@@ -153,8 +153,10 @@ test_rmmod_no_false_notice() {
 	ip -n "$ce" addr add 10.20.0.1/24 dev ce-lan
 	ip -n "$lan" addr add 10.20.0.2/24 dev lan-ce
 	load_module || rc=1
+	# One copy per announcement (no repetitions or refreshes), to count them exactly.
 	check ip netns exec "$ce" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce-up \
-		net.ipv4.sitemh_ce.pe_addr=10.30.0.2 net.ipv4.sitemh_ce.lan=ce-lan || rc=1
+		net.ipv4.sitemh_ce.pe_addr=10.30.0.2 net.ipv4.sitemh_ce.lan=ce-lan \
+		net.ipv4.sitemh_ce.repeats=0 net.ipv4.sitemh_ce.refresh_ms=0 || rc=1
 	pcap=$(mktemp /tmp/sitemh-rmmod.XXXXXX)
 	defer rm -f "$pcap" "$pcap.err"
 	ip netns exec "$lan" tcpdump -i lan-ce -n -U -w "$pcap" 'icmp[0] == 41' 2>"$pcap.err" &

@@ -3,7 +3,9 @@
 # Link-failure notices (draft 2.1.2): a CE router broadcasts ICMP type 41 code 1 on its LAN
 # when its link to the PE fails (administratively or by carrier loss) and code 5 when it
 # works again; hosts and routers accept notices only from their domains' default routers
-# on the link (TTL 255), count them, and rank the failed provider's pairs last.
+# on the link (TTL 255), count them, and rank the failed provider's pairs last. The CE
+# repeats each announcement and refreshes a failure (sitemh's announcements: a sequence per
+# state change, a lifetime); hosts ignore older copies and let unrefreshed failures lapse.
 #
 # The site of site.sh: CE1 is configured as P1's CE (uplink ce1-up, PE 192.0.2.2, LAN
 # ce1-b); IR listens on LAN B.
@@ -40,9 +42,57 @@ notice() {
 	icmp_hex 41 "$1" "$2"
 }
 
+# The draft's single notice per state change (no repetitions, no refreshes), so that the
+# tests of the draft's behaviour count exactly; test_repeated_notices and the loss tests
+# turn them on.
 configure_ce() {
 	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
-		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b
+		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b \
+		net.ipv4.sitemh_ce.repeats=0 net.ipv4.sitemh_ce.refresh_ms=0
+}
+
+# copies_of PCAP: one line per type 41 notice with sitemh's announcement in the capture:
+# "code copy lifetime boot sequence", in hex (IPv4 header of 20 octets).
+copies_of() {
+	ip netns exec "$ir" tcpdump -r "$1" -n -x 2>/dev/null | awk '
+		function flush() {
+			if (length(hex) >= 80 && substr(hex, 57, 2) == "01")
+				print substr(hex, 43, 2), substr(hex, 59, 2), substr(hex, 61, 4),
+					substr(hex, 65, 8), substr(hex, 73, 8)
+			hex = ""
+		}
+		/^[0-9]/ { flush(); next }
+		{ for (i = 2; i <= NF; i++) hex = hex $i }
+		END { flush() }'
+}
+
+# ce_timing REPEAT_MS REPEATS REFRESH_MS: CE1's announcement timing.
+ce_timing() {
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms="$1" \
+		net.ipv4.sitemh_ce.repeats="$2" net.ipv4.sitemh_ce.refresh_ms="$3"
+}
+
+# loss_filter RULE: IR drops what RULE matches of type 41, before the module sees it (an
+# input chain at -400); "" removes the filter.
+loss_filter() {
+	ip netns exec "$ir" nft delete table inet sitemh_loss 2>/dev/null
+	[ -n "$1" ] || return 0
+	ip netns exec "$ir" nft -f - <<-NFT
+	table inet sitemh_loss {
+		chain early {
+			type filter hook input priority -400;
+			icmp type 41 $1 counter drop
+		}
+	}
+	NFT
+}
+
+# dropped N: the loss filter dropped at least N packets.
+dropped() {
+	local n
+	n=$(ip netns exec "$ir" nft list chain inet sitemh_loss early |
+		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')
+	[ "${n:-0}" -ge "$1" ]
 }
 
 test_configuration() {
@@ -55,6 +105,16 @@ test_configuration() {
 	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=1.2.3 2>/dev/null || rc=1
 	check_fails ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.lan=ce1-b lo lo lo lo" 2>/dev/null || rc=1
 	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
+	# The announcement timing: defaults on a CE that never set them, bounds.
+	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.repeat_ms)" = 200 ] || rc=1
+	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.repeats)" = 3 ] || rc=1
+	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.refresh_ms)" = 10000 ] || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeats=11 2>/dev/null || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms=60001 2>/dev/null || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=-1 2>/dev/null || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=999 2>/dev/null || rc=1
+	check_fails ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms=9 2>/dev/null || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.repeats)" = 0 ] || rc=1
 	log_test $rc "CE role configured by sysctl; bad values refused, nothing changed"
 }
 
@@ -196,6 +256,145 @@ test_relay() {
 	log_test $rc "a router inside the site relays notices to the hosts behind it"
 }
 
+# Issue 16: a CE repeats every state change with growing spacing and refreshes a failure
+# while it lasts; the host counts the first copy as received and the others as repeated.
+test_repeated_notices() {
+	local rc=0 pcap received repeated copies seq
+	pcap=$(mktemp /tmp/sitemh-lf.XXXXXX)
+	defer rm -f "$pcap"
+	check ce_timing 100 3 1000 || rc=1
+	received=$(counter "$ir" received)
+	repeated=$(counter "$ir" repeated)
+	ip netns exec "$ir" tcpdump -i ir-b -n -U -w "$pcap" 'icmp[0] == 41' 2>/dev/null &
+	local dump=$!
+	busywait 30000 test -s "$pcap"
+	ip -n "$ce1" link set ce1-up down
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	# Copies at 100, 300, 700 ms, then the refreshes every second.
+	check busywait 5000 prints_at_least $((repeated + 4)) counter "$ir" repeated || rc=1
+	check [ "$(counter "$ir" received)" = $((received + 1)) ] || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	check busywait 5000 prints_at_least $((repeated + 7)) counter "$ir" repeated || rc=1
+	check [ "$(counter "$ir" received)" = $((received + 2)) ] || rc=1
+	nap 0.3
+	kill $dump
+	wait $dump 2>/dev/null
+	copies=$(copies_of "$pcap")
+	echo "$copies" | sed 's/^/# code copy lifetime boot sequence: /'
+	# The failure: copies 00..04 (three repetitions and a refresh), one sequence number, a
+	# lifetime of 3 s (three refreshes); the restoration: the next sequence number, no
+	# lifetime, copies 00..03 and no refresh.
+	seq=$(echo "$copies" | awk '$1 == "01" { print $5; exit }')
+	check [ -n "$seq" ] || rc=1
+	check [ "$(echo "$copies" | awk -v s="$seq" '$1 == "01" && $5 == s && $3 == "0003"' | wc -l)" -ge 5 ] || rc=1
+	for copy in 00 01 02 03 04; do
+		echo "$copies" | grep -q "^01 $copy " || { echo "# no copy $copy of the failure"; rc=1; }
+	done
+	check [ "$(echo "$copies" | awk '$1 == "05"' | wc -l)" -eq 4 ] || rc=1
+	check [ "$(echo "$copies" | awk '$1 == "05" { print $2 $3 }' | tr '\n' ' ')" = "000000 010000 020000 030000 " ] || rc=1
+	check [ "$(echo "$copies" | awk '$1 == "05" { print $5 }' | sort -u)" = "$(printf '%08x' $((16#$seq + 1)))" ] || rc=1
+	check [ "$(echo "$copies" | awk '{ print $4 }' | sort -u | wc -l)" -eq 1 ] || rc=1
+	check ce_timing 0 0 0 || rc=1
+	log_test $rc "a state change goes 1 + repeats times, a failure is refreshed; copies counted as repeated"
+}
+
+# prints_at_least N CMD...: CMD prints a number of at least N.
+prints_at_least() {
+	local n=$1 v
+	shift
+	v=$("$@")
+	[ -n "$v" ] && [ "$v" -ge "$n" ]
+}
+
+# The first copy of a failure is lost: a repetition marks the domain. Control: without
+# repetitions the failure is never heard.
+test_lost_failure_notice() {
+	local rc=0
+	# Octet 9 of the ICMP message (bit 72 of the transport header): the copy number.
+	check loss_filter "icmp code 1 @th,72,8 0" || rc=1
+	check ce_timing 100 3 0 || rc=1
+	ip -n "$ce1" link set ce1-up down
+	check busywait 3000 dropped 1 || rc=1
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	nap 1
+	# Control: the single copy is lost, the failure goes unnoticed.
+	check ce_timing 0 0 0 || rc=1
+	ip -n "$ce1" link set ce1-up down
+	check busywait 3000 dropped 2 || rc=1
+	nap 1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	ip -n "$ce1" link set ce1-up up
+	loss_filter ""
+	log_test $rc "the first copy of a failure lost: a repetition marks the domain (not without)"
+}
+
+# Every copy of the restoration is lost: the failure, no longer refreshed, lapses after its
+# lifetime. Control: a failure announced without refreshes carries no lifetime and stays.
+test_lost_restoration() {
+	local rc=0 start
+	check loss_filter "icmp code 5" || rc=1
+	# A lifetime of 9 s (three refreshes) from the last copy: longer than TCG takes to
+	# look at the mark once the restoration is lost.
+	check ce_timing 100 3 3000 || rc=1
+	ip -n "$ce1" link set ce1-up down
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait 3000 dropped 1 || rc=1
+	start=$(now_ms)
+	check [ "$(counter "$ir" down)" = 0x1 ] || rc=1
+	check busywait_eq 15000 0x0 counter "$ir" down || rc=1
+	echo "# the mark lapsed $(($(now_ms) - start)) ms after the lost restoration"
+	nap 1
+	# Control.
+	check ce_timing 100 3 0 || rc=1
+	ip -n "$ce1" link set ce1-up down
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait 3000 dropped 5 || rc=1
+	nap 4
+	check [ "$(counter "$ir" down)" = 0x1 ] || rc=1
+	# A new restoration clears it.
+	loss_filter ""
+	ip -n "$ce1" link set ce1-up down
+	ip -n "$ce1" link set ce1-up up
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	check ce_timing 0 0 0 || rc=1
+	log_test $rc "every copy of a restoration lost: the unrefreshed failure lapses (not without a lifetime)"
+}
+
+# A copy of an older state, played after a newer one, is ignored and counted as stale.
+test_stale_copy() {
+	local rc=0 pcap old stale
+	pcap=$(mktemp /tmp/sitemh-lf.XXXXXX)
+	defer rm -f "$pcap"
+	check ce_timing 0 0 0 || rc=1
+	ip netns exec "$ir" tcpdump -i ir-b -n -U -w "$pcap" 'icmp[0] == 41 and icmp[1] == 1' 2>/dev/null &
+	local dump=$!
+	busywait 30000 test -s "$pcap"
+	ip -n "$ce1" link set ce1-up down
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	nap 0.3
+	kill $dump
+	wait $dump 2>/dev/null
+	# The failure's octets as CE1 sent them, from CE1's address on the link.
+	old=$(ip netns exec "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | awk '
+		/^[0-9]/ { if (hex != "") exit; next }
+		{ for (i = 2; i <= NF; i++) hex = hex $i }
+		END { print substr(hex, 41, 40) }')
+	echo "# replayed: $old"
+	check [ ${#old} -eq 40 ] || rc=1
+	stale=$(counter "$ir" stale)
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$old"
+	check busywait_eq 3000 $((stale + 1)) counter "$ir" stale || rc=1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	log_test $rc "an older notice played after a newer one is ignored (stale), the state stands"
+}
+
 load_module || { log_test 1 "module loads"; exit $ksft_fail; }
 if ! build_site || ! configure_site; then
 	log_test 1 "build and configure the site"
@@ -207,6 +406,10 @@ test_carrier_loss
 test_forged_notices
 test_operator_firewall
 test_relay
+test_repeated_notices
+test_lost_failure_notice
+test_lost_restoration
+test_stale_copy
 run_cleanup
 unload_module
 exit $ret

@@ -75,6 +75,8 @@ WANTED = [
     # Calm CE timers: random values may have set them to 1 ms.
     ("ipv4/sitemh_ce/keepalive_ms", "1000"),
     ("ipv4/sitemh_ce/pe_probe_ms", "1000"),
+    ("ipv4/sitemh_ce/repeat_ms", "200"),
+    ("ipv4/sitemh_ce/refresh_ms", "10000"),
 ]
 
 counts = {}

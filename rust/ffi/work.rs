@@ -257,3 +257,9 @@ pub(crate) fn real_ns() -> u64 {
     // SAFETY: no preconditions.
     unsafe { local::sitemh_real_ns() }
 }
+
+/// A random number from the kernel's generator.
+pub(crate) fn random_u32() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { kernel::bindings::get_random_u32() }
+}

@@ -9,6 +9,7 @@
 //! stays fixed.
 
 use crate::logic::{
+    announce,
     binding_update::{
         self,
         BindingUpdate,
@@ -151,19 +152,35 @@ impl Draw for u128 {
 }
 
 /// Link-failure notices, IPv4 (first octet even) or IPv6 (odd: then 32 octets of source
-/// and destination before the message): a parsed notice writes back to the same notice.
+/// and destination before the message), with or without their announcement: a parsed
+/// notice writes back to the same notice. The same octets then drive the announcements'
+/// schedule and a host's table of heard notices ([`announce_table`]).
 pub fn notice(data: &[u8]) {
+    notice_wire(data);
+    announce_table(data);
+}
+
+fn notice_wire(data: &[u8]) {
     let mut input = Input(data);
     if input.u8() & 1 == 0 {
         let message = input.rest();
         for type_ in [ICMP_LINKFAILURE, message.first().copied().unwrap_or(0)] {
-            let Ok(notice) = linkfail::parse_notice(type_, message) else {
-                continue;
-            };
-            let mut out = [0u8; NOTICE_LEN];
-            linkfail::write_notice(type_, &notice, &mut out);
-            assert_eq!(linkfail::parse_notice(type_, &out), Ok(notice));
-            assert_eq!(&out[..2], &message[..2]);
+            match announce::parse_announced(type_, message) {
+                Ok((notice, None)) => {
+                    let mut out = [0u8; NOTICE_LEN];
+                    linkfail::write_notice(type_, &notice, &mut out);
+                    assert_eq!(linkfail::parse_notice(type_, &out), Ok(notice));
+                    assert_eq!(&out[..2], &message[..2]);
+                }
+                Ok((notice, Some(announced))) => {
+                    let mut out = [0u8; announce::NOTICE_MAX];
+                    announce::write_announced(type_, &notice, &announced, &mut out);
+                    let again = announce::parse_announced(type_, &out);
+                    assert_eq!(again, Ok((notice, Some(announced))));
+                    assert_eq!(&out[4..], &message[4..]);
+                }
+                Err(_) => {}
+            }
         }
         return;
     }
@@ -171,14 +188,71 @@ pub fn notice(data: &[u8]) {
     let dst = u128::draw(&mut input);
     let message = input.rest();
     for type_ in [200, message.first().copied().unwrap_or(0)] {
-        let Ok(notice) = linkfail::parse_notice6(type_, message, src, dst) else {
+        let Ok((notice, announced)) = announce::parse_announced6(type_, message, src, dst) else {
             continue;
         };
-        let mut out = [0u8; NOTICE6_LEN];
-        linkfail::write_notice6(type_, &notice, &mut out);
-        let sum = linkfail::icmpv6_checksum(src, dst, &out);
+        let mut out = [0u8; announce::NOTICE6_MAX];
+        let len = match announced {
+            Some(announced) => announce::write_announced6(type_, &notice, &announced, &mut out),
+            None => {
+                let mut draft = [0u8; NOTICE6_LEN];
+                linkfail::write_notice6(type_, &notice, &mut draft);
+                out[..NOTICE6_LEN].copy_from_slice(&draft);
+                NOTICE6_LEN
+            }
+        };
+        let sum = linkfail::icmpv6_checksum(src, dst, &out[..len]);
         out[2..4].copy_from_slice(&sum.to_be_bytes());
-        assert_eq!(linkfail::parse_notice6(type_, &out, src, dst), Ok(notice));
+        assert_eq!(
+            announce::parse_announced6(type_, &out[..len], src, dst),
+            Ok((notice, announced))
+        );
+    }
+}
+
+/// A CE's copies of an announcement and a host's table of the notices it heard, driven by
+/// arbitrary events: the copies' times never go back, a host's marks are the union of its
+/// live failures, and hearing never panics.
+fn announce_table(data: &[u8]) {
+    let mut input = Input(data);
+    let timing = announce::Timing {
+        repeat_ms: u32::from(input.u8()) * 10,
+        repeats: u32::from(input.u8() % 12),
+        refresh_ms: u32::from(input.u8()) * 100,
+    };
+    let code = [1u8, 2, 5][usize::from(input.u8() % 3)];
+    let mut copies = announce::Announcement::new(code, 0u32, 1, 0);
+    let mut last = 0;
+    for _ in 0..40 {
+        let Some(at) = copies.next_ms else {
+            break;
+        };
+        assert!(at >= last);
+        last = at;
+        copies.take_copy(&timing, 7, at);
+    }
+    let mut heard = announce::HeardNotices::<u8, 4>::new();
+    let mut now = 0u64;
+    while !input.0.is_empty() {
+        now += u64::from(input.u8()) * 50;
+        let sender = input.u8() % 6;
+        let gateway = input.u8() % 3;
+        let code = [1u8, 2, 5][usize::from(input.u8() % 3)];
+        let announced = (input.u8() & 1 == 1).then(|| announce::Announced {
+            copy: 0,
+            lifetime_s: u16::from(input.u8() % 4),
+            boot: u32::from(input.u8() % 2),
+            seq: u32::from(input.u8() % 8),
+        });
+        let domains = u32::from(input.u8() % 8);
+        let hearing = heard.hear(sender, gateway, code, announced, domains, now);
+        assert_eq!(hearing.after, heard.down_mask(now));
+        if hearing.order == announce::Order::Stale {
+            assert_eq!(hearing.before, hearing.after);
+        }
+        if let Some(lapse) = heard.next_lapse(now) {
+            assert!(lapse > now);
+        }
     }
 }
 

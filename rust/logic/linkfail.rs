@@ -69,6 +69,8 @@ pub(crate) enum WireError {
     BadRecord,
     /// The ICMP checksum does not verify.
     BadChecksum,
+    /// An extension after a notice's draft fields that is not ours.
+    UnknownExtension,
 }
 
 /// The draft's `struct id_pcb`: the connection's current 5-tuple, as the sender sees it.

@@ -47,6 +47,7 @@ macro_rules! host_tests {
 #[cfg(test)]
 pub(crate) use host_tests;
 
+pub(crate) mod announce;
 pub(crate) mod binding_update;
 pub(crate) mod domain;
 pub(crate) mod home;
