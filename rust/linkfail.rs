@@ -111,19 +111,26 @@ use crate::{
     },
     logic::{
         announce::{
+            is_fresh,
             parse_announced,
             parse_announced6,
+            seal_verifies,
             write_announced,
             write_announced6,
             Announced,
             Announcement,
             HeardNotices,
             Order,
+            Seal,
+            Tail,
             Timing,
+            KEY_LEN,
             NOTICE6_MAX,
             NOTICE_MAX, //
         },
+        binding_update::parse_key,
         ipv4, ipv6,
+        kdf::wipe,
         linkfail::{
             icmpv6_checksum,
             ipv4_mapped,
@@ -245,6 +252,10 @@ pub(crate) struct LinkFail {
     repeat_ms: AtomicU32,
     repeats: AtomicU32,
     refresh_ms: AtomicU32,
+    /// The site key (`key`): with one, this CE seals its notices and keepalives, and this
+    /// host accepts only sealed ones that verify.
+    #[pin]
+    site_key: SpinLockIrq<Option<[u8; KEY_LEN]>>,
     /// The announcements whose copies are still to go: the PE's, then one per peer.
     #[pin]
     announcing: SpinLockIrq<[Option<Announcement<u32>>; ANNOUNCEMENTS]>,
@@ -316,10 +327,18 @@ struct PendingRelay {
 /// Relays waiting for the work item, and the notices relayed in the last
 /// [`RELAY_QUIET_MS`]: two routers relaying between the same two links would otherwise
 /// hand a notice back and forth.
-#[derive(Default)]
 struct RelayQueue {
     pending: [Option<PendingRelay>; 4],
     recent: [(u32, [u8; NOTICE_MAX], u64); 4],
+}
+
+impl Default for RelayQueue {
+    fn default() -> Self {
+        Self {
+            pending: [None; 4],
+            recent: [(0, [0; NOTICE_MAX], 0); 4],
+        }
+    }
 }
 
 /// How long the same notice from the same router is not relayed again.
@@ -358,6 +377,7 @@ impl LinkFail {
                 repeat_ms: AtomicU32::new(200),
                 repeats: AtomicU32::new(3),
                 refresh_ms: AtomicU32::new(10_000),
+                site_key <- new_spinlock_irq!(None),
                 announcing <- new_spinlock_irq!([None; ANNOUNCEMENTS]),
                 down: AtomicU32::new(0),
                 lapse_ms: AtomicU64::new(u64::MAX),
@@ -417,6 +437,93 @@ impl LinkFail {
     /// IPv6 domains that notices marked down, bit per domain number.
     pub(crate) fn down6_mask(&self) -> u32 {
         current_marks(&self.down6, &self.lapse6_ms, &self.heard6, "IPv6")
+    }
+
+    /// The site key, if one is set (a copy: the caller wipes it).
+    fn site_key(&self) -> Option<[u8; KEY_LEN]> {
+        *self.site_key.lock()
+    }
+
+    /// Whether a notice (or keepalive) `message` from `src` may be acted on under the site
+    /// key: without one, any; with one, only sealed, verifying and fresh ones. Refuses
+    /// (and counts) the others.
+    fn authentic(
+        &self,
+        message: &[u8],
+        src: &[u8],
+        tail: &Tail,
+    ) -> core::result::Result<(), &'static str> {
+        let Some(mut key) = self.site_key() else {
+            return Ok(());
+        };
+        let verdict = match tail.sealed_at_ms {
+            None => Err("not sealed, and the site key is set"),
+            Some(_) if !seal_verifies(message, src, &key) => Err("its tag does not verify"),
+            Some(at) if !is_fresh(at, real_ns() / 1_000_000) => {
+                Err("sealed more than 30 s from this host's clock (played late?)")
+            }
+            Some(_) => Ok(()),
+        };
+        wipe(&mut key);
+        verdict
+    }
+
+    /// A keepalive to `peer` (unicast, TTL 255), sealed under the site key if there is one
+    /// (then from the primary address of the interface towards the peer, which the seal
+    /// names). A peer that cannot be reached is what the misses detect: errors are ignored.
+    fn send_keepalive(&self, peer: u32) {
+        let keepalive = Notice {
+            code: CODE_KEEPALIVE,
+            gateway: peer,
+        };
+        let Some(mut key) = self.site_key() else {
+            let mut message = [0u8; NOTICE_LEN];
+            write_notice(crate::icmp_type(), &keepalive, &mut message);
+            let _ = inet::send_icmp4(self.net.get(), 0, peer, 255, &message);
+            return;
+        };
+        let mut octets = [0u8; 16];
+        octets[..4].copy_from_slice(&peer.to_be_bytes());
+        let src = inet::route_oif(self.net.get(), kernel::bindings::AF_INET as i32, &octets, 0)
+            .map_or(0, |oif| self.primary_addr4(oif));
+        let src_octets = src.to_be_bytes();
+        let seal = Seal {
+            key: &key,
+            src: &src_octets,
+            time_ms: real_ns() / 1_000_000,
+        };
+        let announced = Announced {
+            copy: 0,
+            lifetime_s: 0,
+            boot: self.boot,
+            seq: 0,
+        };
+        let mut message = [0u8; NOTICE_MAX];
+        let len = write_announced(
+            crate::icmp_type(),
+            &keepalive,
+            &announced,
+            Some(&seal),
+            &mut message,
+        );
+        wipe(&mut key);
+        let _ = inet::send_icmp4(self.net.get(), src, peer, 255, &message[..len]);
+    }
+
+    /// The primary IPv4 address of interface `ifindex` (0: none): where this CE's
+    /// broadcasts on it come from, and what their seal names.
+    fn primary_addr4(&self, ifindex: i32) -> u32 {
+        inet::local_addrs(self.net.get(), kernel::bindings::AF_INET as i32)
+            .ok()
+            .and_then(|addrs| {
+                addrs
+                    .iter()
+                    .find(|(_, i)| *i == ifindex)
+                    .map(|(octets, _)| {
+                        u32::from_be_bytes([octets[0], octets[1], octets[2], octets[3]])
+                    })
+            })
+            .unwrap_or(0)
     }
 
     /// When the copies of an announcement go, as configured now.
@@ -647,16 +754,30 @@ impl LinkFail {
 
     /// One copy of an announcement: broadcast on every LAN interface, and its IPv6 form.
     fn send_notice(&self, config: &CeConfig, code: u8, gateway: u32, announced: &Announced) {
-        let mut message = [0u8; NOTICE_MAX];
-        let len = write_announced(
-            crate::icmp_type(),
-            &Notice { code, gateway },
-            announced,
-            &mut message,
-        );
-        let message = &message[..len];
+        let mut key = self.site_key();
         for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
-            match inet::send_icmp4_broadcast(self.net.get(), ifindex, 0, message) {
+            // Sealed, the notice names its source: send it from the address the seal names.
+            let src = if key.is_some() {
+                self.primary_addr4(ifindex)
+            } else {
+                0
+            };
+            let src_octets = src.to_be_bytes();
+            let seal = key.as_ref().map(|key| Seal {
+                key,
+                src: &src_octets,
+                time_ms: real_ns() / 1_000_000,
+            });
+            let mut message = [0u8; NOTICE_MAX];
+            let len = write_announced(
+                crate::icmp_type(),
+                &Notice { code, gateway },
+                announced,
+                seal.as_ref(),
+                &mut message,
+            );
+            let message = &message[..len];
+            match inet::send_icmp4_broadcast(self.net.get(), ifindex, src, message) {
                 Ok(()) if announced.copy > 0 => {
                     self.resent.fetch_add(1, Ordering::Relaxed);
                 }
@@ -673,13 +794,22 @@ impl LinkFail {
                 Err(_) => {}
             }
         }
-        self.multicast6(config, code, gateway, announced);
+        self.multicast6(config, code, gateway, announced, key.as_ref());
+        if let Some(key) = key.as_mut() {
+            wipe(key);
+        }
     }
 
     /// The IPv6 form of a notice: to all nodes on every LAN interface, from each of its
     /// IPv6 addresses. Nothing on interfaces without one.
-    fn multicast6(&self, config: &CeConfig, code: u8, gateway: u32, announced: &Announced) {
-        let mut message = [0u8; NOTICE6_MAX];
+    fn multicast6(
+        &self,
+        config: &CeConfig,
+        code: u8,
+        gateway: u32,
+        announced: &Announced,
+        key: Option<&[u8; KEY_LEN]>,
+    ) {
         // A peer is named by its configured IPv6 address; anything else IPv4-mapped.
         let peer = self
             .peers
@@ -690,8 +820,6 @@ impl LinkFail {
             .filter(|&addr| addr != 0)
             .unwrap_or_else(|| ipv4_mapped(gateway));
         let notice = Notice6 { code, gateway };
-        let len = write_announced6(crate::icmp6_type(), &notice, announced, &mut message);
-        let message = &message[..len];
         let net = self.net.get();
         let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
             return;
@@ -699,6 +827,20 @@ impl LinkFail {
         for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
             for (octets, _) in addrs.iter().filter(|(_, i)| *i == ifindex) {
                 let src = u128::from_be_bytes(*octets);
+                let seal = key.map(|key| Seal {
+                    key,
+                    src: octets,
+                    time_ms: real_ns() / 1_000_000,
+                });
+                let mut message = [0u8; NOTICE6_MAX];
+                let len = write_announced6(
+                    crate::icmp6_type(),
+                    &notice,
+                    announced,
+                    seal.as_ref(),
+                    &mut message,
+                );
+                let message = &message[..len];
                 match inet::send_icmp6(net, Some(src), ALL_NODES, ifindex, 255, message) {
                     Ok(()) if announced.copy > 0 => {
                         self.resent6.fetch_add(1, Ordering::Relaxed);
@@ -753,10 +895,14 @@ impl LinkFail {
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, message);
         }
-        let (notice, announced) = match parse_announced6(crate::icmp6_type(), message, src, dst) {
+        let (notice, tail) = match parse_announced6(crate::icmp6_type(), message, src, dst) {
             Ok(parsed) if transport.ttl == 255 => parsed,
             _ => return self.refuse6(src, "malformed, or not sent on the link (hop limit != 255)"),
         };
+        if let Err(why) = self.authentic(message, &src.to_be_bytes(), &tail) {
+            return self.refuse6(src, why);
+        }
+        let announced = tail.announced;
         let marked = concerned_domains(
             packet.net(),
             domains,
@@ -852,10 +998,14 @@ impl LinkFail {
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, &message[..length]);
         }
-        let (notice, announced) = match parse_announced(crate::icmp_type(), &message[..length]) {
+        let (notice, tail) = match parse_announced(crate::icmp_type(), &message[..length]) {
             Ok(parsed) if transport.ttl == 255 && transport.len == length => parsed,
             _ => return self.refuse(src, "malformed, or not sent on the link (TTL != 255)"),
         };
+        if let Err(why) = self.authentic(&message[..length], &src.to_be_bytes(), &tail) {
+            return self.refuse(src, why);
+        }
+        let announced = tail.announced;
         if notice.code == CODE_KEEPALIVE {
             return self.heard(src);
         }
@@ -1073,14 +1223,7 @@ impl Tick for LinkFail {
                 continue;
             }
             any = true;
-            let mut message = [0u8; NOTICE_LEN];
-            let keepalive = Notice {
-                code: CODE_KEEPALIVE,
-                gateway: peer,
-            };
-            write_notice(crate::icmp_type(), &keepalive, &mut message);
-            // A peer that cannot be reached is what the misses detect.
-            let _ = inet::send_icmp4(self.net.get(), 0, peer, 255, &message);
+            self.send_keepalive(peer);
             let bit = 1 << i;
             let heard = self.heard_ms[i].load(Ordering::Relaxed);
             let silent = now.saturating_sub(heard);
@@ -1214,6 +1357,7 @@ enum CeField {
     RepeatMs,
     Repeats,
     RefreshMs,
+    Key,
 }
 
 /// One knob of the CE role.
@@ -1224,9 +1368,9 @@ pub(crate) struct CeKnob {
 
 impl CeKnob {
     /// Registers `net.ipv4.sitemh_ce.{uplink,pe_addr,lan,peers,peers6,keepalive_ms,
-    /// keepalive_misses,pe_probe_ms,relay,repeat_ms,repeats,refresh_ms}`.
+    /// keepalive_misses,pe_probe_ms,relay,repeat_ms,repeats,refresh_ms,key}`.
     pub(crate) fn register(net: &Net, state: &Arc<LinkFail>) -> Result<NetSysctlText<CeKnob>> {
-        let mut knobs = KVec::with_capacity(12, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(13, GFP_KERNEL)?;
         for (name, field) in [
             (c"uplink", CeField::Uplink),
             (c"pe_addr", CeField::PeAddr),
@@ -1240,6 +1384,7 @@ impl CeKnob {
             (c"repeat_ms", CeField::RepeatMs),
             (c"repeats", CeField::Repeats),
             (c"refresh_ms", CeField::RefreshMs),
+            (c"key", CeField::Key),
         ] {
             knobs.push(
                 (
@@ -1407,6 +1552,9 @@ impl TextKnob for CeKnob {
             CeField::RepeatMs => write!(out, "{}", self.state.repeat_ms.load(Ordering::Relaxed)),
             CeField::Repeats => write!(out, "{}", self.state.repeats.load(Ordering::Relaxed)),
             CeField::RefreshMs => write!(out, "{}", self.state.refresh_ms.load(Ordering::Relaxed)),
+            // Never the key itself.
+            CeField::Key if self.state.site_key.lock().is_some() => write!(out, "set"),
+            CeField::Key => Ok(()),
         };
         written.map_err(|_| EOVERFLOW)
     }
@@ -1518,6 +1666,18 @@ impl TextKnob for CeKnob {
                     self.state.broadcast(&config, CODE_LINK_RESTORED, config.pe);
                 }
                 self.state.arm(0);
+            }
+            CeField::Key => {
+                let Ok(mut key) = parse_key(text) else {
+                    return Err(self.refuse(b"(not shown)", "not 64 hexadecimal digits, or empty"));
+                };
+                let mut old = core::mem::replace(&mut *self.state.site_key.lock(), key);
+                if let Some(old) = old.as_mut() {
+                    wipe(old);
+                }
+                if let Some(key) = key.as_mut() {
+                    wipe(key);
+                }
             }
             CeField::RepeatMs | CeField::Repeats | CeField::RefreshMs => {
                 // Repetitions from 10 ms to a minute apart, at most 10 (the last one then

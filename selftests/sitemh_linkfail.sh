@@ -343,10 +343,12 @@ test_lost_restoration() {
 	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
 	ip -n "$ce1" link set ce1-up up
 	check busywait 3000 dropped 1 || rc=1
-	start=$(now_ms)
+	now_ms
+	start=$now_ms
 	check [ "$(counter "$ir" down)" = 0x1 ] || rc=1
 	check busywait_eq 15000 0x0 counter "$ir" down || rc=1
-	echo "# the mark lapsed $(($(now_ms) - start)) ms after the lost restoration"
+	now_ms
+	echo "# the mark lapsed $((now_ms - start)) ms after the lost restoration"
 	nap 1
 	# Control.
 	check ce_timing 100 3 0 || rc=1
@@ -395,6 +397,78 @@ test_stale_copy() {
 	log_test $rc "an older notice played after a newer one is ignored (stale), the state stands"
 }
 
+# sealed_notice KEY SRC CODE GATEWAY BOOT SEQ TIME_MS: a type 41 notice sealed under KEY
+# (64 hex digits) as SRC sends it, in hex (rust/logic/announce.rs).
+sealed_notice() {
+	python3 - "$@" <<-'PY'
+	import hashlib, hmac, socket, struct, sys
+	key, src, code, gateway, boot, seq, time_ms = sys.argv[1:8]
+	body = bytes([41, int(code), 0, 0]) + bytes.fromhex(gateway) + bytes([2, 0]) + \
+	    struct.pack(">HIIQ", 0, int(boot), int(seq), int(time_ms))
+	tag = hmac.new(bytes.fromhex(key), b"sitemh notice" + socket.inet_aton(src) + body,
+	               hashlib.sha256).digest()[:16]
+	m = bytearray(body + tag)
+	s = sum(struct.unpack(">%dH" % (len(m) // 2), m))
+	s = (s & 0xffff) + (s >> 16)
+	s = (s & 0xffff) + (s >> 16)
+	m[2:4] = struct.pack(">H", ~s & 0xffff)
+	print(m.hex())
+	PY
+}
+
+# Issue 16 item 2: with a site key, a host acts only on notices sealed under it, fresh, from
+# the source they name; a replayed one is stale. The key is never shown.
+test_site_key() {
+	local rc=0 key old refused stale fresh late forged
+	key=$(printf '5a%.0s' {1..32})
+	old=$(printf 'a5%.0s' {1..32})
+	check ce_timing 0 0 0 || rc=1
+	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.key="$key" || rc=1
+	check ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.key="$key" || rc=1
+	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.key)" = set ] || rc=1
+	check_fails ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.key=0123 2>/dev/null || rc=1
+	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.key)" = set ] || rc=1
+	# CE1's own notices, sealed, are acted on.
+	ip -n "$ce1" link set ce1-up down
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	ip -n "$ce1" link set ce1-up up
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	# From CE1's address, on the link, TTL 255: the draft's form, sealed under a former
+	# key, sealed 40 s ago, sealed naming another source: refused, nothing marked.
+	now_ms
+	fresh=$(sealed_notice "$key" 198.51.100.129 1 c0000202 7 99 $now_ms)
+	late=$(sealed_notice "$key" 198.51.100.129 1 c0000202 7 99 $((now_ms - 40000)))
+	forged=$(sealed_notice "$key" 198.51.100.130 1 c0000202 7 99 $now_ms)
+	refused=$(counter "$ir" refused)
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$(notice 1 c0000202)"
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$(sealed_notice "$old" 198.51.100.129 1 c0000202 7 99 $now_ms)"
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$late"
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$forged"
+	check busywait_eq 3000 $((refused + 4)) counter "$ir" refused || rc=1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	# Control: the same notice sealed under the key, fresh, is acted on; then a newer
+	# restoration; the failure played again is stale.
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$fresh"
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	now_ms
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$(sealed_notice "$key" 198.51.100.129 5 c0000202 7 100 $now_ms)"
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	stale=$(counter "$ir" stale)
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$fresh"
+	check busywait_eq 3000 $((stale + 1)) counter "$ir" stale || rc=1
+	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
+	check [ "$(counter "$ir" refused)" = $((refused + 4)) ] || rc=1
+	# Without the key, the host takes the draft's form again.
+	check ip netns exec "$ir" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/key' || rc=1
+	check [ -z "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.key)" ] || rc=1
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$(notice 1 c0000202)"
+	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$(notice 5 c0000202)"
+	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
+	ip netns exec "$ce1" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/key'
+	log_test $rc "site key: only notices sealed under it, fresh, from their source count; a replay is stale"
+}
+
 load_module || { log_test 1 "module loads"; exit $ksft_fail; }
 if ! build_site || ! configure_site; then
 	log_test 1 "build and configure the site"
@@ -410,6 +484,7 @@ test_repeated_notices
 test_lost_failure_notice
 test_lost_restoration
 test_stale_copy
+test_site_key
 run_cleanup
 unload_module
 exit $ret

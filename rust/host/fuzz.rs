@@ -162,24 +162,39 @@ pub fn notice(data: &[u8]) {
 
 fn notice_wire(data: &[u8]) {
     let mut input = Input(data);
+    // Sealed notices are written back under this key, from this source: a parsed notice
+    // writes back to the same fields; the tag of the fuzzer's octets is not expected to
+    // verify (and verifying must not panic).
+    const KEY: [u8; announce::KEY_LEN] = [7; announce::KEY_LEN];
     if input.u8() & 1 == 0 {
         let message = input.rest();
         for type_ in [ICMP_LINKFAILURE, message.first().copied().unwrap_or(0)] {
-            match announce::parse_announced(type_, message) {
-                Ok((notice, None)) => {
-                    let mut out = [0u8; NOTICE_LEN];
-                    linkfail::write_notice(type_, &notice, &mut out);
-                    assert_eq!(linkfail::parse_notice(type_, &out), Ok(notice));
-                    assert_eq!(&out[..2], &message[..2]);
-                }
-                Ok((notice, Some(announced))) => {
-                    let mut out = [0u8; announce::NOTICE_MAX];
-                    announce::write_announced(type_, &notice, &announced, &mut out);
-                    let again = announce::parse_announced(type_, &out);
-                    assert_eq!(again, Ok((notice, Some(announced))));
-                    assert_eq!(&out[4..], &message[4..]);
-                }
-                Err(_) => {}
+            let Ok((notice, tail)) = announce::parse_announced(type_, message) else {
+                continue;
+            };
+            let _ = announce::seal_verifies(message, &[10, 0, 0, 1], &KEY);
+            let Some(announced) = tail.announced else {
+                let mut out = [0u8; NOTICE_LEN];
+                linkfail::write_notice(type_, &notice, &mut out);
+                assert_eq!(linkfail::parse_notice(type_, &out), Ok(notice));
+                assert_eq!(&out[..2], &message[..2]);
+                continue;
+            };
+            let seal = tail.sealed_at_ms.map(|time_ms| announce::Seal {
+                key: &KEY,
+                src: &[10, 0, 0, 1],
+                time_ms,
+            });
+            let mut out = [0u8; announce::NOTICE_MAX];
+            let len =
+                announce::write_announced(type_, &notice, &announced, seal.as_ref(), &mut out);
+            assert_eq!(len, message.len());
+            assert_eq!(
+                announce::parse_announced(type_, &out[..len]),
+                Ok((notice, tail))
+            );
+            if seal.is_some() {
+                assert!(announce::seal_verifies(&out[..len], &[10, 0, 0, 1], &KEY));
             }
         }
         return;
@@ -188,12 +203,21 @@ fn notice_wire(data: &[u8]) {
     let dst = u128::draw(&mut input);
     let message = input.rest();
     for type_ in [200, message.first().copied().unwrap_or(0)] {
-        let Ok((notice, announced)) = announce::parse_announced6(type_, message, src, dst) else {
+        let Ok((notice, tail)) = announce::parse_announced6(type_, message, src, dst) else {
             continue;
         };
+        let _ = announce::seal_verifies(message, &src.to_be_bytes(), &KEY);
         let mut out = [0u8; announce::NOTICE6_MAX];
-        let len = match announced {
-            Some(announced) => announce::write_announced6(type_, &notice, &announced, &mut out),
+        let len = match tail.announced {
+            Some(announced) => {
+                let src_octets = src.to_be_bytes();
+                let seal = tail.sealed_at_ms.map(|time_ms| announce::Seal {
+                    key: &KEY,
+                    src: &src_octets,
+                    time_ms,
+                });
+                announce::write_announced6(type_, &notice, &announced, seal.as_ref(), &mut out)
+            }
             None => {
                 let mut draft = [0u8; NOTICE6_LEN];
                 linkfail::write_notice6(type_, &notice, &mut draft);
@@ -205,7 +229,7 @@ fn notice_wire(data: &[u8]) {
         out[2..4].copy_from_slice(&sum.to_be_bytes());
         assert_eq!(
             announce::parse_announced6(type_, &out[..len], src, dst),
-            Ok((notice, announced))
+            Ok((notice, tail))
         );
     }
 }
@@ -969,6 +993,27 @@ mod seeds {
         v6.extend_from_slice(&notice6);
         assert!(linkfail::parse_notice6(200, &notice6, src, dst).is_ok());
         seeds.push(("notice", "v6-restored", v6));
+        let announced = announce::Announced {
+            copy: 1,
+            lifetime_s: 30,
+            boot: 0x1234_5678,
+            seq: 9,
+        };
+        let failure = Notice {
+            code: linkfail::CODE_CE_FAILURE,
+            gateway: 0xc633_6482,
+        };
+        let mut m = [0u8; announce::NOTICE_MAX];
+        let len = announce::write_announced(ICMP_LINKFAILURE, &failure, &announced, None, &mut m);
+        seeds.push(("notice", "v4-announced", with(0, &m[..len])));
+        let seal = announce::Seal {
+            key: &[7; announce::KEY_LEN],
+            src: &[10, 0, 0, 1],
+            time_ms: 1_700_000_000_000,
+        };
+        let len =
+            announce::write_announced(ICMP_LINKFAILURE, &failure, &announced, Some(&seal), &mut m);
+        seeds.push(("notice", "v4-sealed", with(0, &m[..len])));
 
         let pcb4 = IdPcb {
             proto: 6,

@@ -20,6 +20,13 @@
 //!
 //! The ICMP checksum (IPv4) covers it. A notice of the draft's length is still accepted: it
 //! never lapses and is not ordered.
+//!
+//! With a site key (`net.ipv4.sitemh_ce.key`), notices and the CEs' keepalives are sealed
+//! instead: kind 2, the same 12 octets, then the sender's wall clock (8: ms since the
+//! epoch) and a tag (16: HMAC-SHA256 under the key, truncated, of the label `sitemh
+//! notice`, the sender's address and the message from its type to the time, checksum
+//! zero). A host with the key accepts nothing else, and only within [`FRESH_MS`] of its
+//! own clock.
 
 use super::linkfail::{
     internet_checksum,
@@ -32,19 +39,137 @@ use super::linkfail::{
     WireError,
     CODE_CE_FAILURE,
     CODE_CE_PE_LINK,
+    CODE_KEEPALIVE,
     CODE_LINK_RESTORED,
+    ICMP_HEADER_LEN,
     NOTICE6_LEN,
     NOTICE_LEN, //
 };
 
 /// The announcement's kind octet.
 pub(crate) const ANNOUNCED_KIND: u8 = 1;
+/// The sealed announcement's kind octet.
+pub(crate) const SEALED_KIND: u8 = 2;
 /// Octets of the announcement.
 pub(crate) const ANNOUNCED_LEN: usize = 12;
-/// Octets of an IPv4 notice with its announcement.
-pub(crate) const NOTICE_MAX: usize = NOTICE_LEN + ANNOUNCED_LEN;
-/// Octets of an IPv6 notice with its announcement.
-pub(crate) const NOTICE6_MAX: usize = NOTICE6_LEN + ANNOUNCED_LEN;
+/// Octets of the tag of a sealed announcement.
+pub(crate) const TAG_LEN: usize = 16;
+/// Octets of the sealed announcement: the announcement, the time, the tag.
+pub(crate) const SEALED_LEN: usize = ANNOUNCED_LEN + 8 + TAG_LEN;
+/// Octets of the longest IPv4 notice (sealed).
+pub(crate) const NOTICE_MAX: usize = NOTICE_LEN + SEALED_LEN;
+/// Octets of the longest IPv6 notice (sealed).
+pub(crate) const NOTICE6_MAX: usize = NOTICE6_LEN + SEALED_LEN;
+/// Octets of a site key.
+pub(crate) const KEY_LEN: usize = 32;
+/// How far a sealed notice's time may be from the receiver's clock (ms): a recorded notice
+/// played later than that is refused.
+pub(crate) const FRESH_MS: u64 = 30_000;
+/// The tag's label, so that a site key used elsewhere too cannot be played against this.
+const TAG_LABEL: &[u8] = b"sitemh notice";
+
+/// How a notice is sealed: the site key, the address it is sent from, the sender's clock.
+pub(crate) struct Seal<'a> {
+    /// The site key.
+    pub(crate) key: &'a [u8; KEY_LEN],
+    /// The source address (4 or 16 octets) the receiver will see.
+    pub(crate) src: &'a [u8],
+    /// The sender's wall clock, ms since the epoch.
+    pub(crate) time_ms: u64,
+}
+
+/// The tag of `signed` (a message up to its time, checksum zero) sent from `src`.
+fn tag_of(key: &[u8; KEY_LEN], src: &[u8], signed: &[u8]) -> [u8; TAG_LEN] {
+    let mac = super::kdf::hmac_sha256(key, &[TAG_LABEL, src, signed]);
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&mac[..TAG_LEN]);
+    tag
+}
+
+/// Whether a sealed `message` (IPv4 or IPv6, whole) from `src` carries the tag of `key`.
+pub(crate) fn seal_verifies(message: &[u8], src: &[u8], key: &[u8; KEY_LEN]) -> bool {
+    let mut signed = [0u8; NOTICE6_MAX];
+    let Some(len) = message.len().checked_sub(TAG_LEN) else {
+        return false;
+    };
+    if len < ICMP_HEADER_LEN || len > signed.len() {
+        return false;
+    }
+    signed[..len].copy_from_slice(&message[..len]);
+    signed[2..4].fill(0);
+    let tag = tag_of(key, src, &signed[..len]);
+    super::kdf::constant_time_eq(&tag, &message[len..])
+}
+
+/// Whether a sealed notice's time `sent_ms` is within [`FRESH_MS`] of `now_ms`.
+pub(crate) fn is_fresh(sent_ms: u64, now_ms: u64) -> bool {
+    sent_ms.abs_diff(now_ms) <= FRESH_MS
+}
+
+/// What follows a notice's draft fields: nothing, an announcement, or a sealed one (with
+/// the sender's time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tail {
+    /// The announcement, if any.
+    pub(crate) announced: Option<Announced>,
+    /// The sender's time, if sealed (the tag is checked by [`seal_verifies`]).
+    pub(crate) sealed_at_ms: Option<u64>,
+}
+
+impl Tail {
+    /// A notice of the draft's length.
+    pub(crate) const DRAFT: Tail = Tail {
+        announced: None,
+        sealed_at_ms: None,
+    };
+}
+
+/// Reads what follows the draft fields of a notice of `code`.
+fn read_tail(code: u8, tail: &[u8]) -> Result<Tail, WireError> {
+    match tail.len() {
+        0 => Ok(Tail::DRAFT),
+        ANNOUNCED_LEN if announces(code) => Ok(Tail {
+            announced: Some(Announced::read(tail, ANNOUNCED_KIND)?),
+            sealed_at_ms: None,
+        }),
+        SEALED_LEN if announces(code) || code == CODE_KEEPALIVE => {
+            let mut time = [0u8; 8];
+            time.copy_from_slice(&tail[ANNOUNCED_LEN..ANNOUNCED_LEN + 8]);
+            Ok(Tail {
+                announced: Some(Announced::read(&tail[..ANNOUNCED_LEN], SEALED_KIND)?),
+                sealed_at_ms: Some(u64::from_be_bytes(time)),
+            })
+        }
+        ANNOUNCED_LEN | SEALED_LEN => Err(WireError::WrongTypeOrCode),
+        n if n > SEALED_LEN => Err(WireError::TrailingData),
+        _ => Err(WireError::Truncated),
+    }
+}
+
+/// Writes `announced` (sealed if `seal`) after the `head` octets of `out`, whose checksum
+/// field is zero; returns the message's length.
+fn write_tail(
+    out: &mut [u8],
+    head: usize,
+    announced: &Announced,
+    seal: Option<&Seal<'_>>,
+) -> usize {
+    let kind = if seal.is_some() {
+        SEALED_KIND
+    } else {
+        ANNOUNCED_KIND
+    };
+    announced.write(&mut out[head..head + ANNOUNCED_LEN], kind);
+    let Some(seal) = seal else {
+        return head + ANNOUNCED_LEN;
+    };
+    let time_at = head + ANNOUNCED_LEN;
+    out[time_at..time_at + 8].copy_from_slice(&seal.time_ms.to_be_bytes());
+    let signed = time_at + 8;
+    let tag = tag_of(seal.key, seal.src, &out[..signed]);
+    out[signed..signed + TAG_LEN].copy_from_slice(&tag);
+    signed + TAG_LEN
+}
 
 /// A CE's state announcement, carried after a notice's draft fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,18 +185,18 @@ pub(crate) struct Announced {
 }
 
 impl Announced {
-    fn write(&self, out: &mut [u8]) {
+    fn write(&self, out: &mut [u8], kind: u8) {
         if out.len() < ANNOUNCED_LEN {
             return;
         }
-        out[0] = ANNOUNCED_KIND;
+        out[0] = kind;
         out[1] = self.copy;
         out[2..4].copy_from_slice(&self.lifetime_s.to_be_bytes());
         out[4..8].copy_from_slice(&self.boot.to_be_bytes());
         out[8..12].copy_from_slice(&self.seq.to_be_bytes());
     }
 
-    fn read(octets: &[u8]) -> Result<Self, WireError> {
+    fn read(octets: &[u8], kind: u8) -> Result<Self, WireError> {
         let word = |at: usize| -> Result<u32, WireError> {
             let four = octets.get(at..at + 4).ok_or(WireError::Truncated)?;
             Ok(u32::from_be_bytes([four[0], four[1], four[2], four[3]]))
@@ -79,7 +204,7 @@ impl Announced {
         if octets.len() != ANNOUNCED_LEN {
             return Err(WireError::Truncated);
         }
-        if octets[0] != ANNOUNCED_KIND {
+        if octets[0] != kind {
             return Err(WireError::UnknownExtension);
         }
         Ok(Self {
@@ -96,99 +221,89 @@ fn announces(code: u8) -> bool {
     matches!(code, CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED)
 }
 
-/// Writes an IPv4 notice with its announcement and checksum; returns its length
-/// ([`NOTICE_MAX`]).
+/// Writes an IPv4 notice with its announcement (sealed if `seal`) and checksum; returns
+/// its length.
 pub(crate) fn write_announced(
     type_: u8,
     notice: &Notice,
     announced: &Announced,
+    seal: Option<&Seal<'_>>,
     out: &mut [u8; NOTICE_MAX],
 ) -> usize {
+    out.fill(0);
     let mut head = [0u8; NOTICE_LEN];
     write_notice(type_, notice, &mut head);
     out[..NOTICE_LEN].copy_from_slice(&head);
     out[2..4].fill(0);
-    announced.write(&mut out[NOTICE_LEN..]);
-    let sum = internet_checksum(out);
+    let len = write_tail(out, NOTICE_LEN, announced, seal);
+    let sum = internet_checksum(&out[..len]);
     out[2..4].copy_from_slice(&sum.to_be_bytes());
-    NOTICE_MAX
+    len
 }
 
-/// Parses an IPv4 notice of the draft's length, or one with its announcement (codes 1, 2
-/// and 5 only); the checksum must verify over all of it.
-pub(crate) fn parse_announced(
-    type_: u8,
-    message: &[u8],
-) -> Result<(Notice, Option<Announced>), WireError> {
+/// Parses an IPv4 notice of the draft's length, with its announcement (codes 1, 2 and 5)
+/// or sealed (and keepalives); the checksum must verify over all of it.
+pub(crate) fn parse_announced(type_: u8, message: &[u8]) -> Result<(Notice, Tail), WireError> {
     if message.len() <= NOTICE_LEN {
-        return parse_notice(type_, message).map(|notice| (notice, None));
+        return parse_notice(type_, message).map(|notice| (notice, Tail::DRAFT));
     }
-    if message.len() < NOTICE_MAX {
-        return Err(WireError::Truncated);
-    }
-    if message.len() > NOTICE_MAX {
-        return Err(WireError::TrailingData);
-    }
-    if message[0] != type_ || !announces(message[1]) {
+    let code = message[1];
+    if message[0] != type_ || !(announces(code) || code == CODE_KEEPALIVE) {
         return Err(WireError::WrongTypeOrCode);
     }
+    let tail = read_tail(code, &message[NOTICE_LEN..])?;
     if internet_checksum(message) != 0 {
         return Err(WireError::BadChecksum);
     }
-    let announced = Announced::read(&message[NOTICE_LEN..])?;
     let notice = Notice {
-        code: message[1],
+        code,
         gateway: u32::from_be_bytes([message[4], message[5], message[6], message[7]]),
     };
-    Ok((notice, Some(announced)))
+    Ok((notice, tail))
 }
 
-/// Writes an IPv6 notice with its announcement (checksum 0: the sending socket fills it
-/// in); returns its length ([`NOTICE6_MAX`]).
+/// Writes an IPv6 notice with its announcement (sealed if `seal`; checksum 0: the sending
+/// socket fills it in); returns its length.
 pub(crate) fn write_announced6(
     type_: u8,
     notice: &Notice6,
     announced: &Announced,
+    seal: Option<&Seal<'_>>,
     out: &mut [u8; NOTICE6_MAX],
 ) -> usize {
+    out.fill(0);
     let mut head = [0u8; NOTICE6_LEN];
     write_notice6(type_, notice, &mut head);
     out[..NOTICE6_LEN].copy_from_slice(&head);
-    announced.write(&mut out[NOTICE6_LEN..]);
-    NOTICE6_MAX
+    write_tail(out, NOTICE6_LEN, announced, seal)
 }
 
-/// Parses an IPv6 notice of the draft's length or with its announcement, from `src` to
-/// `dst`; its checksum must verify.
+/// Parses an IPv6 notice of the draft's length, with its announcement or sealed, from
+/// `src` to `dst`; its checksum must verify.
 pub(crate) fn parse_announced6(
     type_: u8,
     message: &[u8],
     src: u128,
     dst: u128,
-) -> Result<(Notice6, Option<Announced>), WireError> {
+) -> Result<(Notice6, Tail), WireError> {
     if message.len() <= NOTICE6_LEN {
-        return parse_notice6(type_, message, src, dst).map(|notice| (notice, None));
+        return parse_notice6(type_, message, src, dst).map(|notice| (notice, Tail::DRAFT));
     }
-    if message.len() < NOTICE6_MAX {
-        return Err(WireError::Truncated);
-    }
-    if message.len() > NOTICE6_MAX {
-        return Err(WireError::TrailingData);
-    }
-    if message[0] != type_ || !announces(message[1]) {
+    let code = message[1];
+    if message[0] != type_ || !announces(code) {
         return Err(WireError::WrongTypeOrCode);
     }
+    let tail = read_tail(code, &message[NOTICE6_LEN..])?;
     if super::linkfail::icmpv6_checksum(src, dst, message) != 0 {
         return Err(WireError::BadChecksum);
     }
-    let announced = Announced::read(&message[NOTICE6_LEN..])?;
     let mut gateway = [0u8; 16];
-    gateway.copy_from_slice(&message[super::linkfail::ICMP_HEADER_LEN..NOTICE6_LEN]);
+    gateway.copy_from_slice(&message[ICMP_HEADER_LEN..NOTICE6_LEN]);
     let notice = Notice6 {
-        code: message[1],
+        code,
         gateway: u128::from_be_bytes(gateway),
     };
-    Ok((notice, Some(announced)))
+    Ok((notice, tail))
 }
 
 /// When a CE sends the copies of an announcement.
@@ -449,6 +564,7 @@ pub(crate) mod vectors {
             crate::logic::gather_checks!([$($rest),*] $($then)* announce {
                 announced_round_trip,
                 announced_refusals,
+                sealed_notices,
                 copies_with_growing_spacing,
                 serial_order,
                 marks_lapse_and_order,
@@ -473,13 +589,18 @@ pub(crate) mod vectors {
             gateway: 0xc000_0202,
         };
         let mut m = [0u8; NOTICE_MAX];
-        write_announced(41, &notice, &ANNOUNCED, &mut m);
-        if parse_announced(41, &m) != Ok((notice, Some(ANNOUNCED))) {
+        let len = write_announced(41, &notice, &ANNOUNCED, None, &mut m);
+        let tail = Tail {
+            announced: Some(ANNOUNCED),
+            sealed_at_ms: None,
+        };
+        if len != NOTICE_LEN + ANNOUNCED_LEN || parse_announced(41, &m[..len]) != Ok((notice, tail))
+        {
             return Err("IPv4 notice with its announcement");
         }
         let mut draft = [0u8; NOTICE_LEN];
         write_notice(41, &notice, &mut draft);
-        if parse_announced(41, &draft) != Ok((notice, None)) {
+        if parse_announced(41, &draft) != Ok((notice, Tail::DRAFT)) {
             return Err("IPv4 notice of the draft's length");
         }
         let (src, dst) = (0xfe80_u128 << 112 | 1, 0xff02_u128 << 112 | 1);
@@ -488,16 +609,16 @@ pub(crate) mod vectors {
             gateway: 0x2001_0db8_u128 << 96 | 2,
         };
         let mut m6 = [0u8; NOTICE6_MAX];
-        write_announced6(200, &notice6, &ANNOUNCED, &mut m6);
-        let sum = super::super::linkfail::icmpv6_checksum(src, dst, &m6);
+        let len6 = write_announced6(200, &notice6, &ANNOUNCED, None, &mut m6);
+        let sum = super::super::linkfail::icmpv6_checksum(src, dst, &m6[..len6]);
         m6[2..4].copy_from_slice(&sum.to_be_bytes());
-        if parse_announced6(200, &m6, src, dst) != Ok((notice6, Some(ANNOUNCED))) {
+        if parse_announced6(200, &m6[..len6], src, dst) != Ok((notice6, tail)) {
             return Err("IPv6 notice with its announcement");
         }
         Ok(())
     }
 
-    /// Every truncation, a tampered octet, an unknown kind, a keepalive with an
+    /// Every truncation, a tampered octet, an unknown kind, a keepalive with an unsealed
     /// announcement, and trailing data are refused.
     pub(crate) fn announced_refusals() -> Result<(), &'static str> {
         let notice = Notice {
@@ -505,37 +626,111 @@ pub(crate) mod vectors {
             gateway: 0xc633_6482,
         };
         let mut m = [0u8; NOTICE_MAX];
-        write_announced(41, &notice, &ANNOUNCED, &mut m);
-        for len in NOTICE_LEN + 1..NOTICE_MAX {
-            if parse_announced(41, &m[..len]).is_ok() {
+        let len = write_announced(41, &notice, &ANNOUNCED, None, &mut m);
+        let m = &m[..len];
+        for cut in NOTICE_LEN + 1..len {
+            if parse_announced(41, &m[..cut]).is_ok() {
                 return Err("a truncated announcement is accepted");
             }
         }
         let mut long = [0u8; NOTICE_MAX + 1];
-        long[..NOTICE_MAX].copy_from_slice(&m);
-        if parse_announced(41, &long) != Err(WireError::TrailingData) {
+        long[..len].copy_from_slice(m);
+        if parse_announced(41, &long).is_ok() {
             return Err("trailing data is accepted");
         }
-        let mut tampered = m;
-        tampered[NOTICE_MAX - 1] ^= 1;
+        let mut tampered = [0u8; NOTICE_LEN + ANNOUNCED_LEN];
+        tampered.copy_from_slice(m);
+        tampered[len - 1] ^= 1;
         if parse_announced(41, &tampered) != Err(WireError::BadChecksum) {
             return Err("a tampered sequence is accepted");
         }
-        let mut kind = m;
-        kind[NOTICE_LEN] = 2;
+        let mut kind = tampered;
+        kind[len - 1] ^= 1;
+        kind[NOTICE_LEN] = 7;
         kind[2..4].fill(0);
         let sum = internet_checksum(&kind);
         kind[2..4].copy_from_slice(&sum.to_be_bytes());
         if parse_announced(41, &kind) != Err(WireError::UnknownExtension) {
             return Err("an unknown extension is accepted");
         }
-        let mut keepalive = m;
-        keepalive[1] = super::super::linkfail::CODE_KEEPALIVE;
+        let mut keepalive = kind;
+        keepalive[NOTICE_LEN] = ANNOUNCED_KIND;
+        keepalive[1] = CODE_KEEPALIVE;
         keepalive[2..4].fill(0);
         let sum = internet_checksum(&keepalive);
         keepalive[2..4].copy_from_slice(&sum.to_be_bytes());
         if parse_announced(41, &keepalive) != Err(WireError::WrongTypeOrCode) {
-            return Err("a keepalive with an announcement is accepted");
+            return Err("a keepalive with an unsealed announcement is accepted");
+        }
+        Ok(())
+    }
+
+    const KEY: [u8; KEY_LEN] = [0x5a; KEY_LEN];
+
+    /// A sealed notice (and keepalive) verifies under its key from its source only; another
+    /// key, another source, a changed octet, a changed time do not; freshness is 30 s
+    /// either way.
+    pub(crate) fn sealed_notices() -> Result<(), &'static str> {
+        let src = [198, 51, 100, 129];
+        let seal = Seal {
+            key: &KEY,
+            src: &src,
+            time_ms: 1_700_000_000_000,
+        };
+        for code in [CODE_CE_PE_LINK, CODE_KEEPALIVE] {
+            let notice = Notice {
+                code,
+                gateway: 0xc000_0202,
+            };
+            let mut m = [0u8; NOTICE_MAX];
+            let len = write_announced(41, &notice, &ANNOUNCED, Some(&seal), &mut m);
+            let tail = Tail {
+                announced: Some(ANNOUNCED),
+                sealed_at_ms: Some(seal.time_ms),
+            };
+            if len != NOTICE_MAX || parse_announced(41, &m) != Ok((notice, tail)) {
+                return Err("IPv4 sealed notice");
+            }
+            if !seal_verifies(&m, &src, &KEY) {
+                return Err("a sealed notice does not verify");
+            }
+            if seal_verifies(&m, &[198, 51, 100, 130], &KEY) || seal_verifies(&m, &src, &[1; 32]) {
+                return Err("a sealed notice verifies from another source or key");
+            }
+            for at in [
+                1,
+                4,
+                NOTICE_LEN + 3,
+                NOTICE_LEN + ANNOUNCED_LEN + 7,
+                NOTICE_MAX - 1,
+            ] {
+                let mut changed = m;
+                changed[at] ^= 0x10;
+                if seal_verifies(&changed, &src, &KEY) {
+                    return Err("a changed sealed notice verifies");
+                }
+            }
+        }
+        let src6 = (0x2001_0db8_0001_u128 << 80 | 1).to_be_bytes();
+        let seal6 = Seal {
+            key: &KEY,
+            src: &src6,
+            time_ms: 5,
+        };
+        let notice6 = Notice6 {
+            code: CODE_CE_FAILURE,
+            gateway: 7,
+        };
+        let mut m6 = [0u8; NOTICE6_MAX];
+        let len6 = write_announced6(200, &notice6, &ANNOUNCED, Some(&seal6), &mut m6);
+        // The socket fills in the checksum after the tag was made.
+        m6[2] = 0x12;
+        if len6 != NOTICE6_MAX || !seal_verifies(&m6, &src6, &KEY) {
+            return Err("IPv6 sealed notice");
+        }
+        if !is_fresh(100_000, 130_000) || !is_fresh(130_000, 100_000) || is_fresh(100_000, 130_001)
+        {
+            return Err("freshness");
         }
         Ok(())
     }
