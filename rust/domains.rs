@@ -501,6 +501,8 @@ impl<F: Family> FamilyState<F> {
         change(&mut next)?;
         self.publish(&next)?;
         *config = next;
+        // The hosts' link failure asks new routers for their state.
+        self.hooks.notify();
         Ok(())
     }
 

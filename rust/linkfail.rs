@@ -129,6 +129,7 @@ use crate::{
             NOTICE_MAX, //
         },
         binding_update::parse_key,
+        domain::MAX_DOMAINS,
         ipv4, ipv6,
         kdf::wipe,
         linkfail::{
@@ -143,9 +144,11 @@ use crate::{
             CODE_KEEPALIVE,
             CODE_LINK_RESTORED,
             CODE_SET_ALT_ROUTE,
+            CODE_SOLICIT,
             NOTICE_LEN, //
         },
         prefix::WireAddr,
+        ratelimit::PeerLimiter,
         text::{
             parse_decimal,
             FixedBuf, //
@@ -177,6 +180,14 @@ const MAX_PEERS: usize = 4;
 const ANNOUNCEMENTS: usize = 1 + MAX_PEERS;
 /// The notices a host remembers per family (a CE and a gateway each).
 const HEARD: usize = 16;
+/// A host asks its routers for their state at most this often (ms).
+const SOLICIT_INTERVAL_MS: u64 = 1000;
+/// How long a host waits after a change before it asks (ms): a configuration script's
+/// writes come in a burst.
+const SOLICIT_DELAY_MS: u32 = 100;
+/// Solicitations a CE answers at once, and per host: one a second after a burst of two.
+const SOLICITS_QUEUED: usize = 8;
+const SOLICITORS: usize = 16;
 
 /// The CE role's configuration.
 #[derive(Clone, Copy, Default)]
@@ -256,7 +267,19 @@ pub(crate) struct LinkFail {
     /// host accepts only sealed ones that verify.
     #[pin]
     site_key: SpinLockIrq<Option<[u8; KEY_LEN]>>,
-    /// The announcements whose copies are still to go: the PE's, then one per peer.
+    /// The host role: the routers to ask for their state at the next run (0: none), and
+    /// when it may ask next (ms).
+    #[pin]
+    to_solicit: SpinLockIrq<[u32; MAX_DOMAINS]>,
+    next_solicit_ms: AtomicU64,
+    /// Solicitations sent (host) and notices sent in answer (CE).
+    solicited: AtomicU64,
+    answered: AtomicU64,
+    /// The CE role: solicitations to answer (from the work item), within their limits.
+    #[pin]
+    solicits: SpinLockIrq<SolicitQueue>,
+    /// The announcements of this CE, the last one of each gateway (the PE's, then one per
+    /// peer), whose copies may still be due: also what a solicitation is answered with.
     #[pin]
     announcing: SpinLockIrq<[Option<Announcement<u32>>; ANNOUNCEMENTS]>,
     /// IPv4 domains marked down by a notice, bit per domain number, as of the last look
@@ -341,6 +364,13 @@ impl Default for RelayQueue {
     }
 }
 
+/// Solicitations waiting for the work item's answer: (host, the address it asked, the
+/// interface it came in on); and each host's limit.
+struct SolicitQueue {
+    pending: [Option<(u32, u32, i32)>; SOLICITS_QUEUED],
+    limiter: PeerLimiter<u32, SOLICITORS>,
+}
+
 /// How long the same notice from the same router is not relayed again.
 const RELAY_QUIET_MS: u64 = 1000;
 
@@ -378,6 +408,14 @@ impl LinkFail {
                 repeats: AtomicU32::new(3),
                 refresh_ms: AtomicU32::new(10_000),
                 site_key <- new_spinlock_irq!(None),
+                to_solicit <- new_spinlock_irq!([0; MAX_DOMAINS]),
+                next_solicit_ms: AtomicU64::new(0),
+                solicited: AtomicU64::new(0),
+                answered: AtomicU64::new(0),
+                solicits <- new_spinlock_irq!(SolicitQueue {
+                    pending: [None; SOLICITS_QUEUED],
+                    limiter: PeerLimiter::new(1, 2),
+                }),
                 announcing <- new_spinlock_irq!([None; ANNOUNCEMENTS]),
                 down: AtomicU32::new(0),
                 lapse_ms: AtomicU64::new(u64::MAX),
@@ -468,6 +506,140 @@ impl LinkFail {
         verdict
     }
 
+    /// The host role: asks the default routers of the IPv4 `domains` for the state of their
+    /// links, from the work item and at most once a second, so that a host configured (or
+    /// whose interface came up) during an outage learns of it at once rather than at the
+    /// next refresh. Their answers are notices like any other.
+    pub(crate) fn solicit_routers(&self, domains: &FamilyState<V4>) {
+        let mut routers = [0u32; MAX_DOMAINS];
+        {
+            let guard = kernel::sync::rcu::read_lock();
+            let table = &domains.snapshot(&guard).table;
+            let addrs = table.domains().filter_map(|d| d.router).map(|r| r.addr);
+            for (slot, addr) in routers.iter_mut().zip(addrs) {
+                *slot = addr;
+            }
+        }
+        if routers.iter().all(|&r| r == 0) {
+            return;
+        }
+        *self.to_solicit.lock() = routers;
+        self.arm(SOLICIT_DELAY_MS);
+    }
+
+    /// Sends the solicitations asked for, when the last ones are a second old.
+    fn send_solicitations(&self, now: u64) {
+        let next = self.next_solicit_ms.load(Ordering::Relaxed);
+        if now < next {
+            if self.to_solicit.lock().iter().any(|&r| r != 0) {
+                self.arm(ms_until(next, now));
+            }
+            return;
+        }
+        let routers = core::mem::replace(&mut *self.to_solicit.lock(), [0; MAX_DOMAINS]);
+        if routers.iter().all(|&r| r == 0) {
+            return;
+        }
+        self.next_solicit_ms
+            .store(now + SOLICIT_INTERVAL_MS, Ordering::Relaxed);
+        let mut message = [0u8; NOTICE_LEN];
+        let solicit = Notice {
+            code: CODE_SOLICIT,
+            gateway: 0,
+        };
+        write_notice(crate::icmp_type(), &solicit, &mut message);
+        for (i, &router) in routers.iter().enumerate() {
+            if router == 0 || routers[..i].contains(&router) {
+                continue;
+            }
+            if inet::send_icmp4(self.net.get(), 0, router, 255, &message).is_ok() {
+                self.solicited.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The CE role: a solicitation from host `src` to our address `dst`, arrived on `iif`
+    /// (TTL 255): queued for the work item, within the host's limit and the queue's room.
+    fn solicited_by(&self, src: u32, dst: u32, iif: i32) -> Verdict {
+        let now = now_ms();
+        let queued = {
+            let mut queue = self.solicits.lock();
+            if queue.limiter.allow(src, now) {
+                match queue.pending.iter_mut().find(|p| p.is_none()) {
+                    Some(slot) => {
+                        *slot = Some((src, dst, iif));
+                        true
+                    }
+                    None => false,
+                }
+            } else {
+                false
+            }
+        };
+        if queued {
+            self.arm(0);
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// Answers the queued solicitations that came from a LAN interface of this CE: a
+    /// unicast notice (TTL 255, sealed under the site key if there is one) for its PE's
+    /// state and for each peer's last announced state, from the address the host asked.
+    fn answer_solicitations(&self, config: &CeConfig) {
+        let pending =
+            core::mem::replace(&mut self.solicits.lock().pending, [None; SOLICITS_QUEUED]);
+        if pending.iter().all(Option::is_none) {
+            return;
+        }
+        let states = *self.announcing.lock();
+        let timing = self.timing();
+        let mut key = self.site_key();
+        for &(host, ours, iif) in pending.iter().flatten() {
+            if config.uplink == 0 || iif == 0 || !config.lan.contains(&iif) {
+                continue;
+            }
+            let ours_octets = ours.to_be_bytes();
+            for (slot, state) in states.iter().enumerate() {
+                let (code, gateway, seq) = match state {
+                    Some(a) => (a.code, a.gateway, a.seq),
+                    // Nothing announced since this CE started: its uplink works.
+                    None if slot == 0 => (CODE_LINK_RESTORED, config.pe, 0),
+                    None => continue,
+                };
+                let announced = Announced {
+                    copy: u8::MAX,
+                    lifetime_s: if code == CODE_LINK_RESTORED {
+                        0
+                    } else {
+                        timing.lifetime_s()
+                    },
+                    boot: self.boot,
+                    seq,
+                };
+                let seal = key.as_ref().map(|key| Seal {
+                    key,
+                    src: &ours_octets,
+                    time_ms: real_ns() / 1_000_000,
+                });
+                let mut message = [0u8; NOTICE_MAX];
+                let notice = Notice { code, gateway };
+                let len = write_announced(
+                    crate::icmp_type(),
+                    &notice,
+                    &announced,
+                    seal.as_ref(),
+                    &mut message,
+                );
+                if inet::send_icmp4(self.net.get(), ours, host, 255, &message[..len]).is_ok() {
+                    self.answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if let Some(key) = key.as_mut() {
+            wipe(key);
+        }
+    }
+
     /// A keepalive to `peer` (unicast, TTL 255), sealed under the site key if there is one
     /// (then from the primary address of the interface towards the peer, which the seal
     /// names). A peer that cannot be reached is what the misses detect: errors are ignored.
@@ -549,6 +721,10 @@ impl LinkFail {
             .fetch_add(u64::from(batch.events), Ordering::Relaxed);
         self.netdev_batches.fetch_add(1, Ordering::Relaxed);
         self.uplink_events(batch);
+        // An interface came up (or may have): what happened while it was down is news.
+        if batch.overflowed || batch.changes.iter().any(|c| c.usable) {
+            self.solicit_routers(v4);
+        }
         // A cached route holds its device until it is dropped: republish the tables (an
         // RCU grace period each) when a device went down or away, and only if a table has
         // route caches at all. Once the events have been quiet for FLUSH_QUIET_MS (or
@@ -681,7 +857,7 @@ impl LinkFail {
         };
         if let Some(slot) = slot {
             if let Some(place) = self.announcing.lock().get_mut(slot) {
-                *place = announcement.next_ms.map(|_| announcement);
+                *place = Some(announcement);
             }
         }
         if let Some(next) = announcement.next_ms {
@@ -727,9 +903,9 @@ impl LinkFail {
                     let copy = announcement.take_copy(&timing, self.boot, now);
                     *out = Some((announcement.code, announcement.gateway, copy));
                 }
-                match announcement.next_ms {
-                    Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
-                    None => *place = None,
+                // A finished one stays: it is the state a solicitation is answered with.
+                if let Some(at) = announcement.next_ms {
+                    next = Some(next.map_or(at, |n| n.min(at)));
                 }
             }
         }
@@ -741,8 +917,8 @@ impl LinkFail {
         }
     }
 
-    /// Forgets the copies still to go of the announcements about the PE (`pe`) or the
-    /// peers (`!pe`): their subject was configured anew.
+    /// Forgets the announcements about the PE (`pe`) or the peers (`!pe`), with their
+    /// copies still to go: their subject was configured anew.
     fn forget_announcements(&self, pe: bool) {
         let mut announcing = self.announcing.lock();
         for (i, place) in announcing.iter_mut().enumerate() {
@@ -913,7 +1089,12 @@ impl LinkFail {
         );
         let matched = match marked {
             Ok(matched) => matched,
-            Err(Unmatched::NotARouter) if ipv6::is_link_local(src) => {
+            // A CE multicasts each notice from each of its addresses on the link, and a
+            // host knows it by one: the copies from the others (a link-local address, or a
+            // sitemh CE's announcement to all nodes) are the same notice, not a forgery.
+            Err(Unmatched::NotARouter)
+                if ipv6::is_link_local(src) || (announced.is_some() && ipv6::is_multicast(dst)) =>
+            {
                 self.ignored6.fetch_add(1, Ordering::Relaxed);
                 return Verdict::Drop(EINVAL);
             }
@@ -993,15 +1174,24 @@ impl LinkFail {
             // Our own broadcast, looped back.
             return Verdict::Drop(EINVAL);
         }
-        let (src, _) = packet.ipv4_addrs();
+        let (src, dst) = packet.ipv4_addrs();
         let length = transport.len.min(message.len());
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, &message[..length]);
+        }
+        // A host behind a router asking its domain's router, which is not on its link: not
+        // a forgery, nothing to answer (the answer could not reach it with TTL 255).
+        if message[1] == CODE_SOLICIT && transport.ttl != 255 {
+            return Verdict::Drop(EINVAL);
         }
         let (notice, tail) = match parse_announced(crate::icmp_type(), &message[..length]) {
             Ok(parsed) if transport.ttl == 255 && transport.len == length => parsed,
             _ => return self.refuse(src, "malformed, or not sent on the link (TTL != 255)"),
         };
+        // A host asking for our state: not sealed (it teaches nothing), answered sealed.
+        if notice.code == CODE_SOLICIT {
+            return self.solicited_by(src, dst, transport.iif);
+        }
         if let Err(why) = self.authentic(&message[..length], &src.to_be_bytes(), &tail) {
             return self.refuse(src, why);
         }
@@ -1166,13 +1356,15 @@ impl LinkFail {
         seq_print!(
             m,
             "linkfail sent {} received {} refused {} relayed {} uplink_failed_ns {} resent {} \
-             repeated {} stale {} down {:#x}\n",
+             solicited {} answered {} repeated {} stale {} down {:#x}\n",
             self.sent.load(Ordering::Relaxed),
             self.received.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
             self.relayed.load(Ordering::Relaxed),
             self.uplink_failed_ns.load(Ordering::Relaxed),
             self.resent.load(Ordering::Relaxed),
+            self.solicited.load(Ordering::Relaxed),
+            self.answered.load(Ordering::Relaxed),
             self.repeated.load(Ordering::Relaxed),
             self.stale.load(Ordering::Relaxed),
             self.down_mask()
@@ -1211,6 +1403,8 @@ impl Tick for LinkFail {
         self.send_relays();
         let config = *self.config.lock();
         self.send_due_copies(&config, now_ms());
+        self.send_solicitations(now_ms());
+        self.answer_solicitations(&config);
         let probe_ms = self.pe_probe_ms.load(Ordering::Relaxed);
         let probing = probe_ms > 0 && config.uplink != 0 && config.pe != 0;
         let interval = self.keepalive_ms.load(Ordering::Relaxed);

@@ -314,6 +314,12 @@ pub(crate) mod hook_user {
 }
 
 impl NetHooks for SitemhNet {
+    /// The domains changed: the link failure's host role asks their routers for their
+    /// state.
+    fn changed(&self) {
+        self.linkfail.solicit_routers(&self.v4);
+    }
+
     fn needed(point: HookPoint, ipv6: bool, users: u32) -> bool {
         let wants = |bit: u32| users & (1 << bit) != 0;
         match (point, ipv6) {

@@ -526,6 +526,9 @@ pub(crate) trait NetHooks: Sync {
     /// users of bits `users` want hooks: only those are registered, so that a packet
     /// passes no hook that has nothing to do for it.
     fn needed(point: HookPoint, ipv6: bool, users: u32) -> bool;
+    /// A user of the hooks changed what the handler acts on (see [`LazyHooks::notify`]).
+    /// Called under the hooks' lock: must not ask for hooks.
+    fn changed(&self) {}
 }
 
 /// Routing hooks run after the mangle (-150), NAT (-100), filter (0) and security (50)
@@ -852,6 +855,19 @@ impl<T: NetHooks> LazyHooks<T> {
         state.handler = core::ptr::null();
         state.net = core::ptr::null_mut();
         Self::sync(&mut state).ok();
+    }
+
+    /// Tells the attached handler, if any, that what it acts on changed
+    /// ([`NetHooks::changed`]): the users of the hooks (the features) reach the
+    /// namespace's state only through here.
+    pub(crate) fn notify(&self) {
+        let state = self.state.lock();
+        if state.handler.is_null() {
+            return;
+        }
+        // SAFETY: a non-null handler stays valid until `detach`, which takes this lock
+        // (the `attach` contract).
+        unsafe { &*state.handler }.changed();
     }
 
     /// Records whether user `bit` wants the hooks, and registers or unregisters them to

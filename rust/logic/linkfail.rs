@@ -42,6 +42,9 @@ pub(crate) const CODE_LINK_RESTORED: u8 = 5;
 /// sitemh's addition: a CE's keepalive to its peer CEs (unicast, TTL 255); the draft asks
 /// for keepalives between CE routers without fixing their form.
 pub(crate) const CODE_KEEPALIVE: u8 = 6;
+/// sitemh's addition: a host asks its default router for the state of its links (unicast,
+/// TTL 255, the gateway field zero); the router answers with unicast notices.
+pub(crate) const CODE_SOLICIT: u8 = 7;
 
 /// Record content type of the encrypted part (the ICMP type, as a reminder of its user).
 pub(crate) const RECORD_TYPE: u8 = 41;
@@ -304,7 +307,8 @@ pub(crate) fn parse_sealed<B: WireAddr>(
 /// A CE router's broadcast (codes 1, 2 and 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Notice {
-    /// CODE_CE_PE_LINK, CODE_CE_FAILURE, CODE_LINK_RESTORED or CODE_KEEPALIVE.
+    /// CODE_CE_PE_LINK, CODE_CE_FAILURE, CODE_LINK_RESTORED, CODE_KEEPALIVE or
+    /// CODE_SOLICIT.
     pub(crate) code: u8,
     /// The PE (code 1, 5) or the failed CE (code 2), IPv4.
     pub(crate) gateway: u32,
@@ -334,7 +338,7 @@ pub(crate) fn parse_notice(type_: u8, message: &[u8]) -> Result<Notice, WireErro
     if message[0] != type_
         || !matches!(
             code,
-            CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED | CODE_KEEPALIVE
+            CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED | CODE_KEEPALIVE | CODE_SOLICIT
         )
     {
         return Err(WireError::WrongTypeOrCode);
