@@ -136,6 +136,7 @@ use crate::{
             icmpv6_checksum,
             ipv4_mapped,
             write_notice,
+            write_notice6,
             Notice,
             Notice6,
             CODE_ALT_ROUTE_ESTABLISHED,
@@ -145,6 +146,7 @@ use crate::{
             CODE_LINK_RESTORED,
             CODE_SET_ALT_ROUTE,
             CODE_SOLICIT,
+            NOTICE6_LEN,
             NOTICE_LEN, //
         },
         prefix::WireAddr,
@@ -271,13 +273,20 @@ pub(crate) struct LinkFail {
     /// when it may ask next (ms).
     #[pin]
     to_solicit: SpinLockIrq<[u32; MAX_DOMAINS]>,
+    /// The same for IPv6: routers and the interfaces that scope them.
+    #[pin]
+    to_solicit6: SpinLockIrq<[(u128, i32); MAX_DOMAINS]>,
     next_solicit_ms: AtomicU64,
     /// Solicitations sent (host) and notices sent in answer (CE).
     solicited: AtomicU64,
     answered: AtomicU64,
+    solicited6: AtomicU64,
+    answered6: AtomicU64,
     /// The CE role: solicitations to answer (from the work item), within their limits.
     #[pin]
-    solicits: SpinLockIrq<SolicitQueue>,
+    solicits: SpinLockIrq<SolicitQueue<u32>>,
+    #[pin]
+    solicits6: SpinLockIrq<SolicitQueue<u128>>,
     /// The announcements of this CE, the last one of each gateway (the PE's, then one per
     /// peer), whose copies may still be due: also what a solicitation is answered with.
     #[pin]
@@ -329,14 +338,14 @@ pub(crate) struct LinkFail {
     relays: SpinLockIrq<RelayQueue>,
     /// Notices relayed (one per interface sent on).
     relayed: AtomicU64,
-    /// The namespace's packet hooks: a CE with peers needs LOCAL_IN for their keepalives
-    /// even without domains.
+    /// The namespace's packet hooks: a CE with peers or a LAN needs LOCAL_IN for the
+    /// keepalives and the hosts' solicitations even without domains.
     hooks: Arc<LazyHooks<SitemhNet>>,
     net: NetRef,
 }
 
-/// The bit of [`LazyHooks`] users that stands for a CE watching peers.
-const HOOKS_BIT: u32 = hook_user::CE_PEERS;
+/// The bit of [`LazyHooks`] users that stands for a CE watching peers or serving a LAN.
+const HOOKS_BIT: u32 = hook_user::CE_ROLE;
 
 /// A notice to relay: who sent it, where it arrived, its octets.
 #[derive(Clone, Copy)]
@@ -366,9 +375,33 @@ impl Default for RelayQueue {
 
 /// Solicitations waiting for the work item's answer: (host, the address it asked, the
 /// interface it came in on); and each host's limit.
-struct SolicitQueue {
-    pending: [Option<(u32, u32, i32)>; SOLICITS_QUEUED],
-    limiter: PeerLimiter<u32, SOLICITORS>,
+struct SolicitQueue<A: Copy + Eq> {
+    pending: [Option<(A, A, i32)>; SOLICITS_QUEUED],
+    limiter: PeerLimiter<A, SOLICITORS>,
+}
+
+impl<A: Copy + Eq> SolicitQueue<A> {
+    const fn new() -> Self {
+        Self {
+            pending: [None; SOLICITS_QUEUED],
+            limiter: PeerLimiter::new(1, 2),
+        }
+    }
+
+    /// Queues the solicitation of `host` to `ours` on `iif`, within the host's limit and
+    /// the queue's room; whether it was.
+    fn push(&mut self, host: A, ours: A, iif: i32, now: u64) -> bool {
+        if !self.limiter.allow(host, now) {
+            return false;
+        }
+        match self.pending.iter_mut().find(|p| p.is_none()) {
+            Some(slot) => {
+                *slot = Some((host, ours, iif));
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// How long the same notice from the same router is not relayed again.
@@ -409,13 +442,14 @@ impl LinkFail {
                 refresh_ms: AtomicU32::new(10_000),
                 site_key <- new_spinlock_irq!(None),
                 to_solicit <- new_spinlock_irq!([0; MAX_DOMAINS]),
+                to_solicit6 <- new_spinlock_irq!([(0, 0); MAX_DOMAINS]),
                 next_solicit_ms: AtomicU64::new(0),
                 solicited: AtomicU64::new(0),
                 answered: AtomicU64::new(0),
-                solicits <- new_spinlock_irq!(SolicitQueue {
-                    pending: [None; SOLICITS_QUEUED],
-                    limiter: PeerLimiter::new(1, 2),
-                }),
+                solicited6: AtomicU64::new(0),
+                answered6: AtomicU64::new(0),
+                solicits <- new_spinlock_irq!(SolicitQueue::new()),
+                solicits6 <- new_spinlock_irq!(SolicitQueue::new()),
                 announcing <- new_spinlock_irq!([None; ANNOUNCEMENTS]),
                 down: AtomicU32::new(0),
                 lapse_ms: AtomicU64::new(u64::MAX),
@@ -510,34 +544,48 @@ impl LinkFail {
     /// links, from the work item and at most once a second, so that a host configured (or
     /// whose interface came up) during an outage learns of it at once rather than at the
     /// next refresh. Their answers are notices like any other.
-    pub(crate) fn solicit_routers(&self, domains: &FamilyState<V4>) {
+    pub(crate) fn solicit_routers(&self, v4: &FamilyState<V4>, v6: &FamilyState<V6>) {
         let mut routers = [0u32; MAX_DOMAINS];
+        let mut routers6 = [(0u128, 0i32); MAX_DOMAINS];
         {
             let guard = kernel::sync::rcu::read_lock();
-            let table = &domains.snapshot(&guard).table;
+            let table = &v4.snapshot(&guard).table;
             let addrs = table.domains().filter_map(|d| d.router).map(|r| r.addr);
             for (slot, addr) in routers.iter_mut().zip(addrs) {
                 *slot = addr;
             }
+            let table6 = &v6.snapshot(&guard).table;
+            let addrs6 = table6
+                .domains()
+                .filter_map(|d| d.router)
+                .map(|r| (r.addr, r.ifindex));
+            for (slot, addr) in routers6.iter_mut().zip(addrs6) {
+                *slot = addr;
+            }
         }
-        if routers.iter().all(|&r| r == 0) {
+        if routers.iter().all(|&r| r == 0) && routers6.iter().all(|&(r, _)| r == 0) {
             return;
         }
         *self.to_solicit.lock() = routers;
+        *self.to_solicit6.lock() = routers6;
         self.arm(SOLICIT_DELAY_MS);
     }
 
     /// Sends the solicitations asked for, when the last ones are a second old.
     fn send_solicitations(&self, now: u64) {
         let next = self.next_solicit_ms.load(Ordering::Relaxed);
+        let asked = |v4: &[u32], v6: &[(u128, i32)]| {
+            v4.iter().any(|&r| r != 0) || v6.iter().any(|&(r, _)| r != 0)
+        };
         if now < next {
-            if self.to_solicit.lock().iter().any(|&r| r != 0) {
+            if asked(&*self.to_solicit.lock(), &*self.to_solicit6.lock()) {
                 self.arm(ms_until(next, now));
             }
             return;
         }
         let routers = core::mem::replace(&mut *self.to_solicit.lock(), [0; MAX_DOMAINS]);
-        if routers.iter().all(|&r| r == 0) {
+        let routers6 = core::mem::replace(&mut *self.to_solicit6.lock(), [(0, 0); MAX_DOMAINS]);
+        if !asked(&routers, &routers6) {
             return;
         }
         self.next_solicit_ms
@@ -556,70 +604,91 @@ impl LinkFail {
                 self.solicited.fetch_add(1, Ordering::Relaxed);
             }
         }
+        let mut message6 = [0u8; NOTICE6_LEN];
+        let solicit6 = Notice6 {
+            code: CODE_SOLICIT,
+            gateway: 0,
+        };
+        write_notice6(crate::icmp6_type(), &solicit6, &mut message6);
+        for (i, &(router, ifindex)) in routers6.iter().enumerate() {
+            if router == 0 || routers6[..i].contains(&(router, ifindex)) {
+                continue;
+            }
+            let sent = inet::send_icmp6(self.net.get(), None, router, ifindex, 255, &message6);
+            if sent.is_ok() {
+                self.solicited6.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// The CE role: a solicitation from host `src` to our address `dst`, arrived on `iif`
     /// (TTL 255): queued for the work item, within the host's limit and the queue's room.
     fn solicited_by(&self, src: u32, dst: u32, iif: i32) -> Verdict {
-        let now = now_ms();
-        let queued = {
-            let mut queue = self.solicits.lock();
-            if queue.limiter.allow(src, now) {
-                match queue.pending.iter_mut().find(|p| p.is_none()) {
-                    Some(slot) => {
-                        *slot = Some((src, dst, iif));
-                        true
-                    }
-                    None => false,
-                }
-            } else {
-                false
-            }
-        };
-        if queued {
+        if self.solicits.lock().push(src, dst, iif, now_ms()) {
             self.arm(0);
         }
         Verdict::Drop(EINVAL)
     }
 
-    /// Answers the queued solicitations that came from a LAN interface of this CE: a
-    /// unicast notice (TTL 255, sealed under the site key if there is one) for its PE's
-    /// state and for each peer's last announced state, from the address the host asked.
+    /// The same for an IPv6 solicitation.
+    fn solicited_by6(&self, src: u128, dst: u128, iif: i32) -> Verdict {
+        if self.solicits6.lock().push(src, dst, iif, now_ms()) {
+            self.arm(0);
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// What a solicitation is answered with: the PE's last announced state (its uplink
+    /// works if nothing was announced since this CE started) and each peer's, as
+    /// (code, gateway, announcement).
+    fn current_states(&self, config: &CeConfig) -> [Option<(u8, u32, Announced)>; ANNOUNCEMENTS] {
+        let announcing = *self.announcing.lock();
+        let lifetime_s = self.timing().lifetime_s();
+        let mut states = [None; ANNOUNCEMENTS];
+        for (slot, (state, out)) in announcing.iter().zip(states.iter_mut()).enumerate() {
+            let (code, gateway, seq) = match state {
+                Some(a) => (a.code, a.gateway, a.seq),
+                None if slot == 0 => (CODE_LINK_RESTORED, config.pe, 0),
+                None => continue,
+            };
+            let announced = Announced {
+                copy: u8::MAX,
+                lifetime_s: if code == CODE_LINK_RESTORED {
+                    0
+                } else {
+                    lifetime_s
+                },
+                boot: self.boot,
+                seq,
+            };
+            *out = Some((code, gateway, announced));
+        }
+        states
+    }
+
+    /// Answers the queued solicitations (IPv4 and IPv6) that came from a LAN interface of
+    /// this CE: a unicast notice (TTL 255, sealed under the site key if there is one) of
+    /// each of [`LinkFail::current_states`], from the address the host asked.
     fn answer_solicitations(&self, config: &CeConfig) {
         let pending =
             core::mem::replace(&mut self.solicits.lock().pending, [None; SOLICITS_QUEUED]);
-        if pending.iter().all(Option::is_none) {
+        let pending6 =
+            core::mem::replace(&mut self.solicits6.lock().pending, [None; SOLICITS_QUEUED]);
+        let from_lan = |iif: i32| iif != 0 && config.lan.contains(&iif);
+        if config.uplink == 0 {
             return;
         }
-        let states = *self.announcing.lock();
-        let timing = self.timing();
+        let states = self.current_states(config);
         let mut key = self.site_key();
-        for &(host, ours, iif) in pending.iter().flatten() {
-            if config.uplink == 0 || iif == 0 || !config.lan.contains(&iif) {
-                continue;
-            }
+        let net = self.net.get();
+        let time_ms = real_ns() / 1_000_000;
+        for &(host, ours, _) in pending.iter().flatten().filter(|p| from_lan(p.2)) {
             let ours_octets = ours.to_be_bytes();
-            for (slot, state) in states.iter().enumerate() {
-                let (code, gateway, seq) = match state {
-                    Some(a) => (a.code, a.gateway, a.seq),
-                    // Nothing announced since this CE started: its uplink works.
-                    None if slot == 0 => (CODE_LINK_RESTORED, config.pe, 0),
-                    None => continue,
-                };
-                let announced = Announced {
-                    copy: u8::MAX,
-                    lifetime_s: if code == CODE_LINK_RESTORED {
-                        0
-                    } else {
-                        timing.lifetime_s()
-                    },
-                    boot: self.boot,
-                    seq,
-                };
+            for &(code, gateway, announced) in states.iter().flatten() {
                 let seal = key.as_ref().map(|key| Seal {
                     key,
                     src: &ours_octets,
-                    time_ms: real_ns() / 1_000_000,
+                    time_ms,
                 });
                 let mut message = [0u8; NOTICE_MAX];
                 let notice = Notice { code, gateway };
@@ -630,14 +699,50 @@ impl LinkFail {
                     seal.as_ref(),
                     &mut message,
                 );
-                if inet::send_icmp4(self.net.get(), ours, host, 255, &message[..len]).is_ok() {
+                if inet::send_icmp4(net, ours, host, 255, &message[..len]).is_ok() {
                     self.answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        for &(host, ours, iif) in pending6.iter().flatten().filter(|p| from_lan(p.2)) {
+            let ours_octets = ours.to_be_bytes();
+            for &(code, gateway, announced) in states.iter().flatten() {
+                let seal = key.as_ref().map(|key| Seal {
+                    key,
+                    src: &ours_octets,
+                    time_ms,
+                });
+                let mut message = [0u8; NOTICE6_MAX];
+                let notice = Notice6 {
+                    code,
+                    gateway: self.gateway6(config, gateway),
+                };
+                let len = write_announced6(
+                    crate::icmp6_type(),
+                    &notice,
+                    &announced,
+                    seal.as_ref(),
+                    &mut message,
+                );
+                if inet::send_icmp6(net, Some(ours), host, iif, 255, &message[..len]).is_ok() {
+                    self.answered6.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
         if let Some(key) = key.as_mut() {
             wipe(key);
         }
+    }
+
+    /// How IPv6 notices name `gateway`: a peer by the IPv6 address `peers6` gives it,
+    /// anything else by its IPv4-mapped address.
+    fn gateway6(&self, config: &CeConfig, gateway: u32) -> u128 {
+        self.peers
+            .iter()
+            .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway)
+            .and_then(|i| config.peers6.get(i).copied())
+            .filter(|&addr| addr != 0)
+            .unwrap_or_else(|| ipv4_mapped(gateway))
     }
 
     /// A keepalive to `peer` (unicast, TTL 255), sealed under the site key if there is one
@@ -723,7 +828,7 @@ impl LinkFail {
         self.uplink_events(batch);
         // An interface came up (or may have): what happened while it was down is news.
         if batch.overflowed || batch.changes.iter().any(|c| c.usable) {
-            self.solicit_routers(v4);
+            self.solicit_routers(v4, v6);
         }
         // A cached route holds its device until it is dropped: republish the tables (an
         // RCU grace period each) when a device went down or away, and only if a table has
@@ -986,16 +1091,10 @@ impl LinkFail {
         announced: &Announced,
         key: Option<&[u8; KEY_LEN]>,
     ) {
-        // A peer is named by its configured IPv6 address; anything else IPv4-mapped.
-        let peer = self
-            .peers
-            .iter()
-            .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway);
-        let gateway = peer
-            .and_then(|i| config.peers6.get(i).copied())
-            .filter(|&addr| addr != 0)
-            .unwrap_or_else(|| ipv4_mapped(gateway));
-        let notice = Notice6 { code, gateway };
+        let notice = Notice6 {
+            code,
+            gateway: self.gateway6(config, gateway),
+        };
         let net = self.net.get();
         let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
             return;
@@ -1071,10 +1170,17 @@ impl LinkFail {
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, message);
         }
+        // As for IPv4: a solicitation through a router is no forgery, and not answered.
+        if message[1] == CODE_SOLICIT && transport.ttl != 255 {
+            return Verdict::Drop(EINVAL);
+        }
         let (notice, tail) = match parse_announced6(crate::icmp6_type(), message, src, dst) {
             Ok(parsed) if transport.ttl == 255 => parsed,
             _ => return self.refuse6(src, "malformed, or not sent on the link (hop limit != 255)"),
         };
+        if notice.code == CODE_SOLICIT {
+            return self.solicited_by6(src, dst, transport.iif);
+        }
         if let Err(why) = self.authentic(message, &src.to_be_bytes(), &tail) {
             return self.refuse6(src, why);
         }
@@ -1371,13 +1477,15 @@ impl LinkFail {
         );
         seq_print!(
             m,
-            "linkfail6 sent {} received {} refused {} ignored {} resent {} repeated {} stale {} \
-             down {:#x}\n",
+            "linkfail6 sent {} received {} refused {} ignored {} resent {} solicited {} \
+             answered {} repeated {} stale {} down {:#x}\n",
             self.sent6.load(Ordering::Relaxed),
             self.received6.load(Ordering::Relaxed),
             self.refused6.load(Ordering::Relaxed),
             self.ignored6.load(Ordering::Relaxed),
             self.resent6.load(Ordering::Relaxed),
+            self.solicited6.load(Ordering::Relaxed),
+            self.answered6.load(Ordering::Relaxed),
             self.repeated6.load(Ordering::Relaxed),
             self.stale6.load(Ordering::Relaxed),
             self.down6_mask()
@@ -1792,6 +1900,14 @@ impl TextKnob for CeKnob {
             }
             CeField::Lan => {
                 let lan = interfaces()?;
+                let peers = self
+                    .state
+                    .peers
+                    .iter()
+                    .any(|p| p.load(Ordering::Relaxed) != 0);
+                self.state
+                    .hooks
+                    .want(HOOKS_BIT, peers || lan.iter().any(|&i| i != 0))?;
                 self.state.config.lock().lan = lan;
             }
             CeField::Relay => {
@@ -1811,9 +1927,10 @@ impl TextKnob for CeKnob {
                     *slot = ipv4::parse_addr(word)
                         .map_err(|_| self.refuse(text, "not an IPv4 address"))?;
                 }
+                let lan = self.state.config.lock().lan.iter().any(|&i| i != 0);
                 self.state
                     .hooks
-                    .want(HOOKS_BIT, peers.iter().any(|&p| p != 0))?;
+                    .want(HOOKS_BIT, lan || peers.iter().any(|&p| p != 0))?;
                 // No peer is watched before it was heard once (peers start at their own
                 // pace), none is failed.
                 let _config = self.state.config.lock();

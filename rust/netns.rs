@@ -298,8 +298,9 @@ pub(crate) mod hook_user {
     pub(crate) const DOMAINS_V6: u32 = 1;
     /// Tracked IPv4 connections: notices and the switchover's translation.
     pub(crate) const SWITCHOVER_V4: u32 = 2;
-    /// A CE role watching peer CE routers: keepalives arrive at LOCAL_IN.
-    pub(crate) const CE_PEERS: u32 = 3;
+    /// A CE role watching peer CE routers (keepalives) or serving a LAN (hosts'
+    /// solicitations): both arrive at LOCAL_IN.
+    pub(crate) const CE_ROLE: u32 = 3;
     /// IPv4 stacking: a care-of address, the correspondent role or bindings.
     pub(crate) const HOME_V4: u32 = 4;
     /// IPv6 stacking.
@@ -317,7 +318,7 @@ impl NetHooks for SitemhNet {
     /// The domains changed: the link failure's host role asks their routers for their
     /// state.
     fn changed(&self) {
-        self.linkfail.solicit_routers(&self.v4);
+        self.linkfail.solicit_routers(&self.v4, &self.v6);
     }
 
     fn needed(point: HookPoint, ipv6: bool, users: u32) -> bool {
@@ -332,6 +333,7 @@ impl NetHooks for SitemhNet {
                 wants(hook_user::DOMAINS_V6)
                     || wants(hook_user::SWITCHOVER_V6)
                     || wants(hook_user::HOME_V6)
+                    || wants(hook_user::CE_ROLE)
             }
             // Address translation: moved connections, home addresses.
             (HookPoint::Egress | HookPoint::Ingress, false) => {

@@ -409,25 +409,40 @@ test_stale_copy() {
 }
 
 # Issue 16: a host that missed a failure asks its router when its domains are configured
-# and when its interface comes up; the CE answers with unicast notices of its state.
-# Control: until it asks, the host knows nothing (no refreshes here).
+# and when its interface comes up; the CE answers with unicast notices of its state, IPv4
+# and IPv6. Control: until it asks, the host knows nothing (no refreshes here).
 test_solicitation() {
-	local rc=0 solicited answered router
+	local rc=0 solicited answered solicited6 answered6 router
 	check ce_timing 0 0 0 || rc=1
-	# IR misses CE1's broadcasts; unicast answers pass.
-	check loss_filter "ip daddr 255.255.255.255 icmp code { 1, 5 }" || rc=1
+	# IR misses CE1's broadcasts and IPv6 multicasts; unicast answers pass.
+	ip netns exec "$ir" nft -f - <<-'NFT' || rc=1
+	table inet sitemh_loss {
+		chain early {
+			type filter hook input priority -400;
+			icmp type 41 ip daddr 255.255.255.255 counter drop
+			icmpv6 type 200 ip6 daddr ff02::1 drop
+		}
+	}
+	NFT
 	solicited=$(counter "$ir" solicited)
 	answered=$(counter "$ce1" answered)
+	solicited6=$(counter6 "$ir" solicited)
+	answered6=$(counter6 "$ce1" answered)
 	ip -n "$ce1" link set ce1-up down
 	check busywait 3000 dropped 1 || rc=1
 	nap 1
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
-	# IR's domain is written again, as when a host boots: it asks CE1 and hears the failure.
+	check [ "$(counter6 "$ir" down)" = 0x0 ] || rc=1
+	# IR's domain is written again, as when a host boots: it asks CE1 over IPv4 and IPv6
+	# and hears the failure.
 	router=$(ip netns exec "$ir" sysctl -n net.ipv4.ip_domain.0.def_router)
 	check ip netns exec "$ir" sysctl -q -w net.ipv4.ip_domain.0.def_router="$router" || rc=1
 	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
+	check busywait_eq 3000 0x1 counter6 "$ir" down || rc=1
 	check [ "$(counter "$ir" solicited)" -gt "$solicited" ] || rc=1
 	check [ "$(counter "$ce1" answered)" -gt "$answered" ] || rc=1
+	check [ "$(counter6 "$ir" solicited)" -gt "$solicited6" ] || rc=1
+	check [ "$(counter6 "$ce1" answered)" -gt "$answered6" ] || rc=1
 	# The restoration's broadcast is lost too; IR's interface goes down and up: it asks
 	# again and hears the uplink works.
 	ip -n "$ce1" link set ce1-up up
@@ -438,7 +453,16 @@ test_solicitation() {
 	ip -n "$ir" link set ir-b up
 	ip -n "$ir" route replace default via 198.51.100.129
 	check busywait_eq 5000 0x0 counter "$ir" down || rc=1
+	if [ $rc -ne 0 ]; then
+		ip netns exec "$ir" grep linkfail /proc/net/sitemh | sed 's/^/# IR: /'
+		ip netns exec "$ce1" grep linkfail /proc/net/sitemh | sed 's/^/# CE1: /'
+	fi
 	loss_filter ""
+	# IPv6's mark goes with the next notices (IR's IPv6 router is scoped to ir-b, whose
+	# link-local address is still tentative).
+	ip -n "$ce1" link set ce1-up down
+	ip -n "$ce1" link set ce1-up up
+	check busywait_eq 5000 0x0 counter6 "$ir" down || rc=1
 	log_test $rc "a host asks its router when configured and when its interface comes up; the CE answers"
 }
 

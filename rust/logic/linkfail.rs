@@ -404,7 +404,10 @@ pub(crate) fn parse_notice6(
     }
     let code = message[1];
     if message[0] != type_
-        || !matches!(code, CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED)
+        || !matches!(
+            code,
+            CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED | CODE_SOLICIT
+        )
     {
         return Err(WireError::WrongTypeOrCode);
     }
