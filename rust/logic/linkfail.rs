@@ -43,8 +43,9 @@ pub(crate) const CODE_LINK_RESTORED: u8 = 5;
 /// for keepalives between CE routers without fixing their form.
 pub(crate) const CODE_KEEPALIVE: u8 = 6;
 /// sitemh's addition: a host asks its default router for the state of its links (unicast,
-/// TTL 255, the gateway field zero); the router answers with unicast notices.
-pub(crate) const CODE_SOLICIT: u8 = 7;
+/// TTL 255, the gateway field zero); the router answers with unicast notices. (Codes 7 and
+/// 8 are the binding update and its error, `binding_update.rs`.)
+pub(crate) const CODE_SOLICIT: u8 = 9;
 
 /// Record content type of the encrypted part (the ICMP type, as a reminder of its user).
 pub(crate) const RECORD_TYPE: u8 = 41;
@@ -577,6 +578,7 @@ pub(crate) mod vectors {
             CODE_CE_FAILURE,
             CODE_LINK_RESTORED,
             CODE_KEEPALIVE,
+            CODE_SOLICIT,
         ] {
             let notice = Notice {
                 code,
@@ -590,6 +592,15 @@ pub(crate) mod vectors {
         n[4] ^= 1;
         if parse_notice(ICMP_LINKFAILURE, &n) != Err(WireError::BadChecksum) {
             return Err("a corrupted notice is accepted");
+        }
+        // The same type carries the binding update (7) and its error (8): a solicitation
+        // must not be taken for one.
+        let binding = [
+            super::super::binding_update::CODE_BINDING_UPDATE,
+            super::super::binding_update::CODE_BINDING_ERROR,
+        ];
+        if binding.contains(&CODE_SOLICIT) || binding.contains(&CODE_KEEPALIVE) {
+            return Err("a link-failure code is also a binding code");
         }
         Ok(())
     }
