@@ -481,13 +481,46 @@ struct Chores<A> {
     forget: KVec<Tracked<A>>,
 }
 
-impl<A> Default for Chores<A> {
-    fn default() -> Self {
+impl<A> Chores<A> {
+    /// Room for the chores of `conns` connections and `messages` received messages, made
+    /// before the work item takes the lock under which it records them (interrupts off):
+    /// recording them then allocates nothing, unless connections were added in between.
+    fn with_room(conns: usize, messages: usize) -> Self {
         Self {
-            send: KVec::new(),
-            kick: KVec::new(),
-            forget: KVec::new(),
+            send: room_for(conns + messages),
+            kick: room_for(conns + messages),
+            forget: room_for(conns),
         }
+    }
+
+    /// Records a message to send; false if there was no room even after trying.
+    fn send(&mut self, job: Outgoing<A>) -> bool {
+        push_in_room(&mut self.send, job)
+    }
+
+    /// Records a socket to kick.
+    fn kick(&mut self, sock: SockRef) {
+        push_in_room(&mut self.kick, sock);
+    }
+
+    /// Records a connection to forget (its references go outside the lock). Without room
+    /// it is dropped at once after all: better than keeping a dead socket.
+    fn forget(&mut self, t: Tracked<A>) {
+        push_in_room(&mut self.forget, t);
+    }
+}
+
+/// An empty list with room for `n` (none if that cannot be allocated now).
+fn room_for<T>(n: usize) -> KVec<T> {
+    KVec::with_capacity(n, GFP_KERNEL).unwrap_or_default()
+}
+
+/// Pushes `item` into the room made for it; only if there is none (the table grew since
+/// the room was made) does it allocate, atomically: the caller holds a spinlock.
+fn push_in_room<T>(list: &mut KVec<T>, item: T) -> bool {
+    match list.push_within_capacity(item) {
+        Ok(()) => true,
+        Err(PushError(item)) => list.push(item, GFP_ATOMIC).is_ok(),
     }
 }
 
@@ -548,11 +581,14 @@ impl<F: SwitchFamily> Switchover<F> {
         hooks: Arc<LazyHooks<SitemhNet>>,
     ) -> Result<Arc<Self>> {
         let view = KBox::new(MovedView::empty(), GFP_KERNEL)?;
+        // The packet path queues into room made here and by the work item, never
+        // allocating itself.
+        let inbox = KVec::with_capacity(INBOX_LEN, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 ticker: OwnedTicker::new(),
                 conns <- new_spinlock_irq!(KVec::new()),
-                inbox <- new_spinlock_irq!(KVec::new()),
+                inbox <- new_spinlock_irq!(inbox),
                 limits <- new_spinlock_irq!(PeerLimits::new(PEER_RATE, PEER_BURST)),
                 membership <- new_mutex!(()),
                 moved: AtomicU32::new(0),
@@ -637,7 +673,7 @@ impl<F: SwitchFamily> Switchover<F> {
             let mut inbox = self.inbox.lock();
             inbox.len() < INBOX_LEN
                 && inbox.iter().filter(|m| m.conn == conn).count() < INBOX_PER_CONN
-                && inbox.push(incoming, GFP_ATOMIC).is_ok()
+                && inbox.push_within_capacity(incoming).is_ok()
         };
         if queued {
             self.arm(0);
@@ -1079,7 +1115,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 alt.src,
             );
             if let Some(job) = job {
-                if chores.send.push(job, GFP_ATOMIC).is_ok() {
+                if chores.send(job) {
                     self.counters.answers.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -1157,7 +1193,7 @@ impl<F: SwitchFamily> Switchover<F> {
 
     fn switched(&self, t: &Tracked<F::Addr>, chores: &mut Chores<F::Addr>) {
         self.counters.switched.fetch_add(1, Ordering::Relaxed);
-        let _ = chores.kick.push(t.sock.clone(), GFP_ATOMIC);
+        chores.kick(t.sock.clone());
         if net_ratelimit() {
             let (local, peer) = t.conn.current();
             pr_info!(
@@ -1294,7 +1330,7 @@ impl<F: SwitchFamily> Switchover<F> {
         let Some(job) = Self::seal_job(t, CODE_SET_ALT_ROUTE, pcb, alt, alt.src, alt.dst) else {
             return;
         };
-        if chores.send.push(job, GFP_ATOMIC).is_ok() {
+        if chores.send(job) {
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
         }
         t.next_try_ms = now + u64::from(self.retry_interval(t));
@@ -1735,12 +1771,15 @@ fn exchange_error(e: ExchangeError) -> &'static str {
 impl<F: SwitchFamily> Tick for Switchover<F> {
     fn tick(&self) {
         let now = now_ms();
-        let mut chores = Chores::default();
-        let inbox = core::mem::take(&mut *self.inbox.lock());
-        self.handle_inbox(&inbox, now, &mut chores);
-        // Room for the packet path's copy, made before the lock (only this work item
-        // makes connections move; new ones have not).
+        // The packet path's next inbox, allocated here (without it, messages are refused
+        // until the next run).
+        let fresh = KVec::with_capacity(INBOX_LEN, GFP_KERNEL).unwrap_or_default();
+        let inbox = core::mem::replace(&mut *self.inbox.lock(), fresh);
+        // Room for the chores and for the packet path's copy, made before the lock (only
+        // this work item makes connections move; new ones have not).
         let room = self.conns.lock().len();
+        let mut chores = Chores::with_room(room, inbox.len());
+        self.handle_inbox(&inbox, now, &mut chores);
         let mut moved = KVec::with_capacity(room, GFP_KERNEL).unwrap_or_default();
         let mut words = [0u64; PORT_FILTER_BITS / 64];
         let (next, empty, collected) = {
@@ -1766,7 +1805,7 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
                 if let Some(t) = conns.pop() {
                     // On failure it is dropped here after all: better than keeping a dead
                     // socket.
-                    let _ = chores.forget.push(t, GFP_ATOMIC);
+                    chores.forget(t);
                 }
             }
             let collected = Self::collect_moved(&conns, &mut moved, &mut words);
