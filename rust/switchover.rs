@@ -344,8 +344,6 @@ const MAX_TRACKED: usize = 4096;
 /// Connections one user may have tracked per namespace, unless it administers the
 /// namespace's network: no user can take the whole table from the others.
 const MAX_TRACKED_PER_USER: usize = 256;
-/// After an unanswered exchange, how long before the next one (ms).
-const GIVE_UP_QUIET_MS: u32 = 5000;
 /// `sizeof(struct sitemh_seqparam)`.
 const SEQPARAM_LEN: usize = 4 + MASTER_SECRET_LEN + 2 * RANDOM_LEN + KEY_BLOCK_LEN;
 /// `sizeof(struct sitemh_lfroutes6)`, the longer of the two answers.
@@ -397,8 +395,12 @@ struct Tracked<A> {
     keys: Option<Arc<KeySet>>,
     /// When the pending request is due again (ms of the monotonic clock).
     next_try_ms: u64,
-    /// After an exchange went unanswered, no new one before this time (ms).
-    quiet_until_ms: u64,
+    /// The last notice's time and the domains down (a mark may lapse without a notice)
+    /// when this connection last forgot its unanswered routes: when either differs,
+    /// something changed, and they may be proposed again.
+    changes_seen: (u64, u32),
+    /// No route avoided the failed link at the last look (counted once per episode).
+    stranded: bool,
 }
 
 /// A message to seal and send once the lock is released: AES-GCM never runs with
@@ -534,6 +536,9 @@ struct Counters {
     gave_up: AtomicU64,
     /// Messages not processed or not sent: over their peer's rate limit.
     limited: AtomicU64,
+    /// Times a connection found no route avoiding a failed link (every other one down
+    /// or refused): it stays on its pair until something changes.
+    stranded: AtomicU64,
 }
 
 /// The switchover state of one namespace and address family.
@@ -1253,17 +1258,23 @@ impl<F: SwitchFamily> Switchover<F> {
         let is_down = self.down_view();
         let retries = self.retries.load(Ordering::Relaxed).clamp(1, 255) as u8;
         let failback_ms = self.failback_ms.load(Ordering::Relaxed);
-        let calm_at = self.last_notice_ms.load(Ordering::Relaxed) + u64::from(failback_ms);
+        let last_notice = self.last_notice_ms.load(Ordering::Relaxed);
+        let calm_at = last_notice + u64::from(failback_ms);
+        let changes = (last_notice, F::down_mask(&self.linkfail));
         let mut due = None;
         for at in 0..conns.len() {
+            let Some(t) = conns.get_mut(at) else {
+                break;
+            };
+            if t.changes_seen != changes {
+                t.changes_seen = changes;
+                t.conn.something_changed();
+                t.stranded = false;
+            }
             let Some(t) = conns.get(at) else {
                 break;
             };
-            if t.conn.stat != STAT_ALTER
-                || t.keys.is_none()
-                || t.conn.pending.is_some()
-                || now < t.quiet_until_ms
-            {
+            if t.conn.stat != STAT_ALTER || t.keys.is_none() || t.conn.pending.is_some() {
                 continue;
             }
             let route = if is_down(t.conn.current().0) {
@@ -1272,11 +1283,20 @@ impl<F: SwitchFamily> Switchover<F> {
                     |local, peer| self.claimable(conns, at, local, peer),
                 );
                 let Some(route) = alternate else {
-                    if net_ratelimit() {
-                        pr_warn!(
-                            "switchover: port {} has no route that avoids the failed link\n",
-                            t.conn.tuple.lport
-                        );
+                    // Every other route is down, taken or refused: stay, and try again
+                    // when something changes.
+                    if let Some(t) = conns.get_mut(at) {
+                        if !t.stranded {
+                            t.stranded = true;
+                            self.counters.stranded.fetch_add(1, Ordering::Relaxed);
+                            if net_ratelimit() {
+                                pr_warn!(
+                                    "switchover: port {} has no route that avoids the failed \
+                                     link; staying until something changes\n",
+                                    t.conn.tuple.lport
+                                );
+                            }
+                        }
                     }
                     continue;
                 };
@@ -1353,16 +1373,20 @@ impl<F: SwitchFamily> Switchover<F> {
                 continue;
             }
             if pending.tries_left == 0 {
-                t.conn.pending = None;
-                // The peer may be gone or not running the module: try again later.
-                t.quiet_until_ms = now + u64::from(GIVE_UP_QUIET_MS);
+                // Refused (the pair crosses a link the peer knows down), or the peer is
+                // gone: that route is not proposed again until something changes; the
+                // next one may be, at the next run.
+                t.conn.give_up();
                 self.counters.gave_up.fetch_add(1, Ordering::Relaxed);
                 if net_ratelimit() {
                     pr_warn!(
-                        "switchover: port {}: no answer from the peer; staying\n",
-                        t.conn.tuple.lport
+                        "switchover: port {}: no answer from the peer for route {}; trying \
+                         another\n",
+                        t.conn.tuple.lport,
+                        pending.route
                     );
                 }
+                next = Some(now);
                 continue;
             }
             let pcb = t.conn.wire_pcb();
@@ -1551,7 +1575,8 @@ impl<F: SwitchFamily> Switchover<F> {
                     uid,
                     keys: None,
                     next_try_ms: 0,
-                    quiet_until_ms: 0,
+                    changes_seen: (0, 0),
+                    stranded: false,
                 };
                 change(&mut t)?;
                 if let Err(PushError(t)) = conns.push_within_capacity(t) {
@@ -1739,7 +1764,8 @@ impl<F: SwitchFamily> Switchover<F> {
         let c = &self.counters;
         seq_print!(
             m,
-            "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {}\n",
+            "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {} \
+             stranded {}\n",
             F::PROC,
             tracked,
             moved,
@@ -1748,7 +1774,8 @@ impl<F: SwitchFamily> Switchover<F> {
             c.switched.load(Ordering::Relaxed),
             c.refused.load(Ordering::Relaxed),
             c.gave_up.load(Ordering::Relaxed),
-            c.limited.load(Ordering::Relaxed)
+            c.limited.load(Ordering::Relaxed),
+            c.stranded.load(Ordering::Relaxed)
         );
     }
 }

@@ -188,6 +188,35 @@ test_notice_loss() {
 	log_test $rc "notices lost at random ($LOSS_PERCENTS %): $LOSS_FAILURES failures, each moved away and back"
 }
 
+# Issue 16 item 3: both sites lose their first provider at the same moment (CE1's and CE3's
+# uplinks): of the four pairs only (H2, X2) works. Each end proposes a pair the other
+# refuses, gives up on it and proposes the next, never the refused one again while nothing
+# changes; both end on (H2, X2), route 3 on each side, and the transfer completes.
+both_first_providers_fail() {
+	ip -n "$ce1" link set ce1-up down
+	ip -n "$ce3" link set ce3-up down
+}
+
+test_both_sites_fail() {
+	local rc=0 requests_h requests_x retries
+	requests_h=$(field "$h" requests)
+	requests_x=$(field "$x" requests)
+	retries=$(ip netns exec "$h" sysctl -n net.ipv4.sitemh_lf.retries)
+	transfer "both sites fail" $((64 << 20)) 60000 -3 both_first_providers_fail
+	transferred_intact || rc=1
+	check grep -q "^in_use 3 " "$out_c" || rc=1
+	check grep -q "^in_use 3 " "$out_s" || rc=1
+	# Each end proposed each route at most once (its retries) while nothing changed.
+	echo "# requests: H $(($(field "$h" requests) - requests_h)), X $(($(field "$x" requests) - requests_x)) (retries $retries)"
+	check [ $(($(field "$h" requests) - requests_h)) -le $((3 * retries)) ] || rc=1
+	check [ $(($(field "$x" requests) - requests_x)) -le $((3 * retries)) ] || rc=1
+	restore_uplink
+	restore_remote_uplink
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
+	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
+	log_test $rc "both sites lose their first provider at once: the ends meet on the one working pair"
+}
+
 test_silent_failure() {
 	local rc=0
 	# The link stays up but nothing crosses it: only probing the PE can tell.
@@ -373,6 +402,7 @@ test_remote_link_failure
 test_ce_failure
 test_flapping_and_failback
 test_notice_loss
+test_both_sites_fail
 test_silent_failure
 test_udp_flow
 test_path_mtu_on_the_new_pair

@@ -252,6 +252,11 @@ pub(crate) struct Conn<B> {
     pub(crate) last_request: u64,
     /// The peer's clock, as its accepted messages tell.
     pub(crate) fresh: Freshness,
+    /// Routes proposed and left unanswered (the peer refused them, or never heard), bit
+    /// per route: not proposed again until something changes (a notice, or the peer
+    /// moving the connection), so that two ends that lost a provider each converge on the
+    /// pair that still works instead of proposing pairs the other refuses.
+    pub(crate) unanswered: u32,
 }
 
 impl<B: WireAddr> Conn<B> {
@@ -270,7 +275,28 @@ impl<B: WireAddr> Conn<B> {
             replay: ReplayWindow::default(),
             last_request: 0,
             fresh: Freshness::default(),
+            unanswered: 0,
         }
+    }
+
+    /// Whether route `index` went unanswered since the last change.
+    fn was_unanswered(&self, index: usize) -> bool {
+        index < 32 && self.unanswered & (1 << index) != 0
+    }
+
+    /// The exchange in progress went unanswered: it ends, and its route is not proposed
+    /// again until [`Conn::something_changed`]. Returns the route.
+    pub(crate) fn give_up(&mut self) -> Option<u8> {
+        let pending = self.pending.take()?;
+        if pending.route < 32 {
+            self.unanswered |= 1 << pending.route;
+        }
+        Some(pending.route)
+    }
+
+    /// Links failed or came back: every route may be proposed again.
+    pub(crate) fn something_changed(&mut self) {
+        self.unanswered = 0;
     }
 
     fn route(&self, index: u8) -> Option<(B, B)> {
@@ -335,8 +361,9 @@ impl<B: WireAddr> Conn<B> {
     }
 
     /// The best route whose local address `usable` accepts, that `claim` lets this
-    /// connection take (see [`Conn::accept_request`]) and that differs from the pair in
-    /// use: where to move when the path in use failed.
+    /// connection take (see [`Conn::accept_request`]), that differs from the pair in use
+    /// and that did not go unanswered since the last change: where to move when the path
+    /// in use failed.
     pub(crate) fn alternate(
         &self,
         usable: impl Fn(B) -> bool,
@@ -346,10 +373,14 @@ impl<B: WireAddr> Conn<B> {
         self.routes
             .as_slice()
             .iter()
-            .position(|&(local, peer)| {
-                (local, peer) != current && usable(local) && self.may_claim(local, peer, &claim)
+            .enumerate()
+            .find(|&(i, &(local, peer))| {
+                (local, peer) != current
+                    && !self.was_unanswered(i)
+                    && usable(local)
+                    && self.may_claim(local, peer, &claim)
             })
-            .map(|i| i as u8)
+            .map(|(i, _)| i as u8)
     }
 
     /// Whether the connection may use (`local`, `peer`) on the wire: its own pair always
@@ -368,7 +399,7 @@ impl<B: WireAddr> Conn<B> {
         }
         self.in_use?;
         let route = self.routes.find(self.tuple.laddr, self.tuple.faddr)?;
-        usable(self.tuple.laddr).then_some(route)
+        (usable(self.tuple.laddr) && !self.was_unanswered(usize::from(route))).then_some(route)
     }
 
     /// Starts an exchange for route `route` with `tries` transmissions; returns the
@@ -437,8 +468,10 @@ impl<B: WireAddr> Conn<B> {
             return Err(ExchangeError::Taken);
         }
         self.move_to(route);
-        // Moved by the peer: whoever fled is the peer, and it pulls back.
+        // Moved by the peer: whoever fled is the peer, and it pulls back; and the peer's
+        // choice is news: every route may be proposed again.
         self.fled = false;
+        self.unanswered = 0;
         self.last_request = seq;
         // Whatever we proposed ourselves is superseded by the peer's choice.
         self.pending = None;
@@ -536,6 +569,7 @@ pub(crate) mod vectors {
                 freshness_of_messages,
                 route_count_limits,
                 exchange_and_translation,
+                both_ends_converge,
                 index_of_moved_connections,
             });
         };
@@ -679,6 +713,60 @@ pub(crate) mod vectors {
 
     /// The exchange between the two ends, translation in both directions, refusals, and
     /// the move back to the own pair.
+    /// Both sites lose their first provider at once (H1 and X1 down): H proposes (H2, X1),
+    /// which X refuses; H then proposes (H2, X2) and not (H2, X1) again, and both ends end
+    /// on the one pair that works. X's own proposals over H1 fare the same. After a change
+    /// every route may be proposed again; with none left the connection stays.
+    pub(crate) fn both_ends_converge() -> Result<(), &'static str> {
+        let free = |_: u32, _: u32| true;
+        let (mut h, mut x) = pair_of_ends().ok_or("routes")?;
+        let (h_up, x_up) = (|l: u32| l != H1, |l: u32| l != X1);
+        let first = h.alternate(h_up, free).ok_or("no alternate")?;
+        let request = h.propose(first, 2).ok_or("propose")?;
+        if x.accept_request(&request, 1, x_up, free) != Err(ExchangeError::LinkDown) {
+            return Err("X takes a pair over its failed link");
+        }
+        if h.give_up() != Some(first) || h.pending.is_some() {
+            return Err("give up");
+        }
+        let second = h.alternate(h_up, free).ok_or("no second alternate")?;
+        if second == first || h.routes.as_slice()[usize::from(second)] != (H2, X2) {
+            return Err("the refused pair is proposed again");
+        }
+        // X, meanwhile, proposed (X2, H1); H refuses, X gives up on it.
+        let x_first = x.alternate(x_up, free).ok_or("X: no alternate")?;
+        let x_request = x.propose(x_first, 2).ok_or("X: propose")?;
+        if h.accept_request(&x_request, 1, h_up, free) != Err(ExchangeError::LinkDown) {
+            return Err("H takes a pair over its failed link");
+        }
+        x.give_up();
+        let request = h.propose(second, 2).ok_or("propose again")?;
+        let answer = x
+            .accept_request(&request, 2, x_up, free)
+            .map_err(|_| "X refuses the working pair")?;
+        h.accept_answer(&answer, free).map_err(|_| "answer")?;
+        if h.current() != (H2, X2) || x.current() != (X2, H2) {
+            return Err("the ends did not meet on the working pair");
+        }
+        // Being moved by the peer is news: X may propose any route again.
+        if x.unanswered != 0 {
+            return Err("X still remembers refusals after the peer moved it");
+        }
+        // With every other route refused, H stays where it is until something changes.
+        for route in [0u8, 1, 2] {
+            h.propose(route, 1);
+            h.give_up();
+        }
+        if h.alternate(|_| true, free).is_some() {
+            return Err("a refused route proposed before anything changed");
+        }
+        h.something_changed();
+        if h.alternate(|_| true, free) != Some(0) {
+            return Err("after a change every route may be proposed");
+        }
+        Ok(())
+    }
+
     pub(crate) fn exchange_and_translation() -> Result<(), &'static str> {
         let free = |_: u32, _: u32| true;
         let (mut h, mut x) = pair_of_ends().ok_or("routes")?;
