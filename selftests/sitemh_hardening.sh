@@ -32,7 +32,9 @@ field() {
 		'$1 == l { for (i = 2; i < NF; i++) if ($i == f) { print $(i + 1); exit } }' /proc/net/sitemh
 }
 
-now_ms() { date +%s%3N; }
+# (lib.sh's now_ms sets $now_ms; an override here that printed the time instead broke
+# busywait's deadlines and filled burst_round's output, which made the RTNL case end in an
+# arithmetic error before it reported.)
 
 # veth_batch FILE N NS: N veth pairs whose ends c0.. stay here (set up) and whose peers
 # go to NS, as an `ip -batch` file.

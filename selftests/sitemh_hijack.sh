@@ -33,6 +33,50 @@ run() {
 	log_test $rc "$2"
 }
 
+# hold NS UID N OUT: uid UID (a user without CAP_NET_ADMIN, 0: root) registers up to N
+# connections in NS and holds them (sitemh_tool hold), its report in OUT; the pid in
+# $held.
+hold() {
+	local ns=$1 uid=$2 n=$3 out=$4
+	if [ "$uid" -eq 0 ]; then
+		ip netns exec "$ns" "$here/sitemh_tool" hold 192.0.2.1 "$n" > "$out" 2>&1 &
+	else
+		ip netns exec "$ns" setpriv --reuid "$uid" --regid "$uid" --clear-groups -- \
+			"$here/sitemh_tool" hold 192.0.2.1 "$n" > "$out" 2>&1 &
+	fi
+	held=$!
+	busywait 60000 grep -q '^refused' "$out"
+}
+
+# Issue 20 item 8: the switchover's table is shared by every user of the namespace, and no
+# user may take it all: 256 tracked connections per user (ENOBUFS beyond), none of which
+# takes room from another user; CAP_NET_ADMIN has no limit.
+test_quota() {
+	local rc=0 a b c pids=
+	a=$(mktemp /tmp/sitemh-hold.XXXXXX)
+	b=$(mktemp /tmp/sitemh-hold.XXXXXX)
+	c=$(mktemp /tmp/sitemh-hold.XXXXXX)
+	hold "$h" 65534 300 "$a"
+	pids+=" $held"
+	hold "$h" 65533 300 "$b"
+	pids+=" $held"
+	hold "$h" 0 300 "$c"
+	pids+=" $held"
+	sed 's/^/# uid 65534: /' "$a"
+	sed 's/^/# uid 65533: /' "$b"
+	sed 's/^/# root: /' "$c"
+	check grep -qx "registered 256" "$a" || rc=1
+	check grep -qx "refused ENOBUFS" "$a" || rc=1
+	check grep -qx "registered 256" "$b" || rc=1
+	check grep -qx "refused ENOBUFS" "$b" || rc=1
+	check grep -qx "registered 300" "$c" || rc=1
+	check grep -qx "refused none" "$c" || rc=1
+	kill $pids 2>/dev/null
+	wait $pids 2>/dev/null
+	rm -f "$a" "$b" "$c"
+	log_test $rc "256 tracked connections per user (ENOBUFS beyond), another user's untouched, root unlimited"
+}
+
 load_module || { echo "could not load the module"; exit $ksft_fail; }
 python3 -c 'import cryptography' || { echo "python3-cryptography is missing"; exit $ksft_fail; }
 build || { echo "could not build the topology"; exit $ksft_fail; }
@@ -45,4 +89,5 @@ run translate "a pair another socket took after the move is not translated"
 run notpeer "an exchange message from no peer of its connection is refused"
 run stale "a valid request held back and played late is refused"
 run flood "garbage and forged messages do not crowd out an exchange"
+test_quota
 exit $ret

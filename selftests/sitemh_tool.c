@@ -29,6 +29,12 @@
  *   sitemh_tool churn ADDR N                     N TCP connections from ADDR to itself,
  *                                                each registered with SITEMH_SO_LFROUTES
  *                                                and closed at once
+ *   sitemh_tool hold ADDR N                      up to N connected UDP sockets from ADDR
+ *                                                to itself registered with
+ *                                                SITEMH_SO_LFROUTES; prints "registered K"
+ *                                                and the first refusal's errno ("refused
+ *                                                ENOBUFS", or "refused none"), then holds
+ *                                                them until killed
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -631,6 +637,38 @@ static int cmd_churn(const char *addr_text, long n)
 	return 0;
 }
 
+static int cmd_hold(const char *addr_text, long n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	struct sitemh_addr_pair route;
+	const char *refusal = "none";
+	long i;
+
+	parse(addr_text, &a.sin_addr);
+	to.sin_addr = a.sin_addr;
+	route.src = a.sin_addr;
+	route.dst = a.sin_addr;
+	for (i = 0; i < n; i++) {
+		int c = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (c < 0 || bind(c, (struct sockaddr *)&a, sizeof(a)) ||
+		    connect(c, (struct sockaddr *)&to, sizeof(to))) {
+			printf("socket %ld: %s\n", i, strerrorname_np(errno));
+			return 1;
+		}
+		if (setsockopt(c, IPPROTO_IP, SITEMH_SO_LFROUTES, &route, sizeof(route))) {
+			refusal = strerrorname_np(errno);
+			close(c);
+			break;
+		}
+	}
+	printf("registered %ld\nrefused %s\n", i, refusal);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int cmd_bench(const char *dst_text, long n)
 {
 	struct sockaddr_storage peer;
@@ -712,6 +750,8 @@ int main(int argc, char **argv)
 		return cmd_bench(argv[0], atol(argv[1]));
 	if (!strcmp(cmd, "churn") && argc == 2)
 		return cmd_churn(argv[0], atol(argv[1]));
+	if (!strcmp(cmd, "hold") && argc == 2)
+		return cmd_hold(argv[0], atol(argv[1]));
 usage:
 	fprintf(stderr, "usage: see the comment at the top of sitemh_tool.c\n");
 	return 2;
