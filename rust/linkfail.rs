@@ -122,6 +122,7 @@ use crate::{
             HeardNotices,
             Order,
             Seal,
+            Solicitations,
             Tail,
             Timing,
             KEY_LEN,
@@ -150,7 +151,6 @@ use crate::{
             NOTICE_LEN, //
         },
         prefix::WireAddr,
-        ratelimit::PeerLimiter,
         text::{
             parse_decimal,
             FixedBuf, //
@@ -187,9 +187,6 @@ const SOLICIT_INTERVAL_MS: u64 = 1000;
 /// How long a host waits after a change before it asks (ms): a configuration script's
 /// writes come in a burst.
 const SOLICIT_DELAY_MS: u32 = 100;
-/// Solicitations a CE answers at once, and per host: one a second after a burst of two.
-const SOLICITS_QUEUED: usize = 8;
-const SOLICITORS: usize = 16;
 
 /// The CE role's configuration.
 #[derive(Clone, Copy, Default)]
@@ -284,9 +281,9 @@ pub(crate) struct LinkFail {
     answered6: AtomicU64,
     /// The CE role: solicitations to answer (from the work item), within their limits.
     #[pin]
-    solicits: SpinLockIrq<SolicitQueue<u32>>,
+    solicits: SpinLockIrq<Solicitations<u32>>,
     #[pin]
-    solicits6: SpinLockIrq<SolicitQueue<u128>>,
+    solicits6: SpinLockIrq<Solicitations<u128>>,
     /// The announcements of this CE, the last one of each gateway (the PE's, then one per
     /// peer), whose copies may still be due: also what a solicitation is answered with.
     #[pin]
@@ -373,37 +370,6 @@ impl Default for RelayQueue {
     }
 }
 
-/// Solicitations waiting for the work item's answer: (host, the address it asked, the
-/// interface it came in on); and each host's limit.
-struct SolicitQueue<A: Copy + Eq> {
-    pending: [Option<(A, A, i32)>; SOLICITS_QUEUED],
-    limiter: PeerLimiter<A, SOLICITORS>,
-}
-
-impl<A: Copy + Eq> SolicitQueue<A> {
-    const fn new() -> Self {
-        Self {
-            pending: [None; SOLICITS_QUEUED],
-            limiter: PeerLimiter::new(1, 2),
-        }
-    }
-
-    /// Queues the solicitation of `host` to `ours` on `iif`, within the host's limit and
-    /// the queue's room; whether it was.
-    fn push(&mut self, host: A, ours: A, iif: i32, now: u64) -> bool {
-        if !self.limiter.allow(host, now) {
-            return false;
-        }
-        match self.pending.iter_mut().find(|p| p.is_none()) {
-            Some(slot) => {
-                *slot = Some((host, ours, iif));
-                true
-            }
-            None => false,
-        }
-    }
-}
-
 /// How long the same notice from the same router is not relayed again.
 const RELAY_QUIET_MS: u64 = 1000;
 
@@ -448,8 +414,8 @@ impl LinkFail {
                 answered: AtomicU64::new(0),
                 solicited6: AtomicU64::new(0),
                 answered6: AtomicU64::new(0),
-                solicits <- new_spinlock_irq!(SolicitQueue::new()),
-                solicits6 <- new_spinlock_irq!(SolicitQueue::new()),
+                solicits <- new_spinlock_irq!(Solicitations::new()),
+                solicits6 <- new_spinlock_irq!(Solicitations::new()),
                 announcing <- new_spinlock_irq!([None; ANNOUNCEMENTS]),
                 down: AtomicU32::new(0),
                 lapse_ms: AtomicU64::new(u64::MAX),
@@ -670,10 +636,8 @@ impl LinkFail {
     /// this CE: a unicast notice (TTL 255, sealed under the site key if there is one) of
     /// each of [`LinkFail::current_states`], from the address the host asked.
     fn answer_solicitations(&self, config: &CeConfig) {
-        let pending =
-            core::mem::replace(&mut self.solicits.lock().pending, [None; SOLICITS_QUEUED]);
-        let pending6 =
-            core::mem::replace(&mut self.solicits6.lock().pending, [None; SOLICITS_QUEUED]);
+        let pending = self.solicits.lock().take();
+        let pending6 = self.solicits6.lock().take();
         let from_lan = |iif: i32| iif != 0 && config.lan.contains(&iif);
         if config.uplink == 0 {
             return;

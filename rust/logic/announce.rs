@@ -28,6 +28,8 @@
 //! zero). A host with the key accepts nothing else, and only within [`FRESH_MS`] of its
 //! own clock.
 
+use super::ratelimit::PeerLimiter;
+
 use super::linkfail::{
     internet_checksum,
     parse_notice,
@@ -553,6 +555,53 @@ impl<A: Copy + Eq, const N: usize> HeardNotices<A, N> {
     }
 }
 
+/// Solicitations a CE keeps for its work item to answer.
+pub(crate) const SOLICITS_QUEUED: usize = 8;
+/// Hosts whose solicitations are limited one by one.
+const SOLICITORS: usize = 16;
+/// Solicitations answered a second, from all hosts together.
+pub(crate) const ANSWERED_PER_S: u32 = 20;
+
+/// The solicitations a CE received and will answer (host, the address it asked, the
+/// interface it came on), within limits: each host one a second after a burst of two, and
+/// all hosts together [`ANSWERED_PER_S`] a second after a burst as large, so that sources
+/// cycling through more addresses than the per-host table holds cannot make the CE send
+/// more than that (each solicitation is answered with up to five notices).
+pub(crate) struct Solicitations<A: Copy + Eq> {
+    pending: [Option<(A, A, i32)>; SOLICITS_QUEUED],
+    per_host: PeerLimiter<A, SOLICITORS>,
+    all: PeerLimiter<(), 1>,
+}
+
+impl<A: Copy + Eq> Solicitations<A> {
+    /// None yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            pending: [None; SOLICITS_QUEUED],
+            per_host: PeerLimiter::new(1, 2),
+            all: PeerLimiter::new(ANSWERED_PER_S, ANSWERED_PER_S),
+        }
+    }
+
+    /// Keeps the solicitation of `host` to `ours` on `iif` at `now_ms`, within the limits
+    /// and the room left; whether it was kept.
+    pub(crate) fn push(&mut self, host: A, ours: A, iif: i32, now_ms: u64) -> bool {
+        let Some(slot) = self.pending.iter().position(Option::is_none) else {
+            return false;
+        };
+        if !self.per_host.allow(host, now_ms) || !self.all.allow((), now_ms) {
+            return false;
+        }
+        self.pending[slot] = Some((host, ours, iif));
+        true
+    }
+
+    /// The solicitations kept so far, leaving none.
+    pub(crate) fn take(&mut self) -> [Option<(A, A, i32)>; SOLICITS_QUEUED] {
+        core::mem::replace(&mut self.pending, [None; SOLICITS_QUEUED])
+    }
+}
+
 /// Named checks shared by the host tests and the KUnit suite `sitemh_linkfail`.
 pub(crate) mod vectors {
     use super::*;
@@ -568,6 +617,7 @@ pub(crate) mod vectors {
                 copies_with_growing_spacing,
                 serial_order,
                 marks_lapse_and_order,
+                solicitations_within_limits,
             });
         };
     }
@@ -861,6 +911,38 @@ pub(crate) mod vectors {
         heard.clear();
         if heard.down_mask(600) != 0 {
             return Err("clear");
+        }
+        Ok(())
+    }
+
+    /// A host gets two solicitations through, then one a second; a flood from ever new
+    /// sources gets no more than [`ANSWERED_PER_S`] through a second; the queue holds 8.
+    pub(crate) fn solicitations_within_limits() -> Result<(), &'static str> {
+        let mut s = Solicitations::<u32>::new();
+        let kept = (0..3).filter(|_| s.push(7, 1, 2, 0)).count();
+        if kept != 2 || s.take().iter().flatten().count() != 2 {
+            return Err("per host: a burst of two");
+        }
+        if !s.push(7, 1, 2, 1000) {
+            return Err("per host: one a second");
+        }
+        s.take();
+        let mut through = 0;
+        for host in 100..1100u32 {
+            if s.push(host, 1, 2, 5000) {
+                through += 1;
+            }
+            if host % 8 == 0 {
+                s.take();
+            }
+        }
+        if through != ANSWERED_PER_S as usize {
+            return Err("a flood from cycling sources is held to the total");
+        }
+        let mut full = Solicitations::<u32>::new();
+        let queued = (0..20u32).filter(|&h| full.push(h, 1, 2, 0)).count();
+        if queued != SOLICITS_QUEUED {
+            return Err("the queue's room");
         }
         Ok(())
     }
