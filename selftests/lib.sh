@@ -56,6 +56,14 @@ busywait_eq() {
 	busywait "$timeout_ms" prints "$@"
 }
 
+# at_least N CMD...: CMD prints a number of at least N (for busywait).
+at_least() {
+	local n=$1 v
+	shift
+	v=$("$@")
+	[ -n "$v" ] && [ "$v" -ge "$n" ]
+}
+
 # prints VALUE CMD...: whether CMD prints VALUE.
 prints() {
 	local value=$1

@@ -279,11 +279,11 @@ test_repeated_notices() {
 	ip -n "$ce1" link set ce1-up down
 	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
 	# Copies at 100, 300, 700 ms, then the refreshes every second.
-	check busywait 5000 prints_at_least $((repeated + 4)) counter "$ir" repeated || rc=1
+	check busywait 5000 at_least $((repeated + 4)) counter "$ir" repeated || rc=1
 	check [ "$(counter "$ir" received)" = $((received + 1)) ] || rc=1
 	ip -n "$ce1" link set ce1-up up
 	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
-	check busywait 5000 prints_at_least $((repeated + 7)) counter "$ir" repeated || rc=1
+	check busywait 5000 at_least $((repeated + 7)) counter "$ir" repeated || rc=1
 	check [ "$(counter "$ir" received)" = $((received + 2)) ] || rc=1
 	nap 0.3
 	kill $dump
@@ -309,14 +309,6 @@ test_repeated_notices() {
 	check [ "$(counter6 "$ir" ignored)" -gt 0 ] || rc=1
 	check ce_timing 0 0 0 || rc=1
 	log_test $rc "a state change goes 1 + repeats times, a failure is refreshed; copies counted as repeated"
-}
-
-# prints_at_least N CMD...: CMD prints a number of at least N.
-prints_at_least() {
-	local n=$1 v
-	shift
-	v=$("$@")
-	[ -n "$v" ] && [ "$v" -ge "$n" ]
 }
 
 # The first copy of a failure is lost: a repetition marks the domain. Control: without

@@ -111,14 +111,6 @@ else
 	LOSS_PERCENTS=${LOSS_PERCENTS:-30}
 fi
 
-# at_least N CMD...: CMD prints a number of at least N.
-at_least() {
-	local n=$1 v
-	shift
-	v=$("$@")
-	[ -n "$v" ] && [ "$v" -ge "$n" ]
-}
-
 # lose_copies PCT: H loses from now on each copy number of codes 1 and 5 drawn with
 # probability PCT %; counts the draws in lost_copies.
 lose_copies() {
