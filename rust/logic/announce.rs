@@ -405,16 +405,23 @@ pub(crate) enum Order {
     Stale,
 }
 
+/// How far behind the last notice a notice is still a late copy (stale). Further behind,
+/// it is taken as new: without a site key anyone on the link can send a notice with a
+/// sequence number far ahead, which must not make the CE's own later notices look old.
+pub(crate) const STALE_WINDOW: u32 = 16;
+
 /// Orders a notice's `(boot, seq)` after the last one heard, if any. A new boot (the CE's
 /// module started again) starts over; within one boot, serial-number arithmetic (RFC
-/// 1982) decides, so the counter may wrap.
+/// 1982) decides, so the counter may wrap; a notice at most [`STALE_WINDOW`] behind is
+/// stale.
 pub(crate) fn order(last: Option<(u32, u32)>, boot: u32, seq: u32) -> Order {
     match last {
         None => Order::New,
         Some((last_boot, _)) if last_boot != boot => Order::New,
         Some((_, last_seq)) if last_seq == seq => Order::Repeat,
         Some((_, last_seq)) if (seq.wrapping_sub(last_seq) as i32) > 0 => Order::New,
-        Some(_) => Order::Stale,
+        Some((_, last_seq)) if last_seq.wrapping_sub(seq) <= STALE_WINDOW => Order::Stale,
+        Some(_) => Order::New,
     }
 }
 
@@ -837,7 +844,8 @@ pub(crate) mod vectors {
         Ok(())
     }
 
-    /// Serial-number order within a boot, across the wrap; a new boot starts over.
+    /// Serial-number order within a boot, across the wrap; a new boot starts over; only a
+    /// notice a little behind is stale.
     pub(crate) fn serial_order() -> Result<(), &'static str> {
         let cases = [
             (None, 1, 1, Order::New),
@@ -847,6 +855,10 @@ pub(crate) mod vectors {
             (Some((1, u32::MAX)), 1, 0, Order::New),
             (Some((1, 0)), 1, u32::MAX, Order::Stale),
             (Some((1, 5)), 2, 1, Order::New),
+            (Some((1, 20)), 1, 4, Order::Stale),
+            // A forged notice far ahead does not make the CE's next one stale.
+            (Some((1, 5 + (1 << 30))), 1, 6, Order::New),
+            (Some((1, 21)), 1, 4, Order::New),
         ];
         for (last, boot, seq, want) in cases {
             if order(last, boot, seq) != want {
