@@ -30,192 +30,42 @@ use kernel::{
 };
 
 use crate::{
+    family::Family,
     ffi::{
         net::{
             current_is_net_admin,
             Net, //
         },
         netdev,
-        netfilter::{
-            LazyHooks,
-            Packet,
-            Rerouted, //
-        },
         rcu::RcuBox,
-        route::{
-            route_via_gateway4,
-            route_via_gateway6,
-            Dst,
-            DstCache, //
-        },
+        route::DstCache,
         sysctl::{
             indexed_path,
             NetSysctlText,
             TextKnob, //
         },
     },
+    hook_user::Hooks,
     logic::{
         domain::{
             DomainConfig,
             DomainTable,
-            Router,
             MAX_DOMAINS, //
         },
-        ipv4,
-        ipv6, //
         prefix::{
             AddrError,
-            Bits,
-            WireAddr, //
+            Bits, //
         },
         select::{
-            Classify,
             OutsideCache,
             PathAttrs, //
         },
-        stacking::HomeAddr,
         text::{
             parse_decimal,
             FixedBuf, //
         },
     },
-    netns::{
-        hook_user,
-        SitemhNet, //
-    },
 };
-
-/// What differs between IPv4 and IPv6 domains.
-pub(crate) trait Family: Send + Sync + 'static {
-    /// The address bits.
-    type Addr: Classify + WireAddr + HomeAddr + Default + Send + Sync + Unpin + core::fmt::Debug;
-    /// The address family (`AF_INET`, `AF_INET6`).
-    const AF: i32;
-    /// This family's bit in the namespace's [`LazyHooks`] for its domains.
-    const HOOKS_BIT: u32;
-    /// Its bit for a configured home address.
-    const HOME_ADDR_HOOKS_BIT: u32;
-    /// The sysctl directory of the family's knobs.
-    const DIR: &'static str;
-    /// The same as sysctl(8) names it, for log lines.
-    const SYSCTL: &'static str;
-    /// The directory of the domain nodes.
-    const DOMAIN_DIR: &'static str;
-    /// The family's name in `/proc/net/sitemh` and in log lines.
-    const NAME: &'static str;
-
-    /// Parses an address.
-    fn parse_addr(text: &[u8]) -> Result<Self::Addr, AddrError>;
-    /// Parses a mask (`/N` or an address-form mask) into a prefix length.
-    fn parse_mask(text: &[u8]) -> Result<u8, AddrError>;
-    /// Writes an address.
-    fn write_addr(out: &mut FixedBuf<'_>, addr: Self::Addr) -> core::fmt::Result;
-    /// Parses a default router, resolving an interface name if the family has scopes.
-    fn parse_router(net: &Net, text: &[u8]) -> Result<Router<Self::Addr>>;
-
-    /// The route to `router` as a known next hop, from `cache` if it holds one.
-    fn route_via(net: &Net, cache: &DstCache, router: Router<Self::Addr>) -> Result<Dst>;
-
-    /// Sends `packet` to `router`, unless it keeps its route (IPsec, VRF, bound device:
-    /// see [`Rerouted`]).
-    fn reroute(
-        packet: &mut Packet<'_>,
-        cache: &DstCache,
-        router: Router<Self::Addr>,
-    ) -> Result<Rerouted>;
-}
-
-/// IPv4.
-pub(crate) struct V4;
-
-impl Family for V4 {
-    type Addr = u32;
-    const AF: i32 = kernel::bindings::AF_INET as i32;
-    const HOOKS_BIT: u32 = hook_user::DOMAINS_V4;
-    const HOME_ADDR_HOOKS_BIT: u32 = hook_user::HOME_ADDR_V4;
-    const DIR: &'static str = "net/ipv4";
-    const SYSCTL: &'static str = "net.ipv4";
-    const DOMAIN_DIR: &'static str = "net/ipv4/ip_domain";
-    const NAME: &'static str = "ipv4";
-
-    fn parse_addr(text: &[u8]) -> Result<u32, AddrError> {
-        ipv4::parse_addr(text)
-    }
-
-    fn parse_mask(text: &[u8]) -> Result<u8, AddrError> {
-        ipv4::parse_mask(text)
-    }
-
-    fn write_addr(out: &mut FixedBuf<'_>, addr: u32) -> core::fmt::Result {
-        write!(out, "{}", ipv4::Dotted(addr))
-    }
-
-    fn parse_router(_net: &Net, text: &[u8]) -> Result<Router<u32>> {
-        let addr = ipv4::parse_addr(text).map_err(|_| EINVAL)?;
-        Ok(Router { addr, ifindex: 0 })
-    }
-
-    fn route_via(net: &Net, cache: &DstCache, router: Router<u32>) -> Result<Dst> {
-        route_via_gateway4(net, cache, router.addr)
-    }
-
-    fn reroute(packet: &mut Packet<'_>, cache: &DstCache, router: Router<u32>) -> Result<Rerouted> {
-        packet.reroute_via4(cache, router.addr)
-    }
-}
-
-/// IPv6.
-pub(crate) struct V6;
-
-impl Family for V6 {
-    type Addr = u128;
-    const AF: i32 = kernel::bindings::AF_INET6 as i32;
-    const HOOKS_BIT: u32 = hook_user::DOMAINS_V6;
-    const HOME_ADDR_HOOKS_BIT: u32 = hook_user::HOME_ADDR_V6;
-    const DIR: &'static str = "net/ipv6";
-    const SYSCTL: &'static str = "net.ipv6";
-    const DOMAIN_DIR: &'static str = "net/ipv6/ip_domain";
-    const NAME: &'static str = "ipv6";
-
-    fn parse_addr(text: &[u8]) -> Result<u128, AddrError> {
-        ipv6::parse_addr(text)
-    }
-
-    fn parse_mask(text: &[u8]) -> Result<u8, AddrError> {
-        ipv6::parse_mask(text)
-    }
-
-    fn write_addr(out: &mut FixedBuf<'_>, addr: u128) -> core::fmt::Result {
-        write!(out, "{}", ipv6::Canonical(addr))
-    }
-
-    /// `fe80::1%eth0`: a link-local router needs the interface it is reached on.
-    fn parse_router(net: &Net, text: &[u8]) -> Result<Router<u128>> {
-        let (addr_text, ifname) = match text.iter().position(|&c| c == b'%') {
-            Some(at) => (&text[..at], Some(&text[at + 1..])),
-            None => (text, None),
-        };
-        let addr = ipv6::parse_addr(addr_text).map_err(|_| EINVAL)?;
-        let ifindex = match ifname {
-            Some(name) => netdev::ifindex_by_name(net, name)?,
-            None if ipv6::is_link_local(addr) => return Err(EINVAL),
-            None => 0,
-        };
-        Ok(Router { addr, ifindex })
-    }
-
-    fn route_via(net: &Net, cache: &DstCache, router: Router<u128>) -> Result<Dst> {
-        route_via_gateway6(net, cache, router.addr, router.ifindex)
-    }
-
-    fn reroute(
-        packet: &mut Packet<'_>,
-        cache: &DstCache,
-        router: Router<u128>,
-    ) -> Result<Rerouted> {
-        packet.reroute_via6(cache, router.addr, router.ifindex)
-    }
-}
 
 /// Why an address write was refused, for the log line.
 fn reason(e: AddrError) -> &'static str {
@@ -395,12 +245,12 @@ pub(crate) struct FamilyState<F: Family> {
     /// The namespace, for interface names; it outlives its state.
     net: crate::ffi::net::NetRef,
     /// The namespace's packet hooks: wanted while this family has a domain.
-    hooks: Arc<LazyHooks<SitemhNet>>,
+    hooks: Hooks,
 }
 
 impl<F: Family> FamilyState<F> {
     /// An empty state for `net`.
-    pub(crate) fn new(net: &Net, hooks: Arc<LazyHooks<SitemhNet>>) -> Result<Arc<Self>> {
+    pub(crate) fn new(net: &Net, hooks: Hooks) -> Result<Arc<Self>> {
         let table = RcuBox::new(Snapshot::new(&Config::EMPTY, 0)?);
         Arc::pin_init(
             pin_init!(Self {

@@ -72,8 +72,10 @@ use kernel::{
 
 use crate::{
     domains::{
+        FamilyState, //
+    },
+    family::{
         Family,
-        FamilyState,
         V4,
         V6, //
     },
@@ -86,7 +88,6 @@ use crate::{
             NetRef, //
         },
         netfilter::{
-            LazyHooks,
             Packet,
             Verdict, //
         },
@@ -95,6 +96,10 @@ use crate::{
             TextKnob, //
         },
         work::now_ms,
+    },
+    hook_user::{
+        self,
+        Hooks, //
     },
     logic::{
         home::{
@@ -105,6 +110,10 @@ use crate::{
             Stacked, //
         },
         ipv6,
+        sockopt::{
+            parse_careof,
+            write_careof, //
+        },
         stacking::{
             find_ipv4_option,
             ipv4_option_len,
@@ -121,10 +130,6 @@ use crate::{
             parse_decimal,
             FixedBuf, //
         },
-    },
-    netns::{
-        hook_user,
-        SitemhNet, //
     },
 };
 
@@ -171,12 +176,10 @@ const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_ICMPV6: u8 = 58;
 /// Local addresses looked through for a care-of address, at most.
 const LOCAL_ADDRS_SEEN: usize = 16;
-/// `SITEMH_SO_CAREOF`.
-pub(crate) const SO_CAREOF: i32 = crate::select::SO_BASE + 5;
 
 /// The IPv4 option layout (module parameter `stacking_layout`).
 fn layout() -> Ipv4Layout {
-    if crate::stacking_layout() == 1 {
+    if crate::params::stacking_layout() == 1 {
         Ipv4Layout::Draft
     } else {
         Ipv4Layout::Rfc791
@@ -281,13 +284,13 @@ impl StackPath for V4 {
     }
 
     fn icmp_type() -> u8 {
-        crate::icmp_type()
+        crate::params::icmp_type()
     }
 
     fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)> {
         let transport = packet.ipv4_transport(IPPROTO_ICMP, out)?;
         if transport.proto != IPPROTO_ICMP
-            || out.first() != Some(&crate::icmp_type())
+            || out.first() != Some(&crate::params::icmp_type())
             || !matches!(
                 out.get(1),
                 Some(&(CODE_BINDING_UPDATE | CODE_BINDING_ERROR))
@@ -364,13 +367,13 @@ impl StackPath for V6 {
     }
 
     fn icmp_type() -> u8 {
-        crate::icmp6_type()
+        crate::params::icmp6_type()
     }
 
     fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)> {
         let transport = packet.ipv6_transport(IPPROTO_ICMPV6, out)?;
         if transport.proto != IPPROTO_ICMPV6
-            || out.first() != Some(&crate::icmp6_type())
+            || out.first() != Some(&crate::params::icmp6_type())
             || !matches!(
                 out.get(1),
                 Some(&(CODE_BINDING_UPDATE | CODE_BINDING_ERROR))
@@ -471,16 +474,12 @@ pub(crate) struct Home<F: StackPath> {
     /// The family's configuration, which holds the home and care-of addresses (read by
     /// the packet path under RCU).
     family: Arc<FamilyState<F>>,
-    hooks: Arc<LazyHooks<SitemhNet>>,
+    hooks: Hooks,
     net: NetRef,
 }
 
 impl<F: StackPath> Home<F> {
-    pub(crate) fn new(
-        net: &Net,
-        family: Arc<FamilyState<F>>,
-        hooks: Arc<LazyHooks<SitemhNet>>,
-    ) -> Result<Arc<Self>> {
+    pub(crate) fn new(net: &Net, family: Arc<FamilyState<F>>, hooks: Hooks) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 writers <- new_mutex!(()),
@@ -563,22 +562,16 @@ impl<F: StackPath> Home<F> {
         } else {
             F::Addr::default()
         };
-        careof.write(&mut request[F::Addr::LEN..]);
-        writer.write_slice(request)?;
-        Ok(len)
+        let written = write_careof(home, careof, request).map_err(|_| EINVAL)?;
+        writer.write_slice(&request[..written])?;
+        Ok(written)
     }
 
     /// `setsockopt(SITEMH_SO_CAREOF)`: binds a peer's home address to a care-of address
     /// (CAP_NET_ADMIN), or checks this host's own.
     pub(crate) fn set_careof(&self, value: &[u8]) -> Result {
-        if value.len() < 2 * F::Addr::LEN {
-            return Err(EINVAL);
-        }
-        let (home, careof) = (F::Addr::read(value), F::Addr::read(&value[F::Addr::LEN..]));
+        let (home, careof) = parse_careof::<F::Addr>(value).map_err(|_| EINVAL)?;
         let forget = careof == F::Addr::default();
-        if !home.usable_as_home() || !(forget || careof.usable_as_home()) {
-            return Err(EINVAL);
-        }
         let config = self.config();
         if home == config.home {
             return if config.away() && careof == config.careof {

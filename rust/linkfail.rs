@@ -73,8 +73,10 @@ use kernel::{
 
 use crate::{
     domains::{
+        FamilyState, //
+    },
+    family::{
         Family,
-        FamilyState,
         V4,
         V6, //
     },
@@ -91,7 +93,6 @@ use crate::{
             DeviceBatch, //
         },
         netfilter::{
-            LazyHooks,
             Packet,
             Verdict, //
         },
@@ -108,6 +109,10 @@ use crate::{
             OwnedTicker,
             Tick, //
         },
+    },
+    hook_user::{
+        self,
+        Hooks, //
     },
     logic::{
         announce::{
@@ -155,10 +160,6 @@ use crate::{
             parse_decimal,
             FixedBuf, //
         },
-    },
-    netns::{
-        hook_user,
-        SitemhNet, //
     },
     select::EchoProbes,
 };
@@ -337,7 +338,7 @@ pub(crate) struct LinkFail {
     relayed: AtomicU64,
     /// The namespace's packet hooks: a CE with peers or a LAN needs LOCAL_IN for the
     /// keepalives and the hosts' solicitations even without domains.
-    hooks: Arc<LazyHooks<SitemhNet>>,
+    hooks: Hooks,
     net: NetRef,
 }
 
@@ -375,7 +376,7 @@ const RELAY_QUIET_MS: u64 = 1000;
 
 impl LinkFail {
     /// The state of `net`.
-    pub(crate) fn new(net: &Net, hooks: Arc<LazyHooks<SitemhNet>>) -> Result<Arc<Self>> {
+    pub(crate) fn new(net: &Net, hooks: Hooks) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 ticker: OwnedTicker::new(),
@@ -561,7 +562,7 @@ impl LinkFail {
             code: CODE_SOLICIT,
             gateway: 0,
         };
-        write_notice(crate::icmp_type(), &solicit, &mut message);
+        write_notice(crate::params::icmp_type(), &solicit, &mut message);
         for (i, &router) in routers.iter().enumerate() {
             if router == 0 || routers[..i].contains(&router) {
                 continue;
@@ -575,7 +576,7 @@ impl LinkFail {
             code: CODE_SOLICIT,
             gateway: 0,
         };
-        write_notice6(crate::icmp6_type(), &solicit6, &mut message6);
+        write_notice6(crate::params::icmp6_type(), &solicit6, &mut message6);
         for (i, &(router, ifindex)) in routers6.iter().enumerate() {
             if router == 0 || routers6[..i].contains(&(router, ifindex)) {
                 continue;
@@ -657,7 +658,7 @@ impl LinkFail {
                 let mut message = [0u8; NOTICE_MAX];
                 let notice = Notice { code, gateway };
                 let len = write_announced(
-                    crate::icmp_type(),
+                    crate::params::icmp_type(),
                     &notice,
                     &announced,
                     seal.as_ref(),
@@ -682,7 +683,7 @@ impl LinkFail {
                     gateway: self.gateway6(config, gateway),
                 };
                 let len = write_announced6(
-                    crate::icmp6_type(),
+                    crate::params::icmp6_type(),
                     &notice,
                     &announced,
                     seal.as_ref(),
@@ -719,7 +720,7 @@ impl LinkFail {
         };
         let Some(mut key) = self.site_key() else {
             let mut message = [0u8; NOTICE_LEN];
-            write_notice(crate::icmp_type(), &keepalive, &mut message);
+            write_notice(crate::params::icmp_type(), &keepalive, &mut message);
             let _ = inet::send_icmp4(self.net.get(), 0, peer, 255, &message);
             return;
         };
@@ -741,7 +742,7 @@ impl LinkFail {
         };
         let mut message = [0u8; NOTICE_MAX];
         let len = write_announced(
-            crate::icmp_type(),
+            crate::params::icmp_type(),
             &keepalive,
             &announced,
             Some(&seal),
@@ -949,7 +950,7 @@ impl LinkFail {
                 whose,
                 ipv4::dotted(gateway, &mut [0; 16]),
                 what,
-                crate::icmp_type(),
+                crate::params::icmp_type(),
                 code,
                 seq
             );
@@ -1015,7 +1016,7 @@ impl LinkFail {
             });
             let mut message = [0u8; NOTICE_MAX];
             let len = write_announced(
-                crate::icmp_type(),
+                crate::params::icmp_type(),
                 &Notice { code, gateway },
                 announced,
                 seal.as_ref(),
@@ -1073,7 +1074,7 @@ impl LinkFail {
                 });
                 let mut message = [0u8; NOTICE6_MAX];
                 let len = write_announced6(
-                    crate::icmp6_type(),
+                    crate::params::icmp6_type(),
                     &notice,
                     announced,
                     seal.as_ref(),
@@ -1116,7 +1117,7 @@ impl LinkFail {
         };
         if transport.proto != IPPROTO_ICMPV6
             || transport.len == 0
-            || message[0] != crate::icmp6_type()
+            || message[0] != crate::params::icmp6_type()
         {
             return Verdict::Accept;
         }
@@ -1138,7 +1139,8 @@ impl LinkFail {
         if message[1] == CODE_SOLICIT && transport.ttl != 255 {
             return Verdict::Drop(EINVAL);
         }
-        let (notice, tail) = match parse_announced6(crate::icmp6_type(), message, src, dst) {
+        let (notice, tail) = match parse_announced6(crate::params::icmp6_type(), message, src, dst)
+        {
             Ok(parsed) if transport.ttl == 255 => parsed,
             _ => return self.refuse6(src, "malformed, or not sent on the link (hop limit != 255)"),
         };
@@ -1214,7 +1216,7 @@ impl LinkFail {
         if net_ratelimit() {
             pr_warn!(
                 "refusing an ICMPv6 {} from {}: {}\n",
-                crate::icmp6_type(),
+                crate::params::icmp6_type(),
                 ipv6::canonical(src, &mut [0; 48]),
                 why
             );
@@ -1237,7 +1239,7 @@ impl LinkFail {
         let Some(transport) = packet.ipv4_transport(IPPROTO_ICMP, &mut message) else {
             return Verdict::Accept;
         };
-        if transport.proto != IPPROTO_ICMP || message[0] != crate::icmp_type() {
+        if transport.proto != IPPROTO_ICMP || message[0] != crate::params::icmp_type() {
             return Verdict::Accept;
         }
         if transport.looped {
@@ -1254,7 +1256,7 @@ impl LinkFail {
         if message[1] == CODE_SOLICIT && transport.ttl != 255 {
             return Verdict::Drop(EINVAL);
         }
-        let (notice, tail) = match parse_announced(crate::icmp_type(), &message[..length]) {
+        let (notice, tail) = match parse_announced(crate::params::icmp_type(), &message[..length]) {
             Ok(parsed) if transport.ttl == 255 && transport.len == length => parsed,
             _ => return self.refuse(src, "malformed, or not sent on the link (TTL != 255)"),
         };
@@ -1413,7 +1415,7 @@ impl LinkFail {
         if net_ratelimit() {
             pr_warn!(
                 "refusing an ICMP {} from {}: {}\n",
-                crate::icmp_type(),
+                crate::params::icmp_type(),
                 ipv4::dotted(src, &mut [0; 16]),
                 why
             );

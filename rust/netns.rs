@@ -22,10 +22,12 @@ use kernel::{
 
 use crate::{
     domains::{
-        Family,
         FamilyKnob,
         FamilyState,
-        Snapshot,
+        Snapshot, //
+    },
+    family::{
+        Family,
         V4,
         V6, //
     },
@@ -58,6 +60,10 @@ use crate::{
     home::{
         Home,
         HomeKnob, //
+    },
+    hook_user::{
+        self,
+        Hooks, //
     },
     linkfail::{
         CeKnob,
@@ -108,7 +114,9 @@ impl NetState for SitemhNet {
     const ID: &'static NetId = &SITEMH_NET_ID;
 
     fn init(net: &Net) -> Result<Self> {
-        let hooks = Arc::pin_init(LazyHooks::new(), GFP_KERNEL)?;
+        let packet_hooks = Arc::pin_init(LazyHooks::new(), GFP_KERNEL)?;
+        // What the features get: a handle to ask for hooks, not this state.
+        let hooks: Hooks = packet_hooks.clone();
         let v4 = FamilyState::new(net, hooks.clone())?;
         let v6 = FamilyState::new(net, hooks.clone())?;
         let linkfail = LinkFail::new(net, hooks.clone())?;
@@ -136,7 +144,7 @@ impl NetState for SitemhNet {
             lf_knobs,
             family_knobs_v4,
             family_knobs_v6,
-            packet_hooks: hooks,
+            packet_hooks,
         })
     }
 
@@ -286,32 +294,6 @@ impl NetdevEvents for SitemhNet {
     fn devices_changed(&self, batch: &DeviceBatch<'_>) -> u32 {
         self.linkfail.devices_changed(batch, &self.v4, &self.v6)
     }
-}
-
-/// The users of a namespace's [`LazyHooks`], one bit each: the hooks a user needs are
-/// registered while its bit is set ([`SitemhNet::needed`] maps bits to hooks). One table,
-/// so that no two users share a bit and unregister each other's hooks.
-pub(crate) mod hook_user {
-    /// IPv4 domains configured: source-domain routing.
-    pub(crate) const DOMAINS_V4: u32 = 0;
-    /// IPv6 domains configured.
-    pub(crate) const DOMAINS_V6: u32 = 1;
-    /// Tracked IPv4 connections: notices and the switchover's translation.
-    pub(crate) const SWITCHOVER_V4: u32 = 2;
-    /// A CE role watching peer CE routers (keepalives) or serving a LAN (hosts'
-    /// solicitations): both arrive at LOCAL_IN.
-    pub(crate) const CE_ROLE: u32 = 3;
-    /// IPv4 stacking: a care-of address, the correspondent role or bindings.
-    pub(crate) const HOME_V4: u32 = 4;
-    /// IPv6 stacking.
-    pub(crate) const HOME_V6: u32 = 5;
-    /// An IPv4 home address configured: packets reaching it through a home agent's
-    /// tunnel are watched for (draft 2.3.4).
-    pub(crate) const HOME_ADDR_V4: u32 = 6;
-    /// An IPv6 home address configured.
-    pub(crate) const HOME_ADDR_V6: u32 = 7;
-    /// Tracked IPv6 connections.
-    pub(crate) const SWITCHOVER_V6: u32 = 8;
 }
 
 impl NetHooks for SitemhNet {

@@ -32,12 +32,10 @@ use kernel::{
 
 use crate::{
     domains::{
-        Family,
         FamilyState,
-        SelectionView,
-        V4,
-        V6, //
+        SelectionView, //
     },
+    family::Family,
     ffi::{
         inet::{
             self,
@@ -45,12 +43,10 @@ use crate::{
         },
         net::Net,
         sockopt::{
-            GetSockopt,
             Socket, //
         },
         work::now_ms,
     },
-    home,
     logic::{
         prefix::{
             Bits,
@@ -72,102 +68,23 @@ use crate::{
             RttCache,
             SelectError,
             Service,
-            MAX_DESTS,
             MAX_SOURCES,
             RTT_CACHE_PAIRS, //
         },
+        sockopt::{
+            parse_srcaddrs,
+            srcaddrs_header_len,
+            write_srcaddrs,
+            PairsRequest,
+            RankInfo,
+            RANK_DOWN,
+            RANK_MEASURED, //
+        },
     },
-    netns::SitemhNet,
-    switchover,
 };
 
-/// The first socket option number of sitemh (`SITEMH_SO_BASE`, 'S' 'H').
-pub(crate) const SO_BASE: i32 = 0x5348;
-/// One past the last option number sitemh reserves.
-pub(crate) const SO_END: i32 = SO_BASE + 16;
-/// `SITEMH_SO_PAIRS`: rank the (source, destination) pairs for some destinations.
-pub(crate) const SO_PAIRS: i32 = SO_BASE;
-/// `SITEMH_SO_SRCADDRS`: the ranked sources for one destination (`getsrcaddr`).
-pub(crate) const SO_SRCADDRS: i32 = SO_BASE + 4;
-
-/// `ndst`, `npairs`, `available`, `service`.
-const COUNTS_LEN: usize = 16;
-/// bandwidth (u64), hops, latency_us, flags, reserved (u32 each).
-const RANK_INFO_LEN: usize = 24;
-/// `SITEMH_RANK_MEASURED`: the latency is half a measured round trip.
-const RANK_MEASURED: u32 = 1;
-/// `SITEMH_RANK_DOWN`: the path is known to be down.
-const RANK_DOWN: u32 = 2;
 /// Most pairs probed in one call (each takes a kernel socket).
 const MAX_PROBED: usize = 64;
-
-/// The IPv4 answerer.
-pub(crate) struct SelectV4;
-/// The IPv6 answerer.
-pub(crate) struct SelectV6;
-
-impl GetSockopt for SelectV4 {
-    type State = SitemhNet;
-
-    fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
-        match optname {
-            SO_PAIRS => {
-                let linkfail = state.linkfail();
-                answer_pairs::<V4>(
-                    state.v4(),
-                    linkfail.down_mask(),
-                    linkfail.probes(),
-                    socket,
-                    buf,
-                )
-            }
-            SO_SRCADDRS => {
-                let linkfail = state.linkfail();
-                let down = linkfail.down_mask();
-                answer_sources::<V4>(state.v4(), down, linkfail.probes(), socket, buf)
-            }
-            switchover::SO_LFROUTES => state.switchover().get(socket, buf),
-            home::SO_CAREOF => state.home4().get_careof(buf),
-            _ => Err(ENOPROTOOPT),
-        }
-    }
-
-    fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
-        match optname {
-            home::SO_CAREOF => state.home4().set_careof(value),
-            _ => state.switchover().set(socket, optname, value),
-        }
-    }
-}
-
-impl GetSockopt for SelectV6 {
-    type State = SitemhNet;
-
-    fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
-        match optname {
-            SO_PAIRS => {
-                let linkfail = state.linkfail();
-                let down = linkfail.down6_mask();
-                answer_pairs::<V6>(state.v6(), down, linkfail.probes(), socket, buf)
-            }
-            SO_SRCADDRS => {
-                let linkfail = state.linkfail();
-                let down = linkfail.down6_mask();
-                answer_sources::<V6>(state.v6(), down, linkfail.probes(), socket, buf)
-            }
-            home::SO_CAREOF => state.home6().get_careof(buf),
-            switchover::SO_LFROUTES => state.switchover6().get(socket, buf),
-            _ => Err(ENOPROTOOPT),
-        }
-    }
-
-    fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
-        match optname {
-            home::SO_CAREOF => state.home6().set_careof(value),
-            _ => state.switchover6().set(socket, optname, value),
-        }
-    }
-}
 
 /// The host as the kernel sees it now.
 struct KernelHost<'a, F: Family> {
@@ -210,46 +127,28 @@ impl<F: Family> Host<F::Addr> for KernelHost<'_, F> {
     }
 }
 
-fn put_u32(out: &mut [u8], at: usize, value: u32) {
-    if let Some(slot) = out.get_mut(at..at + 4) {
-        slot.copy_from_slice(&value.to_ne_bytes());
-    }
-}
-
 /// `SITEMH_SO_PAIRS` for family `F`; `noticed_down` has a bit set for every domain a
 /// link-failure notice reported down; `probes` measures the pairs when selection probes.
-fn answer_pairs<F: Family>(
+pub(crate) fn answer_pairs<F: Family>(
     state: &FamilyState<F>,
     noticed_down: u32,
     probes: &EchoProbes,
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
-    let addr_len = <F::Addr as WireAddr>::LEN;
-    let header_len = COUNTS_LEN + MAX_DESTS * addr_len;
-    let pair_len = 2 * addr_len + RANK_INFO_LEN;
+    let header_len = PairsRequest::<F::Addr>::HEADER_LEN;
+    let pair_len = PairsRequest::<F::Addr>::PAIR_LEN;
     let (mut reader, mut writer) = buf.reader_writer();
     let room = reader.len();
     if room < header_len {
         return Err(EINVAL);
     }
-    let mut request = [0u8; COUNTS_LEN + MAX_DESTS * 16];
+    let mut request = [0u8; PairsRequest::<u128>::HEADER_LEN];
     let request = &mut request[..header_len];
     reader.read_slice(request)?;
-    let ndst = request
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_ne_bytes)
-        .map_or(0, |n| n as usize);
-    if ndst == 0 || ndst > MAX_DESTS {
-        return Err(EINVAL);
-    }
-    let mut dsts = [F::Addr::ZERO; MAX_DESTS];
-    for (i, dst) in dsts.iter_mut().take(ndst).enumerate() {
-        let at = COUNTS_LEN + i * addr_len;
-        *dst = request.get(at..).and_then(F::Addr::read).ok_or(EINVAL)?;
-    }
-    let dsts = &dsts[..ndst];
+    let (asked, _) = PairsRequest::<F::Addr>::parse(request).map_err(|_| EINVAL)?;
+    let dsts = asked.dsts();
+    let ndst = dsts.len();
     let service = Service::of_tos(socket.tos);
     let room_pairs = (room - header_len) / pair_len;
 
@@ -284,25 +183,22 @@ fn answer_pairs<F: Family>(
 /// struct sitemh_srcaddrs{,6}: u32 nsrc (out), u32 service (out), dst (in),
 ///                             src[SITEMH_MAX_SOURCES] (out, best first)
 /// ```
-fn answer_sources<F: Family>(
+pub(crate) fn answer_sources<F: Family>(
     state: &FamilyState<F>,
     noticed_down: u32,
     probes: &EchoProbes,
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
-    let addr_len = <F::Addr as WireAddr>::LEN;
-    let header_len = 8 + addr_len;
+    let struct_len = srcaddrs_header_len::<F::Addr>() + MAX_SOURCES * F::Addr::LEN;
     let (mut reader, mut writer) = buf.reader_writer();
-    if reader.len() < header_len + MAX_SOURCES * addr_len {
+    if reader.len() < struct_len {
         return Err(EINVAL);
     }
-    let mut out = [0u8; 8 + 16 + MAX_SOURCES * 16];
-    reader.read_slice(&mut out[..header_len])?;
-    let dsts = [out
-        .get(8..header_len)
-        .and_then(F::Addr::read)
-        .ok_or(EINVAL)?];
+    let mut out = [0u8; srcaddrs_header_len::<u128>() + MAX_SOURCES * 16];
+    let out = &mut out[..struct_len];
+    reader.read_slice(out)?;
+    let dsts = [parse_srcaddrs::<F::Addr>(out).map_err(|_| EINVAL)?];
     let service = Service::of_tos(socket.tos);
     let mut sources = [F::Addr::ZERO; MAX_SOURCES];
     let mut n = 0;
@@ -325,13 +221,8 @@ fn answer_sources<F: Family>(
     if n == 0 {
         return Err(ENETUNREACH);
     }
-    put_u32(&mut out, 0, n as u32);
-    put_u32(&mut out, 4, u32::from(service == Service::LowLatency));
-    for (i, src) in sources[..n].iter().enumerate() {
-        let at = header_len + i * addr_len;
-        src.write(&mut out[at..at + addr_len]);
-    }
-    let len = header_len + n * addr_len;
+    let service = u32::from(service == Service::LowLatency);
+    let len = write_srcaddrs(out, service, &sources[..n]).map_err(|_| EINVAL)?;
     writer.write_slice(&out[..len])?;
     Ok(len)
 }
@@ -365,18 +256,16 @@ impl Answer {
         if self.written == self.room {
             return;
         }
-        // One ranked pair: src, dst, then u64 bandwidth, u32 hops, latency_us, flags and a
-        // reserved u32, built on the stack and appended once (into reserved room).
-        let mut pair = [0u8; 2 * 16 + RANK_INFO_LEN];
-        let addrs = 2 * B::LEN;
-        r.pair.src.write(&mut pair[..B::LEN]);
-        r.pair.dst.write(&mut pair[B::LEN..addrs]);
-        let flags = if r.measured { RANK_MEASURED } else { 0 } | if r.down { RANK_DOWN } else { 0 };
-        let info = &mut pair[addrs..addrs + RANK_INFO_LEN];
-        info[..8].copy_from_slice(&r.bandwidth.to_ne_bytes());
-        info[8..12].copy_from_slice(&r.hops.to_ne_bytes());
-        info[12..16].copy_from_slice(&r.latency_us.to_ne_bytes());
-        info[16..20].copy_from_slice(&flags.to_ne_bytes());
+        let mut pair = [0u8; PairsRequest::<u128>::PAIR_LEN];
+        let info = RankInfo {
+            bandwidth: r.bandwidth,
+            hops: r.hops,
+            latency_us: r.latency_us,
+            flags: if r.measured { RANK_MEASURED } else { 0 } | if r.down { RANK_DOWN } else { 0 },
+        };
+        if PairsRequest::<B>::write_ranked(&mut pair, r.pair.src, r.pair.dst, &info).is_err() {
+            return;
+        }
         if self
             .out
             .extend_from_slice(&pair[..self.pair_len], GFP_KERNEL)
@@ -389,9 +278,9 @@ impl Answer {
     /// The octets to copy out, with the counts filled in.
     fn finish(&mut self, service: Service) -> &[u8] {
         let (written, total) = (self.written as u32, self.total as u32);
-        put_u32(&mut self.out, 4, written);
-        put_u32(&mut self.out, 8, total);
-        put_u32(&mut self.out, 12, u32::from(service == Service::LowLatency));
+        let service = u32::from(service == Service::LowLatency);
+        // The answer starts with the request's header: room for the counts.
+        let _ = PairsRequest::<u32>::write_counts(&mut self.out, written, total, service);
         &self.out
     }
 }

@@ -8,20 +8,33 @@
 
 use kernel::prelude::*;
 
-mod domains;
+// Leaves every feature may use: the pure logic, the FFI layer, and what differs between
+// the families, the hooks' users and the module parameters.
+mod family;
 mod ffi;
-mod home;
-mod kunit;
-mod linkfail;
+mod hook_user;
 mod logic;
-mod netns;
+mod params;
+
+// The features, each depending only on those above it in this list (scripts/deps.py checks
+// that no feature names one below it, and that none names the composition).
+mod domains;
+mod home;
+mod linkfail;
 mod select;
 mod switchover;
 
+// The composition: the per-namespace state that owns the features and dispatches the
+// hooks, and the socket options.
+mod netns;
+mod sockopts;
+
+mod kunit;
+
 use ffi::sockopt::ServedNetState;
-use select::{
-    SelectV4,
-    SelectV6, //
+use sockopts::{
+    SocketOptionsV4,
+    SocketOptionsV6, //
 };
 
 module! {
@@ -46,37 +59,6 @@ module! {
     },
 }
 
-/// The ICMP type of link-failure messages (module parameter `icmp_type`).
-pub(crate) fn icmp_type() -> u8 {
-    module_parameters::icmp_type.value()
-}
-
-/// The ICMPv6 type of IPv6 link-failure messages (module parameter `icmp6_type`).
-pub(crate) fn icmp6_type() -> u8 {
-    module_parameters::icmp6_type.value()
-}
-
-/// The highest ICMPv6 type the kernel handles itself (`ICMPV6_EXT_ECHO_REPLY`).
-const HIGHEST_KERNEL_ICMPV6_TYPE: u8 = 161;
-
-/// The IPv4 stacking option's layout (module parameter `stacking_layout`).
-pub(crate) fn stacking_layout() -> u8 {
-    module_parameters::stacking_layout.value()
-}
-
-/// The highest ICMP type the kernel handles itself (`NR_ICMP_TYPES`).
-const NR_ICMP_TYPES: u8 = 18;
-
-/// RFC 8335's extended echo request and reply (`ICMP_EXT_ECHO`, `ICMP_EXT_ECHOREPLY`):
-/// above `NR_ICMP_TYPES`, yet `icmp_rcv` answers the one and hands the other to ping
-/// sockets, so messages of ours under either type would be misread.
-const ICMP_EXT_ECHO_TYPES: [u8; 2] = [42, 43];
-
-/// Whether `icmp_type` may carry link-failure messages: none of the kernel's own types.
-fn icmp_type_is_free(icmp_type: u8) -> bool {
-    icmp_type > NR_ICMP_TYPES && !ICMP_EXT_ECHO_TYPES.contains(&icmp_type)
-}
-
 /// The loaded module: while it exists, every network namespace carries a [`netns::SitemhNet`],
 /// and the draft's calls are served as socket options.
 ///
@@ -86,7 +68,7 @@ fn icmp_type_is_free(icmp_type: u8) -> bool {
 #[pin_data]
 struct Sitemh {
     #[pin]
-    served: ServedNetState<SelectV4, SelectV6>,
+    served: ServedNetState<SocketOptionsV4, SocketOptionsV6>,
     long_wq: ffi::work::LongWorkqueue,
 }
 
@@ -96,34 +78,12 @@ impl kernel::InPlaceModule for Sitemh {
             pr_info!(
                 "loading: up to {} IP domains per namespace and family, link-failure messages as ICMP type {}\n",
                 logic::domain::MAX_DOMAINS,
-                icmp_type()
+                params::icmp_type()
             );
-            if !icmp_type_is_free(icmp_type()) {
-                pr_err!(
-                    "icmp_type {} is one of the kernel's own ICMP types (0..={}, 42, 43): refusing to load\n",
-                    icmp_type(),
-                    NR_ICMP_TYPES
-                );
-                return Err(EINVAL);
-            }
-            if icmp6_type() <= HIGHEST_KERNEL_ICMPV6_TYPE {
-                pr_err!(
-                    "icmp6_type {} is an ICMPv6 error or one of the kernel's own types (..={}): refusing to load\n",
-                    icmp6_type(),
-                    HIGHEST_KERNEL_ICMPV6_TYPE
-                );
-                return Err(EINVAL);
-            }
-            if stacking_layout() > 1 {
-                pr_err!(
-                    "stacking_layout {} is neither 0 nor 1: refusing to load\n",
-                    stacking_layout()
-                );
-                return Err(EINVAL);
-            }
+            params::check()?;
             Ok(try_pin_init!(Self {
                 long_wq: ffi::work::LongWorkqueue::create()?,
-                served <- ServedNetState::register(select::SO_BASE, select::SO_END, module),
+                served <- ServedNetState::register(sockopts::SO_BASE, sockopts::SO_END, module),
             }))
         })
     }

@@ -58,8 +58,10 @@ use kernel::{
 
 use crate::{
     domains::{
+        FamilyState, //
+    },
+    family::{
         Family,
-        FamilyState,
         V4,
         V6, //
     },
@@ -73,7 +75,6 @@ use crate::{
             NetRef, //
         },
         netfilter::{
-            LazyHooks,
             Packet,
             Verdict, //
         },
@@ -95,17 +96,14 @@ use crate::{
             Tick, //
         },
     },
+    hook_user::{
+        self,
+        Hooks, //
+    },
     linkfail::LinkFail,
     logic::{
         ipv4, ipv6,
-        kdf::{
-            self,
-            wipe,
-            Keys,
-            KEY_BLOCK_LEN,
-            MASTER_SECRET_LEN,
-            RANDOM_LEN, //
-        },
+        kdf::{self, wipe, Keys},
         linkfail::{
             finish_checksum,
             parse_sealed,
@@ -121,6 +119,11 @@ use crate::{
         },
         prefix::WireAddr,
         ratelimit::PeerLimiter,
+        sockopt::{
+            parse_lfstat,
+            LfRoutes,
+            SeqParam, //
+        },
         switchover::{
             port_filter_bit,
             port_index_candidates,
@@ -139,18 +142,14 @@ use crate::{
             FixedBuf, //
         },
     },
-    netns::{
-        hook_user,
-        SitemhNet, //
-    },
 };
 
-/// `SITEMH_SO_LFROUTES`.
-pub(crate) const SO_LFROUTES: i32 = crate::select::SO_BASE + 1;
-/// `SITEMH_SO_SEQPARAM`.
-pub(crate) const SO_SEQPARAM: i32 = crate::select::SO_BASE + 2;
-/// `SITEMH_SO_LFSTAT`.
-pub(crate) const SO_LFSTAT: i32 = crate::select::SO_BASE + 3;
+use crate::ffi::uapi::{
+    self,
+    SO_LFROUTES,
+    SO_LFSTAT,
+    SO_SEQPARAM, //
+};
 
 /// What the switchover needs of an address family beyond its domains.
 pub(crate) trait SwitchFamily: Family {
@@ -201,7 +200,7 @@ impl SwitchFamily for V4 {
     const VERIFY_CHECKSUM: bool = true;
 
     fn icmp_type() -> u8 {
-        crate::icmp_type()
+        crate::params::icmp_type()
     }
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
         packet.ipv4_ports()
@@ -254,7 +253,7 @@ impl SwitchFamily for V6 {
     const VERIFY_CHECKSUM: bool = false;
 
     fn icmp_type() -> u8 {
-        crate::icmp6_type()
+        crate::params::icmp6_type()
     }
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
         packet.ipv6_ports()
@@ -344,12 +343,6 @@ const MAX_TRACKED: usize = 4096;
 /// Connections one user may have tracked per namespace, unless it administers the
 /// namespace's network: no user can take the whole table from the others.
 const MAX_TRACKED_PER_USER: usize = 256;
-/// `sizeof(struct sitemh_seqparam)`.
-const SEQPARAM_LEN: usize = 4 + MASTER_SECRET_LEN + 2 * RANDOM_LEN + KEY_BLOCK_LEN;
-/// `sizeof(struct sitemh_lfroutes6)`, the longer of the two answers.
-const LFROUTES_MAX: usize = 4 + MAX_LFROUTES * 32;
-const SEQPARAM_TLS12: u8 = 1;
-const SEQPARAM_EXPORTER: u8 = 2;
 
 /// One direction's prepared key and nonce salt (the key is freed with
 /// `kfree_sensitive`, the salt wiped).
@@ -573,7 +566,7 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     counters: Counters,
     domains: Arc<FamilyState<F>>,
     linkfail: Arc<LinkFail>,
-    hooks: Arc<LazyHooks<SitemhNet>>,
+    hooks: Hooks,
     net: NetRef,
 }
 
@@ -583,7 +576,7 @@ impl<F: SwitchFamily> Switchover<F> {
         net: &Net,
         domains: Arc<FamilyState<F>>,
         linkfail: Arc<LinkFail>,
-        hooks: Arc<LazyHooks<SitemhNet>>,
+        hooks: Hooks,
     ) -> Result<Arc<Self>> {
         let view = KBox::new(MovedView::empty(), GFP_KERNEL)?;
         // The packet path queues into room made here and by the work item, never
@@ -1609,16 +1602,7 @@ impl<F: SwitchFamily> Switchover<F> {
     pub(crate) fn set(&self, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
         match optname {
             SO_LFROUTES => {
-                let len = F::Addr::LEN;
-                let pair_len = 2 * len;
-                if value.is_empty()
-                    || value.len() % pair_len != 0
-                    || value.len() / pair_len > MAX_LFROUTES
-                {
-                    return Err(EINVAL);
-                }
-                let mut pairs = [(F::Addr::default(), F::Addr::default()); MAX_LFROUTES];
-                let n = value.len() / pair_len;
+                let asked = LfRoutes::<F::Addr>::parse(value).map_err(|_| EINVAL)?;
                 let local = inet::local_addrs(socket.net, F::AF)?;
                 // The home address (on the loopback device, which the list leaves out) is
                 // a local address too: its own pair is where its connection fails back to.
@@ -1628,9 +1612,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 };
                 let sock = socket.hold().ok_or(EINVAL)?;
                 let own = F::tuple(&sock)?;
-                for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(pair_len)) {
-                    let src = F::Addr::read(&octets[..len]).ok_or(EINVAL)?;
-                    let dst = F::Addr::read(&octets[len..]).ok_or(EINVAL)?;
+                for &(src, dst) in asked.as_slice() {
                     let device = local
                         .iter()
                         .find(|(a, _)| F::Addr::read(a) == Some(src))
@@ -1660,10 +1642,9 @@ impl<F: SwitchFamily> Switchover<F> {
                         }
                         return Err(EADDRINUSE);
                     }
-                    *pair = (src, dst);
                 }
                 drop(sock);
-                let routes = Routes::new(&pairs[..n]).ok_or(EINVAL)?;
+                let routes = Routes::new(asked.as_slice()).ok_or(EINVAL)?;
                 self.with_conn(socket, |t| {
                     // The route in use and the one proposed are indexes into the list.
                     if t.conn.in_use.is_some() || t.conn.pending.is_some() {
@@ -1675,41 +1656,23 @@ impl<F: SwitchFamily> Switchover<F> {
                 })
             }
             SO_LFSTAT => {
-                let stat = match value {
-                    [a, b, c, d] => u32::from_ne_bytes([*a, *b, *c, *d]),
-                    _ => return Err(EINVAL),
-                };
-                let stat = match stat {
-                    0 => STAT_DO_NOT_ALTER,
-                    1 => STAT_ALTER,
-                    _ => return Err(EINVAL),
-                };
+                let stat = parse_lfstat(value).map_err(|_| EINVAL)?;
                 self.with_conn(socket, |t| {
                     t.conn.stat = stat;
                     Ok(())
                 })
             }
             SO_SEQPARAM => {
-                if value.len() != SEQPARAM_LEN || value[1] > 1 || value[2..4] != [0, 0] {
-                    return Err(EINVAL);
-                }
-                let is_client = value[1] == 1;
-                let keys = match value[0] {
-                    SEQPARAM_TLS12 => {
-                        let master: &[u8; MASTER_SECRET_LEN] =
-                            value[4..52].try_into().map_err(|_| EINVAL)?;
-                        let client: &[u8; RANDOM_LEN] =
-                            value[52..84].try_into().map_err(|_| EINVAL)?;
-                        let server: &[u8; RANDOM_LEN] =
-                            value[84..116].try_into().map_err(|_| EINVAL)?;
-                        Keys::from_tls12(master, client, server, is_client)
-                    }
-                    SEQPARAM_EXPORTER => {
-                        let block: &[u8; KEY_BLOCK_LEN] =
-                            value[116..].try_into().map_err(|_| EINVAL)?;
+                let keys = match SeqParam::parse(value).map_err(|_| EINVAL)? {
+                    SeqParam::Tls12 {
+                        master,
+                        client_random,
+                        server_random,
+                        is_client,
+                    } => Keys::from_tls12(master, client_random, server_random, is_client),
+                    SeqParam::Exporter { block, is_client } => {
                         Keys::from_key_block(block, is_client)
                     }
-                    _ => return Err(EINVAL),
                 };
                 // `keys` is wiped when it goes, the prepared copy freed with
                 // `kfree_sensitive`.
@@ -1729,9 +1692,9 @@ impl<F: SwitchFamily> Switchover<F> {
 
     /// `getsockopt(SITEMH_SO_LFROUTES)`.
     pub(crate) fn get(&self, socket: &Socket<'_>, buf: UserSlice) -> Result<usize> {
-        let mut out = [0u8; LFROUTES_MAX];
-        let len = F::Addr::LEN;
-        let answer_len = 4 + MAX_LFROUTES * 2 * len;
+        let mut out = [0u8; uapi::LFROUTES_MAX];
+        // `struct sitemh_lfroutes{,6}`: four octets, then room for every route.
+        let answer_len = 4 + MAX_LFROUTES * LfRoutes::<F::Addr>::PAIR_LEN;
         {
             let conns = self.conns.lock();
             let t = conns.iter().find(|t| socket.is(&t.sock)).ok_or(ENOENT)?;
@@ -1740,10 +1703,8 @@ impl<F: SwitchFamily> Switchover<F> {
             out[1] = routes.len() as u8;
             out[2] = t.conn.in_use_index();
             out[3] = t.conn.switches.min(255) as u8;
-            for (i, (src, dst)) in routes.iter().enumerate() {
-                let at = 4 + 2 * len * i;
-                src.write(&mut out[at..at + len]);
-                dst.write(&mut out[at + len..at + 2 * len]);
+            if let Some(routes) = LfRoutes::new(routes) {
+                routes.write(&mut out[4..]).map_err(|_| EINVAL)?;
             }
         }
         let mut writer = buf.writer();

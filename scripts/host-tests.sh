@@ -67,9 +67,20 @@ selftest_config() {
 	fi
 }
 
+# The module's layering (scripts/deps.py): dependencies among the features point one way.
+layering() {
+	local why
+	if why=$(python3 scripts/deps.py --check 2>&1 >/dev/null); then
+		record PASS host:deps-one-way
+	else
+		record FAIL host:deps-one-way "$(echo "$why" | head -n 3 | tr '\n' '|')"
+	fi
+}
+
 cargo_tests
 header_tests
 selftest_config
+layering
 if [ -n "$own_results" ]; then
 	"$SITEMH_ROOT/scripts/summary.sh" "$SITEMH_RESULTS"
 	exit $?

@@ -40,7 +40,11 @@ functions='net_generic
 types='netdev_cmd dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
 	iphdr.* ipv6hdr.* rtable nf_sockopt_ops sitemh_local_addr netdev_notifier_info
 	sitemh_aead sitemh_ticker sitemh_reroute sitemh_dev_change sitemh_netdev_watch
-	sitemh_netdev_fn sitemh_long_work'
+	sitemh_netdev_fn sitemh_long_work
+	sitemh_addr_pair.* sitemh_rank_info sitemh_ranked_pair.* sitemh_pairs.* sitemh_srcaddrs.*
+	sitemh_careof.* sitemh_lfroutes.* sitemh_seqparam'
+# The UAPI header's constants (option numbers, limits, codes).
+vars='SITEMH_.*'
 # Types whose insides the module never touches: size and alignment only.
 opaque='dst_cache rtable netdev_notifier_info sitemh_aead sitemh_ticker sitemh_netdev_watch
 	sitemh_long_work'
@@ -49,6 +53,7 @@ allow=""
 for f in $functions; do allow="$allow --allowlist-function $f"; done
 for t in $types; do allow="$allow --allowlist-type '$t'"; done
 for t in $opaque; do allow="$allow --opaque-type $t"; done
+for v in $vars; do allow="$allow --allowlist-var '$v'"; done
 
 # shellcheck disable=SC2086 # word splitting of the flag lists is intended
 eval "\"$bindgen\" \"$helper\" $allow --no-recursive-allowlist \

@@ -69,7 +69,7 @@ guest() {
 	local n=$1 out=$2 progs=$3 claims=$4 rc
 	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
 		--cpus "$cpus" --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
-		--append "kmemleak=on" \
+		--append "kmemleak=on log_buf_len=64M" \
 		--exec "env SITEMH_SOAK='${SITEMH_SOAK:-}' SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
 		</dev/null > "$out/console" 2>&1
 	rc=$?

@@ -79,9 +79,11 @@ flap() {
 test_flapping_and_failback() {
 	local rc=0 before_h1
 	before_h1=$(count "$ce1" up h1)
-	# Damping longer than the flaps' spacing (which TCG stretches).
+	# Damping longer than the flaps' spacing (which TCG stretches). The transfer lasts
+	# 27 s so that the flaps (which TCG can stretch to 10 s) and the failback_ms after the
+	# last one both fit inside it.
 	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=3000 || rc=1
-	transfer "flapping" $((64 << 20)) 40000 -3 flap
+	transfer "flapping" $((64 << 20)) 20000 -3 flap
 	transferred_intact || rc=1
 	# Back on the own pair at the end, both ends agreeing on every move. (Away once and
 	# back once when the second failure comes within the damping time; TCG can stretch

@@ -22,6 +22,9 @@
 #include <net/netns/generic.h>
 #include <net/route.h>
 
+/* The UAPI: option numbers, structs and limits come from the header applications use. */
+#include "../../include/uapi/linux/sitemh.h"
+
 #include "glue.h"
 #include "glue_probe.h"
 #include "glue_route.h"

@@ -19,4 +19,5 @@ pub(crate) mod secret;
 pub(crate) mod sock;
 pub(crate) mod sockopt;
 pub(crate) mod sysctl;
+pub(crate) mod uapi;
 pub(crate) mod work;

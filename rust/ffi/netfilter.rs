@@ -531,6 +531,27 @@ pub(crate) trait NetHooks: Sync {
     fn changed(&self) {}
 }
 
+/// What a feature may do with its namespace's hooks: say that it wants them (by its bit,
+/// see `crate::hook_user`) and that what the handler acts on changed. Features hold an
+/// `Arc<dyn HookUsers>`, never the namespace's state, so that they do not depend on the
+/// module that composes them.
+pub(crate) trait HookUsers: Send + Sync {
+    /// Records whether user `bit` wants the hooks (see [`LazyHooks::want`]).
+    fn want(&self, bit: u32, on: bool) -> Result;
+    /// Tells the handler that what it acts on changed (see [`LazyHooks::notify`]).
+    fn notify(&self);
+}
+
+impl<T: NetHooks> HookUsers for LazyHooks<T> {
+    fn want(&self, bit: u32, on: bool) -> Result {
+        LazyHooks::want(self, bit, on)
+    }
+
+    fn notify(&self) {
+        LazyHooks::notify(self)
+    }
+}
+
 /// Routing hooks run after the mangle (-150), NAT (-100), filter (0) and security (50)
 /// tables: NAT and mangle re-route packets themselves and would undo our route, and there
 /// is no point routing a packet that the filter drops.

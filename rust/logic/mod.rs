@@ -61,10 +61,8 @@ pub(crate) mod probe;
 pub(crate) mod ratelimit;
 pub(crate) mod relay;
 pub(crate) mod select;
-// The socket options' structs as a pure reference for the host's fuzz target and property
-// tests; the module's handlers read the same layouts themselves, so the kernel build leaves
-// it out (it would be dead code there).
-#[cfg(not(CONFIG_RUST))]
+// The socket options' structs: the handlers read and write them through here, the host's
+// fuzz target and property tests check it, and `ffi::uapi` checks it against the header.
 pub(crate) mod sockopt;
 pub(crate) mod stacking;
 pub(crate) mod switchover;

@@ -56,7 +56,9 @@ impl<B: WireAddr> PairsRequest<B> {
     /// Octets of one `struct sitemh_ranked_pair{,6}` of the answer.
     pub(crate) const PAIR_LEN: usize = 2 * B::LEN + RANK_INFO_LEN;
 
-    /// A request for 1..=[`MAX_DESTS`] destinations.
+    /// A request for 1..=[`MAX_DESTS`] destinations (the caller's side, for the host's
+    /// tests: the module only reads requests).
+    #[cfg(not(CONFIG_RUST))]
     pub(crate) fn new(dsts: &[B]) -> Option<Self> {
         if dsts.is_empty() || dsts.len() > MAX_DESTS {
             return None;
@@ -98,8 +100,9 @@ impl<B: WireAddr> PairsRequest<B> {
         Ok((Self { dsts, ndst }, room))
     }
 
-    /// Writes the request into `out` (at least [`Self::HEADER_LEN`] octets; the counts the
+    /// Writes the request into `out` (the caller's side, for the host's tests; at least [`Self::HEADER_LEN`] octets; the counts the
     /// kernel answers in are zero).
+    #[cfg(not(CONFIG_RUST))]
     pub(crate) fn write(&self, out: &mut [u8]) -> Result<(), SockoptError> {
         let header = out
             .get_mut(..Self::HEADER_LEN)
@@ -115,8 +118,66 @@ impl<B: WireAddr> PairsRequest<B> {
     }
 }
 
+/// `SITEMH_RANK_MEASURED`: the latency is half a measured round trip.
+pub(crate) const RANK_MEASURED: u32 = 1;
+/// `SITEMH_RANK_DOWN`: the path is known to be down.
+pub(crate) const RANK_DOWN: u32 = 2;
+
+/// `struct sitemh_rank_info`: what the ranking weighed for one pair.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RankInfo {
+    /// kbit/s.
+    pub(crate) bandwidth: u64,
+    /// IS hops.
+    pub(crate) hops: u32,
+    /// One-way, in microseconds.
+    pub(crate) latency_us: u32,
+    /// `SITEMH_RANK_*`.
+    pub(crate) flags: u32,
+}
+
+impl<B: WireAddr> PairsRequest<B> {
+    /// Writes one `struct sitemh_ranked_pair{,6}` into the first [`Self::PAIR_LEN`]
+    /// octets of `out`.
+    pub(crate) fn write_ranked(
+        out: &mut [u8],
+        src: B,
+        dst: B,
+        info: &RankInfo,
+    ) -> Result<(), SockoptError> {
+        let out = out
+            .get_mut(..Self::PAIR_LEN)
+            .ok_or(SockoptError::TooShort)?;
+        let addrs = 2 * B::LEN;
+        src.write(&mut out[..B::LEN]);
+        dst.write(&mut out[B::LEN..addrs]);
+        let info_out = &mut out[addrs..];
+        info_out[..8].copy_from_slice(&info.bandwidth.to_ne_bytes());
+        info_out[8..12].copy_from_slice(&info.hops.to_ne_bytes());
+        info_out[12..16].copy_from_slice(&info.latency_us.to_ne_bytes());
+        info_out[16..20].copy_from_slice(&info.flags.to_ne_bytes());
+        info_out[20..24].fill(0);
+        Ok(())
+    }
+
+    /// Writes the answer's counts (`npairs`, `available`, `service`) into the header in
+    /// `out`, leaving `ndst` and the destinations as asked.
+    pub(crate) fn write_counts(
+        out: &mut [u8],
+        npairs: u32,
+        available: u32,
+        service: u32,
+    ) -> Result<(), SockoptError> {
+        let counts = out.get_mut(4..COUNTS_LEN).ok_or(SockoptError::TooShort)?;
+        counts[..4].copy_from_slice(&npairs.to_ne_bytes());
+        counts[4..8].copy_from_slice(&available.to_ne_bytes());
+        counts[8..12].copy_from_slice(&service.to_ne_bytes());
+        Ok(())
+    }
+}
+
 /// `struct sitemh_srcaddrs{,6}`: octets before `src[]` (`nsrc`, `service`, `dst`).
-pub(crate) fn srcaddrs_header_len<B: WireAddr>() -> usize {
+pub(crate) const fn srcaddrs_header_len<B: WireAddr>() -> usize {
     8 + B::LEN
 }
 
@@ -131,6 +192,29 @@ pub(crate) fn parse_srcaddrs<B: WireAddr>(request: &[u8]) -> Result<B, SockoptEr
         .get(8..header_len)
         .and_then(B::read)
         .ok_or(SockoptError::TooShort)
+}
+
+/// Writes the answer of `struct sitemh_srcaddrs{,6}` into `out`, which holds the request:
+/// `nsrc`, `service` and the sources, best first (at most `SITEMH_MAX_SOURCES`); returns
+/// the answer's length (up to the last source written).
+pub(crate) fn write_srcaddrs<B: WireAddr>(
+    out: &mut [u8],
+    service: u32,
+    sources: &[B],
+) -> Result<usize, SockoptError> {
+    let header_len = srcaddrs_header_len::<B>();
+    if sources.len() > super::select::MAX_SOURCES {
+        return Err(SockoptError::OutOfRange);
+    }
+    let len = header_len + sources.len() * B::LEN;
+    let out = out.get_mut(..len).ok_or(SockoptError::TooShort)?;
+    // At most MAX_SOURCES: fits.
+    out[..4].copy_from_slice(&(sources.len() as u32).to_ne_bytes());
+    out[4..8].copy_from_slice(&service.to_ne_bytes());
+    for (octets, src) in out[header_len..].chunks_exact_mut(B::LEN).zip(sources) {
+        src.write(octets);
+    }
+    Ok(len)
 }
 
 /// The routes of `setsockopt(SITEMH_SO_LFROUTES)`: 1..=[`MAX_LFROUTES`] `struct
@@ -290,6 +374,7 @@ impl<'a> SeqParam<'a> {
     }
 
     /// Writes the struct into `out` (the fields of the other form zero).
+    #[cfg(not(CONFIG_RUST))]
     pub(crate) fn write(&self, out: &mut [u8; SEQPARAM_LEN]) {
         out.fill(0);
         match *self {
@@ -350,6 +435,50 @@ fn read_u32(octets: &[u8], at: usize) -> Option<u32> {
 mod tests {
     use super::*;
     use crate::logic::xorshift;
+
+    #[test]
+    fn answers_are_written_where_the_header_has_them() {
+        let mut out = [0xaau8; PairsRequest::<u32>::HEADER_LEN + PairsRequest::<u32>::PAIR_LEN];
+        PairsRequest::<u32>::write_counts(&mut out, 1, 3, 1).unwrap();
+        assert_eq!(out[..4], [0xaa; 4], "ndst is the caller's");
+        assert_eq!(read_u32(&out, 4), Some(1));
+        assert_eq!(read_u32(&out, 8), Some(3));
+        assert_eq!(read_u32(&out, 12), Some(1));
+        let info = RankInfo {
+            bandwidth: 0x0102_0304_0506_0708,
+            hops: 9,
+            latency_us: 10,
+            flags: RANK_MEASURED | RANK_DOWN,
+        };
+        let at = PairsRequest::<u32>::HEADER_LEN;
+        PairsRequest::<u32>::write_ranked(&mut out[at..], 0x0a00_0001, 0x0a00_0002, &info).unwrap();
+        assert_eq!(out[at..at + 8], [10, 0, 0, 1, 10, 0, 0, 2]);
+        assert_eq!(out[at + 8..at + 16], 0x0102_0304_0506_0708u64.to_ne_bytes());
+        assert_eq!(read_u32(&out, at + 16), Some(9));
+        assert_eq!(read_u32(&out, at + 20), Some(10));
+        assert_eq!(read_u32(&out, at + 24), Some(3));
+        assert_eq!(read_u32(&out, at + 28), Some(0), "reserved");
+        assert_eq!(
+            PairsRequest::<u32>::write_ranked(&mut out[at + 1..], 1, 2, &info),
+            Err(SockoptError::TooShort)
+        );
+
+        let mut out = [0u8; 8 + 16 + MAX_SOURCES_FOR_TEST * 16];
+        out[8..24].copy_from_slice(&7u128.to_be_bytes());
+        let len = write_srcaddrs::<u128>(&mut out, 1, &[5, 6]).unwrap();
+        assert_eq!(len, 8 + 16 + 2 * 16);
+        assert_eq!(read_u32(&out, 0), Some(2));
+        assert_eq!(read_u32(&out, 4), Some(1));
+        assert_eq!(parse_srcaddrs::<u128>(&out), Ok(7), "dst is the caller's");
+        assert_eq!(out[24..40], 5u128.to_be_bytes());
+        assert_eq!(out[40..56], 6u128.to_be_bytes());
+        assert_eq!(
+            write_srcaddrs::<u128>(&mut out, 0, &[1; MAX_SOURCES_FOR_TEST + 1]),
+            Err(SockoptError::OutOfRange)
+        );
+    }
+
+    const MAX_SOURCES_FOR_TEST: usize = crate::logic::select::MAX_SOURCES;
 
     #[test]
     fn pairs_requests_round_trip_and_refuse_bad_counts() {
