@@ -16,7 +16,8 @@ use crate::{
         netdev,
         netfilter::{
             Packet,
-            Rerouted, //
+            Rerouted,
+            Transport, //
         },
         route::{
             route_via_gateway4,
@@ -58,6 +59,21 @@ pub(crate) trait Family: Send + Sync + 'static {
     /// The family's name in `/proc/net/sitemh` and in log lines.
     const NAME: &'static str;
 
+    /// The family's ICMP protocol number (`IPPROTO_ICMP`, `IPPROTO_ICMPV6`).
+    const ICMP_PROTO: u8;
+    /// Its name in log lines (`ICMP`, `ICMPv6`).
+    const ICMP_NAME: &'static str;
+
+    /// The module's ICMP type for this family's messages (module parameters `icmp_type`,
+    /// `icmp6_type`).
+    fn icmp_type() -> u8;
+    /// A packet's source and destination.
+    fn addrs(packet: &Packet<'_>) -> (Self::Addr, Self::Addr);
+    /// A packet's transport: see [`Packet::ipv4_transport`].
+    fn transport(packet: &Packet<'_>, only_proto: u8, out: &mut [u8]) -> Option<Transport>;
+    /// An address as log lines show it, written into `buf`.
+    fn shown(addr: Self::Addr, buf: &mut [u8; 48]) -> &str;
+
     /// Parses an address.
     fn parse_addr(text: &[u8]) -> Result<Self::Addr, AddrError>;
     /// Parses a mask (`/N` or an address-form mask) into a prefix length.
@@ -91,6 +107,27 @@ impl Family for V4 {
     const SYSCTL: &'static str = "net.ipv4";
     const DOMAIN_DIR: &'static str = "net/ipv4/ip_domain";
     const NAME: &'static str = "ipv4";
+    const ICMP_PROTO: u8 = 1;
+    const ICMP_NAME: &'static str = "ICMP";
+
+    fn icmp_type() -> u8 {
+        crate::params::icmp_type()
+    }
+
+    fn addrs(packet: &Packet<'_>) -> (u32, u32) {
+        packet.ipv4_addrs()
+    }
+
+    fn transport(packet: &Packet<'_>, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
+        packet.ipv4_transport(only_proto, out)
+    }
+
+    fn shown(addr: u32, buf: &mut [u8; 48]) -> &str {
+        match buf.first_chunk_mut::<16>() {
+            Some(head) => ipv4::dotted(addr, head),
+            None => "?",
+        }
+    }
 
     fn parse_addr(text: &[u8]) -> Result<u32, AddrError> {
         ipv4::parse_addr(text)
@@ -130,6 +167,24 @@ impl Family for V6 {
     const SYSCTL: &'static str = "net.ipv6";
     const DOMAIN_DIR: &'static str = "net/ipv6/ip_domain";
     const NAME: &'static str = "ipv6";
+    const ICMP_PROTO: u8 = 58;
+    const ICMP_NAME: &'static str = "ICMPv6";
+
+    fn icmp_type() -> u8 {
+        crate::params::icmp6_type()
+    }
+
+    fn addrs(packet: &Packet<'_>) -> (u128, u128) {
+        packet.ipv6_addrs()
+    }
+
+    fn transport(packet: &Packet<'_>, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
+        packet.ipv6_transport(only_proto, out)
+    }
+
+    fn shown(addr: u128, buf: &mut [u8; 48]) -> &str {
+        ipv6::canonical(addr, buf)
+    }
 
     fn parse_addr(text: &[u8]) -> Result<u128, AddrError> {
         ipv6::parse_addr(text)

@@ -206,7 +206,6 @@ pub(crate) trait StackPath: Family {
     /// What stacking adds to a header at most: a SYN advertises this much less.
     const ROOM: u16;
 
-    fn addrs(packet: &Packet<'_>) -> (Self::Addr, Self::Addr);
     /// Whether the packet may leave the link (not local, broadcast, multicast or
     /// link-scoped): only those travel stacked.
     fn leaves_link(packet: &Packet<'_>, src: Self::Addr, dst: Self::Addr) -> bool;
@@ -224,8 +223,6 @@ pub(crate) trait StackPath: Family {
         src: Self::Addr,
         dst: Self::Addr,
     ) -> Result;
-    /// The module's ICMP type for this family.
-    fn icmp_type() -> u8;
     /// If the packet is an ICMP message of the module's type with a binding update's or
     /// a binding error's code: its octets into `out` (at most its length), and the
     /// message's length; whether its checksum verified.
@@ -240,10 +237,6 @@ impl StackPath for V4 {
     const GROUP_NAME: &'static str = "net.ipv4.sitemh_home";
     const PROC: &'static str = "home";
     const ROOM: u16 = 12;
-
-    fn addrs(packet: &Packet<'_>) -> (u32, u32) {
-        packet.ipv4_addrs()
-    }
 
     fn leaves_link(packet: &Packet<'_>, _src: u32, _dst: u32) -> bool {
         packet.ipv4_route_is_unicast()
@@ -283,10 +276,6 @@ impl StackPath for V4 {
         packet.translate4(src, dst, false)
     }
 
-    fn icmp_type() -> u8 {
-        crate::params::icmp_type()
-    }
-
     fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)> {
         let transport = packet.ipv4_transport(IPPROTO_ICMP, out)?;
         if transport.proto != IPPROTO_ICMP
@@ -316,10 +305,6 @@ impl StackPath for V6 {
     const GROUP_NAME: &'static str = "net.ipv6.sitemh_home";
     const PROC: &'static str = "home6";
     const ROOM: u16 = 40;
-
-    fn addrs(packet: &Packet<'_>) -> (u128, u128) {
-        packet.ipv6_addrs()
-    }
 
     fn leaves_link(_packet: &Packet<'_>, src: u128, dst: u128) -> bool {
         !(ipv6::is_multicast(dst) || ipv6::is_link_local(dst) || ipv6::is_link_local(src))
@@ -364,10 +349,6 @@ impl StackPath for V6 {
 
     fn unstack(packet: &mut Packet<'_>, found: &Found<u128>, src: u128, dst: u128) -> Result {
         packet.pull_ipv6_routing_header(src, dst, found.len)
-    }
-
-    fn icmp_type() -> u8 {
-        crate::params::icmp6_type()
     }
 
     fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)> {

@@ -376,7 +376,7 @@ impl NetHooks for SitemhNet {
                 if let Some(verdict) = self.home6.receive_update(packet) {
                     return verdict;
                 }
-                return self.linkfail.receive6(
+                return self.linkfail.receive(
                     &self.v6,
                     packet,
                     || self.switchover6.domains_changed(),

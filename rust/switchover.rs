@@ -102,7 +102,6 @@ use crate::{
     },
     linkfail::LinkFail,
     logic::{
-        ipv4, ipv6,
         kdf::{self, wipe, Keys},
         linkfail::{
             finish_checksum,
@@ -162,12 +161,8 @@ pub(crate) trait SwitchFamily: Family {
     /// addresses too).
     const VERIFY_CHECKSUM: bool;
 
-    /// The ICMP type of the messages.
-    fn icmp_type() -> u8;
     /// The packet's protocol and ports (TCP and UDP).
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)>;
-    /// The packet's source and destination.
-    fn addrs(packet: &Packet<'_>) -> (Self::Addr, Self::Addr);
     /// Rewrites the packet's addresses with its checksums (and its route, `reroute`).
     fn translate(
         packet: &mut Packet<'_>,
@@ -190,8 +185,6 @@ pub(crate) trait SwitchFamily: Family {
     fn send(net: &Net, src: Self::Addr, dst: Self::Addr, message: &[u8]) -> Result;
     /// The family's domains that notices marked down.
     fn down_mask(linkfail: &LinkFail) -> u32;
-    /// An address as log lines show it, written into `buf`.
-    fn shown(addr: Self::Addr, buf: &mut [u8; 48]) -> &str;
 }
 
 impl SwitchFamily for V4 {
@@ -199,14 +192,8 @@ impl SwitchFamily for V4 {
     const PROC: &'static str = "switchover";
     const VERIFY_CHECKSUM: bool = true;
 
-    fn icmp_type() -> u8 {
-        crate::params::icmp_type()
-    }
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
         packet.ipv4_ports()
-    }
-    fn addrs(packet: &Packet<'_>) -> (u32, u32) {
-        packet.ipv4_addrs()
     }
     fn translate(packet: &mut Packet<'_>, src: u32, dst: u32, reroute: bool) -> Result {
         packet.translate4(src, dst, reroute)
@@ -239,12 +226,6 @@ impl SwitchFamily for V4 {
     fn down_mask(linkfail: &LinkFail) -> u32 {
         linkfail.down_mask()
     }
-    fn shown(addr: u32, buf: &mut [u8; 48]) -> &str {
-        match buf.first_chunk_mut::<16>() {
-            Some(head) => ipv4::dotted(addr, head),
-            None => "?",
-        }
-    }
 }
 
 impl SwitchFamily for V6 {
@@ -252,14 +233,8 @@ impl SwitchFamily for V6 {
     const PROC: &'static str = "switchover6";
     const VERIFY_CHECKSUM: bool = false;
 
-    fn icmp_type() -> u8 {
-        crate::params::icmp6_type()
-    }
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
         packet.ipv6_ports()
-    }
-    fn addrs(packet: &Packet<'_>) -> (u128, u128) {
-        packet.ipv6_addrs()
     }
     fn translate(packet: &mut Packet<'_>, src: u128, dst: u128, reroute: bool) -> Result {
         packet.translate6(src, dst, reroute)
@@ -291,9 +266,6 @@ impl SwitchFamily for V6 {
     }
     fn down_mask(linkfail: &LinkFail) -> u32 {
         linkfail.down6_mask()
-    }
-    fn shown(addr: u128, buf: &mut [u8; 48]) -> &str {
-        ipv6::canonical(addr, buf)
     }
 }
 /// Messages waiting for the work item, at most.

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The CE router's side: announcing its uplink's and its peers' state on the LAN (each change
+//! repeated, failures refreshed), keepalives to its peers, probing its PE, and answering the
+//! hosts' solicitations.
+
+#![forbid(unsafe_code)]
+
+use super::*;
+
+impl LinkFail {
+    /// The CE role: a solicitation from host `src` to our address `dst`, arrived on `iif`
+    /// (TTL 255): queued for the work item, within the host's limit and the queue's room.
+    pub(super) fn solicited_by(&self, src: u32, dst: u32, iif: i32) -> Verdict {
+        if self.solicits.lock().push(src, dst, iif, now_ms()) {
+            self.arm(0);
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// The same for an IPv6 solicitation.
+    pub(super) fn solicited_by6(&self, src: u128, dst: u128, iif: i32) -> Verdict {
+        if self.solicits6.lock().push(src, dst, iif, now_ms()) {
+            self.arm(0);
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// What a solicitation is answered with: the PE's last announced state (its uplink
+    /// works if nothing was announced since this CE started) and each peer's, as
+    /// (code, gateway, announcement).
+    pub(super) fn current_states(
+        &self,
+        config: &CeConfig,
+    ) -> [Option<(u8, u32, Announced)>; ANNOUNCEMENTS] {
+        let announcing = *self.announcing.lock();
+        let lifetime_s = self.timing().lifetime_s();
+        let mut states = [None; ANNOUNCEMENTS];
+        for (slot, (state, out)) in announcing.iter().zip(states.iter_mut()).enumerate() {
+            let (code, gateway, seq) = match state {
+                Some(a) => (a.code, a.gateway, a.seq),
+                None if slot == 0 => (CODE_LINK_RESTORED, config.pe, 0),
+                None => continue,
+            };
+            let announced = Announced {
+                copy: u8::MAX,
+                lifetime_s: if code == CODE_LINK_RESTORED {
+                    0
+                } else {
+                    lifetime_s
+                },
+                boot: self.boot,
+                seq,
+            };
+            *out = Some((code, gateway, announced));
+        }
+        states
+    }
+
+    /// Answers the queued solicitations (IPv4 and IPv6) that came from a LAN interface of
+    /// this CE: a unicast notice (TTL 255, sealed under the site key if there is one) of
+    /// each of [`LinkFail::current_states`], from the address the host asked.
+    pub(super) fn answer_solicitations(&self, config: &CeConfig) {
+        let pending = self.solicits.lock().take();
+        let pending6 = self.solicits6.lock().take();
+        let from_lan = |iif: i32| iif != 0 && config.lan.contains(&iif);
+        if config.uplink == 0 {
+            return;
+        }
+        let states = self.current_states(config);
+        let mut key = self.site_key();
+        let net = self.net.get();
+        let time_ms = real_ns() / 1_000_000;
+        for &(host, ours, _) in pending.iter().flatten().filter(|p| from_lan(p.2)) {
+            let ours_octets = ours.to_be_bytes();
+            for &(code, gateway, announced) in states.iter().flatten() {
+                let seal = key.as_ref().map(|key| Seal {
+                    key,
+                    src: &ours_octets,
+                    time_ms,
+                });
+                let mut message = [0u8; NOTICE_MAX];
+                let notice = Notice { code, gateway };
+                let len = write_announced(
+                    crate::params::icmp_type(),
+                    &notice,
+                    &announced,
+                    seal.as_ref(),
+                    &mut message,
+                );
+                if inet::send_icmp4(net, ours, host, 255, &message[..len]).is_ok() {
+                    self.answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        for &(host, ours, iif) in pending6.iter().flatten().filter(|p| from_lan(p.2)) {
+            let ours_octets = ours.to_be_bytes();
+            for &(code, gateway, announced) in states.iter().flatten() {
+                let seal = key.as_ref().map(|key| Seal {
+                    key,
+                    src: &ours_octets,
+                    time_ms,
+                });
+                let mut message = [0u8; NOTICE6_MAX];
+                let notice = Notice6 {
+                    code,
+                    gateway: self.gateway6(config, gateway),
+                };
+                let len = write_announced6(
+                    crate::params::icmp6_type(),
+                    &notice,
+                    &announced,
+                    seal.as_ref(),
+                    &mut message,
+                );
+                if inet::send_icmp6(net, Some(ours), host, iif, 255, &message[..len]).is_ok() {
+                    self.answered6.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if let Some(key) = key.as_mut() {
+            wipe(key);
+        }
+    }
+
+    /// How IPv6 notices name `gateway`: a peer by the IPv6 address `peers6` gives it,
+    /// anything else by its IPv4-mapped address.
+    pub(super) fn gateway6(&self, config: &CeConfig, gateway: u32) -> u128 {
+        self.peers
+            .iter()
+            .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway)
+            .and_then(|i| config.peers6.get(i).copied())
+            .filter(|&addr| addr != 0)
+            .unwrap_or_else(|| ipv4_mapped(gateway))
+    }
+
+    /// A keepalive to `peer` (unicast, TTL 255), sealed under the site key if there is one
+    /// (then from the primary address of the interface towards the peer, which the seal
+    /// names). A peer that cannot be reached is what the misses detect: errors are ignored.
+    pub(super) fn send_keepalive(&self, peer: u32) {
+        let keepalive = Notice {
+            code: CODE_KEEPALIVE,
+            gateway: peer,
+        };
+        let Some(mut key) = self.site_key() else {
+            let mut message = [0u8; NOTICE_LEN];
+            write_notice(crate::params::icmp_type(), &keepalive, &mut message);
+            let _ = inet::send_icmp4(self.net.get(), 0, peer, 255, &message);
+            return;
+        };
+        let mut octets = [0u8; 16];
+        octets[..4].copy_from_slice(&peer.to_be_bytes());
+        let src = inet::route_oif(self.net.get(), kernel::bindings::AF_INET as i32, &octets, 0)
+            .map_or(0, |oif| self.primary_addr4(oif));
+        let src_octets = src.to_be_bytes();
+        let seal = Seal {
+            key: &key,
+            src: &src_octets,
+            time_ms: real_ns() / 1_000_000,
+        };
+        let announced = Announced {
+            copy: 0,
+            lifetime_s: 0,
+            boot: self.boot,
+            seq: 0,
+        };
+        let mut message = [0u8; NOTICE_MAX];
+        let len = write_announced(
+            crate::params::icmp_type(),
+            &keepalive,
+            &announced,
+            Some(&seal),
+            &mut message,
+        );
+        wipe(&mut key);
+        let _ = inet::send_icmp4(self.net.get(), src, peer, 255, &message[..len]);
+    }
+
+    /// The primary IPv4 address of interface `ifindex` (0: none): where this CE's
+    /// broadcasts on it come from, and what their seal names.
+    pub(super) fn primary_addr4(&self, ifindex: i32) -> u32 {
+        inet::local_addrs(self.net.get(), kernel::bindings::AF_INET as i32)
+            .ok()
+            .and_then(|addrs| {
+                addrs
+                    .iter()
+                    .find(|(_, i)| *i == ifindex)
+                    .map(|(octets, _)| {
+                        u32::from_be_bytes([octets[0], octets[1], octets[2], octets[3]])
+                    })
+            })
+            .unwrap_or(0)
+    }
+
+    /// When the copies of an announcement go, as configured now.
+    pub(super) fn timing(&self) -> Timing {
+        Timing {
+            repeat_ms: self.repeat_ms.load(Ordering::Relaxed),
+            repeats: self.repeats.load(Ordering::Relaxed),
+            refresh_ms: self.refresh_ms.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The CE role: what the batch says of the uplink. A failure is announced even if
+    /// the uplink works again by now (then followed by its recovery).
+    pub(super) fn uplink_events(&self, batch: &DeviceBatch<'_>) {
+        let config = *self.config.lock();
+        if config.uplink == 0 {
+            return;
+        }
+        let (lost, usable) = match batch.get(config.uplink) {
+            Some(change) => (change.lost, change.usable),
+            // Too many devices changed to list them all: look at the uplink itself.
+            None if batch.overflowed => {
+                let usable = netdev::usable(self.net.get(), config.uplink);
+                (!usable, usable)
+            }
+            None => return,
+        };
+        if lost {
+            self.uplink_now(&config, false);
+        }
+        if usable {
+            self.uplink_now(&config, true);
+        }
+    }
+
+    /// Broadcasts a notice when the uplink's usability flips to `usable`.
+    pub(super) fn uplink_now(&self, config: &CeConfig, usable: bool) {
+        if self.uplink_usable.swap(usable, Ordering::Relaxed) == usable {
+            return;
+        }
+        let code = if usable {
+            // Up again but the PE still silent: not restored yet (probing will say).
+            if self.pe_silent.load(Ordering::Relaxed) {
+                return;
+            }
+            CODE_LINK_RESTORED
+        } else {
+            self.uplink_failed_ns.store(real_ns(), Ordering::Relaxed);
+            CODE_CE_PE_LINK
+        };
+        self.broadcast(config, code, config.pe);
+    }
+
+    /// One echo probe of the PE (sleeps up to `wait_ms`). `keepalive_misses` unanswered
+    /// probes in a row on a link that is up count as the uplink failing (code 1); an
+    /// answer after that, as its recovery (code 5).
+    pub(super) fn probe_pe(&self, config: &CeConfig, wait_ms: u32) {
+        let mut pe = [0u8; 16];
+        pe[..4].copy_from_slice(&config.pe.to_be_bytes());
+        let mut rtt = [0u32; 1];
+        let probed = inet::probe_rtts(
+            self.net.get(),
+            kernel::bindings::AF_INET as i32,
+            &[[0u8; 16]],
+            &[pe],
+            wait_ms,
+            &mut rtt,
+        );
+        let usable = self.uplink_usable.load(Ordering::Relaxed);
+        if probed.is_ok() && rtt[0] > 0 {
+            self.pe_missed.store(0, Ordering::Relaxed);
+            if self.pe_silent.swap(false, Ordering::Relaxed) && usable {
+                self.broadcast(config, CODE_LINK_RESTORED, config.pe);
+            }
+            return;
+        }
+        let missed = self.pe_missed.fetch_add(1, Ordering::Relaxed) + 1;
+        if missed >= self.keepalive_misses.load(Ordering::Relaxed)
+            && !self.pe_silent.swap(true, Ordering::Relaxed)
+            && usable
+        {
+            self.uplink_failed_ns.store(real_ns(), Ordering::Relaxed);
+            self.broadcast(config, CODE_CE_PE_LINK, config.pe);
+        }
+    }
+
+    /// Announces a state change of `gateway` (the PE, or a peer CE): the first copy now,
+    /// the repetitions and refreshes from the work item (see [`Timing`]). A newer state of
+    /// the same gateway replaces the copies of the older one still to go.
+    pub(super) fn broadcast(&self, config: &CeConfig, code: u8, gateway: u32) {
+        let now = now_ms();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let mut announcement = Announcement::new(code, gateway, seq, now);
+        let copy = announcement.take_copy(&self.timing(), self.boot, now);
+        let slot = if gateway == config.pe {
+            Some(0)
+        } else {
+            self.peers
+                .iter()
+                .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway)
+                .map(|i| i + 1)
+        };
+        if let Some(slot) = slot {
+            if let Some(place) = self.announcing.lock().get_mut(slot) {
+                *place = Some(announcement);
+            }
+        }
+        if let Some(next) = announcement.next_ms {
+            self.arm(ms_until(next, now));
+        }
+        self.send_notice(config, code, gateway, &copy);
+        if net_ratelimit() {
+            let what = if code == CODE_LINK_RESTORED {
+                "works"
+            } else {
+                "failed"
+            };
+            let whose = if gateway == config.pe {
+                "uplink to PE"
+            } else {
+                "peer CE"
+            };
+            pr_info!(
+                "CE: {} {} {}: broadcast ICMP {} code {} (sequence {})\n",
+                whose,
+                ipv4::dotted(gateway, &mut [0; 16]),
+                what,
+                crate::params::icmp_type(),
+                code,
+                seq
+            );
+        }
+    }
+
+    /// Sends the copies of announcements that are due at `now`, and arms the work item
+    /// for the next.
+    pub(super) fn send_due_copies(&self, config: &CeConfig, now: u64) {
+        let timing = self.timing();
+        let mut due = [None; ANNOUNCEMENTS];
+        let mut next: Option<u64> = None;
+        {
+            let mut announcing = self.announcing.lock();
+            for (place, out) in announcing.iter_mut().zip(due.iter_mut()) {
+                let Some(announcement) = place.as_mut() else {
+                    continue;
+                };
+                if announcement.due(now) {
+                    let copy = announcement.take_copy(&timing, self.boot, now);
+                    *out = Some((announcement.code, announcement.gateway, copy));
+                }
+                // A finished one stays: it is the state a solicitation is answered with.
+                if let Some(at) = announcement.next_ms {
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                }
+            }
+        }
+        for (code, gateway, copy) in due.iter().flatten() {
+            self.send_notice(config, *code, *gateway, copy);
+        }
+        if let Some(at) = next {
+            self.arm(ms_until(at, now));
+        }
+    }
+
+    /// Forgets the announcements about the PE (`pe`) or the peers (`!pe`), with their
+    /// copies still to go: their subject was configured anew.
+    pub(super) fn forget_announcements(&self, pe: bool) {
+        let mut announcing = self.announcing.lock();
+        for (i, place) in announcing.iter_mut().enumerate() {
+            if (i == 0) == pe {
+                *place = None;
+            }
+        }
+    }
+
+    /// One copy of an announcement: broadcast on every LAN interface, and its IPv6 form.
+    pub(super) fn send_notice(
+        &self,
+        config: &CeConfig,
+        code: u8,
+        gateway: u32,
+        announced: &Announced,
+    ) {
+        let mut key = self.site_key();
+        for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
+            // Sealed, the notice names its source: send it from the address the seal names.
+            let src = if key.is_some() {
+                self.primary_addr4(ifindex)
+            } else {
+                0
+            };
+            let src_octets = src.to_be_bytes();
+            let seal = key.as_ref().map(|key| Seal {
+                key,
+                src: &src_octets,
+                time_ms: real_ns() / 1_000_000,
+            });
+            let mut message = [0u8; NOTICE_MAX];
+            let len = write_announced(
+                crate::params::icmp_type(),
+                &Notice { code, gateway },
+                announced,
+                seal.as_ref(),
+                &mut message,
+            );
+            let message = &message[..len];
+            match inet::send_icmp4_broadcast(self.net.get(), ifindex, src, message) {
+                Ok(()) if announced.copy > 0 => {
+                    self.resent.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(()) => {
+                    self.sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) if net_ratelimit() => {
+                    pr_warn!(
+                        "CE: could not broadcast a link notice on ifindex {}: {:?}\n",
+                        ifindex,
+                        e
+                    );
+                }
+                Err(_) => {}
+            }
+        }
+        self.multicast6(config, code, gateway, announced, key.as_ref());
+        if let Some(key) = key.as_mut() {
+            wipe(key);
+        }
+    }
+
+    /// The IPv6 form of a notice: to all nodes on every LAN interface, from each of its
+    /// IPv6 addresses. Nothing on interfaces without one.
+    pub(super) fn multicast6(
+        &self,
+        config: &CeConfig,
+        code: u8,
+        gateway: u32,
+        announced: &Announced,
+        key: Option<&[u8; KEY_LEN]>,
+    ) {
+        let notice = Notice6 {
+            code,
+            gateway: self.gateway6(config, gateway),
+        };
+        let net = self.net.get();
+        let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
+            return;
+        };
+        for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
+            for (octets, _) in addrs.iter().filter(|(_, i)| *i == ifindex) {
+                let src = u128::from_be_bytes(*octets);
+                let seal = key.map(|key| Seal {
+                    key,
+                    src: octets,
+                    time_ms: real_ns() / 1_000_000,
+                });
+                let mut message = [0u8; NOTICE6_MAX];
+                let len = write_announced6(
+                    crate::params::icmp6_type(),
+                    &notice,
+                    announced,
+                    seal.as_ref(),
+                    &mut message,
+                );
+                let message = &message[..len];
+                match inet::send_icmp6(net, Some(src), ALL_NODES, ifindex, 255, message) {
+                    Ok(()) if announced.copy > 0 => {
+                        self.resent6.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(()) => {
+                        self.sent6.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) if net_ratelimit() => {
+                        pr_warn!(
+                            "CE: could not multicast a link notice from {} on ifindex {}: {:?}\n",
+                            ipv6::canonical(src, &mut [0; 48]),
+                            ifindex,
+                            e
+                        );
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    /// A keepalive from `src`: only peer CEs send them.
+    pub(super) fn heard(&self, src: u32) -> Verdict {
+        let Some(i) = self
+            .peers
+            .iter()
+            .position(|p| src != 0 && p.load(Ordering::Relaxed) == src)
+        else {
+            return self.refuse::<V4>(src, "a keepalive from a router that is not a peer");
+        };
+        self.heard_ms[i].store(now_ms(), Ordering::Relaxed);
+        let bit = 1 << i;
+        if self.peer_down.fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
+            // Announced by the work item: broadcasting needs process context.
+            self.peer_back.fetch_or(bit, Ordering::Relaxed);
+            self.arm(0);
+        }
+        Verdict::Drop(EINVAL)
+    }
+}
