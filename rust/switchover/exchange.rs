@@ -1,0 +1,759 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The exchange (draft 2.1.2): sealing and opening code 3/4 messages, answering the peer's
+//! proposals, proposing moves when a notice marks a connection's pair down, retransmitting,
+//! and publishing the moved connections for the packet path; the work item that does it.
+
+#![forbid(unsafe_code)]
+
+use super::*;
+
+impl Drop for Sealer {
+    fn drop(&mut self) {
+        wipe(&mut self.salt);
+    }
+}
+
+impl KeySet {
+    pub(super) fn new(keys: &Keys) -> Result<Self> {
+        Ok(Self {
+            seal: Sealer {
+                aead: Aead::new(&keys.seal_key)?,
+                salt: keys.seal_salt,
+            },
+            open: Sealer {
+                aead: Aead::new(&keys.open_key)?,
+                salt: keys.open_salt,
+            },
+        })
+    }
+}
+
+impl<A> Chores<A> {
+    /// Room for the chores of `conns` connections and `messages` received messages, made
+    /// before the work item takes the lock under which it records them (interrupts off):
+    /// recording them then allocates nothing, unless connections were added in between.
+    pub(super) fn with_room(conns: usize, messages: usize) -> Self {
+        Self {
+            send: room_for(conns + messages),
+            kick: room_for(conns + messages),
+            forget: room_for(conns),
+        }
+    }
+
+    /// Records a message to send; false if there was no room even after trying.
+    pub(super) fn send(&mut self, job: Outgoing<A>) -> bool {
+        push_in_room(&mut self.send, job)
+    }
+
+    /// Records a socket to kick.
+    pub(super) fn kick(&mut self, sock: SockRef) {
+        push_in_room(&mut self.kick, sock);
+    }
+
+    /// Records a connection to forget (its references go outside the lock). Without room
+    /// it is dropped at once after all: better than keeping a dead socket.
+    pub(super) fn forget(&mut self, t: Tracked<A>) {
+        push_in_room(&mut self.forget, t);
+    }
+}
+
+/// An empty list with room for `n` (none if that cannot be allocated now).
+pub(super) fn room_for<T>(n: usize) -> KVec<T> {
+    KVec::with_capacity(n, GFP_KERNEL).unwrap_or_default()
+}
+
+/// Pushes `item` into the room made for it; only if there is none (the table grew since
+/// the room was made) does it allocate, atomically: the caller holds a spinlock.
+pub(super) fn push_in_room<T>(list: &mut KVec<T>, item: T) -> bool {
+    match list.push_within_capacity(item) {
+        Ok(()) => true,
+        Err(PushError(item)) => list.push(item, GFP_ATOMIC).is_ok(),
+    }
+}
+
+pub(super) fn exchange_error(e: ExchangeError) -> &'static str {
+    match e {
+        ExchangeError::CodeMismatch => "code differs in the encrypted part",
+        ExchangeError::NotARoute => "the proposed pair is not one of the connection's routes",
+        ExchangeError::NotAlterable => "the connection must not move",
+        ExchangeError::Unsolicited => "an answer to no request",
+        ExchangeError::LinkDown => "the proposed pair uses a link known down here",
+        ExchangeError::Stale => "a late copy of a superseded request",
+        ExchangeError::Taken => {
+            "the proposed pair is another socket's or connection's, or no longer a local address"
+        }
+        ExchangeError::TooOld => "sealed long before the peer's newer messages (held back?)",
+    }
+}
+
+impl<F: SwitchFamily> Switchover<F> {
+    /// Forgets connections that are over (their references go outside the lock, with the
+    /// chores), in one pass: the live ones move forward in their order, the closed ones end
+    /// up at the back and are popped (removing each in place would be quadratic, under a
+    /// lock that keeps interrupts off).
+    fn forget_closed(conns: &mut KVec<Tracked<F::Addr>>, chores: &mut Chores<F::Addr>) {
+        let mut kept = 0;
+        for i in 0..conns.len() {
+            if !conns[i].sock.closed() {
+                conns.swap(kept, i);
+                kept += 1;
+            }
+        }
+        while conns.len() > kept {
+            if let Some(t) = conns.pop() {
+                // On failure it is dropped here after all: better than keeping a dead
+                // socket.
+                chores.forget(t);
+            }
+        }
+    }
+
+    /// Seals and sends the messages of this run, within the peers' limits.
+    fn send_all(&self, chores: &Chores<F::Addr>, now: u64) {
+        let net = self.net.get();
+        for out in chores.send.iter() {
+            // Over the limit: a request goes again at its next retry, an answer when the
+            // peer repeats its request.
+            if !self.within_limit(out.dst, out.dst, now, |l| &mut l.sent) {
+                continue;
+            }
+            let Some(sealed) = Self::seal(out) else {
+                continue;
+            };
+            let message = &sealed[..Layout::<F::Addr>::LEN];
+            if let Err(e) = F::send(net, out.src, out.dst, message) {
+                if net_ratelimit() {
+                    pr_warn!(
+                        "switchover: could not send to {}: {:?}\n",
+                        F::shown(out.dst, &mut [0; 48]),
+                        e
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl<F: SwitchFamily> Tick for Switchover<F> {
+    fn tick(&self) {
+        let now = now_ms();
+        // The packet path's next inbox, allocated here (without it, messages are refused
+        // until the next run).
+        let fresh = KVec::with_capacity(INBOX_LEN, GFP_KERNEL).unwrap_or_default();
+        let inbox = core::mem::replace(&mut *self.inbox.lock(), fresh);
+        // Room for the chores and for the packet path's copy, made before the lock (only
+        // this work item makes connections move; new ones have not).
+        let room = self.conns.lock().len();
+        let mut chores = Chores::with_room(room, inbox.len());
+        self.handle_inbox(&inbox, now, &mut chores);
+        let mut moved = KVec::with_capacity(room, GFP_KERNEL).unwrap_or_default();
+        let mut words = [0u64; PORT_FILTER_BITS / 64];
+        let (next, empty, collected) = {
+            let mut conns = self.conns.lock();
+            let failback = self.propose_moves(&mut conns, now, &mut chores);
+            let retry = self.retransmit(&mut conns, now, &mut chores);
+            let next = match (failback, retry) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            Self::forget_closed(&mut conns, &mut chores);
+            let collected = Self::collect_moved(&conns, &mut moved, &mut words);
+            (next, conns.is_empty(), collected)
+        };
+        drop(inbox);
+        // Before any message goes: the peer may use the new pair as soon as it reads one,
+        // and its packets must find the connection (a TCP segment for an unknown tuple
+        // draws a reset).
+        if collected {
+            self.publish_moved(moved, words);
+        } else {
+            // Copies of some; the next run tries again.
+            drop(moved);
+            self.arm(PRUNE_MS / 10);
+        }
+        self.send_all(&chores, now);
+        for sock in chores.kick.iter() {
+            sock.kick();
+        }
+        drop(chores);
+        if empty {
+            let _membership = self.membership.lock();
+            if self.conns.lock().is_empty() {
+                let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
+            }
+        } else {
+            let delay = next.map_or(PRUNE_MS, |due| {
+                due.saturating_sub(now).min(u64::from(PRUNE_MS)) as u32
+            });
+            self.arm(delay);
+        }
+    }
+}
+
+impl<F: SwitchFamily> Switchover<F> {
+    /// Prepares a message of `t` sealing `alt`, naming the connection as `pcb`, from `src`
+    /// to `dst`: takes its sequence number now; [`Switchover::seal`] encrypts it later,
+    /// outside the lock.
+    pub(super) fn seal_job(
+        t: &mut Tracked<F::Addr>,
+        code: u8,
+        pcb: &IdPcb<F::Addr>,
+        alt: &AltRoute<F::Addr>,
+        src: F::Addr,
+        dst: F::Addr,
+    ) -> Option<Outgoing<F::Addr>> {
+        let keys = t.keys.as_ref()?.clone();
+        Some(Outgoing {
+            src,
+            dst,
+            keys,
+            code,
+            pcb: *pcb,
+            seq: t.conn.next_seq(),
+            alt: *alt,
+        })
+    }
+
+    /// Seals a prepared message.
+    pub(super) fn seal(out: &Outgoing<F::Addr>) -> Option<[u8; MESSAGE_MAX]> {
+        let mut m = [0u8; MESSAGE_MAX];
+        let len = Layout::<F::Addr>::LEN;
+        write_clear(F::icmp_type(), out.code, &out.pcb, out.seq, &mut m);
+        // Stamped now, whatever the fields came from (an answer copies the request's).
+        let alt = AltRoute {
+            stamp: now_ms(),
+            ..out.alt
+        };
+        alt.write(m.get_mut(Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG)?);
+        let nonce = kdf::nonce(&out.keys.seal.salt, out.seq);
+        let (ad, rest) = m.get_mut(..len)?.split_at_mut(Layout::<F::Addr>::NONCE);
+        let (plain, tag) = rest
+            .get_mut(NONCE_LEN..)?
+            .split_at_mut(AltRoute::<F::Addr>::LEN);
+        let tag: &mut [u8; TAG_LEN] = tag.try_into().ok()?;
+        out.keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
+        // ICMPv6's checksum, over the addresses too, is the sending socket's job.
+        if F::VERIFY_CHECKSUM {
+            finish_checksum(m.get_mut(..len)?);
+        }
+        Some(m)
+    }
+
+    /// Opens the encrypted part of `message` (number `seq`) with `keys`; `None` if it
+    /// does not authenticate or is malformed.
+    pub(super) fn open(keys: &KeySet, message: &[u8], seq: u64) -> Option<AltRoute<F::Addr>> {
+        let mut ad_room = [0u8; Layout::<u128>::NONCE];
+        let ad = ad_room.get_mut(..Layout::<F::Addr>::NONCE)?;
+        ad.copy_from_slice(message.get(..Layout::<F::Addr>::NONCE)?);
+        ad.get_mut(2..4)?.fill(0);
+        let mut plain_room = [0u8; ALT_ROUTE_MAX];
+        let plain = plain_room.get_mut(..AltRoute::<F::Addr>::LEN)?;
+        plain.copy_from_slice(message.get(Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG)?);
+        let tag = <&[u8; TAG_LEN]>::try_from(message.get(Layout::<F::Addr>::TAG..)?).ok()?;
+        let nonce = kdf::nonce(&keys.open.salt, seq);
+        keys.open.aead.open(&nonce, ad, plain, tag).ok()?;
+        AltRoute::<F::Addr>::read(plain)
+    }
+
+    /// The positions in `conns` of the connections a message naming `ours` from `src`
+    /// may be about: those whose pair in use is the one named first (a connection's own
+    /// peer names it so), then those that merely list it among their routes.
+    pub(super) fn named<'a>(
+        conns: &'a [Tracked<F::Addr>],
+        ours: &'a IdPcb<F::Addr>,
+        src: F::Addr,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let in_use = |t: &Tracked<F::Addr>| t.conn.current() == (ours.laddr, ours.faddr);
+        let exact = conns
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && in_use(t));
+        let listed = conns
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && !in_use(t));
+        Iterator::chain(exact, listed).map(|(at, _)| at)
+    }
+
+    /// Under the lock: adds to `out` the connections message number `index` may be about,
+    /// with their keys, to be tried outside the lock. `None`, or why there is none.
+    pub(super) fn candidates(
+        conns: &[Tracked<F::Addr>],
+        index: usize,
+        incoming: &Incoming<F::Addr>,
+        out: &mut KVec<Candidate>,
+    ) -> Option<&'static str> {
+        let Some(sealed) = incoming
+            .message
+            .get(..incoming.len)
+            .and_then(Self::clear_part)
+        else {
+            return Some("malformed");
+        };
+        let ours = Self::as_we_name_it(&sealed);
+        let mut why = Some("names no connection of its source");
+        for at in Self::named(conns, &ours, incoming.src).take(CANDIDATES_PER_MESSAGE) {
+            let Some(t) = conns.get(at) else {
+                continue;
+            };
+            let Some(keys) = t.keys.as_ref() else {
+                why = why.and(Some("connection has no keys"));
+                continue;
+            };
+            if !t.conn.replay.check(sealed.seq) {
+                why = why.and(Some("replayed"));
+                continue;
+            }
+            let candidate = Candidate {
+                message: index,
+                conn: t.sock.id(),
+                keys: keys.clone(),
+            };
+            // The room was reserved outside the lock.
+            if out.push_within_capacity(candidate).is_ok() {
+                why = None;
+            }
+        }
+        why
+    }
+
+    /// Under the lock: acts on a received message that the keys of connection `conn`
+    /// opened (`alt`).
+    pub(super) fn apply(
+        &self,
+        conns: &mut KVec<Tracked<F::Addr>>,
+        incoming: &Incoming<F::Addr>,
+        conn: usize,
+        alt: AltRoute<F::Addr>,
+        chores: &mut Chores<F::Addr>,
+        now: u64,
+    ) {
+        let src = incoming.src;
+        let Some(sealed) = incoming
+            .message
+            .get(..incoming.len)
+            .and_then(Self::clear_part)
+        else {
+            return self.refuse(src, "malformed");
+        };
+        let ours = Self::as_we_name_it(&sealed);
+        let Some(at) = conns
+            .iter()
+            .position(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
+        else {
+            return self.refuse(src, "its connection is gone");
+        };
+        // The messages travel over the proposed pair (see `transmit` and the answer
+        // below): the source is the peer's address on it, never another of its peers.
+        // Checked before the sequence number counts as seen, so that a copy sent from
+        // elsewhere first cannot make the real one a replay.
+        let (local, peer) = if sealed.code == CODE_SET_ALT_ROUTE {
+            (alt.dst, alt.src)
+        } else {
+            (alt.src, alt.dst)
+        };
+        if src != peer {
+            return self.refuse(src, "not sent from the peer's address on the proposed pair");
+        }
+        let claimable = self.claimable(conns, at, local, peer);
+        let Some(t) = conns.get_mut(at) else {
+            return;
+        };
+        // A copy of the same message earlier in this batch was acted on already.
+        if !t.conn.replay.check(sealed.seq) {
+            return self.refuse(src, "replayed");
+        }
+        t.conn.replay.accept(sealed.seq);
+        if alt.code != sealed.code {
+            return self.refuse(src, "code differs in the encrypted part");
+        }
+        if !t.conn.fresh.is_fresh(alt.stamp, now) {
+            return self.refuse(src, exchange_error(ExchangeError::TooOld));
+        }
+        t.conn.fresh.accept(alt.stamp, now);
+        let before = t.conn.in_use;
+        if sealed.code == CODE_SET_ALT_ROUTE {
+            let is_down = self.down_view();
+            let answer = match t.conn.accept_request(
+                &alt,
+                sealed.seq,
+                |local| !is_down(local),
+                |_, _| claimable,
+            ) {
+                Ok(answer) => answer,
+                // A late copy of our peer's own earlier request: nothing to see.
+                Err(ExchangeError::Stale) => return,
+                Err(e) => return self.refuse(src, exchange_error(e)),
+            };
+            // From our new local address to the peer's.
+            let job = Self::seal_job(
+                t,
+                CODE_ALT_ROUTE_ESTABLISHED,
+                &sealed.pcb,
+                &answer,
+                alt.dst,
+                alt.src,
+            );
+            if let Some(job) = job {
+                if chores.send(job) {
+                    self.counters.answers.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        } else if let Err(e) = t.conn.accept_answer(&alt, |_, _| claimable) {
+            return self.refuse(src, exchange_error(e));
+        }
+        if t.conn.in_use != before {
+            self.switched(t, chores);
+        }
+    }
+
+    /// Handles the received messages: which connection each may be about is read under
+    /// the lock, the AES-GCM opening is done outside it, and what they ask is done under
+    /// it again (with everything checked anew: the table may have changed meanwhile).
+    pub(super) fn handle_inbox(
+        &self,
+        inbox: &[Incoming<F::Addr>],
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) {
+        if inbox.is_empty() {
+            return;
+        }
+        let room = inbox.len() * CANDIDATES_PER_MESSAGE;
+        let (Ok(mut candidates), Ok(mut refusals), Ok(mut opened)) = (
+            KVec::<Candidate>::with_capacity(room, GFP_KERNEL),
+            KVec::<Option<&'static str>>::with_capacity(inbox.len(), GFP_KERNEL),
+            KVec::<(usize, usize, AltRoute<F::Addr>)>::with_capacity(inbox.len(), GFP_KERNEL),
+        ) else {
+            // Dropped: the peer repeats its request, or the exchange gives up.
+            self.counters
+                .refused
+                .fetch_add(inbox.len() as u64, Ordering::Relaxed);
+            return;
+        };
+        {
+            let conns = self.conns.lock();
+            for (index, incoming) in inbox.iter().enumerate() {
+                let why = Self::candidates(&conns, index, incoming, &mut candidates);
+                let _ = refusals.push_within_capacity(why);
+            }
+        }
+        for (index, incoming) in inbox.iter().enumerate() {
+            let Some(message) = incoming.message.get(..incoming.len) else {
+                continue;
+            };
+            let Some(sealed) = Self::clear_part(message) else {
+                continue;
+            };
+            let found = candidates
+                .iter()
+                .filter(|c| c.message == index)
+                .find_map(|c| Some((c.conn, Self::open(&c.keys, message, sealed.seq)?)));
+            match found {
+                Some((conn, alt)) => {
+                    let _ = opened.push_within_capacity((index, conn, alt));
+                }
+                None => {
+                    let why = refusals
+                        .get(index)
+                        .copied()
+                        .flatten()
+                        .unwrap_or("does not authenticate");
+                    self.refuse(incoming.src, why);
+                }
+            }
+        }
+        // The keys go outside the lock.
+        drop(candidates);
+        if opened.is_empty() {
+            return;
+        }
+        let mut conns = self.conns.lock();
+        for &(index, conn, alt) in opened.iter() {
+            if let Some(incoming) = inbox.get(index) {
+                self.apply(&mut conns, incoming, conn, alt, chores, now);
+            }
+        }
+    }
+
+    pub(super) fn switched(&self, t: &Tracked<F::Addr>, chores: &mut Chores<F::Addr>) {
+        self.counters.switched.fetch_add(1, Ordering::Relaxed);
+        chores.kick(t.sock.clone());
+        if net_ratelimit() {
+            let (local, peer) = t.conn.current();
+            pr_info!(
+                "switchover: {} port {} -> {} port {} now uses {} -> {}\n",
+                F::shown(t.conn.tuple.laddr, &mut [0; 48]),
+                t.conn.tuple.lport,
+                F::shown(t.conn.tuple.faddr, &mut [0; 48]),
+                t.conn.tuple.fport,
+                F::shown(local, &mut [0; 48]),
+                F::shown(peer, &mut [0; 48])
+            );
+        }
+    }
+
+    /// The interval between transmissions of a request for `t`.
+    pub(super) fn retry_interval(&self, t: &Tracked<F::Addr>) -> u32 {
+        match self.retry_ms.load(Ordering::Relaxed) {
+            0 => match t.sock.srtt_us() {
+                0 => 100,
+                srtt => (2 * srtt / 1000).clamp(10, 1000),
+            },
+            ms => ms,
+        }
+    }
+
+    /// Whether a local address is in a domain that a notice marked down, as things are now.
+    ///
+    /// A connection of this host's home address travels under its care-of address (see
+    /// `home.rs`): the home address is down when the care-of address is.
+    pub(super) fn down_view(&self) -> impl Fn(F::Addr) -> bool {
+        let down = F::down_mask(&self.linkfail);
+        let (table, home, careof) = {
+            let guard = rcu::read_lock();
+            let snapshot = self.domains.snapshot(&guard);
+            (snapshot.table, snapshot.own_home, snapshot.careof)
+        };
+        move |addr: F::Addr| {
+            let on_wire = match careof {
+                Some(careof) if Some(addr) == home => careof,
+                _ => addr,
+            };
+            table
+                .domain_of(on_wire)
+                .is_some_and(|d| down & (1 << d.index) != 0)
+        }
+    }
+
+    /// Starts exchanges: away from a failed domain at once; back to the socket's own pair
+    /// once it works again and no notice came for `failback_ms` (damping: a flapping link
+    /// does not drag connections back and forth). Returns when a failback falls due.
+    pub(super) fn propose_moves(
+        &self,
+        conns: &mut KVec<Tracked<F::Addr>>,
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) -> Option<u64> {
+        let is_down = self.down_view();
+        let retries = self.retries.load(Ordering::Relaxed).clamp(1, 255) as u8;
+        let failback_ms = self.failback_ms.load(Ordering::Relaxed);
+        let last_notice = self.last_notice_ms.load(Ordering::Relaxed);
+        let calm_at = last_notice + u64::from(failback_ms);
+        let changes = (last_notice, F::down_mask(&self.linkfail));
+        let mut due = None;
+        for at in 0..conns.len() {
+            let Some(t) = conns.get_mut(at) else {
+                break;
+            };
+            if t.changes_seen != changes {
+                t.changes_seen = changes;
+                t.conn.something_changed();
+                t.stranded = false;
+            }
+            let Some(t) = conns.get(at) else {
+                break;
+            };
+            if t.conn.stat != STAT_ALTER || t.keys.is_none() || t.conn.pending.is_some() {
+                continue;
+            }
+            let route = if is_down(t.conn.current().0) {
+                let alternate = t.conn.alternate(
+                    |local| !is_down(local),
+                    |local, peer| self.claimable(conns, at, local, peer),
+                );
+                let Some(route) = alternate else {
+                    // Every other route is down, taken or refused: stay, and try again
+                    // when something changes.
+                    if let Some(t) = conns.get_mut(at) {
+                        if !t.stranded {
+                            t.stranded = true;
+                            self.counters.stranded.fetch_add(1, Ordering::Relaxed);
+                            if net_ratelimit() {
+                                pr_warn!(
+                                    "switchover: port {} has no route that avoids the failed \
+                                     link; staying until something changes\n",
+                                    t.conn.tuple.lport
+                                );
+                            }
+                        }
+                    }
+                    continue;
+                };
+                route
+            } else if let Some(route) = t.conn.home_route(|local| !is_down(local)) {
+                if failback_ms == 0 {
+                    continue;
+                }
+                if now < calm_at {
+                    due = Some(calm_at);
+                    continue;
+                }
+                route
+            } else {
+                continue;
+            };
+            let Some(t) = conns.get_mut(at) else {
+                break;
+            };
+            let pcb = t.conn.wire_pcb();
+            let Some(alt) = t.conn.propose(route, retries) else {
+                continue;
+            };
+            if route
+                != t.conn
+                    .routes
+                    .find(t.conn.tuple.laddr, t.conn.tuple.faddr)
+                    .unwrap_or(u8::MAX)
+            {
+                t.conn.fled = true;
+            }
+            self.transmit(t, &pcb, &alt, now, chores);
+        }
+        due
+    }
+
+    /// Sends (again) the request of `t` for `alt`.
+    pub(super) fn transmit(
+        &self,
+        t: &mut Tracked<F::Addr>,
+        pcb: &IdPcb<F::Addr>,
+        alt: &AltRoute<F::Addr>,
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) {
+        let Some(pending) = t.conn.pending.as_mut() else {
+            return;
+        };
+        pending.tries_left = pending.tries_left.saturating_sub(1);
+        // Over the proposed route itself: the old one is dead.
+        let Some(job) = Self::seal_job(t, CODE_SET_ALT_ROUTE, pcb, alt, alt.src, alt.dst) else {
+            return;
+        };
+        if chores.send(job) {
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        }
+        t.next_try_ms = now + u64::from(self.retry_interval(t));
+    }
+
+    /// Repeats unanswered requests that are due, or gives up on them.
+    pub(super) fn retransmit(
+        &self,
+        conns: &mut KVec<Tracked<F::Addr>>,
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        for t in conns.iter_mut() {
+            let Some(pending) = t.conn.pending else {
+                continue;
+            };
+            if t.next_try_ms > now {
+                next = Some(next.map_or(t.next_try_ms, |n| n.min(t.next_try_ms)));
+                continue;
+            }
+            if pending.tries_left == 0 {
+                // Refused (the pair crosses a link the peer knows down), or the peer is
+                // gone: that route is not proposed again until something changes; the
+                // next one may be, at the next run.
+                t.conn.give_up();
+                self.counters.gave_up.fetch_add(1, Ordering::Relaxed);
+                if net_ratelimit() {
+                    pr_warn!(
+                        "switchover: port {}: no answer from the peer for route {}; trying \
+                         another\n",
+                        t.conn.tuple.lport,
+                        pending.route
+                    );
+                }
+                next = Some(now);
+                continue;
+            }
+            let pcb = t.conn.wire_pcb();
+            let Some(&(src, dst)) = t.conn.routes.as_slice().get(usize::from(pending.route)) else {
+                continue;
+            };
+            let alt = AltRoute {
+                code: CODE_SET_ALT_ROUTE,
+                stamp: 0,
+                src,
+                dst,
+            };
+            self.transmit(t, &pcb, &alt, now, chores);
+            next = Some(next.map_or(t.next_try_ms, |n| n.min(t.next_try_ms)));
+        }
+        next
+    }
+
+    /// Under the `conns` lock: copies into `entries` (room reserved outside the lock) the
+    /// connections that moved, are moving or ever moved, and sums them up for the packet
+    /// path's filter. False if `entries` had too little room (nothing to publish then).
+    pub(super) fn collect_moved(
+        conns: &KVec<Tracked<F::Addr>>,
+        entries: &mut KVec<MovedEntry<F::Addr>>,
+        words: &mut [u64; PORT_FILTER_BITS / 64],
+    ) -> bool {
+        for t in conns.iter() {
+            let c = &t.conn;
+            if c.in_use.is_none() && c.pending.is_none() && c.switches == 0 {
+                continue;
+            }
+            let entry = MovedEntry {
+                conn: t.conn,
+                sock: t.sock.clone(),
+            };
+            if entries.push_within_capacity(entry).is_err() {
+                return false;
+            }
+            let bit = port_filter_bit(c.tuple.lport, c.tuple.fport);
+            if let Some(word) = words.get_mut(bit / 64) {
+                *word |= 1 << (bit % 64);
+            }
+        }
+        true
+    }
+
+    /// Outside the lock: publishes `entries` (from [`Switchover::collect_moved`]) to the
+    /// packet path if they differ from what it reads, with their index by ports, then the
+    /// filter `words`. Sleeps (a grace period before the old copy goes).
+    pub(super) fn publish_moved(
+        &self,
+        entries: KVec<MovedEntry<F::Addr>>,
+        words: [u64; PORT_FILTER_BITS / 64],
+    ) {
+        let unchanged = {
+            let guard = rcu::read_lock();
+            let view = self.moved_view.read(&guard);
+            view.entries.len() == entries.len()
+                && view
+                    .entries
+                    .iter()
+                    .zip(entries.iter())
+                    .all(|(a, b)| a.same_as(b))
+        };
+        let moved = entries.len() as u32;
+        if !unchanged {
+            // Without room for the index the look-up goes through every entry instead.
+            let index = KVec::from_elem(0u16, port_index_slots(entries.len()), GFP_KERNEL)
+                .ok()
+                .and_then(|mut table| {
+                    let all_in = entries.iter().enumerate().all(|(at, e)| {
+                        port_index_insert(&mut table, e.conn.tuple.lport, e.conn.tuple.fport, at)
+                    });
+                    all_in.then_some(table)
+                })
+                .unwrap_or_default();
+            let Ok(view) = KBox::new(MovedView { entries, index }, GFP_KERNEL) else {
+                // The packet path keeps the old copy; the next run tries again.
+                return;
+            };
+            self.moved_view.replace(view);
+        }
+        // Each word is stored whole: a bit set before and after is never seen clear.
+        for (slot, word) in self.moved_ports.iter().zip(words) {
+            slot.store(word, Ordering::Relaxed);
+        }
+        self.moved.store(moved, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Moving live connections off a failed provider link (draft 2.1.2), IPv4 and IPv6.
+//!
+//! Applications register a connection with `SITEMH_SO_LFROUTES` (its routes) and
+//! `SITEMH_SO_SEQPARAM` (its TLS session, from which both ends derive the same AES-GCM
+//! keys). When a link-failure notice marks the domain of the connection's local address
+//! down, this end proposes the best route that avoids it to the peer in an authenticated
+//! `SET_ALT_ROUTE`, sent over that route and repeated `retries` times every `retry_ms`
+//! until `ALT_ROUTE_ESTABLISHED` comes back; the peer moves when it accepts, this end when
+//! the answer arrives. A moved connection keeps its socket's addresses: its packets are
+//! translated to the pair in use on the way out and back on the way in. Then TCP is told
+//! to retransmit at once what was lost on the dead path.
+//!
+//! Messages arrive in the packet path; they are queued (at most [`INBOX_LEN`]: the excess
+//! is dropped and counted, which bounds the work a flood can cause; beyond a per-peer rate
+//! limit they are not even queued) and handled, like
+//! retransmissions and forgetting closed sockets, by one work item.
+//!
+//! When the link works again (a code 5 notice), connections move back to their sockets'
+//! own pairs the same way, once no notice came for `failback_ms` (damping).
+//!
+//! IPv6 connections do the same with the IPv6 messages (ICMPv6 type `icmp6_type`, an
+//! informational one) over IPv6; each family has its own [`Switchover`], and the knobs
+//! below apply to both.
+//!
+//! Per namespace, under `net.ipv4.sitemh_lf.`: `retries` (transmissions of a request,
+//! default 5), `retry_ms` (interval; 0, the default: twice the connection's smoothed
+//! round trip, at least 10 ms, 100 ms without a measurement), `failback_ms` (default
+//! 2000; 0: never move back), and `peer_rate` / `peer_burst` (messages a second, 0: no
+//! limit, and burst, per peer, each way: default 1000 and 500).
+
+#![deny(unsafe_code)]
+
+mod exchange;
+mod family;
+mod path;
+mod sockopt;
+mod sysctl;
+
+use exchange::{
+    push_in_room,
+    room_for, //
+};
+pub(crate) use family::SwitchFamily;
+pub(crate) use sysctl::LfKnob;
+
+use core::{
+    fmt::Write,
+    sync::atomic::{
+        AtomicU32,
+        AtomicU64,
+        Ordering, //
+    },
+};
+
+use kernel::{
+    alloc::kvec::PushError,
+    new_mutex, new_spinlock_irq,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::{
+        rcu,
+        Arc,
+        Mutex,
+        SpinLockIrq, //
+    },
+    uaccess::UserSlice,
+};
+
+use crate::{
+    domains::{
+        FamilyState, //
+    },
+    family::{
+        Family,
+        V4,
+        V6, //
+    },
+    ffi::{
+        crypto::Aead,
+        inet,
+        net::{
+            current_is_net_admin,
+            net_ratelimit,
+            Net,
+            NetRef, //
+        },
+        netfilter::{
+            Packet,
+            Verdict, //
+        },
+        rcu::RcuBox,
+        sock::{
+            addr_is_local4,
+            addr_is_local6,
+            SockRef,
+            Tuple, //
+        },
+        sockopt::Socket,
+        sysctl::{
+            NetSysctlText,
+            TextKnob, //
+        },
+        work::{
+            now_ms,
+            OwnedTicker,
+            Tick, //
+        },
+    },
+    hook_user::{
+        self,
+        Hooks, //
+    },
+    linkfail::LinkFail,
+    logic::{
+        kdf::{self, wipe, Keys},
+        linkfail::{
+            finish_checksum,
+            parse_sealed,
+            write_clear,
+            AltRoute,
+            IdPcb,
+            Layout,
+            Sealed,
+            CODE_ALT_ROUTE_ESTABLISHED,
+            CODE_SET_ALT_ROUTE,
+            NONCE_LEN,
+            TAG_LEN, //
+        },
+        prefix::WireAddr,
+        ratelimit::PeerLimiter,
+        sockopt::{
+            parse_lfstat,
+            LfRoutes,
+            SeqParam, //
+        },
+        switchover::{
+            port_filter_bit,
+            port_index_candidates,
+            port_index_insert,
+            port_index_slots,
+            Conn,
+            ExchangeError,
+            Routes,
+            MAX_LFROUTES,
+            PORT_FILTER_BITS,
+            STAT_ALTER,
+            STAT_DO_NOT_ALTER, //
+        },
+        text::{
+            parse_decimal,
+            FixedBuf, //
+        },
+    },
+};
+
+use crate::ffi::uapi::{
+    self,
+    SO_LFROUTES,
+    SO_LFSTAT,
+    SO_SEQPARAM, //
+};
+
+/// Messages waiting for the work item, at most.
+pub(crate) const INBOX_LEN: usize = 64;
+/// Messages about one connection waiting for the work item, at most: a flood about one
+/// connection (whose tuple and peers an attacker may know) leaves room for the others'.
+const INBOX_PER_CONN: usize = 4;
+/// Peers (sent) and connections (received) whose messages are rate-limited apart (see
+/// [`PeerLimiter`]).
+const LIMITED_PEERS: usize = 32;
+/// Default per-peer limits of `net.ipv4.sitemh_lf.{peer_rate,peer_burst}`: far above what
+/// keepalives and a few hundred connections moving at once need.
+const PEER_RATE: u32 = 1000;
+const PEER_BURST: u32 = 500;
+
+/// Limits on the code 3/4 messages received, per connection they name (their source
+/// address can be forged, the connection they must authenticate for cannot be chosen
+/// freely), and sent, per peer (beyond the draft).
+struct PeerLimits<A: Copy + Eq> {
+    /// Keyed by the named connection's [`SockRef::id`].
+    received: PeerLimiter<usize, LIMITED_PEERS>,
+    sent: PeerLimiter<A, LIMITED_PEERS>,
+    /// Messages a second (0: no limit) and burst, as configured.
+    rate: u32,
+    burst: u32,
+}
+
+/// Room for a code 3/4 message of either family (IPv6's is the longer).
+const MESSAGE_MAX: usize = Layout::<u128>::LEN;
+/// Room for the encrypted part of either family.
+const ALT_ROUTE_MAX: usize = AltRoute::<u128>::LEN;
+/// How often closed sockets are forgotten while connections are tracked.
+const PRUNE_MS: u32 = 1000;
+/// Connections tracked per namespace, at most (every one costs a look per packet once it
+/// moved).
+const MAX_TRACKED: usize = 4096;
+/// Connections one user may have tracked per namespace, unless it administers the
+/// namespace's network: no user can take the whole table from the others.
+const MAX_TRACKED_PER_USER: usize = 256;
+
+/// One direction's prepared key and nonce salt (the key is freed with
+/// `kfree_sensitive`, the salt wiped).
+struct Sealer {
+    aead: Aead,
+    salt: [u8; 4],
+}
+
+/// The keys of one connection.
+struct KeySet {
+    seal: Sealer,
+    open: Sealer,
+}
+
+/// A connection the module tracks.
+struct Tracked<A> {
+    conn: Conn<A>,
+    sock: SockRef,
+    /// Who owns the socket (for [`MAX_TRACKED_PER_USER`]).
+    uid: u32,
+    /// Shared with the work item, which seals and opens outside the lock.
+    keys: Option<Arc<KeySet>>,
+    /// When the pending request is due again (ms of the monotonic clock).
+    next_try_ms: u64,
+    /// The last notice's time and the domains down (a mark may lapse without a notice)
+    /// when this connection last forgot its unanswered routes: when either differs,
+    /// something changed, and they may be proposed again.
+    changes_seen: (u64, u32),
+    /// No route avoided the failed link at the last look (counted once per episode).
+    stranded: bool,
+}
+
+/// A message to seal and send once the lock is released: AES-GCM never runs with
+/// interrupts off.
+struct Outgoing<A> {
+    src: A,
+    dst: A,
+    keys: Arc<KeySet>,
+    code: u8,
+    /// The connection as the message names it.
+    pcb: IdPcb<A>,
+    seq: u64,
+    alt: AltRoute<A>,
+}
+
+/// A moved connection as the packet path sees it.
+struct MovedEntry<A> {
+    conn: Conn<A>,
+    sock: SockRef,
+}
+
+/// The connections that moved, are moving or ever moved, for the packet path (read
+/// under RCU, never changed: replaced whole).
+struct MovedView<A> {
+    entries: KVec<MovedEntry<A>>,
+    /// Their positions by ports ([`port_index_insert`]); empty when it could not be
+    /// built: the look-up then goes through every entry.
+    index: KVec<u16>,
+}
+
+/// A connection a received message may be about, and its keys, to try outside the lock.
+struct Candidate {
+    /// Its position in the inbox taken.
+    message: usize,
+    /// The connection's [`SockRef::id`].
+    conn: usize,
+    keys: Arc<KeySet>,
+}
+
+/// Connections tried per received message, at most: those using the pair the message
+/// names come first, so overlapping registrations cannot push the right one out.
+const CANDIDATES_PER_MESSAGE: usize = 4;
+
+/// A received code 3/4 message whose clear part checked out.
+#[derive(Clone, Copy)]
+struct Incoming<A> {
+    src: A,
+    /// The [`SockRef::id`] of the connection it names, when it was queued.
+    conn: usize,
+    len: usize,
+    message: [u8; MESSAGE_MAX],
+}
+
+/// What one run of the work item does after releasing the lock.
+struct Chores<A> {
+    send: KVec<Outgoing<A>>,
+    kick: KVec<SockRef>,
+    forget: KVec<Tracked<A>>,
+}
+
+/// Counters shown in `/proc/net/sitemh`.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    answers: AtomicU64,
+    switched: AtomicU64,
+    refused: AtomicU64,
+    gave_up: AtomicU64,
+    /// Messages not processed or not sent: over their peer's rate limit.
+    limited: AtomicU64,
+    /// Times a connection found no route avoiding a failed link (every other one down
+    /// or refused): it stays on its pair until something changes.
+    stranded: AtomicU64,
+}
+
+/// The switchover state of one namespace and address family.
+#[pin_data]
+pub(crate) struct Switchover<F: SwitchFamily> {
+    /// Stopped first, so no run sees the rest half gone.
+    ticker: OwnedTicker<Switchover<F>>,
+    #[pin]
+    conns: SpinLockIrq<KVec<Tracked<F::Addr>>>,
+    #[pin]
+    inbox: SpinLockIrq<KVec<Incoming<F::Addr>>>,
+    #[pin]
+    limits: SpinLockIrq<PeerLimits<F::Addr>>,
+    /// Held while a connection is added or the table is found empty, and the packet
+    /// hooks are wanted or released accordingly: the two decisions cannot interleave.
+    #[pin]
+    membership: Mutex<()>,
+    /// Tracked connections that moved, are moving or ever moved: packets need a look only
+    /// then.
+    moved: AtomicU32,
+    /// One bit per [`port_filter_bit`] of those connections: a packet whose ports map to
+    /// a clear bit belongs to none of them and skips the look-up.
+    moved_ports: [AtomicU64; PORT_FILTER_BITS / 64],
+    /// Those connections as the packet path reads them: a copy published through RCU by
+    /// the work item whenever they change, so that no packet takes a lock.
+    moved_view: RcuBox<MovedView<F::Addr>>,
+    /// When the last notice changed which domains are down (ms).
+    last_notice_ms: AtomicU64,
+    retries: AtomicU32,
+    retry_ms: AtomicU32,
+    failback_ms: AtomicU32,
+    counters: Counters,
+    domains: Arc<FamilyState<F>>,
+    linkfail: Arc<LinkFail>,
+    hooks: Hooks,
+    net: NetRef,
+}
+
+impl<F: SwitchFamily> Switchover<F> {
+    /// The state of `net`.
+    pub(crate) fn new(
+        net: &Net,
+        domains: Arc<FamilyState<F>>,
+        linkfail: Arc<LinkFail>,
+        hooks: Hooks,
+    ) -> Result<Arc<Self>> {
+        let view = KBox::new(MovedView::empty(), GFP_KERNEL)?;
+        // The packet path queues into room made here and by the work item, never
+        // allocating itself.
+        let inbox = KVec::with_capacity(INBOX_LEN, GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                ticker: OwnedTicker::new(),
+                conns <- new_spinlock_irq!(KVec::new()),
+                inbox <- new_spinlock_irq!(inbox),
+                limits <- new_spinlock_irq!(PeerLimits::new(PEER_RATE, PEER_BURST)),
+                membership <- new_mutex!(()),
+                moved: AtomicU32::new(0),
+                moved_ports: [const { AtomicU64::new(0) }; PORT_FILTER_BITS / 64],
+                moved_view: RcuBox::new(view),
+                last_notice_ms: AtomicU64::new(0),
+                retries: AtomicU32::new(5),
+                retry_ms: AtomicU32::new(0),
+                failback_ms: AtomicU32::new(2000),
+                counters: Counters::default(),
+                domains,
+                linkfail,
+                hooks,
+                net: NetRef::new(net),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Starts the work item.
+    pub(crate) fn start(self: &Arc<Self>) -> Result {
+        self.ticker.start(self)
+    }
+
+    /// Stops the work item and forgets every connection.
+    pub(crate) fn stop(&self) {
+        self.ticker.stop();
+        let forgotten = core::mem::take(&mut *self.conns.lock());
+        self.moved.store(0, Ordering::Relaxed);
+        drop(forgotten);
+        // The packet path's copies hold socket references: they go now (or, if even an
+        // empty view cannot be allocated, with the state).
+        if let Ok(empty) = KBox::new(MovedView::empty(), GFP_KERNEL) {
+            self.moved_view.replace(empty);
+        }
+    }
+
+    fn arm(&self, ms: u32) {
+        self.ticker.arm(ms);
+    }
+
+    /// A notice changed which domains are down: look at the connections soon.
+    pub(crate) fn domains_changed(&self) {
+        self.last_notice_ms.store(now_ms(), Ordering::Relaxed);
+        self.arm(0);
+    }
+
+    /// The `/proc/net/sitemh` line.
+    pub(crate) fn show(&self, m: &SeqFile) {
+        let (tracked, moved) = {
+            let conns = self.conns.lock();
+            (
+                conns.len(),
+                conns.iter().filter(|t| t.conn.in_use.is_some()).count(),
+            )
+        };
+        let c = &self.counters;
+        seq_print!(
+            m,
+            "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {} \
+             stranded {}\n",
+            F::PROC,
+            tracked,
+            moved,
+            c.requests.load(Ordering::Relaxed),
+            c.answers.load(Ordering::Relaxed),
+            c.switched.load(Ordering::Relaxed),
+            c.refused.load(Ordering::Relaxed),
+            c.gave_up.load(Ordering::Relaxed),
+            c.limited.load(Ordering::Relaxed),
+            c.stranded.load(Ordering::Relaxed)
+        );
+    }
+}

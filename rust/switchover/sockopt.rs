@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The socket options `SITEMH_SO_LFROUTES`, `SITEMH_SO_SEQPARAM` and `SITEMH_SO_LFSTAT`:
+//! registering a connection (within the namespace's and the user's quota) and reading it.
+
+#![forbid(unsafe_code)]
+
+use super::*;
+
+impl<F: SwitchFamily> Switchover<F> {
+    /// Makes sure the table has room for one more connection without allocating under
+    /// its interrupt-disabling lock: larger tables are allocated here, charged to the caller's memory cgroup
+    /// (`GFP_KERNEL_ACCOUNT`: a user pays for the connections it registers), and the
+    /// entries moved over under the lock; the old tables are freed after it. Called with
+    /// `membership` held, so no other caller adds connections meanwhile.
+    pub(super) fn reserve_one(&self) -> Result {
+        let (len, capacity) = {
+            let conns = self.conns.lock();
+            (conns.len(), conns.capacity())
+        };
+        if len >= MAX_TRACKED {
+            return Err(ENOBUFS);
+        }
+        if len < capacity {
+            return Ok(());
+        }
+        let wanted = capacity.saturating_mul(2).clamp(16, MAX_TRACKED);
+        let mut bigger = KVec::with_capacity(wanted, GFP_KERNEL_ACCOUNT)?;
+        let old = {
+            let mut conns = self.conns.lock();
+            // The work item only ever removes connections: they all fit.
+            if conns.capacity() < wanted && conns.len() <= wanted {
+                for t in conns.drain_all() {
+                    // Within capacity: `len` is at most `wanted`.
+                    let _ = bigger.push_within_capacity(t);
+                }
+                Some(core::mem::replace(&mut *conns, bigger))
+            } else {
+                None
+            }
+        };
+        drop(old);
+        Ok(())
+    }
+
+    /// Registers `socket` (or finds it) and applies `change` to its state; an error from
+    /// `change` changes nothing.
+    pub(super) fn with_conn(
+        &self,
+        socket: &Socket<'_>,
+        change: impl FnOnce(&mut Tracked<F::Addr>) -> Result,
+    ) -> Result {
+        let sock = socket.hold().ok_or(EINVAL)?;
+        let tuple = F::tuple(&sock)?;
+        let own = IdPcb {
+            proto: tuple.proto,
+            laddr: tuple.saddr,
+            faddr: tuple.daddr,
+            lport: tuple.sport,
+            fport: tuple.dport,
+        };
+        let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or(EINVAL)?;
+        let mut fresh = Conn::new(own, routes);
+        fresh.stat = STAT_DO_NOT_ALTER;
+        let uid = sock.uid();
+        let quota = if current_is_net_admin(socket.net) {
+            MAX_TRACKED
+        } else {
+            MAX_TRACKED_PER_USER
+        };
+        let _membership = self.membership.lock();
+        // Room for one more, made before the lock: nothing below allocates with
+        // interrupts off (only this path, under `membership`, adds connections).
+        self.reserve_one()?;
+        let first = {
+            let mut conns = self.conns.lock();
+            if let Some(t) = conns.iter_mut().find(|t| socket.is(&t.sock)) {
+                change(t)?;
+                let c = &t.conn;
+                if c.in_use.is_some() || c.pending.is_some() || c.switches > 0 {
+                    // The packet path reads a copy of moved connections: the work item
+                    // publishes the change at once.
+                    self.arm(0);
+                }
+                false
+            } else {
+                if conns.len() >= MAX_TRACKED
+                    || conns.iter().filter(|t| t.uid == uid).count() >= quota
+                {
+                    return Err(ENOBUFS);
+                }
+                let mut t = Tracked {
+                    conn: fresh,
+                    sock,
+                    uid,
+                    keys: None,
+                    next_try_ms: 0,
+                    changes_seen: (0, 0),
+                    stranded: false,
+                };
+                change(&mut t)?;
+                if let Err(PushError(t)) = conns.push_within_capacity(t) {
+                    // Not reached (`reserve_one`); the reference goes outside the lock.
+                    drop(conns);
+                    drop(t);
+                    return Err(ENOMEM);
+                }
+                conns.len() == 1
+            }
+        };
+        if first {
+            // Moved connections need the packet hooks even without domains.
+            if let Err(e) = self.hooks.want(F::SWITCH_HOOKS_BIT, true) {
+                let removed = {
+                    let mut conns = self.conns.lock();
+                    let at = conns.iter().position(|t| socket.is(&t.sock));
+                    at.and_then(|i| conns.remove(i).ok())
+                };
+                // The socket reference goes outside the lock.
+                drop(removed);
+                return Err(e);
+            }
+            self.arm(PRUNE_MS);
+        }
+        Ok(())
+    }
+
+    /// `setsockopt` of the switchover options.
+    pub(crate) fn set(&self, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
+        match optname {
+            SO_LFROUTES => self.set_routes(socket, value),
+            SO_LFSTAT => {
+                let stat = parse_lfstat(value).map_err(|_| EINVAL)?;
+                self.with_conn(socket, |t| {
+                    t.conn.stat = stat;
+                    Ok(())
+                })
+            }
+            SO_SEQPARAM => self.set_keys(socket, value),
+            _ => Err(ENOPROTOOPT),
+        }
+    }
+
+    /// `setsockopt(SITEMH_SO_LFROUTES)`: every local address is the host's, and no route
+    /// is a tuple another socket owns.
+    fn set_routes(&self, socket: &Socket<'_>, value: &[u8]) -> Result {
+        let asked = LfRoutes::<F::Addr>::parse(value).map_err(|_| EINVAL)?;
+        let local = inet::local_addrs(socket.net, F::AF)?;
+        // The home address (on the loopback device, which the list leaves out) is a local
+        // address too: its own pair is where its connection fails back to.
+        let home = {
+            let guard = rcu::read_lock();
+            self.domains.snapshot(&guard).own_home
+        };
+        let sock = socket.hold().ok_or(EINVAL)?;
+        let own = F::tuple(&sock)?;
+        for &(src, dst) in asked.as_slice() {
+            let device = local
+                .iter()
+                .find(|(a, _)| F::Addr::read(a) == Some(src))
+                .map(|&(_, ifindex)| ifindex);
+            if Some(src) != home && device.is_none() {
+                return Err(EADDRNOTAVAIL);
+            }
+            // Moving there would take another socket's packets: a route is never a tuple
+            // some other socket owns (its own pair always is its own).
+            let on_wire = Tuple {
+                saddr: src,
+                daddr: dst,
+                ..own
+            };
+            if (src, dst) != (own.saddr, own.daddr)
+                && (F::taken(socket.net, &sock, &on_wire, 0)
+                    || device.is_some_and(|d| F::taken(socket.net, &sock, &on_wire, d)))
+            {
+                if net_ratelimit() {
+                    pr_warn!(
+                        "switchover: refusing a route {} -> {} port {} -> {}: another socket's\n",
+                        F::shown(src, &mut [0; 48]),
+                        F::shown(dst, &mut [0; 48]),
+                        own.sport,
+                        own.dport
+                    );
+                }
+                return Err(EADDRINUSE);
+            }
+        }
+        drop(sock);
+        let routes = Routes::new(asked.as_slice()).ok_or(EINVAL)?;
+        self.with_conn(socket, |t| {
+            // The route in use and the one proposed are indexes into the list.
+            if t.conn.in_use.is_some() || t.conn.pending.is_some() {
+                return Err(EBUSY);
+            }
+            t.conn.routes = routes;
+            t.conn.stat = STAT_ALTER;
+            Ok(())
+        })
+    }
+
+    /// `setsockopt(SITEMH_SO_SEQPARAM)`: the connection's keys.
+    fn set_keys(&self, socket: &Socket<'_>, value: &[u8]) -> Result {
+        let keys = match SeqParam::parse(value).map_err(|_| EINVAL)? {
+            SeqParam::Tls12 {
+                master,
+                client_random,
+                server_random,
+                is_client,
+            } => Keys::from_tls12(master, client_random, server_random, is_client),
+            SeqParam::Exporter { block, is_client } => Keys::from_key_block(block, is_client),
+        };
+        // `keys` is wiped when it goes, the prepared copy freed with `kfree_sensitive`.
+        let mut keys = Some(Arc::new(KeySet::new(&keys)?, GFP_KERNEL_ACCOUNT)?);
+        let mut old = None;
+        self.with_conn(socket, |t| {
+            old = core::mem::replace(&mut t.keys, keys.take());
+            Ok(())
+        })?;
+        // Freed outside the lock.
+        drop(old);
+        Ok(())
+    }
+
+    /// `getsockopt(SITEMH_SO_LFROUTES)`.
+    pub(crate) fn get(&self, socket: &Socket<'_>, buf: UserSlice) -> Result<usize> {
+        let mut out = [0u8; uapi::LFROUTES_MAX];
+        // `struct sitemh_lfroutes{,6}`: four octets, then room for every route.
+        let answer_len = 4 + MAX_LFROUTES * LfRoutes::<F::Addr>::PAIR_LEN;
+        {
+            let conns = self.conns.lock();
+            let t = conns.iter().find(|t| socket.is(&t.sock)).ok_or(ENOENT)?;
+            let routes = t.conn.routes.as_slice();
+            out[0] = t.conn.stat;
+            out[1] = routes.len() as u8;
+            out[2] = t.conn.in_use_index();
+            out[3] = t.conn.switches.min(255) as u8;
+            if let Some(routes) = LfRoutes::new(routes) {
+                routes.write(&mut out[4..]).map_err(|_| EINVAL)?;
+            }
+        }
+        let mut writer = buf.writer();
+        let copied = writer.len().min(answer_len);
+        writer.write_slice(&out[..copied])?;
+        Ok(copied)
+    }
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The host's knobs, `net.ipv4.sitemh_lf.*`.
+
+#![forbid(unsafe_code)]
+
+use super::*;
+
+/// The knobs of `net.ipv4.sitemh_lf.`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LfField {
+    Retries,
+    RetryMs,
+    FailbackMs,
+    PeerRate,
+    PeerBurst,
+}
+
+/// One knob of the switchover, for both families.
+pub(crate) struct LfKnob {
+    v4: Arc<Switchover<V4>>,
+    v6: Arc<Switchover<V6>>,
+    field: LfField,
+}
+
+impl LfKnob {
+    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst}`.
+    pub(crate) fn register(
+        net: &Net,
+        v4: &Arc<Switchover<V4>>,
+        v6: &Arc<Switchover<V6>>,
+    ) -> Result<NetSysctlText<LfKnob>> {
+        let mut knobs = KVec::with_capacity(5, GFP_KERNEL)?;
+        for (name, field) in [
+            (c"retries", LfField::Retries),
+            (c"retry_ms", LfField::RetryMs),
+            (c"failback_ms", LfField::FailbackMs),
+            (c"peer_rate", LfField::PeerRate),
+            (c"peer_burst", LfField::PeerBurst),
+        ] {
+            knobs.push(
+                (
+                    name,
+                    LfKnob {
+                        v4: v4.clone(),
+                        v6: v6.clone(),
+                        field,
+                    },
+                ),
+                GFP_KERNEL,
+            )?;
+        }
+        NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
+    }
+}
+
+impl<F: SwitchFamily> Switchover<F> {
+    /// The value of a knob.
+    pub(super) fn knob(&self, field: LfField) -> u32 {
+        let atomic = match field {
+            LfField::Retries => &self.retries,
+            LfField::RetryMs => &self.retry_ms,
+            LfField::FailbackMs => &self.failback_ms,
+            LfField::PeerRate => return self.limits.lock().rate,
+            LfField::PeerBurst => return self.limits.lock().burst,
+        };
+        atomic.load(Ordering::Relaxed)
+    }
+
+    /// Sets a knob.
+    pub(super) fn set_knob(&self, field: LfField, v: u32) {
+        let atomic = match field {
+            LfField::Retries => &self.retries,
+            LfField::RetryMs => &self.retry_ms,
+            LfField::FailbackMs => &self.failback_ms,
+            LfField::PeerRate | LfField::PeerBurst => {
+                // New limits start with full buckets.
+                let mut limits = self.limits.lock();
+                *limits = match field {
+                    LfField::PeerRate => PeerLimits::new(v, limits.burst),
+                    _ => PeerLimits::new(limits.rate, v),
+                };
+                return;
+            }
+        };
+        atomic.store(v, Ordering::Relaxed);
+    }
+}
+
+impl TextKnob for LfKnob {
+    fn show(&self, out: &mut FixedBuf<'_>) -> Result {
+        write!(out, "{}", self.v4.knob(self.field)).map_err(|_| EOVERFLOW)
+    }
+
+    fn store(&self, text: &[u8]) -> Result {
+        if !current_is_net_admin(self.v4.net.get()) {
+            return Err(EPERM);
+        }
+        let (low, high) = match self.field {
+            LfField::Retries => (1, 255),
+            LfField::RetryMs => (0, 60_000),
+            LfField::FailbackMs => (0, 3_600_000),
+            LfField::PeerRate => (0, 1_000_000),
+            LfField::PeerBurst => (1, 1_000_000),
+        };
+        match parse_decimal(text) {
+            Some(v) if (low..=high).contains(&v) => {
+                self.v4.set_knob(self.field, v);
+                self.v6.set_knob(self.field, v);
+                Ok(())
+            }
+            _ => {
+                if net_ratelimit() {
+                    pr_warn!(
+                        "net.ipv4.sitemh_lf: refusing {:?}: not a number in {}..{}\n",
+                        core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
+                        low,
+                        high
+                    );
+                }
+                Err(EINVAL)
+            }
+        }
+    }
+}
