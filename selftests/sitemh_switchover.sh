@@ -191,10 +191,17 @@ both_first_providers_fail() {
 	ip -n "$ce3" link set ce3-up down
 }
 
+# Refusals the cases before test_counters may cause: when both sites fail at once, each end
+# may propose a pair whose far end is down, which the other refuses (as it must).
+refusals_allowed_h=0
+refusals_allowed_x=0
+
 test_both_sites_fail() {
-	local rc=0 requests_h requests_x retries
+	local rc=0 requests_h requests_x retries refused_h refused_x
 	requests_h=$(field "$h" requests)
 	requests_x=$(field "$x" requests)
+	refused_h=$(field "$h" refused)
+	refused_x=$(field "$x" refused)
 	retries=$(ip netns exec "$h" sysctl -n net.ipv4.sitemh_lf.retries)
 	transfer "both sites fail" $((64 << 20)) 60000 -3 both_first_providers_fail
 	transferred_intact || rc=1
@@ -208,6 +215,9 @@ test_both_sites_fail() {
 	restore_remote_uplink
 	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
 	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
+	refusals_allowed_h=$(($(field "$h" refused) - refused_h))
+	refusals_allowed_x=$(($(field "$x" refused) - refused_x))
+	echo "# refused while both sites were down (proposals of a pair down at the far end): H $refusals_allowed_h, X $refusals_allowed_x"
 	log_test $rc "both sites lose their first provider at once: the ends meet on the one working pair"
 }
 
@@ -274,15 +284,16 @@ test_counters() {
 	local rc=0
 	check [ "$(field "$h" switched)" -ge 2 ] || rc=1
 	check [ "$(field "$x" switched)" -ge 2 ] || rc=1
-	check [ "$(field "$h" refused)" -eq 0 ] || rc=1
-	check [ "$(field "$x" refused)" -eq 0 ] || rc=1
+	# Nothing refused but what both sites failing at once explains.
+	check [ "$(field "$h" refused)" -le "$refusals_allowed_h" ] || rc=1
+	check [ "$(field "$x" refused)" -le "$refusals_allowed_x" ] || rc=1
 	# Closed sockets are forgotten.
 	check busywait_eq 3000 0 field "$h" tracked || rc=1
 	check busywait_eq 3000 0 field "$x" tracked || rc=1
 	# With nothing tracked the translation hooks go; H's domains keep routing and input.
 	check busywait_eq 3000 "hooks ip:output ip:forward ip:input ip6:output ip6:forward ip6:input" \
 		ip netns exec "$h" grep "^hooks" /proc/net/sitemh || rc=1
-	log_test $rc "counters: both ends switched, nothing refused, closed sockets forgotten"
+	log_test $rc "counters: both ends switched, nothing refused (but crossing proposals), closed sockets forgotten"
 }
 
 # make soak runs the issue's full count, 100,000 (984 s under TCG with the debug kernel);

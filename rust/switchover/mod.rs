@@ -38,10 +38,6 @@ mod path;
 mod sockopt;
 mod sysctl;
 
-use exchange::{
-    push_in_room,
-    room_for, //
-};
 pub(crate) use family::SwitchFamily;
 pub(crate) use sysctl::LfKnob;
 
