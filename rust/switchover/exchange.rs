@@ -373,39 +373,59 @@ impl<F: SwitchFamily> Switchover<F> {
         }
         t.conn.fresh.accept(alt.stamp, now);
         let before = t.conn.in_use;
-        if sealed.code == CODE_SET_ALT_ROUTE {
-            let is_down = self.down_view();
-            let answer = match t.conn.accept_request(
-                &alt,
-                sealed.seq,
-                |local| !is_down(local),
-                |_, _| claimable,
-            ) {
-                Ok(answer) => answer,
-                // A late copy of our peer's own earlier request: nothing to see.
-                Err(ExchangeError::Stale) => return,
-                Err(e) => return self.refuse(src, exchange_error(e)),
-            };
-            // From our new local address to the peer's.
-            let job = Self::seal_job(
-                t,
-                CODE_ALT_ROUTE_ESTABLISHED,
-                &sealed.pcb,
-                &answer,
-                alt.dst,
-                alt.src,
-            );
-            if let Some(job) = job {
-                if chores.send(job) {
-                    self.counters.answers.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        } else if let Err(e) = t.conn.accept_answer(&alt, |_, _| claimable) {
-            return self.refuse(src, exchange_error(e));
+        let acted = if sealed.code == CODE_SET_ALT_ROUTE {
+            self.accept_request(t, &sealed, &alt, claimable, chores)
+        } else {
+            t.conn
+                .accept_answer(&alt, |_, _| claimable)
+                .map_err(|e| Some(exchange_error(e)))
+        };
+        match acted {
+            Ok(()) => {}
+            // A late copy of our peer's own earlier request: nothing to see.
+            Err(None) => return,
+            Err(Some(why)) => return self.refuse(src, why),
         }
         if t.conn.in_use != before {
             self.switched(t, chores);
         }
+    }
+
+    /// The peer's request to move `t` to `alt`: accepted (and answered from our new local
+    /// address) or refused, why (`None`: a stale copy, silently).
+    fn accept_request(
+        &self,
+        t: &mut Tracked<F::Addr>,
+        sealed: &Sealed<F::Addr>,
+        alt: &AltRoute<F::Addr>,
+        claimable: bool,
+        chores: &mut Chores<F::Addr>,
+    ) -> core::result::Result<(), Option<&'static str>> {
+        let is_down = self.down_view();
+        let answer =
+            match t
+                .conn
+                .accept_request(alt, sealed.seq, |local| !is_down(local), |_, _| claimable)
+            {
+                Ok(answer) => answer,
+                Err(ExchangeError::Stale) => return Err(None),
+                Err(e) => return Err(Some(exchange_error(e))),
+            };
+        // From our new local address to the peer's.
+        let job = Self::seal_job(
+            t,
+            CODE_ALT_ROUTE_ESTABLISHED,
+            &sealed.pcb,
+            &answer,
+            alt.dst,
+            alt.src,
+        );
+        if let Some(job) = job {
+            if chores.send(job) {
+                self.counters.answers.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
     }
 
     /// Handles the received messages: which connection each may be about is read under
@@ -567,30 +587,21 @@ impl<F: SwitchFamily> Switchover<F> {
                     // Every other route is down, taken or refused: stay, and try again
                     // when something changes.
                     if let Some(t) = conns.get_mut(at) {
-                        if !t.stranded {
-                            t.stranded = true;
-                            self.counters.stranded.fetch_add(1, Ordering::Relaxed);
-                            if net_ratelimit() {
-                                pr_warn!(
-                                    "switchover: port {} has no route that avoids the failed \
-                                     link; staying until something changes\n",
-                                    t.conn.tuple.lport
-                                );
-                            }
-                        }
+                        self.note_stranded(t);
                     }
                     continue;
                 };
                 route
             } else if let Some(route) = t.conn.home_route(|local| !is_down(local)) {
-                if failback_ms == 0 {
-                    continue;
+                // Back to its own pair once notices have been quiet for `failback_ms`.
+                match (failback_ms, now < calm_at) {
+                    (0, _) => continue,
+                    (_, true) => {
+                        due = Some(calm_at);
+                        continue;
+                    }
+                    _ => route,
                 }
-                if now < calm_at {
-                    due = Some(calm_at);
-                    continue;
-                }
-                route
             } else {
                 continue;
             };
@@ -612,6 +623,23 @@ impl<F: SwitchFamily> Switchover<F> {
             self.transmit(t, &pcb, &alt, now, chores);
         }
         due
+    }
+
+    /// Counts and logs, once per change, a connection left on a failed pair because no
+    /// other route is up, free and not refused.
+    fn note_stranded(&self, t: &mut Tracked<F::Addr>) {
+        if t.stranded {
+            return;
+        }
+        t.stranded = true;
+        self.counters.stranded.fetch_add(1, Ordering::Relaxed);
+        if net_ratelimit() {
+            pr_warn!(
+                "switchover: port {} has no route that avoids the failed link; staying until \
+                 something changes\n",
+                t.conn.tuple.lport
+            );
+        }
     }
 
     /// Sends (again) the request of `t` for `alt`.

@@ -109,19 +109,25 @@ impl<F: SwitchFamily> Switchover<F> {
             }
         };
         if first {
-            // Moved connections need the packet hooks even without domains.
-            if let Err(e) = self.hooks.want(F::SWITCH_HOOKS_BIT, true) {
-                let removed = {
-                    let mut conns = self.conns.lock();
-                    let at = conns.iter().position(|t| socket.is(&t.sock));
-                    at.and_then(|i| conns.remove(i).ok())
-                };
-                // The socket reference goes outside the lock.
-                drop(removed);
-                return Err(e);
-            }
-            self.arm(PRUNE_MS);
+            self.first_tracked(socket)?;
         }
+        Ok(())
+    }
+
+    /// The first connection tracked: moved connections need the packet hooks even without
+    /// domains. Without them it is not tracked either.
+    fn first_tracked(&self, socket: &Socket<'_>) -> Result {
+        if let Err(e) = self.hooks.want(F::SWITCH_HOOKS_BIT, true) {
+            let removed = {
+                let mut conns = self.conns.lock();
+                let at = conns.iter().position(|t| socket.is(&t.sock));
+                at.and_then(|i| conns.remove(i).ok())
+            };
+            // The socket reference goes outside the lock.
+            drop(removed);
+            return Err(e);
+        }
+        self.arm(PRUNE_MS);
         Ok(())
     }
 
