@@ -493,7 +493,9 @@ impl<B: WireAddr> Conn<B> {
         if alt.code != CODE_ALT_ROUTE_ESTABLISHED {
             return Err(ExchangeError::CodeMismatch);
         }
-        if self.pending.is_none() && self.in_use.is_some() && self.current() == (alt.src, alt.dst) {
+        // The pair in use, away or the own one (the answer to a retransmitted copy of the
+        // request that moved it there): nothing to do.
+        if self.pending.is_none() && self.current() == (alt.src, alt.dst) {
             return Ok(());
         }
         let pending = self.pending.ok_or(ExchangeError::Unsolicited)?;
@@ -569,6 +571,7 @@ pub(crate) mod vectors {
                 freshness_of_messages,
                 route_count_limits,
                 exchange_and_translation,
+                duplicate_answer_after_failback,
                 both_ends_converge,
                 index_of_moved_connections,
             });
@@ -884,6 +887,43 @@ pub(crate) mod vectors {
         }
         if x.ingress(6, H2, X1, 40000, 443) != Some((H1, X1)) {
             return Err("late packets on the pair just left");
+        }
+        Ok(())
+    }
+
+    /// The peer answers every copy of a request: when H retransmitted its request to go
+    /// back to its own pair, the answer to the second copy arrives after the first moved
+    /// it home. That answer names the pair in use and changes nothing; it is no forgery.
+    pub(crate) fn duplicate_answer_after_failback() -> Result<(), &'static str> {
+        let free = |_: u32, _: u32| true;
+        let (mut h, mut x) = pair_of_ends().ok_or("routes")?;
+        let away = h.alternate(|local| local != H1, free).ok_or("no alternate")?;
+        let request = h.propose(away, 3).ok_or("propose")?;
+        let answer = x
+            .accept_request(&request, 1, |_| true, free)
+            .map_err(|_| "accept request")?;
+        h.accept_answer(&answer, free).map_err(|_| "accept answer")?;
+        h.fled = true;
+        let home = h.home_route(|_| true).ok_or("no way home")?;
+        let back = h.propose(home, 3).ok_or("propose home")?;
+        let answer_home = x
+            .accept_request(&back, 2, |_| true, free)
+            .map_err(|_| "accept the way home")?;
+        h.accept_answer(&answer_home, free)
+            .map_err(|_| "accept the answer home")?;
+        if h.in_use.is_some() || h.current() != (H1, X1) {
+            return Err("back on the own pair");
+        }
+        let switches = h.switches;
+        if h.accept_answer(&answer_home, free) != Ok(()) {
+            return Err("a second answer naming the own pair in use is refused");
+        }
+        if h.in_use.is_some() || h.switches != switches || h.pending.is_some() {
+            return Err("a second answer changed something");
+        }
+        // An answer for the pair just left is still unsolicited.
+        if h.accept_answer(&answer, free) != Err(ExchangeError::Unsolicited) {
+            return Err("an answer for the pair left");
         }
         Ok(())
     }
