@@ -59,7 +59,8 @@ use crate::{
     },
     home::{
         Home,
-        HomeKnob, //
+        HomeKnob,
+        StackPath, //
     },
     hook_user::{
         self,
@@ -67,6 +68,7 @@ use crate::{
     },
     linkfail::{
         CeKnob,
+        HostFamily,
         LinkFail, //
     },
     logic::{
@@ -75,6 +77,7 @@ use crate::{
     },
     switchover::{
         LfKnob,
+        SwitchFamily,
         Switchover, //
     },
 };
@@ -332,82 +335,86 @@ impl NetHooks for SitemhNet {
     }
 
     fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        self.dispatch::<V4>(point, packet)
+    }
+
+    fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        self.dispatch::<V6>(point, packet)
+    }
+}
+
+/// The features of one family, as the hooks reach them.
+trait NetFamily: HostFamily + SwitchFamily + StackPath + Sized {
+    /// The family's domains, switchover and home addresses in `net`.
+    fn parts(net: &SitemhNet) -> (&FamilyState<Self>, &Switchover<Self>, &Home<Self>);
+    /// Whether a packet from `src` to `dst` at LOCAL_OUT or FORWARD is for the domains to
+    /// route: IPv4 unicast routes; IPv6 traffic that leaves the link (multicast and
+    /// link-scoped traffic never does).
+    fn routable(packet: &Packet<'_>, src: Self::Addr, dst: Self::Addr) -> bool;
+}
+
+impl NetFamily for V4 {
+    fn parts(net: &SitemhNet) -> (&FamilyState<V4>, &Switchover<V4>, &Home<V4>) {
+        (&net.v4, &net.switchover, &net.home4)
+    }
+
+    fn routable(packet: &Packet<'_>, _src: u32, _dst: u32) -> bool {
+        packet.ipv4_route_is_unicast()
+    }
+}
+
+impl NetFamily for V6 {
+    fn parts(net: &SitemhNet) -> (&FamilyState<V6>, &Switchover<V6>, &Home<V6>) {
+        (&net.v6, &net.switchover6, &net.home6)
+    }
+
+    fn routable(_packet: &Packet<'_>, src: u128, dst: u128) -> bool {
+        !(ipv6::is_multicast(dst) || ipv6::is_link_local(dst) || ipv6::is_link_local(src))
+    }
+}
+
+impl SitemhNet {
+    /// One packet of family `F` at `point`, to the features in their order.
+    fn dispatch<F: NetFamily>(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        let (domains, switchover, home) = F::parts(self);
         match point {
             HookPoint::LocalIn => {
-                if let Some(verdict) = self.home4.receive_update(packet) {
+                if let Some(verdict) = home.receive_update(packet) {
                     return verdict;
                 }
                 return self.linkfail.receive(
-                    &self.v4,
+                    domains,
                     packet,
-                    || self.switchover.domains_changed(),
-                    |src, message| self.switchover.receive(src, message),
+                    || switchover.domains_changed(),
+                    |src, message| switchover.receive(src, message),
                 );
             }
             // A moved connection's packets are found by the socket's addresses: the
             // switchover translates before the home addresses are stacked, and after they
             // are restored.
             HookPoint::Egress => {
-                return match self.switchover.egress(packet) {
-                    Verdict::Accept => self.home4.egress(packet),
+                return match switchover.egress(packet) {
+                    Verdict::Accept => home.egress(packet),
                     dropped => dropped,
                 }
             }
             HookPoint::Ingress => {
-                return match self.home4.ingress(packet) {
-                    Verdict::Accept => self.switchover.ingress(packet),
+                return match home.ingress(packet) {
+                    Verdict::Accept => switchover.ingress(packet),
                     dropped => dropped,
                 }
             }
             HookPoint::LocalOut | HookPoint::Forward => {}
         }
         let guard = rcu::read_lock();
-        let snapshot = self.v4.snapshot(&guard);
-        if snapshot.table.is_empty() || !packet.ipv4_route_is_unicast() {
-            return Verdict::Accept;
-        }
-        let (src, dst) = packet.ipv4_addrs();
-        apply(&self.v4, snapshot, packet, src, dst)
-    }
-
-    fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
-        match point {
-            HookPoint::LocalIn => {
-                if let Some(verdict) = self.home6.receive_update(packet) {
-                    return verdict;
-                }
-                return self.linkfail.receive(
-                    &self.v6,
-                    packet,
-                    || self.switchover6.domains_changed(),
-                    |src, message| self.switchover6.receive(src, message),
-                );
-            }
-            // In the same order as IPv4's.
-            HookPoint::Egress => {
-                return match self.switchover6.egress(packet) {
-                    Verdict::Accept => self.home6.egress(packet),
-                    dropped => dropped,
-                }
-            }
-            HookPoint::Ingress => {
-                return match self.home6.ingress(packet) {
-                    Verdict::Accept => self.switchover6.ingress(packet),
-                    dropped => dropped,
-                }
-            }
-            HookPoint::LocalOut | HookPoint::Forward => {}
-        }
-        let guard = rcu::read_lock();
-        let snapshot = self.v6.snapshot(&guard);
+        let snapshot = domains.snapshot(&guard);
         if snapshot.table.is_empty() {
             return Verdict::Accept;
         }
-        let (src, dst) = packet.ipv6_addrs();
-        // Multicast and link-scoped traffic never leaves the link: not ours to route.
-        if ipv6::is_multicast(dst) || ipv6::is_link_local(dst) || ipv6::is_link_local(src) {
+        let (src, dst) = F::addrs(packet);
+        if !F::routable(packet, src, dst) {
             return Verdict::Accept;
         }
-        apply(&self.v6, snapshot, packet, src, dst)
+        apply(domains, snapshot, packet, src, dst)
     }
 }

@@ -57,6 +57,7 @@ mod host;
 mod relay;
 mod sysctl;
 
+pub(crate) use host::HostFamily;
 use host::HostSide;
 use relay::RelayQueue;
 pub(crate) use sysctl::CeKnob;

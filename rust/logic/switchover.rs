@@ -897,12 +897,15 @@ pub(crate) mod vectors {
     pub(crate) fn duplicate_answer_after_failback() -> Result<(), &'static str> {
         let free = |_: u32, _: u32| true;
         let (mut h, mut x) = pair_of_ends().ok_or("routes")?;
-        let away = h.alternate(|local| local != H1, free).ok_or("no alternate")?;
+        let away = h
+            .alternate(|local| local != H1, free)
+            .ok_or("no alternate")?;
         let request = h.propose(away, 3).ok_or("propose")?;
         let answer = x
             .accept_request(&request, 1, |_| true, free)
             .map_err(|_| "accept request")?;
-        h.accept_answer(&answer, free).map_err(|_| "accept answer")?;
+        h.accept_answer(&answer, free)
+            .map_err(|_| "accept answer")?;
         h.fled = true;
         let home = h.home_route(|_| true).ok_or("no way home")?;
         let back = h.propose(home, 3).ok_or("propose home")?;
