@@ -183,39 +183,9 @@ impl NetState for SitemhNet {
 }
 
 impl SitemhNet {
-    /// The IPv4 domains.
-    pub(crate) fn v4(&self) -> &FamilyState<V4> {
-        &self.v4
-    }
-
-    /// The IPv6 domains.
-    pub(crate) fn v6(&self) -> &FamilyState<V6> {
-        &self.v6
-    }
-
     /// Link-failure state.
     pub(crate) fn linkfail(&self) -> &LinkFail {
         &self.linkfail
-    }
-
-    /// Connections that may move.
-    pub(crate) fn switchover(&self) -> &Switchover<V4> {
-        &self.switchover
-    }
-
-    /// The IPv6 switchover.
-    pub(crate) fn switchover6(&self) -> &Switchover<V6> {
-        &self.switchover6
-    }
-
-    /// IPv4 home addresses.
-    pub(crate) fn home4(&self) -> &Home<V4> {
-        &self.home4
-    }
-
-    /// IPv6 home addresses.
-    pub(crate) fn home6(&self) -> &Home<V6> {
-        &self.home6
     }
 }
 
@@ -343,8 +313,8 @@ impl NetHooks for SitemhNet {
     }
 }
 
-/// The features of one family, as the hooks reach them.
-trait NetFamily: HostFamily + SwitchFamily + StackPath + Sized {
+/// The features of one family, as the hooks and the socket options reach them.
+pub(crate) trait NetFamily: HostFamily + SwitchFamily + StackPath + Sized {
     /// The family's domains, switchover and home addresses in `net`.
     fn parts(net: &SitemhNet) -> (&FamilyState<Self>, &Switchover<Self>, &Home<Self>);
     /// Whether a packet from `src` to `dst` at LOCAL_OUT or FORWARD is for the domains to

@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+use core::marker::PhantomData;
+
 use kernel::{
     prelude::*,
     uaccess::UserSlice, //
@@ -23,7 +25,10 @@ use crate::{
         },
         uapi,
     },
-    netns::SitemhNet,
+    netns::{
+        NetFamily,
+        SitemhNet, //
+    },
     select::{
         answer_pairs,
         answer_sources, //
@@ -35,81 +40,38 @@ pub(crate) const SO_BASE: i32 = uapi::SO_BASE;
 /// One past the last option number sitemh reserves.
 pub(crate) const SO_END: i32 = uapi::SO_BASE + 16;
 
+/// The options of family `F`: level `IPPROTO_IP` for [`V4`], `IPPROTO_IPV6` for [`V6`].
+pub(crate) struct SocketOptions<F>(PhantomData<F>);
+
+impl<F: NetFamily + 'static> GetSockopt for SocketOptions<F> {
+    type State = SitemhNet;
+
+    fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
+        let (domains, switchover, home) = F::parts(state);
+        let linkfail = state.linkfail();
+        let down = F::down_mask(linkfail);
+        match optname {
+            uapi::SO_PAIRS => answer_pairs::<F>(domains, down, linkfail.probes(), socket, buf),
+            uapi::SO_SRCADDRS => answer_sources::<F>(domains, down, linkfail.probes(), socket, buf),
+            uapi::SO_LFROUTES => switchover.get(socket, buf),
+            uapi::SO_CAREOF => home.get_careof(buf),
+            _ => Err(ENOPROTOOPT),
+        }
+    }
+
+    fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
+        let (_, switchover, home) = F::parts(state);
+        match optname {
+            uapi::SO_CAREOF => home.set_careof(value),
+            uapi::SO_LFROUTES | uapi::SO_SEQPARAM | uapi::SO_LFSTAT => {
+                switchover.set(socket, optname, value)
+            }
+            _ => Err(ENOPROTOOPT),
+        }
+    }
+}
+
 /// The options at level `IPPROTO_IP`.
-pub(crate) struct SocketOptionsV4;
+pub(crate) type SocketOptionsV4 = SocketOptions<V4>;
 /// The options at level `IPPROTO_IPV6`.
-pub(crate) struct SocketOptionsV6;
-
-impl GetSockopt for SocketOptionsV4 {
-    type State = SitemhNet;
-
-    fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
-        let linkfail = state.linkfail();
-        match optname {
-            uapi::SO_PAIRS => answer_pairs::<V4>(
-                state.v4(),
-                linkfail.down_mask(),
-                linkfail.probes(),
-                socket,
-                buf,
-            ),
-            uapi::SO_SRCADDRS => answer_sources::<V4>(
-                state.v4(),
-                linkfail.down_mask(),
-                linkfail.probes(),
-                socket,
-                buf,
-            ),
-            uapi::SO_LFROUTES => state.switchover().get(socket, buf),
-            uapi::SO_CAREOF => state.home4().get_careof(buf),
-            _ => Err(ENOPROTOOPT),
-        }
-    }
-
-    fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
-        match optname {
-            uapi::SO_CAREOF => state.home4().set_careof(value),
-            uapi::SO_LFROUTES | uapi::SO_SEQPARAM | uapi::SO_LFSTAT => {
-                state.switchover().set(socket, optname, value)
-            }
-            _ => Err(ENOPROTOOPT),
-        }
-    }
-}
-
-impl GetSockopt for SocketOptionsV6 {
-    type State = SitemhNet;
-
-    fn get(state: &SitemhNet, socket: &Socket<'_>, optname: i32, buf: UserSlice) -> Result<usize> {
-        let linkfail = state.linkfail();
-        match optname {
-            uapi::SO_PAIRS => answer_pairs::<V6>(
-                state.v6(),
-                linkfail.down6_mask(),
-                linkfail.probes(),
-                socket,
-                buf,
-            ),
-            uapi::SO_SRCADDRS => answer_sources::<V6>(
-                state.v6(),
-                linkfail.down6_mask(),
-                linkfail.probes(),
-                socket,
-                buf,
-            ),
-            uapi::SO_LFROUTES => state.switchover6().get(socket, buf),
-            uapi::SO_CAREOF => state.home6().get_careof(buf),
-            _ => Err(ENOPROTOOPT),
-        }
-    }
-
-    fn set(state: &SitemhNet, socket: &Socket<'_>, optname: i32, value: &[u8]) -> Result {
-        match optname {
-            uapi::SO_CAREOF => state.home6().set_careof(value),
-            uapi::SO_LFROUTES | uapi::SO_SEQPARAM | uapi::SO_LFSTAT => {
-                state.switchover6().set(socket, optname, value)
-            }
-            _ => Err(ENOPROTOOPT),
-        }
-    }
-}
+pub(crate) type SocketOptionsV6 = SocketOptions<V6>;
