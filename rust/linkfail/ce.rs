@@ -8,19 +8,19 @@
 
 use super::*;
 
+/// A queued solicitation, if any: the host, our address it asked, the interface it came on.
+type QueuedSolicitation<A> = Option<(A, A, i32)>;
+
 impl LinkFail {
     /// The CE role: a solicitation from host `src` to our address `dst`, arrived on `iif`
     /// (TTL 255): queued for the work item, within the host's limit and the queue's room.
-    pub(super) fn solicited_by(&self, src: u32, dst: u32, iif: i32) -> Verdict {
-        if self.solicits.lock().push(src, dst, iif, now_ms()) {
-            self.arm(0);
-        }
-        Verdict::Drop(EINVAL)
-    }
-
-    /// The same for an IPv6 solicitation.
-    pub(super) fn solicited_by6(&self, src: u128, dst: u128, iif: i32) -> Verdict {
-        if self.solicits6.lock().push(src, dst, iif, now_ms()) {
+    pub(super) fn solicited_by<F: HostFamily>(
+        &self,
+        src: F::Addr,
+        dst: F::Addr,
+        iif: i32,
+    ) -> Verdict {
+        if F::solicits(self).lock().push(src, dst, iif, now_ms()) {
             self.arm(0);
         }
         Verdict::Drop(EINVAL)
@@ -63,63 +63,51 @@ impl LinkFail {
     pub(super) fn answer_solicitations(&self, config: &CeConfig) {
         let pending = self.solicits.lock().take();
         let pending6 = self.solicits6.lock().take();
-        let from_lan = |iif: i32| iif != 0 && config.lan.contains(&iif);
         if config.uplink == 0 {
             return;
         }
         let states = self.current_states(config);
         let mut key = self.site_key();
+        self.answer::<V4>(config, &pending, &states, key.as_ref());
+        self.answer::<V6>(config, &pending6, &states, key.as_ref());
+        if let Some(key) = key.as_mut() {
+            wipe(key);
+        }
+    }
+
+    /// Answers the `pending` solicitations of family `F` that came from a LAN interface.
+    fn answer<F: HostFamily>(
+        &self,
+        config: &CeConfig,
+        pending: &[QueuedSolicitation<F::Addr>],
+        states: &[Option<(u8, u32, Announced)>],
+        key: Option<&[u8; KEY_LEN]>,
+    ) {
         let net = self.net.get();
         let time_ms = real_ns() / 1_000_000;
-        for &(host, ours, _) in pending.iter().flatten().filter(|p| from_lan(p.2)) {
-            let ours_octets = ours.to_be_bytes();
+        let from_lan = |iif: i32| iif != 0 && config.lan.contains(&iif);
+        for &(host, ours, iif) in pending.iter().flatten().filter(|p| from_lan(p.2)) {
+            let mut ours_octets = [0u8; 16];
+            ours.write(&mut ours_octets);
             for &(code, gateway, announced) in states.iter().flatten() {
-                let seal = key.as_ref().map(|key| Seal {
+                let seal = key.map(|key| Seal {
                     key,
-                    src: &ours_octets,
-                    time_ms,
-                });
-                let mut message = [0u8; NOTICE_MAX];
-                let notice = Notice { code, gateway };
-                let len = write_announced(
-                    crate::params::icmp_type(),
-                    &notice,
-                    &announced,
-                    seal.as_ref(),
-                    &mut message,
-                );
-                if inet::send_icmp4(net, ours, host, 255, &message[..len]).is_ok() {
-                    self.answered.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        for &(host, ours, iif) in pending6.iter().flatten().filter(|p| from_lan(p.2)) {
-            let ours_octets = ours.to_be_bytes();
-            for &(code, gateway, announced) in states.iter().flatten() {
-                let seal = key.as_ref().map(|key| Seal {
-                    key,
-                    src: &ours_octets,
+                    src: &ours_octets[..F::Addr::LEN],
                     time_ms,
                 });
                 let mut message = [0u8; NOTICE6_MAX];
-                let notice = Notice6 {
-                    code,
-                    gateway: self.gateway6(config, gateway),
-                };
-                let len = write_announced6(
-                    crate::params::icmp6_type(),
-                    &notice,
+                let len = F::write_announcement(
+                    self,
+                    config,
+                    (code, gateway),
                     &announced,
                     seal.as_ref(),
                     &mut message,
                 );
-                if inet::send_icmp6(net, Some(ours), host, iif, 255, &message[..len]).is_ok() {
-                    self.answered6.fetch_add(1, Ordering::Relaxed);
+                if F::send_unicast(net, ours, host, iif, &message[..len]).is_ok() {
+                    F::answered(self).fetch_add(1, Ordering::Relaxed);
                 }
             }
-        }
-        if let Some(key) = key.as_mut() {
-            wipe(key);
         }
     }
 

@@ -220,8 +220,28 @@ pub(crate) trait HostFamily: Family {
         src: Self::Addr,
         dst: Self::Addr,
     ) -> Result<(u8, Self::Addr, Tail), WireError>;
-    /// Queues a solicitation from a host for the CE role.
-    fn solicited_by(linkfail: &LinkFail, src: Self::Addr, dst: Self::Addr, iif: i32) -> Verdict;
+    /// The CE role's queue of the hosts' solicitations.
+    fn solicits(linkfail: &LinkFail) -> &SpinLockIrq<Solicitations<Self::Addr>>;
+    /// The CE role's count of notices sent in answer.
+    fn answered(linkfail: &LinkFail) -> &AtomicU64;
+    /// The CE role: writes announcement `(code, gateway)` as this family's notice into
+    /// `out` (IPv6 names the gateway as [`LinkFail::gateway6`] does); returns its length.
+    fn write_announcement(
+        linkfail: &LinkFail,
+        config: &CeConfig,
+        notice: (u8, u32),
+        announced: &Announced,
+        seal: Option<&Seal<'_>>,
+        out: &mut [u8; NOTICE6_MAX],
+    ) -> usize;
+    /// The CE role: sends `message` from `ours` to `host`, on the link of `iif`, TTL 255.
+    fn send_unicast(
+        net: &Net,
+        ours: Self::Addr,
+        host: Self::Addr,
+        iif: i32,
+        message: &[u8],
+    ) -> Result;
     /// A peer CE's keepalive (IPv4 only: the CE role's peers are IPv4 addresses).
     fn keepalive(linkfail: &LinkFail, src: Self::Addr) -> Option<Verdict>;
     /// Whether a notice from `src`, which is no router of ours, is a copy the CE sent
@@ -251,8 +271,36 @@ impl HostFamily for V4 {
         Ok((notice.code, notice.gateway, tail))
     }
 
-    fn solicited_by(linkfail: &LinkFail, src: u32, dst: u32, iif: i32) -> Verdict {
-        linkfail.solicited_by(src, dst, iif)
+    fn solicits(linkfail: &LinkFail) -> &SpinLockIrq<Solicitations<u32>> {
+        &linkfail.solicits
+    }
+
+    fn answered(linkfail: &LinkFail) -> &AtomicU64 {
+        &linkfail.answered
+    }
+
+    fn write_announcement(
+        _linkfail: &LinkFail,
+        _config: &CeConfig,
+        (code, gateway): (u8, u32),
+        announced: &Announced,
+        seal: Option<&Seal<'_>>,
+        out: &mut [u8; NOTICE6_MAX],
+    ) -> usize {
+        match out.first_chunk_mut::<NOTICE_MAX>() {
+            Some(out) => write_announced(
+                Self::icmp_type(),
+                &Notice { code, gateway },
+                announced,
+                seal,
+                out,
+            ),
+            None => 0,
+        }
+    }
+
+    fn send_unicast(net: &Net, ours: u32, host: u32, _iif: i32, message: &[u8]) -> Result {
+        inet::send_icmp4(net, ours, host, 255, message)
     }
 
     fn keepalive(linkfail: &LinkFail, src: u32) -> Option<Verdict> {
@@ -307,8 +355,31 @@ impl HostFamily for V6 {
         Ok((notice.code, notice.gateway, tail))
     }
 
-    fn solicited_by(linkfail: &LinkFail, src: u128, dst: u128, iif: i32) -> Verdict {
-        linkfail.solicited_by6(src, dst, iif)
+    fn solicits(linkfail: &LinkFail) -> &SpinLockIrq<Solicitations<u128>> {
+        &linkfail.solicits6
+    }
+
+    fn answered(linkfail: &LinkFail) -> &AtomicU64 {
+        &linkfail.answered6
+    }
+
+    fn write_announcement(
+        linkfail: &LinkFail,
+        config: &CeConfig,
+        (code, gateway): (u8, u32),
+        announced: &Announced,
+        seal: Option<&Seal<'_>>,
+        out: &mut [u8; NOTICE6_MAX],
+    ) -> usize {
+        let notice = Notice6 {
+            code,
+            gateway: linkfail.gateway6(config, gateway),
+        };
+        write_announced6(Self::icmp_type(), &notice, announced, seal, out)
+    }
+
+    fn send_unicast(net: &Net, ours: u128, host: u128, iif: i32, message: &[u8]) -> Result {
+        inet::send_icmp6(net, Some(ours), host, iif, 255, message)
     }
 
     fn keepalive(_linkfail: &LinkFail, _src: u128) -> Option<Verdict> {
@@ -434,7 +505,7 @@ impl LinkFail {
         };
         // A host asking for our state: not sealed (it teaches nothing), answered sealed.
         if code == CODE_SOLICIT {
-            return F::solicited_by(self, src, dst, transport.iif);
+            return self.solicited_by::<F>(src, dst, transport.iif);
         }
         let mut src_octets = [0u8; 16];
         src.write(&mut src_octets);

@@ -197,7 +197,7 @@ const SOLICIT_DELAY_MS: u32 = 100;
 
 /// The CE role's configuration.
 #[derive(Clone, Copy, Default)]
-struct CeConfig {
+pub(crate) struct CeConfig {
     /// The CE-PE interface; 0: not a CE.
     uplink: i32,
     /// The PE's address.
