@@ -12,7 +12,8 @@ _Static_assert(sizeof(struct sitemh_addr_pair) == 8, "addr_pair is two IPv4 addr
 _Static_assert(offsetof(struct sitemh_addr_pair, dst) == 4, "dst follows src");
 _Static_assert(sizeof(struct sitemh_addr_pair6) == 32, "addr_pair6 is two IPv6 addresses");
 _Static_assert(SITEMH_MAX_DOMAINS == 16, "the draft allows 16 domains");
-/* The module (rust/select.rs) encodes these layouts by hand. */
+/* The ABI as applications see it (the module checks its own encodings against the same
+ * header at build time: rust/ffi/uapi.rs). */
 _Static_assert(sizeof(struct sitemh_rank_info) == 24, "rank info");
 _Static_assert(sizeof(struct sitemh_ranked_pair) == 32, "ranked pair");
 _Static_assert(offsetof(struct sitemh_ranked_pair, info) == 8, "ranked pair info");
@@ -26,7 +27,7 @@ _Static_assert(offsetof(struct sitemh_pairs6, pair) == 272, "pairs6 answers");
 _Static_assert(SITEMH_SO_PAIRS == 0x5348, "option numbers are ABI");
 _Static_assert(SITEMH_SO_LFROUTES == 0x5349 && SITEMH_SO_SEQPARAM == 0x534a &&
 	       SITEMH_SO_LFSTAT == 0x534b, "switchover option numbers are ABI");
-/* The module checks these lengths (rust/switchover.rs: SEQPARAM_LEN, LFROUTES_LEN). */
+/* The lengths the module checks (rust/logic/sockopt.rs, asserted in rust/ffi/uapi.rs). */
 _Static_assert(sizeof(struct sitemh_seqparam) == 156, "seqparam: 4 + 48 + 32 + 32 + 40");
 _Static_assert(offsetof(struct sitemh_seqparam, master_secret) == 4, "master secret");
 _Static_assert(offsetof(struct sitemh_seqparam, client_random) == 52, "client random");

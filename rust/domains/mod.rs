@@ -107,7 +107,7 @@ pub(crate) struct Snapshot<F: Family> {
     /// The home address, when `ip_use_homeaddr` selects it.
     pub(crate) home: Option<F::Addr>,
     /// The home address whether selected or not: the packets of sockets bound to it are
-    /// stacked (see `home.rs`), so that toggling `ip_use_homeaddr` changes only what new
+    /// stacked (see `home/`), so that toggling `ip_use_homeaddr` changes only what new
     /// connections choose.
     pub(crate) own_home: Option<F::Addr>,
     /// The co-located care-of address while away (`sitemh_home.careof_addr`).
@@ -174,7 +174,7 @@ struct Config<F: Family> {
     use_homeaddr: bool,
     /// `ip_home_addr`: the node's home (or provider-independent) address.
     home_addr: Option<F::Addr>,
-    /// `sitemh_home.careof_addr` (see `home.rs`).
+    /// `sitemh_home.careof_addr` (see `home/`).
     careof_addr: Option<F::Addr>,
     /// `ip_path_probe_ms`.
     probe_ms: u32,
@@ -299,7 +299,7 @@ impl<F: Family> FamilyState<F> {
 
     /// Builds and publishes the table of `config`; on error the old table stays. The
     /// packet hooks are registered before a first domain (or a home address, whose
-    /// tunnelled packets `home.rs` watches for) takes effect and unregistered after the
+    /// tunnelled packets `home/` watches for) takes effect and unregistered after the
     /// last one went.
     fn publish(&self, config: &Config<F>) -> Result {
         let generation = self.published.fetch_add(1, Ordering::Relaxed);

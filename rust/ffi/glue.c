@@ -259,7 +259,7 @@ int sitemh_send_icmp4_broadcast(struct net *net, int ifindex, bool hdrincl, cons
 /*
  * Why C: lock_sock, socket references, TCP internals (the retransmission timer,
  * __tcp_send_ack) and copy_from_sockptr. When to kick a socket is decided in
- * rust/switchover.rs.
+ * rust/switchover/.
  */
 
 int sitemh_sock_tuple4(struct sock *sk, u8 *proto, __be32 *saddr, __be32 *daddr,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Who owns an on-wire tuple: the check that keeps a tracked connection from being moved or translated onto another socket's traffic
- * (rust/switchover.rs). Every function here holds no reference when it returns and may be
+ * (rust/switchover/). Every function here holds no reference when it returns and may be
  * called in any context, interrupts off included (it only reads RCU-protected tables).
  */
 #ifndef SITEMH_GLUE_SOCK_H

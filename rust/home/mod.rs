@@ -7,7 +7,7 @@
 //! - `net.ipv4.sitemh_home.binding_key`: the key (64 hexadecimal digits) the site's nodes
 //!   share to authenticate binding updates (`logic/binding_update.rs`). Written by
 //!   CAP_NET_ADMIN only; reading it shows `set` or nothing, never the key.
-//! - `net.ipv4.ip_home_addr` (with the selection's `ip_use_homeaddr`, see `domains.rs`): the
+//! - `net.ipv4.ip_home_addr` (with the selection's `ip_use_homeaddr`, see `domains/`): the
 //!   node's home (or provider-independent) address, which its sockets use.
 //! - `net.ipv4.sitemh_home.careof_addr`: its co-located care-of address, one of the
 //!   addresses of the site it is in (draft 2.2: "bound to one of the IP addresses supported

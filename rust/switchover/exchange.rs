@@ -528,7 +528,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// Whether a local address is in a domain that a notice marked down, as things are now.
     ///
     /// A connection of this host's home address travels under its care-of address (see
-    /// `home.rs`): the home address is down when the care-of address is.
+    /// `home/`): the home address is down when the care-of address is.
     pub(super) fn down_view(&self) -> impl Fn(F::Addr) -> bool {
         let down = F::down_mask(&self.linkfail);
         let (table, home, careof) = {
