@@ -345,24 +345,6 @@ void sitemh_sock_kick(struct sock *sk)
  * octets come from Rust (rust/logic/stacking.rs, rust/logic/switchover.rs).
  */
 
-bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport)
-{
-	const struct iphdr *iph = ip_hdr(skb);
-	__be16 ports[2], *p;
-
-	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
-		return false;
-	if (iph->frag_off & htons(IP_OFFSET))
-		return false;
-	p = skb_header_pointer(skb, skb_network_offset(skb) + iph->ihl * 4, sizeof(ports), ports);
-	if (!p)
-		return false;
-	*proto = iph->protocol;
-	*sport = p[0];
-	*dport = p[1];
-	return true;
-}
-
 /* The checksum of the transport header at thoff, if the packet carries one to fix. */
 static __sum16 *sitemh_l4_check(struct sk_buff *skb, u8 proto, unsigned int thoff)
 {
@@ -383,40 +365,6 @@ static __sum16 *sitemh_l4_check(struct sk_buff *skb, u8 proto, unsigned int thof
 		return &uh->check;
 	}
 	return NULL;
-}
-
-int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32 daddr,
-		      bool reroute)
-{
-	unsigned int nhoff = skb_network_offset(skb), thoff;
-	struct iphdr *iph;
-	__sum16 *check = NULL;
-	u8 proto;
-
-	if (skb_ensure_writable(skb, nhoff + sizeof(struct iphdr)))
-		return -ENOMEM;
-	iph = ip_hdr(skb);
-	proto = iph->protocol;
-	thoff = nhoff + iph->ihl * 4;
-	if (!(iph->frag_off & htons(IP_OFFSET))) {
-		check = sitemh_l4_check(skb, proto, thoff);
-		if (IS_ERR(check))
-			return PTR_ERR(check);
-		iph = ip_hdr(skb);
-	}
-	if (check) {
-		inet_proto_csum_replace4(check, skb, iph->saddr, saddr, true);
-		inet_proto_csum_replace4(check, skb, iph->daddr, daddr, true);
-		if (proto == IPPROTO_UDP && !*check)
-			*check = CSUM_MANGLED_0;
-	}
-	csum_replace4(&iph->check, iph->saddr, saddr);
-	csum_replace4(&iph->check, iph->daddr, daddr);
-	iph->saddr = saddr;
-	iph->daddr = daddr;
-	if (reroute)
-		return ip_route_me_harder(net, skb->sk, skb, RTN_UNSPEC);
-	return 0;
 }
 
 int sitemh_ipv4_options(const struct sk_buff *skb, u8 *out, unsigned int max)
@@ -898,12 +846,65 @@ int sitemh_skb_ipv6_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 	return tlen;
 }
 
-bool sitemh_skb_ports6(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport)
+/* Both families' translation (group: address translation, above), after the IPv6
+ * helpers it needs. */
+
+/* The transport header's offset and protocol; false for an IPv4 fragment after the first,
+ * or an IPv6 one or a broken header chain: then only the addresses change. */
+static bool sitemh_thoff(const struct sk_buff *skb, bool ipv6, unsigned int *thoff, u8 *proto)
+{
+	const struct iphdr *iph;
+
+	if (ipv6)
+		return sitemh_ipv6_thoff(skb, thoff, proto);
+	iph = ip_hdr(skb);
+	*proto = iph->protocol;
+	*thoff = skb_network_offset(skb) + iph->ihl * 4;
+	return !(iph->frag_off & htons(IP_OFFSET));
+}
+
+/* IPv4: the addresses, the header checksum and the transport checksum's share of them. */
+static void sitemh_set_addrs4(struct sk_buff *skb, __sum16 *check, const u8 *saddr,
+			      const u8 *daddr)
+{
+	struct iphdr *iph = ip_hdr(skb);
+	__be32 s, d;
+
+	memcpy(&s, saddr, 4);
+	memcpy(&d, daddr, 4);
+	if (check) {
+		inet_proto_csum_replace4(check, skb, iph->saddr, s, true);
+		inet_proto_csum_replace4(check, skb, iph->daddr, d, true);
+	}
+	csum_replace4(&iph->check, iph->saddr, s);
+	csum_replace4(&iph->check, iph->daddr, d);
+	iph->saddr = s;
+	iph->daddr = d;
+}
+
+/* IPv6: the addresses and the transport checksum's share of them (no header checksum). */
+static void sitemh_set_addrs6(struct sk_buff *skb, __sum16 *check, const u8 *saddr,
+			      const u8 *daddr)
+{
+	struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+	if (check) {
+		inet_proto_csum_replace16(check, skb, ip6h->saddr.s6_addr32,
+					  (const __be32 *)saddr, true);
+		inet_proto_csum_replace16(check, skb, ip6h->daddr.s6_addr32,
+					  (const __be32 *)daddr, true);
+	}
+	memcpy(&ip6h->saddr, saddr, 16);
+	memcpy(&ip6h->daddr, daddr, 16);
+}
+
+bool sitemh_skb_ports(const struct sk_buff *skb, bool ipv6, u8 *proto, __be16 *sport,
+		      __be16 *dport)
 {
 	unsigned int thoff;
 	__be16 ports[2], *p;
 
-	if (!sitemh_ipv6_thoff(skb, &thoff, proto))
+	if (!sitemh_thoff(skb, ipv6, &thoff, proto))
 		return false;
 	if (*proto != IPPROTO_TCP && *proto != IPPROTO_UDP)
 		return false;
@@ -915,35 +916,35 @@ bool sitemh_skb_ports6(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be
 	return true;
 }
 
-int sitemh_translate6(struct net *net, struct sk_buff *skb, const u8 *saddr, const u8 *daddr,
-		      bool reroute)
+int sitemh_translate(struct net *net, struct sk_buff *skb, bool ipv6, const u8 *saddr,
+		     const u8 *daddr, bool reroute)
 {
+	unsigned int hlen = ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	unsigned int thoff = 0;
-	struct ipv6hdr *ip6h;
 	__sum16 *check = NULL;
 	u8 proto = 0;
 
-	if (skb_ensure_writable(skb, skb_network_offset(skb) + sizeof(struct ipv6hdr)))
+	if (skb_ensure_writable(skb, skb_network_offset(skb) + hlen))
 		return -ENOMEM;
-	if (sitemh_ipv6_thoff(skb, &thoff, &proto)) {
+	/* The version nibble sits at the same place in both headers. */
+	if (ip_hdr(skb)->version != (ipv6 ? 6 : 4))
+		return -EINVAL;
+	if (sitemh_thoff(skb, ipv6, &thoff, &proto)) {
 		check = sitemh_l4_check(skb, proto, thoff);
 		if (IS_ERR(check))
 			return PTR_ERR(check);
 	}
-	ip6h = ipv6_hdr(skb);
-	if (check) {
-		inet_proto_csum_replace16(check, skb, ip6h->saddr.s6_addr32,
-					  (const __be32 *)saddr, true);
-		inet_proto_csum_replace16(check, skb, ip6h->daddr.s6_addr32,
-					  (const __be32 *)daddr, true);
-		if (proto == IPPROTO_UDP && !*check)
-			*check = CSUM_MANGLED_0;
-	}
-	memcpy(&ip6h->saddr, saddr, 16);
-	memcpy(&ip6h->daddr, daddr, 16);
-	if (reroute)
+	if (ipv6)
+		sitemh_set_addrs6(skb, check, saddr, daddr);
+	else
+		sitemh_set_addrs4(skb, check, saddr, daddr);
+	if (check && proto == IPPROTO_UDP && !*check)
+		*check = CSUM_MANGLED_0;
+	if (!reroute)
+		return 0;
+	if (ipv6)
 		return ip6_route_me_harder(net, skb->sk, skb);
-	return 0;
+	return ip_route_me_harder(net, skb->sk, skb, RTN_UNSPEC);
 }
 
 static __sum16 sitemh_icmp6_sum(const struct sk_buff *skb, unsigned int icmpoff)

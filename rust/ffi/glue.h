@@ -105,15 +105,17 @@ u32 sitemh_sock_srtt_us(const struct sock *sk);
  * failure), and acknowledge what arrived. Nothing for UDP. Sleeps. */
 void sitemh_sock_kick(struct sock *sk);
 
-/* The IPv4 packet's TCP or UDP ports (network byte order); false for other protocols and
- * for fragments after the first. */
-bool sitemh_skb_ports4(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport);
-/* Rewrites the IPv4 packet's addresses to saddr/daddr, fixing the IP and TCP/UDP
- * checksums as NAT does (pseudo-header, CHECKSUM_PARTIAL and GSO packets included);
- * with reroute, looks its route up again (locally generated packets). Returns 0 or a
- * negative errno (then drop the packet). */
-int sitemh_translate4(struct net *net, struct sk_buff *skb, __be32 saddr, __be32 daddr,
-		      bool reroute);
+/* The packet's (IPv6 with ipv6: past the extension headers) TCP or UDP ports (network byte
+ * order); false for other protocols and for fragments after the first. */
+bool sitemh_skb_ports(const struct sk_buff *skb, bool ipv6, u8 *proto, __be16 *sport,
+		      __be16 *dport);
+/* Rewrites the packet's addresses to saddr/daddr (4 octets each, or 16 with ipv6), fixing
+ * the IPv4 header checksum and the TCP/UDP checksum as NAT does (pseudo-header,
+ * CHECKSUM_PARTIAL and GSO packets included); with reroute, looks its route up again
+ * (locally generated packets). Returns 0 or a negative errno (then drop the packet):
+ * -EINVAL if the packet is not of the family ipv6 says. */
+int sitemh_translate(struct net *net, struct sk_buff *skb, bool ipv6, const u8 *saddr,
+		     const u8 *daddr, bool reroute);
 
 /* Copies the IPv4 packet's options (the octets after the first 20) into out; returns
  * their length (0: none) or a negative errno if the header is not all there. */
@@ -179,9 +181,6 @@ int sitemh_send_icmp4(struct net *net, __be32 saddr, __be32 daddr, int ttl, cons
  * header chain. */
 int sitemh_skb_ipv6_transport(const struct sk_buff *skb, u8 only_proto, u8 *proto,
 			      u8 *hoplimit, bool *looped, int *iif, u8 *buf, int len);
-bool sitemh_skb_ports6(const struct sk_buff *skb, u8 *proto, __be16 *sport, __be16 *dport);
-int sitemh_translate6(struct net *net, struct sk_buff *skb, const u8 *saddr, const u8 *daddr,
-		      bool reroute);
 /* As sitemh_translate_icmp_quote4, for the IPv6 header an ICMPv6 error quotes. */
 int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 *daddr);
 /* Sends an ICMPv6 message (the socket computes its checksum) from saddr (NULL: the route's

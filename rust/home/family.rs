@@ -85,7 +85,7 @@ impl StackPath for V4 {
         let len = write_ipv4_option(&out.stacking, layout(), &mut option).map_err(|_| EINVAL)?;
         packet.lower_tcp_mss4(Self::ROOM)?;
         packet.push_ipv4_option(&option[..len])?;
-        packet.translate4(out.src, out.dst, true)
+        packet.translate(out.src, out.dst, true)
     }
 
     fn find(packet: &Packet<'_>) -> Result<Option<Found<u32>>, StackingError> {
@@ -103,7 +103,7 @@ impl StackPath for V4 {
 
     fn unstack(packet: &mut Packet<'_>, found: &Found<u32>, src: u32, dst: u32) -> Result {
         packet.blank_ipv4_options(found.at, found.len)?;
-        packet.translate4(src, dst, false)
+        packet.translate(src, dst, false)
     }
 
     fn binding_message(packet: &Packet<'_>, out: &mut [u8]) -> Option<(usize, bool)> {

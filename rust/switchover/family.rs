@@ -20,13 +20,6 @@ pub(crate) trait SwitchFamily: Family {
 
     /// The packet's protocol and ports (TCP and UDP).
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)>;
-    /// Rewrites the packet's addresses with its checksums (and its route, `reroute`).
-    fn translate(
-        packet: &mut Packet<'_>,
-        src: Self::Addr,
-        dst: Self::Addr,
-        reroute: bool,
-    ) -> Result;
     /// The quoted packet of an ICMP error (its source is this end).
     fn icmp_quote(packet: &Packet<'_>) -> Option<Tuple<Self::Addr>>;
     /// Rewrites the addresses of the packet an ICMP error quotes.
@@ -50,10 +43,7 @@ impl SwitchFamily for V4 {
     const VERIFY_CHECKSUM: bool = true;
 
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
-        packet.ipv4_ports()
-    }
-    fn translate(packet: &mut Packet<'_>, src: u32, dst: u32, reroute: bool) -> Result {
-        packet.translate4(src, dst, reroute)
+        packet.ports(false)
     }
     fn icmp_quote(packet: &Packet<'_>) -> Option<Tuple<u32>> {
         let (proto, saddr, daddr, sport, dport) = packet.ipv4_icmp_quote()?;
@@ -91,10 +81,7 @@ impl SwitchFamily for V6 {
     const VERIFY_CHECKSUM: bool = false;
 
     fn ports(packet: &Packet<'_>) -> Option<(u8, u16, u16)> {
-        packet.ipv6_ports()
-    }
-    fn translate(packet: &mut Packet<'_>, src: u128, dst: u128, reroute: bool) -> Result {
-        packet.translate6(src, dst, reroute)
+        packet.ports(true)
     }
     fn icmp_quote(packet: &Packet<'_>) -> Option<Tuple<u128>> {
         let (proto, saddr, daddr, sport, dport) = packet.ipv6_icmp_quote()?;

@@ -248,7 +248,7 @@ impl<F: SwitchFamily> Switchover<F> {
             // packet leaves on the socket's own pair instead.
             self.on_wire_ok(sock, conn, s, d).then_some((s, d))
         });
-        match pair.map(|(s, d)| F::translate(packet, s, d, true)) {
+        match pair.map(|(s, d)| packet.translate(s, d, true)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
         }
@@ -271,7 +271,7 @@ impl<F: SwitchFamily> Switchover<F> {
             // A packet for a tuple another socket owns is that socket's.
             self.on_wire_ok(sock, conn, dst, src).then_some(own)
         });
-        match pair.map(|(s, d)| F::translate(packet, s, d, false)) {
+        match pair.map(|(s, d)| packet.translate(s, d, false)) {
             Some(Err(e)) => Verdict::Drop(e),
             _ => Verdict::Accept,
         }

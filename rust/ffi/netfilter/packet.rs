@@ -4,6 +4,7 @@
 //! features ask for (translation, stacking, routes), each checked by the glue.
 
 use super::*;
+use crate::logic::prefix::WireAddr;
 
 /// The ICMP and ICMPv6 protocol numbers, as [`Packet::ipv4_transport`] reports them.
 const IPPROTO_ICMP: u8 = bindings::IPPROTO_ICMP as u8;
@@ -109,12 +110,13 @@ impl<'a> Packet<'a> {
         })
     }
 
-    /// The IPv4 packet's protocol and ports, for TCP and UDP (not for later fragments).
-    pub(crate) fn ipv4_ports(&self) -> Option<(u8, u16, u16)> {
+    /// The packet's protocol and ports, for TCP and UDP (not for later fragments); an
+    /// IPv6 packet's with `ipv6`, past its extension headers.
+    pub(crate) fn ports(&self, ipv6: bool) -> Option<(u8, u16, u16)> {
         let (mut proto, mut sport, mut dport) = (0u8, 0u16, 0u16);
         // SAFETY: `skb` is valid (type invariant); the out pointers are writable.
         let found =
-            unsafe { local::sitemh_skb_ports4(self.skb, &mut proto, &mut sport, &mut dport) };
+            unsafe { local::sitemh_skb_ports(self.skb, ipv6, &mut proto, &mut sport, &mut dport) };
         found.then(|| (proto, u16::from_be(sport), u16::from_be(dport)))
     }
 
@@ -154,17 +156,25 @@ impl<'a> Packet<'a> {
         })
     }
 
-    /// Rewrites the IPv4 addresses (host byte order) with the checksums; with `reroute`
-    /// (locally generated packets) looks the route up again for the new addresses.
-    pub(crate) fn translate4(&mut self, saddr: u32, daddr: u32, reroute: bool) -> Result {
+    /// Rewrites the packet's addresses to `saddr`/`daddr` (an IPv4 packet's with `u32`,
+    /// an IPv6 packet's with `u128`), fixing its checksums as NAT does; with `reroute`,
+    /// looks its route up again. An error (the packet is not of that family, or could not
+    /// be made writable) means: drop it.
+    pub(crate) fn translate<A: WireAddr>(&mut self, saddr: A, daddr: A, reroute: bool) -> Result {
+        let (mut s, mut d) = ([0u8; 16], [0u8; 16]);
+        saddr.write(&mut s);
+        daddr.write(&mut d);
+        let ipv6 = A::LEN == 16;
         // SAFETY: `skb` is valid and ours to change at a hook (type invariant); `net` is
-        // the packet's namespace.
+        // the packet's namespace; the addresses have the 4 or 16 octets `ipv6` says (the
+        // glue refuses a packet of the other family).
         to_result(unsafe {
-            local::sitemh_translate4(
+            local::sitemh_translate(
                 self.net.as_raw(),
                 self.skb,
-                saddr.to_be(),
-                daddr.to_be(),
+                ipv6,
+                s.as_ptr(),
+                d.as_ptr(),
                 reroute,
             )
         })
@@ -174,15 +184,6 @@ impl<'a> Packet<'a> {
     /// transport as [`Packet::ipv4_transport`] reports them (`ttl` is the hop limit).
     pub(crate) fn ipv6_transport(&self, only_proto: u8, out: &mut [u8]) -> Option<Transport> {
         self.transport(local::sitemh_skb_ipv6_transport, only_proto, out)
-    }
-
-    /// The IPv6 packet's protocol and ports, for TCP and UDP (not for later fragments).
-    pub(crate) fn ipv6_ports(&self) -> Option<(u8, u16, u16)> {
-        let (mut proto, mut sport, mut dport) = (0u8, 0u16, 0u16);
-        // SAFETY: `skb` is valid (type invariant); the out pointers are writable.
-        let found =
-            unsafe { local::sitemh_skb_ports6(self.skb, &mut proto, &mut sport, &mut dport) };
-        found.then(|| (proto, u16::from_be(sport), u16::from_be(dport)))
     }
 
     /// As [`Packet::ipv4_icmp_quote`], for ICMPv6 errors.
@@ -209,16 +210,6 @@ impl<'a> Packet<'a> {
         // SAFETY: `skb` is valid and ours to change at a hook (type invariant); the
         // addresses have 16 octets each.
         to_result(unsafe { local::sitemh_translate_icmp_quote6(self.skb, s.as_ptr(), d.as_ptr()) })
-    }
-
-    /// As [`Packet::translate4`], for IPv6.
-    pub(crate) fn translate6(&mut self, saddr: u128, daddr: u128, reroute: bool) -> Result {
-        let (s, d) = (saddr.to_be_bytes(), daddr.to_be_bytes());
-        // SAFETY: `skb` is valid and ours to change at a hook (type invariant); `net` is
-        // the packet's namespace; the addresses have 16 octets each.
-        to_result(unsafe {
-            local::sitemh_translate6(self.net.as_raw(), self.skb, s.as_ptr(), d.as_ptr(), reroute)
-        })
     }
 
     /// Copies the IPv4 options (the header's octets after the first 20) into `out`;
