@@ -87,6 +87,10 @@ pub(super) fn exchange_error(e: ExchangeError) -> &'static str {
     }
 }
 
+/// A message's clear part, its connection's index in the table, and the (local, peer)
+/// pair it is about.
+type Addressed<A> = (Sealed<A>, usize, A, A);
+
 impl<F: SwitchFamily> Switchover<F> {
     /// Forgets connections that are over (their references go outside the lock, with the
     /// chores), in one pass: the live ones move forward in their order, the closed ones end
@@ -318,6 +322,40 @@ impl<F: SwitchFamily> Switchover<F> {
         why
     }
 
+    /// The clear part of a message that connection `conn`'s keys opened (`alt`), where the
+    /// connection is in `conns`, and the (local, peer) pair it is about; or why it is
+    /// refused. The messages travel over the proposed pair (see `transmit` and the answer
+    /// in `accept_request`): the source is the peer's address on it, never another of its
+    /// peers. Checked before the sequence number counts as seen, so that a copy sent from
+    /// elsewhere first cannot make the real one a replay.
+    fn addressed(
+        conns: &KVec<Tracked<F::Addr>>,
+        incoming: &Incoming<F::Addr>,
+        conn: usize,
+        alt: &AltRoute<F::Addr>,
+    ) -> core::result::Result<Addressed<F::Addr>, &'static str> {
+        let src = incoming.src;
+        let sealed = incoming
+            .message
+            .get(..incoming.len)
+            .and_then(Self::clear_part)
+            .ok_or("malformed")?;
+        let ours = Self::as_we_name_it(&sealed);
+        let at = conns
+            .iter()
+            .position(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
+            .ok_or("its connection is gone")?;
+        let (local, peer) = if sealed.code == CODE_SET_ALT_ROUTE {
+            (alt.dst, alt.src)
+        } else {
+            (alt.src, alt.dst)
+        };
+        if src != peer {
+            return Err("not sent from the peer's address on the proposed pair");
+        }
+        Ok((sealed, at, local, peer))
+    }
+
     /// Under the lock: acts on a received message that the keys of connection `conn`
     /// opened (`alt`).
     pub(super) fn apply(
@@ -330,32 +368,10 @@ impl<F: SwitchFamily> Switchover<F> {
         now: u64,
     ) {
         let src = incoming.src;
-        let Some(sealed) = incoming
-            .message
-            .get(..incoming.len)
-            .and_then(Self::clear_part)
-        else {
-            return self.refuse(src, "malformed");
+        let (sealed, at, local, peer) = match Self::addressed(conns, incoming, conn, &alt) {
+            Ok(found) => found,
+            Err(why) => return self.refuse(src, why),
         };
-        let ours = Self::as_we_name_it(&sealed);
-        let Some(at) = conns
-            .iter()
-            .position(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
-        else {
-            return self.refuse(src, "its connection is gone");
-        };
-        // The messages travel over the proposed pair (see `transmit` and the answer
-        // below): the source is the peer's address on it, never another of its peers.
-        // Checked before the sequence number counts as seen, so that a copy sent from
-        // elsewhere first cannot make the real one a replay.
-        let (local, peer) = if sealed.code == CODE_SET_ALT_ROUTE {
-            (alt.dst, alt.src)
-        } else {
-            (alt.src, alt.dst)
-        };
-        if src != peer {
-            return self.refuse(src, "not sent from the peer's address on the proposed pair");
-        }
         let claimable = self.claimable(conns, at, local, peer);
         let Some(t) = conns.get_mut(at) else {
             return;
@@ -605,24 +621,32 @@ impl<F: SwitchFamily> Switchover<F> {
             } else {
                 continue;
             };
-            let Some(t) = conns.get_mut(at) else {
-                break;
-            };
-            let pcb = t.conn.wire_pcb();
-            let Some(alt) = t.conn.propose(route, retries) else {
-                continue;
-            };
-            if route
-                != t.conn
-                    .routes
-                    .find(t.conn.tuple.laddr, t.conn.tuple.faddr)
-                    .unwrap_or(u8::MAX)
-            {
-                t.conn.fled = true;
+            if let Some(t) = conns.get_mut(at) {
+                self.request_move(t, route, retries, now, chores);
             }
-            self.transmit(t, &pcb, &alt, now, chores);
         }
         due
+    }
+
+    /// Proposes `route` to the peer of `t`: a move away from its own pair makes it the
+    /// end that fled (the one that later goes home).
+    fn request_move(
+        &self,
+        t: &mut Tracked<F::Addr>,
+        route: u8,
+        retries: u8,
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) {
+        let pcb = t.conn.wire_pcb();
+        let Some(alt) = t.conn.propose(route, retries) else {
+            return;
+        };
+        let own = t.conn.routes.find(t.conn.tuple.laddr, t.conn.tuple.faddr);
+        if Some(route) != own {
+            t.conn.fled = true;
+        }
+        self.transmit(t, &pcb, &alt, now, chores);
     }
 
     /// Counts and logs, once per change, a connection left on a failed pair because no
