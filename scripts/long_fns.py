@@ -23,9 +23,12 @@ def functions(path):
         indent = len(m.group(1))
         j = i
         while j < len(lines) and not lines[j].rstrip().endswith("{"):
-            if lines[j].rstrip().endswith(";"):
+            if lines[j].rstrip().endswith((";", "{}")):
                 break
             j += 1
+        if j < len(lines) and lines[j].rstrip().endswith((";", "{}")):
+            i = j + 1
+            continue
         k = j + 1
         while k < len(lines) and not (
             lines[k].startswith(" " * indent + "}") and len(lines[k]) - len(lines[k].lstrip()) == indent

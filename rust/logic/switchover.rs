@@ -571,6 +571,7 @@ pub(crate) mod vectors {
                 freshness_of_messages,
                 route_count_limits,
                 exchange_and_translation,
+                exchange_refusals_and_way_back,
                 duplicate_answer_after_failback,
                 both_ends_converge,
                 index_of_moved_connections,
@@ -770,7 +771,12 @@ pub(crate) mod vectors {
         Ok(())
     }
 
-    pub(crate) fn exchange_and_translation() -> Result<(), &'static str> {
+    /// H, X, H's request and X's answer.
+    type MovedAway = (Conn<u32>, Conn<u32>, AltRoute<u32>, AltRoute<u32>);
+
+    /// H and X after H's P1 provider failed and H moved the connection to (H2, X1): H's
+    /// request and X's answer, both ends checked on the way.
+    fn moved_away() -> Result<MovedAway, &'static str> {
         let free = |_: u32, _: u32| true;
         let (mut h, mut x) = pair_of_ends().ok_or("routes")?;
         // H's P1 provider fails: the best route avoiding H1.
@@ -830,6 +836,17 @@ pub(crate) mod vectors {
         if h.egress(6, H1, X1, 40001, 443).is_some() || h.ingress(6, X1, H1, 443, 40000).is_some() {
             return Err("only this connection's moved packets");
         }
+        Ok((h, x, request, answer))
+    }
+
+    pub(crate) fn exchange_and_translation() -> Result<(), &'static str> {
+        moved_away().map(|_| ())
+    }
+
+    /// After the move: what each end refuses, and X's way back to its own pair.
+    pub(crate) fn exchange_refusals_and_way_back() -> Result<(), &'static str> {
+        let free = |_: u32, _: u32| true;
+        let (mut h, mut x, request, answer) = moved_away()?;
         // A second answer changes nothing; an answer for a pair never proposed is
         // unsolicited; a request for a pair that is not a route fails.
         if h.accept_answer(&answer, free) != Ok(()) || h.current() != (H2, X1) || h.switches != 1 {
