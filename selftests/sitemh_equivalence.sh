@@ -60,6 +60,6 @@ test_equivalence() { # FAMILY
 
 load_module || exit $ksft_fail
 build || { log_test 1 "topology"; exit $ksft_fail; }
-test_equivalence 4
-test_equivalence 6
+run_case test_equivalence 4
+run_case test_equivalence 6
 exit $ret

@@ -404,19 +404,19 @@ test_sysctl_offset_write() {
 	log_test $rc "a text sysctl written at an offset is refused (EINVAL), value kept"
 }
 
-test_icmp_type_refused
-test_rtnl_not_stalled
-test_rmmod_no_false_notice
+run_case test_icmp_type_refused
+run_case test_rtnl_not_stalled
+run_case test_rmmod_no_false_notice
 load_module || { log_test 1 "module loads"; exit $ksft_fail; }
 if ! build_probe_site; then
 	log_test 1 "build the probe site"
 	exit $ksft_fail
 fi
-test_probe_needs_ping_right
-test_forged_replies
-test_probe_cache
-test_tunnelled_notice
-test_sysctl_offset_write
+run_case test_probe_needs_ping_right
+run_case test_forged_replies
+run_case test_probe_cache
+run_case test_tunnelled_notice
+run_case test_sysctl_offset_write
 run_cleanup
 unload_module
 exit $ret

@@ -89,5 +89,5 @@ run translate "a pair another socket took after the move is not translated"
 run notpeer "an exchange message from no peer of its connection is refused"
 run stale "a valid request held back and played late is refused"
 run flood "garbage and forged messages do not crowd out an exchange"
-test_quota
+run_case test_quota
 exit $ret

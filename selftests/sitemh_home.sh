@@ -438,15 +438,15 @@ if ! build_site || ! configure_site || ! configure_mobile; then
 	log_test 1 "build and configure the site"
 	exit $ksft_fail
 fi
-test_sender_away_tcp
-test_sender_away_udp
-test_both_away
-test_ipv6
-test_use_homeaddr_toggle
-test_refused
-test_binding_update_refusals
-test_udp_careof_parameters
-test_knobs
-test_home_agent_tunnel
-test_draft_layout_dropped_by_routers
+run_case test_sender_away_tcp
+run_case test_sender_away_udp
+run_case test_both_away
+run_case test_ipv6
+run_case test_use_homeaddr_toggle
+run_case test_refused
+run_case test_binding_update_refusals
+run_case test_udp_careof_parameters
+run_case test_knobs
+run_case test_home_agent_tunnel
+run_case test_draft_layout_dropped_by_routers
 exit $ret

@@ -148,7 +148,7 @@ if ! build_site || ! configure_site; then
 	log_test 1 "build and configure the site"
 	exit $ksft_fail
 fi
-test_ipsec
+run_case test_ipsec
 run_cleanup
 unload_module
 exit $ret

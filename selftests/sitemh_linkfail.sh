@@ -549,18 +549,18 @@ if ! build_site || ! configure_site; then
 	log_test 1 "build and configure the site"
 	exit $ksft_fail
 fi
-test_configuration
-test_admin_down
-test_carrier_loss
-test_forged_notices
-test_operator_firewall
-test_relay
-test_repeated_notices
-test_lost_failure_notice
-test_lost_restoration
-test_stale_copy
-test_solicitation
-test_site_key
+run_case test_configuration
+run_case test_admin_down
+run_case test_carrier_loss
+run_case test_forged_notices
+run_case test_operator_firewall
+run_case test_relay
+run_case test_repeated_notices
+run_case test_lost_failure_notice
+run_case test_lost_restoration
+run_case test_stale_copy
+run_case test_solicitation
+run_case test_site_key
 run_cleanup
 unload_module
 exit $ret

@@ -176,15 +176,15 @@ test_hooks_where_needed() {
 	log_test $rc "packet hooks registered only where a configured feature needs them"
 }
 
-test_load
-test_hooks_where_needed
-test_sysctl_per_namespace
-test_sysctl_in_new_namespace
-test_sysctl_range
-test_unload
-test_reload_cycles
-test_icmp_type_parameter
-test_namespace_deleted_while_loaded
-test_unload_under_traffic
+run_case test_load
+run_case test_hooks_where_needed
+run_case test_sysctl_per_namespace
+run_case test_sysctl_in_new_namespace
+run_case test_sysctl_range
+run_case test_unload
+run_case test_reload_cycles
+run_case test_icmp_type_parameter
+run_case test_namespace_deleted_while_loaded
+run_case test_unload_under_traffic
 unload_module
 exit $ret

@@ -172,11 +172,11 @@ if ! build_host; then
 	log_test 1 "build the host with a VRF and policy rules"
 	exit $ksft_fail
 fi
-test_still_routed_by_source
-test_bound_device
-test_vrf
-test_mark
-test_uid
+run_case test_still_routed_by_source
+run_case test_bound_device
+run_case test_vrf
+run_case test_mark
+run_case test_uid
 run_cleanup
 unload_module
 exit $ret

@@ -101,17 +101,17 @@ if ! build_site; then
 	log_test 1 "build the site topology"
 	exit $ksft_fail
 fi
-test_before_configuration
+run_case test_before_configuration
 if ! configure_site; then
 	log_test 1 "configure the domains"
 	exit $ksft_fail
 fi
-test_output_path_v4
-test_forward_path_v4
-test_inside_routed_usually
-test_private_confined
-test_paths_v6
-test_counters_visible
+run_case test_output_path_v4
+run_case test_forward_path_v4
+run_case test_inside_routed_usually
+run_case test_private_confined
+run_case test_paths_v6
+run_case test_counters_visible
 run_cleanup
 unload_module
 exit $ret

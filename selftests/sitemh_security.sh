@@ -105,7 +105,7 @@ if ! build_site || ! configure_site || ! configure_mobile; then
 	log_test 1 "build and configure the site"
 	exit $ksft_fail
 fi
-test_forged_binding
-test_options_not_stacked
-test_operator_firewall
+run_case test_forged_binding
+run_case test_options_not_stacked
+run_case test_operator_firewall
 exit $ret

@@ -236,19 +236,19 @@ if ! build_site || ! configure_site; then
 	log_test 1 "build and configure the site"
 	exit $ksft_fail
 fi
-test_udp_server_draft 4 198.51.100.10 203.0.113.10 ip
-test_udp_server_plain 4 198.51.100.10 203.0.113.10
-test_udp_server_draft 6 2001:db8:1:a::10 2001:db8:2:a::10 ip6
-test_udp_server_plain 6 2001:db8:1:a::10 2001:db8:2:a::10
-test_getsrcaddr
-test_selection_follows_changes
-test_ranking_configured
-test_ranking_measured 4 $X4 198.51.100.10 203.0.113.10 ipv4
-test_ranking_measured 6 $X6 2001:db8:1:a::10 2001:db8:2:a::10 ipv6
-test_all_pairs
-test_down_path_last
-test_home_address
-test_bad_input
+run_case test_udp_server_draft 4 198.51.100.10 203.0.113.10 ip
+run_case test_udp_server_plain 4 198.51.100.10 203.0.113.10
+run_case test_udp_server_draft 6 2001:db8:1:a::10 2001:db8:2:a::10 ip6
+run_case test_udp_server_plain 6 2001:db8:1:a::10 2001:db8:2:a::10
+run_case test_getsrcaddr
+run_case test_selection_follows_changes
+run_case test_ranking_configured
+run_case test_ranking_measured 4 $X4 198.51.100.10 203.0.113.10 ipv4
+run_case test_ranking_measured 6 $X6 2001:db8:1:a::10 2001:db8:2:a::10 ipv6
+run_case test_all_pairs
+run_case test_down_path_last
+run_case test_home_address
+run_case test_bad_input
 run_cleanup
 unload_module
 exit $ret

@@ -133,9 +133,9 @@ if ! build; then
 	log_test 1 "build the topology"
 	exit $ksft_fail
 fi
-test_changes_under_traffic
-test_unload_under_traffic
-test_namespace_deleted_under_traffic
+run_case test_changes_under_traffic
+run_case test_unload_under_traffic
+run_case test_namespace_deleted_under_traffic
 run_cleanup
 unload_module
 exit $ret

@@ -403,19 +403,19 @@ if [ -n "${SWITCHOVER_CASES:-}" ]; then
 fi
 test_link_failure -3 "TLS 1.3 (exported keys)"
 test_link_failure -1 "TLS 1.2 (master secret)"
-test_remote_link_failure
-test_ce_failure
-test_flapping_and_failback
-test_notice_loss
-test_both_sites_fail
-test_silent_failure
-test_udp_flow
-test_path_mtu_on_the_new_pair
-test_counters
-test_many_short_connections
-test_bad_options
-test_forgeries
-test_unprotected_control
-test_home_address_connection
-test_home_address_failback
+run_case test_remote_link_failure
+run_case test_ce_failure
+run_case test_flapping_and_failback
+run_case test_notice_loss
+run_case test_both_sites_fail
+run_case test_silent_failure
+run_case test_udp_flow
+run_case test_path_mtu_on_the_new_pair
+run_case test_counters
+run_case test_many_short_connections
+run_case test_bad_options
+run_case test_forgeries
+run_case test_unprotected_control
+run_case test_home_address_connection
+run_case test_home_address_failback
 exit $ret

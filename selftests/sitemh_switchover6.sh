@@ -141,9 +141,9 @@ if [ -n "${SWITCHOVER_CASES:-}" ]; then
 	eval "$SWITCHOVER_CASES"
 	exit $ret
 fi
-test_link_failure_v6
-test_udp_flow_v6
-test_path_mtu_on_the_new_pair_v6
-test_ce_failure_v6
-test_bad_notices_v6
+run_case test_link_failure_v6
+run_case test_udp_flow_v6
+run_case test_path_mtu_on_the_new_pair_v6
+run_case test_ce_failure_v6
+run_case test_bad_notices_v6
 exit $ret

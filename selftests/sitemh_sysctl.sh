@@ -192,11 +192,11 @@ test_sysctl_d_file() {
 }
 
 load_module || { log_test 1 "module loads"; exit $ksft_fail; }
-test_nodes_follow_count
-test_value_formats
-test_bad_writes
-test_needs_net_admin
-test_sysctl_d_file
+run_case test_nodes_follow_count
+run_case test_value_formats
+run_case test_bad_writes
+run_case test_needs_net_admin
+run_case test_sysctl_d_file
 run_cleanup
 unload_module
 exit $ret

@@ -130,5 +130,5 @@ test_unprivileged_reach() {
 	unload_module
 }
 
-test_unprivileged_reach
+run_case test_unprivileged_reach
 exit $ret
