@@ -17,13 +17,22 @@ soak() {
 
 # run_case TEST [ARGS...]: runs case TEST (a function of the script) unless TESTS, a list of
 # case names separated by spaces, leaves it out (kselftest's TESTS= selection:
-# `TESTS="test_ce_failure test_counters" ./sitemh_switchover.sh`). A case may rely on the
-# state the cases before it left; the script's own order is the one CI runs.
+# `TESTS="test_ce_failure test_counters" ./sitemh_switchover.sh`), then runs what the case
+# deferred. A case may rely on the state the cases before it left; the script's own order is
+# the one CI runs.
 run_case() {
+	local mark=${#cleanup_cmds[@]} i
 	if [ -n "${TESTS:-}" ] && [[ " $TESTS " != *" $1 "* ]]; then
 		return 0
 	fi
 	"$@"
+	# Per-case cleanup: what the case deferred (its servers, captures, files) goes now,
+	# last first; what the script deferred before its cases stays until exit.
+	for ((i = ${#cleanup_cmds[@]} - 1; i >= mark; i--)); do
+		eval "${cleanup_cmds[i]}" >/dev/null 2>&1 || true
+		unset 'cleanup_cmds[i]'
+	done
+	cleanup_cmds=("${cleanup_cmds[@]}")
 }
 
 # Where the module is; the VM runner exports SITEMH_KO.
