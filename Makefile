@@ -90,6 +90,13 @@ demo: module tools
 # The module for it is built from a copy of the tracked sources, so the test build stays.
 BENCH_KDIR := $(SITEMH_CACHE)/kernel-bench
 BENCH_MODULE := $(SITEMH_CACHE)/bench-module
+# BENCH_PARTS="forward native select switchover" (the default) picks parts: the forward
+# path under instruction counting in a guest of its own (forward) and at native speed in
+# User-Mode Linux (native), both scripts/bench-forward.sh; selection and switchover time
+# (scripts/bench.sh).
+BENCH_PARTS ?= forward native select switchover
+UML_KDIR := $(SITEMH_CACHE)/kernel-uml
+UML_MODULE := $(SITEMH_CACHE)/uml-module
 bench: setup fmt-check tools
 	@echo "Source-domain routing decision on this machine's CPU (native; rust/host/bench.rs), ns per packet, median of 7:"
 	@cargo test --release --features bench --manifest-path rust/host/Cargo.toml -- --nocapture \
@@ -99,7 +106,16 @@ bench: setup fmt-check tools
 	@git ls-files -z Kbuild rust include scripts | rsync -a --files-from=- --from0 . $(BENCH_MODULE)/
 	@+$(MAKE) -C $(BENCH_KDIR) M=$(BENCH_MODULE) LLVM=$(LLVM) CLIPPY=1 KCFLAGS=-Werror \
 		KRUSTFLAGS=-Dwarnings modules
-	@KDIR=$(BENCH_KDIR) SITEMH_KO=$(BENCH_MODULE)/sitemh.ko scripts/vm-run.sh bench
+	@case " $(BENCH_PARTS) " in *" forward "*) \
+		KDIR=$(BENCH_KDIR) SITEMH_KO=$(BENCH_MODULE)/sitemh.ko scripts/vm-run.sh bench-forward;; esac
+	@case " $(BENCH_PARTS) " in *" native "*) \
+		scripts/build-kernel.sh uml >/dev/null && mkdir -p $(UML_MODULE) && \
+		git ls-files -z Kbuild rust include scripts | rsync -a --files-from=- --from0 . $(UML_MODULE)/ && \
+		$(MAKE) -s -C $(UML_KDIR) M=$(UML_MODULE) ARCH=um LLVM=$(LLVM) KCFLAGS=-Werror \
+			KRUSTFLAGS=-Dwarnings modules && \
+		scripts/uml-run.sh $(UML_MODULE)/sitemh.ko;; esac
+	@parts="$(filter-out forward native,$(BENCH_PARTS))"; [ -z "$$parts" ] || \
+		BENCH_PARTS="$$parts" KDIR=$(BENCH_KDIR) SITEMH_KO=$(BENCH_MODULE)/sitemh.ko scripts/vm-run.sh bench
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi

@@ -23,8 +23,9 @@ use crate::{
             route_via_gateway4,
             route_via_gateway6,
             Dst,
-            DstCache, //
+            RouteCache, //
         },
+        uapi::UapiCareof,
     },
     hook_user,
     logic::{
@@ -43,7 +44,15 @@ use crate::{
 /// What differs between IPv4 and IPv6.
 pub(crate) trait Family: Send + Sync + 'static {
     /// The address bits.
-    type Addr: Classify + WireAddr + HomeAddr + Default + Send + Sync + Unpin + core::fmt::Debug;
+    type Addr: Classify
+        + WireAddr
+        + HomeAddr
+        + UapiCareof
+        + Default
+        + Send
+        + Sync
+        + Unpin
+        + core::fmt::Debug;
     /// The address family (`AF_INET`, `AF_INET6`).
     const AF: i32;
     /// This family's bit among the namespace's hook users for its domains.
@@ -84,13 +93,13 @@ pub(crate) trait Family: Send + Sync + 'static {
     fn parse_router(net: &Net, text: &[u8]) -> Result<Router<Self::Addr>>;
 
     /// The route to `router` as a known next hop, from `cache` if it holds one.
-    fn route_via(net: &Net, cache: &DstCache, router: Router<Self::Addr>) -> Result<Dst>;
+    fn route_via(net: &Net, cache: &RouteCache, router: Router<Self::Addr>) -> Result<Dst>;
 
     /// Sends `packet` to `router`, unless it keeps its route (IPsec, VRF, bound device:
     /// see [`Rerouted`]).
     fn reroute(
         packet: &mut Packet<'_>,
-        cache: &DstCache,
+        cache: &RouteCache,
         router: Router<Self::Addr>,
     ) -> Result<Rerouted>;
 }
@@ -146,11 +155,15 @@ impl Family for V4 {
         Ok(Router { addr, ifindex: 0 })
     }
 
-    fn route_via(net: &Net, cache: &DstCache, router: Router<u32>) -> Result<Dst> {
+    fn route_via(net: &Net, cache: &RouteCache, router: Router<u32>) -> Result<Dst> {
         route_via_gateway4(net, cache, router.addr)
     }
 
-    fn reroute(packet: &mut Packet<'_>, cache: &DstCache, router: Router<u32>) -> Result<Rerouted> {
+    fn reroute(
+        packet: &mut Packet<'_>,
+        cache: &RouteCache,
+        router: Router<u32>,
+    ) -> Result<Rerouted> {
         packet.reroute_via4(cache, router.addr)
     }
 }
@@ -213,13 +226,13 @@ impl Family for V6 {
         Ok(Router { addr, ifindex })
     }
 
-    fn route_via(net: &Net, cache: &DstCache, router: Router<u128>) -> Result<Dst> {
+    fn route_via(net: &Net, cache: &RouteCache, router: Router<u128>) -> Result<Dst> {
         route_via_gateway6(net, cache, router.addr, router.ifindex)
     }
 
     fn reroute(
         packet: &mut Packet<'_>,
-        cache: &DstCache,
+        cache: &RouteCache,
         router: Router<u128>,
     ) -> Result<Rerouted> {
         packet.reroute_via6(cache, router.addr, router.ifindex)

@@ -8,20 +8,11 @@
 
 #![forbid(unsafe_code)]
 
-use core::sync::atomic::Ordering;
-
-use kernel::{
-    prelude::*,
-    seq_file::SeqFile,
-    seq_print,
-    sync::{
-        rcu,
-        Arc, //
-    },
-};
+use kernel::{prelude::*, seq_file::SeqFile, seq_print, sync::Arc};
 
 use crate::{
     domains::{
+        Counted,
         FamilyKnob,
         FamilyState,
         Snapshot, //
@@ -221,38 +212,34 @@ impl ProcShow for SitemhNet {
     }
 }
 
-/// The draft's forwarding rule applied to one packet whose addresses are `src`/`dst`.
+/// The draft's forwarding rule's answer for one packet, `route`, carried out.
 fn apply<F: Family>(
     state: &FamilyState<F>,
     snapshot: &Snapshot<F>,
     packet: &mut Packet<'_>,
-    src: F::Addr,
-    dst: F::Addr,
+    route: Route<F::Addr>,
 ) -> Verdict {
-    match snapshot.table.route(src, dst) {
+    match route {
         Route::Usual => Verdict::Accept,
         Route::Confined { index } => {
-            state.counters[usize::from(index)]
-                .confined
-                .fetch_add(1, Ordering::Relaxed);
+            state.counters.count(index, Counted::Confined);
             Verdict::Drop(EHOSTUNREACH)
         }
         Route::ViaRouter { index, router } => {
-            let counters = &state.counters[usize::from(index)];
             let Some(cache) = &snapshot.caches[usize::from(index)] else {
                 return Verdict::Accept;
             };
             match F::reroute(packet, cache, router) {
                 Ok(Rerouted::Yes) => {
-                    counters.rerouted.fetch_add(1, Ordering::Relaxed);
+                    state.counters.count(index, Counted::Rerouted);
                     Verdict::Accept
                 }
                 Ok(Rerouted::Kept) => {
-                    counters.kept.fetch_add(1, Ordering::Relaxed);
+                    state.counters.count(index, Counted::Kept);
                     Verdict::Accept
                 }
                 Err(e) => {
-                    counters.no_route.fetch_add(1, Ordering::Relaxed);
+                    state.counters.count(index, Counted::NoRoute);
                     Verdict::Drop(e)
                 }
             }
@@ -376,15 +363,17 @@ impl SitemhNet {
             }
             HookPoint::LocalOut | HookPoint::Forward => {}
         }
-        let guard = rcu::read_lock();
-        let snapshot = domains.snapshot(&guard);
+        let snapshot = domains.snapshot_in_hook(packet.rcu());
         if snapshot.table.is_empty() {
             return Verdict::Accept;
         }
         let (src, dst) = F::addrs(packet);
-        if !F::routable(packet, src, dst) {
+        let route = snapshot.table.route(src, dst);
+        // Most packets stay on their route: they are not asked whether they could leave
+        // it (for IPv4 a call into the glue).
+        if route == Route::Usual || !F::routable(packet, src, dst) {
             return Verdict::Accept;
         }
-        apply(domains, snapshot, packet, src, dst)
+        apply(domains, snapshot, packet, route)
     }
 }

@@ -1,129 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make bench`, guest side: the per-packet cost of source-domain routing on the forward
-# path, against baselines measured in the same VM run.
-#
-#   S (198.51.100.10) -- IR -- D (192.0.2.1, outside every domain)
-#
-# A UDP flood of small packets from S to D through IR, for each configuration:
-#   baseline      module not loaded, IR routes by its main table
-#   policy        module not loaded, the equivalent `ip rule from <domain> table <n>`
-#   loaded        module loaded, no domains (the cost of a hook that does nothing)
-#   inside        module, 16 domains, D inside one of them (no rerouting)
-#   reroute-1     module, 1 domain holding S's address: every packet rerouted
-#   reroute-16    module, 16 domains, S in the last one: every packet rerouted
-# Reported: packets per second at D (median of $RUNS runs), ns per packet, and the
-# difference to the baseline. The kernel is the bench flavour (no KASAN, lockdep, ...), but
-# under TCG the absolute figures are far from a real machine's; the ratios within one run
+# `make bench`, guest side: address selection against connect(), and switchover time
+# against MPTCP (the forward path's cost is scripts/bench-forward.sh, in a guest of its
+# own under instruction counting). The kernel is the bench flavour (no KASAN, lockdep, ...);
+# under TCG the absolute figures are far from a real machine's, the ratios within one run
 # are what counts.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/selftests/lib.sh"
 RUNS=${RUNS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
-# A developer's shortcut: BENCH_PARTS="forward select" runs only those parts.
-BENCH_PARTS=${BENCH_PARTS:-forward select switchover}
+# A developer's shortcut: BENCH_PARTS="select" runs only that part.
+BENCH_PARTS=${BENCH_PARTS:-select switchover}
 wants() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
-
-if wants forward; then
-setup_ns s ir d || exit 1
-ip link add s-ir netns "$s" type veth peer name ir-s netns "$ir"
-ip link add ir-d netns "$ir" type veth peer name d-ir netns "$d"
-ip -n "$s" link set s-ir up; ip -n "$ir" link set ir-s up
-ip -n "$ir" link set ir-d up; ip -n "$d" link set d-ir up
-ip netns exec "$ir" sysctl -q -w net.ipv4.ip_forward=1
-ip -n "$s" addr add 198.51.100.10/24 dev s-ir
-ip -n "$ir" addr add 198.51.100.1/24 dev ir-s
-ip -n "$ir" addr add 192.0.2.254/24 dev ir-d
-ip -n "$d" addr add 192.0.2.1/24 dev d-ir
-ip -n "$s" route add default via 198.51.100.1
-ip -n "$d" route add default via 192.0.2.254
-# The router of the domains: D's side, so a rerouted packet still reaches D.
-ip -n "$d" addr add 192.0.2.2/24 dev d-ir
-
-# pps: received packets per second at D for one flood from S.
-pps() {
-	# Bounded: a flood that cannot start must not hang the run.
-	timeout 20 ip netns exec "$d" iperf3 -s -1 -J > /tmp/bench-server.json 2>/dev/null &
-	local server=$!
-	sleep 0.5
-	timeout 20 ip netns exec "$s" iperf3 -u -b 0 -l 64 -t "$SECONDS_PER_RUN" -c 192.0.2.1 -J \
-		> /tmp/bench-client.json 2>/dev/null
-	wait $server
-	python3 - <<-'PY' 2>/dev/null || echo 0
-	import json
-	r = json.load(open("/tmp/bench-server.json"))["end"]["sum"]
-	print(int(r["packets"] - r["lost_packets"]) / r["seconds"] if r["seconds"] else 0)
-	PY
-}
-
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-domains() { # N LAST-HOLDS-S
-	local n=$1 i k=/proc/sys/net/ipv4
-	ip netns exec "$ir" bash -c "echo $n > $k/ip_num_domains"
-	for i in $(seq 0 $((n - 1))); do
-		ip netns exec "$ir" bash -c "
-			echo /24 > $k/ip_domain/$i/net_mask
-			echo 10.$i.0.0 > $k/ip_domain/$i/net_addr
-			echo 192.0.2.2 > $k/ip_domain/$i/def_router"
-	done
-	if [ "$2" = yes ]; then
-		ip netns exec "$ir" bash -c "echo 198.51.100.0 > $k/ip_domain/$((n - 1))/net_addr"
-	fi
-}
-
-# One configuration from scratch: NAME.
-configure() {
-	ip -n "$ir" rule del from 198.51.100.0/24 table 100 pref 100 2>/dev/null
-	case $1 in
-	baseline) unload_module ;;
-	policy)
-		unload_module
-		ip -n "$ir" rule add from 198.51.100.0/24 table 100 pref 100
-		;;
-	loaded) unload_module; load_module ;;
-	inside)
-		# Both ends inside the domains (replies too): nothing is rerouted.
-		load_module
-		domains 16 no
-		ip netns exec "$ir" bash -c "echo 192.0.2.0 > /proc/sys/net/ipv4/ip_domain/0/net_addr
-			echo 198.51.100.0 > /proc/sys/net/ipv4/ip_domain/1/net_addr"
-		;;
-	reroute-1) load_module; domains 1 yes ;;
-	reroute-16) load_module; domains 16 yes ;;
-	esac
-}
-
-ip -n "$ir" route add default via 192.0.2.2 table 100
-configs="baseline policy loaded inside reroute-1 reroute-16"
-# Round-robin over the configurations, so that drift in the VM's speed spreads evenly.
-rm -f /tmp/bench-pps.*
-for round in $(seq 1 "$RUNS"); do
-	echo "# round $round of $RUNS" >&2
-	for c in $configs; do
-		configure "$c"
-		pps >> "/tmp/bench-pps.$c"
-	done
-	if [ "$round" = 1 ]; then
-		ip netns exec "$ir" cat /proc/net/sitemh | sed 's/^/# /'
-	fi
-done
-: > /tmp/bench-results
-for c in $configs; do
-	printf '%s %s\n' "$c" "$(median < "/tmp/bench-pps.$c")" >> /tmp/bench-results
-done
-run_cleanup
-unload_module
-
-echo
-echo "Forward path, 64-byte UDP, median of $RUNS runs of ${SECONDS_PER_RUN}s (TCG, bench kernel):"
-awk 'NR == 1 { base = 1e9 / $2 }
-	$2 == 0 { printf "  %-11s no packets arrived\n", $1; next }
-	{ ns = 1e9 / $2; printf "  %-11s %10.0f pps %9.0f ns/packet %+8.0f ns vs baseline (%.1f%% of baseline pps)\n", $1, $2, ns, ns - base, 100 * base / ns }' \
-	/tmp/bench-results
-
-fi
 
 # Address selection: one getsrcaddr call with 16 domains (16 sources, ranked) against one
 # connect() of a UDP socket (the kernel's own route and source selection), same namespace.

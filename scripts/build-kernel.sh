@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build a sitemh kernel out of tree (O=) into the cache, or reuse the cached build.
 #
-# usage: build-kernel.sh [test|bench]
+# usage: build-kernel.sh [test|bench|uml]
 #   test  (default) tinyconfig + kernel/sitemh.config + kernel/debug.config: the debug kernel
 #         `make check` runs on (KASAN, lockdep, kmemleak, UBSAN); linked as $SITEMH_CACHE/kernel
-#   bench tinyconfig + kernel/sitemh.config only: what `make bench` measures on, since the
-#         debug options cost more per packet than the code under test; $SITEMH_CACHE/kernel-bench
+#   bench tinyconfig + kernel/sitemh.config + kernel/bench.config (pktgen): what `make bench`
+#         measures on, since the debug options cost more per packet than the code under
+#         test; $SITEMH_CACHE/kernel-bench
+#   uml   ARCH=um tinyconfig + kernel/uml.config: User-Mode Linux, the kernel as a process
+#         on this machine's CPU, for native nanoseconds in the forward-path benchmark;
+#         $SITEMH_CACHE/kernel-uml (the executable is its `linux`)
 #
 # The build directory is keyed by what changes its output: the kernel package, the config
 # fragments, and the versions of rustc, bindgen and clang. A finished build leaves a stamp;
@@ -18,8 +22,9 @@ set -euo pipefail
 flavour=${1:-test}
 case "$flavour" in
 test) fragments=("$SITEMH_ROOT/kernel/sitemh.config" "$SITEMH_ROOT/kernel/debug.config") link=kernel ;;
-bench) fragments=("$SITEMH_ROOT/kernel/sitemh.config") link=kernel-bench ;;
-*) die "usage: build-kernel.sh [test|bench]" ;;
+bench) fragments=("$SITEMH_ROOT/kernel/sitemh.config" "$SITEMH_ROOT/kernel/bench.config") link=kernel-bench ;;
+uml) fragments=("$SITEMH_ROOT/kernel/uml.config") link=kernel-uml ;;
+*) die "usage: build-kernel.sh [test|bench|uml]" ;;
 esac
 src=$("$SITEMH_ROOT/scripts/fetch-kernel-source.sh")
 deb=$(basename "$(ls -1 "$SITEMH_CACHE"/debs/linux-source-"$KERNEL_SERIES"_*.deb | sort -V | tail -n 1)")
@@ -41,6 +46,7 @@ out=$SITEMH_CACHE/build/$KERNEL_SERIES-$key
 [ "$flavour" = test ] || out=$out-$flavour
 stamp=$out/.sitemh-built
 kmake=(make -C "$src" O="$out" LLVM="-$LLVM_VERSION" -j"$(($(nproc) + 1))")
+[ "$flavour" != uml ] || kmake+=(ARCH=um)
 
 exec 9>"$SITEMH_CACHE/kernel-build.lock"
 flock 9

@@ -27,17 +27,14 @@ cflags=$(sed -n '1s/^[^ ]* := .* -- //p' "$cmdfile" | sed -e 's/;.*$//' \
 functions='net_generic
 	nf_register_net_hooks nf_unregister_net_hooks
 	ip_hdr ipv6_hdr skb_rtable skb_dst_set skb_dst_drop
-	ip_route_output_key ip6_route_output_flags dst_release
-	dst_cache_init dst_cache_destroy dst_cache_get_ip4 dst_cache_set_ip4
-	dst_cache_get_ip6 dst_cache_set_ip6
-	local_bh_disable local_bh_enable synchronize_net
+	dst_release synchronize_net
 	dev_get_by_name dev_put dev_get_by_index_rcu
 	register_netdevice_notifier_net unregister_netdevice_notifier_net
 	proc_create_net_single remove_proc_entry seq_file_single_net
 	nf_register_sockopt nf_unregister_sockopt
 	sitemh_.*'
 # Types, as regular expressions so that the anonymous unions inside them come along.
-types='netdev_cmd dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
+types='netdev_cmd sitemh_route_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
 	iphdr.* ipv6hdr.* rtable nf_sockopt_ops sitemh_local_addr netdev_notifier_info
 	sitemh_aead sitemh_ticker sitemh_reroute sitemh_dev_change sitemh_netdev_watch
 	sitemh_netdev_fn sitemh_long_work
@@ -46,7 +43,7 @@ types='netdev_cmd dst_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
 # The UAPI header's constants (option numbers, limits, codes).
 vars='SITEMH_.*'
 # Types whose insides the module never touches: size and alignment only.
-opaque='dst_cache rtable netdev_notifier_info sitemh_aead sitemh_ticker sitemh_netdev_watch
+opaque='sitemh_route_cache rtable netdev_notifier_info sitemh_aead sitemh_ticker sitemh_netdev_watch
 	sitemh_long_work'
 
 allow=""

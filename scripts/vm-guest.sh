@@ -4,7 +4,7 @@
 # the output directory). Loads the module, runs KUnit and the selftests, then checks the
 # kernel log and kmemleak for splats.
 #
-# usage: vm-guest.sh test|demo|bench OUTDIR [MODULE [SELFTESTS [CLAIMS [SHARD]]]]
+# usage: vm-guest.sh test|demo|bench|bench-forward OUTDIR [MODULE [SELFTESTS [CLAIMS [SHARD]]]]
 # CLAIMS: a directory on the host that every guest of one run shares: a guest runs a
 # selftest only if it is the first to create CLAIMS/<selftest> (mkdir is atomic on the
 # host), so several guests split the suite between them as each becomes free. Shard 0
@@ -177,7 +177,7 @@ main() {
 		check_kernel_log
 		touch "$out/complete"
 		;;
-	demo | bench)
+	demo | bench | bench-forward)
 		# The host prints this file: the guest's own output does not reach it.
 		bash "$root/scripts/$mode.sh" > "$out/output" 2>&1
 		echo $? > "$out/status"

@@ -3,11 +3,14 @@
 # Boot the cached test kernel in virtme-ng (TCG: nested KVM hangs here) and run the guest
 # side (scripts/vm-guest.sh) in it.
 #
-# usage: vm-run.sh test|demo|bench
+# usage: vm-run.sh test|demo|bench|bench-forward
 #   test: KUnit + selftests + kernel log checks; results go to $SITEMH_RESULTS (one
 #         "PASS|FAIL|SKIP<TAB>name<TAB>detail" line per test), or are summarised here.
 #   demo: show what the module does.
 #   bench: the benchmarks (scripts/bench.sh).
+#   bench-forward: the forward-path benchmark (scripts/bench-forward.sh) on one vCPU under
+#         QEMU's instruction counting (-icount shift=0,sleep=off): guest nanoseconds are
+#         instructions, so its figures repeat closely.
 # A guest that does not finish within $VM_TIMEOUT seconds is killed and counts as a failure.
 # SITEMH_SELFTESTS="a.sh b.sh" runs only those selftests (a developer's shortcut).
 # SITEMH_UNPRIV_ITERS (and SITEMH_UNPRIV_SEED) reach sitemh_unpriv.sh in the guest: a longer
@@ -32,6 +35,12 @@ guests=${SITEMH_VM_GUESTS:-2}
 # vCPUs per guest: TCG runs each on a host thread; more guests than cores, or vCPUs than
 # cores, and they slow each other down.
 cpus=${SITEMH_VM_CPUS:-$(( guests > 1 ? 1 : 2 ))}
+qemu_opts=()
+if [ "$mode" = bench-forward ]; then
+	# icount runs TCG single-threaded: one vCPU.
+	cpus=1
+	qemu_opts=(--qemu-opts "-icount shift=0,sleep=off")
+fi
 times_cache=$SITEMH_CACHE/selftest-times${SITEMH_SOAK:+-soak}
 # 50 minutes per guest (a guest's selftests take 20-30 minutes here, one of them, the
 # IPv4 switchover, about 10); CI gives all of make check 90. SITEMH_SOAK=1 (make soak)
@@ -68,9 +77,9 @@ selftest_order() {
 guest() {
 	local n=$1 out=$2 progs=$3 claims=$4 rc
 	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
-		--cpus "$cpus" --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
+		--cpus "$cpus" "${qemu_opts[@]}" --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
 		--append "kmemleak=on log_buf_len=64M" \
-		--exec "env TESTS='${TESTS:-}' BENCH_PARTS='${BENCH_PARTS:-}' SWITCH_RUNS='${SWITCH_RUNS:-}' SITEMH_LOSS_SEED='${SITEMH_LOSS_SEED:-}' SITEMH_SOAK='${SITEMH_SOAK:-}' SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
+		--exec "env TESTS='${TESTS:-}' BENCH_PARTS='${BENCH_PARTS:-}' SWITCH_RUNS='${SWITCH_RUNS:-}' SITEMH_LOSS_SEED='${SITEMH_LOSS_SEED:-}' SITEMH_SOAK='${SITEMH_SOAK:-}' SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' RUNS='${RUNS:-}' PACKETS='${PACKETS:-}' FAMILIES='${FAMILIES:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
 		</dev/null > "$out/console" 2>&1
 	rc=$?
 	echo $rc > "$out/vng-rc"

@@ -287,6 +287,12 @@ routes_h6="$H1_6,$X1_6 $H1_6,$X2_6 $H2_6,$X1_6 $H2_6,$X2_6"
 routes_x6="$X1_6,$H1_6 $X2_6,$H1_6 $X1_6,$H2_6 $X2_6,$H2_6"
 
 # down_mask NS: the domains link notices marked down in NS.
+# lf_field NS NAME: a counter of the namespace's IPv4 link-failure line.
+lf_field() {
+	ip netns exec "$1" awk -v f="$2" \
+		'$1 == "linkfail" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+}
+
 down_mask() {
 	ip netns exec "$1" awk '$1 == "linkfail" { print $NF }' /proc/net/sitemh
 }

@@ -42,8 +42,12 @@ use crate::{
             Net, //
         },
         netdev,
-        rcu::RcuBox,
-        route::DstCache,
+        percpu::PerCpuCounters,
+        rcu::{
+            InHook,
+            RcuBox, //
+        },
+        route::RouteCache,
         sysctl::{
             indexed_path,
             NetSysctlText,
@@ -72,27 +76,53 @@ use crate::{
     },
 };
 
-/// Per-domain counters, kept across table changes of the same domain number.
-#[derive(Default)]
+/// What happened to a packet of a domain, for its counters.
+#[derive(Clone, Copy)]
+pub(crate) enum Counted {
+    /// Sent to the domain's default router.
+    Rerouted = 0,
+    /// From the (private) domain, dropped because it would have left the site.
+    Confined = 1,
+    /// Dropped: no route to the domain's default router, or IPsec policy refused the
+    /// rerouted flow.
+    NoRoute = 2,
+    /// Left on the route the stack gave it: bound for an IPsec transform, in a VRF whose
+    /// table does not reach the router, or from a socket bound to another device.
+    Kept = 3,
+}
+
+/// Kinds of [`Counted`].
+const COUNTED_KINDS: usize = 4;
+
+/// Per-domain packet counters, kept across table changes of the same domain number.
+/// Per CPU: the forward path bumps them for every rerouted packet.
 pub(crate) struct DomainCounters {
-    /// Packets sent to the domain's default router.
-    pub(crate) rerouted: AtomicU64,
-    /// Packets from the (private) domain dropped because they would have left the site.
-    pub(crate) confined: AtomicU64,
-    /// Packets dropped because there was no route to the domain's default router, or
-    /// IPsec policy refused the rerouted flow.
-    pub(crate) no_route: AtomicU64,
-    /// Packets left on the route the stack gave them: bound for an IPsec transform, in a
-    /// VRF whose table does not reach the router, or from a socket bound to another device.
-    pub(crate) kept: AtomicU64,
+    counts: PerCpuCounters<{ MAX_DOMAINS * COUNTED_KINDS }>,
 }
 
 impl DomainCounters {
-    fn reset(&self) {
-        self.rerouted.store(0, Ordering::Relaxed);
-        self.confined.store(0, Ordering::Relaxed);
-        self.no_route.store(0, Ordering::Relaxed);
-        self.kept.store(0, Ordering::Relaxed);
+    fn new() -> Result<Self> {
+        Ok(Self {
+            counts: PerCpuCounters::new()?,
+        })
+    }
+
+    /// One more packet of domain `index`.
+    pub(crate) fn count(&self, index: u8, what: Counted) {
+        self.counts
+            .inc(usize::from(index) * COUNTED_KINDS + what as usize);
+    }
+
+    /// Domain `index`'s counters: rerouted, confined, no route, kept.
+    fn read(&self, index: usize) -> [u64; COUNTED_KINDS] {
+        core::array::from_fn(|kind| self.counts.sum(index * COUNTED_KINDS + kind))
+    }
+
+    /// Domain `index`'s counters back to zero.
+    fn reset(&self, index: usize) {
+        for kind in 0..COUNTED_KINDS {
+            self.counts.reset(index * COUNTED_KINDS + kind);
+        }
     }
 }
 
@@ -101,7 +131,7 @@ pub(crate) struct Snapshot<F: Family> {
     /// The domains.
     pub(crate) table: DomainTable<F::Addr>,
     /// Indexed by domain number.
-    pub(crate) caches: [Option<DstCache>; MAX_DOMAINS],
+    pub(crate) caches: [Option<RouteCache>; MAX_DOMAINS],
     /// Path attributes for ranking, by domain number.
     pub(crate) paths: [PathAttrs; MAX_DOMAINS],
     /// The home address, when `ip_use_homeaddr` selects it.
@@ -122,10 +152,10 @@ impl<F: Family> Snapshot<F> {
     fn new(config: &Config<F>, generation: u64) -> Result<KBox<Self>> {
         let configs = &config.domains[..config.count];
         let table = DomainTable::new(configs);
-        let mut caches: [Option<DstCache>; MAX_DOMAINS] = Default::default();
+        let mut caches: [Option<RouteCache>; MAX_DOMAINS] = Default::default();
         for domain in table.domains() {
             if domain.router.is_some() {
-                caches[usize::from(domain.index)] = Some(DstCache::new()?);
+                caches[usize::from(domain.index)] = Some(RouteCache::new()?);
             }
         }
         let home = if config.use_homeaddr {
@@ -219,8 +249,8 @@ pub(crate) struct FamilyState<F: Family> {
     /// Address selection's last rankings for destinations outside the domains.
     #[pin]
     outside: Mutex<OutsideCache<F::Addr>>,
-    /// Indexed by domain number.
-    pub(crate) counters: [DomainCounters; MAX_DOMAINS],
+    /// Packet counters by domain number.
+    pub(crate) counters: DomainCounters,
     /// The namespace, for interface names; it outlives its state.
     net: crate::ffi::net::NetRef,
     /// The namespace's packet hooks: wanted while this family has a domain.
@@ -231,6 +261,7 @@ impl<F: Family> FamilyState<F> {
     /// An empty state for `net`.
     pub(crate) fn new(net: &Net, hooks: Hooks) -> Result<Arc<Self>> {
         let table = RcuBox::new(Snapshot::new(&Config::EMPTY, 0)?);
+        let counters = DomainCounters::new()?;
         Arc::pin_init(
             pin_init!(Self {
                 nodes <- new_mutex!(KVec::new()),
@@ -238,7 +269,7 @@ impl<F: Family> FamilyState<F> {
                 table,
                 published: AtomicU64::new(1),
                 outside <- new_mutex!(OutsideCache::new()),
-                counters: Default::default(),
+                counters,
                 net: crate::ffi::net::NetRef::new(net),
                 hooks,
             }),
@@ -295,6 +326,11 @@ impl<F: Family> FamilyState<F> {
     /// The table in force, for the duration of `guard`.
     pub(crate) fn snapshot<'a>(&'a self, guard: &'a rcu::Guard) -> &'a Snapshot<F> {
         self.table.read(guard)
+    }
+
+    /// The table in force, for a packet hook (no RCU lock of its own: the hook's).
+    pub(crate) fn snapshot_in_hook<'a>(&'a self, rcu: InHook<'a>) -> &'a Snapshot<F> {
+        self.table.read_in_hook(rcu)
     }
 
     /// Builds and publishes the table of `config`; on error the old table stays. The
@@ -359,17 +395,17 @@ impl<F: Family> FamilyState<F> {
                 Some(router) => F::write_addr(&mut out, router.addr),
                 None => out.write_str("private"),
             };
-            let c = &self.counters[index];
+            let [rerouted, confined, no_route, kept] = self.counters.read(index);
             seq_print!(
                 m,
                 "{} {} {} {} {} {} {}\n",
                 F::NAME,
                 index,
                 core::str::from_utf8(out.as_bytes()).unwrap_or("?"),
-                c.rerouted.load(Ordering::Relaxed),
-                c.confined.load(Ordering::Relaxed),
-                c.no_route.load(Ordering::Relaxed),
-                c.kept.load(Ordering::Relaxed)
+                rerouted,
+                confined,
+                no_route,
+                kept
             );
         }
     }

@@ -367,8 +367,8 @@ impl<F: Family> FamilyState<F> {
                 config.count = count;
                 Ok(())
             })?;
-            for counters in &self.counters[count..] {
-                counters.reset();
+            for index in count..MAX_DOMAINS {
+                self.counters.reset(index);
             }
             // Removing a node waits for its handlers, which take `config` only.
             nodes.truncate(count);

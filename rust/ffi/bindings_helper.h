@@ -17,7 +17,6 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file_net.h>
 #include <net/dst.h>
-#include <net/dst_cache.h>
 #include <net/ip6_route.h>
 #include <net/netns/generic.h>
 #include <net/route.h>

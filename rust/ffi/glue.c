@@ -23,16 +23,6 @@ bool sitemh_skb_route_is_unicast4(const struct sk_buff *skb)
 	return rt && rt->rt_type == RTN_UNICAST;
 }
 
-struct dst_entry *sitemh_rtable_dst(struct rtable *rt)
-{
-	return &rt->dst;
-}
-
-int sitemh_dst_error(const struct dst_entry *dst)
-{
-	return dst->error;
-}
-
 int sitemh_netdev_ifindex(const struct net_device *dev)
 {
 	return dev->ifindex;
@@ -41,6 +31,45 @@ int sitemh_netdev_ifindex(const struct net_device *dev)
 const char *sitemh_netdev_name(const struct net_device *dev)
 {
 	return dev->name;
+}
+
+/* --- Per-CPU counters ---------------------------------------------------------------- */
+
+/*
+ * Why C: the per-CPU accessors (this_cpu_inc, per_cpu_ptr) are macros. Counters that
+ * packets bump are per CPU, so the packet path writes no cache line another CPU shares.
+ */
+u64 __percpu *sitemh_counters_new(unsigned int n)
+{
+	return __alloc_percpu_gfp(n * sizeof(u64), sizeof(u64), GFP_KERNEL_ACCOUNT);
+}
+
+void sitemh_counters_free(u64 __percpu *counters)
+{
+	free_percpu(counters);
+}
+
+void sitemh_counter_inc(u64 __percpu *counters, unsigned int index)
+{
+	this_cpu_inc(counters[index]);
+}
+
+u64 sitemh_counter_sum(u64 __percpu *counters, unsigned int index)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(counters, cpu)[index]);
+	return sum;
+}
+
+void sitemh_counter_reset(u64 __percpu *counters, unsigned int index)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		WRITE_ONCE(per_cpu_ptr(counters, cpu)[index], 0);
 }
 
 /* --- Addresses and routes of a namespace -------------------------------------------- */

@@ -16,6 +16,7 @@
 #include <linux/inetdevice.h>
 #include <linux/skbuff.h>
 #include <linux/net.h>
+#include <linux/percpu.h>
 #include <net/addrconf.h>
 #include <net/checksum.h>
 #include <net/dst.h>
@@ -35,8 +36,13 @@
 #include <crypto/utils.h>
 
 bool sitemh_skb_route_is_unicast4(const struct sk_buff *skb);
-struct dst_entry *sitemh_rtable_dst(struct rtable *rt);
-int sitemh_dst_error(const struct dst_entry *dst);
+
+/* n per-CPU u64 counters, zeroed, or NULL; bumped from any context, summed over CPUs. */
+u64 __percpu *sitemh_counters_new(unsigned int n);
+void sitemh_counters_free(u64 __percpu *counters);
+void sitemh_counter_inc(u64 __percpu *counters, unsigned int index);
+u64 sitemh_counter_sum(u64 __percpu *counters, unsigned int index);
+void sitemh_counter_reset(u64 __percpu *counters, unsigned int index);
 int sitemh_netdev_ifindex(const struct net_device *dev);
 const char *sitemh_netdev_name(const struct net_device *dev);
 

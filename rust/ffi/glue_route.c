@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Why C: route look-ups with the kernel's flow structures, the policy rules, VRF (l3mdev)
- * and xfrm helpers, many of them static inline, and the per-CPU dst cache with bottom
- * halves off. Which domain's router a packet goes to is decided in Rust
- * (rust/logic/domain.rs); what is here is how the kernel reroutes one.
+ * and xfrm helpers, many of them static inline, and a route published under RCU that
+ * packets carry without a reference (skb_dst_set_noref). Which domain's router a packet
+ * goes to is decided in Rust (rust/logic/domain.rs); what is here is how the kernel
+ * reroutes one.
  *
  * See glue_route.h. The model is ip_route_me_harder() (net/ipv4/netfilter.c) and
  * ip6_route_me_harder() (net/ipv6/netfilter.c): the flow carries the packet's mark, its
@@ -142,23 +143,32 @@ static bool sitemh_rules_default6(const struct net *net)
 }
 
 /*
- * Sets new (one reference owned) as the route of skb, then runs IPsec policy over the
- * rerouted flow unless the packet is the product of a transform already (transformed is
- * the family's IPSKB_XFRM_TRANSFORMED), as ip_route_me_harder() does. Returns 0 or a
- * negative errno (the packet is dropped then).
+ * Sets new as the route of skb: with one reference the caller owned, or (noref) without a
+ * reference, from a route cache, under RCU. Then runs IPsec policy over the rerouted flow
+ * unless the packet is the product of a transform already (transformed is the family's
+ * IPSKB_XFRM_TRANSFORMED), as ip_route_me_harder() does. Returns 0 or a negative errno
+ * (the packet is dropped then).
  */
 static int sitemh_set_route(struct net *net, struct sk_buff *skb, struct dst_entry *new,
-			    const struct sock *sk, unsigned short family, bool transformed)
+			    bool noref, const struct sock *sk, unsigned short family,
+			    bool transformed)
 {
 	unsigned int hh_len;
 
 	skb_dst_drop(skb);
-	skb_dst_set(skb, new);
+	if (noref)
+		skb_dst_set_noref(skb, new);
+	else
+		skb_dst_set(skb, new);
 
 #ifdef CONFIG_XFRM
 	if (!transformed && sitemh_xfrm_may_apply(net, sk)) {
 		struct flowi fl;
 
+		/* xfrm_lookup() consumes a reference: take one for a cached route (it fails
+		 * only for a route whose last reference is gone). */
+		if (!skb_dst_force(skb))
+			return -EHOSTUNREACH;
 		/* Decoded with the new route in place: the flow's oif is its device, as for
 		 * ip_route_me_harder(). */
 		if (xfrm_decode_session(net, skb, &fl, family) == 0) {
@@ -183,41 +193,161 @@ static int sitemh_set_route(struct net *net, struct sk_buff *skb, struct dst_ent
 }
 
 /*
- * The plain flow's route to gateway, from cache or looked up and cached. Used when nothing
- * about the packet can change the answer: only the default policy rules (so mark, uid,
- * DSCP, ports and source do not select a table), no VRF and no bound device. Returns a
- * held route or an ERR_PTR.
+ * The route cache of one domain: the plain flow's route to the domain's router (only the
+ * default policy rules, so mark, uid, DSCP, ports and source do not select a table; no VRF;
+ * no bound device), published under RCU with one reference the cache owns. The packet path
+ * reads it without taking a reference (skb_dst_set_noref, as the input path's routes are
+ * set): the hooks run under rcu_read_lock, and a route whose last reference goes is freed
+ * only after a grace period (dst_release). Writers (a packet that found the route stale,
+ * a table change) replace it under the lock.
  */
-static struct dst_entry *sitemh_cached_route4(struct net *net, struct dst_cache *cache,
-					      __be32 gateway)
+struct sitemh_route_cache {
+	struct dst_entry __rcu *dst;
+	/* IPv6: the route's cookie, for its validity check (0 for IPv4). */
+	u32 cookie;
+	spinlock_t lock;
+};
+
+struct sitemh_route_cache *sitemh_route_cache_new(void)
+{
+	struct sitemh_route_cache *cache = kzalloc(sizeof(*cache), GFP_KERNEL_ACCOUNT);
+
+	if (cache)
+		spin_lock_init(&cache->lock);
+	return cache;
+}
+
+void sitemh_route_cache_free(struct sitemh_route_cache *cache)
+{
+	if (!cache)
+		return;
+	/* No reader of the cache is left (the caller's contract); a packet that still
+	 * carries the route without a reference is inside an RCU read side, and
+	 * dst_release() frees the route only a grace period after its last reference. */
+	dst_release(rcu_dereference_protected(cache->dst, true));
+	kfree(cache);
+}
+
+/* The cached route if it is still valid, without a reference; call under RCU. */
+static struct dst_entry *sitemh_route_cache_peek(struct sitemh_route_cache *cache)
+{
+	struct dst_entry *dst = rcu_dereference(cache->dst);
+
+	if (dst && READ_ONCE(dst->obsolete) && !dst->ops->check(dst, READ_ONCE(cache->cookie)))
+		return NULL;
+	return dst;
+}
+
+/* Caches dst (the caller keeps its own reference) in place of the route cached before. */
+static void sitemh_route_cache_store(struct sitemh_route_cache *cache, struct dst_entry *dst,
+				     u32 cookie)
+{
+	struct dst_entry *old;
+
+	dst_hold(dst);
+	spin_lock_bh(&cache->lock);
+	WRITE_ONCE(cache->cookie, cookie);
+	old = rcu_replace_pointer(cache->dst, dst, lockdep_is_held(&cache->lock));
+	spin_unlock_bh(&cache->lock);
+	dst_release(old);
+}
+
+/* The plain IPv4 flow's route to gateway, looked up (one reference owned) or an ERR_PTR. */
+static struct dst_entry *sitemh_plain_route4(struct net *net, __be32 gateway)
 {
 	struct flowi4 fl4 = {
 		.daddr = gateway,
 		.flowi4_flags = FLOWI_FLAG_KNOWN_NH,
 	};
-	struct rtable *rt;
-	__be32 saddr;
+	struct rtable *rt = ip_route_output_key(net, &fl4);
 
-	/* dst_cache works per CPU with bottom halves off; LOCAL_OUT may run in process
-	 * context. */
-	local_bh_disable();
-	rt = dst_cache_get_ip4(cache, &saddr);
-	if (!rt) {
-		rt = ip_route_output_key(net, &fl4);
-		if (!IS_ERR(rt))
-			dst_cache_set_ip4(cache, &rt->dst, fl4.saddr);
-	}
-	local_bh_enable();
 	return IS_ERR(rt) ? ERR_CAST(rt) : &rt->dst;
 }
 
-int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct dst_cache *cache,
+/* The same for IPv6, reached on ifindex (0: any). */
+static struct dst_entry *sitemh_plain_route6(struct net *net, const struct in6_addr *gateway,
+					     int ifindex)
+{
+	struct flowi6 fl6 = {
+		.daddr = *gateway,
+		.flowi6_oif = ifindex,
+		.flowi6_flags = FLOWI_FLAG_KNOWN_NH,
+	};
+	struct dst_entry *dst = ip6_route_output_flags(net, NULL, &fl6, 0);
+	int err = dst->error;
+
+	if (err) {
+		dst_release(dst);
+		return ERR_PTR(err);
+	}
+	return dst;
+}
+
+/* The cookie that validates dst later (IPv6 routes; 0 for IPv4). */
+static u32 sitemh_route_cookie(struct dst_entry *dst, unsigned short family)
+{
+	return family == AF_INET6 ? rt6_get_cookie(dst_rt6_info(dst)) : 0;
+}
+
+/*
+ * The plain flow's route to gateway for a packet: from the cache without a reference, or
+ * looked up and cached. Call under RCU; the route stays valid until it ends. Returns an
+ * ERR_PTR when there is no route to the router.
+ */
+static struct dst_entry *sitemh_cached_route(struct net *net, struct sitemh_route_cache *cache,
+					     unsigned short family, const void *gateway,
+					     int ifindex)
+{
+	struct dst_entry *dst = sitemh_route_cache_peek(cache);
+
+	if (likely(dst))
+		return dst;
+	dst = family == AF_INET6 ? sitemh_plain_route6(net, gateway, ifindex) :
+				   sitemh_plain_route4(net, *(const __be32 *)gateway);
+	if (IS_ERR(dst))
+		return dst;
+	sitemh_route_cache_store(cache, dst, sitemh_route_cookie(dst, family));
+	/* The cache's reference keeps it until a grace period after it is replaced. */
+	dst_release(dst);
+	return dst;
+}
+
+struct dst_entry *sitemh_route_cache_get4(struct net *net, struct sitemh_route_cache *cache,
+					  __be32 gateway)
+{
+	struct dst_entry *dst;
+
+	rcu_read_lock();
+	dst = sitemh_cached_route(net, cache, AF_INET, &gateway, 0);
+	if (!IS_ERR(dst) && !dst_hold_safe(dst))
+		dst = ERR_PTR(-EHOSTUNREACH);
+	rcu_read_unlock();
+	return dst;
+}
+
+struct dst_entry *sitemh_route_cache_get6(struct net *net, struct sitemh_route_cache *cache,
+					  const u8 *gateway, int ifindex)
+{
+	struct dst_entry *dst;
+	struct in6_addr gw;
+
+	memcpy(&gw, gateway, sizeof(gw));
+	rcu_read_lock();
+	dst = sitemh_cached_route(net, cache, AF_INET6, &gw, ifindex);
+	if (!IS_ERR(dst) && !dst_hold_safe(dst))
+		dst = ERR_PTR(-EHOSTUNREACH);
+	rcu_read_unlock();
+	return dst;
+}
+
+int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct sitemh_route_cache *cache,
 		    __be32 gateway, bool forward)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	struct dst_entry *old = skb_dst(skb);
 	struct sock *sk = sitemh_packet_sock(skb, forward);
 	struct dst_entry *new;
+	bool noref = false;
 	int l3mdev, oif;
 
 	if (!old || dst_xfrm(old))
@@ -228,9 +358,18 @@ int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct dst_cache *cach
 	oif = sk ? READ_ONCE(sk->sk_bound_dev_if) : 0;
 
 	if (!l3mdev && !oif && sitemh_rules_default4(net)) {
-		new = sitemh_cached_route4(net, cache, gateway);
+		new = sitemh_cached_route(net, cache, AF_INET, &gateway, 0);
 		if (IS_ERR(new))
 			return PTR_ERR(new);
+		/* A forwarded packet is routed on inside the softirq that received it, an
+		 * RCU read side, until it leaves or is queued (queueing takes a reference, as
+		 * for the input path's routes): it carries the route without one. A local
+		 * packet may leave after its hook's read side ended (ip_send_skb() calls
+		 * dst_output() after LOCAL_OUT returns): it takes a reference. */
+		if (forward)
+			noref = true;
+		else if (!dst_hold_safe(new))
+			return -EHOSTUNREACH;
 	} else {
 		/* The bound device is not part of the flow: a look-up constrained to it
 		 * "succeeds" on-link when the router is elsewhere. The router's own device
@@ -257,43 +396,15 @@ int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct dst_cache *cach
 		new = &rt->dst;
 	}
 	if (!sitemh_route_fits(new, l3mdev, oif)) {
-		dst_release(new);
+		if (!noref)
+			dst_release(new);
 		return SITEMH_REROUTE_KEPT;
 	}
-	return sitemh_set_route(net, skb, new, sk, AF_INET,
+	return sitemh_set_route(net, skb, new, noref, sk, AF_INET,
 				IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED) ?: SITEMH_REROUTE_DONE;
 }
 
-/* As sitemh_cached_route4(), for IPv6. */
-static struct dst_entry *sitemh_cached_route6(struct net *net, struct dst_cache *cache,
-					      const struct in6_addr *gateway, int ifindex)
-{
-	struct flowi6 fl6 = {
-		.daddr = *gateway,
-		.flowi6_oif = ifindex,
-		.flowi6_flags = FLOWI_FLAG_KNOWN_NH,
-	};
-	struct dst_entry *dst;
-	struct in6_addr saddr;
-	int err;
-
-	local_bh_disable();
-	dst = dst_cache_get_ip6(cache, &saddr);
-	if (!dst) {
-		dst = ip6_route_output_flags(net, NULL, &fl6, 0);
-		err = dst->error;
-		if (err) {
-			dst_release(dst);
-			dst = ERR_PTR(err);
-		} else {
-			dst_cache_set_ip6(cache, dst, &fl6.saddr);
-		}
-	}
-	local_bh_enable();
-	return dst;
-}
-
-int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct dst_cache *cache,
+int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct sitemh_route_cache *cache,
 		    const u8 *gateway, int ifindex, bool forward)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
@@ -301,6 +412,7 @@ int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct dst_cache *cach
 	struct sock *sk = sitemh_packet_sock(skb, forward);
 	struct in6_addr gw;
 	struct dst_entry *new;
+	bool noref = false;
 	int l3mdev, oif, err;
 
 	memcpy(&gw, gateway, sizeof(gw));
@@ -312,9 +424,14 @@ int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct dst_cache *cach
 	oif = sk ? READ_ONCE(sk->sk_bound_dev_if) : 0;
 
 	if (!l3mdev && !oif && sitemh_rules_default6(net)) {
-		new = sitemh_cached_route6(net, cache, &gw, ifindex);
+		new = sitemh_cached_route(net, cache, AF_INET6, &gw, ifindex);
 		if (IS_ERR(new))
 			return PTR_ERR(new);
+		/* As for IPv4: only a forwarded packet carries it without a reference. */
+		if (forward)
+			noref = true;
+		else if (!dst_hold_safe(new))
+			return -EHOSTUNREACH;
 	} else {
 		struct flowi6 fl6 = {
 			.daddr = gw,
@@ -337,9 +454,10 @@ int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct dst_cache *cach
 		}
 	}
 	if (!sitemh_route_fits(new, l3mdev, oif)) {
-		dst_release(new);
+		if (!noref)
+			dst_release(new);
 		return SITEMH_REROUTE_KEPT;
 	}
-	return sitemh_set_route(net, skb, new, sk, AF_INET6,
+	return sitemh_set_route(net, skb, new, noref, sk, AF_INET6,
 				IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED) ?: SITEMH_REROUTE_DONE;
 }

@@ -9,7 +9,6 @@
 #define SITEMH_GLUE_ROUTE_H
 
 #include <linux/skbuff.h>
-#include <net/dst_cache.h>
 #include <net/net_namespace.h>
 
 /* What sitemh_reroute4/6 did with the packet, when they did not fail. */
@@ -23,20 +22,36 @@ enum sitemh_reroute {
 	SITEMH_REROUTE_KEPT = 1,
 };
 
+/* One domain's route to its router, read by packets without a reference (glue_route.c). */
+struct sitemh_route_cache;
+
+/* An empty cache, or NULL (no memory). */
+struct sitemh_route_cache *sitemh_route_cache_new(void);
+/* Frees cache (NULL: nothing) once no reader can reach it any more. */
+void sitemh_route_cache_free(struct sitemh_route_cache *cache);
+/* The plain flow's route to gateway (IPv4) with one reference owned by the caller, from
+ * cache or looked up and cached; an ERR_PTR when there is no route. */
+struct dst_entry *sitemh_route_cache_get4(struct net *net, struct sitemh_route_cache *cache,
+					  __be32 gateway);
+/* The same for IPv6: gateway is 16 octets, reached on ifindex (0: any). */
+struct dst_entry *sitemh_route_cache_get6(struct net *net, struct sitemh_route_cache *cache,
+					  const u8 *gateway, int ifindex);
+
 /*
  * Gives the IPv4 packet skb (at LOCAL_OUT, or at FORWARD if forward) the route to gateway
  * as a known next hop, keeping its destination address. cache holds the route of the
  * plain flow (no mark-, uid- or port-keyed rules, no VRF, no bound device), which is all
- * most packets need. Returns an enum sitemh_reroute, or a negative errno when there is no
- * route to the router or IPsec policy refuses the rerouted flow (drop the packet then).
+ * most packets need: a forwarded one gets it without a reference taken. Returns an enum
+ * sitemh_reroute, or a negative errno when there is no route to the router or IPsec policy
+ * refuses the rerouted flow (drop the packet then).
  * Call from a netfilter hook (RCU read side).
  */
-int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct dst_cache *cache,
+int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct sitemh_route_cache *cache,
 		    __be32 gateway, bool forward);
 
 /* The same for IPv6; gateway is 16 octets, ifindex the interface it is reached on (needed
  * for a link-local router) or 0. */
-int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct dst_cache *cache,
+int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct sitemh_route_cache *cache,
 		    const u8 *gateway, int ifindex, bool forward);
 
 #endif /* SITEMH_GLUE_ROUTE_H */

@@ -12,6 +12,7 @@ pub(crate) mod inet;
 pub(crate) mod net;
 pub(crate) mod netdev;
 pub(crate) mod netfilter;
+pub(crate) mod percpu;
 pub(crate) mod proc;
 pub(crate) mod rcu;
 pub(crate) mod route;

@@ -15,6 +15,29 @@ use kernel::{
     sync::rcu, //
 };
 
+/// Proof that the caller runs inside an RCU read-side critical section that lasts `'a`:
+/// a packet hook's (netfilter calls every hook under `rcu_read_lock`), handed out by
+/// [`crate::ffi::netfilter::Packet::rcu`]. Reads through it take no lock of their own.
+#[derive(Clone, Copy)]
+pub(crate) struct InHook<'a> {
+    _call: core::marker::PhantomData<&'a ()>,
+    // Not sent to another thread: the read side belongs to this one.
+    _not_send: core::marker::PhantomData<*const ()>,
+}
+
+impl InHook<'_> {
+    /// # Safety
+    ///
+    /// The caller is inside an RCU read-side critical section for as long as the value
+    /// lives.
+    pub(super) unsafe fn new() -> Self {
+        Self {
+            _call: core::marker::PhantomData,
+            _not_send: core::marker::PhantomData,
+        }
+    }
+}
+
 /// A `KBox<T>` published to RCU readers: [`RcuBox::read`] costs one load, and
 /// [`RcuBox::replace`] swaps in a new value and frees the old one once no reader can see it.
 ///
@@ -41,6 +64,13 @@ impl<T: Send + Sync> RcuBox<T> {
         let current = self.ptr.load(Ordering::Acquire);
         // SAFETY: by the type invariant `current` points to a live `T`; `replace` frees a
         // value only after a grace period, which cannot end while `guard` is held.
+        unsafe { &*current }
+    }
+
+    /// As [`RcuBox::read`], inside a packet hook's read-side critical section.
+    pub(crate) fn read_in_hook<'a>(&'a self, _rcu: InHook<'a>) -> &'a T {
+        let current = self.ptr.load(Ordering::Acquire);
+        // SAFETY: as in `read`: the hook's critical section outlasts `'a`.
         unsafe { &*current }
     }
 

@@ -11,14 +11,20 @@ use core::mem::{
     size_of, //
 };
 
+use kernel::{
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+};
+
 use super::bindings as b;
 use crate::logic::{
     domain::MAX_DOMAINS,
     kdf::{
         EXPORTER_LABEL,
-        KEY_BLOCK_LEN,
-        MASTER_SECRET_LEN,
-        RANDOM_LEN, //
+        KEY_BLOCK_LEN, //
     },
     linkfail as lf,
     select::{
@@ -28,7 +34,9 @@ use crate::logic::{
     sockopt::{
         self as so,
         LfRoutes,
-        PairsRequest, //
+        PairsRequest,
+        SeqParam,
+        SeqParamFields, //
     },
     switchover::{
         MAX_LFROUTES,
@@ -110,9 +118,116 @@ const _: () = assert!(size_of::<b::sitemh_careof6>() == 2 * 16);
 
 // struct sitemh_seqparam.
 const _: () = assert!(size_of::<b::sitemh_seqparam>() == so::SEQPARAM_LEN);
-const _: () = assert!(offset_of!(b::sitemh_seqparam, master_secret) == 4);
-const _: () = assert!(offset_of!(b::sitemh_seqparam, client_random) == 4 + MASTER_SECRET_LEN);
-const _: () =
-    assert!(offset_of!(b::sitemh_seqparam, server_random) == 4 + MASTER_SECRET_LEN + RANDOM_LEN);
-const _: () =
-    assert!(offset_of!(b::sitemh_seqparam, exported) == 4 + MASTER_SECRET_LEN + 2 * RANDOM_LEN);
+const _: () = assert!(offset_of!(b::sitemh_seqparam, master_secret) == so::MASTER_AT);
+const _: () = assert!(offset_of!(b::sitemh_seqparam, client_random) == so::CLIENT_RANDOM_AT);
+const _: () = assert!(offset_of!(b::sitemh_seqparam, server_random) == so::SERVER_RANDOM_AT);
+const _: () = assert!(offset_of!(b::sitemh_seqparam, exported) == so::EXPORTED_AT);
+
+// Typed values: the structs applications pass are read (and written) as the header's
+// types, so a field the module reads is one the header declares.
+
+// SAFETY: `struct sitemh_seqparam` holds only octets and arrays of octets: every bit
+// pattern is a valid value, there is no padding (its size is asserted above), and its
+// alignment is 1.
+unsafe impl FromBytes for b::sitemh_seqparam {}
+
+/// `struct sitemh_seqparam` in `value`, which must be exactly its size, read as the typed
+/// struct and checked.
+pub(crate) fn read_seqparam(value: &[u8]) -> Result<SeqParam<'_>> {
+    if value.len() != size_of::<b::sitemh_seqparam>() {
+        return Err(EINVAL);
+    }
+    let p = b::sitemh_seqparam::from_bytes(value).ok_or(EINVAL)?;
+    SeqParam::from_fields(SeqParamFields {
+        form: p.form,
+        entity: p.entity,
+        reserved: p.reserved,
+        master: &p.master_secret,
+        client_random: &p.client_random,
+        server_random: &p.server_random,
+        exported: &p.exported,
+    })
+    .map_err(|_| EINVAL)
+}
+
+// SAFETY: two `struct in_addr` (one `__be32` each): every bit pattern is valid and there is
+// no padding (size asserted above).
+unsafe impl FromBytes for b::sitemh_careof {}
+// SAFETY: as above; no padding, so every byte is initialised.
+unsafe impl AsBytes for b::sitemh_careof {}
+// SAFETY: two `struct in6_addr`, unions of octet, `__be16` and `__be32` arrays of the same
+// 16 octets: every bit pattern is valid for every member, and there is no padding.
+unsafe impl FromBytes for b::sitemh_careof6 {}
+// SAFETY: as above.
+unsafe impl AsBytes for b::sitemh_careof6 {}
+
+/// A family's `struct sitemh_careof{,6}` (`SITEMH_SO_CAREOF`): a home address, then its
+/// care-of address, as the header declares them.
+pub(crate) trait UapiCareof: Sized + Copy {
+    /// `struct sitemh_careof` or `struct sitemh_careof6`.
+    type Careof: FromBytes + AsBytes;
+    /// The struct holding `home` and `careof`.
+    fn careof(home: Self, careof: Self) -> Self::Careof;
+    /// The struct's home and care-of addresses.
+    fn fields(value: &Self::Careof) -> (Self, Self);
+}
+
+impl UapiCareof for u32 {
+    type Careof = b::sitemh_careof;
+
+    fn careof(home: u32, careof: u32) -> b::sitemh_careof {
+        b::sitemh_careof {
+            home: kernel::bindings::in_addr {
+                s_addr: home.to_be(),
+            },
+            careof: kernel::bindings::in_addr {
+                s_addr: careof.to_be(),
+            },
+        }
+    }
+
+    fn fields(value: &b::sitemh_careof) -> (u32, u32) {
+        (
+            u32::from_be(value.home.s_addr),
+            u32::from_be(value.careof.s_addr),
+        )
+    }
+}
+
+/// `struct in6_addr` holding `addr`.
+fn in6_addr(addr: u128) -> kernel::bindings::in6_addr {
+    kernel::bindings::in6_addr {
+        in6_u: kernel::bindings::in6_addr__bindgen_ty_1 {
+            u6_addr8: addr.to_be_bytes(),
+        },
+    }
+}
+
+/// The address in a `struct in6_addr`.
+fn in6_addr_bits(addr: &kernel::bindings::in6_addr) -> u128 {
+    // SAFETY: every member of the union is plain data over the same 16 octets, so reading
+    // them as octets is valid whichever member was written.
+    u128::from_be_bytes(unsafe { addr.in6_u.u6_addr8 })
+}
+
+impl UapiCareof for u128 {
+    type Careof = b::sitemh_careof6;
+
+    fn careof(home: u128, careof: u128) -> b::sitemh_careof6 {
+        b::sitemh_careof6 {
+            home: in6_addr(home),
+            careof: in6_addr(careof),
+        }
+    }
+
+    fn fields(value: &b::sitemh_careof6) -> (u128, u128) {
+        (in6_addr_bits(&value.home), in6_addr_bits(&value.careof))
+    }
+}
+
+/// `struct sitemh_careof{,6}` at the start of `value` (octets beyond it are ignored, as
+/// the option always did): (home, care-of).
+pub(crate) fn read_careof<A: UapiCareof>(value: &[u8]) -> Result<(A, A)> {
+    let (careof, _) = A::Careof::from_bytes_copy_prefix(value).ok_or(EINVAL)?;
+    Ok(A::fields(&careof))
+}

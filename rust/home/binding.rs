@@ -87,15 +87,13 @@ impl<F: StackPath> Home<F> {
     /// `getsockopt(SITEMH_SO_CAREOF)`: the care-of address of this host's home address or
     /// of a bound peer's (unspecified: none).
     pub(crate) fn get_careof(&self, buf: UserSlice) -> Result<usize> {
-        let len = 2 * F::Addr::LEN;
+        let len = size_of::<<F::Addr as UapiCareof>::Careof>();
         let (mut reader, mut writer) = buf.reader_writer();
         if reader.len() < len {
             return Err(EINVAL);
         }
-        let mut request = [0u8; 32];
-        let request = &mut request[..len];
-        reader.read_slice(request)?;
-        let home = F::Addr::read(request);
+        let request: <F::Addr as UapiCareof>::Careof = reader.read()?;
+        let (home, _) = F::Addr::fields(&request);
         let config = self.config();
         // Where a peer is reached is the namespace's business, not any user's: only a
         // network administrator learns it (others see none).
@@ -106,15 +104,15 @@ impl<F: StackPath> Home<F> {
         } else {
             F::Addr::default()
         };
-        let written = write_careof(home, careof, request).map_err(|_| EINVAL)?;
-        writer.write_slice(&request[..written])?;
-        Ok(written)
+        writer.write(&F::Addr::careof(home, careof))?;
+        Ok(len)
     }
 
     /// `setsockopt(SITEMH_SO_CAREOF)`: binds a peer's home address to a care-of address
     /// (CAP_NET_ADMIN), or checks this host's own.
     pub(crate) fn set_careof(&self, value: &[u8]) -> Result {
-        let (home, careof) = parse_careof::<F::Addr>(value).map_err(|_| EINVAL)?;
+        let (home, careof) = uapi::read_careof::<F::Addr>(value)?;
+        check_careof(home, careof).map_err(|_| EINVAL)?;
         let forget = careof == F::Addr::default();
         let config = self.config();
         if home == config.home {

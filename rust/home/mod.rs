@@ -104,6 +104,10 @@ use crate::{
             NetSysctlText,
             TextKnob, //
         },
+        uapi::{
+            self,
+            UapiCareof, //
+        },
         work::now_ms,
     },
     hook_user::{
@@ -119,10 +123,7 @@ use crate::{
             Stacked, //
         },
         ipv6,
-        sockopt::{
-            parse_careof,
-            write_careof, //
-        },
+        sockopt::check_careof,
         stacking::{
             find_ipv4_option,
             ipv4_option_len,

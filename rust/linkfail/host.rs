@@ -247,12 +247,23 @@ pub(crate) trait HostFamily: Family {
     /// Whether a notice from `src`, which is no router of ours, is a copy the CE sent
     /// from another of its addresses (IPv6: its link-local address, or to all nodes).
     fn copy_from_another_address(src: Self::Addr, dst: Self::Addr, announced: bool) -> bool;
+    /// Whether `src` is one of this CE router's peers (`peers`, `peers6`): a peer's
+    /// broadcasts reach the CEs of the LAN too, and are not forgeries.
+    fn is_peer(linkfail: &LinkFail, src: Self::Addr) -> bool;
     /// Relays an accepted notice onward (IPv4 only).
     fn relay(linkfail: &LinkFail, src: Self::Addr, iif: i32, message: &[u8]);
     /// Writes a solicitation into `out`; returns its length.
     fn write_solicit(out: &mut [u8; NOTICE6_LEN]) -> usize;
     /// Sends `message` to `router` (scoped to `ifindex`) with TTL 255.
     fn send_to_router(net: &Net, router: Self::Addr, ifindex: i32, message: &[u8]) -> Result;
+}
+
+/// A message of the module's ICMP type, as [`LinkFail::receive`] heard it.
+struct Heard<'b, A> {
+    transport: Transport,
+    src: A,
+    dst: A,
+    message: &'b [u8],
 }
 
 impl HostFamily for V4 {
@@ -309,6 +320,14 @@ impl HostFamily for V4 {
 
     fn copy_from_another_address(_src: u32, _dst: u32, _announced: bool) -> bool {
         false
+    }
+
+    fn is_peer(linkfail: &LinkFail, src: u32) -> bool {
+        src != 0
+            && linkfail
+                .peers
+                .iter()
+                .any(|peer| peer.load(Ordering::Relaxed) == src)
     }
 
     fn relay(linkfail: &LinkFail, src: u32, iif: i32, message: &[u8]) {
@@ -388,6 +407,10 @@ impl HostFamily for V6 {
 
     fn copy_from_another_address(src: u128, dst: u128, announced: bool) -> bool {
         ipv6::is_link_local(src) || (announced && ipv6::is_multicast(dst))
+    }
+
+    fn is_peer(linkfail: &LinkFail, src: u128) -> bool {
+        src != 0 && linkfail.config.lock().peers6.contains(&src)
     }
 
     fn relay(_linkfail: &LinkFail, _src: u128, _iif: i32, _message: &[u8]) {}
@@ -476,21 +499,15 @@ impl LinkFail {
     ) -> Verdict {
         let mut buffer = [0u8; EXCHANGE6_MAX];
         let buffer = &mut buffer[..F::MESSAGE_MAX.min(EXCHANGE6_MAX)];
-        let Some(transport) = F::transport(packet, F::ICMP_PROTO, buffer) else {
-            return Verdict::Accept;
+        let Heard {
+            transport,
+            src,
+            dst,
+            message,
+        } = match self.read_message::<F>(packet, buffer) {
+            Ok(heard) => heard,
+            Err(verdict) => return verdict,
         };
-        if transport.proto != F::ICMP_PROTO || transport.len == 0 || buffer[0] != F::icmp_type() {
-            return Verdict::Accept;
-        }
-        if transport.looped {
-            // Our own broadcast, looped back.
-            return Verdict::Drop(EINVAL);
-        }
-        let (src, dst) = F::addrs(packet);
-        let message = &buffer[..transport.len.min(buffer.len())];
-        if !F::checksum_ok(src, dst, message) {
-            return self.refuse::<F>(src, "bad checksum");
-        }
         if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
             return exchange(src, message);
         }
@@ -535,6 +552,39 @@ impl LinkFail {
         )
     }
 
+    /// The message of the module's ICMP type that `packet` carries, read into `buffer`;
+    /// `Err` with the packet's verdict when it carries none (it passes) or one that is
+    /// refused: our own broadcast looped back, or a bad checksum.
+    fn read_message<'b, F: HostFamily>(
+        &self,
+        packet: &Packet<'_>,
+        buffer: &'b mut [u8],
+    ) -> Result<Heard<'b, F::Addr>, Verdict> {
+        let Some(transport) = F::transport(packet, F::ICMP_PROTO, buffer) else {
+            return Err(Verdict::Accept);
+        };
+        if transport.proto != F::ICMP_PROTO
+            || transport.len == 0
+            || buffer.first() != Some(&F::icmp_type())
+        {
+            return Err(Verdict::Accept);
+        }
+        if transport.looped {
+            return Err(Verdict::Drop(EINVAL));
+        }
+        let (src, dst) = F::addrs(packet);
+        let message = &buffer[..transport.len.min(buffer.len())];
+        if !F::checksum_ok(src, dst, message) {
+            return Err(self.refuse::<F>(src, "bad checksum"));
+        }
+        Ok(Heard {
+            transport,
+            src,
+            dst,
+            message,
+        })
+    }
+
     /// A notice that concerns none of our domains: refused, unless it is a copy the CE
     /// sent from another of its addresses.
     fn unmatched<F: HostFamily>(
@@ -547,8 +597,10 @@ impl LinkFail {
         match unmatched {
             // A CE multicasts each IPv6 notice from each of its addresses on the link, and
             // a host knows it by one: the copies from the others are the same notice, not
-            // a forgery.
-            Unmatched::NotARouter if F::copy_from_another_address(src, dst, announced) => {
+            // a forgery. Nor is a peer CE's broadcast, which its peers hear too.
+            Unmatched::NotARouter
+                if F::copy_from_another_address(src, dst, announced) || F::is_peer(self, src) =>
+            {
                 F::host(self).ignored.fetch_add(1, Ordering::Relaxed);
                 Verdict::Drop(EINVAL)
             }

@@ -104,6 +104,7 @@ use crate::{
         },
         netfilter::{
             Packet,
+            Transport,
             Verdict, //
         },
         sysctl::{
@@ -483,11 +484,12 @@ impl LinkFail {
     pub(crate) fn show(&self, m: &SeqFile) {
         seq_print!(
             m,
-            "linkfail sent {} received {} refused {} relayed {} uplink_failed_ns {} resent {} \
-             solicited {} answered {} repeated {} stale {} down {:#x}\n",
+            "linkfail sent {} received {} refused {} ignored {} relayed {} uplink_failed_ns {} \
+             resent {} solicited {} answered {} repeated {} stale {} down {:#x}\n",
             self.sent.load(Ordering::Relaxed),
             self.host4.received.load(Ordering::Relaxed),
             self.host4.refused.load(Ordering::Relaxed),
+            self.host4.ignored.load(Ordering::Relaxed),
             self.relayed.load(Ordering::Relaxed),
             self.uplink_failed_ns.load(Ordering::Relaxed),
             self.resent.load(Ordering::Relaxed),

@@ -284,10 +284,7 @@ impl CeKnob {
             CeField::PeProbeMs => (&self.state.pe_probe_ms, 0, 60_000),
             _ => (&self.state.keepalive_misses, 1, 100),
         };
-        match parse_decimal(text) {
-            Some(v) if (low..=high).contains(&v) => value.store(v, Ordering::Relaxed),
-            _ => return Err(self.refuse(text, "not a number in range")),
-        }
+        self.store_bounded(text, value, low..=high, false)?;
         // Probing changed: what it found no longer stands.
         if self.field == CeField::PeProbeMs {
             self.state.pe_missed.store(0, Ordering::Relaxed);
@@ -326,10 +323,25 @@ impl CeKnob {
             CeField::Repeats => (&self.state.repeats, 0, 10),
             _ => (&self.state.refresh_ms, 1000, 3_600_000),
         };
+        self.store_bounded(text, value, low..=high, true)
+    }
+
+    /// Stores the decimal `text` into `value` if it is within `range` (or 0, when
+    /// `zero_means_none`); refuses it otherwise, changing nothing.
+    fn store_bounded(
+        &self,
+        text: &[u8],
+        value: &AtomicU32,
+        range: core::ops::RangeInclusive<u32>,
+        zero_means_none: bool,
+    ) -> Result {
         match parse_decimal(text) {
-            Some(v) if v == 0 || (low..=high).contains(&v) => value.store(v, Ordering::Relaxed),
-            _ => return Err(self.refuse(text, "not 0 or a number in range")),
+            Some(v) if range.contains(&v) || (zero_means_none && v == 0) => {
+                value.store(v, Ordering::Relaxed);
+                Ok(())
+            }
+            _ if zero_means_none => Err(self.refuse(text, "not 0 or a number in range")),
+            _ => Err(self.refuse(text, "not a number in range")),
         }
-        Ok(())
     }
 }

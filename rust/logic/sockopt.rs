@@ -301,11 +301,12 @@ pub(crate) const SEQPARAM_TLS12: u8 = 1;
 /// `SITEMH_SEQPARAM_EXPORTER`.
 pub(crate) const SEQPARAM_EXPORTER: u8 = 2;
 
-/// Where each field of `struct sitemh_seqparam` starts.
-const MASTER_AT: usize = 4;
-const CLIENT_RANDOM_AT: usize = MASTER_AT + MASTER_SECRET_LEN;
-const SERVER_RANDOM_AT: usize = CLIENT_RANDOM_AT + RANDOM_LEN;
-const EXPORTED_AT: usize = SERVER_RANDOM_AT + RANDOM_LEN;
+/// Where each field of `struct sitemh_seqparam` starts (the module reads the typed struct;
+/// `crate::ffi::uapi` checks these against it).
+pub(crate) const MASTER_AT: usize = 4;
+pub(crate) const CLIENT_RANDOM_AT: usize = MASTER_AT + MASTER_SECRET_LEN;
+pub(crate) const SERVER_RANDOM_AT: usize = CLIENT_RANDOM_AT + RANDOM_LEN;
+pub(crate) const EXPORTED_AT: usize = SERVER_RANDOM_AT + RANDOM_LEN;
 
 /// The key material of `setsockopt(SITEMH_SO_SEQPARAM)`, borrowed from the option buffer
 /// (which the caller wipes).
@@ -337,36 +338,71 @@ impl core::fmt::Debug for SeqParam<'_> {
     }
 }
 
+/// The fields of `struct sitemh_seqparam`, as the module reads them from the typed struct
+/// (`crate::ffi::uapi`) and the host tests from bytes; [`SeqParam::from_fields`] checks them.
+pub(crate) struct SeqParamFields<'a> {
+    /// `form`.
+    pub(crate) form: u8,
+    /// `entity`.
+    pub(crate) entity: u8,
+    /// `reserved`.
+    pub(crate) reserved: [u8; 2],
+    /// `master_secret`.
+    pub(crate) master: &'a [u8; MASTER_SECRET_LEN],
+    /// `client_random`.
+    pub(crate) client_random: &'a [u8; RANDOM_LEN],
+    /// `server_random`.
+    pub(crate) server_random: &'a [u8; RANDOM_LEN],
+    /// `exported`.
+    pub(crate) exported: &'a [u8; KEY_BLOCK_LEN],
+}
+
 impl<'a> SeqParam<'a> {
-    /// Reads `struct sitemh_seqparam`: exactly its size, a known form, entity 0 or 1,
-    /// reserved octets zero.
+    /// Reads `struct sitemh_seqparam` from its octets: exactly its size, then as
+    /// [`SeqParam::from_fields`].
+    #[cfg(not(CONFIG_RUST))]
     pub(crate) fn parse(value: &'a [u8]) -> Result<Self, SockoptError> {
         let value: &'a [u8; SEQPARAM_LEN] =
             value.try_into().map_err(|_| SockoptError::WrongLength)?;
-        let [form, entity, r0, r1, ..] = *value;
-        if entity > 1 || [r0, r1] != [0, 0] {
-            return Err(SockoptError::OutOfRange);
-        }
-        let is_client = entity == 1;
         let field =
             move |at: usize, len: usize| value.get(at..at + len).ok_or(SockoptError::TooShort);
-        match form {
+        let short = |_| SockoptError::TooShort;
+        let [form, entity, r0, r1, ..] = *value;
+        Self::from_fields(SeqParamFields {
+            form,
+            entity,
+            reserved: [r0, r1],
+            master: field(MASTER_AT, MASTER_SECRET_LEN)?
+                .try_into()
+                .map_err(short)?,
+            client_random: field(CLIENT_RANDOM_AT, RANDOM_LEN)?
+                .try_into()
+                .map_err(short)?,
+            server_random: field(SERVER_RANDOM_AT, RANDOM_LEN)?
+                .try_into()
+                .map_err(short)?,
+            exported: field(EXPORTED_AT, KEY_BLOCK_LEN)?
+                .try_into()
+                .map_err(short)?,
+        })
+    }
+
+    /// The key material of `struct sitemh_seqparam`'s fields: a known form, entity 0 or 1,
+    /// reserved octets zero.
+    pub(crate) fn from_fields(fields: SeqParamFields<'a>) -> Result<Self, SockoptError> {
+        if fields.entity > 1 || fields.reserved != [0, 0] {
+            return Err(SockoptError::OutOfRange);
+        }
+        let is_client = fields.entity == 1;
+        match fields.form {
             SEQPARAM_TLS12 => Ok(Self::Tls12 {
-                master: field(MASTER_AT, MASTER_SECRET_LEN)?
-                    .try_into()
-                    .map_err(|_| SockoptError::TooShort)?,
-                client_random: field(CLIENT_RANDOM_AT, RANDOM_LEN)?
-                    .try_into()
-                    .map_err(|_| SockoptError::TooShort)?,
-                server_random: field(SERVER_RANDOM_AT, RANDOM_LEN)?
-                    .try_into()
-                    .map_err(|_| SockoptError::TooShort)?,
+                master: fields.master,
+                client_random: fields.client_random,
+                server_random: fields.server_random,
                 is_client,
             }),
             SEQPARAM_EXPORTER => Ok(Self::Exporter {
-                block: field(EXPORTED_AT, KEY_BLOCK_LEN)?
-                    .try_into()
-                    .map_err(|_| SockoptError::TooShort)?,
+                block: fields.exported,
                 is_client,
             }),
             _ => Err(SockoptError::OutOfRange),
@@ -402,19 +438,28 @@ impl<'a> SeqParam<'a> {
 /// Reads `struct sitemh_careof{,6}` (home, care-of) for `setsockopt(SITEMH_SO_CAREOF)`:
 /// the home address must be usable as one; the care-of too, or unspecified (forget the
 /// binding). Octets beyond the struct are ignored, as the handler ignores them.
+#[cfg(not(CONFIG_RUST))]
 pub(crate) fn parse_careof<A: HomeAddr>(value: &[u8]) -> Result<(A, A), SockoptError> {
     if value.len() < 2 * A::LEN {
         return Err(SockoptError::TooShort);
     }
     let (home, careof) = (A::read(value), A::read(&value[A::LEN..]));
+    check_careof(home, careof)?;
+    Ok((home, careof))
+}
+
+/// Whether `home` and `careof` may be bound by `setsockopt(SITEMH_SO_CAREOF)`: the home
+/// address must be usable as one; the care-of too, or unspecified (forget the binding).
+pub(crate) fn check_careof<A: HomeAddr>(home: A, careof: A) -> Result<(), SockoptError> {
     let forget = careof == A::default();
     if !home.usable_as_home() || !(forget || careof.usable_as_home()) {
         return Err(SockoptError::BadAddress);
     }
-    Ok((home, careof))
+    Ok(())
 }
 
 /// Writes `struct sitemh_careof{,6}` into `out`; returns its length.
+#[cfg(not(CONFIG_RUST))]
 pub(crate) fn write_careof<A: HomeAddr>(
     home: A,
     careof: A,

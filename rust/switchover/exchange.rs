@@ -475,6 +475,31 @@ impl<F: SwitchFamily> Switchover<F> {
                 let _ = refusals.push_within_capacity(why);
             }
         }
+        self.open_all(inbox, &candidates, &refusals, &mut opened);
+        // The keys go outside the lock.
+        drop(candidates);
+        if opened.is_empty() {
+            return;
+        }
+        let mut conns = self.conns.lock();
+        for &(index, conn, alt) in opened.iter() {
+            if let Some(incoming) = inbox.get(index) {
+                self.apply(&mut conns, incoming, conn, alt, chores, now);
+            }
+        }
+    }
+
+    /// Opens each message of `inbox` with the keys of the connections it may be about
+    /// (`candidates`, found under the lock), outside the lock; what opens goes into
+    /// `opened` (message, connection, route), what does not is refused, for the reason
+    /// `refusals` gives or as not authenticating.
+    fn open_all(
+        &self,
+        inbox: &[Incoming<F::Addr>],
+        candidates: &[Candidate],
+        refusals: &[Option<&'static str>],
+        opened: &mut KVec<(usize, usize, AltRoute<F::Addr>)>,
+    ) {
         for (index, incoming) in inbox.iter().enumerate() {
             let Some(message) = incoming.message.get(..incoming.len) else {
                 continue;
@@ -498,17 +523,6 @@ impl<F: SwitchFamily> Switchover<F> {
                         .unwrap_or("does not authenticate");
                     self.refuse(incoming.src, why);
                 }
-            }
-        }
-        // The keys go outside the lock.
-        drop(candidates);
-        if opened.is_empty() {
-            return;
-        }
-        let mut conns = self.conns.lock();
-        for &(index, conn, alt) in opened.iter() {
-            if let Some(incoming) = inbox.get(index) {
-                self.apply(&mut conns, incoming, conn, alt, chores, now);
             }
         }
     }

@@ -50,24 +50,8 @@ impl<F: SwitchFamily> Switchover<F> {
         socket: &Socket<'_>,
         change: impl FnOnce(&mut Tracked<F::Addr>) -> Result,
     ) -> Result {
-        let sock = socket.hold().ok_or(EINVAL)?;
-        let tuple = F::tuple(&sock)?;
-        let own = IdPcb {
-            proto: tuple.proto,
-            laddr: tuple.saddr,
-            faddr: tuple.daddr,
-            lport: tuple.sport,
-            fport: tuple.dport,
-        };
-        let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or(EINVAL)?;
-        let mut fresh = Conn::new(own, routes);
-        fresh.stat = STAT_DO_NOT_ALTER;
-        let uid = sock.uid();
-        let quota = if current_is_net_admin(socket.net) {
-            MAX_TRACKED
-        } else {
-            MAX_TRACKED_PER_USER
-        };
+        let (mut fresh, quota) = self.new_tracked(socket)?;
+        // (Unused if the socket is tracked already: its reference goes after the locks.)
         let _membership = self.membership.lock();
         // Room for one more, made before the lock: nothing below allocates with
         // interrupts off (only this path, under `membership`, adds connections).
@@ -84,23 +68,24 @@ impl<F: SwitchFamily> Switchover<F> {
                 }
                 false
             } else {
+                let Some(mut t) = fresh.take() else {
+                    return Err(EINVAL);
+                };
                 if conns.len() >= MAX_TRACKED
-                    || conns.iter().filter(|t| t.uid == uid).count() >= quota
+                    || conns.iter().filter(|c| c.uid == t.uid).count() >= quota
                 {
+                    // The socket's reference goes outside the lock.
+                    drop(conns);
+                    drop(t);
                     return Err(ENOBUFS);
                 }
-                let mut t = Tracked {
-                    conn: fresh,
-                    sock,
-                    uid,
-                    keys: None,
-                    next_try_ms: 0,
-                    changes_seen: (0, 0),
-                    stranded: false,
-                };
-                change(&mut t)?;
+                if let Err(e) = change(&mut t) {
+                    drop(conns);
+                    drop(t);
+                    return Err(e);
+                }
                 if let Err(PushError(t)) = conns.push_within_capacity(t) {
-                    // Not reached (`reserve_one`); the reference goes outside the lock.
+                    // Not reached (`reserve_one`).
                     drop(conns);
                     drop(t);
                     return Err(ENOMEM);
@@ -112,6 +97,40 @@ impl<F: SwitchFamily> Switchover<F> {
             self.first_tracked(socket)?;
         }
         Ok(())
+    }
+
+    /// What `socket` is tracked as when it is registered (its own pair as its one route,
+    /// not to be moved until `SITEMH_SO_LFSTAT` says so), and how many connections its
+    /// user may track.
+    fn new_tracked(&self, socket: &Socket<'_>) -> Result<(Option<Tracked<F::Addr>>, usize)> {
+        let sock = socket.hold().ok_or(EINVAL)?;
+        let tuple = F::tuple(&sock)?;
+        let own = IdPcb {
+            proto: tuple.proto,
+            laddr: tuple.saddr,
+            faddr: tuple.daddr,
+            lport: tuple.sport,
+            fport: tuple.dport,
+        };
+        let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or(EINVAL)?;
+        let mut conn = Conn::new(own, routes);
+        conn.stat = STAT_DO_NOT_ALTER;
+        let quota = if current_is_net_admin(socket.net) {
+            MAX_TRACKED
+        } else {
+            MAX_TRACKED_PER_USER
+        };
+        let uid = sock.uid();
+        let tracked = Tracked {
+            conn,
+            sock,
+            uid,
+            keys: None,
+            next_try_ms: 0,
+            changes_seen: (0, 0),
+            stranded: false,
+        };
+        Ok((Some(tracked), quota))
     }
 
     /// The first connection tracked: moved connections need the packet hooks even without
@@ -206,7 +225,7 @@ impl<F: SwitchFamily> Switchover<F> {
 
     /// `setsockopt(SITEMH_SO_SEQPARAM)`: the connection's keys.
     fn set_keys(&self, socket: &Socket<'_>, value: &[u8]) -> Result {
-        let keys = match SeqParam::parse(value).map_err(|_| EINVAL)? {
+        let keys = match uapi::read_seqparam(value)? {
             SeqParam::Tls12 {
                 master,
                 client_random,

@@ -31,7 +31,7 @@ use super::{
         NetState,
         Started, //
     },
-    route::DstCache, //
+    route::RouteCache, //
 };
 use crate::logic::{
     icmp_error,

@@ -4,7 +4,10 @@
 //! features ask for (translation, stacking, routes), each checked by the glue.
 
 use super::*;
-use crate::logic::prefix::WireAddr;
+use crate::{
+    ffi::rcu::InHook,
+    logic::prefix::WireAddr, //
+};
 
 /// The ICMP and ICMPv6 protocol numbers, as [`Packet::ipv4_transport`] reports them.
 const IPPROTO_ICMP: u8 = bindings::IPPROTO_ICMP as u8;
@@ -43,6 +46,13 @@ impl<'a> Packet<'a> {
             point,
             _skb: PhantomData,
         }
+    }
+
+    /// The hook's RCU read-side critical section, for as long as the hook runs.
+    pub(crate) fn rcu(&self) -> InHook<'a> {
+        // SAFETY: netfilter runs every hook under `rcu_read_lock` (`nf_hook`), and the
+        // packet is the hook's for `'a` (type invariant).
+        unsafe { InHook::new() }
     }
 
     /// The namespace the packet is in.
@@ -377,10 +387,10 @@ impl<'a> Packet<'a> {
     /// when nothing about the packet can change it. See [`Rerouted`] for the packets that
     /// keep their route. An error means there is no route to the router, or IPsec policy
     /// refuses the rerouted flow: drop the packet.
-    pub(crate) fn reroute_via4(&mut self, cache: &DstCache, gateway: u32) -> Result<Rerouted> {
+    pub(crate) fn reroute_via4(&mut self, cache: &RouteCache, gateway: u32) -> Result<Rerouted> {
         // SAFETY: `skb` is valid and ours to change at a hook, with an IPv4 header (type
         // invariant); `net` is its namespace; the cache is initialised and the glue takes
-        // its per-CPU slot with bottom halves disabled; hooks run under RCU.
+        // its route under RCU, which hooks run in; the packet may carry it without a reference.
         let done = unsafe {
             local::sitemh_reroute4(
                 self.net.as_raw(),
@@ -396,7 +406,7 @@ impl<'a> Packet<'a> {
     /// As [`Packet::reroute_via4`], for IPv6: `gateway` is reached on `ifindex` (0: any).
     pub(crate) fn reroute_via6(
         &mut self,
-        cache: &DstCache,
+        cache: &RouteCache,
         gateway: u128,
         ifindex: i32,
     ) -> Result<Rerouted> {

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`, guest side: the per-packet cost of source-domain routing on the forward
+# path, in instructions, against baselines measured in the same run.
+#
+# The guest runs under QEMU's instruction counting (vm-run.sh bench-forward: one vCPU,
+# -icount shift=0,sleep=off): guest time advances one nanosecond per executed instruction,
+# so "ns of guest time per packet" is "instructions per packet", which repeats closely from
+# run to run, unlike TCG's wall-clock speed (about ±8 %).
+#
+#   pktgen --> in0 [IR] out0 --> (dummy: the packet is freed)
+#
+# pktgen, in IR's namespace, injects UDP packets into in0's receive path (xmit_mode
+# netif_receive): no user space and no second namespace runs per packet, only IR's
+# receive, forward and transmit, and our hooks. Each packet comes from S (198.51.100.10,
+# 2001:db8:51::10) and goes to D (192.0.2.1, 2001:db8:2::1), outside every domain.
+# out0 is a dummy device: no ARP, its transmit frees the packet. Configurations:
+#   baseline     module not loaded, IR routes by its main table
+#   policy-16    module not loaded, 16 `ip rule from <domain> table <n>` equivalent to
+#                reroute-16 (S's rule last)
+#   loaded       module loaded, no domains (no hooks registered)
+#   inside-16    module, 16 domains, S and D inside two of them (nothing rerouted)
+#   reroute-1    module, 1 domain holding S's address: every packet rerouted
+#   reroute-16   module, 16 domains, S in the last one: every packet rerouted
+# Each configuration runs $PACKETS packets, round-robin over the configurations
+# $RUNS times (drift spreads evenly); reported: the median of instructions per delivered
+# packet, its spread (min-max over the runs), the instructions added to the baseline's,
+# and throughput as a share of the baseline's.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/selftests/lib.sh"
+RUNS=${RUNS:-5}
+PACKETS=${PACKETS:-200000}
+FAMILIES=${FAMILIES:-ipv4 ipv6}
+# icount: a QEMU guest under -icount shift=0 (guest ns = instructions); native: User-Mode
+# Linux (scripts/uml-run.sh), whose clock is the host's.
+BENCH_CLOCK=${BENCH_CLOCK:-icount}
+if [ "$BENCH_CLOCK" = native ]; then
+	unit=ns clock="User-Mode Linux at native speed: ns per packet, this machine's CPU"
+else
+	unit=insn clock="QEMU -icount shift=0: guest ns = instructions; bench kernel, 1 vCPU"
+fi
+
+# A fresh router namespace for each run: a configuration must not inherit what the one
+# before left behind. (One that did: once a policy rule was ever added, the namespace's
+# fib_has_custom_rules stays set, and every later route look-up walks the rules, about
+# 1,260 instructions more per packet, even with the rules gone.)
+router_setup() {
+	setup_ns ir || exit 1
+	ip -n "$ir" link add in0 type dummy
+	ip -n "$ir" link add out0 type dummy
+	ip -n "$ir" link set in0 up
+	ip -n "$ir" link set out0 up
+	ip netns exec "$ir" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "$ir" addr add 198.51.100.1/24 dev in0
+	ip -n "$ir" addr add 192.0.2.254/24 dev out0
+	ip -n "$ir" addr add 2001:db8:51::1/64 dev in0 nodad
+	ip -n "$ir" addr add 2001:db8:2::254/64 dev out0 nodad
+	# The domains' router, on out0's link: a rerouted packet leaves through out0 too.
+	ip -n "$ir" route add default via 192.0.2.2 dev out0 table 100
+	ip -n "$ir" -6 route add default via 2001:db8:2::2 dev out0 table 100
+	in_mac=$(ip -n "$ir" -o link show in0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+}
+
+pg() { # FILE COMMAND: one pktgen command in IR's namespace
+	ip netns exec "$ir" bash -c "echo '$2' > /proc/net/pktgen/$1"
+}
+
+# The pktgen device, for FAMILY.
+pktgen_setup() {
+	pg kpktgend_0 rem_device_all
+	pg kpktgend_0 "add_device in0"
+	pg in0 "xmit_mode netif_receive"
+	pg in0 "pkt_size 64"
+	pg in0 "delay 0"
+	pg in0 "burst 1"
+	pg in0 "dst_mac $in_mac"
+	pg in0 "udp_src_min 9"
+	pg in0 "udp_src_max 9"
+	pg in0 "udp_dst_min 9"
+	pg in0 "udp_dst_max 9"
+	if [ "$1" = ipv6 ]; then
+		pg in0 "src6 2001:db8:51::10"
+		pg in0 "dst6 2001:db8:2::1"
+	else
+		pg in0 "src_min 198.51.100.10"
+		pg in0 "src_max 198.51.100.10"
+		pg in0 "dst 192.0.2.1"
+	fi
+}
+
+tx_packets() { ip netns exec "$ir" cat /sys/class/net/out0/statistics/tx_packets; }
+
+# One run of COUNT packets: "instructions-per-delivered-packet delivered".
+run_once() {
+	local before after usec
+	pg in0 "count $1"
+	before=$(tx_packets)
+	pg pgctrl start
+	after=$(tx_packets)
+	usec=$(ip netns exec "$ir" cat /proc/net/pktgen/in0 |
+		sed -n 's/^Result: OK: \([0-9]*\)(.*/\1/p')
+	awk -v u="${usec:-0}" -v n=$((after - before)) \
+		'BEGIN { if (n > 0 && u > 0) printf "%.1f %d\n", u * 1000 / n, n; else print "0 0" }'
+}
+
+# domains FAMILY N HOLDS: N domains in IR, none holding S or D (no), S's in the last (last),
+# or S's and D's in the first two (both).
+domains() {
+	local family=$1 n=$2 holds=$3 i k net router
+	if [ "$family" = ipv6 ]; then
+		k=/proc/sys/net/ipv6 router=2001:db8:2::2
+	else
+		k=/proc/sys/net/ipv4 router=192.0.2.2
+	fi
+	ip netns exec "$ir" bash -c "echo $n > $k/ip_num_domains"
+	for i in $(seq 0 $((n - 1))); do
+		if [ "$family" = ipv6 ]; then net="2001:db8:1$(printf %02x "$i")::" mask=/64
+		else net=10.$i.0.0 mask=/24; fi
+		[ "$holds" = last ] && [ "$i" = $((n - 1)) ] &&
+			net=$([ "$family" = ipv6 ] && echo 2001:db8:51:: || echo 198.51.100.0)
+		[ "$holds" = both ] && [ "$i" = 0 ] &&
+			net=$([ "$family" = ipv6 ] && echo 2001:db8:2:: || echo 192.0.2.0)
+		[ "$holds" = both ] && [ "$i" = 1 ] &&
+			net=$([ "$family" = ipv6 ] && echo 2001:db8:51:: || echo 198.51.100.0)
+		ip netns exec "$ir" bash -c "
+			echo $mask > $k/ip_domain/$i/net_mask
+			echo $net > $k/ip_domain/$i/net_addr
+			echo $router > $k/ip_domain/$i/def_router"
+	done
+}
+
+# rules FAMILY add|del: the 16 policy rules equivalent to reroute-16's domains.
+rules() {
+	local family=$1 op=$2 i from v
+	v=$([ "$family" = ipv6 ] && echo -6 || echo -4)
+	for i in $(seq 0 15); do
+		if [ "$family" = ipv6 ]; then from="2001:db8:1$(printf %02x "$i")::/64"
+		else from=10.$i.0.0/24; fi
+		[ "$i" = 15 ] && from=$([ "$family" = ipv6 ] && echo 2001:db8:51::/64 || echo 198.51.100.0/24)
+		ip -n "$ir" "$v" rule "$op" from "$from" table 100 pref $((100 + i)) 2>/dev/null
+	done
+}
+
+configure() { # FAMILY NAME
+	run_cleanup
+	case $2 in
+	baseline | policy-16) unload_module ;;
+	*) load_module ;;
+	esac
+	router_setup
+	case $2 in
+	policy-16) rules "$1" add ;;
+	inside-16) domains "$1" 16 both ;;
+	reroute-1) domains "$1" 1 last ;;
+	reroute-16) domains "$1" 16 last ;;
+	esac
+	pktgen_setup "$1"
+}
+
+configs="baseline policy-16 loaded inside-16 reroute-1 reroute-16"
+rm -f /tmp/bench-fwd.*
+for family in $FAMILIES; do
+	for round in $(seq 1 "$RUNS"); do
+		for c in $configs; do
+			configure "$family" "$c"
+			# A short warm-up run: neighbour and route caches, the module's first packet,
+			# and the work a configuration change leaves behind (RCU callbacks, workers).
+			run_once 2000 > /dev/null
+			out=$(run_once "$PACKETS")
+			echo "# $family $c round $round: $out (instructions/packet, delivered)" >&2
+			echo "$out" >> "/tmp/bench-fwd.$family.$c"
+		done
+		if [ "$round" = 1 ]; then
+			ip netns exec "$ir" cat /proc/net/sitemh 2>/dev/null | sed 's/^/# /' >&2
+		fi
+	done
+done
+run_cleanup
+unload_module
+
+echo "Forward path, 64-octet UDP from pktgen through a router, $PACKETS packets x $RUNS runs per"
+echo "configuration ($clock):"
+for family in $FAMILIES; do
+	echo "  $family:"
+	base=$(awk '{ print $1 }' "/tmp/bench-fwd.$family.baseline" | sort -g |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	for c in $configs; do
+		awk '{ print $1, $2 }' "/tmp/bench-fwd.$family.$c" | sort -g | awk -v c="$c" -v base="$base" \
+			-v want="$PACKETS" -v unit="$unit" '{ v[NR] = $1; if ($2 < want) short++ }
+			END { m = v[int((NR + 1) / 2)]
+			if (m == 0) { printf "    %-11s no packets delivered\n", c; exit }
+			printf "    %-11s %7.1f %s/packet (runs %.1f-%.1f, spread %.1f%%) %+7.1f vs baseline, %5.1f%% of baseline throughput%s\n",
+				c, m, unit, v[1], v[NR], 100 * (v[NR] - v[1]) / m, m - base, 100 * base / m,
+				short ? sprintf(" (%d runs lost packets)", short) : "" }'
+	done
+done
