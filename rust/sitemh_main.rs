@@ -29,6 +29,8 @@ mod switchover;
 mod netns;
 mod sockopts;
 
+// The KUnit suites, in a kernel built with KUnit (the UML benchmark kernel has none).
+#[cfg(CONFIG_KUNIT)]
 mod kunit;
 
 use ffi::sockopt::ServedNetState;

@@ -13,7 +13,12 @@ set -uo pipefail
 ko=${1:?usage: uml-run.sh MODULE}
 linux=$SITEMH_CACHE/kernel-uml/linux
 [ -x "$linux" ] || die "no UML kernel at $linux: run 'scripts/build-kernel.sh uml'"
-out=$(mktemp -d /tmp/sitemh-uml.XXXXXX)
+# Not under /tmp: the guest mounts its own tmpfs there.
+mkdir -p "$SITEMH_CACHE/uml-runs"
+out=$(mktemp -d "$SITEMH_CACHE/uml-runs/run.XXXXXX")
+# The guest sees the host's files but not its /tmp: the module travels with the run.
+cp "$ko" "$out/sitemh.ko" || die "cannot read $ko"
+ko=$out/sitemh.ko
 cat > "$out/init" <<INIT
 #!/bin/bash
 mount -t proc proc /proc
@@ -22,6 +27,7 @@ mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
 mount -t tmpfs varrun /var/run 2>/dev/null
 mkdir -p /run/netns
+ln -sfn /proc/self/fd /dev/fd
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 export RUNS='${RUNS:-}' PACKETS='${PACKETS:-}' FAMILIES='${FAMILIES:-}' SITEMH_KO='$ko'
 export BENCH_CLOCK=native
@@ -33,6 +39,6 @@ chmod +x "$out/init"
 log "booting $linux (User-Mode Linux, native speed); output in $out"
 # One CPU, as in the icount guest; 1 GiB of memory.
 timeout 1800 "$linux" mem=1G rootfstype=hostfs rootflags=/ rw init="$out/init" \
-	con=null con0=null,fd:2 > "$out/console" 2>&1 < /dev/null
+	> "$out/console" 2>&1 < /dev/null
 cat "$out/output" 2>/dev/null
 [ "$(cat "$out/status" 2>/dev/null)" = 0 ]

@@ -340,6 +340,47 @@ struct dst_entry *sitemh_route_cache_get6(struct net *net, struct sitemh_route_c
 	return dst;
 }
 
+/*
+ * The cached route for a packet (see sitemh_cached_route()). A forwarded packet is routed
+ * on inside the softirq that received it, an RCU read side, until it leaves or is queued
+ * (queueing takes a reference, as for the input path's routes): it carries the route
+ * without one (*noref set). A local packet may leave after its hook's read side ended
+ * (ip_send_skb() calls dst_output() after LOCAL_OUT returns): it takes a reference.
+ */
+static struct dst_entry *sitemh_packet_cached_route(struct net *net,
+						    struct sitemh_route_cache *cache,
+						    unsigned short family, const void *gateway,
+						    int ifindex, bool forward, bool *noref)
+{
+	struct dst_entry *dst = sitemh_cached_route(net, cache, family, gateway, ifindex);
+
+	if (IS_ERR(dst))
+		return dst;
+	if (forward)
+		*noref = true;
+	else if (!dst_hold_safe(dst))
+		return ERR_PTR(-EHOSTUNREACH);
+	return dst;
+}
+
+/*
+ * The end both families share: new, found for a packet in VRF l3mdev from a socket bound
+ * to oif (0: none), with a reference unless noref, replaces the packet's route if it fits
+ * (sitemh_route_fits); otherwise the packet keeps its own.
+ */
+static int sitemh_reroute_with(struct net *net, struct sk_buff *skb, struct dst_entry *new,
+			       bool noref, int l3mdev, int oif, const struct sock *sk,
+			       unsigned short family, bool transformed)
+{
+	if (!sitemh_route_fits(new, l3mdev, oif)) {
+		if (!noref)
+			dst_release(new);
+		return SITEMH_REROUTE_KEPT;
+	}
+	return sitemh_set_route(net, skb, new, noref, sk, family, transformed) ?:
+	       SITEMH_REROUTE_DONE;
+}
+
 int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct sitemh_route_cache *cache,
 		    __be32 gateway, bool forward)
 {
@@ -358,18 +399,10 @@ int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct sitemh_route_ca
 	oif = sk ? READ_ONCE(sk->sk_bound_dev_if) : 0;
 
 	if (!l3mdev && !oif && sitemh_rules_default4(net)) {
-		new = sitemh_cached_route(net, cache, AF_INET, &gateway, 0);
+		new = sitemh_packet_cached_route(net, cache, AF_INET, &gateway, 0, forward,
+						 &noref);
 		if (IS_ERR(new))
 			return PTR_ERR(new);
-		/* A forwarded packet is routed on inside the softirq that received it, an
-		 * RCU read side, until it leaves or is queued (queueing takes a reference, as
-		 * for the input path's routes): it carries the route without one. A local
-		 * packet may leave after its hook's read side ended (ip_send_skb() calls
-		 * dst_output() after LOCAL_OUT returns): it takes a reference. */
-		if (forward)
-			noref = true;
-		else if (!dst_hold_safe(new))
-			return -EHOSTUNREACH;
 	} else {
 		/* The bound device is not part of the flow: a look-up constrained to it
 		 * "succeeds" on-link when the router is elsewhere. The router's own device
@@ -395,13 +428,8 @@ int sitemh_reroute4(struct net *net, struct sk_buff *skb, struct sitemh_route_ca
 			return (l3mdev || oif) ? SITEMH_REROUTE_KEPT : PTR_ERR(rt);
 		new = &rt->dst;
 	}
-	if (!sitemh_route_fits(new, l3mdev, oif)) {
-		if (!noref)
-			dst_release(new);
-		return SITEMH_REROUTE_KEPT;
-	}
-	return sitemh_set_route(net, skb, new, noref, sk, AF_INET,
-				IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED) ?: SITEMH_REROUTE_DONE;
+	return sitemh_reroute_with(net, skb, new, noref, l3mdev, oif, sk, AF_INET,
+				   IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED);
 }
 
 int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct sitemh_route_cache *cache,
@@ -424,14 +452,10 @@ int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct sitemh_route_ca
 	oif = sk ? READ_ONCE(sk->sk_bound_dev_if) : 0;
 
 	if (!l3mdev && !oif && sitemh_rules_default6(net)) {
-		new = sitemh_cached_route(net, cache, AF_INET6, &gw, ifindex);
+		new = sitemh_packet_cached_route(net, cache, AF_INET6, &gw, ifindex, forward,
+						 &noref);
 		if (IS_ERR(new))
 			return PTR_ERR(new);
-		/* As for IPv4: only a forwarded packet carries it without a reference. */
-		if (forward)
-			noref = true;
-		else if (!dst_hold_safe(new))
-			return -EHOSTUNREACH;
 	} else {
 		struct flowi6 fl6 = {
 			.daddr = gw,
@@ -453,11 +477,6 @@ int sitemh_reroute6(struct net *net, struct sk_buff *skb, struct sitemh_route_ca
 			return (l3mdev || oif) ? SITEMH_REROUTE_KEPT : err;
 		}
 	}
-	if (!sitemh_route_fits(new, l3mdev, oif)) {
-		if (!noref)
-			dst_release(new);
-		return SITEMH_REROUTE_KEPT;
-	}
-	return sitemh_set_route(net, skb, new, noref, sk, AF_INET6,
-				IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED) ?: SITEMH_REROUTE_DONE;
+	return sitemh_reroute_with(net, skb, new, noref, l3mdev, oif, sk, AF_INET6,
+				   IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED);
 }
