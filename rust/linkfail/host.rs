@@ -410,7 +410,12 @@ impl HostFamily for V6 {
     }
 
     fn is_peer(linkfail: &LinkFail, src: u128) -> bool {
-        src != 0 && linkfail.config.lock().peers6.contains(&src)
+        src != 0
+            && linkfail.peers6_halves.iter().any(|(high, low)| {
+                (u128::from(high.load(Ordering::Relaxed)) << 64)
+                    | u128::from(low.load(Ordering::Relaxed))
+                    == src
+            })
     }
 
     fn relay(_linkfail: &LinkFail, _src: u128, _iif: i32, _message: &[u8]) {}

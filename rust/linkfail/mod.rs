@@ -239,6 +239,10 @@ pub(crate) struct LinkFail {
     config: Mutex<CeConfig>,
     /// The peer CE routers (0: none); read by the packet path, hence atomics.
     peers: [AtomicU32; MAX_PEERS],
+    /// `peers6` for the packet path, which cannot take the configuration's mutex: each
+    /// address as its high and low halves. A read racing with a write may see a half of
+    /// each, which only decides whether a notice counts as ignored or refused.
+    peers6_halves: [(AtomicU64, AtomicU64); MAX_PEERS],
     /// When each peer was last heard (ms).
     heard_ms: [AtomicU64; MAX_PEERS],
     /// Peers declared failed, bit per peer.
@@ -334,6 +338,7 @@ impl LinkFail {
                 last_flush_ms: AtomicU64::new(0),
                 config <- new_mutex!(CeConfig::default()),
                 peers: Default::default(),
+                peers6_halves: Default::default(),
                 heard_ms: Default::default(),
                 peer_down: AtomicU32::new(0),
                 peer_back: AtomicU32::new(0),

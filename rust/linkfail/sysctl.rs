@@ -178,7 +178,13 @@ impl TextKnob for CeKnob {
             CeField::Peers => self.store_peers(text),
             CeField::Peers6 => {
                 let peers6 = self.addresses(text, ipv6::parse_addr, "not an IPv6 address")?;
-                self.state.config.lock().peers6 = peers6;
+                let mut config = self.state.config.lock();
+                config.peers6 = peers6;
+                // The packet path's copy (see `LinkFail::peers6_halves`).
+                for (slot, peer) in self.state.peers6_halves.iter().zip(peers6) {
+                    slot.0.store((peer >> 64) as u64, Ordering::Relaxed);
+                    slot.1.store(peer as u64, Ordering::Relaxed);
+                }
                 Ok(())
             }
             CeField::KeepaliveMs | CeField::KeepaliveMisses | CeField::PeProbeMs => {
