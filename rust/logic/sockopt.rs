@@ -338,6 +338,15 @@ impl core::fmt::Debug for SeqParam<'_> {
     }
 }
 
+/// The `N` octets of `value` at `at`.
+#[cfg(not(CONFIG_RUST))]
+fn octets_at<const N: usize>(value: &[u8], at: usize) -> Result<&[u8; N], SockoptError> {
+    value
+        .get(at..at + N)
+        .and_then(|octets| octets.try_into().ok())
+        .ok_or(SockoptError::TooShort)
+}
+
 /// The fields of `struct sitemh_seqparam`, as the module reads them from the typed struct
 /// (`crate::ffi::uapi`) and the host tests from bytes; [`SeqParam::from_fields`] checks them.
 pub(crate) struct SeqParamFields<'a> {
@@ -364,26 +373,15 @@ impl<'a> SeqParam<'a> {
     pub(crate) fn parse(value: &'a [u8]) -> Result<Self, SockoptError> {
         let value: &'a [u8; SEQPARAM_LEN] =
             value.try_into().map_err(|_| SockoptError::WrongLength)?;
-        let field =
-            move |at: usize, len: usize| value.get(at..at + len).ok_or(SockoptError::TooShort);
-        let short = |_| SockoptError::TooShort;
         let [form, entity, r0, r1, ..] = *value;
         Self::from_fields(SeqParamFields {
             form,
             entity,
             reserved: [r0, r1],
-            master: field(MASTER_AT, MASTER_SECRET_LEN)?
-                .try_into()
-                .map_err(short)?,
-            client_random: field(CLIENT_RANDOM_AT, RANDOM_LEN)?
-                .try_into()
-                .map_err(short)?,
-            server_random: field(SERVER_RANDOM_AT, RANDOM_LEN)?
-                .try_into()
-                .map_err(short)?,
-            exported: field(EXPORTED_AT, KEY_BLOCK_LEN)?
-                .try_into()
-                .map_err(short)?,
+            master: octets_at(value, MASTER_AT)?,
+            client_random: octets_at(value, CLIENT_RANDOM_AT)?,
+            server_random: octets_at(value, SERVER_RANDOM_AT)?,
+            exported: octets_at(value, EXPORTED_AT)?,
         })
     }
 
