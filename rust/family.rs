@@ -25,7 +25,7 @@ use crate::{
             Dst,
             RouteCache, //
         },
-        uapi::UapiCareof,
+        uapi::UapiAddr,
     },
     hook_user,
     logic::{
@@ -47,7 +47,7 @@ pub(crate) trait Family: Send + Sync + 'static {
     type Addr: Classify
         + WireAddr
         + HomeAddr
-        + UapiCareof
+        + UapiAddr
         + Default
         + Send
         + Sync

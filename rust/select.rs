@@ -16,9 +16,12 @@
 
 #![forbid(unsafe_code)]
 
-use core::sync::atomic::{
-    AtomicU64,
-    Ordering, //
+use core::{
+    mem::size_of,
+    sync::atomic::{
+        AtomicU64,
+        Ordering, //
+    },
 };
 
 use kernel::{
@@ -27,6 +30,7 @@ use kernel::{
     seq_file::SeqFile,
     seq_print,
     sync::Mutex,
+    transmute::AsBytes,
     uaccess::UserSlice, //
 };
 
@@ -44,6 +48,10 @@ use crate::{
         net::Net,
         sockopt::{
             Socket, //
+        },
+        uapi::{
+            self,
+            UapiAddr, //
         },
         work::now_ms,
     },
@@ -72,10 +80,7 @@ use crate::{
             RTT_CACHE_PAIRS, //
         },
         sockopt::{
-            parse_srcaddrs,
             srcaddrs_header_len,
-            write_srcaddrs,
-            PairsRequest,
             RankInfo,
             RANK_DOWN,
             RANK_MEASURED, //
@@ -136,32 +141,30 @@ pub(crate) fn answer_pairs<F: Family>(
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
-    let header_len = PairsRequest::<F::Addr>::HEADER_LEN;
-    let pair_len = PairsRequest::<F::Addr>::PAIR_LEN;
+    let header_len = size_of::<<F::Addr as UapiAddr>::Pairs>();
+    let pair_len = size_of::<<F::Addr as UapiAddr>::RankedPair>();
     let (mut reader, mut writer) = buf.reader_writer();
     let room = reader.len();
     if room < header_len {
         return Err(EINVAL);
     }
-    let mut request = [0u8; PairsRequest::<u128>::HEADER_LEN];
-    let request = &mut request[..header_len];
-    reader.read_slice(request)?;
-    let (asked, _) = PairsRequest::<F::Addr>::parse(request).map_err(|_| EINVAL)?;
+    let mut request: <F::Addr as UapiAddr>::Pairs = reader.read()?;
+    let asked = uapi::pairs_request::<F::Addr>(&request)?;
     let dsts = asked.dsts();
     let ndst = dsts.len();
     let service = Service::of_tos(socket.tos);
     let room_pairs = (room - header_len) / pair_len;
 
     let answer = answer_outside(state, noticed_down, socket, service, dsts, |sources| {
-        let mut answer = Answer::new(request, (sources.len() * ndst).min(room_pairs), pair_len)?;
+        let mut answer = Answer::new((sources.len() * ndst).min(room_pairs))?;
         for_each_outside(sources, service, dsts, |r| answer.push(&r));
         Ok(answer)
     })?;
-    let mut answer = match answer {
+    let answer = match answer {
         Some(answer) => answer,
         None => {
             let ranked = ranked_pairs(state, noticed_down, probes, socket, service, dsts)?;
-            let mut answer = Answer::new(request, ranked.len().min(room_pairs), pair_len)?;
+            let mut answer = Answer::new(ranked.len().min(room_pairs))?;
             for r in ranked.iter() {
                 answer.push(r);
             }
@@ -171,9 +174,13 @@ pub(crate) fn answer_pairs<F: Family>(
     if answer.total == 0 {
         return Err(ENETUNREACH);
     }
-    let out = answer.finish(service);
-    writer.write_slice(out)?;
-    Ok(out.len())
+    // The request's fields stay; the counts are the answer's.
+    let (npairs, available) = answer.counts();
+    let service = u32::from(service == Service::LowLatency);
+    F::Addr::set_pairs_counts(&mut request, npairs, available, service);
+    writer.write_slice(request.as_bytes())?;
+    writer.write_slice(&answer.pairs)?;
+    Ok(header_len + answer.pairs.len())
 }
 
 /// `SITEMH_SO_SRCADDRS` for family `F`: the sources `SITEMH_SO_PAIRS` ranks for one
@@ -190,15 +197,12 @@ pub(crate) fn answer_sources<F: Family>(
     socket: &Socket<'_>,
     buf: UserSlice,
 ) -> Result<usize> {
-    let struct_len = srcaddrs_header_len::<F::Addr>() + MAX_SOURCES * F::Addr::LEN;
     let (mut reader, mut writer) = buf.reader_writer();
-    if reader.len() < struct_len {
+    if reader.len() < size_of::<<F::Addr as UapiAddr>::Srcaddrs>() {
         return Err(EINVAL);
     }
-    let mut out = [0u8; srcaddrs_header_len::<u128>() + MAX_SOURCES * 16];
-    let out = &mut out[..struct_len];
-    reader.read_slice(out)?;
-    let dsts = [parse_srcaddrs::<F::Addr>(out).map_err(|_| EINVAL)?];
+    let mut answer: <F::Addr as UapiAddr>::Srcaddrs = reader.read()?;
+    let dsts = [F::Addr::srcaddrs_dst(&answer)];
     let service = Service::of_tos(socket.tos);
     let mut sources = [F::Addr::ZERO; MAX_SOURCES];
     let mut n = 0;
@@ -222,66 +226,62 @@ pub(crate) fn answer_sources<F: Family>(
         return Err(ENETUNREACH);
     }
     let service = u32::from(service == Service::LowLatency);
-    let len = write_srcaddrs(out, service, &sources[..n]).map_err(|_| EINVAL)?;
-    writer.write_slice(&out[..len])?;
+    F::Addr::set_srcaddrs(&mut answer, service, &sources[..n]);
+    // Up to the last source written.
+    let len = srcaddrs_header_len::<F::Addr>() + n * F::Addr::LEN;
+    let out = answer.as_bytes().get(..len).ok_or(EINVAL)?;
+    writer.write_slice(out)?;
     Ok(len)
 }
 
-/// The answer being written: the request echoed, then the ranked pairs while the caller's
-/// buffer has room; every pair counts in `total`.
-struct Answer {
-    out: KVec<u8>,
-    pair_len: usize,
+/// The ranked pairs of an answer, while the caller's buffer has room; every pair counts in
+/// `total`.
+struct Answer<A: UapiAddr> {
+    _family: core::marker::PhantomData<A>,
+    pairs: KVec<u8>,
     room: usize,
     written: usize,
     total: usize,
 }
 
-impl Answer {
-    /// An answer to `request` with room for `room` pairs of `pair_len` octets.
-    fn new(request: &[u8], room: usize, pair_len: usize) -> Result<Self> {
-        let mut out = KVec::with_capacity(request.len() + room * pair_len, GFP_KERNEL)?;
-        out.extend_from_slice(request, GFP_KERNEL)?;
+impl<A: UapiAddr> Answer<A> {
+    /// An answer with room for `room` pairs.
+    fn new(room: usize) -> Result<Self> {
+        let pairs = KVec::with_capacity(room * size_of::<A::RankedPair>(), GFP_KERNEL)?;
         Ok(Self {
-            out,
-            pair_len,
+            _family: core::marker::PhantomData,
+            pairs,
             room,
             written: 0,
             total: 0,
         })
     }
 
-    fn push<B: WireAddr>(&mut self, r: &Ranked<B>) {
+    fn push(&mut self, r: &Ranked<A>) {
         self.total += 1;
         if self.written == self.room {
             return;
         }
-        let mut pair = [0u8; PairsRequest::<u128>::PAIR_LEN];
         let info = RankInfo {
             bandwidth: r.bandwidth,
             hops: r.hops,
             latency_us: r.latency_us,
             flags: if r.measured { RANK_MEASURED } else { 0 } | if r.down { RANK_DOWN } else { 0 },
         };
-        if PairsRequest::<B>::write_ranked(&mut pair, r.pair.src, r.pair.dst, &info).is_err() {
-            return;
-        }
+        let pair = A::ranked_pair(r.pair.src, r.pair.dst, &info);
         if self
-            .out
-            .extend_from_slice(&pair[..self.pair_len], GFP_KERNEL)
+            .pairs
+            .extend_from_slice(pair.as_bytes(), GFP_KERNEL)
             .is_ok()
         {
             self.written += 1;
         }
     }
 
-    /// The octets to copy out, with the counts filled in.
-    fn finish(&mut self, service: Service) -> &[u8] {
-        let (written, total) = (self.written as u32, self.total as u32);
-        let service = u32::from(service == Service::LowLatency);
-        // The answer starts with the request's header: room for the counts.
-        let _ = PairsRequest::<u32>::write_counts(&mut self.out, written, total, service);
-        &self.out
+    /// `npairs` and `available`: the pairs written, and the pairs found.
+    fn counts(&self) -> (u32, u32) {
+        // At most SITEMH_MAX_PAIRS pairs: both fit.
+        (self.written as u32, self.total as u32)
     }
 }
 

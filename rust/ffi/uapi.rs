@@ -27,6 +27,7 @@ use crate::logic::{
         KEY_BLOCK_LEN, //
     },
     linkfail as lf,
+    prefix::WireAddr,
     select::{
         MAX_DESTS,
         MAX_SOURCES, //
@@ -35,6 +36,7 @@ use crate::logic::{
         self as so,
         LfRoutes,
         PairsRequest,
+        RankInfo,
         SeqParam,
         SeqParamFields, //
     },
@@ -60,9 +62,6 @@ pub(crate) const SO_LFSTAT: i32 = b::SITEMH_SO_LFSTAT as i32;
 pub(crate) const SO_SRCADDRS: i32 = b::SITEMH_SO_SRCADDRS as i32;
 /// `SITEMH_SO_CAREOF`: the care-of address of a home address.
 pub(crate) const SO_CAREOF: i32 = b::SITEMH_SO_CAREOF as i32;
-
-/// `sizeof(struct sitemh_lfroutes6)`: the longer answer of `SITEMH_SO_LFROUTES`.
-pub(crate) const LFROUTES_MAX: usize = size_of::<b::sitemh_lfroutes6>();
 
 // Limits and codes.
 const _: () = assert!(b::SITEMH_MAX_DOMAINS as usize == MAX_DOMAINS);
@@ -110,7 +109,8 @@ const _: () = assert!(size_of::<b::sitemh_addr_pair>() == LfRoutes::<u32>::PAIR_
 const _: () = assert!(size_of::<b::sitemh_addr_pair6>() == LfRoutes::<u128>::PAIR_LEN);
 const _: () = assert!(offset_of!(b::sitemh_lfroutes, routes) == 4);
 const _: () = assert!(offset_of!(b::sitemh_lfroutes6, routes) == 4);
-const _: () = assert!(LFROUTES_MAX == 4 + MAX_LFROUTES * LfRoutes::<u128>::PAIR_LEN);
+const _: () =
+    assert!(size_of::<b::sitemh_lfroutes6>() == 4 + MAX_LFROUTES * LfRoutes::<u128>::PAIR_LEN);
 
 // struct sitemh_careof{,6}: home, then care-of.
 const _: () = assert!(size_of::<b::sitemh_careof>() == 2 * 4);
@@ -150,49 +150,52 @@ pub(crate) fn read_seqparam(value: &[u8]) -> Result<SeqParam<'_>> {
     .map_err(|_| EINVAL)
 }
 
-// SAFETY: two `struct in_addr` (one `__be32` each): every bit pattern is valid and there is
-// no padding (size asserted above).
+// SAFETY: (for every `unsafe impl` of `FromBytes` and `AsBytes` below) the structs hold
+// only `__u8`/`__u32`/`__u64` fields, `struct in_addr` (one `__be32`), `struct in6_addr`
+// (a union of octet, `__be16` and `__be32` arrays over the same 16 octets, each member
+// valid for every bit pattern and always written whole here), arrays of those, and a
+// zero-sized flexible array member; every bit pattern is a valid value, and there is no
+// padding, so every byte is initialised: the sizes asserted above are the sums of the
+// fields'.
 unsafe impl FromBytes for b::sitemh_careof {}
-// SAFETY: as above; no padding, so every byte is initialised.
+// SAFETY: see above.
 unsafe impl AsBytes for b::sitemh_careof {}
-// SAFETY: two `struct in6_addr`, unions of octet, `__be16` and `__be32` arrays of the same
-// 16 octets: every bit pattern is valid for every member, and there is no padding.
+// SAFETY: see above.
 unsafe impl FromBytes for b::sitemh_careof6 {}
-// SAFETY: as above.
+// SAFETY: see above.
 unsafe impl AsBytes for b::sitemh_careof6 {}
+// SAFETY: see above.
+unsafe impl FromBytes for b::sitemh_pairs {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_pairs {}
+// SAFETY: see above.
+unsafe impl FromBytes for b::sitemh_pairs6 {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_pairs6 {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_ranked_pair {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_ranked_pair6 {}
+// SAFETY: see above.
+unsafe impl FromBytes for b::sitemh_srcaddrs {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_srcaddrs {}
+// SAFETY: see above.
+unsafe impl FromBytes for b::sitemh_srcaddrs6 {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_srcaddrs6 {}
+// SAFETY: see above.
+unsafe impl FromBytes for b::sitemh_addr_pair {}
+// SAFETY: see above.
+unsafe impl FromBytes for b::sitemh_addr_pair6 {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_lfroutes {}
+// SAFETY: see above.
+unsafe impl AsBytes for b::sitemh_lfroutes6 {}
 
-/// A family's `struct sitemh_careof{,6}` (`SITEMH_SO_CAREOF`): a home address, then its
-/// care-of address, as the header declares them.
-pub(crate) trait UapiCareof: Sized + Copy {
-    /// `struct sitemh_careof` or `struct sitemh_careof6`.
-    type Careof: FromBytes + AsBytes;
-    /// The struct holding `home` and `careof`.
-    fn careof(home: Self, careof: Self) -> Self::Careof;
-    /// The struct's home and care-of addresses.
-    fn fields(value: &Self::Careof) -> (Self, Self);
-}
-
-impl UapiCareof for u32 {
-    type Careof = b::sitemh_careof;
-
-    fn careof(home: u32, careof: u32) -> b::sitemh_careof {
-        b::sitemh_careof {
-            home: kernel::bindings::in_addr {
-                s_addr: home.to_be(),
-            },
-            careof: kernel::bindings::in_addr {
-                s_addr: careof.to_be(),
-            },
-        }
-    }
-
-    fn fields(value: &b::sitemh_careof) -> (u32, u32) {
-        (
-            u32::from_be(value.home.s_addr),
-            u32::from_be(value.careof.s_addr),
-        )
-    }
-}
+// No padding in the structs only the module writes (the others' sizes are asserted above).
+const _: () = assert!(size_of::<b::sitemh_lfroutes>() == 4 + MAX_LFROUTES * 8);
+const _: () = assert!(size_of::<b::sitemh_addr_pair>() == 2 * size_of::<u32>());
 
 /// `struct in6_addr` holding `addr`.
 fn in6_addr(addr: u128) -> kernel::bindings::in6_addr {
@@ -210,24 +213,191 @@ fn in6_addr_bits(addr: &kernel::bindings::in6_addr) -> u128 {
     u128::from_be_bytes(unsafe { addr.in6_u.u6_addr8 })
 }
 
-impl UapiCareof for u128 {
-    type Careof = b::sitemh_careof6;
+/// `struct in_addr` holding `addr`.
+fn in_addr(addr: u32) -> kernel::bindings::in_addr {
+    kernel::bindings::in_addr {
+        s_addr: addr.to_be(),
+    }
+}
 
-    fn careof(home: u128, careof: u128) -> b::sitemh_careof6 {
-        b::sitemh_careof6 {
-            home: in6_addr(home),
-            careof: in6_addr(careof),
+/// The address in a `struct in_addr`.
+fn in_addr_bits(addr: &kernel::bindings::in_addr) -> u32 {
+    u32::from_be(addr.s_addr)
+}
+
+/// A family's address as the UAPI header declares it (`struct in_addr`, `struct in6_addr`)
+/// and the family's structs of the socket options: the module reads and writes them as
+/// these typed values, so the compiler holds the module to the header's fields.
+pub(crate) trait UapiAddr: WireAddr + Sized + Copy {
+    /// `struct sitemh_careof{,6}` (`SITEMH_SO_CAREOF`).
+    type Careof: FromBytes + AsBytes;
+    /// `struct sitemh_pairs{,6}` without its flexible array (`SITEMH_SO_PAIRS`).
+    type Pairs: FromBytes + AsBytes;
+    /// `struct sitemh_ranked_pair{,6}`: one pair of a `SITEMH_SO_PAIRS` answer.
+    type RankedPair: AsBytes;
+    /// `struct sitemh_srcaddrs{,6}` (`SITEMH_SO_SRCADDRS`).
+    type Srcaddrs: FromBytes + AsBytes;
+    /// `struct sitemh_addr_pair{,6}`: one route of `setsockopt(SITEMH_SO_LFROUTES)`.
+    type AddrPair: FromBytes;
+    /// `struct sitemh_lfroutes{,6}`: the answer of `getsockopt(SITEMH_SO_LFROUTES)`.
+    type LfRoutes: AsBytes;
+
+    /// The struct holding `home` and `careof`.
+    fn careof(home: Self, careof: Self) -> Self::Careof;
+    /// The struct's home and care-of addresses.
+    fn careof_fields(value: &Self::Careof) -> (Self, Self);
+    /// A `SITEMH_SO_PAIRS` request's `ndst` and destinations.
+    fn pairs_request(request: &Self::Pairs) -> (u32, [Self; MAX_DESTS]);
+    /// Fills in the counts of a `SITEMH_SO_PAIRS` answer (the request's fields stay).
+    fn set_pairs_counts(answer: &mut Self::Pairs, npairs: u32, available: u32, service: u32);
+    /// One ranked pair of a `SITEMH_SO_PAIRS` answer.
+    fn ranked_pair(src: Self, dst: Self, info: &RankInfo) -> Self::RankedPair;
+    /// A `SITEMH_SO_SRCADDRS` request's destination.
+    fn srcaddrs_dst(request: &Self::Srcaddrs) -> Self;
+    /// Fills in a `SITEMH_SO_SRCADDRS` answer: `nsrc`, `service` and the sources (at most
+    /// `SITEMH_MAX_SOURCES`, best first).
+    fn set_srcaddrs(answer: &mut Self::Srcaddrs, service: u32, sources: &[Self]);
+    /// A route's (local, peer) addresses.
+    fn addr_pair(route: &Self::AddrPair) -> (Self, Self);
+    /// The `getsockopt(SITEMH_SO_LFROUTES)` answer: `stat`, `n_routes`, `in_use`,
+    /// `switches`, then the routes.
+    fn lfroutes(head: [u8; 4], routes: &[(Self, Self)]) -> Self::LfRoutes;
+}
+
+/// The same for both families: only the address conversion and the structs' names differ.
+macro_rules! uapi_addr {
+    ($addr:ty, $to:ident, $from:ident, $careof:ident, $pairs:ident, $ranked:ident,
+     $srcaddrs:ident, $pair:ident, $lfroutes:ident) => {
+        impl UapiAddr for $addr {
+            type Careof = b::$careof;
+            type Pairs = b::$pairs;
+            type RankedPair = b::$ranked;
+            type Srcaddrs = b::$srcaddrs;
+            type AddrPair = b::$pair;
+            type LfRoutes = b::$lfroutes;
+
+            fn careof(home: Self, careof: Self) -> b::$careof {
+                b::$careof {
+                    home: $to(home),
+                    careof: $to(careof),
+                }
+            }
+
+            fn careof_fields(value: &b::$careof) -> (Self, Self) {
+                ($from(&value.home), $from(&value.careof))
+            }
+
+            fn pairs_request(request: &b::$pairs) -> (u32, [Self; MAX_DESTS]) {
+                (request.ndst, request.dst.each_ref().map($from))
+            }
+
+            fn set_pairs_counts(answer: &mut b::$pairs, npairs: u32, available: u32, service: u32) {
+                answer.npairs = npairs;
+                answer.available = available;
+                answer.service = service;
+            }
+
+            fn ranked_pair(src: Self, dst: Self, info: &RankInfo) -> b::$ranked {
+                b::$ranked {
+                    pair: b::$pair {
+                        src: $to(src),
+                        dst: $to(dst),
+                    },
+                    info: b::sitemh_rank_info {
+                        bandwidth: info.bandwidth,
+                        hops: info.hops,
+                        latency_us: info.latency_us,
+                        flags: info.flags,
+                        reserved: 0,
+                    },
+                }
+            }
+
+            fn srcaddrs_dst(request: &b::$srcaddrs) -> Self {
+                $from(&request.dst)
+            }
+
+            fn set_srcaddrs(answer: &mut b::$srcaddrs, service: u32, sources: &[Self]) {
+                let mut n = 0u32;
+                for (slot, &src) in answer.src.iter_mut().zip(sources) {
+                    *slot = $to(src);
+                    n += 1;
+                }
+                answer.nsrc = n;
+                answer.service = service;
+            }
+
+            fn addr_pair(route: &b::$pair) -> (Self, Self) {
+                ($from(&route.src), $from(&route.dst))
+            }
+
+            fn lfroutes(head: [u8; 4], routes: &[(Self, Self)]) -> b::$lfroutes {
+                let [stat, n_routes, in_use, switches] = head;
+                b::$lfroutes {
+                    stat,
+                    n_routes,
+                    in_use,
+                    switches,
+                    routes: core::array::from_fn(|i| {
+                        let (src, dst) = routes.get(i).copied().unwrap_or((0, 0));
+                        b::$pair {
+                            src: $to(src),
+                            dst: $to(dst),
+                        }
+                    }),
+                }
+            }
         }
-    }
+    };
+}
 
-    fn fields(value: &b::sitemh_careof6) -> (u128, u128) {
-        (in6_addr_bits(&value.home), in6_addr_bits(&value.careof))
+uapi_addr!(
+    u32,
+    in_addr,
+    in_addr_bits,
+    sitemh_careof,
+    sitemh_pairs,
+    sitemh_ranked_pair,
+    sitemh_srcaddrs,
+    sitemh_addr_pair,
+    sitemh_lfroutes
+);
+uapi_addr!(
+    u128,
+    in6_addr,
+    in6_addr_bits,
+    sitemh_careof6,
+    sitemh_pairs6,
+    sitemh_ranked_pair6,
+    sitemh_srcaddrs6,
+    sitemh_addr_pair6,
+    sitemh_lfroutes6
+);
+
+/// The `SITEMH_SO_PAIRS` request in `request`, checked: 1..=`SITEMH_MAX_DESTS`
+/// destinations.
+pub(crate) fn pairs_request<A: UapiAddr>(request: &A::Pairs) -> Result<PairsRequest<A>> {
+    let (ndst, dsts) = A::pairs_request(request);
+    PairsRequest::from_fields(ndst, &dsts).map_err(|_| EINVAL)
+}
+
+/// The routes of `setsockopt(SITEMH_SO_LFROUTES)` in `value`: a whole number of `struct
+/// sitemh_addr_pair{,6}`, 1..=`SITEMH_MAX_LFROUTES` of them.
+pub(crate) fn read_lfroutes<A: UapiAddr>(value: &[u8]) -> Result<LfRoutes<A>> {
+    let n = LfRoutes::<A>::count(value.len()).map_err(|_| EINVAL)?;
+    let mut pairs = [(A::ZERO, A::ZERO); MAX_LFROUTES];
+    for (pair, octets) in pairs
+        .iter_mut()
+        .zip(value.chunks_exact(size_of::<A::AddrPair>()))
+    {
+        *pair = A::addr_pair(&A::AddrPair::from_bytes_copy(octets).ok_or(EINVAL)?);
     }
+    LfRoutes::new(pairs.get(..n).ok_or(EINVAL)?).ok_or(EINVAL)
 }
 
 /// `struct sitemh_careof{,6}` at the start of `value` (octets beyond it are ignored, as
 /// the option always did): (home, care-of).
-pub(crate) fn read_careof<A: UapiCareof>(value: &[u8]) -> Result<(A, A)> {
+pub(crate) fn read_careof<A: UapiAddr>(value: &[u8]) -> Result<(A, A)> {
     let (careof, _) = A::Careof::from_bytes_copy_prefix(value).ok_or(EINVAL)?;
-    Ok(A::fields(&careof))
+    Ok(A::careof_fields(&careof))
 }

@@ -87,13 +87,13 @@ impl<F: StackPath> Home<F> {
     /// `getsockopt(SITEMH_SO_CAREOF)`: the care-of address of this host's home address or
     /// of a bound peer's (unspecified: none).
     pub(crate) fn get_careof(&self, buf: UserSlice) -> Result<usize> {
-        let len = size_of::<<F::Addr as UapiCareof>::Careof>();
+        let len = size_of::<<F::Addr as UapiAddr>::Careof>();
         let (mut reader, mut writer) = buf.reader_writer();
         if reader.len() < len {
             return Err(EINVAL);
         }
-        let request: <F::Addr as UapiCareof>::Careof = reader.read()?;
-        let (home, _) = F::Addr::fields(&request);
+        let request: <F::Addr as UapiAddr>::Careof = reader.read()?;
+        let (home, _) = F::Addr::careof_fields(&request);
         let config = self.config();
         // Where a peer is reached is the namespace's business, not any user's: only a
         // network administrator learns it (others see none).

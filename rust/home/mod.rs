@@ -106,7 +106,7 @@ use crate::{
         },
         uapi::{
             self,
-            UapiCareof, //
+            UapiAddr, //
         },
         work::now_ms,
     },

@@ -112,12 +112,14 @@ impl LinkFail {
     }
 
     /// How IPv6 notices name `gateway`: a peer by the IPv6 address `peers6` gives it,
-    /// anything else by its IPv4-mapped address.
-    pub(super) fn gateway6(&self, config: &CeConfig, gateway: u32) -> u128 {
+    /// anything else by its IPv4-mapped address. (Lock-free, as the packet path that
+    /// answers solicitations calls it: a notice built while `peers6` is being rewritten
+    /// may name the peer by a half of each address, the next one by the new address.)
+    pub(super) fn gateway6(&self, gateway: u32) -> u128 {
         self.peers
             .iter()
             .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway)
-            .and_then(|i| config.peers6.get(i).copied())
+            .and_then(|i| self.peers6.get(i).map(AtomicAddr6::load))
             .filter(|&addr| addr != 0)
             .unwrap_or_else(|| ipv4_mapped(gateway))
     }
@@ -419,7 +421,7 @@ impl LinkFail {
     ) {
         let notice = Notice6 {
             code,
-            gateway: self.gateway6(config, gateway),
+            gateway: self.gateway6(gateway),
         };
         let net = self.net.get();
         let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {

@@ -384,7 +384,7 @@ impl HostFamily for V6 {
 
     fn write_announcement(
         linkfail: &LinkFail,
-        config: &CeConfig,
+        _config: &CeConfig,
         (code, gateway): (u8, u32),
         announced: &Announced,
         seal: Option<&Seal<'_>>,
@@ -392,7 +392,7 @@ impl HostFamily for V6 {
     ) -> usize {
         let notice = Notice6 {
             code,
-            gateway: linkfail.gateway6(config, gateway),
+            gateway: linkfail.gateway6(gateway),
         };
         write_announced6(Self::icmp_type(), &notice, announced, seal, out)
     }
@@ -410,12 +410,7 @@ impl HostFamily for V6 {
     }
 
     fn is_peer(linkfail: &LinkFail, src: u128) -> bool {
-        src != 0
-            && linkfail.peers6_halves.iter().any(|(high, low)| {
-                (u128::from(high.load(Ordering::Relaxed)) << 64)
-                    | u128::from(low.load(Ordering::Relaxed))
-                    == src
-            })
+        src != 0 && linkfail.peers6.iter().any(|peer| peer.load() == src)
     }
 
     fn relay(_linkfail: &LinkFail, _src: u128, _iif: i32, _message: &[u8]) {}

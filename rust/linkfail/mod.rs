@@ -205,9 +205,28 @@ pub(crate) struct CeConfig {
     pe: u32,
     /// The LAN interfaces.
     lan: [i32; MAX_LAN],
-    /// The peers' IPv6 addresses as hosts know them (their IPv6 `def_router`), in the
-    /// order of `peers` (0: none): IPv6 notices about a peer name it so.
-    peers6: [u128; MAX_PEERS],
+}
+
+/// An IPv6 address the packet path reads without a lock: its high and low halves. Written
+/// only under the configuration's mutex, so readers holding it see whole addresses; a
+/// packet-path read racing with a write may see a half of each.
+#[derive(Default)]
+struct AtomicAddr6 {
+    high: AtomicU64,
+    low: AtomicU64,
+}
+
+impl AtomicAddr6 {
+    fn load(&self) -> u128 {
+        (u128::from(self.high.load(Ordering::Relaxed)) << 64)
+            | u128::from(self.low.load(Ordering::Relaxed))
+    }
+
+    fn store(&self, addr: u128) {
+        // The halves of the address: the casts keep 64 bits each, as meant.
+        self.high.store((addr >> 64) as u64, Ordering::Relaxed);
+        self.low.store(addr as u64, Ordering::Relaxed);
+    }
 }
 
 /// Link-failure state of one namespace.
@@ -239,10 +258,11 @@ pub(crate) struct LinkFail {
     config: Mutex<CeConfig>,
     /// The peer CE routers (0: none); read by the packet path, hence atomics.
     peers: [AtomicU32; MAX_PEERS],
-    /// `peers6` for the packet path, which cannot take the configuration's mutex: each
-    /// address as its high and low halves. A read racing with a write may see a half of
-    /// each, which only decides whether a notice counts as ignored or refused.
-    peers6_halves: [(AtomicU64, AtomicU64); MAX_PEERS],
+    /// The peers' IPv6 addresses as hosts know them (their IPv6 `def_router`), in the
+    /// order of `peers` (0: none): IPv6 notices about a peer name it so. Held once, as
+    /// atomics, because the packet path reads them too (a torn read there only decides
+    /// whether a notice counts as ignored or refused).
+    peers6: [AtomicAddr6; MAX_PEERS],
     /// When each peer was last heard (ms).
     heard_ms: [AtomicU64; MAX_PEERS],
     /// Peers declared failed, bit per peer.
@@ -338,7 +358,7 @@ impl LinkFail {
                 last_flush_ms: AtomicU64::new(0),
                 config <- new_mutex!(CeConfig::default()),
                 peers: Default::default(),
-                peers6_halves: Default::default(),
+                peers6: Default::default(),
                 heard_ms: Default::default(),
                 peer_down: AtomicU32::new(0),
                 peer_back: AtomicU32::new(0),

@@ -124,7 +124,12 @@ impl TextKnob for CeKnob {
             }
             CeField::Peers6 => {
                 let mut result = Ok(());
-                for (i, peer) in config.peers6.iter().filter(|&&p| p != 0).enumerate() {
+                // Under the mutex the writers hold: whole addresses.
+                let peers6 = {
+                    let _config = self.state.config.lock();
+                    self.state.peers6.each_ref().map(AtomicAddr6::load)
+                };
+                for (i, peer) in peers6.iter().filter(|&&p| p != 0).enumerate() {
                     if i > 0 {
                         result = result.and_then(|()| out.write_str(" "));
                     }
@@ -178,12 +183,10 @@ impl TextKnob for CeKnob {
             CeField::Peers => self.store_peers(text),
             CeField::Peers6 => {
                 let peers6 = self.addresses(text, ipv6::parse_addr, "not an IPv6 address")?;
-                let mut config = self.state.config.lock();
-                config.peers6 = peers6;
-                // The packet path's copy (see `LinkFail::peers6_halves`).
-                for (slot, peer) in self.state.peers6_halves.iter().zip(peers6) {
-                    slot.0.store((peer >> 64) as u64, Ordering::Relaxed);
-                    slot.1.store(peer as u64, Ordering::Relaxed);
+                // Under the configuration's mutex: its holders see whole addresses.
+                let _config = self.state.config.lock();
+                for (slot, peer) in self.state.peers6.iter().zip(peers6) {
+                    slot.store(peer);
                 }
                 Ok(())
             }

@@ -5,9 +5,11 @@
 //! caller gave, nothing read past it, every field range-checked. Integers the UAPI types
 //! as `__u32` are in host byte order; addresses in network byte order.
 //!
-//! The option handlers in `rust/select.rs`, `rust/switchover.rs` and `rust/home.rs` read
-//! the same layouts; these functions are the reference the fuzz target `sockopt` and the
-//! property tests check (each parser is the inverse of its writer).
+//! The module reads and writes the structs typed, as the header declares them
+//! (`rust/ffi/uapi.rs`), and checks their fields here (`from_fields`, `count`,
+//! `check_careof`); the byte-level parsers and writers are the reference layouts the fuzz
+//! target `sockopt` and the host's property tests check (each parser the inverse of its
+//! writer), compiled for the host only.
 
 use super::{
     kdf::{
@@ -28,7 +30,9 @@ use super::{
 /// Why an option value was refused (the handlers answer `EINVAL` for each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SockoptError {
-    /// Shorter than the struct.
+    /// Shorter than the struct (the byte-level reference parsers'; the module reads the
+    /// structs typed, whose lengths it checks itself).
+    #[cfg_attr(CONFIG_RUST, allow(dead_code))]
     TooShort,
     /// A length the option does not take (not a whole number of entries, or too many).
     WrongLength,
@@ -76,28 +80,39 @@ impl<B: WireAddr> PairsRequest<B> {
         &self.dsts[..self.ndst]
     }
 
+    /// The request of a struct's fields (the module reads them typed, `ffi::uapi`):
+    /// `ndst` must be 1..=[`MAX_DESTS`]; the destinations beyond it are ignored.
+    pub(crate) fn from_fields(ndst: u32, dsts: &[B; MAX_DESTS]) -> Result<Self, SockoptError> {
+        let ndst = usize::try_from(ndst).map_err(|_| SockoptError::OutOfRange)?;
+        if ndst == 0 || ndst > MAX_DESTS {
+            return Err(SockoptError::OutOfRange);
+        }
+        let mut all = [B::ZERO; MAX_DESTS];
+        all[..ndst].copy_from_slice(&dsts[..ndst]);
+        Ok(Self { dsts: all, ndst })
+    }
+
     /// Reads the request from the first [`Self::HEADER_LEN`] octets of an option buffer of
     /// `optlen` octets (`request`: what was copied of it); returns it and how many ranked
-    /// pairs the buffer has room for.
+    /// pairs the buffer has room for. (The reference layout of the header's struct, for
+    /// the host's tests and fuzzing; the module reads the struct typed.)
+    #[cfg(not(CONFIG_RUST))]
     pub(crate) fn parse(request: &[u8]) -> Result<(Self, usize), SockoptError> {
         let header = request
             .get(..Self::HEADER_LEN)
             .ok_or(SockoptError::TooShort)?;
         let ndst = read_u32(header, 0).ok_or(SockoptError::TooShort)?;
-        let ndst = usize::try_from(ndst).map_err(|_| SockoptError::OutOfRange)?;
-        if ndst == 0 || ndst > MAX_DESTS {
-            return Err(SockoptError::OutOfRange);
-        }
         let mut dsts = [B::ZERO; MAX_DESTS];
-        for (i, dst) in dsts.iter_mut().take(ndst).enumerate() {
+        for (i, dst) in dsts.iter_mut().enumerate() {
             let at = COUNTS_LEN + i * B::LEN;
             *dst = header
                 .get(at..at + B::LEN)
                 .and_then(B::read)
                 .ok_or(SockoptError::TooShort)?;
         }
+        let request_fields = Self::from_fields(ndst, &dsts)?;
         let room = (request.len() - Self::HEADER_LEN) / Self::PAIR_LEN;
-        Ok((Self { dsts, ndst }, room))
+        Ok((request_fields, room))
     }
 
     /// Writes the request into `out` (the caller's side, for the host's tests; at least [`Self::HEADER_LEN`] octets; the counts the
@@ -137,6 +152,7 @@ pub(crate) struct RankInfo {
 }
 
 impl<B: WireAddr> PairsRequest<B> {
+    #[cfg(not(CONFIG_RUST))]
     /// Writes one `struct sitemh_ranked_pair{,6}` into the first [`Self::PAIR_LEN`]
     /// octets of `out`.
     pub(crate) fn write_ranked(
@@ -160,6 +176,7 @@ impl<B: WireAddr> PairsRequest<B> {
         Ok(())
     }
 
+    #[cfg(not(CONFIG_RUST))]
     /// Writes the answer's counts (`npairs`, `available`, `service`) into the header in
     /// `out`, leaving `ndst` and the destinations as asked.
     pub(crate) fn write_counts(
@@ -181,6 +198,7 @@ pub(crate) const fn srcaddrs_header_len<B: WireAddr>() -> usize {
     8 + B::LEN
 }
 
+#[cfg(not(CONFIG_RUST))]
 /// Reads the destination of a `struct sitemh_srcaddrs{,6}` request; the buffer must have
 /// room for the whole struct (the answer fills `src[SITEMH_MAX_SOURCES]`).
 pub(crate) fn parse_srcaddrs<B: WireAddr>(request: &[u8]) -> Result<B, SockoptError> {
@@ -194,6 +212,7 @@ pub(crate) fn parse_srcaddrs<B: WireAddr>(request: &[u8]) -> Result<B, SockoptEr
         .ok_or(SockoptError::TooShort)
 }
 
+#[cfg(not(CONFIG_RUST))]
 /// Writes the answer of `struct sitemh_srcaddrs{,6}` into `out`, which holds the request:
 /// `nsrc`, `service` and the sources, best first (at most `SITEMH_MAX_SOURCES`); returns
 /// the answer's length (up to the last source written).
@@ -247,15 +266,20 @@ impl<B: WireAddr> LfRoutes<B> {
         &self.pairs[..self.n]
     }
 
-    /// Reads an option value: a whole number of pairs, at least one, at most
-    /// [`MAX_LFROUTES`].
-    pub(crate) fn parse(value: &[u8]) -> Result<Self, SockoptError> {
-        if value.is_empty()
-            || value.len() % Self::PAIR_LEN != 0
-            || value.len() / Self::PAIR_LEN > MAX_LFROUTES
-        {
+    /// The number of routes in an option value of `len` octets: a whole number of pairs,
+    /// at least one, at most [`MAX_LFROUTES`].
+    pub(crate) fn count(len: usize) -> Result<usize, SockoptError> {
+        if len == 0 || len % Self::PAIR_LEN != 0 || len / Self::PAIR_LEN > MAX_LFROUTES {
             return Err(SockoptError::WrongLength);
         }
+        Ok(len / Self::PAIR_LEN)
+    }
+
+    /// Reads an option value (the reference layout, for the host's tests and fuzzing; the
+    /// module reads the structs typed): see [`Self::count`].
+    #[cfg(not(CONFIG_RUST))]
+    pub(crate) fn parse(value: &[u8]) -> Result<Self, SockoptError> {
+        Self::count(value.len())?;
         let mut pairs = [(B::ZERO, B::ZERO); MAX_LFROUTES];
         for (pair, octets) in pairs.iter_mut().zip(value.chunks_exact(Self::PAIR_LEN)) {
             let local = B::read(&octets[..B::LEN]).ok_or(SockoptError::TooShort)?;
@@ -268,6 +292,7 @@ impl<B: WireAddr> LfRoutes<B> {
         })
     }
 
+    #[cfg(not(CONFIG_RUST))]
     /// Writes the option value into `out`; returns its length.
     pub(crate) fn write(&self, out: &mut [u8]) -> Result<usize, SockoptError> {
         let len = self.n * Self::PAIR_LEN;
@@ -470,6 +495,7 @@ pub(crate) fn write_careof<A: HomeAddr>(
 }
 
 /// A `u32` in host byte order at `at`.
+#[cfg(not(CONFIG_RUST))]
 fn read_u32(octets: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(octets.get(at..at + 4)?.try_into().ok()?))
 }

@@ -62,6 +62,7 @@ use kernel::{
         Mutex,
         SpinLockIrq, //
     },
+    transmute::AsBytes,
     uaccess::UserSlice,
 };
 
@@ -129,7 +130,6 @@ use crate::{
         ratelimit::PeerLimiter,
         sockopt::{
             parse_lfstat,
-            LfRoutes,
             SeqParam, //
         },
         switchover::{
@@ -140,7 +140,6 @@ use crate::{
             Conn,
             ExchangeError,
             Routes,
-            MAX_LFROUTES,
             PORT_FILTER_BITS,
             STAT_ALTER,
             STAT_DO_NOT_ALTER, //
@@ -154,6 +153,7 @@ use crate::{
 
 use crate::ffi::uapi::{
     self,
+    UapiAddr,
     SO_LFROUTES,
     SO_LFSTAT,
     SO_SEQPARAM, //

@@ -169,7 +169,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// `setsockopt(SITEMH_SO_LFROUTES)`: every local address is the host's, and no route
     /// is a tuple another socket owns.
     fn set_routes(&self, socket: &Socket<'_>, value: &[u8]) -> Result {
-        let asked = LfRoutes::<F::Addr>::parse(value).map_err(|_| EINVAL)?;
+        let asked = uapi::read_lfroutes::<F::Addr>(value)?;
         let local = inet::local_addrs(socket.net, F::AF)?;
         // The home address (on the loopback device, which the list leaves out) is a local
         // address too: its own pair is where its connection fails back to.
@@ -246,25 +246,25 @@ impl<F: SwitchFamily> Switchover<F> {
         Ok(())
     }
 
-    /// `getsockopt(SITEMH_SO_LFROUTES)`.
+    /// `getsockopt(SITEMH_SO_LFROUTES)`: `struct sitemh_lfroutes{,6}`, cut to the caller's
+    /// buffer.
     pub(crate) fn get(&self, socket: &Socket<'_>, buf: UserSlice) -> Result<usize> {
-        let mut out = [0u8; uapi::LFROUTES_MAX];
-        // `struct sitemh_lfroutes{,6}`: four octets, then room for every route.
-        let answer_len = 4 + MAX_LFROUTES * LfRoutes::<F::Addr>::PAIR_LEN;
-        {
+        let answer = {
             let conns = self.conns.lock();
             let t = conns.iter().find(|t| socket.is(&t.sock)).ok_or(ENOENT)?;
             let routes = t.conn.routes.as_slice();
-            out[0] = t.conn.stat;
-            out[1] = routes.len() as u8;
-            out[2] = t.conn.in_use_index();
-            out[3] = t.conn.switches.min(255) as u8;
-            if let Some(routes) = LfRoutes::new(routes) {
-                routes.write(&mut out[4..]).map_err(|_| EINVAL)?;
-            }
-        }
+            // At most SITEMH_MAX_LFROUTES routes: fits.
+            let head = [
+                t.conn.stat,
+                routes.len() as u8,
+                t.conn.in_use_index(),
+                t.conn.switches.min(255) as u8,
+            ];
+            F::Addr::lfroutes(head, routes)
+        };
+        let out = answer.as_bytes();
         let mut writer = buf.writer();
-        let copied = writer.len().min(answer_len);
+        let copied = writer.len().min(out.len());
         writer.write_slice(&out[..copied])?;
         Ok(copied)
     }
