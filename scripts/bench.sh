@@ -49,78 +49,174 @@ awk -v s="$sel" -v c="$con" 'BEGIN {
 
 fi
 
-# Switchover time: from provider 1's path failing to the first data X receives over the
-# new pair (scripts/switchover_time.py), sitemh against in-kernel MPTCP with a backup
-# subflow per provider, on the link-failure selftest's topology, $SWITCH_RUNS runs each.
-#   carrier  PE1's end of the CE1-PE1 link goes down: CE1 sees carrier loss (code 1);
-#            counted from that moment (see switchover_time.py).
+# Switchover time: from provider 1's path failing until X acknowledges data H sent after
+# the failure (the transfer moves again; scripts/switchover_time.py), sitemh against
+# in-kernel MPTCP, on the link-failure selftest's topology. Failures:
+#   carrier  PE1's end of the CE1-PE1 link goes down: CE1 sees carrier loss (code 1).
 #   ce       CE1's LAN interface goes down: CE2 misses 3 keepalives of 50 ms (code 2).
 #   ce20     the same with keepalives every 20 ms (sitemh only: MPTCP has no keepalives
 #            of this kind; it is compared with MPTCP's "ce" runs).
+# Every time counts from the ioctl that takes the interface down; the carrier case also
+# from the moment CE1 saw its carrier go (the module's uplink_failed_ns: under TCG the
+# PE's teardown of its veth end delays CE1's carrier loss by 25-45 ms, the PE's time,
+# not the site's).
+# Each mode has a site of its own, built once, so that the modes take turns run by run
+# (sitemh, MPTCP, MPTCP fastest, ...): a drift of the host's load over the part then
+# falls on all of them alike. The hosts of the MPTCP sites have no sitemh configuration
+# (the module registers no hooks in a namespace without domains); their CE1 alone runs
+# the CE role, to say when it saw its uplink fail.
+#   sitemh     both ends registered, CE keepalives every 50 ms
+#   sitemh20   the same with keepalives every 20 ms (the ce20 runs)
+#   mptcp      MPTCP as mptcp_join.sh's link_failure tests set it up: a backup subflow
+#              from H's provider-2 address, default settings
+#   mptcpfast  MPTCP at its fastest failover: both subflows active (not backup), a
+#              subflow stale after one RTO (net.mptcp.stale_loss_cnt=1), and the least
+#              RTO floor TCP allows (net.ipv4.tcp_rto_min_us=1: one jiffy) on both hosts
+# A run that measures nothing (a tool did not start, MPTCP's second subflow was not
+# established before the failure, nothing resumed within 10 s) is counted as failed and
+# left out of the figures.
 wants switchover || exit 0
 SWITCH_RUNS=${SWITCH_RUNS:-20}
 source "$root/selftests/switchover_site.sh"
+site_vars="h lan ce1 ce2 ce3 pe1 pe2 x"
 
-# switch_runs MODE FAILURE NS IFNAME [CE]: the times of $SWITCH_RUNS runs into
-# /tmp/bench-sw.*; with CE, counted from when that CE saw its uplink fail.
-switch_runs() {
-	local mode=$1 failure=$2 ns=$3 ifname=$4 ce=${5:-} i out
-	: > "/tmp/bench-sw.$mode.$failure"
-	for i in $(seq 1 "$SWITCH_RUNS"); do
-		out=$(python3 "$root/scripts/switchover_time.py" "$root/selftests/sitemh_tls" \
-			"$h" "$x" "$ns" "$ifname" "$mode" $ce)
-		echo "# $mode $failure run $i: $out" >&2
-		echo "$out" | awk '$1 == "ms" { print $2 }' >> "/tmp/bench-sw.$mode.$failure"
-		restore_site
-		# The next run starts from a healthy site with nothing tracked.
-		if [ "$mode" = sitemh ]; then
-			busywait_eq 10000 0x0 down_mask "$h" ||
-				echo "# $mode $failure run $i: the domain stayed down" >&2
-			busywait_eq 5000 0 field "$h" tracked && busywait_eq 5000 0 field "$x" tracked ||
-				echo "# $mode $failure run $i: connections still tracked" >&2
-		else
-			sleep 0.5
-		fi
+# save_site NAME / use_site NAME: keep the namespaces just built under NAME, and make
+# NAME's the ones switchover_site.sh's helpers ($h, $ce1, ...) work on.
+save_site() {
+	local v
+	for v in $site_vars; do eval "site_${1}_$v=\$$v"; done
+}
+use_site() {
+	local v
+	for v in $site_vars; do eval "$v=\$site_${1}_$v"; done
+}
+
+# ce1_role: CE1 runs the module's CE role, to report when it saw its uplink fail.
+ce1_role() {
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
+		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b
+}
+
+# mptcp_fastest: the MPTCP site's subflow from H2 active, not backup, and both hosts
+# giving up on a subflow, and retransmitting, as early as they allow.
+mptcp_fastest() {
+	ip -n "$h" mptcp endpoint flush || return 1
+	ip -n "$h" mptcp endpoint add $H2 dev h-b subflow || return 1
+	for ns in "$h" "$x"; do
+		ip netns exec "$ns" sysctl -q -w net.mptcp.stale_loss_cnt=1 \
+			net.ipv4.tcp_rto_min_us=1 || return 1
 	done
 }
 
+start=$SECONDS
 load_module
 CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh || exit 1
-switch_runs sitemh carrier "$pe1" pe1-ce "$ce1"
-switch_runs sitemh ce "$ce1" ce1-b
-for ns in "$ce1" "$ce2"; do ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=20; done
-switch_runs sitemh ce20 "$ce1" ce1-b
+save_site sitemh
+CE_KEEPALIVE_MS=20 build_switchover_site && CE_KEEPALIVE_MS=20 configure_sitemh || exit 1
+save_site sitemh20
+build_switchover_site && configure_mptcp && ce1_role || exit 1
+save_site mptcp
+build_switchover_site && configure_mptcp && mptcp_fastest && ce1_role || exit 1
+save_site mptcpfast
+use_site mptcpfast
+echo "# mptcpfast: $(ip -n "$h" mptcp endpoint show | tr '\n' ' ')" >&2
+echo "# sites built: $((SECONDS - start)) s" >&2
+rm -f /tmp/bench-sw.*
+
+# switch_run SITE FAILURE RUN: one run on SITE's namespaces; its result line ("ok ioctl T
+# [detect D] ..." or "failed ...") goes to /tmp/bench-sw.SITE.FAILURE.
+switch_run() {
+	local site=$1 failure=$2 run=$3 mode=mptcp out
+	use_site "$site"
+	[ "$site" = mptcp ] || [ "$site" = mptcpfast ] || mode=sitemh
+	if [ "$failure" = carrier ]; then
+		out=$(python3 "$root/scripts/switchover_time.py" "$root/selftests/sitemh_tls" \
+			"$h" "$x" "$pe1" pe1-ce "$mode" "$ce1")
+	else
+		out=$(python3 "$root/scripts/switchover_time.py" "$root/selftests/sitemh_tls" \
+			"$h" "$x" "$ce1" ce1-b "$mode")
+	fi
+	echo "# $site $failure run $run: $out" >&2
+	echo "${out:-failed no output}" >> "/tmp/bench-sw.$site.$failure"
+	restore_site
+	# The next run starts from a healthy site with nothing tracked.
+	if [ "$mode" = sitemh ]; then
+		busywait_eq 10000 0x0 down_mask "$h" ||
+			echo "# $site $failure run $run: the domain stayed down" >&2
+		busywait_eq 5000 0 field "$h" tracked && busywait_eq 5000 0 field "$x" tracked ||
+			echo "# $site $failure run $run: connections still tracked" >&2
+	else
+		sleep 0.5
+	fi
+}
+
+start=$SECONDS
+for run in $(seq 1 "$SWITCH_RUNS"); do
+	for failure in carrier ce; do
+		for site in sitemh mptcp mptcpfast; do
+			switch_run "$site" "$failure" "$run"
+		done
+	done
+	switch_run sitemh20 ce20 "$run"
+done
+echo "# switchover runs: $((SECONDS - start)) s" >&2
+use_site sitemh
 ip netns exec "$h" cat /proc/net/sitemh | sed 's/^/# /'
-unload_module
-configure_mptcp || exit 1
-# CE1 alone is configured, to say when it saw its uplink fail; the hosts have no sitemh
-# configuration (no hooks: its notices are ICMP of an unknown type for them).
-load_module
-ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
-	net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b || exit 1
-switch_runs mptcp carrier "$pe1" pe1-ce "$ce1"
-switch_runs mptcp ce "$ce1" ce1-b
 run_cleanup
 unload_module
 
-# stats FILE: "median p95 n" (nearest rank; "timeout" runs count as 10 s, the wait's end).
+# stats FILE: "median p95 detect_median ok failed" of the runs in FILE (nearest rank; "-"
+# where no run measured).
 stats() {
-	sed 's/^timeout$/10000/' "$1" | sort -g |
-		awk '{ v[NR] = $1 } END { if (!NR) { print "- - 0"; exit }
-			p = int((95 * NR + 99) / 100); print v[int((NR + 1) / 2)], v[p], NR }'
+	awk '$1 == "failed" { failed++; next }
+		$1 == "ok" { t[++n] = $3; for (i = 4; i < NF; i += 2) if ($i == "detect") d[++nd] = $(i + 1) }
+		function sort(a, n,   i, j, v) { for (i = 2; i <= n; i++) { v = a[i]
+				for (j = i - 1; j > 0 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v } }
+		END { sort(t, n); sort(d, nd)
+			printf "%s %s %s %d %d\n", n ? t[int((n + 1) / 2)] : "-",
+				n ? t[int((95 * n + 99) / 100)] : "-", nd ? d[int((nd + 1) / 2)] : "-", n, failed }' \
+		"$1"
 }
 echo
-echo "Switchover time, failure to the first data over the new pair, $SWITCH_RUNS runs (TCG, bench kernel):"
+echo "Switchover time, IPv4, $SWITCH_RUNS runs per row, the modes taking turns (TCG, bench kernel):"
+echo "ms from the failure until X acknowledges data H sent after it; from the ioctl that took"
+echo "the link down, and (carrier) from CE1 seeing its carrier go. Failed runs are counted apart."
+printf '  %-26s %-8s %9s %9s %11s %4s %6s\n' mode failure median p95 "median" ok failed
+printf '  %-26s %-8s %9s %9s %11s %4s %6s\n' "" "" "(ioctl)" "(ioctl)" "(detection)" "" ""
+declare -A med
+for row in "sitemh carrier" "mptcp carrier" "mptcpfast carrier" "sitemh ce" "sitemh20 ce20" \
+	"mptcp ce" "mptcpfast ce"; do
+	read -r site failure <<< "$row"
+	case $site in
+	sitemh) name="sitemh (keepalives 50 ms)" ;;
+	sitemh20) name="sitemh (keepalives 20 ms)" ;;
+	mptcp) name="MPTCP default (backup)" ;;
+	mptcpfast) name="MPTCP fastest" ;;
+	esac
+	read -r m p d ok failed <<< "$(stats "/tmp/bench-sw.$site.$failure")"
+	med[$site.$failure]=$m
+	med[$site.$failure.d]=$d
+	printf '  %-26s %-8s %9s %9s %11s %4s %6s\n' "$name" "$failure" "$m" "$p" "$d" "$ok" "$failed"
+done
+# ratio A B: A / B, or "-" if either measured nothing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b <= 0) print "-"
+		else printf "%.1fx\n", a / b }'
+}
+echo "MPTCP / sitemh, medians from the ioctl (carrier: from detection in brackets):"
 for failure in carrier ce ce20; do
-	read -r sm sp sn <<< "$(stats "/tmp/bench-sw.sitemh.$failure")"
-	read -r mm mp mn <<< "$(stats "/tmp/bench-sw.mptcp.${failure%20}")"
+	site=sitemh
+	[ "$failure" = ce20 ] && site=sitemh20
 	case $failure in
 	carrier) goal=50 ;;
 	ce) goal=$((3 * 50 + 50)) ;;
 	ce20) goal=$((3 * 20 + 50)) ;;
 	esac
-	awk -v f="$failure" -v sm="$sm" -v sp="$sp" -v sn="$sn" -v mm="$mm" -v mp="$mp" \
-		-v mn="$mn" -v goal="$goal" 'BEGIN {
-		printf "  %-8s sitemh median %7.1f ms p95 %7.1f ms (%d runs)   MPTCP median %7.1f ms p95 %7.1f ms (%d runs)\n", f, sm, sp, sn, mm, mp, mn
-		printf "  %-8s MPTCP / sitemh: median %.1fx, p95 %.1fx (goal: sitemh at most %d ms, at least 4x faster)\n", f, (sm > 0 ? mm / sm : 0), (sp > 0 ? mp / sp : 0), goal }'
+	line="  $(printf '%-8s' "$failure") default $(ratio "${med[mptcp.${failure%20}]}" "${med[$site.$failure]}")"
+	[ "$failure" != carrier ] ||
+		line+=" ($(ratio "${med[mptcp.carrier.d]}" "${med[sitemh.carrier.d]}"))"
+	line+=", fastest $(ratio "${med[mptcpfast.${failure%20}]}" "${med[$site.$failure]}")"
+	[ "$failure" != carrier ] ||
+		line+=" ($(ratio "${med[mptcpfast.carrier.d]}" "${med[sitemh.carrier.d]}"))"
+	echo "$line (goal: sitemh at most $goal ms, at least 4x faster)"
 done
