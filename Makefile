@@ -6,7 +6,7 @@
 #   make soak     the same at full size: 64 MiB transfers, 100,000 connections, 5000
 #                 unprivileged iterations, 10 equivalence seeds, 300 s of fuzzing per target
 #
-# Other targets: setup, kernel, module, host-test, fuzz, vm-test, bench, fmt, clean.
+# Other targets: setup, kernel, module, install, host-test, fuzz, vm-test, bench, fmt, clean.
 # KDIR=<kernel build tree> builds the module against another CONFIG_RUST kernel.
 
 # Kbuild reads ./Kbuild, never this file.
@@ -27,7 +27,7 @@ endif
 LLVM ?= -$(LLVM_VERSION)
 KMAKE := $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all setup kernel module lib tools host-test fuzz vm-test check soak demo bench fmt fmt-check clean
+.PHONY: all setup kernel module install lib tools host-test fuzz vm-test check soak demo bench fmt fmt-check clean
 
 all: module lib tools
 
@@ -40,6 +40,17 @@ kernel: setup
 # Warnings are errors for C and Rust, and clippy runs as the compiler (CLIPPY=1).
 module: $(MODULE_DEPS) fmt-check
 	@+$(KMAKE) CLIPPY=1 KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
+
+# Installing as kernel modules are installed (Documentation/building.md, "Installing"): the
+# kernel's modules_install puts the built module in
+# $(INSTALL_MOD_PATH)/lib/modules/<KDIR's release>/$(INSTALL_MOD_DIR)/ and runs depmod there.
+# It installs the module that is built (KO=<file> another one, built against KDIR) and
+# builds sitemh.ko only when there is none; `make module` rebuilds. Boot-time examples: etc/.
+INSTALL_MOD_DIR ?= extra
+KO ?= sitemh.ko
+install: $(if $(filter file,$(origin KO)),$(if $(wildcard $(KO)),,module))
+	@+INSTALL_MOD_PATH="$(INSTALL_MOD_PATH)" INSTALL_MOD_DIR="$(INSTALL_MOD_DIR)" LLVM="$(LLVM)" \
+		scripts/install-module.sh "$(KDIR)" "$(KO)"
 
 # The application library (include/sitemh.h): static, and shared for FFI users.
 LIB_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -Iinclude -Iinclude/uapi
