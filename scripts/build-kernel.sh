@@ -27,6 +27,8 @@ uml) fragments=("$SITEMH_ROOT/kernel/uml.config") link=kernel-uml ;;
 *) die "usage: build-kernel.sh [test|bench|uml]" ;;
 esac
 src=$("$SITEMH_ROOT/scripts/fetch-kernel-source.sh")
+# The series and package the fetch chose (the newest the suites offer, or the pinned one).
+KERNEL_SERIES=$(cat "$SITEMH_CACHE/kernel-series")
 deb=$(basename "$(ls -1 "$SITEMH_CACHE"/debs/linux-source-"$KERNEL_SERIES"_*.deb | sort -V | tail -n 1)")
 
 command -v rustc >/dev/null || die "rustc not found: run 'make setup'"

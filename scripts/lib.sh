@@ -4,9 +4,10 @@
 
 SITEMH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SITEMH_CACHE=${SITEMH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sitemh}
-# The kernel series the project targets; Debian ships it as linux-source-$KERNEL_SERIES.
-KERNEL_SERIES=${KERNEL_SERIES:-7.3}
-# Suites searched, in order, for linux-source-$KERNEL_SERIES.
+# The kernel: Debian's newest linux-source-7.N with N >= 3 (scripts/fetch-kernel-source.sh
+# chooses it and notes it in $SITEMH_CACHE/kernel-series); KERNEL_SERIES=7.N pins one.
+KERNEL_SERIES=${KERNEL_SERIES:-}
+# Suites searched for linux-source-7.N.
 KERNEL_SUITES=${KERNEL_SUITES:-"trixie-backports sid experimental"}
 # The libclang the kernel's bindgen uses (the kernel needs >= 17; bookworm ships 19).
 LLVM_VERSION=${LLVM_VERSION:-19}

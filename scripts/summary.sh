@@ -12,5 +12,9 @@ if [ "$fail" -gt 0 ] || [ "$skip" -gt 0 ]; then
 	echo "--- not passed:"
 	grep -E '^(FAIL|SKIP)' "$results" | sed 's/\t/  /g'
 fi
-echo "$pass passed, $fail failed, $skip skipped"
+# A run narrowed by the developers' selections is not the suite: say so on the closing line.
+filtered=
+[ -z "${SITEMH_SELFTESTS:-}" ] || filtered="SITEMH_SELFTESTS=$SITEMH_SELFTESTS"
+[ -z "${TESTS:-}" ] || filtered="${filtered:+$filtered }TESTS=$TESTS"
+echo "$pass passed, $fail failed, $skip skipped${filtered:+ (filtered run: $filtered)}"
 [ "$pass" -gt 0 ] && [ "$fail" -eq 0 ] && [ "$skip" -eq 0 ]

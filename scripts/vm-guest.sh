@@ -50,6 +50,17 @@ run_kunit() {
 	rmmod sitemh || record FAIL kunit:rmmod "rmmod after KUnit failed"
 	suites=$(grep -c '# Subtest: sitemh_' "$log" || true)
 	[ "$suites" -gt 0 ] || { record FAIL kunit:suites "no sitemh KUnit suite reported (CONFIG_KUNIT?)"; return; }
+	# Every suite rust/kunit.rs declares must have reported: a suite compiled out or
+	# skipped whole would otherwise just be absent.
+	local expected missing=
+	for expected in $(sed -n 's/.*suite!(\(sitemh_[a-z0-9_]*\),.*/\1/p' "$root/rust/kunit.rs"); do
+		grep -q "# Subtest: $expected\$" "$log" || missing="$missing $expected"
+	done
+	if [ -n "$missing" ]; then
+		record FAIL kunit:suites "declared in rust/kunit.rs, not reported:$missing"
+	else
+		record PASS kunit:suites "$suites suites, all declared ones"
+	fi
 	# Per suite: "    # Subtest: S", "    1..N", then "    ok|not ok I case".
 	awk -v results="$results" '
 		function emit(status, name, detail) {
@@ -99,6 +110,37 @@ dump_stuck_tasks() { # SELFTEST
 	done
 }
 
+# What a netdev CI debug kernel run fails on, in the kernel log.
+splat_pattern='BUG:|WARNING:|\] RIP:|Call Trace:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|rcu_.*detected stall|blocked for more than|soft lockup|ref_tracker:|unreferenced object|Oops|general protection fault|unregister_netdevice: waiting for|list_add corruption|list_del corruption'
+
+# log_since_marker TEXT: the kernel log from the line carrying TEXT on.
+log_since_marker() {
+	dmesg | awk -v m="$1" 'index($0, m) { on = 1 } on'
+}
+
+# check_script_log SELFTEST: the kernel log written while SELFTEST ran (from its start
+# marker on), scanned for splats and attributed to it: the final scan of the whole log
+# cannot say which script caused what it finds.
+check_script_log() {
+	local t=$1 splats
+	splats=$(log_since_marker "sitemh-runner: start $t" | grep -E "$splat_pattern")
+	[ -z "$splats" ] || record FAIL "kernel:log:$t" "$(echo "$splats" | head -n 3 | tr '\n' '|')"
+}
+
+# check_plan SELFTEST LOG: the script ran every case it planned (selftests/lib.sh prints
+# "# plan: N cases" and "# case done: NAME"), and reported at least one result.
+check_plan() {
+	local t=$1 log=$2 plan done_n
+	plan=$(sed -n 's/^# plan: \([0-9]*\) cases.*/\1/p' "$log" | head -n 1)
+	done_n=$(grep -c '^# case done: ' "$log")
+	if [ -z "$plan" ]; then
+		record FAIL "selftest:$t:plan" "declared no plan (no run_case line reached selftests/lib.sh)"
+	elif [ "$done_n" -lt "$plan" ]; then
+		record FAIL "selftest:$t:plan" "planned $plan cases, $done_n ran to the end"
+	fi
+	grep -q '^TEST: ' "$log" || record FAIL "selftest:$t" "reported no TEST line"
+}
+
 # kselftest conventions: exit 0 pass, 1 fail, 4 skip; each script also prints one
 # "TEST: name [ OK ]|[FAIL]|[SKIP]" line per case, which become our results.
 run_selftests() {
@@ -117,6 +159,7 @@ run_selftests() {
 			continue
 		fi
 		echo "# selftest $t"
+		echo "sitemh-runner: start $t" > /dev/kmsg
 		started=$(date +%s)
 		(cd "$root/selftests" && timeout "${timeout_s:-600}" "./$t") > "$log" 2>&1
 		rc=$?
@@ -136,14 +179,55 @@ run_selftests() {
 			;;
 		*) grep -q "^FAIL	selftest:$t:" "$results" || record FAIL "selftest:$t" "exit $rc" ;;
 		esac
+		[ "$rc" -eq 124 ] || check_plan "$t" "$log"
+		check_script_log "$t"
 	done
 }
 
-# What a netdev CI debug kernel run fails on.
+# Before the final scans: the network namespaces the selftests deleted are torn down by a
+# kernel worker (cleanup_net) after they return, and a device whose reference leaked holds
+# that worker in netdev_run_todo, printing "unregister_netdevice: waiting for" every 10 s.
+# Wait until no worker is in that teardown (twice in a row), and at least 12 s after the
+# last selftest, so that a leak is reported (and kmemleak's 5 s minimum age has passed).
+wait_for_teardown() {
+	local deadline=$((SECONDS + 120)) settled=0 busy pid comm line
+	local quiet_since=$SECONDS
+	while [ $SECONDS -lt $deadline ]; do
+		busy=
+		for pid in /proc/[0-9]*; do
+			read -r comm < "$pid/comm" 2>/dev/null || continue
+			[[ $comm == kworker* ]] || continue
+			while read -r line; do
+				case $line in *cleanup_net* | *netdev_run_todo* | *ops_undo_list*) busy=1 ;; esac
+			done < "$pid/stack" 2>/dev/null
+		done
+		if [ -z "$busy" ]; then
+			settled=$((settled + 1))
+			[ $settled -lt 2 ] || [ $((SECONDS - quiet_since)) -lt 12 ] || return 0
+		else
+			settled=0
+		fi
+		sleep 1
+	done
+	record FAIL kernel:teardown "network namespaces still being torn down after 120 s"
+}
+
+# The whole log at the end: splats outside the selftests (KUnit, teardown), a log that
+# wrapped (its first lines, the boot's, gone: a splat may have gone with them), an empty
+# log, and kmemleak having disabled itself (it then reports nothing).
 check_kernel_log() {
 	local splats
-	if [ -w $kmemleak ]; then
-		echo scan > $kmemleak
+	dmesg > "$out/dmesg"
+	if [ ! -s "$out/dmesg" ]; then
+		record FAIL kernel:log "the kernel log is empty"
+		return
+	fi
+	if ! head -n 5 "$out/dmesg" | grep -q 'Linux version'; then
+		record FAIL kernel:log-wrapped "the boot's first lines are gone from the log: it wrapped (log_buf_len)"
+	fi
+	if grep -q 'kmemleak: .*disabled\|kmemleak: Cannot allocate' "$out/dmesg"; then
+		record FAIL kernel:kmemleak "kmemleak disabled itself: $(grep -m1 'kmemleak:' "$out/dmesg")"
+	elif [ -w $kmemleak ] && echo scan > $kmemleak; then
 		sleep 1
 		echo scan > $kmemleak
 		cat $kmemleak > "$out/kmemleak"
@@ -156,7 +240,7 @@ check_kernel_log() {
 		record FAIL kernel:kmemleak "$kmemleak not available (CONFIG_DEBUG_KMEMLEAK?)"
 	fi
 	dmesg > "$out/dmesg"
-	splats=$(grep -E 'BUG:|WARNING:|\] RIP:|Call Trace:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|rcu_.*detected stall|blocked for more than|ref_tracker:|unreferenced object|Oops|general protection fault|unregister_netdevice: waiting for' "$out/dmesg")
+	splats=$(grep -E "$splat_pattern" "$out/dmesg")
 	if [ -n "$splats" ]; then
 		record FAIL kernel:log "$(echo "$splats" | head -n 3 | tr '\n' '|')"
 		echo "$splats" | head -n 40
@@ -174,6 +258,7 @@ main() {
 		kmemleak_baseline
 		[ "$shard" != 0 ] || run_kunit
 		run_selftests
+		wait_for_teardown
 		check_kernel_log
 		touch "$out/complete"
 		;;

@@ -138,6 +138,7 @@ run() {
 	for t in $progs; do
 		[ -d "$claims/$t" ] || fail "selftest:$t" "not run: no guest was free to take it"
 	done
+	grep -q '	selftest:' "$SITEMH_RESULTS" || fail vm:selftests "no selftest reported a result"
 	# This run's times order the next run; selftests it did not run keep their last time.
 	cat "$base"/*/times "$times_cache" 2>/dev/null | awk -F '\t' '!seen[$1]++' > "$times_cache.new" &&
 		[ -s "$times_cache.new" ] && mv "$times_cache.new" "$times_cache"

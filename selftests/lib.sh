@@ -21,11 +21,14 @@ soak() {
 # deferred. A case may rely on the state the cases before it left; the script's own order is
 # the one CI runs.
 run_case() {
-	local mark=${#cleanup_cmds[@]} i
+	local mark=${#cleanup_cmds[@]} i logged=$tests_logged
 	if [ -n "${TESTS:-}" ] && [[ " $TESTS " != *" $1 "* ]]; then
 		return 0
 	fi
 	"$@"
+	# A case that printed no TEST line would pass by saying nothing.
+	[ "$tests_logged" -gt "$logged" ] || log_test 1 "$1: reported no result"
+	echo "# case done: $1"
 	# Per-case cleanup: what the case deferred (its servers, captures, files) goes now,
 	# last first; what the script deferred before its cases stays until exit.
 	for ((i = ${#cleanup_cmds[@]} - 1; i >= mark; i--)); do
@@ -34,6 +37,19 @@ run_case() {
 	done
 	cleanup_cmds=("${cleanup_cmds[@]}")
 }
+
+# The plan (kselftest's "1..N", in cases): the script's run_case lines that TESTS selects.
+# The runner (scripts/vm-guest.sh) fails a script that reports fewer "# case done" lines
+# than it planned, so a script that dies half-way cannot look complete.
+tests_logged=0
+planned_cases=0
+while read -r _ case_name _; do
+	if [ -z "${TESTS:-}" ] || [[ " $TESTS " == *" $case_name "* ]]; then
+		planned_cases=$((planned_cases + 1))
+	fi
+done < <(grep '^run_case ' "$0" 2>/dev/null)
+[ "$planned_cases" -eq 0 ] || echo "# plan: $planned_cases cases${TESTS:+ (TESTS=$TESTS)}"
+unset case_name
 
 # Where the module is; the VM runner exports SITEMH_KO.
 SITEMH_KO=${SITEMH_KO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sitemh.ko}
@@ -164,6 +180,7 @@ log_test() {
 		printf '%s\t%s: %s\n' "$((now_ms - case_started))" "${0##*/}" "$name" >> "$SITEMH_CASE_TIMES"
 	fi
 	case_started=$now_ms
+	tests_logged=$((tests_logged + 1))
 	if [ "$rc" -eq 0 ]; then
 		printf 'TEST: %-60s [ OK ]\n' "$name"
 	elif [ "$rc" -eq $ksft_skip ]; then
@@ -195,9 +212,65 @@ check() {
 	return 1
 }
 
-# check_fails CMD...: CMD must fail.
+# check_fails WANT CMD...: CMD must fail, and fail the way WANT says, so that a check
+# cannot pass because CMD failed for another reason (a missing file, a typo, a tool that
+# is not there):
+#   an errno name (EINVAL, EPERM, ...): CMD's output (stdout and stderr) names the errno
+#     or carries its text (sysctl, bash and perror print "Invalid argument";
+#     sitemh_tool prints "error EINVAL");
+#   a number: CMD's exit status (grep -q: 1 is "no line matched", 2 an error; ping: 1
+#     is "no reply").
+# CMD's output is kept and shown when the check fails.
 check_fails() {
-	"$@" || return 0
-	echo "# check should have failed: $*"
+	local want=$1 out status text
+	shift
+	out=$("$@" 2>&1)
+	status=$?
+	if [ "$status" -eq 0 ]; then
+		echo "# check should have failed ($want): $*"
+		return 1
+	fi
+	case $want in
+	[0-9]*)
+		[ "$status" -eq "$want" ] && return 0
+		;;
+	E[A-Z0-9]*)
+		# The C library's text for the errno (what perror, bash and the tools print).
+		case $want in
+		EPERM) text="Operation not permitted" ;;
+		ENOENT) text="No such file or directory" ;;
+		E2BIG) text="Argument list too long" ;;
+		EACCES) text="Permission denied" ;;
+		EFAULT) text="Bad address" ;;
+		EBUSY) text="Device or resource busy" ;;
+		EEXIST) text="File exists" ;;
+		ENODEV) text="No such device" ;;
+		EINVAL) text="Invalid argument" ;;
+		ERANGE) text="Numerical result out of range" ;;
+		ENOPROTOOPT) text="Protocol not available" ;;
+		EOPNOTSUPP) text="Operation not supported" ;;
+		EAFNOSUPPORT) text="Address family not supported by protocol" ;;
+		EADDRINUSE) text="Address already in use" ;;
+		EADDRNOTAVAIL) text="Cannot assign requested address" ;;
+		ENETUNREACH) text="Network is unreachable" ;;
+		EHOSTUNREACH) text="No route to host" ;;
+		ENOBUFS) text="No buffer space available" ;;
+		EOVERFLOW) text="Value too large for defined data type" ;;
+		*)
+			echo "# check_fails: no text known for $want: $*"
+			return 1
+			;;
+		esac
+		[[ $out == *"$text"* || $out =~ (^|[^A-Z0-9])$want([^A-Z0-9]|$) ]] && return 0
+		# kmod's insmod words EINVAL its own way.
+		[[ $want == EINVAL && $out == *"could not insert module"*": Invalid parameters"* ]] && return 0
+		;;
+	*)
+		echo "# check_fails: expected an errno name or an exit status, got '$want': $*"
+		return 1
+		;;
+	esac
+	echo "# check failed with status $status, not $want: $*"
+	[ -z "$out" ] || printf '#   %s\n' "${out//$'\n'/$'\n'#   }"
 	return 1
 }

@@ -27,7 +27,7 @@ build() {
 }
 
 # run CASE NAME: one case of sitemh_hijack.py.
-run() {
+test_hijack() { # CASE-OF-sitemh_hijack.py DESCRIPTION
 	local rc=0
 	python3 "$here/sitemh_hijack.py" "$1" "$h" "$r" || rc=1
 	log_test $rc "$2"
@@ -81,13 +81,13 @@ load_module || { echo "could not load the module"; exit $ksft_fail; }
 python3 -c 'import cryptography' || { echo "python3-cryptography is missing"; exit $ksft_fail; }
 build || { echo "could not build the topology"; exit $ksft_fail; }
 
-run set4 "IPv4 UDP: SO_LFROUTES naming another socket's pair is refused"
-run set6 "IPv6 UDP: SO_LFROUTES naming another socket's pair is refused"
-run settcp "IPv4 TCP: SO_LFROUTES naming another socket's pair is refused"
-run move "a move onto a pair another socket took since is refused"
-run translate "a pair another socket took after the move is not translated"
-run notpeer "an exchange message from no peer of its connection is refused"
-run stale "a valid request held back and played late is refused"
-run flood "garbage and forged messages do not crowd out an exchange"
+run_case test_hijack set4 "IPv4 UDP: SO_LFROUTES naming another socket's pair is refused"
+run_case test_hijack set6 "IPv6 UDP: SO_LFROUTES naming another socket's pair is refused"
+run_case test_hijack settcp "IPv4 TCP: SO_LFROUTES naming another socket's pair is refused"
+run_case test_hijack move "a move onto a pair another socket took since is refused"
+run_case test_hijack translate "a pair another socket took after the move is not translated"
+run_case test_hijack notpeer "an exchange message from no peer of its connection is refused"
+run_case test_hijack stale "a valid request held back and played late is refused"
+run_case test_hijack flood "garbage and forged messages do not crowd out an exchange"
 run_case test_quota
 exit $ret

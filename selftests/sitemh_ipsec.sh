@@ -130,7 +130,7 @@ test_ipsec() {
 	encrypted_only LOCAL_OUT 203.0.113.10 203.0.113.10 || rc_local=1
 	encrypted_only FORWARD 198.51.100.10 203.0.113.131 || rc_forward=1
 	for f in pe1-ce pe2-ce; do
-		check_fails grep -q sitemh-secret-payload "$capdir/$f.pcap" || rc=1
+		check_fails 1 grep -q sitemh-secret-payload "$capdir/$f.pcap" || rc=1
 	done
 	if [ $((rc | rc_local | rc_forward)) -ne 0 ]; then
 		ip netns exec "$h" head -n 4 /proc/net/sitemh | sed 's/^/# H: /'

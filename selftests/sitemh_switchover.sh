@@ -32,8 +32,8 @@ test_link_failure() {
 	transfer "$what" $((64 << 20)) 60000 "$flag" ip -n "$ce1" link set ce1-up down
 	transferred_intact || rc=1
 	# Moved on both ends, over P2 (H's second address) ...
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	check [ "$(count "$ce2" up h2)" -gt "$((before_h2 + 100))" ] || rc=1
 	# ... and no reset on the way.
 	check [ $(( $(count "$x" in rst) + $(count "$x" out rst) )) -eq "$rst_before" ] || rc=1
@@ -47,8 +47,8 @@ test_remote_link_failure() {
 	transfer "remote link fails" $((64 << 20)) 60000 -3 ip -n "$ce3" link set ce3-up down
 	transferred_intact || rc=1
 	# H keeps its P1 address (route 1: H1 with X2); X moved to its P2 address.
-	check grep -q "^in_use 1 switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
+	check grep -qx "in_use 1 switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	restore_remote_uplink
 	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
 	log_test $rc "the remote site's uplink fails: its CE tells X, X moves the transfer, byte-exact"
@@ -58,8 +58,8 @@ test_ce_failure() {
 	local rc=0
 	transfer "CE1 fails" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-b down
 	transferred_intact || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	ip -n "$ce1" link set ce1-b up
 	log_test $rc "CE1 itself fails: CE2 misses its keepalives, code 2, the transfer survives"
 }
@@ -231,8 +231,8 @@ test_silent_failure() {
 	transfer "silent failure" $((64 << 20)) 60000 -3 \
 		tc -n "$ce1" qdisc add dev ce1-up root netem loss 100%
 	transferred_intact || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	tc -n "$ce1" qdisc del dev ce1-up root
 	# The PE answers again: code 5, the domain is up again.
 	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
@@ -249,16 +249,17 @@ test_udp_flow() {
 	check [ "$client_rc" -eq 0 ] || rc=1
 	check [ "$server_rc" -eq 0 ] || rc=1
 	check grep -q "verify ok" "$out_c" || rc=1
-	check grep -q "bad 0 tail_missing 0" "$out_s" || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
+	check grep -qx "bad 0 tail_missing 0" "$out_s" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	check [ "$(count "$ce2" up h2)" -gt "$((before_h2 + 100))" ] || rc=1
 	restore_uplink
 	log_test $rc "UDP flow (DTLS): moves with the link failure, every datagram verifies, the tail arrives"
 }
 
 test_path_mtu_on_the_new_pair() {
-	local rc=0
+	local rc=0 frag_needed
+	frag_needed=$(count "$h" in frag-needed)
 	# The new pair's path takes at most 1280 octets: PE2 answers bigger packets with
 	# "fragmentation needed" quoting the translated packet, which must reach the socket.
 	ip -n "$pe2" link set pe2-x mtu 1280
@@ -266,8 +267,8 @@ test_path_mtu_on_the_new_pair() {
 	transfer "smaller MTU on the new pair" $((16 << 20)) 40000 -3 \
 		ip -n "$ce1" link set ce1-up down
 	transferred_intact || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check [ "$(count "$h" in frag-needed)" -gt 0 ] || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
+	check [ "$(count "$h" in frag-needed)" -gt "${frag_needed:-0}" ] || rc=1
 	restore_uplink
 	ip -n "$pe2" link set pe2-x mtu 1500
 	ip -n "$x" link set x-pe2 mtu 1500
@@ -275,12 +276,24 @@ test_path_mtu_on_the_new_pair() {
 }
 
 test_unprotected_control() {
-	local rc=0
-	# The same failure without the module's help: the connection is stuck on P1.
+	local rc=0 p1_before p2_before
+	# The same failure without the module's help: the connection is stuck on P1. A stall,
+	# not any failure: the data crossed P1 until the link failed (the count is of CE1's
+	# uplink, which carries nothing once down), nothing crossed P2, and the ends were
+	# still waiting when their time ran out (timeout's 124), not refused or reset.
+	p1_before=$(count "$ce1" up h1)
+	p2_before=$(count "$ce2" up h2)
 	limit=25 transfer "control" $((8 << 20)) 20000 "-u -3" ip -n "$ce1" link set ce1-up down
-	check [ "$client_rc" -ne 0 ] || rc=1
+	echo "# control: P1 carried $(($(count "$ce1" up h1) - p1_before)) packets before the failure;" \
+		"P2 $(($(count "$ce2" up h2) - p2_before))"
+	check grep -qx ready "$out_c" || rc=1
+	check [ "$(count "$ce1" up h1)" -gt $((p1_before + 20)) ] || rc=1
+	check [ "$(count "$ce2" up h2)" -eq "$p2_before" ] || rc=1
+	check [ "$client_rc" -eq 124 ] || rc=1
+	check [ "$server_rc" -eq 124 ] || rc=1
+	check_fails 1 grep -q "digest" "$out_c" || rc=1
 	restore_uplink
-	log_test $rc "control: without SO_LFROUTES the same transfer does not survive"
+	log_test $rc "control: without SO_LFROUTES the same transfer stalls on P1"
 }
 
 test_counters() {
@@ -354,7 +367,7 @@ build_switchover_site && configure_sitemh || { echo "could not build the topolog
 # H's home address only from the care-of address H's authenticated update names): the failure of its care-of address's link
 # moves the connection like any other, and the applications keep their home addresses.
 test_home_address_connection() {
-	local rc=0 before_h2 stacked
+	local rc=0 before_h2 stacked stacked_before
 	ip -n "$h" addr add 100.64.0.5/32 dev lo
 	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
 		net.ipv4.sitemh_home.careof_addr=$H1 net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
@@ -362,12 +375,14 @@ test_home_address_connection() {
 		net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
 	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.9
 	before_h2=$(count "$ce2" up h2)
+	stacked_before=$(ip netns exec "$h" awk '$1 == "home" { for (i = 2; i < NF; i++) if ($i == "stacked") print $(i + 1) }' /proc/net/sitemh)
 	bind=100.64.0.5 transfer "home address" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-up down
 	transferred_intact || rc=1
-	check grep -q "switches 1" "$out_c" || rc=1
-	check grep -q "switches 1" "$out_s" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	check [ "$(count "$ce2" up h2)" -gt "$((before_h2 + 100))" ] || rc=1
 	stacked=$(ip netns exec "$h" awk '$1 == "home" { for (i = 2; i < NF; i++) if ($i == "stacked") print $(i + 1) }' /proc/net/sitemh)
+	stacked=$((stacked - ${stacked_before:-0}))
 	echo "# H sent $stacked packets stacked before the move"
 	check [ "$stacked" -gt 0 ] || rc=1
 	restore_uplink
@@ -390,8 +405,8 @@ test_home_address_failback() {
 	bind=100.64.0.5 routes_h="100.64.0.5,$X1 $routes_h" routes_x="$X1,100.64.0.5 $routes_x" \
 		transfer "home address, failback" $((64 << 20)) 40000 -3 down_then_back
 	transferred_intact || rc=1
-	check grep -q "^in_use own switches 2" "$out_c" || rc=1
-	check grep -q "^in_use own switches 2" "$out_s" || rc=1
+	check grep -qx "in_use own switches 2" "$out_c" || rc=1
+	check grep -qx "in_use own switches 2" "$out_s" || rc=1
 	check [ "$(count "$ce1" up h1)" -gt "$((before_h1 + 100))" ] || rc=1
 	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
 	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=0
@@ -409,8 +424,8 @@ if [ -n "${SWITCHOVER_CASES:-}" ]; then
 	eval "$SWITCHOVER_CASES"
 	exit $ret
 fi
-test_link_failure -3 "TLS 1.3 (exported keys)"
-test_link_failure -1 "TLS 1.2 (master secret)"
+run_case test_link_failure -3 "TLS 1.3 (exported keys)"
+run_case test_link_failure -1 "TLS 1.2 (master secret)"
 run_case test_remote_link_failure
 run_case test_ce_failure
 run_case test_flapping_and_failback

@@ -61,9 +61,9 @@ test_value_formats() {
 	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.net_addr)" = 2001:db8:1:: ] || rc=1
 	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.net_mask)" = ffff:ffff:ffff:: ] || rc=1
 	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.def_router)" = fe80::1%sm0 ] || rc=1
-	ip netns exec "$ns" grep -q "^ipv4 0 198.51.100.0/24 198.51.100.1 0 0 0" /proc/net/sitemh || rc=1
-	ip netns exec "$ns" grep -q "^ipv4 1 203.0.113.0/24 private 0 0 0" /proc/net/sitemh || rc=1
-	ip netns exec "$ns" grep -q "^ipv6 0 2001:db8:1::/48 fe80::1 0 0 0" /proc/net/sitemh || rc=1
+	ip netns exec "$ns" grep -qx "ipv4 0 198.51.100.0/24 198.51.100.1 0 0 0 0" /proc/net/sitemh || rc=1
+	ip netns exec "$ns" grep -qx "ipv4 1 203.0.113.0/24 private 0 0 0 0" /proc/net/sitemh || rc=1
+	ip netns exec "$ns" grep -qx "ipv6 0 2001:db8:1::/48 fe80::1 0 0 0 0" /proc/net/sitemh || rc=1
 	log_test $rc "values: dotted and /N masks, private routers, IPv6 with %interface"
 }
 
