@@ -30,6 +30,21 @@ pub(crate) trait Links {
     fn room(&self) -> usize;
 }
 
+impl<L: Links> Links for &L {
+    fn head(&self, bucket: usize) -> u32 {
+        (**self).head(bucket)
+    }
+    fn next(&self, slot: u32) -> u32 {
+        (**self).next(slot)
+    }
+    fn hash(&self, slot: u32) -> u32 {
+        (**self).hash(slot)
+    }
+    fn room(&self) -> usize {
+        (**self).room()
+    }
+}
+
 /// [`Links`] that can be changed.
 pub(crate) trait LinksMut: Links {
     fn set_head(&mut self, bucket: usize, slot: u32);
@@ -130,11 +145,11 @@ impl Chains {
 
     /// The slots in the chain where entries with `hash` are: every entry indexed with
     /// that hash is among them, so may be others (the caller compares their keys).
-    pub(crate) fn chain<'a, L: Links>(&self, links: &'a L, hash: u32) -> Chain<'a, L> {
+    pub(crate) fn slots_of<L: Links>(&self, links: L, hash: u32) -> Chain<L> {
         Chain {
-            links,
             at: links.head(self.bucket(hash)),
             left: self.len,
+            links,
         }
     }
 
@@ -168,15 +183,15 @@ impl Chains {
     }
 }
 
-/// The slots of one chain ([`Chains::chain`]).
-pub(crate) struct Chain<'a, L> {
-    links: &'a L,
+/// The slots of one chain ([`Chains::slots_of`]).
+pub(crate) struct Chain<L> {
+    links: L,
     at: u32,
     /// Steps left: no more than the entries, whatever the links say.
     left: usize,
 }
 
-impl<L: Links> Iterator for Chain<'_, L> {
+impl<L: Links> Iterator for Chain<L> {
     type Item = u32;
 
     fn next(&mut self) -> Option<u32> {
@@ -236,7 +251,7 @@ mod tests {
     }
 
     fn find(c: &Chains, s: &Store, key: u64) -> Vec<u32> {
-        c.chain(s, mix(key))
+        c.slots_of(s, mix(key))
             .filter(|&at| s.keys[at as usize] == key)
             .collect()
     }
@@ -277,7 +292,7 @@ mod tests {
                 let key = s.keys[slot];
                 let found = find(&c, &s, key);
                 assert_eq!(found.contains(&(slot as u32)), present[slot], "{slot}");
-                longest = longest.max(c.chain(&s, mix(key)).count());
+                longest = longest.max(c.slots_of(&s, mix(key)).count());
             }
             assert_eq!(c.len(), present.iter().filter(|&&p| p).count());
             // Far below a scan of the table.

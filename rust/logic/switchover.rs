@@ -1016,16 +1016,14 @@ mod tests {
         assert_eq!(port_index_candidates(&full, 99, 9).count(), 16);
         assert!(!port_index_insert(&mut [0u32; 12], 1, 2, 0));
         assert_eq!(port_index_candidates(&[5u32; 12], 1, 2).count(), 0);
-        assert!(!port_index_insert(
-            &mut [0u32; 16],
-            1,
-            2,
-            u32::MAX as usize
-        ));
+        assert!(!port_index_insert(&mut [0u32; 16], 1, 2, u32::MAX as usize));
         // Positions past 65,535 fit (100,000 moved connections).
         let mut big = std::vec![0u32; port_index_slots(100_000)];
         assert!(port_index_insert(&mut big, 1, 2, 99_999));
-        assert_eq!(port_index_candidates(&big, 1, 2).collect::<std::vec::Vec<_>>(), [99_999]);
+        assert_eq!(
+            port_index_candidates(&big, 1, 2).collect::<std::vec::Vec<_>>(),
+            [99_999]
+        );
         assert_eq!(port_index_candidates(&[], 1, 2).count(), 0);
     }
 
