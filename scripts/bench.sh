@@ -11,7 +11,7 @@ source "$root/selftests/lib.sh"
 RUNS=${RUNS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
 # A developer's shortcut: BENCH_PARTS="select" runs only that part.
-BENCH_PARTS=${BENCH_PARTS:-select switchover}
+BENCH_PARTS=${BENCH_PARTS:-select switchover scale}
 wants() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -57,6 +57,7 @@ fi
 #   ce       CE1's LAN interface goes down: CE2 misses 3 keepalives of 50 ms (code 2).
 #   ce20     the same with keepalives every 20 ms (sitemh only: MPTCP has no keepalives
 #            of this kind; it is compared with MPTCP's "ce" runs).
+wants scale && "$root/scripts/bench-scale.sh"
 wants switchover || exit 0
 SWITCH_RUNS=${SWITCH_RUNS:-20}
 source "$root/selftests/switchover_site.sh"
