@@ -181,6 +181,10 @@ def main():
                 data = servers[i].recv(16)
             except BlockingIOError:
                 continue
+            except OSError:
+                # Reset (a connection given up on): it never arrives.
+                poll.unregister(fd)
+                continue
             if b"x" in data and arrived[i] is None:
                 arrived[i] = now
                 left -= 1
