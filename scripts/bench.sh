@@ -11,7 +11,7 @@ source "$root/selftests/lib.sh"
 RUNS=${RUNS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
 # A developer's shortcut: BENCH_PARTS="select" runs only that part.
-BENCH_PARTS=${BENCH_PARTS:-select switchover}
+BENCH_PARTS=${BENCH_PARTS:-select switchover scale}
 wants() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -75,6 +75,8 @@ fi
 # A run that measures nothing (a tool did not start, MPTCP's second subflow was not
 # established before the failure, nothing resumed within 10 s) is counted as failed and
 # left out of the figures.
+# Switchover at scale (1,000 connections; 10,000 under SITEMH_SOAK): scripts/bench-scale.sh.
+wants scale && "$root/scripts/bench-scale.sh"
 wants switchover || exit 0
 SWITCH_RUNS=${SWITCH_RUNS:-20}
 source "$root/selftests/switchover_site.sh"

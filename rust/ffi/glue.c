@@ -785,6 +785,13 @@ void sitemh_ticker_free(struct sitemh_ticker *t)
 	kfree(t);
 }
 
+/* Why C: cond_resched() is a macro. Long walks in process context (the switchover's
+ * table, 100,000 connections) let others run between their batches. */
+void sitemh_cond_resched(void)
+{
+	cond_resched();
+}
+
 u64 sitemh_now_ms(void)
 {
 	return div_u64(ktime_get_ns(), NSEC_PER_MSEC);

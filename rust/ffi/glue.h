@@ -218,6 +218,7 @@ void sitemh_ticker_arm(struct sitemh_ticker *t, unsigned int ms);
 /* Waits for a run in progress; later arming does nothing. */
 void sitemh_ticker_stop(struct sitemh_ticker *t);
 void sitemh_ticker_free(struct sitemh_ticker *t);
+void sitemh_cond_resched(void);
 /* Milliseconds of the monotonic clock. */
 u64 sitemh_now_ms(void);
 /* Wall-clock time in ns (CLOCK_REALTIME), comparable with packet timestamps. */

@@ -60,6 +60,11 @@ impl Socket<'_> {
     pub(crate) fn is(&self, socket: &SockRef) -> bool {
         socket.is(self.sk)
     }
+
+    /// The socket's identity, as [`SockRef::id`] gives it for a reference on it.
+    pub(crate) fn id(&self) -> usize {
+        self.sk as usize
+    }
 }
 
 /// The most octets a `setsockopt` of sitemh takes.

@@ -246,6 +246,14 @@ unsafe extern "C" fn run_long<T: LongWork>(ctx: *const c_void) {
     state.long_work();
 }
 
+/// Lets other tasks run if this one has had the CPU long enough. Process context only,
+/// no spinlock held (the caller releases its locks between batches).
+pub(crate) fn cond_resched() {
+    // SAFETY: no preconditions beyond sleeping being allowed, which the callers are
+    // (work items and socket-option calls, between lock holds).
+    unsafe { local::sitemh_cond_resched() }
+}
+
 /// Milliseconds of the monotonic clock.
 pub(crate) fn now_ms() -> u64 {
     // SAFETY: no preconditions.

@@ -49,6 +49,7 @@ pub(crate) use host_tests;
 
 pub(crate) mod announce;
 pub(crate) mod binding_update;
+pub(crate) mod chains;
 pub(crate) mod domain;
 pub(crate) mod home;
 pub(crate) mod icmp_error;

@@ -63,12 +63,12 @@ fn port_index_home(lport: u16, fport: u16, slots: usize) -> usize {
 /// False if it cannot: the table is full, not a power of two long, or the position does
 /// not fit.
 pub(crate) fn port_index_insert(
-    slots: &mut [u16],
+    slots: &mut [u32],
     lport: u16,
     fport: u16,
     position: usize,
 ) -> bool {
-    let Some(value) = position.checked_add(1).and_then(|v| u16::try_from(v).ok()) else {
+    let Some(value) = position.checked_add(1).and_then(|v| u32::try_from(v).ok()) else {
         return false;
     };
     let len = slots.len();
@@ -92,7 +92,7 @@ pub(crate) fn port_index_insert(
 /// occupied slots from where its probe starts. Every connection inserted with those ports
 /// is among them; so may be others, which the caller tells apart by their tuple.
 pub(crate) fn port_index_candidates(
-    slots: &[u16],
+    slots: &[u32],
     lport: u16,
     fport: u16,
 ) -> impl Iterator<Item = usize> + '_ {
@@ -106,7 +106,7 @@ pub(crate) fn port_index_candidates(
     (0..run)
         .map(move |i| slots.get((home + i) & (len - 1)).copied().unwrap_or(0))
         .take_while(|&v| v != 0)
-        .map(|v| usize::from(v) - 1)
+        .map(|v| v as usize - 1)
 }
 
 /// `inp_lf_stat`: never move the connection.
@@ -950,7 +950,7 @@ pub(crate) mod vectors {
 
     /// The index of moved connections: every one inserted is among its candidates.
     pub(crate) fn index_of_moved_connections() -> Result<(), &'static str> {
-        let mut slots = [0u16; 64];
+        let mut slots = [0u32; 64];
         for position in 0..32usize {
             let (lport, fport) = (40000 + position as u16, 443);
             if !port_index_insert(&mut slots, lport, fport, position)
@@ -975,8 +975,8 @@ mod tests {
     #[test]
     fn the_port_index_finds_every_connection_inserted() {
         let mut next = crate::logic::xorshift(0x1dea);
-        for moved in [0usize, 1, 2, 15, 16, 17, 100, 4096] {
-            let mut slots = std::vec![0u16; port_index_slots(moved)];
+        for moved in [0usize, 1, 2, 15, 16, 17, 100, 4096, 100_000] {
+            let mut slots = std::vec![0u32; port_index_slots(moved)];
             assert!(slots.len() >= 2 * moved && slots.len().is_power_of_two());
             // Ephemeral ports to few server ports, some pairs repeated (same ports, other
             // addresses).
@@ -984,9 +984,9 @@ mod tests {
                 .map(|i| {
                     let r = next();
                     if i % 7 == 3 && i > 0 {
-                        (32768 + (i as u16 - 1), 443)
+                        ((1024 + (i - 1) % 64000) as u16, 443)
                     } else {
-                        (32768 + i as u16, [443, 80, 8443][(r % 3) as usize])
+                        ((1024 + i % 64000) as u16, [443, 80, 8443][(r % 3) as usize])
                     }
                 })
                 .collect();
@@ -1008,20 +1008,22 @@ mod tests {
             assert!(port_index_candidates(&slots, 1, 2).count() <= 32);
         }
         // Refusals: a full table, a length that is no power of two, a position too large.
-        let mut full = [0u16; 16];
+        let mut full = [0u32; 16];
         for p in 0..16 {
             assert!(port_index_insert(&mut full, p as u16, 9, p));
         }
         assert!(!port_index_insert(&mut full, 99, 9, 16));
         assert_eq!(port_index_candidates(&full, 99, 9).count(), 16);
-        assert!(!port_index_insert(&mut [0u16; 12], 1, 2, 0));
-        assert_eq!(port_index_candidates(&[5u16; 12], 1, 2).count(), 0);
-        assert!(!port_index_insert(
-            &mut [0u16; 16],
-            1,
-            2,
-            usize::from(u16::MAX)
-        ));
+        assert!(!port_index_insert(&mut [0u32; 12], 1, 2, 0));
+        assert_eq!(port_index_candidates(&[5u32; 12], 1, 2).count(), 0);
+        assert!(!port_index_insert(&mut [0u32; 16], 1, 2, u32::MAX as usize));
+        // Positions past 65,535 fit (100,000 moved connections).
+        let mut big = std::vec![0u32; port_index_slots(100_000)];
+        assert!(port_index_insert(&mut big, 1, 2, 99_999));
+        assert_eq!(
+            port_index_candidates(&big, 1, 2).collect::<std::vec::Vec<_>>(),
+            [99_999]
+        );
         assert_eq!(port_index_candidates(&[], 1, 2).count(), 0);
     }
 

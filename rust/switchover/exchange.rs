@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+use core::ops::Range;
+
 use super::*;
 
 impl Drop for Sealer {
@@ -30,15 +32,21 @@ impl KeySet {
 }
 
 impl<A> Chores<A> {
-    /// Room for the chores of `conns` connections and `messages` received messages, made
-    /// before the work item takes the lock under which it records them (interrupts off):
-    /// recording them then allocates nothing, unless connections were added in between.
-    pub(super) fn with_room(conns: usize, messages: usize) -> Self {
+    pub(super) fn new() -> Self {
         Self {
-            send: room_for(conns + messages),
-            kick: room_for(conns + messages),
-            forget: room_for(conns),
+            send: KVVec::new(),
+            kick: KVVec::new(),
+            forget: KVVec::new(),
         }
+    }
+
+    /// Room for `n` more of each, made before the work item takes the lock under which
+    /// it records them (interrupts off): recording them then allocates nothing.
+    pub(super) fn make_room(&mut self, n: usize) {
+        // Without it, recording falls back to an atomic allocation (`push_in_room`).
+        let _ = self.send.reserve(n, GFP_KERNEL);
+        let _ = self.kick.reserve(n, GFP_KERNEL);
+        let _ = self.forget.reserve(n, GFP_KERNEL);
     }
 
     /// Records a message to send; false if there was no room even after trying.
@@ -58,14 +66,9 @@ impl<A> Chores<A> {
     }
 }
 
-/// An empty list with room for `n` (none if that cannot be allocated now).
-pub(super) fn room_for<T>(n: usize) -> KVec<T> {
-    KVec::with_capacity(n, GFP_KERNEL).unwrap_or_default()
-}
-
 /// Pushes `item` into the room made for it; only if there is none (the table grew since
 /// the room was made) does it allocate, atomically: the caller holds a spinlock.
-pub(super) fn push_in_room<T>(list: &mut KVec<T>, item: T) -> bool {
+pub(super) fn push_in_room<T>(list: &mut KVVec<T>, item: T) -> bool {
     match list.push_within_capacity(item) {
         Ok(()) => true,
         Err(PushError(item)) => list.push(item, GFP_ATOMIC).is_ok(),
@@ -92,23 +95,20 @@ pub(super) fn exchange_error(e: ExchangeError) -> &'static str {
 type Addressed<A> = (Sealed<A>, usize, A, A);
 
 impl<F: SwitchFamily> Switchover<F> {
-    /// Forgets connections that are over (their references go outside the lock, with the
-    /// chores), in one pass: the live ones move forward in their order, the closed ones end
-    /// up at the back and are popped (removing each in place would be quadratic, under a
-    /// lock that keeps interrupts off).
-    fn forget_closed(conns: &mut KVec<Tracked<F::Addr>>, chores: &mut Chores<F::Addr>) {
-        let mut kept = 0;
-        for i in 0..conns.len() {
-            if !conns[i].sock.closed() {
-                conns.swap(kept, i);
-                kept += 1;
-            }
-        }
-        while conns.len() > kept {
-            if let Some(t) = conns.pop() {
-                // On failure it is dropped here after all: better than keeping a dead
-                // socket.
-                chores.forget(t);
+    /// Forgets the connections in the slots `range` that are over (their references go
+    /// outside the lock, with the chores).
+    fn forget_closed(
+        conns: &mut Table<Tracked<F::Addr>>,
+        range: Range<usize>,
+        chores: &mut Chores<F::Addr>,
+    ) {
+        for at in range {
+            if conns.get(at).is_some_and(|t| t.sock.closed()) {
+                if let Some(t) = conns.remove(at) {
+                    // On failure it is dropped here after all: better than keeping a dead
+                    // socket.
+                    chores.forget(t);
+                }
             }
         }
     }
@@ -143,29 +143,16 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
     fn tick(&self) {
         let now = now_ms();
         // The packet path's next inbox, allocated here (without it, messages are refused
-        // until the next run).
-        let fresh = KVec::with_capacity(INBOX_LEN, GFP_KERNEL).unwrap_or_default();
+        // until the next run), with room for a message about every connection (within
+        // bounds): when a link fails, all of them may be answered at once.
+        let tracked = self.conns.lock().len();
+        let room = tracked.clamp(INBOX_MIN, INBOX_MAX);
+        let fresh = KVec::with_capacity(room, GFP_KERNEL).unwrap_or_default();
         let inbox = core::mem::replace(&mut *self.inbox.lock(), fresh);
-        // Room for the chores and for the packet path's copy, made before the lock (only
-        // this work item makes connections move; new ones have not).
-        let room = self.conns.lock().len();
-        let mut chores = Chores::with_room(room, inbox.len());
+        let mut chores = Chores::new();
         self.handle_inbox(&inbox, now, &mut chores);
-        let mut moved = KVec::with_capacity(room, GFP_KERNEL).unwrap_or_default();
-        let mut words = [0u64; PORT_FILTER_BITS / 64];
-        let (next, empty, collected) = {
-            let mut conns = self.conns.lock();
-            let failback = self.propose_moves(&mut conns, now, &mut chores);
-            let retry = self.retransmit(&mut conns, now, &mut chores);
-            let next = match (failback, retry) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            Self::forget_closed(&mut conns, &mut chores);
-            let collected = Self::collect_moved(&conns, &mut moved, &mut words);
-            (next, conns.is_empty(), collected)
-        };
         drop(inbox);
+        let (next, collected, moved, words) = self.walk(now, &mut chores);
         // Before any message goes: the peer may use the new pair as soon as it reads one,
         // and its packets must find the connection (a TCP segment for an unknown tuple
         // draws a reset).
@@ -181,17 +168,80 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
             sock.kick();
         }
         drop(chores);
-        if empty {
-            let _membership = self.membership.lock();
-            if self.conns.lock().is_empty() {
-                let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
-            }
+        if self.conns.lock().is_empty() {
+            self.release_if_empty();
         } else {
             let delay = next.map_or(PRUNE_MS, |due| {
                 due.saturating_sub(now).min(u64::from(PRUNE_MS)) as u32
             });
             self.arm(delay);
         }
+    }
+}
+
+/// The earlier of two optional times.
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What a walk of the table found: when to run next, whether every moved connection
+/// was copied, the copies, and the filter of their ports.
+type Walked<A> = (
+    Option<u64>,
+    bool,
+    KVVec<MovedEntry<A>>,
+    [u64; PORT_FILTER_BITS / 64],
+);
+
+impl<F: SwitchFamily> Switchover<F> {
+    /// Walks the table [`BATCH`] slots per hold of its lock, letting others run in
+    /// between: proposes moves, repeats requests, forgets closed sockets and copies the
+    /// moved connections for the packet path. The room each batch needs is made before
+    /// its lock.
+    fn walk(&self, now: u64, chores: &mut Chores<F::Addr>) -> Walked<F::Addr> {
+        let mut moved = KVVec::new();
+        let mut words = [0u64; PORT_FILTER_BITS / 64];
+        let (mut next, mut collected, mut start) = (None, true, 0);
+        loop {
+            chores.make_room(BATCH);
+            collected = collected && moved.reserve(BATCH, GFP_KERNEL).is_ok();
+            let slots = {
+                let mut conns = self.conns.lock();
+                let range = start..(start + BATCH).min(conns.slots());
+                let failback = self.propose_moves(&mut conns, range.clone(), now, chores);
+                let retry = self.retransmit(&mut conns, range.clone(), now, chores);
+                next = earliest(next, earliest(failback, retry));
+                Self::forget_closed(&mut conns, range.clone(), chores);
+                collected = collected && Self::collect_moved(&conns, range, &mut moved, &mut words);
+                conns.slots()
+            };
+            // The forgotten connections' references go outside the lock.
+            chores.forget.clear();
+            start += BATCH;
+            if start >= slots {
+                return (next, collected, moved, words);
+            }
+            cond_resched();
+        }
+    }
+
+    /// The table is empty: the packet hooks are released, and the table's memory (after
+    /// a busy day, room for 100,000 connections) goes with them.
+    fn release_if_empty(&self) {
+        let _membership = self.membership.lock();
+        let old = {
+            let mut conns = self.conns.lock();
+            conns
+                .is_empty()
+                .then(|| core::mem::replace(&mut *conns, Table::new()))
+        };
+        if old.is_some() {
+            let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
+        }
+        drop(old);
     }
 }
 
@@ -264,26 +314,27 @@ impl<F: SwitchFamily> Switchover<F> {
     /// may be about: those whose pair in use is the one named first (a connection's own
     /// peer names it so), then those that merely list it among their routes.
     pub(super) fn named<'a>(
-        conns: &'a [Tracked<F::Addr>],
+        conns: &'a Table<Tracked<F::Addr>>,
         ours: &'a IdPcb<F::Addr>,
         src: F::Addr,
     ) -> impl Iterator<Item = usize> + 'a {
         let in_use = |t: &Tracked<F::Addr>| t.conn.current() == (ours.laddr, ours.faddr);
-        let exact = conns
-            .iter()
-            .enumerate()
-            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && in_use(t));
-        let listed = conns
-            .iter()
-            .enumerate()
-            .filter(move |(_, t)| Self::may_be_from(t, ours, src) && !in_use(t));
+        // Only connections with the named ports can be named.
+        let with_ports = move || {
+            conns
+                .chain(BY_PORTS, ports_hash(ours.lport, ours.fport))
+                .filter_map(move |at| Some((at, conns.get(at)?)))
+        };
+        let exact = with_ports().filter(move |(_, t)| Self::may_be_from(t, ours, src) && in_use(t));
+        let listed =
+            with_ports().filter(move |(_, t)| Self::may_be_from(t, ours, src) && !in_use(t));
         Iterator::chain(exact, listed).map(|(at, _)| at)
     }
 
     /// Under the lock: adds to `out` the connections message number `index` may be about,
     /// with their keys, to be tried outside the lock. `None`, or why there is none.
     pub(super) fn candidates(
-        conns: &[Tracked<F::Addr>],
+        conns: &Table<Tracked<F::Addr>>,
         index: usize,
         incoming: &Incoming<F::Addr>,
         out: &mut KVec<Candidate>,
@@ -329,7 +380,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// peers. Checked before the sequence number counts as seen, so that a copy sent from
     /// elsewhere first cannot make the real one a replay.
     fn addressed(
-        conns: &KVec<Tracked<F::Addr>>,
+        conns: &Table<Tracked<F::Addr>>,
         incoming: &Incoming<F::Addr>,
         conn: usize,
         alt: &AltRoute<F::Addr>,
@@ -342,8 +393,12 @@ impl<F: SwitchFamily> Switchover<F> {
             .ok_or("malformed")?;
         let ours = Self::as_we_name_it(&sealed);
         let at = conns
-            .iter()
-            .position(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
+            .chain(BY_SOCK, sock_hash(conn))
+            .find(|&at| {
+                conns
+                    .get(at)
+                    .is_some_and(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
+            })
             .ok_or("its connection is gone")?;
         let (local, peer) = if sealed.code == CODE_SET_ALT_ROUTE {
             (alt.dst, alt.src)
@@ -360,7 +415,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// opened (`alt`).
     pub(super) fn apply(
         &self,
-        conns: &mut KVec<Tracked<F::Addr>>,
+        conns: &mut Table<Tracked<F::Addr>>,
         incoming: &Incoming<F::Addr>,
         conn: usize,
         alt: AltRoute<F::Addr>,
@@ -481,10 +536,17 @@ impl<F: SwitchFamily> Switchover<F> {
         if opened.is_empty() {
             return;
         }
-        let mut conns = self.conns.lock();
-        for &(index, conn, alt) in opened.iter() {
-            if let Some(incoming) = inbox.get(index) {
-                self.apply(&mut conns, incoming, conn, alt, chores, now);
+        // A batch per hold of the lock, as the table's walk does.
+        for (n, batch) in opened.chunks(BATCH).enumerate() {
+            if n > 0 {
+                cond_resched();
+            }
+            chores.make_room(2 * BATCH);
+            let mut conns = self.conns.lock();
+            for &(index, conn, alt) in batch {
+                if let Some(incoming) = inbox.get(index) {
+                    self.apply(&mut conns, incoming, conn, alt, chores, now);
+                }
             }
         }
     }
@@ -582,7 +644,8 @@ impl<F: SwitchFamily> Switchover<F> {
     /// does not drag connections back and forth). Returns when a failback falls due.
     pub(super) fn propose_moves(
         &self,
-        conns: &mut KVec<Tracked<F::Addr>>,
+        conns: &mut Table<Tracked<F::Addr>>,
+        range: Range<usize>,
         now: u64,
         chores: &mut Chores<F::Addr>,
     ) -> Option<u64> {
@@ -593,9 +656,9 @@ impl<F: SwitchFamily> Switchover<F> {
         let calm_at = last_notice + u64::from(failback_ms);
         let changes = (last_notice, F::down_mask(&self.linkfail));
         let mut due = None;
-        for at in 0..conns.len() {
+        for at in range {
             let Some(t) = conns.get_mut(at) else {
-                break;
+                continue;
             };
             if t.changes_seen != changes {
                 t.changes_seen = changes;
@@ -603,7 +666,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 t.stranded = false;
             }
             let Some(t) = conns.get(at) else {
-                break;
+                continue;
             };
             if t.conn.stat != STAT_ALTER || t.keys.is_none() || t.conn.pending.is_some() {
                 continue;
@@ -706,12 +769,16 @@ impl<F: SwitchFamily> Switchover<F> {
     /// Repeats unanswered requests that are due, or gives up on them.
     pub(super) fn retransmit(
         &self,
-        conns: &mut KVec<Tracked<F::Addr>>,
+        conns: &mut Table<Tracked<F::Addr>>,
+        range: Range<usize>,
         now: u64,
         chores: &mut Chores<F::Addr>,
     ) -> Option<u64> {
         let mut next: Option<u64> = None;
-        for t in conns.iter_mut() {
+        for at in range {
+            let Some(t) = conns.get_mut(at) else {
+                continue;
+            };
             let Some(pending) = t.conn.pending else {
                 continue;
             };
@@ -756,11 +823,12 @@ impl<F: SwitchFamily> Switchover<F> {
     /// connections that moved, are moving or ever moved, and sums them up for the packet
     /// path's filter. False if `entries` had too little room (nothing to publish then).
     pub(super) fn collect_moved(
-        conns: &KVec<Tracked<F::Addr>>,
-        entries: &mut KVec<MovedEntry<F::Addr>>,
+        conns: &Table<Tracked<F::Addr>>,
+        range: Range<usize>,
+        entries: &mut KVVec<MovedEntry<F::Addr>>,
         words: &mut [u64; PORT_FILTER_BITS / 64],
     ) -> bool {
-        for t in conns.iter() {
+        for t in conns.used_in(range).filter_map(|at| conns.get(at)) {
             let c = &t.conn;
             if c.in_use.is_none() && c.pending.is_none() && c.switches == 0 {
                 continue;
@@ -785,7 +853,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// filter `words`. Sleeps (a grace period before the old copy goes).
     pub(super) fn publish_moved(
         &self,
-        entries: KVec<MovedEntry<F::Addr>>,
+        entries: KVVec<MovedEntry<F::Addr>>,
         words: [u64; PORT_FILTER_BITS / 64],
     ) {
         let unchanged = {
@@ -801,7 +869,7 @@ impl<F: SwitchFamily> Switchover<F> {
         let moved = entries.len() as u32;
         if !unchanged {
             // Without room for the index the look-up goes through every entry instead.
-            let index = KVec::from_elem(0u16, port_index_slots(entries.len()), GFP_KERNEL)
+            let index = KVVec::from_elem(0u32, port_index_slots(entries.len()), GFP_KERNEL)
                 .ok()
                 .and_then(|mut table| {
                     let all_in = entries.iter().enumerate().all(|(at, e)| {

@@ -12,7 +12,7 @@
 //! translated to the pair in use on the way out and back on the way in. Then TCP is told
 //! to retransmit at once what was lost on the dead path.
 //!
-//! Messages arrive in the packet path; they are queued (at most [`INBOX_LEN`]: the excess
+//! Messages arrive in the packet path; they are queued (at most [`INBOX_MIN`] to [`INBOX_MAX`], by the connections tracked: the excess
 //! is dropped and counted, which bounds the work a flood can cause; beyond a per-peer rate
 //! limit they are not even queued) and handled, like
 //! retransmissions and forgetting closed sockets, by one work item.
@@ -37,6 +37,7 @@ mod family;
 mod path;
 mod sockopt;
 mod sysctl;
+mod table;
 
 pub(crate) use family::SwitchFamily;
 pub(crate) use sysctl::LfKnob;
@@ -101,6 +102,7 @@ use crate::{
             TextKnob, //
         },
         work::{
+            cond_resched,
             now_ms,
             OwnedTicker,
             Tick, //
@@ -112,6 +114,7 @@ use crate::{
     },
     linkfail::LinkFail,
     logic::{
+        chains::mix,
         kdf::{self, wipe, Keys},
         linkfail::{
             finish_checksum,
@@ -151,6 +154,14 @@ use crate::{
     },
 };
 
+use table::{
+    Growth,
+    Keyed,
+    Table,
+    BY_PORTS,
+    BY_SOCK, //
+};
+
 use crate::ffi::uapi::{
     self,
     UapiAddr,
@@ -159,8 +170,6 @@ use crate::ffi::uapi::{
     SO_SEQPARAM, //
 };
 
-/// Messages waiting for the work item, at most.
-pub(crate) const INBOX_LEN: usize = 64;
 /// Messages about one connection waiting for the work item, at most: a flood about one
 /// connection (whose tuple and peers an attacker may know) leaves room for the others'.
 const INBOX_PER_CONN: usize = 4;
@@ -190,12 +199,22 @@ const MESSAGE_MAX: usize = Layout::<u128>::LEN;
 const ALT_ROUTE_MAX: usize = AltRoute::<u128>::LEN;
 /// How often closed sockets are forgotten while connections are tracked.
 const PRUNE_MS: u32 = 1000;
-/// Connections tracked per namespace, at most (every one costs a look per packet once it
-/// moved).
-const MAX_TRACKED: usize = 4096;
-/// Connections one user may have tracked per namespace, unless it administers the
-/// namespace's network: no user can take the whole table from the others.
-const MAX_TRACKED_PER_USER: usize = 256;
+/// Connections tracked per namespace and family, at most: a busy server's (issue 21). The
+/// table's look-ups and changes cost the same at any size ([`table`]); an entry is about
+/// 300 octets (IPv4) or 700 (IPv6), charged to the registering user's memory cgroup.
+const MAX_TRACKED: usize = 131_072;
+/// Connections one user may have tracked per namespace and family, unless it administers
+/// the namespace's network: no user can take the whole table from the others (eight users
+/// at their quota still leave room for root's).
+const MAX_TRACKED_PER_USER: usize = 16_384;
+/// Slots the work item handles per hold of the table's lock (interrupts off), and between
+/// which it lets others run: a notice about 100,000 connections never keeps interrupts off
+/// for the whole table.
+const BATCH: usize = 64;
+/// Room in the exchange's inbox, at least and at most: the work item sizes the next one by
+/// the connections tracked (every one may have a message in flight when a link fails).
+const INBOX_MIN: usize = 64;
+const INBOX_MAX: usize = 1024;
 
 /// One direction's prepared key and nonce salt (the key is freed with
 /// `kfree_sensitive`, the salt wiped).
@@ -241,6 +260,28 @@ struct Outgoing<A> {
     alt: AltRoute<A>,
 }
 
+impl<A> Keyed for Tracked<A> {
+    fn sock_hash(&self) -> u32 {
+        sock_hash(self.sock.id())
+    }
+    fn ports_hash(&self) -> u32 {
+        ports_hash(self.conn.tuple.lport, self.conn.tuple.fport)
+    }
+    fn uid(&self) -> u32 {
+        self.uid
+    }
+}
+
+/// The hash of a socket ([`SockRef::id`]) in the table's index by socket.
+fn sock_hash(id: usize) -> u32 {
+    mix(id as u64)
+}
+
+/// The hash of a connection's (local, peer) ports in the table's index by ports.
+fn ports_hash(lport: u16, fport: u16) -> u32 {
+    mix((u64::from(lport) << 16) | u64::from(fport))
+}
+
 /// A moved connection as the packet path sees it.
 struct MovedEntry<A> {
     conn: Conn<A>,
@@ -250,10 +291,10 @@ struct MovedEntry<A> {
 /// The connections that moved, are moving or ever moved, for the packet path (read
 /// under RCU, never changed: replaced whole).
 struct MovedView<A> {
-    entries: KVec<MovedEntry<A>>,
+    entries: KVVec<MovedEntry<A>>,
     /// Their positions by ports ([`port_index_insert`]); empty when it could not be
     /// built: the look-up then goes through every entry.
-    index: KVec<u16>,
+    index: KVVec<u32>,
 }
 
 /// A connection a received message may be about, and its keys, to try outside the lock.
@@ -281,9 +322,9 @@ struct Incoming<A> {
 
 /// What one run of the work item does after releasing the lock.
 struct Chores<A> {
-    send: KVec<Outgoing<A>>,
-    kick: KVec<SockRef>,
-    forget: KVec<Tracked<A>>,
+    send: KVVec<Outgoing<A>>,
+    kick: KVVec<SockRef>,
+    forget: KVVec<Tracked<A>>,
 }
 
 /// Counters shown in `/proc/net/sitemh`.
@@ -307,7 +348,7 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     /// Stopped first, so no run sees the rest half gone.
     ticker: OwnedTicker<Switchover<F>>,
     #[pin]
-    conns: SpinLockIrq<KVec<Tracked<F::Addr>>>,
+    conns: SpinLockIrq<Table<Tracked<F::Addr>>>,
     #[pin]
     inbox: SpinLockIrq<KVec<Incoming<F::Addr>>>,
     #[pin]
@@ -348,11 +389,11 @@ impl<F: SwitchFamily> Switchover<F> {
         let view = KBox::new(MovedView::empty(), GFP_KERNEL)?;
         // The packet path queues into room made here and by the work item, never
         // allocating itself.
-        let inbox = KVec::with_capacity(INBOX_LEN, GFP_KERNEL)?;
+        let inbox = KVec::with_capacity(INBOX_MIN, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 ticker: OwnedTicker::new(),
-                conns <- new_spinlock_irq!(KVec::new()),
+                conns <- new_spinlock_irq!(Table::new()),
                 inbox <- new_spinlock_irq!(inbox),
                 limits <- new_spinlock_irq!(PeerLimits::new(PEER_RATE, PEER_BURST)),
                 membership <- new_mutex!(()),
@@ -381,7 +422,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// Stops the work item and forgets every connection.
     pub(crate) fn stop(&self) {
         self.ticker.stop();
-        let forgotten = core::mem::take(&mut *self.conns.lock());
+        let forgotten = core::mem::replace(&mut *self.conns.lock(), Table::new());
         self.moved.store(0, Ordering::Relaxed);
         drop(forgotten);
         // The packet path's copies hold socket references: they go now (or, if even an
@@ -401,15 +442,31 @@ impl<F: SwitchFamily> Switchover<F> {
         self.arm(0);
     }
 
+    /// Connections tracked, and those of them moved: counted a batch at a time.
+    fn count_moved(&self) -> (usize, usize) {
+        let (mut start, mut moved) = (0, 0);
+        loop {
+            let (slots, tracked) = {
+                let conns = self.conns.lock();
+                let end = (start + BATCH).min(conns.slots());
+                moved += conns
+                    .used_in(start..end)
+                    .filter_map(|at| conns.get(at))
+                    .filter(|t| t.conn.in_use.is_some())
+                    .count();
+                (conns.slots(), conns.len())
+            };
+            start += BATCH;
+            if start >= slots {
+                return (tracked, moved);
+            }
+            cond_resched();
+        }
+    }
+
     /// The `/proc/net/sitemh` line.
     pub(crate) fn show(&self, m: &SeqFile) {
-        let (tracked, moved) = {
-            let conns = self.conns.lock();
-            (
-                conns.len(),
-                conns.iter().filter(|t| t.conn.in_use.is_some()).count(),
-            )
-        };
+        let (tracked, moved) = self.count_moved();
         let c = &self.counters;
         seq_print!(
             m,

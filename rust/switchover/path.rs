@@ -22,8 +22,8 @@ impl<A: Copy + Eq> PeerLimits<A> {
 impl<A> MovedView<A> {
     pub(super) fn empty() -> Self {
         Self {
-            entries: KVec::new(),
-            index: KVec::new(),
+            entries: KVVec::new(),
+            index: KVVec::new(),
         }
     }
 }
@@ -77,7 +77,7 @@ impl<F: SwitchFamily> Switchover<F> {
         incoming.message[..copied].copy_from_slice(&message[..copied]);
         let queued = {
             let mut inbox = self.inbox.lock();
-            inbox.len() < INBOX_LEN
+            inbox.len() < inbox.capacity()
                 && inbox.iter().filter(|m| m.conn == conn).count() < INBOX_PER_CONN
                 && inbox.push_within_capacity(incoming).is_ok()
         };
@@ -210,7 +210,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// same ports or is moving onto it (their packets could not be told apart).
     pub(super) fn claimable(
         &self,
-        conns: &[Tracked<F::Addr>],
+        conns: &Table<Tracked<F::Addr>>,
         at: usize,
         local: F::Addr,
         peer: F::Addr,
@@ -222,12 +222,16 @@ impl<F: SwitchFamily> Switchover<F> {
         if (local, peer) == (c.laddr, c.faddr) {
             return true;
         }
+        // Only a connection with the same ports can claim the same wire tuple.
         self.on_wire_ok(&t.sock, &t.conn, local, peer)
-            && !conns.iter().enumerate().any(|(i, other)| {
-                i != at
-                    && !other.sock.closed()
-                    && other.conn.claims(c.proto, local, peer, c.lport, c.fport)
-            })
+            && !conns
+                .chain(BY_PORTS, ports_hash(c.lport, c.fport))
+                .filter(|&i| i != at)
+                .filter_map(|i| conns.get(i))
+                .any(|other| {
+                    !other.sock.closed()
+                        && other.conn.claims(c.proto, local, peer, c.lport, c.fport)
+                })
     }
 
     /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT).

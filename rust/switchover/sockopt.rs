@@ -9,38 +9,34 @@ use super::*;
 
 impl<F: SwitchFamily> Switchover<F> {
     /// Makes sure the table has room for one more connection without allocating under
-    /// its interrupt-disabling lock: larger tables are allocated here, charged to the caller's memory cgroup
-    /// (`GFP_KERNEL_ACCOUNT`: a user pays for the connections it registers), and the
-    /// entries moved over under the lock; the old tables are freed after it. Called with
+    /// its interrupt-disabling lock: what it lacks (a chunk of slots, rarely larger index
+    /// heads) is allocated here, charged to the caller's memory cgroup
+    /// (`GFP_KERNEL_ACCOUNT`: a user pays for the connections it registers), and taken in
+    /// under the lock, which copies no entry; what it replaced is freed after. Called with
     /// `membership` held, so no other caller adds connections meanwhile.
     pub(super) fn reserve_one(&self) -> Result {
-        let (len, capacity) = {
+        let needs = {
             let conns = self.conns.lock();
-            (conns.len(), conns.capacity())
+            if conns.len() >= MAX_TRACKED {
+                return Err(ENOBUFS);
+            }
+            conns.needs()
         };
-        if len >= MAX_TRACKED {
-            return Err(ENOBUFS);
-        }
-        if len < capacity {
+        if needs.none() {
             return Ok(());
         }
-        let wanted = capacity.saturating_mul(2).clamp(16, MAX_TRACKED);
-        let mut bigger = KVec::with_capacity(wanted, GFP_KERNEL_ACCOUNT)?;
-        let old = {
-            let mut conns = self.conns.lock();
-            // The work item only ever removes connections: they all fit.
-            if conns.capacity() < wanted && conns.len() <= wanted {
-                for t in conns.drain_all() {
-                    // Within capacity: `len` is at most `wanted`.
-                    let _ = bigger.push_within_capacity(t);
-                }
-                Some(core::mem::replace(&mut *conns, bigger))
-            } else {
-                None
-            }
-        };
-        drop(old);
+        let growth = Growth::new(needs)?;
+        let replaced = self.conns.lock().grow(growth);
+        drop(replaced);
         Ok(())
+    }
+
+    /// The slot of the connection of `socket`, if it is tracked.
+    pub(super) fn slot_of(conns: &Table<Tracked<F::Addr>>, socket: &Socket<'_>) -> Option<usize> {
+        let id = socket.id();
+        conns
+            .chain(BY_SOCK, sock_hash(id))
+            .find(|&at| conns.get(at).is_some_and(|t| socket.is(&t.sock)))
     }
 
     /// Registers `socket` (or finds it) and applies `change` to its state; an error from
@@ -58,7 +54,8 @@ impl<F: SwitchFamily> Switchover<F> {
         self.reserve_one()?;
         let first = {
             let mut conns = self.conns.lock();
-            if let Some(t) = conns.iter_mut().find(|t| socket.is(&t.sock)) {
+            let found = Self::slot_of(&conns, socket);
+            if let Some(t) = found.and_then(|at| conns.get_mut(at)) {
                 change(t)?;
                 let c = &t.conn;
                 if c.in_use.is_some() || c.pending.is_some() || c.switches > 0 {
@@ -71,9 +68,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 let Some(mut t) = fresh.take() else {
                     return Err(EINVAL);
                 };
-                if conns.len() >= MAX_TRACKED
-                    || conns.iter().filter(|c| c.uid == t.uid).count() >= quota
-                {
+                if conns.len() >= MAX_TRACKED || conns.user_count(t.uid) >= quota {
                     // The socket's reference goes outside the lock.
                     drop(conns);
                     drop(t);
@@ -84,7 +79,7 @@ impl<F: SwitchFamily> Switchover<F> {
                     drop(t);
                     return Err(e);
                 }
-                if let Err(PushError(t)) = conns.push_within_capacity(t) {
+                if let Err(t) = conns.insert(t) {
                     // Not reached (`reserve_one`).
                     drop(conns);
                     drop(t);
@@ -139,8 +134,8 @@ impl<F: SwitchFamily> Switchover<F> {
         if let Err(e) = self.hooks.want(F::SWITCH_HOOKS_BIT, true) {
             let removed = {
                 let mut conns = self.conns.lock();
-                let at = conns.iter().position(|t| socket.is(&t.sock));
-                at.and_then(|i| conns.remove(i).ok())
+                let at = Self::slot_of(&conns, socket);
+                at.and_then(|i| conns.remove(i))
             };
             // The socket reference goes outside the lock.
             drop(removed);
@@ -251,7 +246,9 @@ impl<F: SwitchFamily> Switchover<F> {
     pub(crate) fn get(&self, socket: &Socket<'_>, buf: UserSlice) -> Result<usize> {
         let answer = {
             let conns = self.conns.lock();
-            let t = conns.iter().find(|t| socket.is(&t.sock)).ok_or(ENOENT)?;
+            let t = Self::slot_of(&conns, socket)
+                .and_then(|at| conns.get(at))
+                .ok_or(ENOENT)?;
             let routes = t.conn.routes.as_slice();
             // At most SITEMH_MAX_LFROUTES routes: fits.
             let head = [
