@@ -205,8 +205,10 @@ const PRUNE_MS: u32 = 1000;
 const MAX_TRACKED: usize = 131_072;
 /// Connections one user may have tracked per namespace and family, unless it administers
 /// the namespace's network: no user can take the whole table from the others (eight users
-/// at their quota still leave room for root's).
-const MAX_TRACKED_PER_USER: usize = 16_384;
+/// at their quota still leave room for root's). The default of
+/// `net.ipv4.sitemh_lf.user_quota`, which the namespace's administrator may set to
+/// 1..=[`MAX_TRACKED`].
+const MAX_TRACKED_PER_USER: u32 = 16_384;
 /// Slots the work item handles per hold of the table's lock (interrupts off), and between
 /// which it lets others run: a notice about 100,000 connections never keeps interrupts off
 /// for the whole table.
@@ -233,7 +235,7 @@ struct KeySet {
 struct Tracked<A> {
     conn: Conn<A>,
     sock: SockRef,
-    /// Who owns the socket (for [`MAX_TRACKED_PER_USER`]).
+    /// Who owns the socket (for the per-user quota, `user_quota`).
     uid: u32,
     /// Shared with the work item, which seals and opens outside the lock.
     keys: Option<Arc<KeySet>>,
@@ -371,6 +373,8 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     retries: AtomicU32,
     retry_ms: AtomicU32,
     failback_ms: AtomicU32,
+    /// `user_quota`: connections one user without CAP_NET_ADMIN may have tracked.
+    user_quota: AtomicU32,
     counters: Counters,
     domains: Arc<FamilyState<F>>,
     linkfail: Arc<LinkFail>,
@@ -404,6 +408,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 retries: AtomicU32::new(5),
                 retry_ms: AtomicU32::new(0),
                 failback_ms: AtomicU32::new(2000),
+                user_quota: AtomicU32::new(MAX_TRACKED_PER_USER),
                 counters: Counters::default(),
                 domains,
                 linkfail,

@@ -113,7 +113,8 @@ impl<F: SwitchFamily> Switchover<F> {
         let quota = if current_is_net_admin(socket.net) {
             MAX_TRACKED
         } else {
-            MAX_TRACKED_PER_USER
+            // At most MAX_TRACKED (the knob's range): fits.
+            self.user_quota.load(Ordering::Relaxed) as usize
         };
         let uid = sock.uid();
         let tracked = Tracked {

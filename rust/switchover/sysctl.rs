@@ -14,6 +14,7 @@ pub(super) enum LfField {
     FailbackMs,
     PeerRate,
     PeerBurst,
+    UserQuota,
 }
 
 /// One knob of the switchover, for both families.
@@ -24,19 +25,21 @@ pub(crate) struct LfKnob {
 }
 
 impl LfKnob {
-    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst}`.
+    /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst,
+    /// user_quota}`.
     pub(crate) fn register(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(5, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(6, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
             (c"failback_ms", LfField::FailbackMs),
             (c"peer_rate", LfField::PeerRate),
             (c"peer_burst", LfField::PeerBurst),
+            (c"user_quota", LfField::UserQuota),
         ] {
             knobs.push(
                 (
@@ -61,6 +64,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::Retries => &self.retries,
             LfField::RetryMs => &self.retry_ms,
             LfField::FailbackMs => &self.failback_ms,
+            LfField::UserQuota => &self.user_quota,
             LfField::PeerRate => return self.limits.lock().rate,
             LfField::PeerBurst => return self.limits.lock().burst,
         };
@@ -73,6 +77,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::Retries => &self.retries,
             LfField::RetryMs => &self.retry_ms,
             LfField::FailbackMs => &self.failback_ms,
+            LfField::UserQuota => &self.user_quota,
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
                 let mut limits = self.limits.lock();
@@ -102,6 +107,8 @@ impl TextKnob for LfKnob {
             LfField::FailbackMs => (0, 3_600_000),
             LfField::PeerRate => (0, 1_000_000),
             LfField::PeerBurst => (1, 1_000_000),
+            // MAX_TRACKED fits in a u32.
+            LfField::UserQuota => (1, MAX_TRACKED as u32),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {
