@@ -98,6 +98,22 @@ net.ipv6.ip_domain.0.net_mask|/32|Invalid argument
 net.ipv6.ip_domain.0.def_router|fe80::1|Invalid argument
 net.ipv6.ip_domain.0.def_router|fe80::1%nosuchif|No such device
 net.ipv6.ip_domain.0.def_router|2001:db8::1%|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.0/24 198.51.100.1,|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.0/24 198.51.100.1,,10.0.0.0/8|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.0 198.51.100.1|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.7/24 198.51.100.1|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.0/33|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.0/24 198.51.100.1 extra|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.0/24 198.51.100.1, 10.0.0.0/8 1.2.3.256|Invalid argument
+net.ipv4.ip_domain_table|198.51.100.0/24 fe80::1|Invalid argument
+net.ipv4.ip_domain_table|2001:db8::/32|Invalid argument
+net.ipv4.ip_domain_table|10.0.0.0/8 private, 10.0.0.0/8 10.0.0.1|Invalid argument
+net.ipv4.ip_domain_table|10.0.0.0/16, 10.1.0.0/16, 10.2.0.0/16, 10.3.0.0/16, 10.4.0.0/16, 10.5.0.0/16, 10.6.0.0/16, 10.7.0.0/16, 10.8.0.0/16, 10.9.0.0/16, 10.10.0.0/16, 10.11.0.0/16, 10.12.0.0/16, 10.13.0.0/16, 10.14.0.0/16, 10.15.0.0/16, 10.16.0.0/16|Invalid argument
+net.ipv4.ip_domain_table|AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA|Invalid argument
+net.ipv6.ip_domain_table|2001:db8:1::/48 fe80::1|Invalid argument
+net.ipv6.ip_domain_table|2001:db8:1::/48 fe80::1%nosuchif|No such device
+net.ipv6.ip_domain_table|2001:db8:1::1/48|Invalid argument
+net.ipv6.ip_domain_table|198.51.100.0/24|Invalid argument
 TABLE
 )
 
@@ -110,7 +126,8 @@ bad_writes_in_ns() {
 	snapshot() {
 		local f line
 		for f in /proc/sys/net/ipv4/ip_num_domains /proc/sys/net/ipv6/ip_num_domains \
-			/proc/sys/net/ipv[46]/ip_domain/*/* /proc/net/sitemh; do
+			/proc/sys/net/ipv[46]/ip_domain/*/* /proc/sys/net/ipv[46]/ip_domain_table \
+			/proc/net/sitemh; do
 			[ -r "$f" ] || continue
 			printf '%s:' "$f"
 			while IFS= read -r line; do printf ' %s' "$line"; done < "$f"
@@ -155,6 +172,78 @@ test_bad_writes() {
 	log_test $rc "invalid writes fail with their errno and change nothing"
 }
 
+# ip_domain_table: the whole table in one write. Builtins in the namespace, as above.
+table_in_ns() {
+	local t=/proc/sys/net/ipv4/ip_domain_table t6=/proc/sys/net/ipv6/ip_domain_table
+	local a="198.51.100.0/24 198.51.100.1, 203.0.113.0/24 203.0.113.1"
+	local b="203.0.113.0/24 203.0.113.9, 198.51.100.0/24 198.51.100.1, 10.99.0.0/16 private"
+	local line got i
+	printf '%s\n' " 198.51.100.0/24 198.51.100.1 ,	203.0.113.0/24   203.0.113.1" > $t ||
+		echo "# table A refused"
+	read -r got < $t
+	[ "$got" = "$a" ] || echo "# reads '$got'"
+	read -r got < /proc/sys/net/ipv4/ip_num_domains
+	[ "$got" = 2 ] || echo "# ip_num_domains $got after A"
+	read -r got < /proc/sys/net/ipv4/ip_domain/1/def_router
+	[ "$got" = 203.0.113.1 ] || echo "# ip_domain.1.def_router $got"
+	# A network that stays in the table keeps its path attributes, at its new index too.
+	printf '500\n' > /proc/sys/net/ipv4/ip_domain/1/latency
+	printf '700\n' > /proc/sys/net/ipv4/ip_domain/0/latency
+	printf '%s\n' "$b" > $t || echo "# table B refused"
+	read -r got < $t
+	[ "$got" = "$b" ] || echo "# reads '$got'"
+	read -r got < /proc/sys/net/ipv4/ip_domain/1/latency
+	[ "$got" = 700 ] || echo "# 198.51.100.0/24 (0 -> 1) latency $got, not 700"
+	read -r got < /proc/sys/net/ipv4/ip_domain/0/latency
+	[ "$got" = 500 ] || echo "# 203.0.113.0/24 (1 -> 0) latency $got, not 500"
+	read -r got < /proc/sys/net/ipv4/ip_domain/2/latency
+	[ "$got" = 0 ] || echo "# the new 10.99.0.0/16 has latency $got, not 0 (unknown)"
+	got=
+	while IFS= read -r line; do
+		case $line in "ipv4 "*) got="$got|$line" ;; esac
+	done < /proc/net/sitemh
+	[ "$got" = "|ipv4 0 203.0.113.0/24 203.0.113.9 0 0 0 0|ipv4 1 198.51.100.0/24 198.51.100.1 0 0 0 0|ipv4 2 10.99.0.0/16 private 0 0 0 0" ] ||
+		echo "# /proc/net/sitemh: $got"
+	# IPv6, a link-local router with its interface, a private domain.
+	printf '%s\n' "2001:db8:1::/48 fe80::1%sm0,2001:db8:2::/48 2001:db8:2::1, fd00::/8" > $t6 ||
+		echo "# IPv6 table refused"
+	read -r got < $t6
+	[ "$got" = "2001:db8:1::/48 fe80::1%sm0, 2001:db8:2::/48 2001:db8:2::1, fd00::/8 private" ] ||
+		echo "# IPv6 reads '$got'"
+	# Count, then a table with unwritten domains; then empty.
+	printf '3\n' > /proc/sys/net/ipv4/ip_num_domains
+	printf '4\n' > /proc/sys/net/ipv4/ip_num_domains
+	read -r got < $t
+	[ "$got" = "$b, -" ] || echo "# with an unwritten domain: '$got'"
+	printf '\n' > $t || echo "# the empty table refused"
+	read -r got < /proc/sys/net/ipv4/ip_num_domains
+	[ "$got" = 0 ] || echo "# ip_num_domains $got after the empty table"
+	[ -e /proc/sys/net/ipv4/ip_domain/0 ] && echo "# ip_domain.0 still there"
+	# A reader never sees half of a change: 200 writes alternating two tables.
+	(for i in $(seq 100); do printf '%s\n' "$a" > $t; printf '%s\n' "$b" > $t; done) &
+	for i in $(seq 300); do
+		read -r got < $t
+		case $got in "$a" | "$b" | "") ;; *) echo "# a reader saw '$got'"; break ;; esac
+	done
+	wait
+	echo "# table checks done"
+}
+
+test_domain_table() {
+	local rc=0 ns out
+	setup_ns ns || rc=1
+	ip -n "$ns" link add sm0 type dummy && ip -n "$ns" link set sm0 up || rc=1
+	out=$(ip netns exec "$ns" bash -c "$(declare -f table_in_ns); table_in_ns" 2>&1)
+	echo "$out"
+	[ "$out" = "# table checks done" ] || rc=1
+	out=$(ip netns exec "$ns" setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+		bash -c 'printf "10.0.0.0/8\n" > /proc/sys/net/ipv4/ip_domain_table' 2>&1)
+	echo "$out" | grep -q "Operation not permitted" || { echo "# without CAP_NET_ADMIN: $out"; rc=1; }
+	# The alternating writes left table B.
+	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 3 ] || rc=1
+	log_test $rc "ip_domain_table: a whole table in one write, read back, attributes kept, needs CAP_NET_ADMIN"
+}
+
 test_needs_net_admin() {
 	local rc=0 ns out
 	setup_ns ns || rc=1
@@ -195,6 +284,7 @@ load_module || { log_test 1 "module loads"; exit $ksft_fail; }
 run_case test_nodes_follow_count
 run_case test_value_formats
 run_case test_bad_writes
+run_case test_domain_table
 run_case test_needs_net_admin
 run_case test_sysctl_d_file
 run_cleanup

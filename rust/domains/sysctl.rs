@@ -6,6 +6,15 @@
 #![forbid(unsafe_code)]
 
 use super::*;
+use crate::{
+    ffi::sysctl::TEXT_MAX,
+    logic::domain::{
+        has_duplicate,
+        same_network,
+        table_entries,
+        TableError, //
+    },
+};
 
 /// Why an address write was refused, for the log line.
 pub(super) fn reason(e: AddrError) -> &'static str {
@@ -192,6 +201,11 @@ impl<F: Family> TextKnob for DomainKnob<F> {
     }
 }
 
+/// Text of a write as a log line shows it.
+fn shown(piece: &[u8]) -> &str {
+    core::str::from_utf8(piece).unwrap_or("<not UTF-8>")
+}
+
 /// A decimal number, 0..=999999999.
 pub(super) fn parse_u32(text: &[u8]) -> Option<u32> {
     parse_decimal(text)
@@ -210,14 +224,18 @@ pub(super) enum FamilyField {
     /// `ip_path_probe_ms`: how long address selection waits for its echo probes; 0 turns
     /// probing off (configured latencies rank instead).
     ProbeMs,
+    /// `ip_domain_table`: the whole table in one write, applied atomically (what a DHCP
+    /// hook or `sitemhctl` needs: no moment with half a table).
+    Table,
 }
 
 impl FamilyField {
-    const ALL: [FamilyField; 4] = [
+    const ALL: [FamilyField; 5] = [
         FamilyField::NumDomains,
         FamilyField::UseHomeAddr,
         FamilyField::HomeAddr,
         FamilyField::ProbeMs,
+        FamilyField::Table,
     ];
 
     pub(super) fn proc_name(self) -> &'static CStr {
@@ -226,12 +244,17 @@ impl FamilyField {
             FamilyField::UseHomeAddr => c"ip_use_homeaddr",
             FamilyField::HomeAddr => c"ip_home_addr",
             FamilyField::ProbeMs => c"ip_path_probe_ms",
+            FamilyField::Table => c"ip_domain_table",
         }
     }
 }
 
 /// Longest echo-probe wait: selection blocks its caller meanwhile.
 pub(super) const MAX_PROBE_MS: u32 = 10_000;
+
+/// The text buffer of `ip_domain_table`: 16 entries of an IPv6 prefix, a link-local router
+/// with an interface name and the separators take about 1.7 KiB.
+const TABLE_TEXT_MAX: usize = 2048;
 
 /// A knob of a family directory.
 pub(crate) struct FamilyKnob<F: Family> {
@@ -288,8 +311,16 @@ impl<F: Family> TextKnob for FamilyKnob<F> {
                 None => Ok(()),
             },
             FamilyField::ProbeMs => write!(out, "{}", config.probe_ms),
+            FamilyField::Table => self.show_table(&config, out),
         };
         written.map_err(|_| EOVERFLOW)
+    }
+
+    fn max_len(&self) -> usize {
+        match self.field {
+            FamilyField::Table => TABLE_TEXT_MAX,
+            _ => TEXT_MAX,
+        }
     }
 
     fn store(&self, text: &[u8]) -> Result {
@@ -335,7 +366,85 @@ impl<F: Family> TextKnob for FamilyKnob<F> {
                 }),
                 _ => Err(self.refuse(text, "not a wait in milliseconds (0..=10000)")),
             },
+            FamilyField::Table => {
+                let (table, count) = self.parse_table(text)?;
+                self.state.set_table(&table[..count])
+            }
         }
+    }
+}
+
+impl<F: Family> FamilyKnob<F> {
+    /// `ip_domain_table` as it reads: `PREFIX/LEN ROUTER` per domain, joined by `, `;
+    /// `private` for no router, `-` for a domain whose `net_addr` is not written yet.
+    fn show_table(&self, config: &Config<F>, out: &mut FixedBuf<'_>) -> core::fmt::Result {
+        for (index, domain) in config.domains[..config.count].iter().enumerate() {
+            if index > 0 {
+                out.write_str(", ")?;
+            }
+            let Some(addr) = domain.net_addr() else {
+                out.write_str("-")?;
+                continue;
+            };
+            F::write_addr(out, addr)?;
+            write!(out, "/{} ", domain.prefix_len())?;
+            match domain.def_router() {
+                None => out.write_str("private")?,
+                Some(router) => {
+                    F::write_addr(out, router.addr)?;
+                    if router.ifindex != 0 {
+                        netdev::with_ifname(self.state.net.get(), router.ifindex, |name| {
+                            let name = name.and_then(|n| core::str::from_utf8(n).ok());
+                            write!(out, "%{}", name.unwrap_or("?"))
+                        })?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses a whole `ip_domain_table` write; any bad entry refuses all of it.
+    fn parse_table(&self, text: &[u8]) -> Result<([DomainConfig<F::Addr>; MAX_DOMAINS], usize)> {
+        let net = self.state.net.get();
+        let mut table = [DomainConfig::EMPTY; MAX_DOMAINS];
+        let mut count = 0;
+        for entry in table_entries(text) {
+            let entry = entry.map_err(|e| self.refuse(text, e.reason()))?;
+            let refused = |why: &str| {
+                if crate::ffi::net::net_ratelimit() {
+                    pr_warn!(
+                        "{}.ip_domain_table: refusing entry {}{}: {}\n",
+                        F::SYSCTL,
+                        shown(entry.addr),
+                        shown(entry.mask),
+                        why
+                    );
+                }
+                EINVAL
+            };
+            let slot = table.get_mut(count).ok_or(EINVAL)?;
+            let len = F::parse_mask(entry.mask).map_err(|e| refused(reason(e)))?;
+            let addr = F::parse_addr(entry.addr).map_err(|e| refused(reason(e)))?;
+            slot.set_prefix_len(len).map_err(|e| refused(reason(e)))?;
+            slot.set_net_addr(addr).map_err(|e| refused(reason(e)))?;
+            if let Some(router) = entry.router {
+                let router = F::parse_router(net, router).map_err(|e| {
+                    if e == ENODEV {
+                        refused("no such interface");
+                        e
+                    } else {
+                        refused("not a router address (link-local needs %interface)")
+                    }
+                })?;
+                slot.set_def_router(router);
+            }
+            count += 1;
+        }
+        if has_duplicate(&table[..count]) {
+            return Err(self.refuse(text, TableError::Duplicate.reason()));
+        }
+        Ok((table, count))
     }
 }
 
@@ -373,6 +482,59 @@ impl<F: Family> FamilyState<F> {
             // Removing a node waits for its handlers, which take `config` only.
             nodes.truncate(count);
         }
+        Ok(())
+    }
+
+    /// Replaces the whole table with `table` in one published change: the nodes
+    /// `ip_domain.<n>` then exist for exactly its entries. A network that stays in the table
+    /// keeps its path attributes, and its counters if it keeps its index. On error nothing
+    /// changes.
+    pub(super) fn set_table(self: &Arc<Self>, table: &[DomainConfig<F::Addr>]) -> Result {
+        let count = table.len();
+        if count > MAX_DOMAINS {
+            return Err(EINVAL);
+        }
+        let mut nodes = self.nodes.lock();
+        let current = nodes.len();
+        if count > current {
+            let mut added = KVec::with_capacity(count - current, GFP_KERNEL)?;
+            for index in current..count {
+                added.push(self.register_node(index)?, GFP_KERNEL)?;
+            }
+            nodes.reserve(added.len(), GFP_KERNEL)?;
+            for node in added {
+                nodes.push(node, GFP_KERNEL)?;
+            }
+        }
+        let mut changed = [false; MAX_DOMAINS];
+        let published = self.update(|config| {
+            let old = *config;
+            for (index, changed) in changed.iter_mut().enumerate() {
+                let next = table.get(index).copied().unwrap_or(DomainConfig::EMPTY);
+                // The path attributes describe the provider's path: they follow the network
+                // to its new index. Counters are per index: they restart where it moved.
+                let was = old.domains[..old.count]
+                    .iter()
+                    .position(|d| same_network(d, &next));
+                config.paths[index] = was.map_or(PathAttrs::UNKNOWN, |was| old.paths[was]);
+                *changed = was != Some(index);
+                config.domains[index] = next;
+            }
+            config.count = count;
+            Ok(())
+        });
+        if let Err(e) = published {
+            // The new nodes go again: nothing changed.
+            nodes.truncate(current);
+            return Err(e);
+        }
+        for (index, changed) in changed.iter().enumerate() {
+            if *changed {
+                self.counters.reset(index);
+            }
+        }
+        // Removing a node waits for its handlers, which take `config` only.
+        nodes.truncate(count);
         Ok(())
     }
 

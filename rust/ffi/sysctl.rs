@@ -16,7 +16,8 @@ use crate::logic::text::{
     FixedBuf, //
 };
 
-/// The longest value a knob reads or takes: an IPv6 address with `%ifname` fits easily.
+/// The longest value a knob reads or takes, unless it says otherwise: an IPv6 address with
+/// `%ifname` fits easily.
 pub(crate) const TEXT_MAX: usize = 128;
 
 /// A sysctl knob whose value is text.
@@ -28,6 +29,12 @@ pub(crate) trait TextKnob: Send + Sync {
     /// Applies `text` (without surrounding white space). An error goes back to the writer
     /// as its errno and must leave the value unchanged.
     fn store(&self, text: &[u8]) -> Result;
+
+    /// The size of the knob's text buffer, its terminating NUL included: text this long or
+    /// longer is refused. A whole table takes more than [`TEXT_MAX`].
+    fn max_len(&self) -> usize {
+        TEXT_MAX
+    }
 }
 
 /// A table of text knobs registered under one `/proc/sys` directory of one namespace.
@@ -66,7 +73,7 @@ impl<K: TextKnob> NetSysctlText<K> {
             table.push(
                 bindings::ctl_table {
                     procname: name.as_char_ptr(),
-                    maxlen: TEXT_MAX as c_int,
+                    maxlen: c_int::try_from(knob.max_len()).map_err(|_| EINVAL)?,
                     mode: 0o644,
                     proc_handler: Some(text_handler::<K>),
                     extra1: core::ptr::from_ref(knob).cast_mut().cast(),
@@ -126,12 +133,21 @@ unsafe extern "C" fn text_handler<K: TextKnob>(
     // SAFETY: the entry is ours, so `extra1` points to a `K` that the registration keeps
     // alive until it unregisters, which waits for this handler to return.
     let knob = unsafe { &*(*ctl).extra1.cast::<K>() };
-    let mut text = [0u8; TEXT_MAX];
+    let max = knob.max_len();
+    // On the heap: a table's text is too big for a kernel stack. Handlers run in process
+    // context, where the allocation may sleep.
+    let mut text = match KVec::from_elem(0u8, max, GFP_KERNEL) {
+        Ok(text) => text,
+        Err(_) => return ENOMEM.to_errno(),
+    };
+    let Ok(maxlen) = c_int::try_from(max) else {
+        return EINVAL.to_errno();
+    };
     let scratch = bindings::ctl_table {
         // SAFETY: `ctl` is a valid entry (see above).
         procname: unsafe { (*ctl).procname },
         data: text.as_mut_ptr().cast(),
-        maxlen: TEXT_MAX as c_int,
+        maxlen,
         mode: 0o644,
         ..Default::default()
     };
@@ -147,7 +163,7 @@ unsafe extern "C" fn text_handler<K: TextKnob>(
         }
         // Longer text than a knob takes is refused, not cut to a maybe-valid prefix.
         // SAFETY: `lenp` is valid for reads (handler contract).
-        if unsafe { *lenp } >= TEXT_MAX {
+        if unsafe { *lenp } >= max {
             return EINVAL.to_errno();
         }
         // SAFETY: `scratch` describes `text`, a writable buffer of `maxlen` bytes, and the
@@ -156,7 +172,7 @@ unsafe extern "C" fn text_handler<K: TextKnob>(
         if ret != 0 {
             return ret;
         }
-        let len = text.iter().position(|&c| c == 0).unwrap_or(TEXT_MAX);
+        let len = text.iter().position(|&c| c == 0).unwrap_or(max);
         return match knob.store(trim(&text[..len])) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
@@ -165,7 +181,7 @@ unsafe extern "C" fn text_handler<K: TextKnob>(
 
     // Keep the last byte for the terminating NUL that `proc_dostring` expects.
     let shown = {
-        let mut out = FixedBuf::new(&mut text[..TEXT_MAX - 1]);
+        let mut out = FixedBuf::new(&mut text[..max.saturating_sub(1)]);
         knob.show(&mut out).map(|()| out.len())
     };
     if let Err(e) = shown {

@@ -252,6 +252,102 @@ fn prefix_len<B: Bits>(domain: &Option<Domain<B>>) -> u8 {
     domain.as_ref().map_or(0, |d| d.prefix.prefix_len())
 }
 
+/// One entry of an `ip_domain_table` write, as text: `PREFIX/LEN [ROUTER]`, where ROUTER is
+/// an address of the family (link-local with `%ifname`) or `private`. The family parses
+/// the pieces; this only cuts them out, so that it stays free of the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TableEntryText<'a> {
+    /// The network address.
+    pub(crate) addr: &'a [u8],
+    /// The mask as `/N`, the form `net_mask` also takes.
+    pub(crate) mask: &'a [u8],
+    /// The router; `None` for a private domain (`private` or nothing).
+    pub(crate) router: Option<&'a [u8]>,
+}
+
+/// Why an `ip_domain_table` write was refused, for the log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TableError {
+    /// An entry with no `/N` after its address, an empty entry, or one with more than a
+    /// prefix and a router.
+    Malformed,
+    /// More than [`MAX_DOMAINS`] entries.
+    TooMany,
+    /// Two entries with the same prefix: a table that says two things about one network.
+    Duplicate,
+}
+
+impl TableError {
+    /// The reason as the log line gives it.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            TableError::Malformed => "an entry is not \"PREFIX/LEN [ROUTER|private]\"",
+            TableError::TooMany => "more than 16 domains",
+            TableError::Duplicate => "two entries with the same prefix",
+        }
+    }
+}
+
+/// The entries of an `ip_domain_table` write: separated by commas, tokens by white space
+/// (a sysctl write ends at its first newline, so the text is one line). Empty text is an empty table; an empty entry (two commas, a
+/// trailing comma) is malformed, so that a cut-off list is not taken for a shorter one.
+pub(crate) fn table_entries(
+    text: &[u8],
+) -> impl Iterator<Item = Result<TableEntryText<'_>, TableError>> {
+    let text = crate::logic::text::trim(text);
+    let mut parts = (!text.is_empty()).then(|| text.split(|&c| c == b','));
+    let mut count = 0usize;
+    core::iter::from_fn(move || {
+        let part = parts.as_mut()?.next()?;
+        count += 1;
+        if count > MAX_DOMAINS {
+            parts = None;
+            return Some(Err(TableError::TooMany));
+        }
+        Some(table_entry(part))
+    })
+}
+
+fn table_entry(part: &[u8]) -> Result<TableEntryText<'_>, TableError> {
+    let mut tokens = part
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|t| !t.is_empty());
+    let prefix = tokens.next().ok_or(TableError::Malformed)?;
+    let router = tokens.next();
+    if tokens.next().is_some() {
+        return Err(TableError::Malformed);
+    }
+    let slash = prefix
+        .iter()
+        .position(|&c| c == b'/')
+        .ok_or(TableError::Malformed)?;
+    let (addr, mask) = prefix.split_at(slash);
+    if addr.is_empty() || mask.len() < 2 {
+        return Err(TableError::Malformed);
+    }
+    Ok(TableEntryText {
+        addr,
+        mask,
+        router: router.filter(|r| *r != b"private"),
+    })
+}
+
+/// Whether two configured domains of `table` have the same prefix.
+pub(crate) fn has_duplicate<B: Bits>(table: &[DomainConfig<B>]) -> bool {
+    table.iter().enumerate().any(|(i, a)| {
+        a.net_addr.is_some()
+            && table[..i]
+                .iter()
+                .any(|b| b.net_addr == a.net_addr && b.prefix_len == a.prefix_len)
+    })
+}
+
+/// Whether `a` and `b` describe the same network (unwritten addresses never do): the path
+/// attributes configured for a domain stay with it across a table write that keeps it.
+pub(crate) fn same_network<B: Bits>(a: &DomainConfig<B>, b: &DomainConfig<B>) -> bool {
+    a.net_addr.is_some() && a.net_addr == b.net_addr && a.prefix_len == b.prefix_len
+}
+
 /// Named checks shared by the host tests and the KUnit suite `sitemh_domain`.
 #[cfg(any(test, CONFIG_KUNIT))]
 pub(crate) mod vectors {
@@ -263,6 +359,7 @@ pub(crate) mod vectors {
             crate::logic::gather_checks!([$($rest),*] $($then)* domain {
                 draft_forwarding_rule,
                 longest_prefix_wins,
+                table_text_is_cut_into_entries,
             });
         };
     }
@@ -313,6 +410,72 @@ pub(crate) mod vectors {
             || t.domain_of(0x0a02_0203).map(|d| d.index) != Some(0)
         {
             return Err("an address in another domain than its longest prefix's");
+        }
+        Ok(())
+    }
+
+    /// `ip_domain_table` text: entries, private ones, and the refusals.
+    pub(crate) fn table_text_is_cut_into_entries() -> Result<(), &'static str> {
+        let mut entries = table_entries(
+            b" 198.51.100.0/24 198.51.100.129,\n10.99.0.0/16 private , 10.1.0.0/16\n",
+        );
+        let first = entries
+            .next()
+            .ok_or("no first entry")?
+            .map_err(|_| "first refused")?;
+        if first.addr != b"198.51.100.0"
+            || first.mask != b"/24"
+            || first.router != Some(b"198.51.100.129".as_slice())
+        {
+            return Err("the first entry cut wrongly");
+        }
+        for _ in 0..2 {
+            let private = entries
+                .next()
+                .ok_or("a private entry missing")?
+                .map_err(|_| "refused")?;
+            if private.router.is_some() {
+                return Err("a private entry has a router");
+            }
+        }
+        if entries.next().is_some() || table_entries(b"  \n").next().is_some() {
+            return Err("entries after the last, or in empty text");
+        }
+        for bad in [
+            &b"10.0.0.0/8,"[..],
+            b"10.0.0.0",
+            b"10.0.0.0/ 1.2.3.4",
+            b"/8 1.1.1.1",
+            b"10.0.0.0/8 1.1.1.1 x",
+            b",",
+        ] {
+            if !table_entries(bad).any(|e| e == Err(TableError::Malformed)) {
+                return Err("a malformed table accepted");
+            }
+        }
+        let mut seventeen = [0u8; 17 * 11];
+        for entry in seventeen.chunks_mut(11) {
+            entry.copy_from_slice(b"10.0.0.0/8,");
+        }
+        let seventeen = &seventeen[..17 * 11 - 1];
+        if table_entries(seventeen)
+            .filter(|e| *e == Err(TableError::TooMany))
+            .count()
+            != 1
+            || table_entries(seventeen).count() != 17
+        {
+            return Err("17 entries not refused once, at the 17th");
+        }
+        let twice = [config(0x0a00_0000, 8, 1)?, config(0x0a00_0000, 8, 2)?];
+        let apart = [config(0x0a00_0000, 8, 1)?, config(0x0a00_0000, 9, 2)?];
+        if !has_duplicate(&twice) || has_duplicate(&apart) {
+            return Err("duplicate prefixes not told from different ones");
+        }
+        if !same_network(&twice[0], &twice[1])
+            || same_network(&apart[0], &apart[1])
+            || same_network(&DomainConfig::<u32>::EMPTY, &DomainConfig::EMPTY)
+        {
+            return Err("same_network wrong");
         }
         Ok(())
     }
