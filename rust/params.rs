@@ -8,6 +8,11 @@
 
 use kernel::prelude::*;
 
+/// Whether the events' "own" group hears anything (module parameter `events_own`).
+pub(crate) fn events_own() -> bool {
+    crate::module_parameters::events_own.value()
+}
+
 /// The ICMP type of link-failure messages (module parameter `icmp_type`).
 pub(crate) fn icmp_type() -> u8 {
     crate::module_parameters::icmp_type.value()

@@ -54,6 +54,10 @@ module! {
             default: 200,
             description: "ICMPv6 type of the IPv6 link-failure messages: an informational type (RFC 4443: 200, the default, is for private experimentation). Must be above 161, the kernel's own highest informational type",
         },
+        events_own: bool {
+            default: true,
+            description: "Whether the generic netlink group \"own\" tells unprivileged listeners of events about their own sockets (connections moved and failed back); 0: nothing goes to it, only CAP_NET_ADMIN listeners of the group \"events\" hear anything",
+        },
         stacking_layout: u8 {
             default: 0,
             description: "Layout of the IPv4 address-stacking option 144: 0, a length octet after the code and the stacking type in the first reserved octet (RFC 791: routers step over it); 1, the draft's figures (code, stacking type, two reserved octets: RFC 791 routers drop types 0 and 1)",
@@ -72,6 +76,9 @@ struct Sitemh {
     #[pin]
     served: ServedNetState<SocketOptionsV4, SocketOptionsV6>,
     long_wq: ffi::work::LongWorkqueue,
+    /// The generic netlink family of events: registered first and gone last, so that no
+    /// namespace announces while it is not there.
+    events: ffi::events::Family,
 }
 
 impl kernel::InPlaceModule for Sitemh {
@@ -84,6 +91,7 @@ impl kernel::InPlaceModule for Sitemh {
             );
             params::check()?;
             Ok(try_pin_init!(Self {
+                events: ffi::events::Family::register()?,
                 long_wq: ffi::work::LongWorkqueue::create()?,
                 served <- ServedNetState::register(sockopts::SO_BASE, sockopts::SO_END, module),
             }))

@@ -37,7 +37,7 @@ functions='net_generic
 types='netdev_cmd sitemh_route_cache nf_hook_ops nf_hook_state nf_hookfn nf_hook_ops_type
 	iphdr.* ipv6hdr.* rtable nf_sockopt_ops sitemh_local_addr netdev_notifier_info
 	sitemh_aead sitemh_ticker sitemh_reroute sitemh_dev_change sitemh_netdev_watch
-	sitemh_netdev_fn sitemh_long_work
+	sitemh_netdev_fn sitemh_long_work sitemh_event sitemh_event_addr sitemh_event_type sitemh_attr
 	sitemh_addr_pair.* sitemh_rank_info sitemh_ranked_pair.* sitemh_pairs.* sitemh_srcaddrs.*
 	sitemh_careof.* sitemh_lfroutes.* sitemh_seqparam'
 # The UAPI header's constants (option numbers, limits, codes).

@@ -76,9 +76,45 @@ flap() {
 	restore_uplink
 }
 
+# has_event FILE EVENT KEY=VALUE...: FILE (sitemh_events.py's output) has a line of EVENT
+# with all those fields.
+has_event() {
+	local file=$1 event=$2
+	shift 2
+	awk -v want="$*" -v event="$event" '
+		$1 == event {
+			n = split(want, w, " "); ok = 1
+			for (i = 1; i <= n; i++) { found = 0; for (j = 2; j <= NF; j++) if ($j == w[i]) found = 1; if (!found) ok = 0 }
+			if (ok) { hit = 1; exit }
+		}
+		END { exit !hit }' "$file"
+}
+
+# listen_events NS FILE [ARGS...]: sitemh_events.py in NS, into FILE, until the case ends.
+listen_events() {
+	local ns=$1 file=$2
+	shift 2
+	ip netns exec "$ns" "$@" timeout 150 python3 "$here/sitemh_events.py" ${group:+--group $group} \
+		>"$file" 2>&1 &
+	defer kill $!
+}
+
 test_flapping_and_failback() {
-	local rc=0 before_h1
+	local rc=0 before_h1 ev_h ev_ce1 ev_own ev_other f
 	before_h1=$(count "$ce1" up h1)
+	# Events (generic netlink family sitemh): all of H's and CE1's, and the "own" group as
+	# the connection's owner (root) and as another user.
+	ev_h=$(mktemp) ev_ce1=$(mktemp) ev_own=$(mktemp) ev_other=$(mktemp)
+	defer rm -f "$ev_h" "$ev_ce1" "$ev_own" "$ev_other"
+	listen_events "$h" "$ev_h"
+	listen_events "$ce1" "$ev_ce1"
+	group=own listen_events "$h" "$ev_own"
+	group=own listen_events "$h" "$ev_other" setpriv --reuid=65534 --regid=65534 --clear-groups
+	# Four Python start-ups on one TCG vCPU take a while.
+	for f in "$ev_h" "$ev_ce1" "$ev_own" "$ev_other"; do
+		busywait 60000 grep -q '^listening' "$f" ||
+			{ echo "# a listener did not start: $(tr '\n' ' ' <"$f")"; rc=1; }
+	done
 	# Damping longer than the flaps' spacing (which TCG stretches). The transfer lasts
 	# 27 s so that the flaps (which TCG can stretch to 10 s) and the failback_ms after the
 	# last one both fit inside it.
@@ -98,6 +134,34 @@ test_flapping_and_failback() {
 	# The default again for the cases after this one.
 	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=2000 || rc=1
 	log_test $rc "flapping uplink: moved away once, back once after failback_ms, byte-exact"
+	rc=0
+	events_of_flapping || rc=1
+	log_test $rc "events: notices sent and heard, domains down and up, the connection moved and back; own group for the owner only"
+}
+
+# What the listeners of test_flapping_and_failback heard.
+events_of_flapping() {
+	local rc=0
+	nap 0.5
+	check has_event "$ev_ce1" notice_sent family=2 code=1 gateway=192.0.2.2 || rc=1
+	check has_event "$ev_ce1" notice_sent family=2 code=5 gateway=192.0.2.2 || rc=1
+	check has_event "$ev_h" notice_received family=2 code=1 gateway=192.0.2.2 || rc=1
+	check has_event "$ev_h" domain_down family=2 domain=0 || rc=1
+	check has_event "$ev_h" domain_up family=2 domain=0 || rc=1
+	check has_event "$ev_h" conn_moved family=2 proto=6 laddr=$H1 faddr=$X1 \
+		old_saddr=$H1 new_saddr=$H2 uid=0 || rc=1
+	check has_event "$ev_h" conn_failed_back family=2 proto=6 laddr=$H1 new_saddr=$H1 \
+		new_daddr=$X1 uid=0 || rc=1
+	# The owner's own group: its connection's moves, nothing else; another user: nothing.
+	check has_event "$ev_own" conn_moved laddr=$H1 new_saddr=$H2 || rc=1
+	check has_event "$ev_own" conn_failed_back laddr=$H1 new_saddr=$H1 || rc=1
+	check [ "$(grep -cv '^listening\|^conn_' "$ev_own")" -eq 0 ] || rc=1
+	check [ "$(grep -cv '^listening' "$ev_other")" -eq 0 ] || rc=1
+	# All events need CAP_NET_ADMIN.
+	check [ "$(ip netns exec "$h" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		timeout 20 python3 "$here/sitemh_events.py")" = "join events: EPERM" ] || rc=1
+	[ $rc -eq 0 ] || for f in "$ev_ce1" "$ev_h" "$ev_own" "$ev_other"; do sed 's/^/# event: /' "$f"; done
+	return $rc
 }
 
 # Issue 16: notices lost at random on the way to H do not stop the failover: a registered

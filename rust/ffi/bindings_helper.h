@@ -25,6 +25,7 @@
 #include "../../include/uapi/linux/sitemh.h"
 
 #include "glue.h"
+#include "glue_events.h"
 #include "glue_probe.h"
 #include "glue_route.h"
 #include "glue_sock.h"

@@ -8,6 +8,7 @@
 
 pub(crate) mod bindings;
 pub(crate) mod crypto;
+pub(crate) mod events;
 pub(crate) mod inet;
 pub(crate) mod net;
 pub(crate) mod netdev;

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::*;
+use crate::ffi::events;
 
 impl<F: StackPath> Home<F> {
     /// Sends the binding errors that are due.
@@ -128,10 +129,17 @@ impl<F: StackPath> Home<F> {
         let _writer = self.writers.lock();
         {
             let mut bindings = self.bindings.lock();
+            let now = now_ms();
+            bindings.expire_with(now, |home, careof| {
+                self.announce_binding(false, home, careof)
+            });
             if forget {
-                bindings.forget(home);
-            } else {
-                bindings.learn(home, careof, now_ms());
+                if let Some(was) = bindings.careof_of(home) {
+                    bindings.forget(home);
+                    self.announce_binding(false, home, was);
+                }
+            } else if bindings.learn(home, careof, now) {
+                self.announce_binding(true, home, careof);
             }
             self.bound.store(bindings.len() as u32, Ordering::Relaxed);
         }
@@ -231,16 +239,37 @@ impl<F: StackPath> Home<F> {
             return Err("it names an address of this node as its home");
         }
         let mut bindings = self.bindings.lock();
-        bindings
+        let now = now_ms();
+        bindings.expire_with(now, |home, careof| {
+            self.announce_binding(false, home, careof)
+        });
+        let changed = bindings
             .learn_authenticated(
                 update.home,
                 update.careof,
-                now_ms(),
+                now,
                 update.timestamp_ms,
                 u64::from(update.lifetime_s) * 1000,
             )
             .map_err(|_| "a replay: no newer than the last update taken")?;
+        if changed {
+            self.announce_binding(true, update.home, update.careof);
+        }
         self.bound.store(bindings.len() as u32, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Announces a binding learned (or moved to another care-of address) or gone: lapsed
+    /// (noticed at the next update or configuration) or forgotten by configuration.
+    fn announce_binding(&self, learned: bool, home: F::Addr, careof: F::Addr) {
+        let kind = if learned {
+            events::Kind::BindingLearned
+        } else {
+            events::Kind::BindingExpired
+        };
+        events::Event::new::<F::Addr>(kind)
+            .addr(events::Addr::Home, home)
+            .addr(events::Addr::CareOf, careof)
+            .announce(self.net.get());
     }
 }

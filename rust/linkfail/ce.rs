@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::*;
+use crate::ffi::events;
 
 /// A queued solicitation, if any: the host, our address it asked, the interface it came on.
 type QueuedSolicitation<A> = Option<(A, A, i32)>;
@@ -392,6 +393,12 @@ impl LinkFail {
                 }
                 Ok(()) => {
                     self.sent.fetch_add(1, Ordering::Relaxed);
+                    // Its first copy, per interface; the repetitions are not news.
+                    events::Event::new::<u32>(events::Kind::NoticeSent)
+                        .code(code)
+                        .addr(events::Addr::Gateway, gateway)
+                        .ifindex(ifindex)
+                        .announce(self.net.get());
                 }
                 Err(e) if net_ratelimit() => {
                     pr_warn!(

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 use super::*;
+use crate::ffi::events;
 use crate::logic::{
     announce::Hearing,
     linkfail::WireError,
@@ -87,6 +88,19 @@ pub(super) fn concerned_domains<F: Family>(
     Ok(matched)
 }
 
+/// Announces the domains whose marks changed from `before` to `after` (bit per domain).
+fn announce_marks<A: WireAddr>(net: &Net, before: u32, after: u32) {
+    for index in 0..MAX_DOMAINS as u8 {
+        let bit = 1u32 << index;
+        let kind = match (before & bit != 0, after & bit != 0) {
+            (false, true) => events::Kind::DomainDown,
+            (true, false) => events::Kind::DomainUp,
+            _ => continue,
+        };
+        events::Event::new::<A>(kind).domain(index).announce(net);
+    }
+}
+
 /// What the host role keeps per family: the notices heard, the domains they mark down, and
 /// the routers to ask for their state.
 #[pin_data]
@@ -139,7 +153,7 @@ impl<A: WireAddr + Copy + Eq + Unpin> HostSide<A> {
     /// The domains down now by the notices heard; `down` and `lapse_ms` cache them until
     /// the next mark lapses. A lapse is logged: the CE that marked them stopped refreshing
     /// its failure (a lost restoration notice, or the CE itself gone).
-    pub(super) fn current_marks(&self, family: &str) -> u32 {
+    pub(super) fn current_marks(&self, family: &str, net: &Net) -> u32 {
         let now = now_ms();
         if now < self.lapse_ms.load(Ordering::Relaxed) {
             return self.down.load(Ordering::Relaxed);
@@ -158,6 +172,7 @@ impl<A: WireAddr + Copy + Eq + Unpin> HostSide<A> {
                 before & !after
             );
         }
+        announce_marks::<A>(net, before, after);
         after
     }
 
@@ -432,12 +447,12 @@ impl HostFamily for V6 {
 impl LinkFail {
     /// IPv4 domains that notices marked down, bit per domain number.
     pub(crate) fn down_mask(&self) -> u32 {
-        self.host4.current_marks("IPv4")
+        self.host4.current_marks("IPv4", self.net.get())
     }
 
     /// IPv6 domains that notices marked down, bit per domain number.
     pub(crate) fn down6_mask(&self) -> u32 {
-        self.host6.current_marks("IPv6")
+        self.host6.current_marks("IPv6", self.net.get())
     }
 
     /// The host role: asks the default routers of the `v4` and `v6` domains for the state
@@ -636,8 +651,17 @@ impl LinkFail {
                 return Verdict::Drop(EINVAL);
             }
             Order::Repeat => host.repeated.fetch_add(1, Ordering::Relaxed),
-            Order::New => host.received.fetch_add(1, Ordering::Relaxed),
+            Order::New => {
+                events::Event::new::<F::Addr>(events::Kind::NoticeReceived)
+                    .code(code)
+                    .addr(events::Addr::Router, src)
+                    .addr(events::Addr::Gateway, gateway)
+                    .ifindex(iif)
+                    .announce(self.net.get());
+                host.received.fetch_add(1, Ordering::Relaxed)
+            }
         };
+        announce_marks::<F::Addr>(self.net.get(), hearing.before, hearing.after);
         F::relay(self, src, iif, message);
         if hearing.before != hearing.after {
             noticed();

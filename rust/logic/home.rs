@@ -234,16 +234,31 @@ impl<A: HomeAddr, const N: usize> BindingCache<A, N> {
 
     /// Drops the bindings that lapsed by `now`; returns how many are left.
     pub(crate) fn expire(&mut self, now: u64) -> usize {
+        self.expire_with(now, |_, _| {})
+    }
+
+    /// Drops the bindings that lapsed by `now`, telling `dropped` each (home, care-of);
+    /// returns how many are left.
+    pub(crate) fn expire_with(&mut self, now: u64, mut dropped: impl FnMut(A, A)) -> usize {
         let mut i = 0;
         while i < self.len {
             if self.entries[i].live(now) {
                 i += 1;
             } else {
+                dropped(self.entries[i].home, self.entries[i].careof);
                 self.len -= 1;
                 self.entries.swap(i, self.len);
             }
         }
         self.len
+    }
+
+    /// The care-of address bound to `home`, lapsed or not.
+    pub(crate) fn careof_of(&self, home: A) -> Option<A> {
+        self.entries[..self.len]
+            .iter()
+            .find(|b| b.home == home)
+            .map(|b| b.careof)
     }
 
     fn bind(&mut self, home: A, careof: A, now: u64, expires: u64, stamp: u64) -> bool {

@@ -305,7 +305,12 @@ impl<B: WireAddr> Conn<B> {
 
     /// The (local, peer) pair on the wire.
     pub(crate) fn current(&self) -> (B, B) {
-        self.in_use
+        self.pair_of(self.in_use)
+    }
+
+    /// The (local, peer) pair of route `in_use` (`None`: the tuple's own pair).
+    pub(crate) fn pair_of(&self, in_use: Option<u8>) -> (B, B) {
+        in_use
             .and_then(|r| self.route(r))
             .unwrap_or((self.tuple.laddr, self.tuple.faddr))
     }

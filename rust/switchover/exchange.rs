@@ -8,6 +8,8 @@
 
 use core::ops::Range;
 
+use crate::ffi::events;
+
 use super::*;
 
 impl Drop for Sealer {
@@ -458,7 +460,7 @@ impl<F: SwitchFamily> Switchover<F> {
             Err(Some(why)) => return self.refuse(src, why),
         }
         if t.conn.in_use != before {
-            self.switched(t, chores);
+            self.switched(t, before, chores);
         }
     }
 
@@ -589,9 +591,32 @@ impl<F: SwitchFamily> Switchover<F> {
         }
     }
 
-    pub(super) fn switched(&self, t: &Tracked<F::Addr>, chores: &mut Chores<F::Addr>) {
+    /// `t` moved from route `before` to the one in use now: counted, its socket kicked,
+    /// and announced (to the owner's own listeners too).
+    pub(super) fn switched(
+        &self,
+        t: &Tracked<F::Addr>,
+        before: Option<u8>,
+        chores: &mut Chores<F::Addr>,
+    ) {
         self.counters.switched.fetch_add(1, Ordering::Relaxed);
         chores.kick(t.sock.clone());
+        let (old_local, old_peer) = t.conn.pair_of(before);
+        let (new_local, new_peer) = t.conn.current();
+        let own = t.conn.tuple;
+        let kind = if t.conn.in_use.is_none() {
+            events::Kind::ConnFailedBack
+        } else {
+            events::Kind::ConnMoved
+        };
+        events::Event::new::<F::Addr>(kind)
+            .tuple(own.proto, own.laddr, own.lport, own.faddr, own.fport)
+            .addr(events::Addr::OldSaddr, old_local)
+            .addr(events::Addr::OldDaddr, old_peer)
+            .addr(events::Addr::NewSaddr, new_local)
+            .addr(events::Addr::NewDaddr, new_peer)
+            .owner(t.uid)
+            .announce(self.net.get());
         if net_ratelimit() {
             let (local, peer) = t.conn.current();
             pr_info!(

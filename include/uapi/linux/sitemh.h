@@ -359,4 +359,72 @@ struct sitemh_seqparam {
 	__u8 exported[SITEMH_EXPORTER_LEN];
 };
 
+/*
+ * Events: the generic netlink family SITEMH_GENL_NAME (version 1) announces, per network
+ * namespace, what changed: link notices sent and accepted, domains marked down and up,
+ * connections moved and failed back, bindings learned and expired, domains learned from
+ * router advertisements and lapsed. Messages are SITEMH_CMD_EVENT with the attributes
+ * below (SITEMH_A_EVENT always; the others as the event has them). Addresses are in
+ * network byte order, 4 octets for AF_INET and 16 for AF_INET6 (SITEMH_A_FAMILY).
+ *
+ * Multicast groups:
+ *   SITEMH_GENL_MCGRP_EVENTS ("events"): every event of the namespace; joining needs
+ *     CAP_NET_ADMIN over the namespace.
+ *   SITEMH_GENL_MCGRP_OWN ("own"): only the events about sockets of the listener's own
+ *     user (connections moved and failed back); anyone may join. The module parameter
+ *     events_own=0 (root of the initial namespace) turns it off: nothing is sent on it.
+ */
+#define SITEMH_GENL_NAME		"sitemh"
+#define SITEMH_GENL_VERSION		1
+#define SITEMH_GENL_MCGRP_EVENTS	"events"
+#define SITEMH_GENL_MCGRP_OWN		"own"
+
+enum sitemh_genl_cmd {
+	SITEMH_CMD_UNSPEC,
+	SITEMH_CMD_EVENT,
+	__SITEMH_CMD_MAX,
+};
+
+enum sitemh_event_type {
+	SITEMH_EVENT_UNSPEC,
+	SITEMH_EVENT_NOTICE_SENT,	/* a CE sent a notice: CODE, GATEWAY, IFINDEX */
+	SITEMH_EVENT_NOTICE_RECEIVED,	/* a host accepted a new one: CODE, ROUTER, GATEWAY */
+	SITEMH_EVENT_DOMAIN_DOWN,	/* a notice marked DOMAIN down */
+	SITEMH_EVENT_DOMAIN_UP,		/* its mark went (restored, or lapsed) */
+	SITEMH_EVENT_CONN_MOVED,	/* PROTO, LADDR, LPORT, FADDR, FPORT, OLD_*, NEW_*, UID */
+	SITEMH_EVENT_CONN_FAILED_BACK,	/* the same, back on the socket's own pair */
+	SITEMH_EVENT_BINDING_LEARNED,	/* HOME, CAREOF */
+	SITEMH_EVENT_BINDING_EXPIRED,	/* HOME, CAREOF */
+	SITEMH_EVENT_DOMAIN_LEARNED,	/* PREFIX, PREFIX_LEN, ROUTER, IFINDEX */
+	SITEMH_EVENT_DOMAIN_EXPIRED,	/* PREFIX, PREFIX_LEN, ROUTER, IFINDEX */
+	__SITEMH_EVENT_MAX,
+};
+
+enum sitemh_attr {
+	SITEMH_A_UNSPEC,
+	SITEMH_A_EVENT,		/* u8: enum sitemh_event_type */
+	SITEMH_A_FAMILY,	/* u8: AF_INET or AF_INET6 */
+	SITEMH_A_CODE,		/* u8: the notice's ICMP code */
+	SITEMH_A_DOMAIN,	/* u8: the domain's index (ip_domain.<n>) */
+	SITEMH_A_ROUTER,	/* address: the notice's sender, a learned domain's router */
+	SITEMH_A_GATEWAY,	/* address: the notice's gateway field (PE or failed CE) */
+	SITEMH_A_IFINDEX,	/* u32 */
+	SITEMH_A_PROTO,		/* u8: IPPROTO_TCP or IPPROTO_UDP */
+	SITEMH_A_LADDR,		/* address: the socket's own local address */
+	SITEMH_A_LPORT,		/* u16, host byte order */
+	SITEMH_A_FADDR,		/* address: the socket's own peer address */
+	SITEMH_A_FPORT,		/* u16, host byte order */
+	SITEMH_A_OLD_SADDR,	/* address: the pair the connection used before */
+	SITEMH_A_OLD_DADDR,
+	SITEMH_A_NEW_SADDR,	/* address: the pair it uses now */
+	SITEMH_A_NEW_DADDR,
+	SITEMH_A_UID,		/* u32: the socket's owner, as the namespace's user sees it */
+	SITEMH_A_HOME,		/* address: a binding's home address */
+	SITEMH_A_CAREOF,	/* address: its care-of address */
+	SITEMH_A_PREFIX,	/* address: a learned domain's network */
+	SITEMH_A_PREFIX_LEN,	/* u8 */
+	__SITEMH_A_MAX,
+};
+#define SITEMH_A_MAX (__SITEMH_A_MAX - 1)
+
 #endif /* _UAPI_LINUX_SITEMH_H */
