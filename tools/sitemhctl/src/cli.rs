@@ -120,7 +120,9 @@ pub fn parse(args: &[String]) -> Result<(Options, Command), Error> {
 
 fn set_family(opts: &mut Options, family: Family) -> Result<(), Error> {
     if opts.family.is_some_and(|f| f != family) {
-        return Err(Error::Usage("options \"-4\" and \"-6\" exclude each other".into()));
+        return Err(Error::Usage(
+            "options \"-4\" and \"-6\" exclude each other".into(),
+        ));
     }
     opts.family = Some(family);
     Ok(())
@@ -144,8 +146,12 @@ fn show(words: &[String]) -> Result<Command, Error> {
     let names: Vec<&str> = Section::ALL.iter().map(|s| s.name()).collect();
     let mut sections = Vec::new();
     for w in words {
-        let name = pick(w, &names)
-            .ok_or_else(|| Error::Usage(format!("\"{w}\" is not a section of show ({})", names.join(", "))))?;
+        let name = pick(w, &names).ok_or_else(|| {
+            Error::Usage(format!(
+                "\"{w}\" is not a section of show ({})",
+                names.join(", ")
+            ))
+        })?;
         let section = Section::ALL
             .into_iter()
             .find(|s| s.name() == name)
@@ -165,13 +171,24 @@ fn prefix_arg(word: Option<&String>, cmd: &str) -> Result<Prefix, Error> {
 }
 
 /// `via ROUTER` or `private` (or nothing, with `optional`: private).
-fn router_args(words: &[String], family: Family, cmd: &str, optional: bool) -> Result<Router, Error> {
-    let usage = || Error::Usage(format!("\"domain {cmd}\" takes \"via ROUTER\" or \"private\" after the prefix"));
+fn router_args(
+    words: &[String],
+    family: Family,
+    cmd: &str,
+    optional: bool,
+) -> Result<Router, Error> {
+    let usage = || {
+        Error::Usage(format!(
+            "\"domain {cmd}\" takes \"via ROUTER\" or \"private\" after the prefix"
+        ))
+    };
     match words {
         [] if optional => Ok(Router::Private),
         [w] if w == "private" => Ok(Router::Private),
         [via, r] if via == "via" => parse_router(r, family).map_err(Error::Failed),
-        [via] if via == "via" => Err(Error::Usage(format!("\"via\" in \"domain {cmd}\" needs a router address"))),
+        [via] if via == "via" => Err(Error::Usage(format!(
+            "\"via\" in \"domain {cmd}\" needs a router address"
+        ))),
         _ => Err(usage()),
     }
 }
@@ -182,10 +199,17 @@ fn domain(words: &[String]) -> Result<DomainCmd, Error> {
     };
     let rest = &words[1..];
     let no_more = |n: usize, name: &str| match rest.get(n) {
-        Some(extra) => Err(Error::Usage(format!("unexpected \"{extra}\" in \"domain {name}\""))),
+        Some(extra) => Err(Error::Usage(format!(
+            "unexpected \"{extra}\" in \"domain {name}\""
+        ))),
         None => Ok(()),
     };
-    match pick(cmd, &["show", "list", "add", "del", "delete", "set", "change", "flush"]) {
+    match pick(
+        cmd,
+        &[
+            "show", "list", "add", "del", "delete", "set", "change", "flush",
+        ],
+    ) {
         Some("show" | "list") => {
             no_more(0, "show")?;
             Ok(DomainCmd::Show)
@@ -209,7 +233,9 @@ fn domain(words: &[String]) -> Result<DomainCmd, Error> {
             no_more(0, "flush")?;
             Ok(DomainCmd::Flush)
         }
-        _ => Err(Error::Usage(format!("command \"{cmd}\" of \"domain\" is unknown"))),
+        _ => Err(Error::Usage(format!(
+            "command \"{cmd}\" of \"domain\" is unknown"
+        ))),
     }
 }
 
@@ -237,7 +263,11 @@ fn pairs(words: &[String]) -> Result<Command, Error> {
                     Error::Usage(format!("argument \"{v}\" is wrong: a TOS is 0..255"))
                 })?);
             }
-            other => return Err(Error::Usage(format!("unexpected \"{other}\" after \"pairs {host}\""))),
+            other => {
+                return Err(Error::Usage(format!(
+                    "unexpected \"{other}\" after \"pairs {host}\""
+                )))
+            }
         }
     }
     Ok(Command::Pairs {
@@ -266,7 +296,12 @@ mod tests {
         assert_eq!(cmd("sh d"), Command::Show(vec![Section::Domains]));
         assert_eq!(
             cmd("s hooks ce connections bindings"),
-            Command::Show(vec![Section::Hooks, Section::Ce, Section::Connections, Section::Bindings])
+            Command::Show(vec![
+                Section::Hooks,
+                Section::Ce,
+                Section::Connections,
+                Section::Bindings
+            ])
         );
         assert_eq!(p("show nonsense").unwrap_err().exit_code(), 255);
     }
@@ -290,7 +325,9 @@ mod tests {
 
     #[test]
     fn domain_commands() {
-        let Command::Domain(DomainCmd::Add(e)) = cmd("domain add 198.51.100.0/24 via 198.51.100.129") else {
+        let Command::Domain(DomainCmd::Add(e)) =
+            cmd("domain add 198.51.100.0/24 via 198.51.100.129")
+        else {
             panic!()
         };
         assert_eq!(e.to_string(), "198.51.100.0/24 198.51.100.129");
@@ -302,8 +339,14 @@ mod tests {
             panic!()
         };
         assert_eq!(e.router, Router::Private);
-        assert!(matches!(cmd("domain del 10.99.0.0/16"), Command::Domain(DomainCmd::Del(_))));
-        assert!(matches!(cmd("domain delete 10.99.0.0/16"), Command::Domain(DomainCmd::Del(_))));
+        assert!(matches!(
+            cmd("domain del 10.99.0.0/16"),
+            Command::Domain(DomainCmd::Del(_))
+        ));
+        assert!(matches!(
+            cmd("domain delete 10.99.0.0/16"),
+            Command::Domain(DomainCmd::Del(_))
+        ));
         assert_eq!(cmd("domain flush"), Command::Domain(DomainCmd::Flush));
         assert_eq!(cmd("domain"), Command::Domain(DomainCmd::Show));
         assert_eq!(cmd("domain list"), Command::Domain(DomainCmd::Show));

@@ -152,7 +152,10 @@ mod tests {
         o.push("a", Json::Arr(vec![Json::Bool(true), Json::Null]));
         o.push("e", Json::Arr(vec![]));
         o.push("o", Json::obj());
-        assert_eq!(o.render(false), r#"{"n":3,"s":"x","a":[true,null],"e":[],"o":{}}"#);
+        assert_eq!(
+            o.render(false),
+            r#"{"n":3,"s":"x","a":[true,null],"e":[],"o":{}}"#
+        );
         assert_eq!(
             o.render(true),
             "{\n  \"n\": 3,\n  \"s\": \"x\",\n  \"a\": [\n    true,\n    null\n  ],\n  \"e\": [],\n  \"o\": {}\n}"

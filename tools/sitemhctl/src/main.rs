@@ -8,7 +8,10 @@
 
 mod cli;
 mod error;
-#[expect(unsafe_code, reason = "getsockopt/setsockopt, which std does not offer")]
+#[expect(
+    unsafe_code,
+    reason = "getsockopt/setsockopt, which std does not offer"
+)]
 mod ffi;
 mod json;
 mod pairs;
@@ -71,13 +74,21 @@ an unknown %IFNAME); 255 the command line is wrong. Errors go to stderr as
 
 /// The files to read: below `--root` or `SITEMHCTL_ROOT` (fixture trees), else `/`.
 fn files(opts: &Options) -> Files {
-    match opts.root.clone().or_else(|| std::env::var("SITEMHCTL_ROOT").ok()) {
+    match opts
+        .root
+        .clone()
+        .or_else(|| std::env::var("SITEMHCTL_ROOT").ok())
+    {
         Some(root) if !root.is_empty() => Files::new(root),
         _ => Files::new("/"),
     }
 }
 
-fn family_allowed(opts: &Options, family: Family, prefix: &impl std::fmt::Display) -> Result<(), Error> {
+fn family_allowed(
+    opts: &Options,
+    family: Family,
+    prefix: &impl std::fmt::Display,
+) -> Result<(), Error> {
     match opts.family {
         Some(f) if f != family => Err(Error::Failed(format!(
             "{prefix} is an {} prefix, but -{} was given",
@@ -116,7 +127,9 @@ fn edit_table(files: &Files, family: Family, edit: &Edit) -> Result<Vec<Entry>, 
         for (name, value) in attrs {
             if let Some(v) = value.filter(|&v| v != 0) {
                 files.write_attr(family, j, &name, v).map_err(|e| {
-                    Error::Kernel(format!("the table was written, but not domain {j}'s path attributes: {e}"))
+                    Error::Kernel(format!(
+                        "the table was written, but not domain {j}'s path attributes: {e}"
+                    ))
                 })?;
             }
         }

@@ -97,8 +97,12 @@ fn addr_bytes(addr: &IpAddr) -> Vec<u8> {
 
 fn addr_from(family: Family, bytes: &[u8]) -> Option<IpAddr> {
     match family {
-        Family::V4 => <[u8; 4]>::try_from(bytes).ok().map(|b| IpAddr::V4(Ipv4Addr::from(b))),
-        Family::V6 => <[u8; 16]>::try_from(bytes).ok().map(|b| IpAddr::V6(Ipv6Addr::from(b))),
+        Family::V4 => <[u8; 4]>::try_from(bytes)
+            .ok()
+            .map(|b| IpAddr::V4(Ipv4Addr::from(b))),
+        Family::V6 => <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|b| IpAddr::V6(Ipv6Addr::from(b))),
     }
 }
 
@@ -137,7 +141,9 @@ pub fn decode(family: Family, buf: &[u8], len: usize) -> Result<Answer, String> 
     let mut pairs = Vec::with_capacity(npairs);
     for i in 0..npairs {
         let at = l.header + i * l.pair;
-        let src = buf.get(at..at + l.addr_len).and_then(|b| addr_from(family, b));
+        let src = buf
+            .get(at..at + l.addr_len)
+            .and_then(|b| addr_from(family, b));
         let dst = buf
             .get(at + l.addr_len..at + 2 * l.addr_len)
             .and_then(|b| addr_from(family, b));
@@ -213,10 +219,19 @@ fn rank(family: Family, dsts: &[IpAddr], tos: Option<u8>) -> Result<Answer, Erro
         Family::V4 => ("0.0.0.0:0", IPPROTO_IP),
         Family::V6 => ("[::]:0", IPPROTO_IPV6),
     };
-    let sock = UdpSocket::bind(bind)
-        .map_err(|e| Error::Failed(format!("cannot open an {} socket: {}", family.name(), errno_text(&e))))?;
+    let sock = UdpSocket::bind(bind).map_err(|e| {
+        Error::Failed(format!(
+            "cannot open an {} socket: {}",
+            family.name(),
+            errno_text(&e)
+        ))
+    })?;
     if let Some(tos) = tos {
-        let name = if family == Family::V4 { IP_TOS } else { IPV6_TCLASS };
+        let name = if family == Family::V4 {
+            IP_TOS
+        } else {
+            IPV6_TCLASS
+        };
         crate::ffi::set_int_option(&sock, level, name, i32::from(tos))
             .map_err(|e| Error::kernel("setting the TOS", &e))?;
     }
@@ -296,7 +311,10 @@ pub fn render(out: &mut Output, host: &str, family: Family, answer: &Answer, tab
     }
     let mut f = Json::obj();
     f.push("service", Json::str(service));
-    f.push("keys", Json::Arr(keys.iter().map(|k| Json::str(*k)).collect()));
+    f.push(
+        "keys",
+        Json::Arr(keys.iter().map(|k| Json::str(*k)).collect()),
+    );
     f.push("available", Json::Num(u64::from(answer.available)));
     f.push("pairs", Json::Arr(list));
     out.json.push(family.name(), f);
@@ -304,7 +322,12 @@ pub fn render(out: &mut Output, host: &str, family: Family, answer: &Answer, tab
 
 /// `pairs HOST [tos TOS]`, for the families HOST has addresses of (and `families`
 /// allows).
-pub fn pairs(files: &Files, host: &str, tos: Option<u8>, families: &[Family]) -> Result<Output, Error> {
+pub fn pairs(
+    files: &Files,
+    host: &str,
+    tos: Option<u8>,
+    families: &[Family],
+) -> Result<Output, Error> {
     let mut out = Output {
         text: String::new(),
         json: Json::obj(),
@@ -361,8 +384,14 @@ mod tests {
     #[test]
     fn layouts_match_the_uapi_header() {
         // sizeof(struct sitemh_pairs) 80, sitemh_ranked_pair 32; the IPv6 ones 272, 56.
-        assert_eq!((layout(Family::V4).header, layout(Family::V4).pair), (80, 32));
-        assert_eq!((layout(Family::V6).header, layout(Family::V6).pair), (272, 56));
+        assert_eq!(
+            (layout(Family::V4).header, layout(Family::V4).pair),
+            (80, 32)
+        );
+        assert_eq!(
+            (layout(Family::V6).header, layout(Family::V6).pair),
+            (272, 56)
+        );
     }
 
     #[test]
@@ -380,7 +409,12 @@ mod tests {
     fn answers_decode_in_order_with_their_weights() {
         for (family, s1, s2, d) in [
             (Family::V4, "198.51.100.10", "203.0.113.10", "192.0.2.200"),
-            (Family::V6, "2001:db8:1::10", "2001:db8:2::10", "2001:db8:ff::200"),
+            (
+                Family::V6,
+                "2001:db8:1::10",
+                "2001:db8:2::10",
+                "2001:db8:ff::200",
+            ),
         ] {
             let pairs = vec![
                 Ranked {
@@ -435,14 +469,24 @@ mod tests {
             json: Json::obj(),
         };
         render(&mut out, "x", Family::V4, &answer, &table);
-        assert!(out.text.contains("service best-effort, ranked by bandwidth then hops"), "{}", out.text);
         assert!(
-            out.text.contains("1: 203.0.113.10 -> 192.0.2.200 domain 1 bandwidth 7 hops 2 latency_us 9 down"),
+            out.text
+                .contains("service best-effort, ranked by bandwidth then hops"),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.text.contains(
+                "1: 203.0.113.10 -> 192.0.2.200 domain 1 bandwidth 7 hops 2 latency_us 9 down"
+            ),
             "{}",
             out.text
         );
         let j = out.json.render(false);
-        assert!(j.contains(r#""rank":1,"src":"203.0.113.10","dst":"192.0.2.200","domain":1"#), "{j}");
+        assert!(
+            j.contains(r#""rank":1,"src":"203.0.113.10","dst":"192.0.2.200","domain":1"#),
+            "{j}"
+        );
         assert!(j.contains(r#""measured":false,"down":true"#), "{j}");
     }
 

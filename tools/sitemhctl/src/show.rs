@@ -195,7 +195,11 @@ fn domain_text(out: &mut String, d: &Domain) {
 }
 
 /// The domains of `families`, as text and JSON (`{"ipv4": [...], "ipv6": [...]}`).
-pub fn domains_section(files: &Files, status: &Status, families: &[Family]) -> Result<Output, Error> {
+pub fn domains_section(
+    files: &Files,
+    status: &Status,
+    families: &[Family],
+) -> Result<Output, Error> {
     let mut text = String::new();
     let mut json = Json::obj();
     for &family in families {
@@ -210,7 +214,10 @@ pub fn domains_section(files: &Files, status: &Status, families: &[Family]) -> R
         for d in &list {
             domain_text(&mut text, d);
         }
-        json.push(family.name(), Json::Arr(list.iter().map(domain_json).collect()));
+        json.push(
+            family.name(),
+            Json::Arr(list.iter().map(domain_json).collect()),
+        );
     }
     Ok(Output { text, json })
 }
@@ -221,7 +228,10 @@ fn knobs_out(knobs: &[(String, String)]) -> (Json, String) {
     let mut text = Vec::new();
     for (k, v) in knobs {
         json.push(k, value_json(v));
-        text.push(format!("{k} {}", if v.is_empty() { "-" } else { v.as_str() }));
+        text.push(format!(
+            "{k} {}",
+            if v.is_empty() { "-" } else { v.as_str() }
+        ));
     }
     (json, text.join(" "))
 }
@@ -329,7 +339,11 @@ fn other_section(status: &Status) -> Option<Output> {
         .collect();
     let mut text = String::new();
     let mut json = Json::obj();
-    for r in status.records.iter().filter(|r| !shown.contains(&r.name.as_str())) {
+    for r in status
+        .records
+        .iter()
+        .filter(|r| !shown.contains(&r.name.as_str()))
+    {
         record_line(&mut text, r);
         json.push(&r.name, r.to_json());
     }

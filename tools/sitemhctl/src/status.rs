@@ -188,7 +188,7 @@ pub fn parse(text: &str) -> Result<Status, String> {
             continue;
         }
         let rest = &words[1..];
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err(format!(
                 "line {}: \"{first}\" has a key without a value",
                 n + 1
@@ -271,7 +271,11 @@ hooks ip:output ip:forward ip6:output
         let s = parse(SAMPLE).unwrap();
         assert_eq!(
             s.hooks,
-            Some(vec!["ip:output".into(), "ip:forward".into(), "ip6:output".into()])
+            Some(vec![
+                "ip:output".into(),
+                "ip:forward".into(),
+                "ip6:output".into()
+            ])
         );
         let s = parse("hooks -\n").unwrap();
         assert_eq!(s.hooks, Some(vec![]));

@@ -56,14 +56,19 @@ impl Files {
         match fs::read_to_string(self.path(rel)) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Failed(format!("cannot read /{rel}: {}", errno_text(&e)))),
+            Err(e) => Err(Error::Failed(format!(
+                "cannot read /{rel}: {}",
+                errno_text(&e)
+            ))),
         }
     }
 
     /// Reads a sysctl of a family, trimmed; `None` if it does not exist.
     pub fn knob(&self, family: Family, name: &str) -> Result<Option<String>, Error> {
         let rel = format!("{}/{name}", Self::sysctl(family));
-        Ok(self.read(&rel)?.map(|t| t.trim_end_matches('\n').to_string()))
+        Ok(self
+            .read(&rel)?
+            .map(|t| t.trim_end_matches('\n').to_string()))
     }
 
     /// `/proc/net/sitemh`, parsed; an error if the module is not loaded.
@@ -120,7 +125,11 @@ impl Files {
     }
 
     /// The path attributes of domain `index` (absent files read as `None`).
-    pub fn path_attrs(&self, family: Family, index: usize) -> Result<Vec<(String, Option<u64>)>, Error> {
+    pub fn path_attrs(
+        &self,
+        family: Family,
+        index: usize,
+    ) -> Result<Vec<(String, Option<u64>)>, Error> {
         let mut attrs = Vec::new();
         for name in PATH_ATTRS {
             let value = self.knob(family, &format!("ip_domain/{index}/{name}"))?;
@@ -130,9 +139,18 @@ impl Files {
     }
 
     /// Writes one path attribute of domain `index`.
-    pub fn write_attr(&self, family: Family, index: usize, name: &str, value: u64) -> Result<(), Error> {
+    pub fn write_attr(
+        &self,
+        family: Family,
+        index: usize,
+        name: &str,
+        value: u64,
+    ) -> Result<(), Error> {
         let rel = format!("{}/ip_domain/{index}/{name}", Self::sysctl(family));
-        let what = format!("writing {}", Self::sysctl_name(family, &format!("ip_domain/{index}/{name}")));
+        let what = format!(
+            "writing {}",
+            Self::sysctl_name(family, &format!("ip_domain/{index}/{name}"))
+        );
         let mut file = fs::OpenOptions::new()
             .write(true)
             .open(self.path(&rel))
@@ -148,11 +166,17 @@ impl Files {
         let entries = match fs::read_dir(self.path(&rel)) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::Failed(format!("cannot read /{rel}: {}", errno_text(&e)))),
+            Err(e) => {
+                return Err(Error::Failed(format!(
+                    "cannot read /{rel}: {}",
+                    errno_text(&e)
+                )))
+            }
         };
         let mut knobs = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| Error::Failed(format!("cannot read /{rel}: {}", errno_text(&e))))?;
+            let entry = entry
+                .map_err(|e| Error::Failed(format!("cannot read /{rel}: {}", errno_text(&e))))?;
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };

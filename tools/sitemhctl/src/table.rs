@@ -73,7 +73,9 @@ impl Prefix {
             (IpAddr::V4(p), IpAddr::V4(a)) => {
                 mask_bits(u128::from(u32::from(*a)), self.len, 32) == u128::from(u32::from(p))
             }
-            (IpAddr::V6(p), IpAddr::V6(a)) => mask_bits(u128::from(*a), self.len, 128) == u128::from(p),
+            (IpAddr::V6(p), IpAddr::V6(a)) => {
+                mask_bits(u128::from(*a), self.len, 128) == u128::from(p)
+            }
             _ => false,
         }
     }
@@ -200,9 +202,9 @@ fn valid_ifname(name: &str) -> bool {
         && name.len() < 16
         && name != "."
         && name != ".."
-        && !name
-            .bytes()
-            .any(|c| c == b'/' || c == b',' || c == b'%' || c == b':' || c.is_ascii_whitespace() || c < 0x20)
+        && !name.bytes().any(|c| {
+            c == b'/' || c == b',' || c == b'%' || c == b':' || c.is_ascii_whitespace() || c < 0x20
+        })
 }
 
 /// Parses a router for a domain of `family`: an address (IPv6: optionally `%ifname`,
@@ -233,9 +235,9 @@ pub fn parse_router(text: &str, family: Family) -> Result<Router, String> {
         (IpAddr::V4(_), Some(_)) => Err(format!(
             "router {text}: only an IPv6 router takes %interface"
         )),
-        (_, Some(ifname)) if !valid_ifname(ifname) => {
-            Err(format!("router {text}: \"{ifname}\" is not an interface name"))
-        }
+        (_, Some(ifname)) if !valid_ifname(ifname) => Err(format!(
+            "router {text}: \"{ifname}\" is not an interface name"
+        )),
         (IpAddr::V6(a), None) if (a.segments()[0] & 0xffc0) == 0xfe80 => Err(format!(
             "router {text} is link-local: give its interface as {text}%IFNAME"
         )),
@@ -413,19 +415,31 @@ mod tests {
 
     #[test]
     fn routers_parse_per_family() {
-        assert_eq!(parse_router("private", Family::V4).unwrap(), Router::Private);
-        assert_eq!(parse_router("0.0.0.0", Family::V4).unwrap(), Router::Private);
+        assert_eq!(
+            parse_router("private", Family::V4).unwrap(),
+            Router::Private
+        );
+        assert_eq!(
+            parse_router("0.0.0.0", Family::V4).unwrap(),
+            Router::Private
+        );
         assert_eq!(parse_router("::", Family::V6).unwrap(), Router::Private);
         assert_eq!(
-            parse_router("198.51.100.129", Family::V4).unwrap().to_string(),
+            parse_router("198.51.100.129", Family::V4)
+                .unwrap()
+                .to_string(),
             "198.51.100.129"
         );
         assert_eq!(
-            parse_router("fe80::c1%eth1", Family::V6).unwrap().to_string(),
+            parse_router("fe80::c1%eth1", Family::V6)
+                .unwrap()
+                .to_string(),
             "fe80::c1%eth1"
         );
         assert_eq!(
-            parse_router("2001:db8::1%eth1", Family::V6).unwrap().to_string(),
+            parse_router("2001:db8::1%eth1", Family::V6)
+                .unwrap()
+                .to_string(),
             "2001:db8::1%eth1"
         );
     }
@@ -540,6 +554,8 @@ mod tests {
         let p = parse_prefix("2001:db8:1::/48").unwrap();
         assert!(p.contains(&parse_addr("2001:db8:1:ffff::1").unwrap()));
         assert!(!p.contains(&parse_addr("2001:db8:2::1").unwrap()));
-        assert!(parse_prefix("0.0.0.0/0").unwrap().contains(&parse_addr("1.2.3.4").unwrap()));
+        assert!(parse_prefix("0.0.0.0/0")
+            .unwrap()
+            .contains(&parse_addr("1.2.3.4").unwrap()));
     }
 }
