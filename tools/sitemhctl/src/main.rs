@@ -33,7 +33,6 @@ use sys::Files;
 use table::Edit;
 use table::Entry;
 use table::Family;
-use table::Slot;
 
 const HELP: &str = "\
 Usage: sitemhctl [OPTIONS] OBJECT [COMMAND [ARGS]]
@@ -52,8 +51,9 @@ Usage: sitemhctl [OPTIONS] OBJECT [COMMAND [ARGS]]
       the one of -4/-6). The edit is checked here (syntax, host bits, at most 16,
       no prefix twice) and the whole new table is written to
       net.ipv{4,6}.ip_domain_table in one write, which the module applies at once or
-      not at all. A link-local IPv6 ROUTER needs %IFNAME. Path attributes
-      (ip_domain.N.bandwidth, ...) move with a domain whose index changes.
+      not at all. A link-local IPv6 ROUTER needs %IFNAME. The module keeps a
+      domain's path attributes (ip_domain.N.bandwidth, ...) when its index changes;
+      its counters restart.
   sitemhctl pairs HOST [tos TOS]
       the address pairs the module ranks for HOST (an address, or a name through the
       system resolver), best first, with what the ranking weighed; TOS (or -t TOS)
@@ -99,41 +99,12 @@ fn family_allowed(
     }
 }
 
-/// Where each domain of the new table was in the old one.
-fn old_index(old: &[Slot], entry: &Entry) -> Option<usize> {
-    old.iter()
-        .position(|s| matches!(s, Slot::Set(e) if e.prefix == entry.prefix))
-}
-
-/// Applies `edit` to `family`'s table: read, check, write the whole table at once. The
-/// module keeps path attributes per index whose prefix is unchanged; a domain that moved
-/// to another index gets its attributes written back there.
+/// Applies `edit` to `family`'s table: read, check, write the whole table at once. (The
+/// module moves a domain's path attributes with it when its index changes.)
 fn edit_table(files: &Files, family: Family, edit: &Edit) -> Result<Vec<Entry>, Error> {
     let old = files.table(family)?;
     let new = table::apply(&old, edit).map_err(Error::Failed)?;
-    let mut moved = Vec::new();
-    for (j, entry) in new.iter().enumerate() {
-        if let Some(i) = old_index(&old, entry) {
-            if i != j {
-                let attrs = files.path_attrs(family, i)?;
-                if attrs.iter().any(|(_, v)| v.unwrap_or(0) != 0) {
-                    moved.push((j, attrs));
-                }
-            }
-        }
-    }
     files.write_table(family, &table::format_table(&new))?;
-    for (j, attrs) in moved {
-        for (name, value) in attrs {
-            if let Some(v) = value.filter(|&v| v != 0) {
-                files.write_attr(family, j, &name, v).map_err(|e| {
-                    Error::Kernel(format!(
-                        "the table was written, but not domain {j}'s path attributes: {e}"
-                    ))
-                })?;
-            }
-        }
-    }
     Ok(new)
 }
 

@@ -138,27 +138,6 @@ impl Files {
         Ok(attrs)
     }
 
-    /// Writes one path attribute of domain `index`.
-    pub fn write_attr(
-        &self,
-        family: Family,
-        index: usize,
-        name: &str,
-        value: u64,
-    ) -> Result<(), Error> {
-        let rel = format!("{}/ip_domain/{index}/{name}", Self::sysctl(family));
-        let what = format!(
-            "writing {}",
-            Self::sysctl_name(family, &format!("ip_domain/{index}/{name}"))
-        );
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .open(self.path(&rel))
-            .map_err(|e| Error::kernel(&what, &e))?;
-        file.write_all(format!("{value}\n").as_bytes())
-            .map_err(|e| Error::kernel(&what, &e))
-    }
-
     /// The knobs of a sysctl directory of a family (`sitemh_ce`), sorted by name; empty if
     /// the directory does not exist.
     pub fn knob_dir(&self, family: Family, dir: &str) -> Result<Vec<(String, String)>, Error> {
