@@ -446,17 +446,27 @@ mod tests {
 
     #[test]
     fn rendering_names_service_keys_domain_and_flags() {
-        let pairs = vec![Ranked {
-            src: a("203.0.113.10"),
-            dst: a("192.0.2.200"),
-            bandwidth: 7,
-            hops: 2,
-            latency_us: 9,
-            flags: RANK_DOWN,
-        }];
+        let pairs = vec![
+            Ranked {
+                src: a("203.0.113.10"),
+                dst: a("192.0.2.200"),
+                bandwidth: 7,
+                hops: 2,
+                latency_us: 9,
+                flags: RANK_DOWN,
+            },
+            Ranked {
+                src: a("198.51.100.10"),
+                dst: a("192.0.2.200"),
+                bandwidth: 3,
+                hops: 0,
+                latency_us: 0,
+                flags: RANK_MEASURED,
+            },
+        ];
         let answer = Answer {
             service: 0,
-            available: 1,
+            available: 2,
             pairs,
         };
         let table = crate::table::parse_table(
@@ -478,6 +488,13 @@ mod tests {
         assert!(
             out.text.contains(
                 "1: 203.0.113.10 -> 192.0.2.200 domain 1 bandwidth 7 hops 2 latency_us 9 down"
+            ),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.text.ends_with(
+                "  2: 198.51.100.10 -> 192.0.2.200 domain 0 bandwidth 3 hops 0 latency_us 0 measured\n"
             ),
             "{}",
             out.text
