@@ -27,9 +27,9 @@ endif
 LLVM ?= -$(LLVM_VERSION)
 KMAKE := $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all setup kernel module install lib tools host-test fuzz vm-test check soak demo bench fmt fmt-check clean
+.PHONY: all setup kernel module install lib tools sitemhctl host-test fuzz vm-test check soak demo bench fmt fmt-check clean
 
-all: module lib tools
+all: module lib tools sitemhctl
 
 setup:
 	@scripts/setup.sh
@@ -69,6 +69,12 @@ lib/libsitemh.so: lib/sitemh.o
 tools:
 	@$(MAKE) --no-print-directory -C selftests all
 
+# The operator's tool (Documentation/usage.md, "sitemhctl"): a cargo crate without
+# dependencies, so offline; the binary is tools/sitemhctl/target/release/sitemhctl, where
+# selftests/sitemh_ctl.sh finds it.
+sitemhctl:
+	@cargo build --release --offline --quiet --manifest-path tools/sitemhctl/Cargo.toml
+
 fmt:
 	@rustfmt --edition 2021 rust/sitemh_main.rs rust/host/lib.rs
 
@@ -84,7 +90,7 @@ FUZZ_SECONDS ?= 300
 fuzz: setup
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
-vm-test: module tools
+vm-test: module tools sitemhctl
 	@scripts/vm-run.sh test
 
 check:
@@ -133,5 +139,5 @@ bench: setup fmt-check tools
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
-	@rm -rf rust/host/target rust/fuzz/target lib/*.a lib/*.so
+	@rm -rf rust/host/target rust/fuzz/target tools/sitemhctl/target lib/*.a lib/*.so
 	@$(MAKE) --no-print-directory -C selftests clean

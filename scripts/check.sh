@@ -42,7 +42,7 @@ finish() {
 stage setup scripts/setup.sh
 stage kernel scripts/build-kernel.sh
 stage module make --no-print-directory module
-stage tools make --no-print-directory lib tools
+stage tools make --no-print-directory lib tools sitemhctl
 scripts/host-tests.sh
 scripts/fuzz.sh
 scripts/vm-run.sh test

@@ -13,21 +13,36 @@ if [ -z "${SITEMH_RESULTS:-}" ]; then
 fi
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >> "$SITEMH_RESULTS"; }
 
+# cargo_tests [MANIFEST PREFIX [CARGO-OPTION...]]: one result per cargo test, named
+# PREFIX<test> (default: the module's logic, rust/host, as host:<test>).
 cargo_tests() {
-	local out rc before
-	before=$(grep -c '	host:' "$SITEMH_RESULTS" || true)
-	out=$(cargo test --manifest-path rust/host/Cargo.toml -- --test-threads=2 2>&1)
+	local manifest=${1:-rust/host/Cargo.toml} prefix=${2:-host:} out rc before
+	shift 2 2>/dev/null || shift $#
+	before=$(grep -c "	$prefix" "$SITEMH_RESULTS" || true)
+	out=$(cargo test "$@" --manifest-path "$manifest" -- --test-threads=2 2>&1)
 	rc=$?
 	echo "$out" | sed -nE 's/^test (.*) \.\.\. (ok|FAILED|ignored)$/\2\t\1/p' |
 		while IFS=$'\t' read -r status name; do
 			case $status in ok) status=PASS ;; FAILED) status=FAIL ;; *) status=SKIP ;; esac
-			record "$status" "host:$name"
+			record "$status" "$prefix$name"
 		done
 	if [ $rc -ne 0 ]; then
 		echo "$out" | tail -n 30
-		grep -q '^FAIL	host:' "$SITEMH_RESULTS" || record FAIL host:cargo-test "cargo test exit $rc"
-	elif [ "$(grep -c '	host:' "$SITEMH_RESULTS")" -eq "$before" ]; then
-		record FAIL host:cargo-test "cargo test ran no test"
+		grep -q "^FAIL	$prefix" "$SITEMH_RESULTS" || record FAIL "${prefix}cargo-test" "cargo test exit $rc"
+	elif [ "$(grep -c "	$prefix" "$SITEMH_RESULTS")" -eq "$before" ]; then
+		record FAIL "${prefix}cargo-test" "cargo test ran no test"
+	fi
+}
+
+# The operator's tool (tools/sitemhctl): its unit tests, the built binary against fixture
+# trees (tests/cli.rs), and clippy with warnings as errors.
+sitemhctl_tests() {
+	local manifest=tools/sitemhctl/Cargo.toml why
+	cargo_tests "$manifest" host:sitemhctl: --offline
+	if why=$(cargo clippy --offline --all-targets --manifest-path "$manifest" -- -D warnings 2>&1); then
+		record PASS host:sitemhctl:clippy
+	else
+		record FAIL host:sitemhctl:clippy "$(echo "$why" | grep -m 3 -E '^(error|warning)' | tr '\n' '|')"
 	fi
 }
 
@@ -78,6 +93,7 @@ layering() {
 }
 
 cargo_tests
+sitemhctl_tests
 header_tests
 selftest_config
 layering
