@@ -29,12 +29,16 @@ use crate::{
     },
     hook_user,
     logic::{
-        domain::Router,
+        domain::{
+            DomainConfig,
+            Router, //
+        },
         ipv4, ipv6,
         prefix::{
             AddrError,
             WireAddr, //
         },
+        router_adv::LearnedDomain,
         select::Classify,
         stacking::HomeAddr,
         text::FixedBuf,
@@ -91,6 +95,8 @@ pub(crate) trait Family: Send + Sync + 'static {
     fn write_addr(out: &mut FixedBuf<'_>, addr: Self::Addr) -> core::fmt::Result;
     /// Parses a default router, resolving an interface name if the family has scopes.
     fn parse_router(net: &Net, text: &[u8]) -> Result<Router<Self::Addr>>;
+    /// A domain learned from a router advertisement as a configured one (IPv6 only).
+    fn learned_config(learned: &LearnedDomain) -> Option<DomainConfig<Self::Addr>>;
 
     /// The route to `router` as a known next hop, from `cache` if it holds one.
     fn route_via(net: &Net, cache: &RouteCache, router: Router<Self::Addr>) -> Result<Dst>;
@@ -153,6 +159,10 @@ impl Family for V4 {
     fn parse_router(_net: &Net, text: &[u8]) -> Result<Router<u32>> {
         let addr = ipv4::parse_addr(text).map_err(|_| EINVAL)?;
         Ok(Router { addr, ifindex: 0 })
+    }
+
+    fn learned_config(_learned: &LearnedDomain) -> Option<DomainConfig<u32>> {
+        None
     }
 
     fn route_via(net: &Net, cache: &RouteCache, router: Router<u32>) -> Result<Dst> {
@@ -224,6 +234,17 @@ impl Family for V6 {
             None => 0,
         };
         Ok(Router { addr, ifindex })
+    }
+
+    fn learned_config(learned: &LearnedDomain) -> Option<DomainConfig<u128>> {
+        let mut config = DomainConfig::EMPTY;
+        config.set_prefix_len(learned.prefix.prefix_len()).ok()?;
+        config.set_net_addr(learned.prefix.addr()).ok()?;
+        config.set_def_router(Router {
+            addr: learned.router,
+            ifindex: learned.ifindex,
+        });
+        Some(config)
     }
 
     fn route_via(net: &Net, cache: &RouteCache, router: Router<u128>) -> Result<Dst> {

@@ -34,3 +34,6 @@ pub(crate) const HOME_ADDR_V4: u32 = 6;
 pub(crate) const HOME_ADDR_V6: u32 = 7;
 /// Tracked IPv6 connections.
 pub(crate) const SWITCHOVER_V6: u32 = 8;
+/// IPv6 domains learned from router advertisements (`net.ipv6.sitemh_auto`): RAs are
+/// read at LOCAL_IN.
+pub(crate) const RA_V6: u32 = 9;

@@ -31,7 +31,7 @@ macro_rules! suite {
 
 crate::logic::gather_checks!([ipv4, ipv6] suite!(sitemh_addr, addr;));
 
-crate::logic::gather_checks!([domain] suite!(sitemh_domain, domain;));
+crate::logic::gather_checks!([domain, router_adv] suite!(sitemh_domain, domain;));
 
 crate::logic::gather_checks!([select] suite!(sitemh_select, select;));
 

@@ -149,6 +149,7 @@ impl NetState for SitemhNet {
         this.linkfail.start()?;
         this.home4.start()?;
         this.home6.start()?;
+        this.v6.start()?;
         // The hooks and the notifier call back into the state; the namespace machinery
         // detaches and unregisters them before `stop`, or if something below fails.
         this.packet_hooks.attach_started(started)?;
@@ -164,6 +165,7 @@ impl NetState for SitemhNet {
         self.linkfail.stop();
         self.home4.stop();
         self.home6.stop();
+        self.v6.stop();
         // The per-domain route caches hold routes, and routes hold their devices: they go
         // now, before the namespace's devices are unregistered (pernet `exit` of the
         // devices runs before ours), which would otherwise wait for them for ever. The
@@ -203,6 +205,7 @@ impl ProcShow for SitemhNet {
         );
         self.v4.show(m);
         self.v6.show(m);
+        self.v6.show_learned(m);
         self.linkfail.show(m);
         self.switchover.show(m);
         self.switchover6.show(m);
@@ -273,6 +276,7 @@ impl NetHooks for SitemhNet {
             // IPv6 notices (for IPv6 domains) and IPv6 exchange messages.
             (HookPoint::LocalIn, true) => {
                 wants(hook_user::DOMAINS_V6)
+                    || wants(hook_user::RA_V6)
                     || wants(hook_user::SWITCHOVER_V6)
                     || wants(hook_user::HOME_V6)
                     || wants(hook_user::CE_ROLE)
@@ -296,6 +300,9 @@ impl NetHooks for SitemhNet {
     }
 
     fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        if matches!(point, HookPoint::LocalIn) {
+            self.v6.hear_router_advert(packet);
+        }
         self.dispatch::<V6>(point, packet)
     }
 }

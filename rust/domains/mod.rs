@@ -11,6 +11,14 @@
 
 mod sysctl;
 
+mod router_adv;
+
+use router_adv::{
+    AdvertQueue,
+    AutoFlag,
+    RaCounts, //
+};
+
 use sysctl::DomainKnob;
 pub(crate) use sysctl::FamilyKnob;
 
@@ -23,14 +31,15 @@ use core::{
 };
 
 use kernel::{
-    new_mutex,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     sync::{
         rcu,
         Arc,
-        Mutex, //
+        Mutex,
+        SpinLockIrq, //
     },
 };
 
@@ -53,10 +62,12 @@ use crate::{
             NetSysctlText,
             TextKnob, //
         },
+        work::OwnedTicker,
     },
     hook_user::Hooks,
     logic::{
         domain::{
+            same_network,
             DomainConfig,
             DomainTable,
             MAX_DOMAINS, //
@@ -65,6 +76,7 @@ use crate::{
             AddrError,
             Bits, //
         },
+        router_adv::LearnedDomains,
         select::{
             OutsideCache,
             PathAttrs, //
@@ -150,8 +162,11 @@ pub(crate) struct Snapshot<F: Family> {
 
 impl<F: Family> Snapshot<F> {
     fn new(config: &Config<F>, generation: u64) -> Result<KBox<Self>> {
-        let configs = &config.domains[..config.count];
-        let table = DomainTable::new(configs);
+        let (configs, count) = config.with_learned();
+        let table = DomainTable::new(&configs[..count]);
+        // Learned domains have no configured path attributes.
+        let mut paths = config.paths;
+        paths[config.count..].fill(PathAttrs::UNKNOWN);
         let mut caches: [Option<RouteCache>; MAX_DOMAINS] = Default::default();
         for domain in table.domains() {
             if domain.router.is_some() {
@@ -167,7 +182,7 @@ impl<F: Family> Snapshot<F> {
             Self {
                 table,
                 caches,
-                paths: config.paths,
+                paths,
                 home,
                 own_home: config.home_addr,
                 careof: config.careof_addr,
@@ -208,6 +223,11 @@ struct Config<F: Family> {
     careof_addr: Option<F::Addr>,
     /// `ip_path_probe_ms`.
     probe_ms: u32,
+    /// `sitemh_auto` (IPv6): domains are learned from router advertisements.
+    auto: bool,
+    /// The domains learned (after the configured ones in the table; a configured domain
+    /// of the same network wins).
+    learned: LearnedDomains<MAX_DOMAINS>,
 }
 
 // Not derived: that would ask `F: Copy` of the family marker.
@@ -220,6 +240,31 @@ impl<F: Family> Clone for Config<F> {
 impl<F: Family> Copy for Config<F> {}
 
 impl<F: Family> Config<F> {
+    /// The configured domains, then the learned ones that fit and that no configured
+    /// domain of the same network shadows; how many in all.
+    fn with_learned(&self) -> ([DomainConfig<F::Addr>; MAX_DOMAINS], usize) {
+        let mut all = [DomainConfig::EMPTY; MAX_DOMAINS];
+        all[..self.count].copy_from_slice(&self.domains[..self.count]);
+        let mut count = self.count;
+        for learned in self.learned.iter() {
+            let Some(domain) = F::learned_config(learned) else {
+                continue;
+            };
+            if self.domains[..self.count]
+                .iter()
+                .any(|d| same_network(d, &domain))
+            {
+                continue;
+            }
+            let Some(slot) = all.get_mut(count) else {
+                break;
+            };
+            *slot = domain;
+            count += 1;
+        }
+        (all, count)
+    }
+
     const EMPTY: Self = Self {
         count: 0,
         domains: [DomainConfig::EMPTY; MAX_DOMAINS],
@@ -228,6 +273,8 @@ impl<F: Family> Config<F> {
         home_addr: None,
         careof_addr: None,
         probe_ms: 0,
+        auto: false,
+        learned: LearnedDomains::EMPTY,
     };
 }
 
@@ -255,6 +302,16 @@ pub(crate) struct FamilyState<F: Family> {
     net: crate::ffi::net::NetRef,
     /// The namespace's packet hooks: wanted while this family has a domain.
     hooks: Hooks,
+    /// Router advertisements heard, waiting for the ticker (learning publishes a table,
+    /// which sleeps).
+    #[pin]
+    adverts: SpinLockIrq<AdvertQueue>,
+    /// Learns from them and drops learned domains as they lapse.
+    ticker: OwnedTicker<Self>,
+    /// What learning did, for `/proc/net/sitemh`.
+    pub(crate) ra_counts: RaCounts,
+    /// `sitemh_auto`, for the packet hook.
+    auto: AutoFlag,
 }
 
 impl<F: Family> FamilyState<F> {
@@ -272,6 +329,10 @@ impl<F: Family> FamilyState<F> {
                 counters,
                 net: crate::ffi::net::NetRef::new(net),
                 hooks,
+                adverts <- new_spinlock_irq!(AdvertQueue::default()),
+                ticker: OwnedTicker::new(),
+                ra_counts: RaCounts::default(),
+                auto: AutoFlag::new(false),
             }),
             GFP_KERNEL,
         )

@@ -227,15 +227,18 @@ pub(super) enum FamilyField {
     /// `ip_domain_table`: the whole table in one write, applied atomically (what a DHCP
     /// hook or `sitemhctl` needs: no moment with half a table).
     Table,
+    /// `sitemh_auto` (IPv6 only): domains learned from router advertisements.
+    Auto,
 }
 
 impl FamilyField {
-    const ALL: [FamilyField; 5] = [
+    const ALL: [FamilyField; 6] = [
         FamilyField::NumDomains,
         FamilyField::UseHomeAddr,
         FamilyField::HomeAddr,
         FamilyField::ProbeMs,
         FamilyField::Table,
+        FamilyField::Auto,
     ];
 
     pub(super) fn proc_name(self) -> &'static CStr {
@@ -245,6 +248,7 @@ impl FamilyField {
             FamilyField::HomeAddr => c"ip_home_addr",
             FamilyField::ProbeMs => c"ip_path_probe_ms",
             FamilyField::Table => c"ip_domain_table",
+            FamilyField::Auto => c"sitemh_auto",
         }
     }
 }
@@ -270,6 +274,10 @@ impl<F: Family> FamilyKnob<F> {
     ) -> Result<NetSysctlText<FamilyKnob<F>>> {
         let mut knobs = KVec::with_capacity(FamilyField::ALL.len(), GFP_KERNEL)?;
         for field in FamilyField::ALL {
+            // Router advertisements are IPv6's.
+            if field == FamilyField::Auto && F::AF != kernel::bindings::AF_INET6 as i32 {
+                continue;
+            }
             knobs.push(
                 (
                     field.proc_name(),
@@ -312,6 +320,7 @@ impl<F: Family> TextKnob for FamilyKnob<F> {
             },
             FamilyField::ProbeMs => write!(out, "{}", config.probe_ms),
             FamilyField::Table => self.show_table(&config, out),
+            FamilyField::Auto => write!(out, "{}", u8::from(config.auto)),
         };
         written.map_err(|_| EOVERFLOW)
     }
@@ -369,6 +378,14 @@ impl<F: Family> TextKnob for FamilyKnob<F> {
             FamilyField::Table => {
                 let (table, count) = self.parse_table(text)?;
                 self.state.set_table(&table[..count])
+            }
+            FamilyField::Auto => {
+                let on = match text {
+                    b"0" => false,
+                    b"1" => true,
+                    _ => return Err(self.refuse(text, "not 0 or 1")),
+                };
+                self.state.set_auto(on)
             }
         }
     }

@@ -22,6 +22,8 @@ pub(crate) enum Kind {
     ConnFailedBack = local::sitemh_event_type_SITEMH_EVENT_CONN_FAILED_BACK as u8,
     BindingLearned = local::sitemh_event_type_SITEMH_EVENT_BINDING_LEARNED as u8,
     BindingExpired = local::sitemh_event_type_SITEMH_EVENT_BINDING_EXPIRED as u8,
+    DomainLearned = local::sitemh_event_type_SITEMH_EVENT_DOMAIN_LEARNED as u8,
+    DomainExpired = local::sitemh_event_type_SITEMH_EVENT_DOMAIN_EXPIRED as u8,
 }
 
 /// Which address an event carries (the glue's `enum sitemh_event_addr`).
@@ -35,6 +37,7 @@ pub(crate) enum Addr {
     NewDaddr,
     Home,
     CareOf,
+    Prefix,
 }
 
 impl Addr {
@@ -71,6 +74,10 @@ impl Addr {
             Addr::CareOf => (
                 local::sitemh_event_addr_SITEMH_EVADDR_CAREOF,
                 local::sitemh_attr_SITEMH_A_CAREOF,
+            ),
+            Addr::Prefix => (
+                local::sitemh_event_addr_SITEMH_EVADDR_PREFIX,
+                local::sitemh_attr_SITEMH_A_PREFIX,
             ),
         }
     }
@@ -110,6 +117,12 @@ impl Event {
     pub(crate) fn domain(mut self, index: u8) -> Self {
         self.0.domain = index;
         self.with(local::sitemh_attr_SITEMH_A_DOMAIN)
+    }
+
+    /// A prefix's length (with [`Addr::Prefix`]).
+    pub(crate) fn prefix_len(mut self, len: u8) -> Self {
+        self.0.prefix_len = len;
+        self.with(local::sitemh_attr_SITEMH_A_PREFIX_LEN)
     }
 
     /// An interface.

@@ -1087,3 +1087,18 @@ int sitemh_sock_tuple6(struct sock *sk, u8 *proto, u8 *saddr, u8 *daddr, __be16 
 	release_sock(sk);
 	return err;
 }
+
+bool sitemh_ipv6_accepts_ra(struct net *net, int ifindex)
+{
+	struct net_device *dev;
+	struct inet6_dev *idev;
+	bool accepts = false;
+
+	rcu_read_lock();
+	dev = dev_get_by_index_rcu(net, ifindex);
+	idev = dev ? __in6_dev_get(dev) : NULL;
+	if (idev)
+		accepts = ipv6_accept_ra(idev);
+	rcu_read_unlock();
+	return accepts;
+}

@@ -224,4 +224,8 @@ u64 sitemh_now_ms(void);
 /* Wall-clock time in ns (CLOCK_REALTIME), comparable with packet timestamps. */
 u64 sitemh_real_ns(void);
 
+/* Whether the IPv6 stack takes router advertisements on interface @ifindex of @net (its
+ * accept_ra, and accept_ra=2 when forwarding), as ndisc does. False for no such device. */
+bool sitemh_ipv6_accepts_ra(struct net *net, int ifindex);
+
 #endif /* SITEMH_GLUE_H */

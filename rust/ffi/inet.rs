@@ -249,3 +249,10 @@ pub(crate) fn send_icmp6(
         )
     })
 }
+
+/// Whether the IPv6 stack of `net` takes router advertisements on `ifindex` (its
+/// `accept_ra`, as ndisc reads it).
+pub(crate) fn ipv6_accepts_ra(net: &Net, ifindex: i32) -> bool {
+    // SAFETY: `net` is alive; the glue looks the device up under RCU.
+    unsafe { local::sitemh_ipv6_accepts_ra(net.as_raw(), ifindex) }
+}

@@ -61,6 +61,7 @@ pub(crate) mod prefix;
 pub(crate) mod probe;
 pub(crate) mod ratelimit;
 pub(crate) mod relay;
+pub(crate) mod router_adv;
 pub(crate) mod select;
 // The socket options' structs: the handlers read and write them through here, the host's
 // fuzz target and property tests check it, and `ffi::uapi` checks it against the header.

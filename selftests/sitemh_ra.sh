@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# IPv6 domains learned from router advertisements (net.ipv6.sitemh_auto=1), with radvd on
+# each CE advertising its provider's prefix:
+#
+#   CE1 ce1-h ---- h-ce1 H h-ce2 ---- ce2-h CE2
+#   radvd: 2001:db8:1::/64              radvd: 2001:db8:2::/64
+#
+# H learns both domains (each router by its link-local address on its interface), routes
+# its packets by source as with a manual table (which CE they reach is read from nftables
+# counters on the CEs), loses CE2's domain when CE2's radvd says goodbye (router lifetime
+# 0) and gets it back when radvd returns; a manual domain of the same network wins; a full
+# table counts what finds no room; a router that goes silent lapses with its lifetime.
+
+source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+
+OUTSIDE=2001:db8:99::1
+scratch=$(mktemp -d)
+defer rm -rf "$scratch"
+
+# radvd_conf CE PREFIX ROUTER_LIFETIME: CE's configuration, advertising every 3-4 s.
+radvd_conf() {
+	cat > "$scratch/$1.conf" <<-CONF
+	interface $1-h {
+		AdvSendAdvert on;
+		MinRtrAdvInterval 3;
+		MaxRtrAdvInterval 4;
+		AdvDefaultLifetime $3;
+		prefix $2 {
+			AdvOnLink on;
+			AdvAutonomous on;
+			AdvValidLifetime 600;
+			AdvPreferredLifetime 300;
+		};
+	};
+	CONF
+}
+
+# start_radvd CE NS: radvd in NS, in the foreground of a background job.
+start_radvd() {
+	ip netns exec "$2" radvd -n -C "$scratch/$1.conf" -p "$scratch/$1.pid" -m stderr \
+		>"$scratch/$1.log" 2>&1 &
+	eval "radvd_$1=$!"
+}
+
+# stop_radvd CE [SIGNAL]: TERM makes radvd send a last RA with router lifetime 0; KILL
+# makes it go silent.
+stop_radvd() {
+	local pid
+	eval "pid=\$radvd_$1"
+	[ -n "$pid" ] || return 0
+	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	eval "radvd_$1="
+}
+
+learned() {
+	ip netns exec "$h" awk '$1 == "learned6" { print $2, $3 }' /proc/net/sitemh
+}
+
+# learns PREFIX CE-IFNAME: H learned PREFIX from the router on its interface to that CE.
+learns() {
+	learned | grep -q "^$1 fe80::[0-9a-f:]*%$2\$"
+}
+
+ra_field() {
+	ip netns exec "$h" awk -v f="$1" \
+		'$1 == "ra6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+}
+
+# H's SLAAC address in PREFIX (a /64 as 2001:db8:N::).
+slaac_addr() {
+	ip -n "$h" -6 -o addr show | awk -v p="$1" 'index($4, p) == 1 { sub("/.*", "", $4); print $4; exit }'
+}
+
+ce_count() {
+	ip netns exec "$1" nft list chain inet count pre | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+# leaves_via SRC CE OTHER: H's pings from SRC to an outside address reach CE, not OTHER.
+leaves_via() {
+	local b1 b2
+	b1=$(ce_count "$2") b2=$(ce_count "$3")
+	ip netns exec "$h" ping -q -c 3 -i 0.2 -W 1 -I "$1" $OUTSIDE >/dev/null 2>&1
+	[ "$(ce_count "$2")" -ge $((b1 + 3)) ] && [ "$(ce_count "$3")" -eq "$b2" ]
+}
+
+build() {
+	setup_ns h ce1 ce2 || return 1
+	local ce
+	# No duplicate address detection: SLAAC addresses usable at once.
+	ip netns exec "$h" sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 || return 1
+	for ce in ce1 ce2; do
+		local ns
+		eval "ns=\$$ce"
+		ip link add "h-$ce" netns "$h" type veth peer name "$ce-h" netns "$ns" || return 1
+		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.forwarding=1 || return 1
+		ip -n "$ns" link set "$ce-h" up || return 1
+		# Which CE H's packets to the outside reach.
+		ip netns exec "$ns" nft -f - <<-NFT || return 1
+		table inet count {
+			chain pre { type filter hook prerouting priority -300; ip6 daddr $OUTSIDE counter; }
+		}
+		NFT
+	done
+	ip -n "$h" link set h-ce1 up && ip -n "$h" link set h-ce2 up || return 1
+	radvd_conf ce1 2001:db8:1::/64 1800
+	radvd_conf ce2 2001:db8:2::/64 1800
+	# Until the script ends, whatever case started them.
+	defer stop_radvd ce1 KILL
+	defer stop_radvd ce2 KILL
+}
+
+test_learns_both_domains() {
+	local rc=0
+	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=1 || rc=1
+	start_radvd ce1 "$ce1"
+	start_radvd ce2 "$ce2"
+	check busywait 20000 learns 2001:db8:1::/64 h-ce1 || rc=1
+	check busywait 20000 learns 2001:db8:2::/64 h-ce2 || rc=1
+	# In the table, as domains of their own routers, and not as configured nodes.
+	check ip netns exec "$h" grep -q "^ipv6 [01] 2001:db8:1::/64 fe80::" /proc/net/sitemh || rc=1
+	check ip netns exec "$h" grep -q "^ipv6 [01] 2001:db8:2::/64 fe80::" /proc/net/sitemh || rc=1
+	check [ "$(ip netns exec "$h" sysctl -n net.ipv6.ip_num_domains)" = 0 ] || rc=1
+	[ $rc -eq 0 ] || { learned | sed 's/^/# /'; sed 's/^/# radvd: /' "$scratch"/ce*.log; }
+	log_test $rc "sitemh_auto=1: both CEs' radvd prefixes become domains via their routers"
+}
+
+test_routes_by_source() {
+	local rc=0 p1 p2
+	check busywait 10000 slaac_addr 2001:db8:1: || rc=1
+	check busywait 10000 slaac_addr 2001:db8:2: || rc=1
+	p1=$(slaac_addr 2001:db8:1:) p2=$(slaac_addr 2001:db8:2:)
+	echo "# H: $p1 $p2"
+	check leaves_via "$p1" "$ce1" "$ce2" || rc=1
+	check leaves_via "$p2" "$ce2" "$ce1" || rc=1
+	log_test $rc "learned domains route by source: P1's packets reach CE1, P2's CE2"
+}
+
+test_goodbye_and_return() {
+	local rc=0 events
+	events=$scratch/events
+	ip netns exec "$h" timeout 120 python3 "$here/sitemh_events.py" >"$events" 2>&1 &
+	defer kill $!
+	check busywait 60000 grep -q '^listening' "$events" || rc=1
+	# radvd's last RA (router lifetime 0) takes CE2's domain away at once.
+	stop_radvd ce2 TERM
+	check busywait 10000 sh -c "! ip netns exec $h awk '\$1 == \"learned6\"' /proc/net/sitemh | grep -q 2001:db8:2::" || rc=1
+	check learns 2001:db8:1::/64 h-ce1 || rc=1
+	start_radvd ce2 "$ce2"
+	check busywait 20000 learns 2001:db8:2::/64 h-ce2 || rc=1
+	nap 0.5
+	check grep -q "^domain_expired family=10 .*prefix=2001:db8:2::" "$events" || rc=1
+	check grep -q "^domain_learned family=10 .*prefix=2001:db8:2::" "$events" || rc=1
+	[ $rc -eq 0 ] || sed 's/^/# event: /' "$events"
+	log_test $rc "radvd stops (router lifetime 0): CE2's domain goes; radvd restarts: back (events)"
+}
+
+test_manual_wins_and_room() {
+	local rc=0 table i before
+	# A manual domain of the same network: one table entry, the configured one.
+	check ip netns exec "$h" sysctl -q -w net.ipv6.ip_domain_table="2001:db8:1::/64 fe80::1%h-ce1" || rc=1
+	check [ "$(ip netns exec "$h" grep -c "^ipv6 [0-9]* 2001:db8:1::/64 " /proc/net/sitemh)" -eq 1 ] || rc=1
+	check ip netns exec "$h" grep -q "^ipv6 0 2001:db8:1::/64 fe80::1 " /proc/net/sitemh || rc=1
+	check ip netns exec "$h" grep -q "^ipv6 1 2001:db8:2::/64 fe80::" /proc/net/sitemh || rc=1
+	# 16 manual domains: what is learned anew finds no room, and is counted.
+	table="2001:db8:1::/64 fe80::1%h-ce1"
+	for i in $(seq 1 15); do table+=", 2001:db8:f$i::/48"; done
+	before=$(ra_field no_room)
+	check ip netns exec "$h" sysctl -q -w net.ipv6.ip_domain_table="$table" || rc=1
+	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=0 || rc=1
+	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=1 || rc=1
+	check busywait 15000 at_least $((before + 1)) ra_field no_room || rc=1
+	check [ "$(ip netns exec "$h" grep -c "^ipv6 " /proc/net/sitemh)" -eq 16 ] || rc=1
+	check ip netns exec "$h" sysctl -q -w net.ipv6.ip_domain_table= || rc=1
+	check busywait 15000 learns 2001:db8:1::/64 h-ce1 || rc=1
+	log_test $rc "a manual domain of the same network wins; a full table counts no_room"
+}
+
+test_silent_router_lapses() {
+	local rc=0
+	# CE1 advertises a router lifetime of 8 s, then goes silent: its domain lapses.
+	stop_radvd ce1 KILL
+	radvd_conf ce1 2001:db8:1::/64 8
+	start_radvd ce1 "$ce1"
+	check busywait 15000 sh -c "ip netns exec $h awk '\$1 == \"learned6\" && \$2 == \"2001:db8:1::/64\" { print \$5 }' /proc/net/sitemh | grep -qx '[0-8]'" || rc=1
+	stop_radvd ce1 KILL
+	check busywait 20000 sh -c "! ip netns exec $h grep -q '^learned6 2001:db8:1::' /proc/net/sitemh" || rc=1
+	# Off: every learned domain goes.
+	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=0 || rc=1
+	check [ -z "$(learned)" ] || rc=1
+	check [ "$(ip netns exec "$h" grep -c "^ipv6 " /proc/net/sitemh)" -eq 0 ] || rc=1
+	log_test $rc "a silent router's domain lapses with its lifetime; sitemh_auto=0 forgets all"
+}
+
+load_module || { log_test 1 "module loads"; exit $ksft_fail; }
+build || { log_test 1 "the site with radvd"; exit $ksft_fail; }
+run_case test_learns_both_domains
+run_case test_routes_by_source
+run_case test_goodbye_and_return
+run_case test_manual_wins_and_room
+run_case test_silent_router_lapses
+run_cleanup
+unload_module
+exit $ret
