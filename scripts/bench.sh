@@ -11,7 +11,7 @@ source "$root/selftests/lib.sh"
 RUNS=${RUNS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
 # A developer's shortcut: BENCH_PARTS="select" runs only that part.
-BENCH_PARTS=${BENCH_PARTS:-select switchover scale}
+BENCH_PARTS=${BENCH_PARTS:-select operate switchover scale}
 wants() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -47,6 +47,31 @@ awk -v s="$sel" -v c="$con" 'BEGIN {
 	printf "  connect    %8.0f ns/call (UDP, the kernel'"'"'s own source selection)\n", c
 	printf "  ratio      %8.2f (goal: at most 2)\n", s / c }'
 
+fi
+
+# Domains from router advertisements (issue 17): radvd on a CE starts (the CE's radvd
+# restarts) and H (sitemh_auto=1) puts its prefix in the table; radvd stops and the domain
+# goes (scripts/ra_time.py; the topology: selftests/ra_site.sh).
+if wants operate; then
+load_module
+source "$root/selftests/ra_site.sh"
+build_ra_site || exit 1
+ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=1
+ip netns exec "$h" python3 "$root/scripts/ra_time.py" "$ce2" "$scratch/ce2.conf" \
+	"$scratch/ce2.pid" 2001:db8:2::/64 "$RUNS" > /tmp/bench-ra
+sed 's/^/# ra: /' /tmp/bench-ra >&2
+run_cleanup
+unload_module
+echo
+echo "Domains from router advertisements, median of $(grep -c '^ok' /tmp/bench-ra) runs ($(grep -c '^failed' /tmp/bench-ra) failed):"
+for what in restart advert goodbye; do
+	awk -v f="$what" '$1 == "ok" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /tmp/bench-ra |
+		median | awk -v f="$what" '{
+			d["restart"] = "radvd starts on CE2 -> its domain in H'"'"'s table"
+			d["advert"] = "the RA arrives at H -> its domain in the table (the module'"'"'s share)"
+			d["goodbye"] = "radvd stops (router lifetime 0) -> the domain gone"
+			printf "  %8.1f ms  %s\n", $1, d[f] }'
+done
 fi
 
 # Switchover time: from provider 1's path failing until X acknowledges data H sent after
@@ -199,6 +224,14 @@ for row in "sitemh carrier" "mptcp carrier" "mptcpfast carrier" "sitemh ce" "sit
 	med[$site.$failure]=$m
 	med[$site.$failure.d]=$d
 	printf '  %-26s %-8s %9s %9s %11s %4s %6s\n' "$name" "$failure" "$m" "$p" "$d" "$ok" "$failed"
+done
+# The move as an operator's monitor hears of it (sitemh rows): the CONN_MOVED event.
+for row in "sitemh carrier" "sitemh ce" "sitemh20 ce20"; do
+	read -r site failure <<< "$row"
+	ev=$(awk '$1 == "ok" { for (i = 2; i < NF; i += 2) if ($i == "event" && $(i + 1) != "-") print $(i + 1) }' \
+		"/tmp/bench-sw.$site.$failure" | median)
+	printf '  %-26s %-8s %9s ms from the ioctl to the "moved" event at a monitor on H (median)\n' \
+		"$site" "$failure" "${ev:--}"
 done
 # ratio A B: A / B, or "-" if either measured nothing.
 ratio() {

@@ -19,14 +19,15 @@ failure" is beyond the highest sequence (MPTCP: data sequence) H had sent when t
 ioctl was issued, read from H's own interface.
 
 Printed, one line:
-    ok ioctl T [detect D] newpair N [request R]
+    ok ioctl T [detect D] newpair N [event E] [request R]
 T: ms from the ioctl that takes FAIL_IF down. D (with CE_NS, the carrier case): ms from
 the moment that CE saw its uplink fail (the module's "uplink_failed_ns", wall clock), the
 draft's "link going down at the CE": taking the PE's end of a veth down stops the CE's
 carrier only after the PE's own teardown (an RCU grace period, 25-45 ms under TCG). D is
 negative if the transfer resumed before the CE noticed (MPTCP does not wait for it). N:
 ms to the first data from H's provider-2 address at X. R (sitemh): ms to H's first
-SET_ALT_ROUTE at X.
+SET_ALT_ROUTE at X. E (sitemh): ms to the CONN_MOVED event's arrival at a listener on H
+(the generic netlink family sitemh; what `sitemhctl monitor` shows).
     failed REASON
 a run that measured nothing: the tools did not start, MPTCP's second subflow was not
 established before the failure, the CE did not see this failure, or nothing resumed
@@ -52,7 +53,11 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "selftests"))
+import sitemh_events  # noqa: E402 (the selftests' event listener: family, groups, attributes)
 
 H1, H2, X1, X2 = "198.51.100.140", "203.0.113.140", "192.0.2.10", "192.0.2.14"
 PORT = 4433
@@ -294,6 +299,35 @@ def wait_line(proc, word, timeout):
     return False
 
 
+class MovedEvent(threading.Thread):
+    """Listens to H's events (generic netlink family sitemh, group "events") and stamps
+    the arrival of the first CONN_MOVED with the wall clock: when a monitor hears of the
+    move (netlink has no receive timestamps)."""
+
+    CONN_MOVED = sitemh_events.EVENTS.index("conn_moved")
+
+    def __init__(self, h):
+        super().__init__(daemon=True)
+        self.sock = in_ns(h, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
+                                                   sitemh_events.NETLINK_GENERIC))
+        self.family, groups = sitemh_events.resolve(self.sock)
+        self.sock.setsockopt(sitemh_events.SOL_NETLINK, sitemh_events.NETLINK_ADD_MEMBERSHIP,
+                             groups["events"])
+        self.moved = None
+
+    def run(self):
+        while self.moved is None:
+            data = self.sock.recv(65536)
+            at = time.clock_gettime(time.CLOCK_REALTIME)
+            while len(data) >= 20 and self.moved is None:
+                length, kind = struct.unpack_from("=IH", data)
+                if kind == self.family:
+                    for akind, value in sitemh_events.attrs(data[20:length]):
+                        if akind == 1 and value[:1] == bytes([self.CONN_MOVED]):
+                            self.moved = at
+                data = data[(length + 3) & ~3:]
+
+
 def measure(tls, h, x, fail_ns, fail_if, mode, ce):
     """The result line of one run."""
     mptcp = mode == "mptcp"
@@ -332,6 +366,10 @@ def measure(tls, h, x, fail_ns, fail_if, mode, ce):
         for frame, out, _ in packets(at_x):
             if not out:
                 transfer.arrived(frame)
+        moved = None
+        if not mptcp:
+            moved = MovedEvent(h)
+            moved.start()
         # Whatever H sent until here is read right after the failure, by its timestamp.
         t0 = time.clock_gettime(time.CLOCK_REALTIME)
         set_down(ctl, fail_if)
@@ -369,7 +407,11 @@ def measure(tls, h, x, fail_ns, fail_if, mode, ce):
             if seen < t0:
                 return f"failed the CE did not see this failure (at {seen}, the ioctl at {t0})"
             line += f" detect {(stamp - seen) * 1000:.1f}"
-        return line + (newpair or " newpair -") + request
+        line += newpair or " newpair -"
+        if moved is not None:
+            moved.join(timeout=1.0)
+            line += f" event {(moved.moved - t0) * 1000:.1f}" if moved.moved else " event -"
+        return line + request
     finally:
         for p in (client, server):
             if p is not None:
