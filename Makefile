@@ -107,11 +107,12 @@ demo: module tools
 # The module for it is built from a copy of the tracked sources, so the test build stays.
 BENCH_KDIR := $(SITEMH_CACHE)/kernel-bench
 BENCH_MODULE := $(SITEMH_CACHE)/bench-module
-# BENCH_PARTS="forward native select switchover scale" (the default) picks parts: the
+# BENCH_PARTS="forward native select operate switchover scale" (the default) picks parts: the
 # forward path under instruction counting in a guest of its own (forward) and at native
-# speed in User-Mode Linux (native), both scripts/bench-forward.sh; selection, switchover
+# speed in User-Mode Linux (native), both scripts/bench-forward.sh; selection, domains from
+# router advertisements (operate), switchover
 # time and switchover at scale, 1,000 connections (scripts/bench.sh).
-BENCH_PARTS ?= forward native select switchover scale
+BENCH_PARTS ?= forward native select operate switchover scale
 UML_KDIR := $(SITEMH_CACHE)/kernel-uml
 UML_MODULE := $(SITEMH_CACHE)/uml-module
 bench: setup fmt-check tools
