@@ -26,6 +26,10 @@ const INFINITE: u32 = u32::MAX;
 
 /// Most prefixes taken from one RA (the domain table holds 16 in all).
 pub(crate) const MAX_RA_PREFIXES: usize = 16;
+/// The shortest prefix taken as a domain: a forged RA for `::/0` (or any very short
+/// prefix) would make every destination "inside the site" and turn source-domain routing
+/// off for all traffic.
+pub(crate) const MIN_PREFIX_LEN: u8 = 16;
 
 /// One prefix of an RA, as the domains use it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,8 +61,8 @@ impl RouterAdvert {
 /// Parses an RA (`message`: the ICMPv6 message from its type octet), or `None` if it is
 /// none or malformed: too short, code not 0, an option of length 0 or past the end (RFC
 /// 4861 6.1.2: such an RA is discarded whole). Prefixes that are link-local, multicast,
-/// longer than 128 or neither on-link nor autonomous are skipped, as are those beyond
-/// [`MAX_RA_PREFIXES`].
+/// shorter than [`MIN_PREFIX_LEN`] or longer than 128, or neither on-link nor autonomous
+/// are skipped, as are those beyond [`MAX_RA_PREFIXES`].
 pub(crate) fn parse_router_advert(message: &[u8]) -> Option<RouterAdvert> {
     if message.len() < RA_FIXED || message[0] != ND_ROUTER_ADVERT || message[1] != 0 {
         return None;
@@ -91,7 +95,7 @@ pub(crate) fn parse_router_advert(message: &[u8]) -> Option<RouterAdvert> {
         let mut octets = [0u8; 16];
         octets.copy_from_slice(&option[16..32]);
         let addr = u128::from_be_bytes(octets);
-        if prefix_len > 128
+        if !(MIN_PREFIX_LEN..=128).contains(&prefix_len)
             || flags & (FLAG_ON_LINK | FLAG_AUTONOMOUS) == 0
             || super::ipv6::is_link_local(addr)
             || super::ipv6::is_multicast(addr)
@@ -314,6 +318,8 @@ pub(crate) mod vectors {
                 (0xfe80 << 112, 64, 0xc0, 100),
                 (P2, 64, 0x00, 100),
                 (P2, 129, 0x80, 100),
+                (0, 0, 0xc0, 100),
+                (P2, 15, 0xc0, 100),
                 (P2, 48, 0x40, INFINITE),
             ],
             &mut buf,
