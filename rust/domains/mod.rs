@@ -161,9 +161,12 @@ pub(crate) struct Snapshot<F: Family> {
 }
 
 impl<F: Family> Snapshot<F> {
-    fn new(config: &Config<F>, generation: u64) -> Result<KBox<Self>> {
-        let (configs, count) = config.with_learned();
-        let table = DomainTable::new(&configs[..count]);
+    fn new(
+        config: &Config<F>,
+        learned: &LearnedDomains<MAX_DOMAINS>,
+        generation: u64,
+    ) -> Result<KBox<Self>> {
+        let table = with_learned(config, learned)?;
         // Learned domains have no configured path attributes.
         let mut paths = config.paths;
         paths[config.count..].fill(PathAttrs::UNKNOWN);
@@ -192,6 +195,31 @@ impl<F: Family> Snapshot<F> {
             GFP_KERNEL,
         )?)
     }
+}
+
+/// The table of the configured domains, then the learned ones that fit and that no
+/// configured domain of the same network shadows.
+fn with_learned<F: Family>(
+    config: &Config<F>,
+    learned: &LearnedDomains<MAX_DOMAINS>,
+) -> Result<DomainTable<F::Addr>> {
+    let configured = &config.domains[..config.count];
+    if learned.len() == 0 {
+        return Ok(DomainTable::new(configured));
+    }
+    // On the heap: the callers' stacks already hold a configuration and a table.
+    let mut all = KVec::with_capacity(MAX_DOMAINS, GFP_KERNEL)?;
+    all.extend_from_slice(configured, GFP_KERNEL)?;
+    for domain in learned.iter().filter_map(F::learned_config) {
+        if all.len() == MAX_DOMAINS {
+            break;
+        }
+        if configured.iter().any(|d| same_network(d, &domain)) {
+            continue;
+        }
+        all.push(domain, GFP_KERNEL)?;
+    }
+    Ok(DomainTable::new(&all))
 }
 
 /// A copy of what address selection needs from a [`Snapshot`].
@@ -225,9 +253,6 @@ struct Config<F: Family> {
     probe_ms: u32,
     /// `sitemh_auto` (IPv6): domains are learned from router advertisements.
     auto: bool,
-    /// The domains learned (after the configured ones in the table; a configured domain
-    /// of the same network wins).
-    learned: LearnedDomains<MAX_DOMAINS>,
 }
 
 // Not derived: that would ask `F: Copy` of the family marker.
@@ -240,31 +265,6 @@ impl<F: Family> Clone for Config<F> {
 impl<F: Family> Copy for Config<F> {}
 
 impl<F: Family> Config<F> {
-    /// The configured domains, then the learned ones that fit and that no configured
-    /// domain of the same network shadows; how many in all.
-    fn with_learned(&self) -> ([DomainConfig<F::Addr>; MAX_DOMAINS], usize) {
-        let mut all = [DomainConfig::EMPTY; MAX_DOMAINS];
-        all[..self.count].copy_from_slice(&self.domains[..self.count]);
-        let mut count = self.count;
-        for learned in self.learned.iter() {
-            let Some(domain) = F::learned_config(learned) else {
-                continue;
-            };
-            if self.domains[..self.count]
-                .iter()
-                .any(|d| same_network(d, &domain))
-            {
-                continue;
-            }
-            let Some(slot) = all.get_mut(count) else {
-                break;
-            };
-            *slot = domain;
-            count += 1;
-        }
-        (all, count)
-    }
-
     const EMPTY: Self = Self {
         count: 0,
         domains: [DomainConfig::EMPTY; MAX_DOMAINS],
@@ -274,7 +274,6 @@ impl<F: Family> Config<F> {
         careof_addr: None,
         probe_ms: 0,
         auto: false,
-        learned: LearnedDomains::EMPTY,
     };
 }
 
@@ -306,6 +305,10 @@ pub(crate) struct FamilyState<F: Family> {
     /// which sleeps).
     #[pin]
     adverts: SpinLockIrq<AdvertQueue>,
+    /// The domains learned from router advertisements (after the configured ones in the
+    /// table; a configured domain of the same network wins). Taken after `config`.
+    #[pin]
+    learned: Mutex<LearnedDomains<MAX_DOMAINS>>,
     /// Learns from them and drops learned domains as they lapse.
     ticker: OwnedTicker<Self>,
     /// What learning did, for `/proc/net/sitemh`.
@@ -317,7 +320,7 @@ pub(crate) struct FamilyState<F: Family> {
 impl<F: Family> FamilyState<F> {
     /// An empty state for `net`.
     pub(crate) fn new(net: &Net, hooks: Hooks) -> Result<Arc<Self>> {
-        let table = RcuBox::new(Snapshot::new(&Config::EMPTY, 0)?);
+        let table = RcuBox::new(Snapshot::new(&Config::EMPTY, &LearnedDomains::EMPTY, 0)?);
         let counters = DomainCounters::new()?;
         Arc::pin_init(
             pin_init!(Self {
@@ -330,6 +333,7 @@ impl<F: Family> FamilyState<F> {
                 net: crate::ffi::net::NetRef::new(net),
                 hooks,
                 adverts <- new_spinlock_irq!(AdvertQueue::default()),
+                learned <- new_mutex!(LearnedDomains::EMPTY),
                 ticker: OwnedTicker::new(),
                 ra_counts: RaCounts::default(),
                 auto: AutoFlag::new(false),
@@ -400,7 +404,7 @@ impl<F: Family> FamilyState<F> {
     /// last one went.
     fn publish(&self, config: &Config<F>) -> Result {
         let generation = self.published.fetch_add(1, Ordering::Relaxed);
-        let snapshot = Snapshot::new(config, generation)?;
+        let snapshot = Snapshot::new(config, &self.learned.lock(), generation)?;
         let wanted = [
             (F::HOOKS_BIT, !snapshot.table.is_empty()),
             (F::HOME_ADDR_HOOKS_BIT, snapshot.own_home.is_some()),

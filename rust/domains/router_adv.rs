@@ -39,7 +39,7 @@ const ICMPV6: u8 = 58;
 /// The longest RA read: 16 prefix options and some others.
 const ADVERT_MAX: usize = 768;
 /// RAs waiting for the ticker: more in one tick's time are dropped (and counted).
-const QUEUED: usize = 8;
+const QUEUED: usize = 4;
 
 /// RAs heard: (router, interface, what it says).
 #[derive(Default)]
@@ -117,9 +117,10 @@ impl FamilyState<V6> {
 
     /// The `learned6` lines of `/proc/net/sitemh`: one per learned domain, then `ra6`.
     pub(crate) fn show_learned(&self, m: &SeqFile) {
-        let config = *self.config.lock();
+        let auto = self.config_auto();
+        let learned = *self.learned.lock();
         let now = now_ms();
-        for learned in config.learned.iter() {
+        for learned in learned.iter() {
             let mut text = [0u8; 96];
             let mut out = FixedBuf::new(&mut text);
             let _ = write!(
@@ -143,8 +144,8 @@ impl FamilyState<V6> {
         seq_print!(
             m,
             "ra6 auto {} learned {} heard {} no_room {} dropped {}\n",
-            u8::from(config.auto),
-            config.learned.len(),
+            u8::from(auto),
+            learned.len(),
             self.ra_counts.heard.load(Ordering::Relaxed),
             self.ra_counts.no_room.load(Ordering::Relaxed),
             self.ra_counts.dropped.load(Ordering::Relaxed)
@@ -172,8 +173,9 @@ impl<F: Family> FamilyState<F> {
         self.update(|config| {
             config.auto = on;
             if !on {
-                config
-                    .learned
+                // Published by `update` right after, without them.
+                self.learned
+                    .lock()
                     .clear(|d| announce(self.net.get(), events::Kind::DomainExpired, d));
             }
             Ok(())
@@ -198,22 +200,21 @@ impl<F: Family> FamilyState<F> {
 }
 
 impl<F: Family> Tick for FamilyState<F> {
-    /// Learns from the RAs heard and drops the learned domains that lapsed; publishes a
-    /// table only if the domains changed, and comes back when the next one lapses.
+    /// Learns from the RAs heard, one at a time (each is some hundred octets), and drops
+    /// the learned domains that lapsed; publishes a table only if the domains changed, and
+    /// comes back when the next one lapses.
     fn tick(&self) {
-        let queued = core::mem::take(&mut self.adverts.lock().queued);
         let now = now_ms();
-        let mut config = self.config.lock();
-        let mut next = *config;
+        let config = self.config.lock();
+        let room = MAX_DOMAINS - config.count.min(MAX_DOMAINS);
         let mut changed = false;
-        let room = MAX_DOMAINS - next.count.min(MAX_DOMAINS);
-        for (router, ifindex, advert) in queued.iter().flatten() {
-            if !next.auto {
-                break;
-            }
-            let learned = next
-                .learned
-                .learn(advert, *router, *ifindex, now, room, |added, d| {
+        let next_expiry = {
+            let mut learned = self.learned.lock();
+            while let Some((router, ifindex, advert)) = self.next_advert() {
+                if !config.auto {
+                    continue;
+                }
+                let done = learned.learn(&advert, router, ifindex, now, room, |added, d| {
                     changed = true;
                     let kind = if added {
                         events::Kind::DomainLearned
@@ -222,36 +223,53 @@ impl<F: Family> Tick for FamilyState<F> {
                     };
                     announce(self.net.get(), kind, d);
                 });
-            if learned.no_room > 0 {
-                self.ra_counts
-                    .no_room
-                    .fetch_add(learned.no_room as u64, Ordering::Relaxed);
-                if crate::ffi::net::net_ratelimit() {
-                    pr_info!(
-                        "{}: {} advertised prefixes find no room among the 16 domains\n",
-                        F::NAME,
-                        learned.no_room
-                    );
-                }
+                self.count_no_room::<F>(done.no_room);
             }
-        }
-        if next.learned.expire(now, |d| {
-            announce(self.net.get(), events::Kind::DomainExpired, d)
-        }) > 0
-        {
-            changed = true;
-        }
-        if !changed || self.publish(&next).is_ok() {
-            // Refreshed lifetimes need no new table: only the ticker reads them.
-            *config = next;
-        }
-        if let Some(at) = config.learned.next_expiry() {
-            let ms = at.saturating_sub(now).min(u64::from(u32::MAX));
-            self.ticker.arm(ms as u32);
-        }
+            let lapsed = learned.expire(now, |d| {
+                announce(self.net.get(), events::Kind::DomainExpired, d)
+            });
+            changed |= lapsed > 0;
+            learned.next_expiry()
+        };
+        // Refreshed lifetimes need no new table: only this ticker reads them. If the
+        // table cannot be published now, the next tick (soon) tries again.
+        let published = !changed || self.publish(&config).is_ok();
         drop(config);
+        match (published, next_expiry) {
+            (false, _) => self.ticker.arm(1000),
+            (true, Some(at)) => self
+                .ticker
+                .arm(at.saturating_sub(now).min(u64::from(u32::MAX)) as u32),
+            (true, None) => {}
+        }
         if changed {
             self.hooks.notify();
+        }
+    }
+}
+
+impl<F: Family> FamilyState<F> {
+    /// The oldest RA waiting, taken off the queue.
+    fn next_advert(&self) -> Option<(u128, i32, RouterAdvert)> {
+        let mut queue = self.adverts.lock();
+        let first = queue.queued.iter().position(Option::is_some)?;
+        queue.queued[first].take()
+    }
+
+    /// Counts (and logs) prefixes that found no room.
+    fn count_no_room<G: Family>(&self, no_room: usize) {
+        if no_room == 0 {
+            return;
+        }
+        self.ra_counts
+            .no_room
+            .fetch_add(no_room as u64, Ordering::Relaxed);
+        if crate::ffi::net::net_ratelimit() {
+            pr_info!(
+                "{}: {} advertised prefixes find no room among the 16 domains\n",
+                G::NAME,
+                no_room
+            );
         }
     }
 }

@@ -376,8 +376,8 @@ impl<F: Family> TextKnob for FamilyKnob<F> {
                 _ => Err(self.refuse(text, "not a wait in milliseconds (0..=10000)")),
             },
             FamilyField::Table => {
-                let (table, count) = self.parse_table(text)?;
-                self.state.set_table(&table[..count])
+                let table = self.parse_table(text)?;
+                self.state.set_table(&table)
             }
             FamilyField::Auto => {
                 let on = match text {
@@ -422,10 +422,10 @@ impl<F: Family> FamilyKnob<F> {
     }
 
     /// Parses a whole `ip_domain_table` write; any bad entry refuses all of it.
-    fn parse_table(&self, text: &[u8]) -> Result<([DomainConfig<F::Addr>; MAX_DOMAINS], usize)> {
+    /// On the heap: the write's stack holds a configuration and a table after it.
+    fn parse_table(&self, text: &[u8]) -> Result<KVec<DomainConfig<F::Addr>>> {
         let net = self.state.net.get();
-        let mut table = [DomainConfig::EMPTY; MAX_DOMAINS];
-        let mut count = 0;
+        let mut table = KVec::with_capacity(MAX_DOMAINS, GFP_KERNEL)?;
         for entry in table_entries(text) {
             let entry = entry.map_err(|e| self.refuse(text, e.reason()))?;
             let refused = |why: &str| {
@@ -440,7 +440,7 @@ impl<F: Family> FamilyKnob<F> {
                 }
                 EINVAL
             };
-            let slot = table.get_mut(count).ok_or(EINVAL)?;
+            let mut slot = DomainConfig::EMPTY;
             let len = F::parse_mask(entry.mask).map_err(|e| refused(reason(e)))?;
             let addr = F::parse_addr(entry.addr).map_err(|e| refused(reason(e)))?;
             slot.set_prefix_len(len).map_err(|e| refused(reason(e)))?;
@@ -456,12 +456,12 @@ impl<F: Family> FamilyKnob<F> {
                 })?;
                 slot.set_def_router(router);
             }
-            count += 1;
+            table.push(slot, GFP_KERNEL)?;
         }
-        if has_duplicate(&table[..count]) {
+        if has_duplicate(&table) {
             return Err(self.refuse(text, TableError::Duplicate.reason()));
         }
-        Ok((table, count))
+        Ok(table)
     }
 }
 
@@ -525,17 +525,21 @@ impl<F: Family> FamilyState<F> {
         }
         let mut changed = [false; MAX_DOMAINS];
         let published = self.update(|config| {
-            let old = *config;
+            // The path attributes describe the provider's path: they follow the network to
+            // its new index. Counters are per index: they restart where it moved.
+            let old_paths = config.paths;
+            let mut was = [None; MAX_DOMAINS];
+            for (index, was) in was.iter_mut().enumerate() {
+                *was = table.get(index).and_then(|next| {
+                    config.domains[..config.count]
+                        .iter()
+                        .position(|d| same_network(d, next))
+                });
+            }
             for (index, changed) in changed.iter_mut().enumerate() {
-                let next = table.get(index).copied().unwrap_or(DomainConfig::EMPTY);
-                // The path attributes describe the provider's path: they follow the network
-                // to its new index. Counters are per index: they restart where it moved.
-                let was = old.domains[..old.count]
-                    .iter()
-                    .position(|d| same_network(d, &next));
-                config.paths[index] = was.map_or(PathAttrs::UNKNOWN, |was| old.paths[was]);
-                *changed = was != Some(index);
-                config.domains[index] = next;
+                config.domains[index] = table.get(index).copied().unwrap_or(DomainConfig::EMPTY);
+                config.paths[index] = was[index].map_or(PathAttrs::UNKNOWN, |at| old_paths[at]);
+                *changed = was[index] != Some(index);
             }
             config.count = count;
             Ok(())

@@ -24,8 +24,9 @@ const FLAG_AUTONOMOUS: u8 = 0x40;
 /// A lifetime of all ones is infinity (RFC 4861 4.6.2).
 const INFINITE: u32 = u32::MAX;
 
-/// Most prefixes taken from one RA (the domain table holds 16 in all).
-pub(crate) const MAX_RA_PREFIXES: usize = 16;
+/// Most prefixes taken from one RA: an RA rarely carries more, and what the hook keeps
+/// (on a softirq's stack, then queued) stays small.
+pub(crate) const MAX_RA_PREFIXES: usize = 8;
 /// The shortest prefix taken as a domain: a forged RA for `::/0` (or any very short
 /// prefix) would make every destination "inside the site" and turn source-domain routing
 /// off for all traffic.
