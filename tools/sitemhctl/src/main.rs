@@ -79,8 +79,9 @@ Words may be abbreviated as in ip(8): \"sitemhctl sh d\".
 Exit status (as ip(8)): 0 done; 1 the command failed here (an invalid prefix or
 router, no such domain, a full table, the module not loaded); 2 the kernel refused it
 (the write or socket option failed: EPERM without CAP_NET_ADMIN, EINVAL, ENODEV for
-an unknown %IFNAME; monitor: the module is not loaded, a group cannot be joined); 255 the command line is wrong. Errors go to stderr as
-\"Error: ...\"; nothing is written then.
+an unknown %IFNAME; monitor: the module is not loaded, a group cannot be joined);
+255 the command line is wrong. Errors go to stderr as \"Error: ...\"; nothing is
+written then.
 ";
 
 /// The files to read: below `--root` or `SITEMHCTL_ROOT` (fixture trees), else `/`.
