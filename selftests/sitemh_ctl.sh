@@ -3,7 +3,8 @@
 # sitemhctl (tools/sitemhctl, built on the host by `make sitemhctl`) against the module:
 # domain edits through ip_domain_table (text and JSON), refusals that leave the table as
 # it was (checked here, and by the kernel: ENODEV, EPERM, EACCES), the pairs the module
-# ranks, in its order, and the counters after a rerouted ping.
+# ranks, in its order, the counters after a rerouted ping, and `monitor`'s events (R
+# turned CE for a moment: its notices, heard by H).
 #
 #   +---+ h0   198.51.100.10/24   r0 +---+ lo: 192.0.2.1/32 (outside every domain)
 #   | H |-----------------------------| R |
@@ -215,6 +216,90 @@ test_counters() {
 	log_test $rc "show: a rerouted ping counts on its domain; hooks in place"
 }
 
+# joined PID: PID's generic netlink socket (port PID, as the kernel binds a process's
+# first one) has joined a multicast group. /proc/PID/net/netlink is of PID's namespace; its
+# groups column holds the first 32 groups, where the test VM's few families put theirs.
+joined() {
+	local sk eth port groups rest
+	while read -r sk eth port groups rest; do
+		[ "$eth" = 16 ] && [ "$port" = "$1" ] && [ "$groups" != 00000000 ] && return 0
+	done < "/proc/$1/net/netlink"
+	return 1
+}
+
+# has_lines FILE N: FILE has N lines (read by the shell).
+has_lines() {
+	local lines
+	mapfile -t lines < "$1"
+	[ ${#lines[@]} -eq "$2" ]
+}
+
+# gone PID: the process has exited.
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+test_monitor() {
+	local rc=0 m=$jsondir/mon pids=() pid err line
+	local nsr=(nsenter --net="/run/netns/$r")
+	local user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	# R becomes P1's CE, its uplink a dummy, its LAN r0, whose first address (the source
+	# of its broadcasts) is H's router of domain 0; one copy per notice. (nsenter, not
+	# ip -n: no mount namespace and sysfs to set up, which is slow in the test VM.)
+	check "${nsr[@]}" ip link add up0 up type dummy || rc=1
+	check "${nsr[@]}" sysctl -q -w net.ipv4.sitemh_ce.uplink=up0 net.ipv4.sitemh_ce.pe_addr=192.0.2.2 \
+		net.ipv4.sitemh_ce.lan=r0 net.ipv4.sitemh_ce.repeats=0 net.ipv4.sitemh_ce.refresh_ms=0 || rc=1
+	defer "${nsr[*]}" sysctl -q -w net.ipv4.sitemh_ce.uplink=
+	# In H: JSON and text from "events" (the default, and named), only IPv6 (none come),
+	# and a plain user's default (which falls back to "own"); in R, the notices it sends.
+	"$ctl" -j monitor --count 4 > "$m.json" 2> "$m.json.err" &
+	pids+=($!)
+	"$ctl" monitor events count 4 > "$m.txt" 2>&1 &
+	pids+=($!)
+	"${nsr[@]}" "$ctl" monitor -c 2 > "$m.ce" 2>&1 &
+	pids+=($!)
+	"$ctl" -6 monitor > "$m.v6" 2>&1 &
+	pids+=($!)
+	"${user[@]}" "$ctl" monitor > "$m.user" 2> "$m.user.err" &
+	pids+=($!)
+	defer kill "${pids[@]}"
+	for pid in "${pids[@]}"; do
+		check busywait 5000 joined "$pid" || rc=1
+	done
+	# Down, seen by H, then up: notice_received and domain_down, then again with _up.
+	"${nsr[@]}" ip link set up0 down
+	check busywait 3000 grep -q '^domain_down' "$m.txt" || rc=1
+	"${nsr[@]}" ip link set up0 up
+	for pid in "${pids[@]:0:3}"; do
+		check busywait 3000 gone "$pid" || rc=1
+	done
+	check has_lines "$m.txt" 4 || rc=1
+	local text
+	text=$(< "$m.txt")
+	for line in "notice_received ipv4 code 1 (CE-PE link) router 198.51.100.1 gateway 192.0.2.2 dev h0" \
+		"domain_down ipv4 domain 0" \
+		"notice_received ipv4 code 5 (link restored) router 198.51.100.1 gateway 192.0.2.2 dev h0" \
+		"domain_up ipv4 domain 0"; do
+		has_line "$text" "$line" || rc=1
+	done
+	text=$(< "$m.ce")
+	has_line "$text" "notice_sent ipv4 code 1 (CE-PE link) gateway 192.0.2.2 dev r0" || rc=1
+	has_line "$text" "notice_sent ipv4 code 5 (link restored) gateway 192.0.2.2 dev r0" || rc=1
+	check has_lines "$m.json" 4 || rc=1
+	check has_lines "$m.json.err" 0 || rc=1
+	# Nothing for -6, nothing for the plain user, who was told why.
+	check has_lines "$m.v6" 0 || rc=1
+	check has_lines "$m.user" 0 || rc=1
+	err=$(< "$m.user.err")
+	[[ $err == "Note: group \"events\" needs CAP_NET_ADMIN; listening to \"own\""* ]] ||
+		{ echo "# user's monitor said '$err'"; rc=1; }
+	# Named, "events" is refused to a plain user (exit 2, the kernel's EPERM).
+	as=("${user[@]}")
+	ctl_fails 2 'joining group "events": Operation not permitted' monitor events || rc=1
+	as=()
+	log_test $rc "monitor: a CE's notices and the domain down and up, live (text, -j, -6); plain users get \"own\""
+}
+
 test_json() {
 	local rc=0
 	check python3 - "$jsondir" <<-'PY' || rc=1
@@ -238,6 +323,16 @@ test_json() {
 	    [("198.51.100.10", 1000, 0), ("203.0.113.10", 5000, 2)], pairs
 	counters = load("counters.json")["domains"]["ipv4"]
 	assert counters[0]["counters"]["rerouted"] >= 1, counters
+	with open(os.path.join(d, "mon.json")) as f:
+	    events = [json.loads(line) for line in f]
+	heard = [e for e in events if e["event"] == "notice_received"]
+	assert [e["code"] for e in heard] == [1, 5], events
+	assert all(e["family"] == "ipv4" and e["router"] == "198.51.100.1" and
+	           e["gateway"] == "192.0.2.2" and e["dev"] == "h0" for e in heard), events
+	assert heard[0]["code_name"] == "CE-PE link", heard
+	marks = [e for e in events if e["event"] in ("domain_down", "domain_up")]
+	assert marks == [{"event": "domain_down", "family": "ipv4", "domain": 0},
+	                 {"event": "domain_up", "family": "ipv4", "domain": 0}], events
 	PY
 	log_test $rc "-j: every document parses (python3 json) and says what the text says"
 }
@@ -255,6 +350,7 @@ run_case test_refused
 run_case test_unprivileged
 run_case test_pairs
 run_case test_counters
+run_case test_monitor
 run_case test_json
 run_cleanup
 exit $ret

@@ -2,6 +2,9 @@
 //! iproute2's abbreviations (`sitemhctl sh d` is `sitemhctl show domains`).
 
 use crate::error::Error;
+use crate::monitor::Monitor;
+use crate::monitor::GROUP_EVENTS;
+use crate::monitor::GROUP_OWN;
 use crate::show::Section;
 use crate::table::parse_prefix;
 use crate::table::parse_router;
@@ -28,6 +31,8 @@ pub enum Command {
         /// The socket's TOS / traffic class, which picks the service.
         tos: Option<u8>,
     },
+    /// `monitor [events | own] [count N]`.
+    Monitor(Monitor),
 }
 
 /// `sitemhctl domain ...`.
@@ -83,6 +88,7 @@ fn pick<'a>(word: &str, choices: &[&'a str]) -> Option<&'a str> {
 pub fn parse(args: &[String]) -> Result<(Options, Command), Error> {
     let mut opts = Options::default();
     let mut words = Vec::new();
+    let mut trailing = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -97,6 +103,14 @@ pub fn parse(args: &[String]) -> Result<(Options, Command), Error> {
                     .next()
                     .ok_or_else(|| Error::Usage("option \"--root\" needs a directory".into()))?;
                 opts.root = Some(dir.clone());
+            }
+            "-c" | "--count" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| Error::Usage(format!("option \"{arg}\" needs a value")))?;
+                // After the object's words, wherever it was given.
+                trailing.push("count".to_string());
+                trailing.push(v.clone());
             }
             "-t" | "--tos" => {
                 let v = it
@@ -114,6 +128,7 @@ pub fn parse(args: &[String]) -> Result<(Options, Command), Error> {
             s => words.push(s.to_string()),
         }
     }
+    words.extend(trailing);
     let cmd = command(&words)?;
     Ok((opts, cmd))
 }
@@ -133,10 +148,11 @@ fn command(words: &[String]) -> Result<Command, Error> {
         return Ok(Command::Show(Vec::new()));
     };
     let rest = &words[1..];
-    match pick(object, &["show", "domain", "pairs", "help"]) {
+    match pick(object, &["show", "domain", "pairs", "monitor", "help"]) {
         Some("show") => show(rest),
         Some("domain") => domain(rest).map(Command::Domain),
         Some("pairs") => pairs(rest),
+        Some("monitor") => monitor(rest).map(Command::Monitor),
         Some("help") => Ok(Command::Help),
         _ => Err(Error::Usage(format!("object \"{object}\" is unknown"))),
     }
@@ -276,6 +292,37 @@ fn pairs(words: &[String]) -> Result<Command, Error> {
     })
 }
 
+/// `monitor [events | own] [count N]` (`--count N` / `-c N` are `count N`).
+fn monitor(words: &[String]) -> Result<Monitor, Error> {
+    let mut m = Monitor {
+        group: None,
+        count: None,
+    };
+    let mut rest = words.iter();
+    while let Some(w) = rest.next() {
+        if w == "count" {
+            let v = rest
+                .next()
+                .ok_or_else(|| Error::Usage("\"count\" needs a number".into()))?;
+            m.count = Some(v.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                Error::Usage(format!(
+                    "argument \"{v}\" is wrong: count is a number of events, 1 or more"
+                ))
+            })?);
+            continue;
+        }
+        match pick(w, &[GROUP_EVENTS, GROUP_OWN]) {
+            Some(group) if m.group.is_none() => m.group = Some(group.to_string()),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unexpected \"{w}\" in \"monitor\" (groups: {GROUP_EVENTS}, {GROUP_OWN})"
+                )))
+            }
+        }
+    }
+    Ok(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,5 +453,33 @@ mod tests {
         assert_eq!(p("pairs").unwrap_err().exit_code(), 255);
         assert_eq!(p("pairs x tos 256").unwrap_err().exit_code(), 255);
         assert_eq!(p("pairs x y").unwrap_err().exit_code(), 255);
+    }
+
+    #[test]
+    fn monitor_arguments() {
+        let m = |group: Option<&str>, count: Option<u64>| {
+            Command::Monitor(Monitor {
+                group: group.map(String::from),
+                count,
+            })
+        };
+        assert_eq!(cmd("monitor"), m(None, None));
+        assert_eq!(cmd("mon events"), m(Some("events"), None));
+        assert_eq!(cmd("m o"), m(Some("own"), None));
+        assert_eq!(cmd("monitor --count 3 -j"), m(None, Some(3)));
+        assert_eq!(cmd("monitor own count 1"), m(Some("own"), Some(1)));
+        assert_eq!(cmd("-c 2 monitor e"), m(Some("events"), Some(2)));
+        let (o, _) = p("-6 -j monitor").unwrap();
+        assert!(o.json && o.family == Some(Family::V6));
+        for bad in [
+            "monitor all",
+            "monitor events own",
+            "monitor count",
+            "monitor count 0",
+            "monitor count x",
+            "monitor --count",
+        ] {
+            assert_eq!(p(bad).unwrap_err().exit_code(), 255, "{bad}");
+        }
     }
 }

@@ -8,12 +8,15 @@
 
 mod cli;
 mod error;
+mod events;
 #[expect(
     unsafe_code,
-    reason = "getsockopt/setsockopt, which std does not offer"
+    reason = "getsockopt/setsockopt and netlink sockets, which std does not offer"
 )]
 mod ffi;
 mod json;
+mod monitor;
+mod netlink;
 mod pairs;
 mod show;
 mod status;
@@ -58,8 +61,16 @@ Usage: sitemhctl [OPTIONS] OBJECT [COMMAND [ARGS]]
       the address pairs the module ranks for HOST (an address, or a name through the
       system resolver), best first, with what the ranking weighed; TOS (or -t TOS)
       is the socket's TOS / traffic class, which picks the service
+  sitemhctl monitor [events | own] [count N]
+      the module's events as they happen, one line each (-j: one JSON object per
+      line), until interrupted or N events (also --count N / -c N) were printed:
+      notices sent and received, domains down and up, connections moved and failed
+      back, bindings learned and expired. Group \"events\" (every event of the
+      namespace) needs CAP_NET_ADMIN; \"own\" has the events of the caller's own
+      sockets. Without a group: \"events\", else \"own\" with a note on stderr.
+      \"# events lost\" ({\"lost\":true}) when the socket overran.
 
-OPTIONS: -j, --json    one JSON document on stdout
+OPTIONS: -j, --json    one JSON document on stdout (monitor: one per event)
          -p, --pretty  indented JSON
          -4, -6        one family only
          -h, --help    this text;  -V, --version
@@ -68,8 +79,9 @@ Words may be abbreviated as in ip(8): \"sitemhctl sh d\".
 Exit status (as ip(8)): 0 done; 1 the command failed here (an invalid prefix or
 router, no such domain, a full table, the module not loaded); 2 the kernel refused it
 (the write or socket option failed: EPERM without CAP_NET_ADMIN, EINVAL, ENODEV for
-an unknown %IFNAME); 255 the command line is wrong. Errors go to stderr as
-\"Error: ...\"; nothing is written then.
+an unknown %IFNAME; monitor: the module is not loaded, a group cannot be joined);
+255 the command line is wrong. Errors go to stderr as \"Error: ...\"; nothing is
+written then.
 ";
 
 /// The files to read: below `--root` or `SITEMHCTL_ROOT` (fixture trees), else `/`.
@@ -174,14 +186,23 @@ fn run(opts: &Options, cmd: &Command) -> Result<Output, Error> {
         Command::Show(sections) => show::show(&files, sections, &opts.families()),
         Command::Domain(d) => domain_cmd(opts, &files, d),
         Command::Pairs { host, tos } => pairs::pairs(&files, host, *tos, &opts.families()),
+        // Streams its own output (main runs it before this).
+        Command::Monitor(_) => Ok(Output {
+            text: String::new(),
+            json: Json::Null,
+        }),
     }
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = cli::parse(&args).and_then(|(opts, cmd)| run(&opts, &cmd).map(|out| (opts, out)));
+    let result = cli::parse(&args).and_then(|(opts, cmd)| match &cmd {
+        Command::Monitor(m) => monitor::monitor(&opts, m).map(|()| (opts, None)),
+        _ => run(&opts, &cmd).map(|out| (opts, Some(out))),
+    });
     match result {
-        Ok((opts, out)) => {
+        Ok((_, None)) => ExitCode::SUCCESS,
+        Ok((opts, Some(out))) => {
             let text = if opts.json {
                 let mut t = out.json.render(opts.pretty);
                 t.push('\n');

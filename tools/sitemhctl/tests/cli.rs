@@ -452,3 +452,77 @@ fn help_exits_0_on_stdout() {
     let (rc, out2, _) = f.run("--help");
     assert_eq!((rc, out2), (0, out));
 }
+
+/// Runs the binary with `args` and the environment `env` (no fixture: `monitor` reads
+/// no files); returns (status, stdout, stderr).
+fn run_env(env: &[(&str, &str)], args: &str) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sitemhctl"))
+        .args(args.split_whitespace())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn monitor_without_the_family_fails_with_2() {
+    // A family no kernel has (so that the test does not depend on the module being
+    // loaded on this machine): the controller answers ENOENT.
+    let env = [("SITEMHCTL_GENL_FAMILY", "sitemh-nonesuch")];
+    for args in [
+        "monitor",
+        "-j monitor",
+        "monitor events count 1",
+        "monitor own",
+    ] {
+        let (rc, out, err) = run_env(&env, args);
+        assert_eq!(rc, 2, "{args}: {err}");
+        assert!(out.is_empty(), "{args}: {out}");
+        assert_eq!(
+            err,
+            "Error: the sitemh module is not loaded (no generic netlink family \"sitemh-nonesuch\")\n",
+            "{args}"
+        );
+    }
+}
+
+#[test]
+fn monitor_resolves_a_real_family_and_its_groups() {
+    // The controller's own family exists everywhere, with group "notify" only: the reply
+    // is parsed, and the missing group named (exit 1, decided here).
+    let env = [("SITEMHCTL_GENL_FAMILY", "nlctrl")];
+    for (args, group) in [("monitor", "events"), ("monitor own", "own")] {
+        let (rc, out, err) = run_env(&env, args);
+        assert_eq!(rc, 1, "{args}: {err}");
+        assert!(out.is_empty());
+        assert_eq!(
+            err,
+            format!("Error: the generic netlink family \"nlctrl\" has no group \"{group}\"\n")
+        );
+    }
+}
+
+#[test]
+fn monitor_command_line_errors_exit_255() {
+    for args in [
+        "monitor all",
+        "monitor events own",
+        "monitor --count 0",
+        "monitor count",
+    ] {
+        let (rc, out, err) = run_env(&[], args);
+        assert_eq!(rc, 255, "{args}");
+        assert!(out.is_empty());
+        assert!(
+            err.starts_with("Error: ") && err.contains("sitemhctl help"),
+            "{err}"
+        );
+    }
+    let (rc, out, _) = run_env(&[], "help");
+    assert_eq!(rc, 0);
+    assert!(out.contains("sitemhctl monitor [events | own] [count N]"));
+}
