@@ -51,19 +51,29 @@ private_etc() {
 	fi
 	mount -t tmpfs -o mode=0755 sitemh-dhcp $state || return 1
 	defer umount $state
-	# The client asks for the shipped configuration lines' option, and for nothing that
-	# would make dhclient-script touch /etc/resolv.conf or ping a router.
-	{
-		echo "timeout 20;"
-		echo "request subnet-mask, broadcast-address;"
-		cat "$root/etc/dhcp/sitemh-dhclient.conf"
-	} > "$scratch/dhclient.conf"
 }
 
-# start_dnsmasq CONF-LINE-FILE: dnsmasq in S with the option lines of the file, until the
-# case ends.
+# One client configuration per case, told apart by their client identifiers (the server
+# picks each one's option by it): the shipped lines, and nothing that would make
+# dhclient-script touch /etc/resolv.conf or ping a router.
+client_confs() {
+	local id
+	for id in example bad gen; do
+		{
+			echo "timeout 20;"
+			echo "send dhcp-client-identifier \"$id\";"
+			echo "request subnet-mask, broadcast-address;"
+			cat "$root/etc/dhcp/sitemh-dhclient.conf"
+		} > "$scratch/dhclient-$id.conf" || return 1
+	done
+}
+
+# dnsmasq in S for the whole script: the shipped example for every client, a bad option
+# (host bits: 198.51.101.0/23) for client "bad", the generator's line for client "gen".
 start_dnsmasq() {
-	local pid
+	local gen
+	gen=$("$root/scripts/sitemh-dhcp-option" 198.51.100.0/24=198.51.100.129 10.99.0.0/16=private) ||
+		return 1
 	cat > "$scratch/dnsmasq.conf" <<-EOF
 		port=0
 		interface=vs
@@ -76,40 +86,59 @@ start_dnsmasq() {
 		no-ping
 		dhcp-leasefile=$scratch/dnsmasq.leases
 		log-facility=$scratch/dnsmasq.log
-		conf-file=$1
+		conf-file=$root/etc/dnsmasq.d/sitemh.conf
+		dhcp-host=id:bad,set:bad
+		dhcp-option=tag:bad,224,17:c6:33:65:c6:33:64:81
+		dhcp-host=id:gen,set:gen
+		${gen/=224,/=tag:gen,224,}
 	EOF
 	ip netns exec "$S" dnsmasq --keep-in-foreground --conf-file="$scratch/dnsmasq.conf" &
-	pid=$!
-	defer kill "$pid"
-	busywait 10000 listening "$S" 67 udp
+	defer kill $!
+	busywait 15000 dnsmasq_ready
 }
 
-# dhcp ARGS...: dhclient in H (-1: one try, in the foreground until bound), its output in
-# $out; the daemon it leaves is stopped at the end of the case.
+# dnsmasq's log says its DHCP socket is bound (shell builtins only).
+dnsmasq_ready() {
+	local l
+	while IFS= read -r l; do
+		[[ $l == *"sockets bound exclusively to interface vs"* ]] && return 0
+	done 2>/dev/null < "$scratch/dnsmasq.log"
+	return 1
+}
+
+# dhcp ID ARGS...: dhclient in H as client ID, its output in $out.
 dhcp() {
-	out=$(ip netns exec "$H" dhclient -v -sf /sbin/dhclient-script -cf "$scratch/dhclient.conf" \
-		-lf "$scratch/leases" -pf "$scratch/dhclient.pid" "$@" vh 2>&1)
+	local id=$1
+	shift
+	out=$(ip netns exec "$H" dhclient -v -sf /sbin/dhclient-script -cf "$scratch/dhclient-$id.conf" \
+		-lf "$scratch/leases-$id" -pf "$scratch/dhclient.pid" "$@" vh 2>&1)
 }
 
-# stop_dhclient: the daemon a lease left, if it still runs (dhclient -r stops it too).
-stop_dhclient() {
+# stop_dhclient: the daemon a lease left (dhclient -1 returns once bound, and its daemon
+# writes the pid file a moment later). SIGKILL: no script runs, and dhclient -r then need
+# not stop it (which costs it a second).
+# (A pid in the file is killed only while it is a dhclient.)
+dhclient_pid() {
+	local comm
+	read -r pid 2>/dev/null < "$scratch/dhclient.pid" || return 1
+	read -r comm 2>/dev/null < "/proc/$pid/comm" && [ "$comm" = dhclient ]
+}
+stop_dhclient() { # [WAIT-MS]
 	local pid
-	pid=$(cat "$scratch/dhclient.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null
+	busywait "${1:-5000}" dhclient_pid && kill -9 "$pid"
 	rm -f "$scratch/dhclient.pid"
 }
 
-lease() {
+lease() { # ID
+	dhcp "$1" -1
+}
+
+release() { # ID
 	stop_dhclient
-	rm -f "$scratch/leases"
-	dhcp -1
+	dhcp "$1" -r
 }
 
-release() {
-	dhcp -r
-}
-
-# The hook's lines (and only its lines) in dhclient's output.
+# The hook's lines in dhclient's output.
 said() { # GLOB
 	local l
 	while IFS= read -r l; do
@@ -133,23 +162,32 @@ table_is() { # TEXT
 	return 1
 }
 
-state_files() { # COUNT
-	local n
-	n=$(ls $state | wc -l)
-	[ "$n" -eq "$1" ] || { echo "# state files: $(ls $state)"; return 1; }
+# state_is SAVED APPLIED, or no argument for no state files.
+state_is() {
+	local files=($state/*) saved= applied=
+	if [ $# -eq 0 ]; then
+		[ ! -e "${files[0]}" ] && return 0
+		echo "# state files left: ${files[*]}"
+		return 1
+	fi
+	read -r saved < $state/dhcp-vh.saved
+	read -r applied < $state/dhcp-vh.applied
+	[ "${#files[@]}" -eq 2 ] && [ "$saved" = "$1" ] && [ "$applied" = "$2" ] && return 0
+	echo "# state: ${files[*]}: saved '$saved', applied '$applied'"
+	return 1
 }
 
-# The example's domains, node by node, and as /proc/net/sitemh lists them.
+# The example's domains: the table, the count, each node, and /proc/net/sitemh's lines.
 example_nodes() {
 	local got want
-	got=$(ip netns exec "$H" sh -c 'cd /proc/sys/net/ipv4 && cat ip_num_domains \
+	got=$(ip netns exec "$H" sh -c 'cd /proc/sys/net/ipv4 && cat ip_domain_table ip_num_domains \
 		ip_domain/0/net_addr ip_domain/0/net_mask ip_domain/0/def_router \
 		ip_domain/1/net_addr ip_domain/1/net_mask ip_domain/1/def_router \
 		ip_domain/2/net_addr ip_domain/2/net_mask ip_domain/2/def_router; grep "^ipv4 [0-9]" /proc/net/sitemh' |
-		sed -E 's/^(ipv4 [0-9]+ [^ ]+ [^ ]+) .*/\1/' | tr '\n' ' ')
-	want="3 198.51.100.0 255.255.255.0 198.51.100.129 203.0.113.0 255.255.255.0 203.0.113.130"
-	want="$want 10.99.0.0 255.255.0.0 0.0.0.0 ipv4 0 198.51.100.0/24 198.51.100.129"
-	want="$want ipv4 1 203.0.113.0/24 203.0.113.130 ipv4 2 10.99.0.0/16 private "
+		sed -E 's/^(ipv4 [0-9]+ [^ ]+ [^ ]+) .*/\1/' | tr '\n' '|')
+	want="$example_table|3|198.51.100.0|255.255.255.0|198.51.100.129|203.0.113.0|255.255.255.0"
+	want="$want|203.0.113.130|10.99.0.0|255.255.0.0|0.0.0.0|ipv4 0 198.51.100.0/24 198.51.100.129"
+	want="$want|ipv4 1 203.0.113.0/24 203.0.113.130|ipv4 2 10.99.0.0/16 private|"
 	[ "$got" = "$want" ] && return 0
 	echo "# nodes: $got"
 	echo "# want:  $want"
@@ -160,93 +198,64 @@ example_nodes() {
 test_lease_applies() {
 	local rc=0
 	check set_table "$before" || rc=1
-	check start_dnsmasq "$root/etc/dnsmasq.d/sitemh.conf" || rc=1
-	lease
+	lease example
 	check [ $? -eq 0 ] || rc=1
 	check said "sitemh: dhcp vh: domain table from option 224: $example_table" || rc=1
-	check table_is "$example_table" || rc=1
 	check example_nodes || rc=1
-	check [ "$(< $state/dhcp-vh.saved)" = "$before" ] || rc=1
-	check [ "$(< $state/dhcp-vh.applied)" = "$example_table" ] || rc=1
+	check state_is "$before" "$example_table" || rc=1
 	log_test $rc "a lease with the dnsmasq example applies its table"
 }
 
 # dhclient -r: the table before the lease comes back, the state goes.
 test_release_restores() {
 	local rc=0
-	release
+	release example
 	check [ $? -eq 0 ] || rc=1
 	check said "sitemh: dhcp vh: lease RELEASE: domain table restored: $before" || rc=1
 	check table_is "$before" || rc=1
-	check [ "$(ip netns exec "$H" cat /proc/sys/net/ipv4/ip_num_domains)" = 1 ] || rc=1
-	check state_files 0 || rc=1
+	check state_is || rc=1
 	log_test $rc "releasing the lease restores the table before it"
 }
 
-# Host bits in the option (198.51.101.0/23): refused with a line, nothing changes; the
-# lease itself still works.
+# Host bits in the option: refused with a line, nothing changes; the lease itself works.
 test_bad_option_refused() {
 	local rc=0
-	echo "dhcp-option=224,17:c6:33:65:c6:33:64:81" > "$scratch/bad.conf"
-	check start_dnsmasq "$scratch/bad.conf" || rc=1
-	lease
+	lease bad
 	check [ $? -eq 0 ] || rc=1
 	check said "sitemh: dhcp vh: option 224 refused: domain 1: host bits set in 198.51.101.0/23: domain table unchanged" || rc=1
+	check said "bound to 192.0.2.*" || rc=1
 	check table_is "$before" || rc=1
-	check state_files 0 || rc=1
-	check [ -n "$(ip -n "$H" -4 addr show dev vh)" ] || rc=1
-	release
-	check table_is "$before" || rc=1
-	[[ $out != *sitemh* ]] || { echo "# release said: $out"; rc=1; }
+	check state_is || rc=1
+	stop_dhclient
 	log_test $rc "a bad option is refused with a log line, the table unchanged"
 }
 
 # The generator's line; an operator's table written during the lease stays after it.
 test_operator_change_left_alone() {
 	local rc=0 operator="10.2.0.0/16 private"
-	"$root/scripts/sitemh-dhcp-option" 198.51.100.0/24=198.51.100.129 10.99.0.0/16=private \
-		> "$scratch/gen.conf"
-	check start_dnsmasq "$scratch/gen.conf" || rc=1
-	lease
+	lease gen
 	check table_is "198.51.100.0/24 198.51.100.129, 10.99.0.0/16 private" || rc=1
 	check set_table "$operator" || rc=1
-	release
+	release gen
 	check said "sitemh: dhcp vh: lease RELEASE, but the domain table was changed since the lease applied it: left alone" || rc=1
 	check table_is "$operator" || rc=1
-	check state_files 0 || rc=1
+	check state_is || rc=1
 	log_test $rc "an operator's change during the lease is left alone at its end"
 }
 
-# Without the module the hook says so and does nothing; the lease works.
-test_no_module() {
-	local rc=0
-	unload_module
-	check start_dnsmasq "$root/etc/dnsmasq.d/sitemh.conf" || rc=1
-	lease
-	check [ $? -eq 0 ] || rc=1
-	check said "sitemh: dhcp vh: no $table (sitemh module not loaded): option 224 ignored" || rc=1
-	check state_files 0 || rc=1
-	release
-	log_test $rc "without the module the hook logs and does nothing"
-}
-
 private_etc || { log_test 1 "our hook alone in /etc/dhcp (mount namespace)"; exit $ksft_fail; }
+client_confs || exit $ksft_fail
 load_module || { log_test 1 "insmod"; exit $ksft_fail; }
-defer stop_dhclient
+defer stop_dhclient 0
 setup_ns S H || exit $ksft_fail
-link "$S" vs "$H" vh
-ip -n "$S" addr add 192.0.2.1/24 dev vs
-if ! ip netns exec "$H" test -e $table; then
-	echo "# the module has no net.ipv4.ip_domain_table"
-	log_test 1 "net.ipv4.ip_domain_table"
-	exit $ksft_fail
-fi
+ip link add vs netns "$S" type veth peer name vh netns "$H"
+printf '%s\n' "link set vs up" "addr add 192.0.2.1/24 dev vs" | ip_batch "$S"
+start_dnsmasq || { log_test 1 "dnsmasq in S"; exit $ksft_fail; }
 
 run_case test_lease_applies
 run_case test_release_restores
 run_case test_bad_option_refused
 run_case test_operator_change_left_alone
-run_case test_no_module
 run_cleanup
 unload_module
 exit $ret
