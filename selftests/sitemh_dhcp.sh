@@ -32,17 +32,18 @@ before="10.1.0.0/16 10.1.0.1"
 # Our hook alone in dhclient-script's hook places; the hook's state on a scratch tmpfs.
 private_etc() {
 	local d f
-	mkdir -p "$scratch/exit-hooks.d" "$scratch/enter-hooks.d" || return 1
-	cp "$root/etc/dhcp/dhclient-exit-hooks.d/sitemh" "$scratch/exit-hooks.d/" || return 1
+	local hook
+	mkdir "$scratch/exit-hooks.d" "$scratch/enter-hooks.d" || return 1
+	IFS= read -r -d '' hook < "$root/etc/dhcp/dhclient-exit-hooks.d/sitemh"
+	printf '%s' "$hook" > "$scratch/exit-hooks.d/sitemh" || return 1
+	# (These mounts go with the namespace.)
 	for d in exit enter; do
 		[ -d "/etc/dhcp/dhclient-$d-hooks.d" ] || continue
 		mount --bind "$scratch/$d-hooks.d" "/etc/dhcp/dhclient-$d-hooks.d" || return 1
-		defer umount "/etc/dhcp/dhclient-$d-hooks.d"
 	done
 	for f in /etc/dhcp/dhclient-exit-hooks /etc/dhcp/dhclient-enter-hooks; do
 		[ -e "$f" ] || continue
 		mount --bind /dev/null "$f" || return 1
-		defer umount "$f"
 	done
 	[ -d /etc/dhcp/dhclient-exit-hooks.d ] || { echo "# no /etc/dhcp/dhclient-exit-hooks.d"; return 1; }
 	if [ ! -d $state ]; then
@@ -53,18 +54,38 @@ private_etc() {
 	defer umount $state
 }
 
+# A shell in H for the checks: sysctl files show the reader's namespace, and a process
+# costs a good fraction of a second in the test VM. in_h CODE runs bash CODE there and
+# sets $h_out to its output.
+start_h_shell() {
+	coproc h_shell { exec ip netns exec "$H" bash; }
+	defer kill "$h_shell_PID"
+}
+in_h() {
+	local l
+	h_out=
+	printf '%s\necho __in_h_end__\n' "$1" >&"${h_shell[1]}"
+	while IFS= read -r l <&"${h_shell[0]}"; do
+		# (The end mark may follow output that did not end its line.)
+		if [[ $l == *__in_h_end__ ]]; then
+			h_out+=${l%__in_h_end__}
+			break
+		fi
+		h_out+=$l$'\n'
+	done
+	h_out=${h_out%$'\n'}
+}
+
 # One client configuration per case, told apart by their client identifiers (the server
 # picks each one's option by it): the shipped lines, and nothing that would make
 # dhclient-script touch /etc/resolv.conf or ping a router.
 client_confs() {
-	local id
+	local id lines
+	IFS= read -r -d '' lines < "$root/etc/dhcp/sitemh-dhclient.conf"
 	for id in example bad gen; do
-		{
-			echo "timeout 20;"
-			echo "send dhcp-client-identifier \"$id\";"
-			echo "request subnet-mask, broadcast-address;"
-			cat "$root/etc/dhcp/sitemh-dhclient.conf"
-		} > "$scratch/dhclient-$id.conf" || return 1
+		printf '%s\n' "timeout 20;" "send dhcp-client-identifier \"$id\";" \
+			"request subnet-mask, broadcast-address;" "$lines" > "$scratch/dhclient-$id.conf" ||
+			return 1
 	done
 }
 
@@ -74,24 +95,12 @@ start_dnsmasq() {
 	local gen
 	gen=$("$root/scripts/sitemh-dhcp-option" 198.51.100.0/24=198.51.100.129 10.99.0.0/16=private) ||
 		return 1
-	cat > "$scratch/dnsmasq.conf" <<-EOF
-		port=0
-		interface=vs
-		bind-interfaces
-		no-resolv
-		no-hosts
-		user=root
-		dhcp-range=192.0.2.10,192.0.2.20,255.255.255.0,1h
-		dhcp-authoritative
-		no-ping
-		dhcp-leasefile=$scratch/dnsmasq.leases
-		log-facility=$scratch/dnsmasq.log
-		conf-file=$root/etc/dnsmasq.d/sitemh.conf
-		dhcp-host=id:bad,set:bad
-		dhcp-option=tag:bad,224,17:c6:33:65:c6:33:64:81
-		dhcp-host=id:gen,set:gen
-		${gen/=224,/=tag:gen,224,}
-	EOF
+	printf '%s\n' port=0 interface=vs bind-interfaces no-resolv no-hosts user=root \
+		dhcp-range=192.0.2.10,192.0.2.20,255.255.255.0,1h dhcp-authoritative no-ping \
+		"dhcp-leasefile=$scratch/dnsmasq.leases" "log-facility=$scratch/dnsmasq.log" \
+		"conf-file=$root/etc/dnsmasq.d/sitemh.conf" \
+		dhcp-host=id:bad,set:bad dhcp-option=tag:bad,224,17:c6:33:65:c6:33:64:81 \
+		dhcp-host=id:gen,set:gen "${gen/=224,/=tag:gen,224,}" > "$scratch/dnsmasq.conf"
 	ip netns exec "$S" dnsmasq --keep-in-foreground --conf-file="$scratch/dnsmasq.conf" &
 	defer kill $!
 	busywait 15000 dnsmasq_ready
@@ -151,14 +160,14 @@ said() { # GLOB
 }
 
 set_table() { # TEXT
-	ip netns exec "$H" sh -c 'printf "%s\n" "$1" > '$table _ "$1"
+	in_h "printf '%s\\n' ${1@Q} > $table && echo ok"
+	[ "$h_out" = ok ]
 }
 
 table_is() { # TEXT
-	local got
-	got=$(ip netns exec "$H" cat $table)
-	[ "$got" = "$1" ] && return 0
-	echo "# table '$got', want '$1'"
+	in_h "read -r t < $table; echo \"\$t\""
+	[ "$h_out" = "$1" ] && return 0
+	echo "# table '$h_out', want '$1'"
 	return 1
 }
 
@@ -180,11 +189,12 @@ state_is() {
 # The example's domains: the table, the count, each node, and /proc/net/sitemh's lines.
 example_nodes() {
 	local got want
-	got=$(ip netns exec "$H" sh -c 'cd /proc/sys/net/ipv4 && cat ip_domain_table ip_num_domains \
-		ip_domain/0/net_addr ip_domain/0/net_mask ip_domain/0/def_router \
-		ip_domain/1/net_addr ip_domain/1/net_mask ip_domain/1/def_router \
-		ip_domain/2/net_addr ip_domain/2/net_mask ip_domain/2/def_router; grep "^ipv4 [0-9]" /proc/net/sitemh' |
-		sed -E 's/^(ipv4 [0-9]+ [^ ]+ [^ ]+) .*/\1/' | tr '\n' '|')
+	in_h 'cd /proc/sys/net/ipv4 && for f in ip_domain_table ip_num_domains \
+		ip_domain/{0,1,2}/{net_addr,net_mask,def_router}; do read -r v < $f; printf "%s|" "$v"; done
+		while read -r fam i net router rest; do
+			[[ $fam == ipv4 && $i == [0-9]* ]] && printf "%s|" "$fam $i $net $router"
+		done < /proc/net/sitemh'
+	got=$h_out
 	want="$example_table|3|198.51.100.0|255.255.255.0|198.51.100.129|203.0.113.0|255.255.255.0"
 	want="$want|203.0.113.130|10.99.0.0|255.255.0.0|0.0.0.0|ipv4 0 198.51.100.0/24 198.51.100.129"
 	want="$want|ipv4 1 203.0.113.0/24 203.0.113.130|ipv4 2 10.99.0.0/16 private|"
@@ -251,6 +261,7 @@ setup_ns S H || exit $ksft_fail
 ip link add vs netns "$S" type veth peer name vh netns "$H"
 printf '%s\n' "link set vs up" "addr add 192.0.2.1/24 dev vs" | ip_batch "$S"
 start_dnsmasq || { log_test 1 "dnsmasq in S"; exit $ksft_fail; }
+start_h_shell
 
 run_case test_lease_applies
 run_case test_release_restores

@@ -299,6 +299,13 @@ test_hook_bad_option() {
 		logged "sitemh: dhcp test0: option 224 refused: *: domain table unchanged"
 		[[ $hook_out != *$'\n'* ]] || fail "'$bad': more than one line: $hook_out"
 	done
+	# The same line goes to syslog through logger.
+	printf '#!/bin/sh\nprintf "%%s|" "$@" > %s\n' "$tmp/logger.args" > "$tmp/logger"
+	chmod +x "$tmp/logger"
+	fresh "$operator"
+	run_hook reason=BOUND new_sitemh_domains="24 1" SITEMH_DHCP_LOGGER="$tmp/logger"
+	[ "$(< "$tmp/logger.args")" = "-t|sitemh|-p|daemon.notice|--|dhcp test0: option 224 refused: domain 1: truncated (2 octets left, /24 needs 8): domain table unchanged|" ] ||
+		fail "logger got $(< "$tmp/logger.args")"
 	# A bad renewal keeps the lease's table (and what to restore).
 	fresh "$operator"
 	run_hook reason=BOUND new_sitemh_domains="$example_octets"
