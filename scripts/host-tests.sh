@@ -92,9 +92,24 @@ layering() {
 	fi
 }
 
+# The IPv4 domain table from DHCP (etc/dhcp, scripts/sitemh-dhcp-option): tests/dhcp.sh
+# prints one line per case.
+dhcp_tests() {
+	local out rc status name detail
+	out=$(tests/dhcp.sh)
+	rc=$?
+	while IFS=$'\t' read -r status name detail; do
+		[ -n "$name" ] && record "$status" "host:dhcp:$name" "$detail"
+	done <<< "$out"
+	if [ $rc -ne 0 ] || ! grep -q '^PASS	' <<< "$out"; then
+		record FAIL host:dhcp "tests/dhcp.sh exit $rc"
+	fi
+}
+
 cargo_tests
 sitemhctl_tests
 header_tests
+dhcp_tests
 selftest_config
 layering
 if [ -n "$own_results" ]; then

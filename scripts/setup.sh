@@ -19,7 +19,7 @@ DEB_PACKAGES=(
 	"clang-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" "lld-$LLVM_VERSION" "llvm-$LLVM_VERSION"
 	qemu-system-x86 busybox-static
 	iproute2 iputils-ping procps nftables tcpdump iperf3 openssl socat ethtool python3-cryptography
-	radvd
+	radvd dnsmasq-base isc-dhcp-client
 )
 
 missing_debs() {

@@ -12,6 +12,8 @@ _Static_assert(sizeof(struct sitemh_addr_pair) == 8, "addr_pair is two IPv4 addr
 _Static_assert(offsetof(struct sitemh_addr_pair, dst) == 4, "dst follows src");
 _Static_assert(sizeof(struct sitemh_addr_pair6) == 32, "addr_pair6 is two IPv6 addresses");
 _Static_assert(SITEMH_MAX_DOMAINS == 16, "the draft allows 16 domains");
+_Static_assert(SITEMH_DHCP_OPTION_DOMAINS >= 224 && SITEMH_DHCP_OPTION_DOMAINS <= 254,
+	       "the DHCP option is site-specific (RFC 3942)");
 /* The ABI as applications see it (the module checks its own encodings against the same
  * header at build time: rust/ffi/uapi.rs). */
 _Static_assert(sizeof(struct sitemh_rank_info) == 24, "rank info");

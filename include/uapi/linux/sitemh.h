@@ -51,6 +51,19 @@
 /* The draft's limit on the IP domains of one site (per address family and namespace). */
 #define SITEMH_MAX_DOMAINS	16
 
+/*
+ * The DHCPv4 option that carries a site's IPv4 domain table to its hosts ("sitemh-domains",
+ * from the site-specific range 224..254 of RFC 3942). Encoded like RFC 3442's classless
+ * static routes; per domain, in order:
+ *   1 octet   prefix length, 0..32
+ *   N octets  the prefix's significant octets, N = (length + 7) / 8 (host bits zero)
+ *   4 octets  the domain's default router; 0.0.0.0 for a private domain
+ * At most SITEMH_MAX_DOMAINS domains, no prefix twice, nothing after the last domain.
+ * Example: 10.99.0.0/16 private is 10 0a 63 00 00 00 00. The client hook
+ * (etc/dhcp/dhclient-exit-hooks.d/sitemh) writes it to net.ipv4.ip_domain_table.
+ */
+#define SITEMH_DHCP_OPTION_DOMAINS	224
+
 /* The draft's ICMP type for "link failure" messages, and its codes. */
 #define SITEMH_ICMP_LINK_FAILURE	41
 #define SITEMH_ICMP_LINKFAILURE_CE_PE_LINK		1	/* gateway: the PE */
