@@ -41,7 +41,7 @@ start_radvd() {
 # makes it go silent.
 stop_radvd() {
 	local pid
-	eval "pid=\$radvd_$1"
+	eval "pid=\${radvd_$1:-}"
 	[ -n "$pid" ] || return 0
 	kill -"${2:-TERM}" "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
