@@ -15,15 +15,15 @@ source "$here/ra_site.sh"
 
 test_learns_both_domains() {
 	local rc=0
-	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=1 || rc=1
+	check nsenter --net="/run/netns/$h" sysctl -q -w net.ipv6.sitemh_auto=1 || rc=1
 	start_radvd ce1 "$ce1"
 	start_radvd ce2 "$ce2"
 	check busywait 20000 learns 2001:db8:1::/64 h-ce1 || rc=1
 	check busywait 20000 learns 2001:db8:2::/64 h-ce2 || rc=1
 	# In the table, as domains of their own routers, and not as configured nodes.
-	check ip netns exec "$h" grep -q "^ipv6 [01] 2001:db8:1::/64 fe80::" /proc/net/sitemh || rc=1
-	check ip netns exec "$h" grep -q "^ipv6 [01] 2001:db8:2::/64 fe80::" /proc/net/sitemh || rc=1
-	check [ "$(ip netns exec "$h" sysctl -n net.ipv6.ip_num_domains)" = 0 ] || rc=1
+	check nsenter --net="/run/netns/$h" grep -q "^ipv6 [01] 2001:db8:1::/64 fe80::" /proc/net/sitemh || rc=1
+	check nsenter --net="/run/netns/$h" grep -q "^ipv6 [01] 2001:db8:2::/64 fe80::" /proc/net/sitemh || rc=1
+	check [ "$(nsenter --net="/run/netns/$h" sysctl -n net.ipv6.ip_num_domains)" = 0 ] || rc=1
 	[ $rc -eq 0 ] || { learned | sed 's/^/# /'; sed 's/^/# radvd: /' "$scratch"/ce*.log; }
 	log_test $rc "sitemh_auto=1: both CEs' radvd prefixes become domains via their routers"
 }
@@ -53,13 +53,13 @@ test_goodbye_and_return() {
 	local rc=0 events pid
 	events=$scratch/events
 	# The operator's monitor (sitemhctl) hears the domains go and come.
-	ip netns exec "$h" "$ctl" -j monitor >"$events" 2>&1 &
+	nsenter --net="/run/netns/$h" "$ctl" -j monitor >"$events" 2>&1 &
 	pid=$!
 	defer kill $pid
 	check busywait 10000 joined $pid || rc=1
 	# radvd's last RA (router lifetime 0) takes CE2's domain away at once.
 	stop_radvd ce2 TERM
-	check busywait 10000 sh -c "! ip netns exec $h awk '\$1 == \"learned6\"' /proc/net/sitemh | grep -q 2001:db8:2::" || rc=1
+	check busywait 10000 sh -c "! nsenter --net=/run/netns/$h awk '\$1 == \"learned6\"' /proc/net/sitemh | grep -q 2001:db8:2::" || rc=1
 	check learns 2001:db8:1::/64 h-ce1 || rc=1
 	start_radvd ce2 "$ce2"
 	check busywait 20000 learns 2001:db8:2::/64 h-ce2 || rc=1
@@ -72,20 +72,20 @@ test_goodbye_and_return() {
 test_manual_wins_and_room() {
 	local rc=0 table i before
 	# A manual domain of the same network: one table entry, the configured one.
-	check ip netns exec "$h" sysctl -q -w net.ipv6.ip_domain_table="2001:db8:1::/64 fe80::1%h-ce1" || rc=1
-	check [ "$(ip netns exec "$h" grep -c "^ipv6 [0-9]* 2001:db8:1::/64 " /proc/net/sitemh)" -eq 1 ] || rc=1
-	check ip netns exec "$h" grep -q "^ipv6 0 2001:db8:1::/64 fe80::1 " /proc/net/sitemh || rc=1
-	check ip netns exec "$h" grep -q "^ipv6 1 2001:db8:2::/64 fe80::" /proc/net/sitemh || rc=1
+	check nsenter --net="/run/netns/$h" sysctl -q -w net.ipv6.ip_domain_table="2001:db8:1::/64 fe80::1%h-ce1" || rc=1
+	check [ "$(nsenter --net="/run/netns/$h" grep -c "^ipv6 [0-9]* 2001:db8:1::/64 " /proc/net/sitemh)" -eq 1 ] || rc=1
+	check nsenter --net="/run/netns/$h" grep -q "^ipv6 0 2001:db8:1::/64 fe80::1 " /proc/net/sitemh || rc=1
+	check nsenter --net="/run/netns/$h" grep -q "^ipv6 1 2001:db8:2::/64 fe80::" /proc/net/sitemh || rc=1
 	# 16 manual domains: what is learned anew finds no room, and is counted.
 	table="2001:db8:1::/64 fe80::1%h-ce1"
 	for i in $(seq 1 15); do table+=", 2001:db8:f$i::/48"; done
 	before=$(ra_field no_room)
-	check ip netns exec "$h" sysctl -q -w net.ipv6.ip_domain_table="$table" || rc=1
-	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=0 || rc=1
-	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=1 || rc=1
+	check nsenter --net="/run/netns/$h" sysctl -q -w net.ipv6.ip_domain_table="$table" || rc=1
+	check nsenter --net="/run/netns/$h" sysctl -q -w net.ipv6.sitemh_auto=0 || rc=1
+	check nsenter --net="/run/netns/$h" sysctl -q -w net.ipv6.sitemh_auto=1 || rc=1
 	check busywait 15000 at_least $((before + 1)) ra_field no_room || rc=1
-	check [ "$(ip netns exec "$h" grep -c "^ipv6 " /proc/net/sitemh)" -eq 16 ] || rc=1
-	check ip netns exec "$h" sysctl -q -w net.ipv6.ip_domain_table= || rc=1
+	check [ "$(nsenter --net="/run/netns/$h" grep -c "^ipv6 " /proc/net/sitemh)" -eq 16 ] || rc=1
+	check nsenter --net="/run/netns/$h" sysctl -q -w net.ipv6.ip_domain_table= || rc=1
 	check busywait 15000 learns 2001:db8:1::/64 h-ce1 || rc=1
 	log_test $rc "a manual domain of the same network wins; a full table counts no_room"
 }
@@ -96,13 +96,13 @@ test_silent_router_lapses() {
 	stop_radvd ce1 KILL
 	radvd_conf ce1 2001:db8:1::/64 8
 	start_radvd ce1 "$ce1"
-	check busywait 15000 sh -c "ip netns exec $h awk '\$1 == \"learned6\" && \$2 == \"2001:db8:1::/64\" { print \$5 }' /proc/net/sitemh | grep -qx '[0-8]'" || rc=1
+	check busywait 15000 sh -c "nsenter --net=/run/netns/$h awk '\$1 == \"learned6\" && \$2 == \"2001:db8:1::/64\" { print \$5 }' /proc/net/sitemh | grep -qx '[0-8]'" || rc=1
 	stop_radvd ce1 KILL
-	check busywait 20000 sh -c "! ip netns exec $h grep -q '^learned6 2001:db8:1::' /proc/net/sitemh" || rc=1
+	check busywait 20000 sh -c "! nsenter --net=/run/netns/$h grep -q '^learned6 2001:db8:1::' /proc/net/sitemh" || rc=1
 	# Off: every learned domain goes.
-	check ip netns exec "$h" sysctl -q -w net.ipv6.sitemh_auto=0 || rc=1
+	check nsenter --net="/run/netns/$h" sysctl -q -w net.ipv6.sitemh_auto=0 || rc=1
 	check [ -z "$(learned)" ] || rc=1
-	check [ "$(ip netns exec "$h" grep -c "^ipv6 " /proc/net/sitemh)" -eq 0 ] || rc=1
+	check [ "$(nsenter --net="/run/netns/$h" grep -c "^ipv6 " /proc/net/sitemh)" -eq 0 ] || rc=1
 	log_test $rc "a silent router's domain lapses with its lifetime; sitemh_auto=0 forgets all"
 }
 
