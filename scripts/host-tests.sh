@@ -106,8 +106,23 @@ dhcp_tests() {
 	fi
 }
 
+# The module's stack frames (scripts/stack_frames.py): none above 7 KiB, so that the
+# deepest chains (a sysctl write or a work item publishing a table) stay inside 16 KiB
+# stacks; the test kernel's KASAN doubles its stacks and would not notice.
+stack_frames() {
+	local ko=${SITEMH_KO:-sitemh.ko} out
+	if [ ! -r "$ko" ]; then
+		record FAIL host:stack-frames "no module at $ko"
+	elif out=$(python3 scripts/stack_frames.py "$ko" 7168 1 2>&1); then
+		record PASS host:stack-frames "largest: $(echo "$out" | head -n 1 | cut -c1-60)"
+	else
+		record FAIL host:stack-frames "$(echo "$out" | grep '^over' | head -n 3 | tr '\n' '|')"
+	fi
+}
+
 cargo_tests
 sitemhctl_tests
+stack_frames
 header_tests
 dhcp_tests
 selftest_config
