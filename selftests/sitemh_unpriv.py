@@ -153,11 +153,14 @@ def sitemh_files():
     files = []
     for fam in ("ipv4", "ipv6"):
         base = SYS + fam
-        for name in ("ip_num_domains", "ip_use_homeaddr", "ip_home_addr", "ip_path_probe_ms"):
+        for name in ("ip_num_domains", "ip_use_homeaddr", "ip_home_addr", "ip_path_probe_ms",
+                     "ip_domain_table"):
             if os.path.exists(f"{base}/{name}"):
                 files.append(f"{base}/{name}")
         for entry in sorted(os.listdir(base)):
-            if entry == "ip_domain" or entry.startswith("sitemh_"):
+            if entry.startswith("sitemh_") and os.path.isfile(f"{base}/{entry}"):
+                files.append(f"{base}/{entry}")
+            elif entry == "ip_domain" or entry.startswith("sitemh_"):
                 for root, _, names in os.walk(f"{base}/{entry}"):
                     files += [f"{root}/{n}" for n in sorted(names)]
     return files
@@ -262,7 +265,8 @@ def sysctl_phase():
     names = {f.split("/net/")[1] for f in files}
     need = {"ipv4/ip_num_domains", "ipv6/ip_num_domains", "ipv4/ip_domain/15/def_router",
             "ipv6/ip_domain/15/net_addr", "ipv4/ip_home_addr", "ipv4/sitemh_ce/peers",
-            "ipv4/sitemh_lf/retries", "ipv4/sitemh_home/correspondent"}
+            "ipv4/sitemh_lf/retries", "ipv4/sitemh_home/correspondent",
+            "ipv4/ip_domain_table", "ipv6/ip_domain_table", "ipv6/sitemh_auto"}
     missing = sorted(need - names)
     result("sysctl: the namespace has every sitemh knob", not missing,
            f"{len(files)} files" + (f", missing {missing}" if missing else ""))
