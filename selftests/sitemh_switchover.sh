@@ -103,23 +103,22 @@ listen_events() {
 ctl=$(cd "$here/.." && pwd)/tools/sitemhctl/target/release/sitemhctl
 
 # monitor_events NS FILE: `sitemhctl -j monitor` in NS, into FILE, until the case ends;
-# waits until it has joined its group (as sitemh_ctl.sh's test_monitor). nsenter, not
-# ip netns exec: it execs the tool itself (no fork: $! is the socket's port id), without a
-# mount namespace and sysfs to set up.
+# its PID in monitor_pid (joined tells when it listens). nsenter, not ip netns exec: it
+# execs the tool itself (no fork: $! is the socket's port id), without a mount namespace
+# and sysfs to set up.
 monitor_events() {
-	local pid
 	nsenter --net="/run/netns/$1" "$ctl" -j monitor >"$2" 2>&1 &
-	pid=$!
-	defer kill $pid
-	busywait 5000 joined "$1" $pid
+	monitor_pid=$!
+	defer kill $monitor_pid
 }
 
-# joined NS PID: PID's generic netlink socket in NS has joined a multicast group.
+# joined PID: PID's generic netlink socket has joined a multicast group (as in
+# sitemh_ctl.sh's test_monitor).
 joined() {
 	local sk eth port groups rest
 	while read -r sk eth port groups rest; do
-		[ "$eth" = 16 ] && [ "$port" = "$2" ] && [ "$groups" != 00000000 ] && return 0
-	done <"/proc/$2/net/netlink"
+		[ "$eth" = 16 ] && [ "$port" = "$1" ] && [ "$groups" != 00000000 ] && return 0
+	done <"/proc/$1/net/netlink"
 	return 1
 }
 
@@ -152,15 +151,15 @@ in_order() {
 }
 
 test_flapping_and_failback() {
-	local rc=0 before_h1 ev_h ev_ce1 ev_own ev_other ev_mon f
+	local rc=0 before_h1 ev_h ev_ce1 ev_own ev_other ev_mon monitor_pid f
 	before_h1=$(count "$ce1" up h1)
 	# Events (generic netlink family sitemh): all of H's and CE1's, and the "own" group as
 	# the connection's owner (root) and as another user.
 	ev_h=$(mktemp) ev_ce1=$(mktemp) ev_own=$(mktemp) ev_other=$(mktemp) ev_mon=$(mktemp)
 	defer rm -f "$ev_h" "$ev_ce1" "$ev_own" "$ev_other" "$ev_mon"
-	# And sitemhctl's JSON lines in H (events_of_flapping checks their order).
-	monitor_events "$h" "$ev_mon" ||
-		{ echo "# sitemhctl monitor did not join: $(tr '\n' ' ' <"$ev_mon")"; rc=1; }
+	# And sitemhctl's JSON lines in H (events_of_flapping checks their order); it joins
+	# while the Python listeners below start.
+	monitor_events "$h" "$ev_mon"
 	listen_events "$h" "$ev_h"
 	listen_events "$ce1" "$ev_ce1"
 	group=own listen_events "$h" "$ev_own"
@@ -170,6 +169,8 @@ test_flapping_and_failback() {
 		busywait 60000 grep -q '^listening' "$f" ||
 			{ echo "# a listener did not start: $(tr '\n' ' ' <"$f")"; rc=1; }
 	done
+	busywait 5000 joined "$monitor_pid" ||
+		{ echo "# sitemhctl monitor did not join: $(tr '\n' ' ' <"$ev_mon")"; rc=1; }
 	# Damping longer than the flaps' spacing (which TCG stretches). The transfer lasts
 	# 27 s so that the flaps (which TCG can stretch to 10 s) and the failback_ms after the
 	# last one both fit inside it.
