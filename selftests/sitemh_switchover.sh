@@ -122,28 +122,24 @@ joined() {
 	return 1
 }
 
-# first_event FILE PATTERN: the number of the first line of FILE (JSON lines of
-# `sitemhctl -j monitor`) that matches the extended regular expression PATTERN, or 0.
-first_event() {
-	local n
-	n=$(grep -n -m 1 -E -- "$2" "$1") || n=0
-	echo "${n%%:*}"
-}
-
-# in_order FILE NAME=PATTERN...: each NAME's first event in FILE is there and comes
-# after the one named before it.
+# in_order FILE NAME=PATTERN...: in FILE (JSON lines of `sitemhctl -j monitor`), the first
+# line that matches each extended regular expression PATTERN is there and comes after the
+# one named before it. Read and matched by the shell: no process per pattern.
 in_order() {
-	local file=$1 prev_name= prev=0 arg name n
+	local lines prev_name= prev=-1 arg name n
+	mapfile -t lines <"$1"
 	shift
 	for arg in "$@"; do
 		name=${arg%%=*}
-		n=$(first_event "$file" "${arg#*=}")
-		if [ "$n" -eq 0 ]; then
+		for ((n = 0; n < ${#lines[@]}; n++)); do
+			[[ ${lines[n]} =~ ${arg#*=} ]] && break
+		done
+		if [ "$n" -eq ${#lines[@]} ]; then
 			echo "# monitor: no $name"
 			return 1
 		fi
 		if [ "$n" -le "$prev" ]; then
-			echo "# monitor: $name (line $n) not after $prev_name (line $prev)"
+			echo "# monitor: $name (line $((n + 1))) not after $prev_name (line $((prev + 1)))"
 			return 1
 		fi
 		prev=$n prev_name=$name
