@@ -99,13 +99,63 @@ listen_events() {
 	defer kill $!
 }
 
+# The operator's tool (tools/sitemhctl, built on the host by `make sitemhctl`).
+ctl=$(cd "$here/.." && pwd)/tools/sitemhctl/target/release/sitemhctl
+
+# monitor_events NS FILE: `sitemhctl -j monitor` in NS, into FILE, until the case ends;
+# its PID in monitor_pid (joined tells when it listens). nsenter, not ip netns exec: it
+# execs the tool itself (no fork: $! is the socket's port id), without a mount namespace
+# and sysfs to set up.
+monitor_events() {
+	nsenter --net="/run/netns/$1" "$ctl" -j monitor >"$2" 2>&1 &
+	monitor_pid=$!
+	defer kill $monitor_pid
+}
+
+# joined PID: PID's generic netlink socket has joined a multicast group (as in
+# sitemh_ctl.sh's test_monitor).
+joined() {
+	local sk eth port groups rest
+	while read -r sk eth port groups rest; do
+		[ "$eth" = 16 ] && [ "$port" = "$1" ] && [ "$groups" != 00000000 ] && return 0
+	done <"/proc/$1/net/netlink"
+	return 1
+}
+
+# in_order FILE NAME=PATTERN...: in FILE (JSON lines of `sitemhctl -j monitor`), the first
+# line that matches each extended regular expression PATTERN is there and comes after the
+# one named before it. Read and matched by the shell: no process per pattern.
+in_order() {
+	local lines prev_name= prev=-1 arg name n
+	mapfile -t lines <"$1"
+	shift
+	for arg in "$@"; do
+		name=${arg%%=*}
+		for ((n = 0; n < ${#lines[@]}; n++)); do
+			[[ ${lines[n]} =~ ${arg#*=} ]] && break
+		done
+		if [ "$n" -eq ${#lines[@]} ]; then
+			echo "# monitor: no $name"
+			return 1
+		fi
+		if [ "$n" -le "$prev" ]; then
+			echo "# monitor: $name (line $((n + 1))) not after $prev_name (line $((prev + 1)))"
+			return 1
+		fi
+		prev=$n prev_name=$name
+	done
+}
+
 test_flapping_and_failback() {
-	local rc=0 before_h1 ev_h ev_ce1 ev_own ev_other f
+	local rc=0 before_h1 ev_h ev_ce1 ev_own ev_other ev_mon monitor_pid f
 	before_h1=$(count "$ce1" up h1)
 	# Events (generic netlink family sitemh): all of H's and CE1's, and the "own" group as
 	# the connection's owner (root) and as another user.
-	ev_h=$(mktemp) ev_ce1=$(mktemp) ev_own=$(mktemp) ev_other=$(mktemp)
-	defer rm -f "$ev_h" "$ev_ce1" "$ev_own" "$ev_other"
+	ev_h=$(mktemp) ev_ce1=$(mktemp) ev_own=$(mktemp) ev_other=$(mktemp) ev_mon=$(mktemp)
+	defer rm -f "$ev_h" "$ev_ce1" "$ev_own" "$ev_other" "$ev_mon"
+	# And sitemhctl's JSON lines in H (events_of_flapping checks their order); it joins
+	# while the Python listeners below start.
+	monitor_events "$h" "$ev_mon"
 	listen_events "$h" "$ev_h"
 	listen_events "$ce1" "$ev_ce1"
 	group=own listen_events "$h" "$ev_own"
@@ -115,6 +165,8 @@ test_flapping_and_failback() {
 		busywait 60000 grep -q '^listening' "$f" ||
 			{ echo "# a listener did not start: $(tr '\n' ' ' <"$f")"; rc=1; }
 	done
+	busywait 5000 joined "$monitor_pid" ||
+		{ echo "# sitemhctl monitor did not join: $(tr '\n' ' ' <"$ev_mon")"; rc=1; }
 	# Damping longer than the flaps' spacing (which TCG stretches). The transfer lasts
 	# 27 s so that the flaps (which TCG can stretch to 10 s) and the failback_ms after the
 	# last one both fit inside it.
@@ -136,7 +188,7 @@ test_flapping_and_failback() {
 	log_test $rc "flapping uplink: moved away once, back once after failback_ms, byte-exact"
 	rc=0
 	events_of_flapping || rc=1
-	log_test $rc "events: notices sent and heard, domains down and up, the connection moved and back; own group for the owner only"
+	log_test $rc "events: notices sent and heard, domains down and up, the connection moved and back, in order for sitemhctl monitor; own group for the owner only"
 }
 
 # What the listeners of test_flapping_and_failback heard.
@@ -157,10 +209,25 @@ events_of_flapping() {
 	check has_event "$ev_own" conn_failed_back laddr=$H1 new_saddr=$H1 || rc=1
 	check [ "$(grep -cv '^listening\|^conn_' "$ev_own")" -eq 0 ] || rc=1
 	check [ "$(grep -cv '^listening' "$ev_other")" -eq 0 ] || rc=1
+	# sitemhctl monitor saw the provider failure in order: the notice, the domain down, the
+	# connection moved; then the restoration's notice and the domain up before the
+	# connection came back (first occurrences; the flaps repeat each of them).
+	check in_order "$ev_mon" \
+		notice_code_1='^\{"event":"notice_received","family":"ipv4","code":1,' \
+		domain_down_0='^\{"event":"domain_down","family":"ipv4","domain":0\}' \
+		conn_moved='^\{"event":"conn_moved","family":"ipv4","proto":"tcp","laddr":"'"$H1"'"' || rc=1
+	check in_order "$ev_mon" \
+		notice_code_1='^\{"event":"notice_received","family":"ipv4","code":1,' \
+		notice_code_5='^\{"event":"notice_received","family":"ipv4","code":5,' \
+		conn_failed_back='^\{"event":"conn_failed_back","family":"ipv4","proto":"tcp","laddr":"'"$H1"'"' || rc=1
+	check in_order "$ev_mon" \
+		domain_down_0='^\{"event":"domain_down","family":"ipv4","domain":0\}' \
+		domain_up_0='^\{"event":"domain_up","family":"ipv4","domain":0\}' \
+		conn_failed_back='^\{"event":"conn_failed_back","family":"ipv4","proto":"tcp","laddr":"'"$H1"'"' || rc=1
 	# All events need CAP_NET_ADMIN.
 	check [ "$(ip netns exec "$h" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		timeout 20 python3 "$here/sitemh_events.py")" = "join events: EPERM" ] || rc=1
-	[ $rc -eq 0 ] || for f in "$ev_ce1" "$ev_h" "$ev_own" "$ev_other"; do sed 's/^/# event: /' "$f"; done
+	[ $rc -eq 0 ] || for f in "$ev_ce1" "$ev_h" "$ev_own" "$ev_other" "$ev_mon"; do sed 's/^/# event: /' "$f"; done
 	return $rc
 }
 

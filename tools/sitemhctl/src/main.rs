@@ -42,9 +42,11 @@ Usage: sitemhctl [OPTIONS] OBJECT [COMMAND [ARGS]]
 
   sitemhctl show [domains | ce | connections | bindings | hooks]...
       the module's state (all sections when none is named): the domains of both
-      families with source, state UP/DOWN (DOWN: a link-failure notice marked the
-      provider down) and counters; the CE role; tracked and moved connections; home
-      addresses and bindings; the netfilter hooks in place
+      families with source (manual; ra: learned from a router advertisement; dhcp:
+      the table a DHCP lease applied), state UP/DOWN (DOWN: a link-failure notice
+      marked the provider down) and counters, and the ra6 learning counters; the
+      CE role; tracked and moved connections; home addresses and bindings; the
+      netfilter hooks in place
   sitemhctl domain [show]
   sitemhctl domain add PREFIX/LEN [via ROUTER | private]
   sitemhctl domain del PREFIX/LEN

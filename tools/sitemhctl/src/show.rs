@@ -5,6 +5,8 @@ use std::fmt::Write;
 use crate::error::Error;
 use crate::json::Json;
 use crate::status::value_json;
+use crate::status::DomainLine;
+use crate::status::Learned6;
 use crate::status::Record;
 use crate::status::Status;
 use crate::status::DOMAIN_COUNTERS;
@@ -52,6 +54,7 @@ impl Section {
 }
 
 /// Records shown by a section; the rest go to `other` when everything is shown.
+const RA_RECORD: &str = "ra6";
 const CE_RECORDS: [&str; 3] = ["linkfail", "linkfail6", "netdev"];
 const CONNECTION_RECORDS: [(&str, &str); 2] = [("ipv4", "switchover"), ("ipv6", "switchover6")];
 const BINDING_RECORDS: [(&str, &str); 2] = [("ipv4", "home"), ("ipv6", "home6")];
@@ -64,29 +67,79 @@ pub struct Output {
     pub json: Json,
 }
 
+/// Where a domain comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Source {
+    /// Configured (`ip_domain_table`, `ip_domain.N`): an index below `ip_num_domains`.
+    Manual,
+    /// Learned from a router advertisement (an index from `ip_num_domains` on); its
+    /// `learned6` line, unless the domain lapsed between the lines being written.
+    Ra(Option<Learned6>),
+    /// Configured, and the table is the one the DHCP exit hook applied from the lease
+    /// on these interfaces (`,`-separated if several leases gave the same table).
+    Dhcp(String),
+}
+
+impl Source {
+    fn name(&self) -> &'static str {
+        match self {
+            Source::Manual => "manual",
+            Source::Ra(_) => "ra",
+            Source::Dhcp(_) => "dhcp",
+        }
+    }
+}
+
 /// One domain as `show` presents it.
 struct Domain {
     index: usize,
     slot: Slot,
+    source: Source,
     counters: Option<[u64; 4]>,
     down: bool,
     attrs: Vec<(String, Option<u64>)>,
 }
 
-/// The domains of a family: the table from `ip_domain_table` (or, from a module without
-/// it, the domain lines), counters and state from `/proc/net/sitemh`, path attributes
-/// from `ip_domain.N`.
+/// The domains of a family: the configured ones from `ip_domain_table` (or, from a module
+/// without it, the domain lines), then the learned ones (domain lines from index
+/// `ip_num_domains` on, with their `learned6` lines); counters and state from
+/// `/proc/net/sitemh`, path attributes from `ip_domain.N`.
 fn domains(files: &Files, status: &Status, family: Family) -> Result<Vec<Domain>, Error> {
-    let slots = match files.knob(family, "ip_domain_table")? {
-        Some(_) => files.table(family)?,
-        None => from_lines(status, family),
+    let num_domains = files
+        .knob(family, "ip_num_domains")?
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    let (mut slots, manual) = match files.knob(family, "ip_domain_table")? {
+        Some(_) => (files.table(family)?, dhcp_source(files, family)),
+        None => (
+            from_lines(status, family, num_domains.unwrap_or(usize::MAX)),
+            Source::Manual,
+        ),
     };
+    let configured = num_domains.map_or(slots.len(), |n| n.max(slots.len()));
+    while slots.len() < configured {
+        slots.push(Slot::Unwritten);
+    }
+    let mut sources = vec![manual; configured];
+    for line in status
+        .domains
+        .iter()
+        .filter(|d| d.family == family && d.index >= configured)
+    {
+        while slots.len() < line.index {
+            slots.push(Slot::Unwritten);
+            sources.push(Source::Ra(None));
+        }
+        let learned = status.learned(&line.prefix).cloned();
+        slots.push(learned_slot(line, learned.as_ref()));
+        sources.push(Source::Ra(learned));
+    }
     let down = status.down_mask(family);
     let mut out = Vec::new();
-    for (index, slot) in slots.into_iter().enumerate() {
+    for ((index, slot), source) in slots.into_iter().enumerate().zip(sources) {
         out.push(Domain {
             index,
             slot,
+            source,
             counters: status.domain(family, index).map(|d| d.counters),
             down: index < 64 && down & (1 << index) != 0,
             attrs: files.path_attrs(family, index)?,
@@ -95,10 +148,56 @@ fn domains(files: &Files, status: &Status, family: Family) -> Result<Vec<Domain>
     Ok(out)
 }
 
-/// The table as the domain lines show it (no `%ifname`, no unwritten indexes).
-fn from_lines(status: &Status, family: Family) -> Vec<Slot> {
+/// The source of the configured domains: `dhcp` if `ip_domain_table` reads as what a DHCP
+/// lease's exit hook recorded it applied (IPv4: the hook writes only that table).
+fn dhcp_source(files: &Files, family: Family) -> Source {
+    if family != Family::V4 {
+        return Source::Manual;
+    }
+    let Ok(Some(current)) = files.knob(family, "ip_domain_table") else {
+        return Source::Manual;
+    };
+    let current = current.trim();
+    let ifaces: Vec<String> = files
+        .dhcp_applied()
+        .into_iter()
+        .filter(|(_, table)| !current.is_empty() && table.trim() == current)
+        .map(|(iface, _)| iface)
+        .collect();
+    if ifaces.is_empty() {
+        Source::Manual
+    } else {
+        Source::Dhcp(ifaces.join(","))
+    }
+}
+
+/// A learned domain's entry: its line's prefix and router, scoped by the interface of
+/// its `learned6` line.
+fn learned_slot(line: &DomainLine, learned: Option<&Learned6>) -> Slot {
+    let Ok(prefix) = crate::table::parse_prefix(&line.prefix) else {
+        return Slot::Unwritten;
+    };
+    let router = match crate::table::parse_addr(&line.router) {
+        Ok(addr) => Router::Via {
+            addr,
+            scope: learned
+                .filter(|l| l.ifname != "?")
+                .map(|l| l.ifname.clone()),
+        },
+        Err(_) => Router::Private,
+    };
+    Slot::Set(Entry { prefix, router })
+}
+
+/// The table as the domain lines below index `limit` show it (no `%ifname`, no unwritten
+/// indexes).
+fn from_lines(status: &Status, family: Family, limit: usize) -> Vec<Slot> {
     let mut slots = Vec::new();
-    for line in status.domains.iter().filter(|d| d.family == family) {
+    for line in status
+        .domains
+        .iter()
+        .filter(|d| d.family == family && d.index < limit)
+    {
         while slots.len() < line.index {
             slots.push(Slot::Unwritten);
         }
@@ -138,9 +237,27 @@ fn domain_json(d: &Domain) -> Json {
             o.push("private", Json::Bool(false));
         }
     }
-    // Every domain is configured by hand today; the field is there for domains learned
-    // from router advertisements or DHCP later.
-    o.push("source", Json::str("manual"));
+    o.push("source", Json::str(d.source.name()));
+    match &d.source {
+        Source::Manual => {}
+        Source::Ra(learned) => {
+            let ra = match learned {
+                Some(l) => {
+                    let mut ra = Json::obj();
+                    ra.push("router", Json::str(format!("{}%{}", l.router, l.ifname)));
+                    ra.push("expires_s", Json::Num(l.expires_s));
+                    ra
+                }
+                None => Json::Null,
+            };
+            o.push("ra", ra);
+        }
+        Source::Dhcp(ifaces) => {
+            let mut dhcp = Json::obj();
+            dhcp.push("interface", Json::str(ifaces.clone()));
+            o.push("dhcp", dhcp);
+        }
+    }
     o.push("state", Json::str(state(d)));
     let mut counters = Json::obj();
     for (name, value) in DOMAIN_COUNTERS.iter().zip(d.counters.unwrap_or_default()) {
@@ -176,7 +293,21 @@ fn domain_text(out: &mut String, d: &Domain) {
         }
         Slot::Unwritten => out.push_str("- (net_addr not written)"),
     }
-    let _ = writeln!(out, " source manual state {}", state(d).to_uppercase());
+    let _ = write!(out, " source {}", d.source.name());
+    match &d.source {
+        Source::Manual | Source::Ra(None) => {}
+        Source::Ra(Some(l)) => {
+            let _ = write!(
+                out,
+                " router {}%{} expires_s {}",
+                l.router, l.ifname, l.expires_s
+            );
+        }
+        Source::Dhcp(ifaces) => {
+            let _ = write!(out, " interface {ifaces}");
+        }
+    }
+    let _ = writeln!(out, " state {}", state(d).to_uppercase());
     let counters = d.counters.unwrap_or_default();
     out.push_str("     ");
     for (i, (name, value)) in DOMAIN_COUNTERS.iter().zip(counters).enumerate() {
@@ -218,6 +349,12 @@ pub fn domains_section(
             family.name(),
             Json::Arr(list.iter().map(domain_json).collect()),
         );
+        if family == Family::V6 {
+            if let Some(r) = status.record(RA_RECORD) {
+                let _ = writeln!(text, "  {} {}", r.name, r.pairs_text());
+                json.push(RA_RECORD, r.to_json());
+            }
+        }
     }
     Ok(Output { text, json })
 }
@@ -331,9 +468,9 @@ fn hooks_section(status: &Status) -> Output {
 
 /// Lines no section shows (`probe`, and lines of newer modules).
 fn other_section(status: &Status) -> Option<Output> {
-    let shown: Vec<&str> = CE_RECORDS
-        .iter()
-        .copied()
+    let shown: Vec<&str> = [RA_RECORD]
+        .into_iter()
+        .chain(CE_RECORDS.iter().copied())
         .chain(CONNECTION_RECORDS.iter().map(|(_, n)| *n))
         .chain(BINDING_RECORDS.iter().map(|(_, n)| *n))
         .collect();
@@ -378,4 +515,170 @@ pub fn show(files: &Files, sections: &[Section], families: &[Family]) -> Result<
         }
     }
     Ok(Output { text, json })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::PathBuf;
+
+    /// A tree below the temporary directory with `files` (path, text) in it.
+    struct Tree(PathBuf);
+
+    impl Tree {
+        fn new(name: &str, files: &[(&str, &str)]) -> Tree {
+            let root =
+                std::env::temp_dir().join(format!("sitemhctl-show-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&root);
+            for (rel, text) in files {
+                let path = root.join(rel);
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(path, text).unwrap();
+            }
+            Tree(root)
+        }
+
+        fn files(&self) -> Files {
+            Files::new(&self.0)
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const PROC: &str = "\
+ipv4 0 198.51.100.0/24 198.51.100.129 0 0 0 0
+ipv4 1 10.99.0.0/16 private 0 0 0 0
+ipv6 0 2001:db8:1::/48 fe80::c1 0 0 0 0
+ipv6 1 2001:db8:2::/64 fe80::c2 7 0 0 0
+ipv6 2 2001:db8:3::/64 fe80::c3 0 0 0 0
+learned6 2001:db8:2::/64 fe80::c2%eth2 expires_s 1790
+ra6 auto 1 learned 1 heard 4 no_room 2 dropped 0
+";
+    const TABLE4: &str = "198.51.100.0/24 198.51.100.129, 10.99.0.0/16 private\n";
+
+    fn tree(name: &str, extra: &[(&str, &str)]) -> Tree {
+        let mut files = vec![
+            ("proc/net/sitemh", PROC),
+            ("proc/sys/net/ipv4/ip_domain_table", TABLE4),
+            ("proc/sys/net/ipv4/ip_num_domains", "2\n"),
+            (
+                "proc/sys/net/ipv6/ip_domain_table",
+                "2001:db8:1::/48 fe80::c1%eth1\n",
+            ),
+            ("proc/sys/net/ipv6/ip_num_domains", "1\n"),
+        ];
+        files.extend_from_slice(extra);
+        Tree::new(name, &files)
+    }
+
+    fn entry(slot: &Slot) -> String {
+        match slot {
+            Slot::Set(e) => e.to_string(),
+            Slot::Unwritten => "-".into(),
+        }
+    }
+
+    fn sources(files: &Files, family: Family) -> Vec<Source> {
+        let status = files.status().unwrap();
+        domains(files, &status, family)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.source)
+            .collect()
+    }
+
+    #[test]
+    fn configured_domains_are_manual() {
+        let t = tree("manual", &[]);
+        assert_eq!(
+            sources(&t.files(), Family::V4),
+            [Source::Manual, Source::Manual]
+        );
+    }
+
+    #[test]
+    fn domains_from_ip_num_domains_on_are_learned() {
+        let t = tree("ra", &[]);
+        let files = t.files();
+        let status = files.status().unwrap();
+        let list = domains(&files, &status, Family::V6).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[0].source, Source::Manual);
+        let Source::Ra(Some(l)) = &list[1].source else {
+            panic!("{:?}", list[1].source);
+        };
+        assert_eq!((l.ifname.as_str(), l.expires_s), ("eth2", 1790));
+        assert_eq!(list[1].counters, Some([7, 0, 0, 0]));
+        // The entry carries the interface the advertisement came in on.
+        assert_eq!(entry(&list[1].slot), "2001:db8:2::/64 fe80::c2%eth2");
+        // A domain line without its learned6 line (it lapsed in between) is still learned.
+        assert_eq!(list[2].source, Source::Ra(None));
+        assert_eq!(entry(&list[2].slot), "2001:db8:3::/64 fe80::c3");
+    }
+
+    #[test]
+    fn a_table_the_dhcp_hook_applied_is_dhcp() {
+        let t = tree(
+            "dhcp",
+            &[
+                ("run/sitemh/dhcp-eth0.applied", TABLE4),
+                ("run/sitemh/dhcp-eth0.saved", "\n"),
+                ("run/sitemh/dhcp-eth9.applied", "192.0.2.0/24 private\n"),
+            ],
+        );
+        assert_eq!(
+            sources(&t.files(), Family::V4),
+            [Source::Dhcp("eth0".into()), Source::Dhcp("eth0".into())]
+        );
+        // The hook writes only the IPv4 table.
+        assert_eq!(sources(&t.files(), Family::V6)[0], Source::Manual);
+    }
+
+    #[test]
+    fn a_table_changed_since_the_lease_is_manual() {
+        let t = tree(
+            "dhcp-changed",
+            &[(
+                "run/sitemh/dhcp-eth0.applied",
+                "198.51.100.0/24 198.51.100.129\n",
+            )],
+        );
+        assert_eq!(
+            sources(&t.files(), Family::V4),
+            [Source::Manual, Source::Manual]
+        );
+    }
+
+    #[test]
+    fn ra6_counters_show_with_the_ipv6_domains() {
+        let t = tree("ra6", &[]);
+        let files = t.files();
+        let status = files.status().unwrap();
+        let out = domains_section(&files, &status, &Family::ALL).unwrap();
+        assert!(
+            out.text.contains(
+                "  1: 2001:db8:2::/64 via fe80::c2%eth2 source ra router fe80::c2%eth2 expires_s 1790 state UP\n"
+            ),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.text
+                .contains("  ra6 auto 1 learned 1 heard 4 no_room 2 dropped 0\n"),
+            "{}",
+            out.text
+        );
+        assert_eq!(
+            out.json.get("ra6").and_then(|r| r.get("no_room")),
+            Some(&Json::Num(2))
+        );
+        let out = domains_section(&files, &status, &[Family::V4]).unwrap();
+        assert!(!out.text.contains("ra6"), "{}", out.text);
+        assert!(other_section(&status).is_none());
+    }
 }

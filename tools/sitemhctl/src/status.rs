@@ -5,6 +5,8 @@
 //! ipv4 0 198.51.100.0/24 198.51.100.129 5 0 0 0                    (one per domain)
 //! ipv6 0 2001:db8:1::/48 fe80::c1 0 0 0 0
 //! linkfail sent N received N ... down 0x<IPv4 domain bits>
+//! learned6 2001:db8:1::/64 fe80::c1%eth1 expires_s 1790       (one per learned domain)
+//! ra6 auto 1 learned 1 heard 3 no_room 0 dropped 0
 //! linkfail6 sent N ... down 0x<IPv6 domain bits>
 //! netdev events N batches N flushes N
 //! probe sent N cached N limited N refused N
@@ -15,7 +17,8 @@
 //! hooks ip:output ip:forward ...   (or "hooks -")
 //! ```
 //!
-//! Every line but the domains and hooks is a *record*: a name, then key-value pairs.
+//! The `learned6` lines come after the IPv6 domain lines (rust/domains/router_adv.rs
+//! `show_learned`); every other line but the domains and hooks is a *record*: a name, then key-value pairs.
 //! Lines this version does not know are kept as records, so a newer module's lines show.
 
 use crate::json::Json;
@@ -34,6 +37,19 @@ pub struct DomainLine {
     pub router: String,
     /// rerouted, confined, no_route, kept.
     pub counters: [u64; 4],
+}
+
+/// An IPv6 domain learned from a router advertisement (a `learned6` line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Learned6 {
+    /// `PREFIX/LEN` as shown.
+    pub prefix: String,
+    /// The advertising router's link-local address.
+    pub router: String,
+    /// The interface the advertisement came in on (`?` if it is gone).
+    pub ifname: String,
+    /// Seconds until the domain lapses unless an advertisement refreshes it.
+    pub expires_s: u64,
 }
 
 /// The names of [`DomainLine::counters`], in order.
@@ -104,6 +120,8 @@ pub fn parse_number(v: &str) -> Option<u64> {
 pub struct Status {
     /// The domain lines, both families.
     pub domains: Vec<DomainLine>,
+    /// The IPv6 domains learned from router advertisements.
+    pub learned6: Vec<Learned6>,
     /// The hooks registered now (empty for `hooks -`); `None` without a hooks line.
     pub hooks: Option<Vec<String>>,
     /// Every other line.
@@ -121,6 +139,11 @@ impl Status {
         self.domains
             .iter()
             .find(|d| d.family == family && d.index == index)
+    }
+
+    /// The learned domain of prefix `prefix` (as the domain line shows it).
+    pub fn learned(&self, prefix: &str) -> Option<&Learned6> {
+        self.learned6.iter().find(|l| l.prefix == prefix)
     }
 
     /// The domains a link-failure notice marked down (bit N: domain N), from the
@@ -161,6 +184,23 @@ fn domain_line(words: &[&str]) -> Option<DomainLine> {
     })
 }
 
+/// Parses a `learned6 PREFIX ROUTER%IFNAME expires_s N` line.
+fn learned6_line(words: &[&str]) -> Option<Learned6> {
+    let [_, prefix, scoped, "expires_s", expires] = words else {
+        return None;
+    };
+    let (router, ifname) = scoped.split_once('%')?;
+    if !prefix.contains('/') || router.is_empty() || ifname.is_empty() {
+        return None;
+    }
+    Some(Learned6 {
+        prefix: prefix.to_string(),
+        router: router.to_string(),
+        ifname: ifname.to_string(),
+        expires_s: expires.parse().ok()?,
+    })
+}
+
 /// Parses the file's text. Malformed lines are errors; unknown ones are records.
 pub fn parse(text: &str) -> Result<Status, String> {
     let mut status = Status::default();
@@ -176,6 +216,12 @@ pub fn parse(text: &str) -> Result<Status, String> {
             let d = domain_line(&words)
                 .ok_or_else(|| format!("line {}: bad domain line \"{line}\"", n + 1))?;
             status.domains.push(d);
+            continue;
+        }
+        if first == "learned6" {
+            let l = learned6_line(&words)
+                .ok_or_else(|| format!("line {}: bad learned6 line \"{line}\"", n + 1))?;
+            status.learned6.push(l);
             continue;
         }
         if first == "hooks" {
@@ -215,6 +261,9 @@ family domain prefix router rerouted confined no_route kept
 ipv4 0 198.51.100.0/24 198.51.100.129 12 0 1 0
 ipv4 2 10.99.0.0/16 private 0 3 0 0
 ipv6 0 2001:db8:1::/48 fe80::c1 4 0 0 2
+ipv6 1 2001:db8:2::/64 fe80::c2 1 0 0 0
+learned6 2001:db8:2::/64 fe80::c2%eth2 expires_s 1790
+ra6 auto 1 learned 1 heard 4 no_room 0 dropped 0
 linkfail sent 0 received 2 refused 0 ignored 0 relayed 0 uplink_failed_ns 0 resent 0 solicited 1 answered 0 repeated 0 stale 0 down 0x5
 linkfail6 sent 0 received 0 refused 0 ignored 0 resent 0 solicited 0 answered 0 repeated 0 stale 0 down 0x0
 netdev events 3 batches 1 flushes 1
@@ -229,7 +278,7 @@ hooks ip:output ip:forward ip6:output
     #[test]
     fn domain_lines_parse() {
         let s = parse(SAMPLE).unwrap();
-        assert_eq!(s.domains.len(), 3);
+        assert_eq!(s.domains.len(), 4);
         assert_eq!(
             s.domains[0],
             DomainLine {
@@ -263,7 +312,37 @@ hooks ip:output ip:forward ip6:output
         assert_eq!(s.record("home6").unwrap().get("careof"), Some("::"));
         assert_eq!(s.record("netdev").unwrap().get("events"), Some("3"));
         assert_eq!(s.record("probe").unwrap().get("limited"), Some("0"));
-        assert_eq!(s.records.len(), 8);
+        assert_eq!(s.record("ra6").unwrap().get("heard"), Some("4"));
+        assert_eq!(s.records.len(), 9);
+    }
+
+    #[test]
+    fn learned6_lines_parse() {
+        let s = parse(SAMPLE).unwrap();
+        assert_eq!(
+            s.learned6,
+            vec![Learned6 {
+                prefix: "2001:db8:2::/64".into(),
+                router: "fe80::c2".into(),
+                ifname: "eth2".into(),
+                expires_s: 1790,
+            }]
+        );
+        assert_eq!(s.learned("2001:db8:2::/64").unwrap().ifname, "eth2");
+        assert!(s.learned("2001:db8:1::/48").is_none());
+        assert!(s.record("learned6").is_none());
+        // A router whose interface went away shows as `%?`.
+        let s = parse("learned6 2001:db8:3::/64 fe80::1%? expires_s 0\n").unwrap();
+        assert_eq!(s.learned6[0].ifname, "?");
+        for bad in [
+            "learned6 2001:db8:3::/64 fe80::1 expires_s 5",
+            "learned6 2001:db8:3::/64 fe80::1%eth0 expires_s",
+            "learned6 2001:db8:3::/64 fe80::1%eth0 expires_s x",
+            "learned6 2001:db8:3:: fe80::1%eth0 expires_s 5",
+            "learned6 2001:db8:3::/64 fe80::1%eth0 lifetime 5",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

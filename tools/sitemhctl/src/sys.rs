@@ -1,5 +1,6 @@
 //! What the module exports through files: `/proc/net/sitemh` and the sysctl trees under
-//! `/proc/sys/net/ipv{4,6}/`. Every path hangs below a root, `/` normally; the tests
+//! `/proc/sys/net/ipv{4,6}/`, and what the DHCP exit hook records in `/run/sitemh/`.
+//! Every path hangs below a root, `/` normally; the tests
 //! give a fixture tree instead (`SITEMHCTL_ROOT`, `--root`).
 
 use std::fs;
@@ -22,6 +23,9 @@ pub const PATH_ATTRS: [&str; 6] = [
     "hops",
     "latency",
 ];
+
+/// The DHCP exit hook's state directory, relative to the root.
+const DHCP_STATE: &str = "run/sitemh";
 
 /// The files of one namespace's module, below `root`.
 pub struct Files {
@@ -136,6 +140,35 @@ impl Files {
             attrs.push((name.to_string(), value.and_then(|v| v.trim().parse().ok())));
         }
         Ok(attrs)
+    }
+
+    /// The IPv4 tables the DHCP client's exit hook applied (etc/dhcp/dhclient-exit-hooks.d/
+    /// sitemh): `(interface, table)` from each `/run/sitemh/dhcp-IFACE.applied`, sorted by
+    /// interface. The hook writes there the table as `ip_domain_table` read back after its
+    /// write. A file that cannot be read counts as absent: it only names a source.
+    pub fn dhcp_applied(&self) -> Vec<(String, String)> {
+        let Ok(entries) = fs::read_dir(self.path(DHCP_STATE)) else {
+            return Vec::new();
+        };
+        let mut applied = Vec::new();
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Some(iface) = name
+                .strip_prefix("dhcp-")
+                .and_then(|n| n.strip_suffix(".applied"))
+            else {
+                continue;
+            };
+            let Ok(text) = fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            let table = text.lines().next().unwrap_or("").to_string();
+            applied.push((iface.to_string(), table));
+        }
+        applied.sort();
+        applied
     }
 
     /// The knobs of a sysctl directory of a family (`sitemh_ce`), sorted by name; empty if

@@ -166,6 +166,78 @@ fn show_prints_every_section() {
     }
 }
 
+/// STATUS with a domain learned from a router advertisement (IPv6 index 1, after the one
+/// configured domain) and the learning counters.
+fn status_with_learned() -> String {
+    STATUS.replace(
+        "ipv6 0 2001:db8:1::/48 fe80::c1 4 0 0 2\n",
+        "ipv6 0 2001:db8:1::/48 fe80::c1 4 0 0 2\n\
+         ipv6 1 2001:db8:2::/64 fe80::c2 3 0 0 0\n\
+         learned6 2001:db8:2::/64 fe80::c2%eth2 expires_s 1790\n\
+         ra6 auto 1 learned 1 heard 5 no_room 0 dropped 1\n",
+    )
+}
+
+#[test]
+fn show_names_each_domains_source() {
+    let f = Fixture::new();
+    f.put("proc/net/sitemh", &status_with_learned());
+    let (rc, out, err) = f.run("show domains");
+    assert_eq!(rc, 0, "{err}");
+    for want in [
+        "  0: 198.51.100.0/24 via 198.51.100.129 source manual state UP\n",
+        "ipv6: 2 domains\n",
+        "  0: 2001:db8:1::/48 via fe80::c1%eth1 source manual state UP\n",
+        "  1: 2001:db8:2::/64 via fe80::c2%eth2 source ra router fe80::c2%eth2 expires_s 1790 state UP\n",
+        "     rerouted 3 confined 0 no_route 0 kept 0\n",
+        "  ra6 auto 1 learned 1 heard 5 no_room 0 dropped 1\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+
+    // The DHCP exit hook applied the IPv4 table now in place.
+    f.put("run/sitemh/dhcp-eth0.applied", TABLE4);
+    f.put("run/sitemh/dhcp-eth0.saved", "\n");
+    let (rc, out, _) = f.run("show domains -4");
+    assert_eq!(rc, 0);
+    assert!(
+        out.contains(
+            "  0: 198.51.100.0/24 via 198.51.100.129 source dhcp interface eth0 state UP\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("  2: 10.99.0.0/16 private source dhcp interface eth0 state UP\n"),
+        "{out}"
+    );
+    let (rc, out, _) = f.run("-j show");
+    assert_eq!(rc, 0);
+    assert!(
+        json_holds(
+            &out,
+            "[x['source'] for x in d['domains']['ipv4']]==['dhcp']*3 \
+             and d['domains']['ipv4'][1]['dhcp']=={'interface':'eth0'} \
+             and [x['source'] for x in d['domains']['ipv6']]==['manual','ra'] \
+             and d['domains']['ipv6'][1]['ra']=={'router':'fe80::c2%eth2','expires_s':1790} \
+             and d['domains']['ipv6'][1]['dev']=='eth2' and d['domains']['ipv6'][1]['counters']['rerouted']==3 \
+             and 'ra' not in d['domains']['ipv6'][0] \
+             and d['domains']['ra6']=={'auto':1,'learned':1,'heard':5,'no_room':0,'dropped':1} \
+             and 'ra6' not in d['other'] and 'learned6' not in d['other']"
+        ),
+        "{out}"
+    );
+
+    // An edit since the lease: the table is the operator's again.
+    let (rc, _, err) = f.run("domain add 192.0.2.0/24 via 192.0.2.254");
+    assert_eq!(rc, 0, "{err}");
+    let (_, out, _) = f.run("show domains -4");
+    assert!(!out.contains("source dhcp"), "{out}");
+    assert!(
+        out.contains("  3: 192.0.2.0/24 via 192.0.2.254 source manual state UP\n"),
+        "{out}"
+    );
+}
+
 #[test]
 fn show_sections_one_by_one() {
     let f = Fixture::new();
