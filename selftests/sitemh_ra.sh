@@ -24,6 +24,12 @@ test_learns_both_domains() {
 	check nsenter --net="/run/netns/$h" grep -q "^ipv6 [01] 2001:db8:1::/64 fe80::" /proc/net/sitemh || rc=1
 	check nsenter --net="/run/netns/$h" grep -q "^ipv6 [01] 2001:db8:2::/64 fe80::" /proc/net/sitemh || rc=1
 	check [ "$(nsenter --net="/run/netns/$h" sysctl -n net.ipv6.ip_num_domains)" = 0 ] || rc=1
+	# The operator's view: both as learned from their routers.
+	local shown
+	shown=$(nsenter --net="/run/netns/$h" "$ctl" -6 show domains)
+	check grep -q "2001:db8:1::/64 via fe80::.* source ra router fe80::[0-9a-f:]*%h-ce1 " <<< "$shown" || rc=1
+	check grep -q "2001:db8:2::/64 via fe80::.* source ra router fe80::[0-9a-f:]*%h-ce2 " <<< "$shown" || rc=1
+	[ $rc -eq 0 ] || echo "$shown" | sed 's/^/# sitemhctl: /'
 	[ $rc -eq 0 ] || { learned | sed 's/^/# /'; sed 's/^/# radvd: /' "$scratch"/ce*.log; }
 	log_test $rc "sitemh_auto=1: both CEs' radvd prefixes become domains via their routers"
 }
