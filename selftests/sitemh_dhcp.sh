@@ -28,6 +28,7 @@ state=/run/sitemh
 
 example_table="198.51.100.0/24 198.51.100.129, 203.0.113.0/24 203.0.113.130, 10.99.0.0/16 private"
 before="10.1.0.0/16 10.1.0.1"
+changed_table="203.0.113.0/24 203.0.113.130, 10.98.0.0/16 private"
 
 # Our hook alone in dhclient-script's hook places; the hook's state on a scratch tmpfs.
 private_etc() {
@@ -91,6 +92,10 @@ client_confs() {
 
 # dnsmasq in S for the whole script: the shipped example for every client, a bad option
 # (host bits: 198.51.101.0/23) for client "bad", the generator's line for client "gen".
+# Client "example" renews every 3 to 4 s (T1 3 s, the least dnsmasq sends; dhclient adds
+# up to a third), and
+# $scratch/dnsmasq.opts, empty at first, is re-read on SIGHUP ($dnsmasq_pid): a case
+# changes the option there.
 start_dnsmasq() {
 	local gen
 	gen=$("$root/scripts/sitemh-dhcp-option" 198.51.100.0/24=198.51.100.129 10.99.0.0/16=private) ||
@@ -100,9 +105,14 @@ start_dnsmasq() {
 		"dhcp-leasefile=$scratch/dnsmasq.leases" "log-facility=$scratch/dnsmasq.log" \
 		"conf-file=$root/etc/dnsmasq.d/sitemh.conf" \
 		dhcp-host=id:bad,set:bad dhcp-option=tag:bad,224,17:c6:33:65:c6:33:64:81 \
-		dhcp-host=id:gen,set:gen "${gen/=224,/=tag:gen,224,}" > "$scratch/dnsmasq.conf"
+		dhcp-host=id:gen,set:gen "${gen/=224,/=tag:gen,224,}" \
+		dhcp-host=id:example,set:example dhcp-option=tag:example,option:T1,3 \
+		"dhcp-optsfile=$scratch/dnsmasq.opts" > "$scratch/dnsmasq.conf" || return 1
+	: > "$scratch/dnsmasq.opts" || return 1
+	# (ip netns exec execs dnsmasq: $! is its pid.)
 	ip netns exec "$S" dnsmasq --keep-in-foreground --conf-file="$scratch/dnsmasq.conf" &
-	defer kill $!
+	dnsmasq_pid=$!
+	defer kill $dnsmasq_pid
 	busywait 15000 dnsmasq_ready
 }
 
@@ -216,6 +226,23 @@ test_lease_applies() {
 	log_test $rc "a lease with the dnsmasq example applies its table"
 }
 
+# The server's option changes during the example's lease (a tagged line in dnsmasq's
+# optsfile wins over the shipped untagged one): the running dhclient's next renewal, a
+# RENEW, applies the new table, and the state still keeps the table from before the lease
+# (test_release_restores then releases the lease and sees that table restored).
+test_lease_change_updates() {
+	local rc=0 opt
+	opt=$("$root/scripts/sitemh-dhcp-option" 203.0.113.0/24=203.0.113.130 10.98.0.0/16=private)
+	check [ $? -eq 0 ] || rc=1
+	printf '%s\n' "tag:example,${opt#dhcp-option=}" > "$scratch/dnsmasq.opts"
+	check kill -HUP "$dnsmasq_pid" || rc=1
+	# (The hook writes the table, then the state files.)
+	busywait 10000 state_is "$before" "$changed_table" > /dev/null 2>&1
+	check table_is "$changed_table" || rc=1
+	check state_is "$before" "$changed_table" || rc=1
+	log_test $rc "a changed option reaches the table at the next renewal"
+}
+
 # dhclient -r: the table before the lease comes back, the state goes.
 test_release_restores() {
 	local rc=0
@@ -264,6 +291,7 @@ start_dnsmasq || { log_test 1 "dnsmasq in S"; exit $ksft_fail; }
 start_h_shell
 
 run_case test_lease_applies
+run_case test_lease_change_updates
 run_case test_release_restores
 run_case test_bad_option_refused
 run_case test_operator_change_left_alone
