@@ -216,17 +216,6 @@ test_counters() {
 	log_test $rc "show: a rerouted ping counts on its domain; hooks in place"
 }
 
-# joined PID: PID's generic netlink socket (port PID, as the kernel binds a process's
-# first one) has joined a multicast group. /proc/PID/net/netlink is of PID's namespace; its
-# groups column holds the first 32 groups, where the test VM's few families put theirs.
-joined() {
-	local sk eth port groups rest
-	while read -r sk eth port groups rest; do
-		[ "$eth" = 16 ] && [ "$port" = "$1" ] && [ "$groups" != 00000000 ] && return 0
-	done < "/proc/$1/net/netlink"
-	return 1
-}
-
 # has_lines FILE N: FILE has N lines (read by the shell).
 has_lines() {
 	local lines

@@ -45,16 +45,6 @@ test_routes_by_source() {
 	log_test $rc "learned domains route by source: P1's packets reach CE1, P2's CE2"
 }
 
-# joined PID: PID's generic netlink socket has joined a group (/proc/PID/net/netlink: the
-# first 32 groups, where the test VM's few families put theirs).
-joined() {
-	local sk eth port groups rest
-	while read -r sk eth port groups rest; do
-		[ "$eth" = 16 ] && [ "$port" = "$1" ] && [ "$groups" != 00000000 ] && return 0
-	done < "/proc/$1/net/netlink"
-	return 1
-}
-
 test_goodbye_and_return() {
 	local rc=0 events pid
 	events=$scratch/events

@@ -112,16 +112,6 @@ monitor_events() {
 	defer kill $monitor_pid
 }
 
-# joined PID: PID's generic netlink socket has joined a multicast group (as in
-# sitemh_ctl.sh's test_monitor).
-joined() {
-	local sk eth port groups rest
-	while read -r sk eth port groups rest; do
-		[ "$eth" = 16 ] && [ "$port" = "$1" ] && [ "$groups" != 00000000 ] && return 0
-	done <"/proc/$1/net/netlink"
-	return 1
-}
-
 # in_order FILE NAME=PATTERN...: in FILE (JSON lines of `sitemhctl -j monitor`), the first
 # line that matches each extended regular expression PATTERN is there and comes after the
 # one named before it. Read and matched by the shell: no process per pattern.

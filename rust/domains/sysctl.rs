@@ -475,16 +475,7 @@ impl<F: Family> FamilyState<F> {
         let mut nodes = self.nodes.lock();
         let current = nodes.len();
         if count > current {
-            // Register every new node before any becomes usable; on error the ones
-            // registered so far are dropped (unregistered) with `added`.
-            let mut added = KVec::with_capacity(count - current, GFP_KERNEL)?;
-            for index in current..count {
-                added.push(self.register_node(index)?, GFP_KERNEL)?;
-            }
-            nodes.reserve(added.len(), GFP_KERNEL)?;
-            for node in added {
-                nodes.push(node, GFP_KERNEL)?;
-            }
+            self.grow_nodes(&mut nodes, count)?;
             self.config.lock().count = count;
         } else if count < current {
             self.update(|config| {
@@ -514,14 +505,7 @@ impl<F: Family> FamilyState<F> {
         let mut nodes = self.nodes.lock();
         let current = nodes.len();
         if count > current {
-            let mut added = KVec::with_capacity(count - current, GFP_KERNEL)?;
-            for index in current..count {
-                added.push(self.register_node(index)?, GFP_KERNEL)?;
-            }
-            nodes.reserve(added.len(), GFP_KERNEL)?;
-            for node in added {
-                nodes.push(node, GFP_KERNEL)?;
-            }
+            self.grow_nodes(&mut nodes, count)?;
         }
         let mut changed = [false; MAX_DOMAINS];
         let published = self.update(|config| {
@@ -556,6 +540,26 @@ impl<F: Family> FamilyState<F> {
         }
         // Removing a node waits for its handlers, which take `config` only.
         nodes.truncate(count);
+        Ok(())
+    }
+
+    /// Registers the nodes `nodes.len()..count` and appends them. Every new node is
+    /// registered before any becomes usable; on error the ones registered so far are dropped
+    /// (unregistered) with `added` and `nodes` is as it was.
+    fn grow_nodes(
+        self: &Arc<Self>,
+        nodes: &mut KVec<NetSysctlText<DomainKnob<F>>>,
+        count: usize,
+    ) -> Result {
+        let current = nodes.len();
+        let mut added = KVec::with_capacity(count.saturating_sub(current), GFP_KERNEL)?;
+        for index in current..count {
+            added.push(self.register_node(index)?, GFP_KERNEL)?;
+        }
+        nodes.reserve(added.len(), GFP_KERNEL)?;
+        for node in added {
+            nodes.push(node, GFP_KERNEL)?;
+        }
         Ok(())
     }
 
