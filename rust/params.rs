@@ -8,7 +8,8 @@
 
 use kernel::prelude::*;
 
-/// Whether the events' "own" group hears anything (module parameter `events_own`).
+/// Whether the events' "own" group hears anything in a new namespace (module parameter
+/// `events_own`, the default of `net.ipv4.sitemh_lf.events_own`).
 pub(crate) fn events_own() -> bool {
     crate::module_parameters::events_own.value()
 }

@@ -56,7 +56,7 @@ module! {
         },
         events_own: bool {
             default: true,
-            description: "Whether the generic netlink group \"own\" tells unprivileged listeners of events about their own sockets (connections moved and failed back); 0: nothing goes to it, only CAP_NET_ADMIN listeners of the group \"events\" hear anything",
+            description: "Default of each namespace's net.ipv4.sitemh_lf.events_own: whether the generic netlink group \"own\" tells unprivileged listeners of events about their own sockets (connections moved and failed back); 0: nothing goes to it, only CAP_NET_ADMIN listeners of the group \"events\" hear anything",
         },
         stacking_layout: u8 {
             default: 0,

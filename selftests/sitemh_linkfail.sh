@@ -109,6 +109,17 @@ test_configuration() {
 	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
 	check_fails ENODEV ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=nosuch0 || rc=1
 	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=1.2.3 || rc=1
+	# The PE by an IPv4 address, an IPv6 address or one of each (issue 16: IPv6 on par).
+	check ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=2001:db8:ff::2 192.0.2.2" || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = "192.0.2.2 2001:db8:ff::2" ] || rc=1
+	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:ff::2 || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:ff::2 ] || rc=1
+	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=192.0.2.2 192.0.2.3" || rc=1
+	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=::1 ::2" || rc=1
+	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=" || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:ff::2 ] || rc=1
+	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=192.0.2.2 || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 192.0.2.2 ] || rc=1
 	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.lan=ce1-b lo lo lo lo" || rc=1
 	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
 	# The announcement timing: defaults on a CE that never set them, bounds.
@@ -240,9 +251,11 @@ nft_packets() {
 }
 
 test_relay() {
-	local rc=0
+	local rc=0 relayed6 received6 refused6
 	# H is behind IR: CE1's broadcasts on the CE link do not reach it.
 	check [ "$(counter "$h" received)" = 0 ] || rc=1
+	check [ "$(counter6 "$h" received)" = 0 ] || rc=1
+	relayed6=$(counter6 "$ir" relayed) refused6=$(counter6 "$h" refused)
 	check ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=ir-a || rc=1
 	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" = ir-a ] || rc=1
 	check_fails ENODEV ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=nosuch0 || rc=1
@@ -253,14 +266,25 @@ test_relay() {
 	check busywait_eq 3000 1 counter "$h" received || rc=1
 	check [ "$(counter "$h" down)" = 0x1 ] || rc=1
 	check [ "$(counter "$ir" relayed)" = 1 ] || rc=1
+	# And the IPv6 notice: IR knows CE1 by its link-local address, H (off that link) by
+	# 2001:db8:1:b::c1; IR relays CE1's copies from its global addresses onto LAN A
+	# under those addresses, and H takes the one from its P1 router.
+	check busywait_eq 3000 1 counter6 "$h" received || rc=1
+	check [ "$(counter6 "$h" down)" = 0x1 ] || rc=1
+	check [ "$(counter6 "$ir" relayed)" -ge $((relayed6 + 1)) ] || rc=1
 	ip -n "$ce1" link set ce1-up up
 	check busywait_eq 3000 2 counter "$h" received || rc=1
 	check [ "$(counter "$h" down)" = 0x0 ] || rc=1
 	check [ "$(counter "$ir" relayed)" = 2 ] || rc=1
 	check [ "$(counter "$h" refused)" = 0 ] || rc=1
+	check busywait_eq 3000 2 counter6 "$h" received || rc=1
+	check [ "$(counter6 "$h" down)" = 0x0 ] || rc=1
+	check [ "$(counter6 "$h" refused)" = "$refused6" ] || rc=1
+	[ $rc -eq 0 ] || ip netns exec "$h" grep "^linkfail" /proc/net/sitemh | sed 's/^/# H: /'
+	[ $rc -eq 0 ] || ip netns exec "$ir" grep "^linkfail" /proc/net/sitemh | sed 's/^/# IR: /'
 	ip netns exec "$ir" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/relay' || rc=1
 	check [ -z "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" ] || rc=1
-	log_test $rc "a router inside the site relays notices to the hosts behind it"
+	log_test $rc "a router inside the site relays notices to the hosts behind it (IPv4 and IPv6)"
 }
 
 # Issue 16: a CE repeats every state change with growing spacing and refreshes a failure

@@ -102,12 +102,12 @@ listen_events() {
 # The operator's tool (tools/sitemhctl, built on the host by `make sitemhctl`).
 ctl=$(cd "$here/.." && pwd)/tools/sitemhctl/target/release/sitemhctl
 
-# monitor_events NS FILE: `sitemhctl -j monitor` in NS, into FILE, until the case ends;
+# monitor_events NS FILE [GROUP]: `sitemhctl -j monitor [GROUP]` in NS, into FILE, until the case ends;
 # its PID in monitor_pid (joined tells when it listens). nsenter, not ip netns exec: it
 # execs the tool itself (no fork: $! is the socket's port id), without a mount namespace
 # and sysfs to set up.
 monitor_events() {
-	nsenter --net="/run/netns/$1" "$ctl" -j monitor >"$2" 2>&1 &
+	nsenter --net="/run/netns/$1" "$ctl" -j monitor ${3:-} >"$2" 2>&1 &
 	monitor_pid=$!
 	defer kill $monitor_pid
 }
@@ -362,11 +362,27 @@ test_silent_failure() {
 }
 
 test_udp_flow() {
-	local rc=0 before_h2
+	local rc=0 before_h2 ev_all ev_own all_pid own_pid
 	before_h2=$(count "$ce2" up h2)
+	# The operator prefers that the "own" group hears nothing (net.ipv4.sitemh_lf.
+	# events_own=0): the owner's listener stays silent while the flow moves; the
+	# privileged group still hears it.
+	ev_all=$(mktemp) ev_own=$(mktemp)
+	defer rm -f "$ev_all" "$ev_own"
+	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.events_own=0 || rc=1
+	defer ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.events_own=1
+	monitor_events "$h" "$ev_all"
+	all_pid=$monitor_pid
+	monitor_events "$h" "$ev_own" own
+	own_pid=$monitor_pid
+	busywait 5000 joined "$all_pid" || rc=1
+	busywait 5000 joined "$own_pid" || rc=1
 	# DTLS over connected UDP sockets: datagrams lost while the link is down stay lost,
 	# every one that arrives must verify and the flow must go on over P2.
 	transfer "UDP flow" $((16 << 20)) 20000 "-d -3" ip -n "$ce1" link set ce1-up down
+	check grep -q '^{"event":"conn_moved","family":"ipv4","proto":"udp"' "$ev_all" || rc=1
+	check [ ! -s "$ev_own" ] || rc=1
+	[ $rc -eq 0 ] || sed 's/^/# event: /' "$ev_all" "$ev_own"
 	check [ "$client_rc" -eq 0 ] || rc=1
 	check [ "$server_rc" -eq 0 ] || rc=1
 	check grep -q "verify ok" "$out_c" || rc=1
@@ -375,7 +391,7 @@ test_udp_flow() {
 	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	check [ "$(count "$ce2" up h2)" -gt "$((before_h2 + 100))" ] || rc=1
 	restore_uplink
-	log_test $rc "UDP flow (DTLS): moves with the link failure, every datagram verifies, the tail arrives"
+	log_test $rc "UDP flow (DTLS): moves with the link failure, every datagram verifies, the tail arrives; with events_own=0 the owner's listener hears nothing"
 }
 
 test_path_mtu_on_the_new_pair() {

@@ -139,6 +139,79 @@ test_ce_failure_v6() {
 	log_test $rc "IPv6: CE1 itself fails: CE2's code 2 names it by its IPv6 address, the transfer survives"
 }
 
+# no_ipv4 NS...: none of the namespaces has an IPv4 address (loopback's included).
+no_ipv4() {
+	local ns
+	for ns in "$@"; do
+		[ -z "$(ip -n "$ns" -4 -o addr show)" ] || { echo "# $ns has IPv4: $(ip -n "$ns" -4 -o addr show)"; return 1; }
+	done
+}
+
+# Issue 16: an IPv6-only site (no IPv4 address anywhere, the loopbacks' included). The
+# CEs watch each other by IPv6 keepalives (peers6 alone), CE1 probes its PE over IPv6
+# (pe_addr an IPv6 address). CE1 fails: CE2 misses its keepalives and multicasts code 2
+# naming CE1, and the live transfer moves; then PE1 stops answering CE1's probes: code 1.
+# Last: the site keeps no IPv4 afterwards.
+test_ipv6_only_site() {
+	local rc=0 ns all="$h $lan $ce1 $ce2 $ce3 $pe1 $pe2 $x" sent_ce2 refused6_ce2 refused6_ce1
+	for ns in $all; do
+		ip -n "$ns" -4 addr flush to 0.0.0.0/0 || rc=1
+	done
+	check no_ipv4 $all || rc=1
+	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=0 || rc=1
+	ip netns exec "$x" sysctl -q -w net.ipv4.ip_num_domains=0 || rc=1
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:f1::2 \
+		net.ipv4.sitemh_ce.peers= net.ipv4.sitemh_ce.peers6=2001:db8:2::2 || rc=1
+	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers= \
+		net.ipv4.sitemh_ce.peers6=2001:db8:1::1 || rc=1
+	ip netns exec "$ce3" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:f3::2 || rc=1
+	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:f1::2 ] || rc=1
+	check [ -z "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.peers)" ] || rc=1
+	# The LAN carries both prefixes: each CE reaches the other's address on it.
+	ip -n "$ce1" -6 route add 2001:db8:2::/64 dev ce1-b || rc=1
+	ip -n "$ce2" -6 route add 2001:db8:1::/64 dev ce2-b || rc=1
+	sent_ce2=$(lf_field "$ce2" sent)
+	refused6_ce1=$(linkfail6 "$ce1" refused) refused6_ce2=$(linkfail6 "$ce2" refused)
+	# The CEs hear each other over IPv6 (a keepalive from each of the other's addresses;
+	# those it does not know the other by are ignored, not refused).
+	check busywait 5000 eval '[ "$(linkfail6 "$ce2" ignored)" -gt 0 ]' || rc=1
+	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
+		transfer "IPv6-only site, CE1 fails" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-b down
+	transferred_intact || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
+	# CE2 announced it in IPv6 only; nobody refused a keepalive.
+	check [ "$(lf_field "$ce2" sent)" = "$sent_ce2" ] || rc=1
+	check [ "$(linkfail6 "$ce2" sent)" -gt 0 ] || rc=1
+	check [ "$(linkfail6 "$ce2" refused)" = "$refused6_ce2" ] || rc=1
+	# CE1 is back (with its route to CE2's prefix, which went with the link): CE2 hears
+	# it again and multicasts code 5 naming it.
+	ip -n "$ce1" link set ce1-b up
+	ip -n "$ce1" -6 route replace 2001:db8:2::/64 dev ce1-b || rc=1
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	check [ "$(linkfail6 "$ce1" refused)" = "$refused6_ce1" ] || rc=1
+	# PE1 stops answering CE1's IPv6 echo probes: after 3 misses, code 1 for P1.
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=200 || rc=1
+	nap 1
+	check [ "$(down6_mask "$h")" = 0x0 ] || rc=1
+	ip netns exec "$pe1" nft -f - <<-NFT || rc=1
+	table inet sitemh_mute {
+		chain input {
+			type filter hook input priority 0;
+			icmpv6 type echo-request drop
+		}
+	}
+	NFT
+	check busywait_eq 10000 0x1 down6_mask "$h" || rc=1
+	ip netns exec "$pe1" nft delete table inet sitemh_mute || rc=1
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0 || rc=1
+	check no_ipv4 $all || rc=1
+	[ $rc -eq 0 ] || for ns in "$h" "$ce1" "$ce2"; do
+		ip netns exec "$ns" grep "^linkfail" /proc/net/sitemh | sed "s/^/# $ns: /"
+	done
+	log_test $rc "IPv6-only site: CEs watch each other by IPv6 keepalives, the PE by IPv6 probes; a transfer survives CE1 failing"
+}
 
 modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
 [ -x "$tls" ] || { echo "sitemh_tls is not built"; exit $ksft_fail; }
@@ -154,4 +227,6 @@ run_case test_udp_flow_v6
 run_case test_path_mtu_on_the_new_pair_v6
 run_case test_ce_failure_v6
 run_case test_bad_notices_v6
+# Last: it takes every IPv4 address away.
+run_case test_ipv6_only_site
 exit $ret

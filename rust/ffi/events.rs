@@ -174,11 +174,17 @@ impl Event {
         self.with(local::sitemh_attr_SITEMH_A_UID)
     }
 
-    /// Sends the event to `net`'s listeners; any context. Costs a look at the groups when
-    /// nobody listens.
+    /// Sends the event to `net`'s privileged listeners; any context. Costs a look at the
+    /// groups when nobody listens.
     pub(crate) fn announce(&self, net: &Net) {
+        self.announce_owned(net, false)
+    }
+
+    /// Sends the event to `net`'s privileged listeners and, with `to_owner` and an
+    /// [`Event::owner`], to that user's listeners of the "own" group; any context.
+    pub(crate) fn announce_owned(&self, net: &Net, to_owner: bool) {
         // SAFETY: `net` is alive for the call; the glue reads `self.0` during the call only.
-        unsafe { local::sitemh_event_announce(net.as_raw(), &self.0, crate::params::events_own()) };
+        unsafe { local::sitemh_event_announce(net.as_raw(), &self.0, to_owner) };
     }
 }
 

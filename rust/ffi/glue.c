@@ -1031,7 +1031,7 @@ int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 
 }
 
 int sitemh_send_icmp6(struct net *net, const u8 *saddr, const u8 *daddr, int ifindex,
-		      int hops, const u8 *msg, int len)
+		      int hops, bool nonlocal, const u8 *msg, int len)
 {
 	struct sockaddr_in6 from = { .sin6_family = AF_INET6, .sin6_scope_id = ifindex };
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_scope_id = ifindex };
@@ -1054,6 +1054,8 @@ int sitemh_send_icmp6(struct net *net, const u8 *saddr, const u8 *daddr, int ifi
 		err = sock_bindtoindex(sock->sk, ifindex, true);
 	if (!err && saddr) {
 		memcpy(&from.sin6_addr, saddr, 16);
+		if (nonlocal)
+			inet_set_bit(FREEBIND, sock->sk);
 		err = kernel_bind(sock, (struct sockaddr_unsized *)&from, sizeof(from));
 	}
 	if (!err)

@@ -191,9 +191,11 @@ int sitemh_skb_ipv6_transport(const struct sk_buff *skb, u8 only_proto, u8 *prot
 int sitemh_translate_icmp_quote6(struct sk_buff *skb, const u8 *saddr, const u8 *daddr);
 /* Sends an ICMPv6 message (the socket computes its checksum) from saddr (NULL: the route's
  * choice) to daddr, out of ifindex (0: any; it also scopes link-local and multicast
- * addresses) with hop limit hops (0: the default). Process context. */
+ * addresses) with hop limit hops (0: the default). With nonlocal, saddr need not be an
+ * address of this host (a relay sends a CE's notice under the CE's address, as the IPv4
+ * relay's header-included broadcast does). Process context. */
 int sitemh_send_icmp6(struct net *net, const u8 *saddr, const u8 *daddr, int ifindex,
-		      int hops, const u8 *msg, int len);
+		      int hops, bool nonlocal, const u8 *msg, int len);
 /* A connected TCP or UDP IPv6 socket's tuple; -EAFNOSUPPORT for IPv4-mapped peers. */
 int sitemh_sock_tuple6(struct sock *sk, u8 *proto, u8 *saddr, u8 *daddr, __be16 *sport,
 		       __be16 *dport);

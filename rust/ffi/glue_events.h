@@ -55,7 +55,7 @@ void sitemh_events_unregister(void);
  * Announces @ev to the listeners of @net, if there are any; any context (atomic
  * allocation). An event nobody listens to costs a look at the group; one that cannot be
  * allocated is lost (listeners see a gap, as with any netlink multicast).
- * @own_groups: whether the "own" group may get it (module parameter events_own).
+ * @own_groups: whether the "own" group may get it (net.ipv4.sitemh_lf.events_own).
  */
 void sitemh_event_announce(struct net *net, const struct sitemh_event *ev, bool own_group);
 

@@ -231,6 +231,30 @@ pub(crate) fn send_icmp6(
     hops: u8,
     message: &[u8],
 ) -> Result {
+    send_icmp6_from(net, saddr, daddr, ifindex, hops, false, message)
+}
+
+/// As [`send_icmp6`], from `saddr` even if it is no address of this host: a relay sends a
+/// CE's notice onward under the CE's address (hop limit 255, multicast on `ifindex`).
+pub(crate) fn relay_icmp6(
+    net: &Net,
+    saddr: u128,
+    daddr: u128,
+    ifindex: i32,
+    message: &[u8],
+) -> Result {
+    send_icmp6_from(net, Some(saddr), daddr, ifindex, 255, true, message)
+}
+
+fn send_icmp6_from(
+    net: &Net,
+    saddr: Option<u128>,
+    daddr: u128,
+    ifindex: i32,
+    hops: u8,
+    nonlocal: bool,
+    message: &[u8],
+) -> Result {
     let len = i32::try_from(message.len()).map_err(|_| EINVAL)?;
     let src = saddr.map(u128::to_be_bytes);
     let dst = daddr.to_be_bytes();
@@ -244,6 +268,7 @@ pub(crate) fn send_icmp6(
             dst.as_ptr(),
             ifindex,
             i32::from(hops),
+            nonlocal,
             message.as_ptr(),
             len,
         )

@@ -29,18 +29,15 @@ impl LinkFail {
 
     /// What a solicitation is answered with: the PE's last announced state (its uplink
     /// works if nothing was announced since this CE started) and each peer's, as
-    /// (code, gateway, announcement).
-    pub(super) fn current_states(
-        &self,
-        config: &CeConfig,
-    ) -> [Option<(u8, u32, Announced)>; ANNOUNCEMENTS] {
+    /// (code, slot, announcement).
+    pub(super) fn current_states(&self) -> [Option<(u8, Slot, Announced)>; ANNOUNCEMENTS] {
         let announcing = *self.announcing.lock();
         let lifetime_s = self.timing().lifetime_s();
         let mut states = [None; ANNOUNCEMENTS];
         for (slot, (state, out)) in announcing.iter().zip(states.iter_mut()).enumerate() {
-            let (code, gateway, seq) = match state {
-                Some(a) => (a.code, a.gateway, a.seq),
-                None if slot == 0 => (CODE_LINK_RESTORED, config.pe, 0),
+            let (code, seq) = match state {
+                Some(a) => (a.code, a.seq),
+                None if slot == PE_SLOT => (CODE_LINK_RESTORED, 0),
                 None => continue,
             };
             let announced = Announced {
@@ -53,7 +50,7 @@ impl LinkFail {
                 boot: self.boot,
                 seq,
             };
-            *out = Some((code, gateway, announced));
+            *out = Some((code, slot, announced));
         }
         states
     }
@@ -67,7 +64,7 @@ impl LinkFail {
         if config.uplink == 0 {
             return;
         }
-        let states = self.current_states(config);
+        let states = self.current_states();
         let mut key = self.site_key();
         self.answer::<V4>(config, &pending, &states, key.as_ref());
         self.answer::<V6>(config, &pending6, &states, key.as_ref());
@@ -81,7 +78,7 @@ impl LinkFail {
         &self,
         config: &CeConfig,
         pending: &[QueuedSolicitation<F::Addr>],
-        states: &[Option<(u8, u32, Announced)>],
+        states: &[Option<(u8, Slot, Announced)>],
         key: Option<&[u8; KEY_LEN]>,
     ) {
         let net = self.net.get();
@@ -90,7 +87,7 @@ impl LinkFail {
         for &(host, ours, iif) in pending.iter().flatten().filter(|p| from_lan(p.2)) {
             let mut ours_octets = [0u8; 16];
             ours.write(&mut ours_octets);
-            for &(code, gateway, announced) in states.iter().flatten() {
+            for &(code, slot, announced) in states.iter().flatten() {
                 let seal = key.map(|key| Seal {
                     key,
                     src: &ours_octets[..F::Addr::LEN],
@@ -100,11 +97,15 @@ impl LinkFail {
                 let len = F::write_announcement(
                     self,
                     config,
-                    (code, gateway),
+                    (code, slot),
                     &announced,
                     seal.as_ref(),
                     &mut message,
                 );
+                // A peer this family has no address for: nothing to say in it.
+                if len == 0 {
+                    continue;
+                }
                 if F::send_unicast(net, ours, host, iif, &message[..len]).is_ok() {
                     F::answered(self).fetch_add(1, Ordering::Relaxed);
                 }
@@ -112,17 +113,44 @@ impl LinkFail {
         }
     }
 
-    /// How IPv6 notices name `gateway`: a peer by the IPv6 address `peers6` gives it,
-    /// anything else by its IPv4-mapped address. (Lock-free, as the packet path that
-    /// answers solicitations calls it: a notice built while `peers6` is being rewritten
-    /// may name the peer by a half of each address, the next one by the new address.)
-    pub(super) fn gateway6(&self, gateway: u32) -> u128 {
-        self.peers
-            .iter()
-            .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway)
-            .and_then(|i| self.peers6.get(i).map(AtomicAddr6::load))
-            .filter(|&addr| addr != 0)
-            .unwrap_or_else(|| ipv4_mapped(gateway))
+    /// How IPv4 notices name what `slot` stands for: the PE by `pe_addr`'s IPv4 address
+    /// (0 if it has none: a code 1 then concerns its sender's domains), a peer by
+    /// `peers`' (0: the peer has no IPv4 name, and nothing about it goes out in IPv4).
+    pub(super) fn gateway4(&self, config: &CeConfig, slot: Slot) -> u32 {
+        match slot {
+            PE_SLOT => config.pe,
+            peer => self
+                .peers
+                .get(peer - 1)
+                .map_or(0, |p| p.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// How IPv6 notices name it: by its IPv6 address (`pe_addr`'s, `peers6`'), else by
+    /// its IPv4-mapped address; 0 for a peer with neither. (Lock-free: a notice built while
+    /// `peers6` is being rewritten may name the peer by a half of each address, the next
+    /// one by the new address.)
+    pub(super) fn gateway6(&self, config: &CeConfig, slot: Slot) -> u128 {
+        let own = match slot {
+            PE_SLOT => config.pe6,
+            peer => self.peers6.get(peer - 1).map_or(0, AtomicAddr6::load),
+        };
+        match (own, self.gateway4(config, slot)) {
+            (0, 0) if slot != PE_SLOT => 0,
+            (0, v4) => ipv4_mapped(v4),
+            (own, _) => own,
+        }
+    }
+
+    /// How the log names what `slot` stands for.
+    fn subject<'b>(&self, config: &CeConfig, slot: Slot, buf: &'b mut [u8; 48]) -> &'b str {
+        match self.gateway4(config, slot) {
+            0 => ipv6::canonical(self.gateway6(config, slot), buf),
+            v4 => match buf.first_chunk_mut::<16>() {
+                Some(buf) => ipv4::dotted(v4, buf),
+                None => "?",
+            },
+        }
     }
 
     /// A keepalive to `peer` (unicast, TTL 255), sealed under the site key if there is one
@@ -165,6 +193,80 @@ impl LinkFail {
         );
         wipe(&mut key);
         let _ = inet::send_icmp4(self.net.get(), src, peer, 255, &message[..len]);
+    }
+
+    /// A keepalive to `peer` over IPv6 (unicast, hop limit 255), sealed under the site key
+    /// if there is one. It goes from each of this CE's IPv6 addresses on the interface
+    /// towards the peer (each LAN interface for a link-local peer): the peer knows this CE
+    /// by one of them, as hosts do (`peers6` holds the addresses hosts know the CEs by),
+    /// and counts the others as ignored. Only over the LAN: a peer whose address is
+    /// routed elsewhere (no on-link route to its prefix) would get it with a lower hop
+    /// limit and refuse it; such a peer never hears us in IPv6, so it never starts
+    /// watching us there (a peer is watched once heard).
+    pub(super) fn send_keepalive6(&self, config: &CeConfig, peer: u128) {
+        let net = self.net.get();
+        let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
+            return;
+        };
+        let link_local = ipv6::is_link_local(peer);
+        let mut oifs = [0i32; MAX_LAN];
+        if link_local {
+            oifs = config.lan;
+        } else if let Ok(oif) = inet::route_oif(
+            net,
+            kernel::bindings::AF_INET6 as i32,
+            &peer.to_be_bytes(),
+            0,
+        ) {
+            if config.lan.contains(&oif) {
+                oifs[0] = oif;
+            }
+        }
+        let keepalive = Notice6 {
+            code: CODE_KEEPALIVE,
+            gateway: peer,
+        };
+        let announced = Announced {
+            copy: 0,
+            lifetime_s: 0,
+            boot: self.boot,
+            seq: 0,
+        };
+        let mut key = self.site_key();
+        for &oif in oifs.iter().filter(|&&i| i != 0) {
+            for (octets, _) in addrs.iter().filter(|(_, i)| *i == oif) {
+                let mut message = [0u8; NOTICE6_MAX];
+                let len = match key.as_ref() {
+                    Some(key) => {
+                        let seal = Seal {
+                            key,
+                            src: octets,
+                            time_ms: real_ns() / 1_000_000,
+                        };
+                        write_announced6(
+                            crate::params::icmp6_type(),
+                            &keepalive,
+                            &announced,
+                            Some(&seal),
+                            &mut message,
+                        )
+                    }
+                    None => match message.first_chunk_mut::<NOTICE6_LEN>() {
+                        Some(head) => {
+                            write_notice6(crate::params::icmp6_type(), &keepalive, head);
+                            NOTICE6_LEN
+                        }
+                        None => 0,
+                    },
+                };
+                let src = u128::from_be_bytes(*octets);
+                let scope = if link_local { oif } else { 0 };
+                let _ = inet::send_icmp6(net, Some(src), peer, scope, 255, &message[..len]);
+            }
+        }
+        if let Some(key) = key.as_mut() {
+            wipe(key);
+        }
     }
 
     /// The primary IPv4 address of interface `ifindex` (0: none): where this CE's
@@ -231,19 +333,26 @@ impl LinkFail {
             self.uplink_failed_ns.store(real_ns(), Ordering::Relaxed);
             CODE_CE_PE_LINK
         };
-        self.broadcast(config, code, config.pe);
+        self.broadcast(config, code, PE_SLOT);
     }
 
-    /// One echo probe of the PE (sleeps up to `wait_ms`). `keepalive_misses` unanswered
+    /// One echo probe of the PE (sleeps up to `wait_ms`), over IPv4 if it has an IPv4
+    /// address, else over IPv6. `keepalive_misses` unanswered
     /// probes in a row on a link that is up count as the uplink failing (code 1); an
     /// answer after that, as its recovery (code 5).
     pub(super) fn probe_pe(&self, config: &CeConfig, wait_ms: u32) {
         let mut pe = [0u8; 16];
-        pe[..4].copy_from_slice(&config.pe.to_be_bytes());
+        let family = if config.pe != 0 {
+            pe[..4].copy_from_slice(&config.pe.to_be_bytes());
+            kernel::bindings::AF_INET
+        } else {
+            pe = config.pe6.to_be_bytes();
+            kernel::bindings::AF_INET6
+        };
         let mut rtt = [0u32; 1];
         let probed = inet::probe_rtts(
             self.net.get(),
-            kernel::bindings::AF_INET as i32,
+            family as i32,
             &[[0u8; 16]],
             &[pe],
             wait_ms,
@@ -253,7 +362,7 @@ impl LinkFail {
         if probed.is_ok() && rtt[0] > 0 {
             self.pe_missed.store(0, Ordering::Relaxed);
             if self.pe_silent.swap(false, Ordering::Relaxed) && usable {
-                self.broadcast(config, CODE_LINK_RESTORED, config.pe);
+                self.broadcast(config, CODE_LINK_RESTORED, PE_SLOT);
             }
             return;
         }
@@ -263,42 +372,32 @@ impl LinkFail {
             && usable
         {
             self.uplink_failed_ns.store(real_ns(), Ordering::Relaxed);
-            self.broadcast(config, CODE_CE_PE_LINK, config.pe);
+            self.broadcast(config, CODE_CE_PE_LINK, PE_SLOT);
         }
     }
 
-    /// Announces a state change of `gateway` (the PE, or a peer CE): the first copy now,
-    /// the repetitions and refreshes from the work item (see [`Timing`]). A newer state of
-    /// the same gateway replaces the copies of the older one still to go.
-    pub(super) fn broadcast(&self, config: &CeConfig, code: u8, gateway: u32) {
+    /// Announces a state change of what `slot` stands for (the PE, or a peer CE): the
+    /// first copy now, the repetitions and refreshes from the work item (see [`Timing`]).
+    /// A newer state of the same slot replaces the copies of the older one still to go.
+    pub(super) fn broadcast(&self, config: &CeConfig, code: u8, slot: Slot) {
         let now = now_ms();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        let mut announcement = Announcement::new(code, gateway, seq, now);
+        let mut announcement = Announcement::new(code, slot, seq, now);
         let copy = announcement.take_copy(&self.timing(), self.boot, now);
-        let slot = if gateway == config.pe {
-            Some(0)
-        } else {
-            self.peers
-                .iter()
-                .position(|p| gateway != 0 && p.load(Ordering::Relaxed) == gateway)
-                .map(|i| i + 1)
-        };
-        if let Some(slot) = slot {
-            if let Some(place) = self.announcing.lock().get_mut(slot) {
-                *place = Some(announcement);
-            }
+        if let Some(place) = self.announcing.lock().get_mut(slot) {
+            *place = Some(announcement);
         }
         if let Some(next) = announcement.next_ms {
             self.arm(ms_until(next, now));
         }
-        self.send_notice(config, code, gateway, &copy);
+        self.send_notice(config, code, slot, &copy);
         if net_ratelimit() {
             let what = if code == CODE_LINK_RESTORED {
                 "works"
             } else {
                 "failed"
             };
-            let whose = if gateway == config.pe {
+            let whose = if slot == PE_SLOT {
                 "uplink to PE"
             } else {
                 "peer CE"
@@ -306,7 +405,7 @@ impl LinkFail {
             pr_info!(
                 "CE: {} {} {}: broadcast ICMP {} code {} (sequence {})\n",
                 whose,
-                ipv4::dotted(gateway, &mut [0; 16]),
+                self.subject(config, slot, &mut [0; 48]),
                 what,
                 crate::params::icmp_type(),
                 code,
@@ -337,8 +436,8 @@ impl LinkFail {
                 }
             }
         }
-        for (code, gateway, copy) in due.iter().flatten() {
-            self.send_notice(config, *code, *gateway, copy);
+        for (code, slot, copy) in due.iter().flatten() {
+            self.send_notice(config, *code, *slot, copy);
         }
         if let Some(at) = next {
             self.arm(ms_until(at, now));
@@ -356,22 +455,28 @@ impl LinkFail {
         }
     }
 
-    /// One copy of an announcement: broadcast on every LAN interface, and its IPv6 form.
+    /// One copy of an announcement: broadcast on every LAN interface with an IPv4
+    /// address, and its IPv6 form. A peer known only by an IPv6 address is announced in
+    /// IPv6 only.
     pub(super) fn send_notice(
         &self,
         config: &CeConfig,
         code: u8,
-        gateway: u32,
+        slot: Slot,
         announced: &Announced,
     ) {
         let mut key = self.site_key();
-        for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
-            // Sealed, the notice names its source: send it from the address the seal names.
-            let src = if key.is_some() {
-                self.primary_addr4(ifindex)
-            } else {
-                0
-            };
+        let gateway = self.gateway4(config, slot);
+        let ipv4 = gateway != 0 || slot == PE_SLOT;
+        for &ifindex in config.lan.iter().filter(|&&i| ipv4 && i != 0) {
+            // The notice comes from the interface's address (and a sealed one names it);
+            // on a link without IPv4 no host could take it from us.
+            let primary = self.primary_addr4(ifindex);
+            if primary == 0 {
+                continue;
+            }
+            // Unsealed, the stack picks the same address.
+            let src = if key.is_some() { primary } else { 0 };
             let src_octets = src.to_be_bytes();
             let seal = key.as_ref().map(|key| Seal {
                 key,
@@ -410,7 +515,7 @@ impl LinkFail {
                 Err(_) => {}
             }
         }
-        self.multicast6(config, code, gateway, announced, key.as_ref());
+        self.multicast6(config, code, slot, announced, key.as_ref());
         if let Some(key) = key.as_mut() {
             wipe(key);
         }
@@ -422,19 +527,21 @@ impl LinkFail {
         &self,
         config: &CeConfig,
         code: u8,
-        gateway: u32,
+        slot: Slot,
         announced: &Announced,
         key: Option<&[u8; KEY_LEN]>,
     ) {
-        let notice = Notice6 {
-            code,
-            gateway: self.gateway6(gateway),
-        };
+        let gateway = self.gateway6(config, slot);
+        if gateway == 0 {
+            return;
+        }
+        let notice = Notice6 { code, gateway };
         let net = self.net.get();
         let Ok(addrs) = inet::local_addrs(net, kernel::bindings::AF_INET6 as i32) else {
             return;
         };
         for &ifindex in config.lan.iter().filter(|&&i| i != 0) {
+            let mut first_on_link = true;
             for (octets, _) in addrs.iter().filter(|(_, i)| *i == ifindex) {
                 let src = u128::from_be_bytes(*octets);
                 let seal = key.map(|key| Seal {
@@ -457,6 +564,15 @@ impl LinkFail {
                     }
                     Ok(()) => {
                         self.sent6.fetch_add(1, Ordering::Relaxed);
+                        // Its first copy on the link (the others are the same notice under
+                        // the CE's other addresses).
+                        if core::mem::take(&mut first_on_link) {
+                            events::Event::new::<u128>(events::Kind::NoticeSent)
+                                .code(code)
+                                .addr(events::Addr::Gateway, gateway)
+                                .ifindex(ifindex)
+                                .announce(self.net.get());
+                        }
                     }
                     Err(e) if net_ratelimit() => {
                         pr_warn!(
@@ -472,14 +588,16 @@ impl LinkFail {
         }
     }
 
-    /// A keepalive from `src`: only peer CEs send them.
-    pub(super) fn heard(&self, src: u32) -> Verdict {
-        let Some(i) = self
-            .peers
-            .iter()
-            .position(|p| src != 0 && p.load(Ordering::Relaxed) == src)
-        else {
-            return self.refuse::<V4>(src, "a keepalive from a router that is not a peer");
+    /// A keepalive from `src`: only peer CEs send them. An IPv6 peer sends one from each
+    /// of its addresses on the link; those from the addresses this CE does not know it by
+    /// are ignored, not refused.
+    pub(super) fn heard<F: HostFamily>(&self, src: F::Addr) -> Verdict {
+        let Some(i) = F::peer_index(self, src) else {
+            if F::KEEPALIVE_COPIES && self.peers6.iter().any(|p| p.load() != 0) {
+                F::host(self).ignored.fetch_add(1, Ordering::Relaxed);
+                return Verdict::Drop(EINVAL);
+            }
+            return self.refuse::<F>(src, "a keepalive from a router that is not a peer");
         };
         self.heard_ms[i].store(now_ms(), Ordering::Relaxed);
         let bit = 1 << i;

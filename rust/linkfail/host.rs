@@ -239,12 +239,13 @@ pub(crate) trait HostFamily: Family {
     fn solicits(linkfail: &LinkFail) -> &SpinLockIrq<Solicitations<Self::Addr>>;
     /// The CE role's count of notices sent in answer.
     fn answered(linkfail: &LinkFail) -> &AtomicU64;
-    /// The CE role: writes announcement `(code, gateway)` as this family's notice into
-    /// `out` (IPv6 names the gateway as [`LinkFail::gateway6`] does); returns its length.
+    /// The CE role: writes announcement `(code, slot)` as this family's notice into `out`,
+    /// naming the slot as [`LinkFail::gateway4`] / [`LinkFail::gateway6`] do; returns its
+    /// length, 0 if this family has no name for a peer (nothing to say in it).
     fn write_announcement(
         linkfail: &LinkFail,
         config: &CeConfig,
-        notice: (u8, u32),
+        notice: (u8, Slot),
         announced: &Announced,
         seal: Option<&Seal<'_>>,
         out: &mut [u8; NOTICE6_MAX],
@@ -257,15 +258,17 @@ pub(crate) trait HostFamily: Family {
         iif: i32,
         message: &[u8],
     ) -> Result;
-    /// A peer CE's keepalive (IPv4 only: the CE role's peers are IPv4 addresses).
-    fn keepalive(linkfail: &LinkFail, src: Self::Addr) -> Option<Verdict>;
+    /// Whether a peer sends its keepalives in this family from each of its addresses
+    /// (IPv6), so that one from an address that is no peer's may be a copy, not a forgery.
+    const KEEPALIVE_COPIES: bool;
     /// Whether a notice from `src`, which is no router of ours, is a copy the CE sent
     /// from another of its addresses (IPv6: its link-local address, or to all nodes).
     fn copy_from_another_address(src: Self::Addr, dst: Self::Addr, announced: bool) -> bool;
-    /// Whether `src` is one of this CE router's peers (`peers`, `peers6`): a peer's
+    /// Which of this CE router's peers `src` is (`peers`, `peers6`), if any: a peer's
     /// broadcasts reach the CEs of the LAN too, and are not forgeries.
-    fn is_peer(linkfail: &LinkFail, src: Self::Addr) -> bool;
-    /// Relays an accepted notice onward (IPv4 only).
+    fn peer_index(linkfail: &LinkFail, src: Self::Addr) -> Option<usize>;
+    /// Relays a notice onward if this router relays (IPv6: only one from an address that
+    /// means something beyond the link, not a link-local one).
     fn relay(linkfail: &LinkFail, src: Self::Addr, iif: i32, message: &[u8]);
     /// Writes a solicitation into `out`; returns its length.
     fn write_solicit(out: &mut [u8; NOTICE6_LEN]) -> usize;
@@ -306,13 +309,17 @@ impl HostFamily for V4 {
     }
 
     fn write_announcement(
-        _linkfail: &LinkFail,
-        _config: &CeConfig,
-        (code, gateway): (u8, u32),
+        linkfail: &LinkFail,
+        config: &CeConfig,
+        (code, slot): (u8, Slot),
         announced: &Announced,
         seal: Option<&Seal<'_>>,
         out: &mut [u8; NOTICE6_MAX],
     ) -> usize {
+        let gateway = linkfail.gateway4(config, slot);
+        if gateway == 0 && slot != PE_SLOT {
+            return 0;
+        }
         match out.first_chunk_mut::<NOTICE_MAX>() {
             Some(out) => write_announced(
                 Self::icmp_type(),
@@ -329,29 +336,21 @@ impl HostFamily for V4 {
         inet::send_icmp4(net, ours, host, 255, message)
     }
 
-    fn keepalive(linkfail: &LinkFail, src: u32) -> Option<Verdict> {
-        Some(linkfail.heard(src))
-    }
+    const KEEPALIVE_COPIES: bool = false;
 
     fn copy_from_another_address(_src: u32, _dst: u32, _announced: bool) -> bool {
         false
     }
 
-    fn is_peer(linkfail: &LinkFail, src: u32) -> bool {
-        src != 0
-            && linkfail
-                .peers
-                .iter()
-                .any(|peer| peer.load(Ordering::Relaxed) == src)
+    fn peer_index(linkfail: &LinkFail, src: u32) -> Option<usize> {
+        linkfail
+            .peers
+            .iter()
+            .position(|peer| src != 0 && peer.load(Ordering::Relaxed) == src)
     }
 
     fn relay(linkfail: &LinkFail, src: u32, iif: i32, message: &[u8]) {
-        let mut octets = [0u8; NOTICE_MAX];
-        let Some(head) = message.get(..NOTICE_MAX.min(message.len())) else {
-            return;
-        };
-        octets[..head.len()].copy_from_slice(head);
-        linkfail.queue_relay(src, iif, octets, message.len());
+        linkfail.queue_relay(u128::from(src), false, iif, message);
     }
 
     fn write_solicit(out: &mut [u8; NOTICE6_LEN]) -> usize {
@@ -399,16 +398,17 @@ impl HostFamily for V6 {
 
     fn write_announcement(
         linkfail: &LinkFail,
-        _config: &CeConfig,
-        (code, gateway): (u8, u32),
+        config: &CeConfig,
+        (code, slot): (u8, Slot),
         announced: &Announced,
         seal: Option<&Seal<'_>>,
         out: &mut [u8; NOTICE6_MAX],
     ) -> usize {
-        let notice = Notice6 {
-            code,
-            gateway: linkfail.gateway6(gateway),
-        };
+        let gateway = linkfail.gateway6(config, slot);
+        if gateway == 0 {
+            return 0;
+        }
+        let notice = Notice6 { code, gateway };
         write_announced6(Self::icmp_type(), &notice, announced, seal, out)
     }
 
@@ -416,19 +416,25 @@ impl HostFamily for V6 {
         inet::send_icmp6(net, Some(ours), host, iif, 255, message)
     }
 
-    fn keepalive(_linkfail: &LinkFail, _src: u128) -> Option<Verdict> {
-        None
-    }
+    const KEEPALIVE_COPIES: bool = true;
 
     fn copy_from_another_address(src: u128, dst: u128, announced: bool) -> bool {
         ipv6::is_link_local(src) || (announced && ipv6::is_multicast(dst))
     }
 
-    fn is_peer(linkfail: &LinkFail, src: u128) -> bool {
-        src != 0 && linkfail.peers6.iter().any(|peer| peer.load() == src)
+    fn peer_index(linkfail: &LinkFail, src: u128) -> Option<usize> {
+        linkfail
+            .peers6
+            .iter()
+            .position(|peer| src != 0 && peer.load() == src)
     }
 
-    fn relay(_linkfail: &LinkFail, _src: u128, _iif: i32, _message: &[u8]) {}
+    fn relay(linkfail: &LinkFail, src: u128, iif: i32, message: &[u8]) {
+        // A link-local source names nobody on the links behind this router.
+        if !ipv6::is_link_local(src) {
+            linkfail.queue_relay(src, true, iif, message);
+        }
+    }
 
     fn write_solicit(out: &mut [u8; NOTICE6_LEN]) -> usize {
         let solicit = Notice6 {
@@ -545,15 +551,21 @@ impl LinkFail {
             return self.refuse::<F>(src, why);
         }
         if code == CODE_KEEPALIVE {
-            if let Some(verdict) = F::keepalive(self, src) {
-                return verdict;
-            }
+            return self.heard::<F>(src);
         }
         let announced = tail.announced;
         let marked = concerned_domains(packet.net(), domains, src, transport.iif, code, gateway);
         let matched = match marked {
             Ok(matched) => matched,
-            Err(unmatched) => return self.unmatched::<F>(unmatched, src, dst, announced.is_some()),
+            Err(unmatched) => {
+                return self.unmatched::<F>(
+                    unmatched,
+                    (src, dst),
+                    transport.iif,
+                    announced,
+                    message,
+                )
+            }
         };
         self.heard_notice::<F>(
             src,
@@ -605,17 +617,26 @@ impl LinkFail {
     fn unmatched<F: HostFamily>(
         &self,
         unmatched: Unmatched,
-        src: F::Addr,
-        dst: F::Addr,
-        announced: bool,
+        (src, dst): (F::Addr, F::Addr),
+        iif: i32,
+        announced: Option<Announced>,
+        message: &[u8],
     ) -> Verdict {
         match unmatched {
             // A CE multicasts each IPv6 notice from each of its addresses on the link, and
             // a host knows it by one: the copies from the others are the same notice, not
-            // a forgery. Nor is a peer CE's broadcast, which its peers hear too.
+            // a forgery. The hosts behind a relaying router may know the CE by one of
+            // those others (a router names the CE by its link-local address, hosts off
+            // the link cannot): relayed, as the accepted copy is.
             Unmatched::NotARouter
-                if F::copy_from_another_address(src, dst, announced) || F::is_peer(self, src) =>
+                if F::copy_from_another_address(src, dst, announced.is_some()) =>
             {
+                F::host(self).ignored.fetch_add(1, Ordering::Relaxed);
+                F::relay(self, src, iif, message);
+                Verdict::Drop(EINVAL)
+            }
+            // Nor is a peer CE's broadcast, which its peers hear too.
+            Unmatched::NotARouter if F::peer_index(self, src).is_some() => {
                 F::host(self).ignored.fetch_add(1, Ordering::Relaxed);
                 Verdict::Drop(EINVAL)
             }

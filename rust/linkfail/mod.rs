@@ -201,11 +201,28 @@ const SOLICIT_DELAY_MS: u32 = 100;
 pub(crate) struct CeConfig {
     /// The CE-PE interface; 0: not a CE.
     uplink: i32,
-    /// The PE's address.
+    /// The PE's IPv4 address (0: none).
     pe: u32,
+    /// The PE's IPv6 address (0: none): probed when it has no IPv4 one, and named in IPv6
+    /// notices.
+    pe6: u128,
     /// The LAN interfaces.
     lan: [i32; MAX_LAN],
 }
+
+impl CeConfig {
+    /// Whether a PE address is configured (of either family).
+    fn has_pe(&self) -> bool {
+        self.pe != 0 || self.pe6 != 0
+    }
+}
+
+/// What a CE's announcement is about: [`PE_SLOT`] its PE, `1 + i` its peer `i` (the
+/// index into `announcing`). A peer is one slot whatever addresses name it: `peers[i]`
+/// in IPv4, `peers6[i]` in IPv6.
+type Slot = usize;
+/// The PE's slot.
+const PE_SLOT: Slot = 0;
 
 /// An IPv6 address the packet path reads without a lock: its high and low halves. Written
 /// only under the configuration's mutex, so readers holding it see whole addresses; a
@@ -309,7 +326,7 @@ pub(crate) struct LinkFail {
     /// The announcements of this CE, the last one of each gateway (the PE's, then one per
     /// peer), whose copies may still be due: also what a solicitation is answered with.
     #[pin]
-    announcing: SpinLockIrq<[Option<Announcement<u32>>; ANNOUNCEMENTS]>,
+    announcing: SpinLockIrq<[Option<Announcement<Slot>>; ANNOUNCEMENTS]>,
     /// Copies of announcements sent after the first (repetitions and refreshes; `sent`
     /// counts the first), per interface as `sent`.
     resent: AtomicU64,
@@ -330,8 +347,9 @@ pub(crate) struct LinkFail {
     /// lately.
     #[pin]
     relays: SpinLockIrq<RelayQueue>,
-    /// Notices relayed (one per interface sent on).
+    /// Notices relayed (one per interface sent on), IPv4 and IPv6.
     relayed: AtomicU64,
+    relayed6: AtomicU64,
     /// The namespace's packet hooks: a CE with peers or a LAN needs LOCAL_IN for the
     /// keepalives and the hosts' solicitations even without domains.
     hooks: Hooks,
@@ -391,6 +409,7 @@ impl LinkFail {
                 host6 <- HostSide::new(),
                 relays <- new_spinlock_irq!(RelayQueue::default()),
                 relayed: AtomicU64::new(0),
+                relayed6: AtomicU64::new(0),
                 hooks,
                 net: NetRef::new(net),
             }),
@@ -527,7 +546,7 @@ impl LinkFail {
         seq_print!(
             m,
             "linkfail6 sent {} received {} refused {} ignored {} resent {} solicited {} \
-             answered {} repeated {} stale {} down {:#x}\n",
+             answered {} repeated {} stale {} relayed {} down {:#x}\n",
             self.sent6.load(Ordering::Relaxed),
             self.host6.received.load(Ordering::Relaxed),
             self.host6.refused.load(Ordering::Relaxed),
@@ -537,6 +556,7 @@ impl LinkFail {
             self.answered6.load(Ordering::Relaxed),
             self.host6.repeated.load(Ordering::Relaxed),
             self.host6.stale.load(Ordering::Relaxed),
+            self.relayed6.load(Ordering::Relaxed),
             self.down6_mask()
         );
         seq_print!(
@@ -563,28 +583,35 @@ impl Tick for LinkFail {
         self.send_solicitations(now_ms());
         self.answer_solicitations(&config);
         let probe_ms = self.pe_probe_ms.load(Ordering::Relaxed);
-        let probing = probe_ms > 0 && config.uplink != 0 && config.pe != 0;
+        let probing = probe_ms > 0 && config.uplink != 0 && config.has_pe();
         let interval = self.keepalive_ms.load(Ordering::Relaxed);
         let misses = u64::from(self.keepalive_misses.load(Ordering::Relaxed));
         let now = now_ms();
         let mut any = false;
-        for (i, peer) in self.peers.iter().enumerate() {
-            let peer = peer.load(Ordering::Relaxed);
-            if peer == 0 || interval == 0 {
+        for i in 0..MAX_PEERS {
+            // A peer is watched over IPv4, IPv6 or both; hearing it over either will do.
+            let peer = self.peers[i].load(Ordering::Relaxed);
+            let peer6 = self.peers6[i].load();
+            if (peer == 0 && peer6 == 0) || interval == 0 {
                 continue;
             }
             any = true;
-            self.send_keepalive(peer);
+            if peer != 0 {
+                self.send_keepalive(peer);
+            }
+            if peer6 != 0 {
+                self.send_keepalive6(&config, peer6);
+            }
             let bit = 1 << i;
             let heard = self.heard_ms[i].load(Ordering::Relaxed);
             let silent = now.saturating_sub(heard);
             if self.peer_back.fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
-                self.broadcast(&config, CODE_LINK_RESTORED, peer);
+                self.broadcast(&config, CODE_LINK_RESTORED, i + 1);
             } else if heard != 0
                 && silent > misses * u64::from(interval)
                 && self.peer_down.fetch_or(bit, Ordering::Relaxed) & bit == 0
             {
-                self.broadcast(&config, CODE_CE_FAILURE, peer);
+                self.broadcast(&config, CODE_CE_FAILURE, i + 1);
             }
         }
         if probing && now >= self.next_probe_ms.load(Ordering::Relaxed) {
@@ -612,7 +639,7 @@ impl LongWork for LinkFail {
     /// One probe of the PE, queued by the ticker when due (see [`LinkFail::probe_pe`]).
     fn long_work(&self) {
         let config = *self.config.lock();
-        if self.pe_probe_ms.load(Ordering::Relaxed) == 0 || config.uplink == 0 || config.pe == 0 {
+        if self.pe_probe_ms.load(Ordering::Relaxed) == 0 || config.uplink == 0 || !config.has_pe() {
             return;
         }
         self.probe_pe(&config, self.probe_wait_ms.load(Ordering::Relaxed).max(1));

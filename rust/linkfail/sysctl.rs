@@ -105,7 +105,13 @@ impl TextKnob for CeKnob {
         let written = match self.field {
             CeField::Uplink if config.uplink == 0 => Ok(()),
             CeField::Uplink => write_ifname(out, net, config.uplink),
-            CeField::PeAddr => write!(out, "{}", ipv4::Dotted(config.pe)),
+            // The IPv4 address (0.0.0.0 if none), then the IPv6 one if there is one; an
+            // IPv6-only PE alone.
+            CeField::PeAddr => match (config.pe, config.pe6) {
+                (pe, 0) => write!(out, "{}", ipv4::Dotted(pe)),
+                (0, pe6) => write!(out, "{}", ipv6::Canonical(pe6)),
+                (pe, pe6) => write!(out, "{} {}", ipv4::Dotted(pe), ipv6::Canonical(pe6)),
+            },
             CeField::Lan => write_ifnames(out, net, config.lan),
             CeField::Relay => {
                 let relay = self.state.relay.iter().map(|i| i.load(Ordering::Relaxed));
@@ -164,13 +170,7 @@ impl TextKnob for CeKnob {
         }
         match self.field {
             CeField::Uplink => self.store_uplink(text),
-            CeField::PeAddr => {
-                let pe =
-                    ipv4::parse_addr(text).map_err(|_| self.refuse(text, "not an IPv4 address"))?;
-                self.state.config.lock().pe = pe;
-                self.state.forget_announcements(true);
-                Ok(())
-            }
+            CeField::PeAddr => self.store_pe(text),
             CeField::Lan => self.store_lan(text),
             CeField::Relay => {
                 let relay = self.interfaces(text)?;
@@ -180,15 +180,10 @@ impl TextKnob for CeKnob {
                 }
                 Ok(())
             }
-            CeField::Peers => self.store_peers(text),
+            CeField::Peers => self.store_peers4(text),
             CeField::Peers6 => {
                 let peers6 = self.addresses(text, ipv6::parse_addr, "not an IPv6 address")?;
-                // Under the configuration's mutex: its holders see whole addresses.
-                let _config = self.state.config.lock();
-                for (slot, peer) in self.state.peers6.iter().zip(peers6) {
-                    slot.store(peer);
-                }
-                Ok(())
+                self.store_peers(None, Some(peers6))
             }
             CeField::KeepaliveMs | CeField::KeepaliveMisses | CeField::PeProbeMs => {
                 self.store_watching(text)
@@ -254,11 +249,9 @@ impl CeKnob {
 
     fn store_lan(&self, text: &[u8]) -> Result {
         let lan = self.interfaces(text)?;
-        let peers = self
-            .state
-            .peers
-            .iter()
-            .any(|p| p.load(Ordering::Relaxed) != 0);
+        let peers = (0..MAX_PEERS).any(|i| {
+            self.state.peers[i].load(Ordering::Relaxed) != 0 || self.state.peers6[i].load() != 0
+        });
         self.state
             .hooks
             .want(HOOKS_BIT, peers || lan.iter().any(|&i| i != 0))?;
@@ -266,18 +259,63 @@ impl CeKnob {
         Ok(())
     }
 
-    fn store_peers(&self, text: &[u8]) -> Result {
+    /// `pe_addr`: an IPv4 address, an IPv6 address, or one of each (separated by a
+    /// space); the write replaces both.
+    fn store_pe(&self, text: &[u8]) -> Result {
+        let (mut pe, mut pe6) = (None, None);
+        for word in text.split(|&c| c == b' ').filter(|w| !w.is_empty()) {
+            if let Ok(addr) = ipv4::parse_addr(word) {
+                if pe.replace(addr).is_some() {
+                    return Err(self.refuse(text, "two IPv4 addresses"));
+                }
+            } else if let Ok(addr) = ipv6::parse_addr(word) {
+                if pe6.replace(addr).is_some() {
+                    return Err(self.refuse(text, "two IPv6 addresses"));
+                }
+            } else {
+                return Err(self.refuse(text, "not an IPv4 or IPv6 address"));
+            }
+        }
+        if pe.is_none() && pe6.is_none() {
+            return Err(self.refuse(text, "no address"));
+        }
+        let mut config = self.state.config.lock();
+        config.pe = pe.unwrap_or(0);
+        config.pe6 = pe6.unwrap_or(0);
+        self.state.forget_announcements(true);
+        Ok(())
+    }
+
+    fn store_peers4(&self, text: &[u8]) -> Result {
         let peers = self.addresses(text, ipv4::parse_addr, "not an IPv4 address")?;
+        self.store_peers(Some(peers), None)
+    }
+
+    /// `peers` (IPv4) or `peers6`: the peer in slot `i` is watched through either or both.
+    fn store_peers(
+        &self,
+        peers: Option<[u32; MAX_PEERS]>,
+        peers6: Option<[u128; MAX_PEERS]>,
+    ) -> Result {
         let lan = self.state.config.lock().lan.iter().any(|&i| i != 0);
-        self.state
-            .hooks
-            .want(HOOKS_BIT, lan || peers.iter().any(|&p| p != 0))?;
+        let any = (0..MAX_PEERS).any(|i| {
+            let v4 = peers.map_or_else(|| self.state.peers[i].load(Ordering::Relaxed), |p| p[i]);
+            let v6 = peers6.map_or_else(|| self.state.peers6[i].load(), |p| p[i]);
+            v4 != 0 || v6 != 0
+        });
+        self.state.hooks.want(HOOKS_BIT, lan || any)?;
         // No peer is watched before it was heard once (peers start at their own pace),
-        // none is failed.
+        // none is failed. Under the configuration's mutex: its holders see whole IPv6
+        // addresses.
         let _config = self.state.config.lock();
-        for (i, peer) in peers.iter().enumerate() {
+        for i in 0..MAX_PEERS {
             self.state.heard_ms[i].store(0, Ordering::Relaxed);
-            self.state.peers[i].store(*peer, Ordering::Relaxed);
+            if let Some(peers) = peers {
+                self.state.peers[i].store(peers[i], Ordering::Relaxed);
+            }
+            if let Some(peers6) = peers6 {
+                self.state.peers6[i].store(peers6[i]);
+            }
         }
         self.state.peer_down.store(0, Ordering::Relaxed);
         self.state.peer_back.store(0, Ordering::Relaxed);
@@ -301,7 +339,7 @@ impl CeKnob {
                 && self.state.uplink_usable.load(Ordering::Relaxed)
             {
                 let config = *self.state.config.lock();
-                self.state.broadcast(&config, CODE_LINK_RESTORED, config.pe);
+                self.state.broadcast(&config, CODE_LINK_RESTORED, PE_SLOT);
             }
         }
         self.state.arm(0);

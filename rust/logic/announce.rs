@@ -292,7 +292,7 @@ pub(crate) fn parse_announced6(
         return parse_notice6(type_, message, src, dst).map(|notice| (notice, Tail::DRAFT));
     }
     let code = message[1];
-    if message[0] != type_ || !announces(code) {
+    if message[0] != type_ || !(announces(code) || code == CODE_KEEPALIVE) {
         return Err(WireError::WrongTypeOrCode);
     }
     let tail = read_tail(code, &message[NOTICE6_LEN..])?;

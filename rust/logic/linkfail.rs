@@ -407,7 +407,7 @@ pub(crate) fn parse_notice6(
     if message[0] != type_
         || !matches!(
             code,
-            CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED | CODE_SOLICIT
+            CODE_CE_PE_LINK | CODE_CE_FAILURE | CODE_LINK_RESTORED | CODE_KEEPALIVE | CODE_SOLICIT
         )
     {
         return Err(WireError::WrongTypeOrCode);
@@ -625,6 +625,22 @@ pub(crate) mod vectors {
         }
         if parse_notice6(ICMP_LINKFAILURE, &n6[..NOTICE6_LEN - 1], src, dst).is_ok() {
             return Err("a truncated IPv6 notice is accepted");
+        }
+        // A peer CE's IPv6 keepalive (an IPv6-only site's CEs watch each other so) and a
+        // host's solicitation are notices too; the exchange's codes are not.
+        for code in [CODE_KEEPALIVE, CODE_SOLICIT, CODE_SET_ALT_ROUTE] {
+            let notice6 = Notice6 {
+                code,
+                gateway: 0x2001_0db8_u128 << 96 | 1,
+            };
+            let mut n6 = [0u8; NOTICE6_LEN];
+            write_notice6(ICMP_LINKFAILURE, &notice6, &mut n6);
+            let sum = icmpv6_checksum(src, dst, &n6);
+            n6[2..4].copy_from_slice(&sum.to_be_bytes());
+            let parsed = parse_notice6(ICMP_LINKFAILURE, &n6, src, dst);
+            if (code == CODE_SET_ALT_ROUTE) != (parsed == Err(WireError::WrongTypeOrCode)) {
+                return Err("IPv6 keepalive, solicitation or exchange code misread");
+            }
         }
         Ok(())
     }

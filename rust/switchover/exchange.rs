@@ -616,7 +616,7 @@ impl<F: SwitchFamily> Switchover<F> {
             .addr(events::Addr::NewSaddr, new_local)
             .addr(events::Addr::NewDaddr, new_peer)
             .owner(t.uid)
-            .announce(self.net.get());
+            .announce_owned(self.net.get(), self.events_own.load(Ordering::Relaxed) != 0);
         if net_ratelimit() {
             let (local, peer) = t.conn.current();
             pr_info!(

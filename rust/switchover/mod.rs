@@ -375,6 +375,9 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     failback_ms: AtomicU32,
     /// `user_quota`: connections one user without CAP_NET_ADMIN may have tracked.
     user_quota: AtomicU32,
+    /// `events_own`: 1, the owner's unprivileged listeners (the events' "own" group) hear
+    /// its connections move; 0, only CAP_NET_ADMIN listeners of "events" do.
+    events_own: AtomicU32,
     counters: Counters,
     domains: Arc<FamilyState<F>>,
     linkfail: Arc<LinkFail>,
@@ -409,6 +412,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 retry_ms: AtomicU32::new(0),
                 failback_ms: AtomicU32::new(2000),
                 user_quota: AtomicU32::new(MAX_TRACKED_PER_USER),
+                events_own: AtomicU32::new(u32::from(crate::params::events_own())),
                 counters: Counters::default(),
                 domains,
                 linkfail,

@@ -15,6 +15,7 @@ pub(super) enum LfField {
     PeerRate,
     PeerBurst,
     UserQuota,
+    EventsOwn,
 }
 
 /// One knob of the switchover, for both families.
@@ -26,13 +27,13 @@ pub(crate) struct LfKnob {
 
 impl LfKnob {
     /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst,
-    /// user_quota}`.
+    /// user_quota,events_own}`.
     pub(crate) fn register(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(6, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(7, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
@@ -40,6 +41,7 @@ impl LfKnob {
             (c"peer_rate", LfField::PeerRate),
             (c"peer_burst", LfField::PeerBurst),
             (c"user_quota", LfField::UserQuota),
+            (c"events_own", LfField::EventsOwn),
         ] {
             knobs.push(
                 (
@@ -65,6 +67,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::RetryMs => &self.retry_ms,
             LfField::FailbackMs => &self.failback_ms,
             LfField::UserQuota => &self.user_quota,
+            LfField::EventsOwn => &self.events_own,
             LfField::PeerRate => return self.limits.lock().rate,
             LfField::PeerBurst => return self.limits.lock().burst,
         };
@@ -78,6 +81,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::RetryMs => &self.retry_ms,
             LfField::FailbackMs => &self.failback_ms,
             LfField::UserQuota => &self.user_quota,
+            LfField::EventsOwn => &self.events_own,
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
                 let mut limits = self.limits.lock();
@@ -109,6 +113,7 @@ impl TextKnob for LfKnob {
             LfField::PeerBurst => (1, 1_000_000),
             // MAX_TRACKED fits in a u32.
             LfField::UserQuota => (1, MAX_TRACKED as u32),
+            LfField::EventsOwn => (0, 1),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {

@@ -35,6 +35,9 @@
  *   net.ipv4.sitemh_lf.retry_ms    interval between them (default 0: twice the smoothed RTT)
  *   net.ipv4.sitemh_lf.failback_ms quiet time after a recovery before moved connections go
  *                                  back to their own pair (default 2000; 0: never)
+ *   net.ipv4.sitemh_lf.events_own  1: unprivileged listeners of the events' "own" group
+ *                                  hear their connections move; 0: nothing goes to "own"
+ *                                  (default: module parameter events_own, 1)
  *
  * The draft's new system calls become socket options, because a module can add neither
  * system calls nor SOL_SOCKET options: netfilter lets a module answer getsockopt() at
@@ -384,8 +387,9 @@ struct sitemh_seqparam {
  *   SITEMH_GENL_MCGRP_EVENTS ("events"): every event of the namespace; joining needs
  *     CAP_NET_ADMIN over the namespace.
  *   SITEMH_GENL_MCGRP_OWN ("own"): only the events about sockets of the listener's own
- *     user (connections moved and failed back); anyone may join. The module parameter
- *     events_own=0 (root of the initial namespace) turns it off: nothing is sent on it.
+ *     user (connections moved and failed back); anyone may join.
+ *     net.ipv4.sitemh_lf.events_own=0 (CAP_NET_ADMIN, per namespace; the module
+ *     parameter events_own gives its starting value) turns it off: nothing is sent on it.
  */
 #define SITEMH_GENL_NAME		"sitemh"
 #define SITEMH_GENL_VERSION		1
