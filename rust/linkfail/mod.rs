@@ -3,7 +3,8 @@
 //! Link-failure notices (draft 2.1.2), the CE router's side and the receiving host's side.
 //!
 //! A CE router is configured per namespace under `net.ipv4.sitemh_ce.`: `uplink` (the
-//! CE-PE interface), `pe_addr` (the PE's address, reported in the notice) and `lan` (the
+//! CE-PE interface), `pe_addr` (the PE's IPv4 and/or IPv6 address, reported in the
+//! notice) and `lan` (the
 //! interfaces to broadcast on, space-separated). When the uplink goes down or loses its
 //! carrier the CE broadcasts ICMP type 41 code 1 (`ICMP_LINKFAILURE_CE_PE_LINK`) with the PE
 //! address in the gateway field on every LAN interface; when it works again, code 5 (sitemh's
@@ -40,7 +41,11 @@
 //! from a link-local address that is none of them is only counted as `ignored`). A
 //! failed peer CE (code 2) is named by the IPv6 address `peers6` gives it (the peers'
 //! addresses that IPv6 hosts know them by, in the order of `peers`); without one, IPv6
-//! hosts cannot tell which of their domains it served. Relays are IPv4 only.
+//! hosts cannot tell which of their domains it served. A peer is one slot of `peers` and
+//! `peers6`: it is watched by keepalives in each family it has an address in (IPv6 ones
+//! unicast from each of this CE's addresses towards it), so an IPv6-only site's CEs watch
+//! each other by `peers6` alone; an IPv6-only PE is probed over IPv6. Relays relay both
+//! families (IPv6: copies from a global address only).
 //!
 //! Every host and router listens. A notice counts only if it arrived with TTL 255 (so it
 //! was sent on the link, like neighbour discovery) from the default router of one of the

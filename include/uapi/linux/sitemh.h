@@ -20,11 +20,15 @@
  *   net.ipv4.ip_path_probe_ms      > 0: address selection echo-probes every candidate pair
  *                                  and waits this long (ms) for the round-trip times
  *   net.ipv4.sitemh_ce.uplink      a CE router's interface to its PE (empty: not a CE)
- *   net.ipv4.sitemh_ce.pe_addr     the PE's address, reported in link-failure notices
+ *   net.ipv4.sitemh_ce.pe_addr     the PE's address, reported in link-failure notices:
+ *                                  IPv4, IPv6, or one of each separated by a space
+ *                                  (an IPv6-only PE is probed over IPv6)
  *   net.ipv4.sitemh_ce.lan         the interfaces (space-separated, up to 4) to broadcast
  *                                  the notices on
  *   net.ipv4.sitemh_ce.peers       the peer CE routers (space-separated, up to 4) to send
  *                                  keepalives to and watch (code 2 when one falls silent)
+ *   net.ipv4.sitemh_ce.peers6      the same peers' IPv6 addresses, in the same order: IPv6
+ *                                  notices name them so, and IPv6 keepalives go to them
  *   net.ipv4.sitemh_ce.keepalive_ms     keepalive interval (default 100; 0: off)
  *   net.ipv4.sitemh_ce.keepalive_misses intervals without a keepalive before a peer is
  *                                  declared failed (default 3); also unanswered PE probes
