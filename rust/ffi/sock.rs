@@ -172,6 +172,12 @@ impl SockRef {
         unsafe { local::sitemh_sock_closed(self.sk.as_ptr()) }
     }
 
+    /// The socket's TOS (IPv4) or traffic class (IPv6): the service it asks for.
+    pub(crate) fn tos(&self) -> u8 {
+        // SAFETY: the socket is alive (type invariant).
+        unsafe { local::sitemh_sock_tos(self.sk.as_ptr()) }
+    }
+
     /// TCP's smoothed round trip in microseconds (0: unknown or UDP).
     pub(crate) fn srtt_us(&self) -> u32 {
         // SAFETY: the socket is alive (type invariant).

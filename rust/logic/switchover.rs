@@ -28,7 +28,34 @@ use super::{
         CODE_SET_ALT_ROUTE, //
     },
     prefix::WireAddr,
+    select::{
+        PathAttrs,
+        Service, //
+    },
 };
+
+/// How a connection that must move orders its candidate routes (draft 2.1.2: "for best
+/// effort traffic route is selected by sending echo messages and calculating round trip
+/// delay; for the rest it follows the approach stated in section 2.1.1"). Best effort: by
+/// the round trip its echo probes measured, `rtt_us` (0: not measured, or no answer: last).
+/// Low latency (the socket's TOS, [`Service::of_tos`]): section 2.1.1's ranking, the
+/// measured one-way latency or else the configured one of the local address's provider
+/// (`attrs`), then the fewest hops, unknown last. The smaller key first; among equal keys
+/// the application's order stands.
+pub(crate) fn candidate_key(service: Service, rtt_us: u32, attrs: &PathAttrs) -> (u64, u64) {
+    let unknown_last = |v: u32| if v == 0 { u64::MAX } else { u64::from(v) };
+    match service {
+        Service::BestEffort => (unknown_last(rtt_us), 0),
+        Service::LowLatency => {
+            let latency_us = if rtt_us > 0 {
+                rtt_us.div_ceil(2)
+            } else {
+                attrs.latency_us
+            };
+            (unknown_last(latency_us), unknown_last(attrs.hops))
+        }
+    }
+}
 
 /// The most routes a connection may have (`SITEMH_MAX_LFROUTES`).
 pub(crate) const MAX_LFROUTES: usize = 16;
@@ -374,17 +401,29 @@ impl<B: WireAddr> Conn<B> {
         usable: impl Fn(B) -> bool,
         claim: impl Fn(B, B) -> bool,
     ) -> Option<u8> {
+        self.alternate_by(usable, claim, |_, _| 0)
+    }
+
+    /// As [`Conn::alternate`], the candidate with the smallest `key` (of its pair); among
+    /// equal keys the first listed (the application's order).
+    pub(crate) fn alternate_by<K: Ord>(
+        &self,
+        usable: impl Fn(B) -> bool,
+        claim: impl Fn(B, B) -> bool,
+        key: impl Fn(B, B) -> K,
+    ) -> Option<u8> {
         let current = self.current();
         self.routes
             .as_slice()
             .iter()
             .enumerate()
-            .find(|&(i, &(local, peer))| {
+            .filter(|&(i, &(local, peer))| {
                 (local, peer) != current
                     && !self.was_unanswered(i)
                     && usable(local)
                     && self.may_claim(local, peer, &claim)
             })
+            .min_by_key(|&(i, &(local, peer))| (key(local, peer), i))
             .map(|(i, _)| i as u8)
     }
 
@@ -579,6 +618,7 @@ pub(crate) mod vectors {
                 exchange_refusals_and_way_back,
                 duplicate_answer_after_failback,
                 both_ends_converge,
+                candidates_by_round_trip_and_service,
                 index_of_moved_connections,
             });
         };
@@ -772,6 +812,76 @@ pub(crate) mod vectors {
         h.something_changed();
         if h.alternate(|_| true, free) != Some(0) {
             return Err("after a change every route may be proposed");
+        }
+        Ok(())
+    }
+
+    /// A connection that must move takes the candidate with the shortest measured round
+    /// trip (best effort) or the lowest latency (low latency), unmeasured ones last, the
+    /// application's order among equals; refused routes stay out whatever they measure.
+    pub(crate) fn candidates_by_round_trip_and_service() -> Result<(), &'static str> {
+        let free = |_: u32, _: u32| true;
+        let (mut h, _) = pair_of_ends().ok_or("routes")?;
+        let up = |l: u32| l != H1;
+        // Routes (H1, X1), (H1, X2), (H2, X1), (H2, X2): the candidates are (H2, X1) and
+        // (H2, X2). X1 measured slower, X2 faster.
+        let rtt = |_: u32, peer: u32| if peer == X1 { 80_000 } else { 3_000 };
+        let none = PathAttrs::UNKNOWN;
+        let best_effort = |l: u32, p: u32| candidate_key(Service::BestEffort, rtt(l, p), &none);
+        let second = |(l, p): (u32, u32)| (l, p) == (H2, X2);
+        let chosen = h
+            .alternate_by(up, free, best_effort)
+            .ok_or("no alternate")?;
+        if !second(h.routes.as_slice()[usize::from(chosen)]) {
+            return Err("best effort: not the shortest round trip");
+        }
+        // Unmeasured (no answer) ranks after any measured one; with none measured the
+        // application's order stands.
+        let only_x1 = |_: u32, p: u32| {
+            candidate_key(Service::BestEffort, if p == X1 { 9_000 } else { 0 }, &none)
+        };
+        if h.alternate_by(up, free, only_x1) != h.alternate(up, free) {
+            return Err("an unanswered probe ranks before a measured one");
+        }
+        let unmeasured = |_: u32, _: u32| candidate_key(Service::BestEffort, 0, &none);
+        if h.alternate_by(up, free, unmeasured) != h.alternate(up, free) {
+            return Err("without measurements the application's order changed");
+        }
+        // Low latency: the configured latency of the provider when nothing was measured,
+        // then hops.
+        let slow = PathAttrs {
+            latency_us: 40_000,
+            hops: 3,
+            ..PathAttrs::UNKNOWN
+        };
+        let fast = PathAttrs {
+            latency_us: 40_000,
+            hops: 2,
+            ..PathAttrs::UNKNOWN
+        };
+        let by_hops = |_: u32, p: u32| {
+            candidate_key(Service::LowLatency, 0, if p == X1 { &slow } else { &fast })
+        };
+        let chosen = h.alternate_by(up, free, by_hops).ok_or("no alternate")?;
+        if !second(h.routes.as_slice()[usize::from(chosen)]) {
+            return Err("low latency: equal latency, not the fewer hops");
+        }
+        // A measured latency beats a configured one.
+        let measured = |_: u32, p: u32| {
+            candidate_key(Service::LowLatency, if p == X1 { 2_000 } else { 0 }, &fast)
+        };
+        let chosen = h.alternate_by(up, free, measured).ok_or("no alternate")?;
+        if h.routes.as_slice()[usize::from(chosen)] != (H2, X1) {
+            return Err("low latency: the measured latency did not count");
+        }
+        // A refused route is not proposed, however fast.
+        h.propose(3, 1);
+        h.give_up();
+        let chosen = h
+            .alternate_by(up, free, best_effort)
+            .ok_or("no alternate")?;
+        if second(h.routes.as_slice()[usize::from(chosen)]) {
+            return Err("a refused route proposed again");
         }
         Ok(())
     }

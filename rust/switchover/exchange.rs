@@ -8,9 +8,15 @@
 
 use core::ops::Range;
 
-use crate::ffi::events;
+use crate::{
+    ffi::events,
+    logic::select::Service, //
+};
 
-use super::*;
+use super::{
+    candidates::PairFacts,
+    *, //
+};
 
 impl Drop for Sealer {
     fn drop(&mut self) {
@@ -154,7 +160,9 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         let mut chores = Chores::new();
         self.handle_inbox(&inbox, now, &mut chores);
         drop(inbox);
-        let (next, collected, moved, words) = self.walk(now, &mut chores);
+        // The candidates of connections that must move, measured before any proposal.
+        let facts = self.measure_candidates();
+        let (next, collected, moved, words) = self.walk(now, &facts, &mut chores);
         // Before any message goes: the peer may use the new pair as soon as it reads one,
         // and its packets must find the connection (a TCP segment for an unknown tuple
         // draws a reset).
@@ -203,7 +211,12 @@ impl<F: SwitchFamily> Switchover<F> {
     /// between: proposes moves, repeats requests, forgets closed sockets and copies the
     /// moved connections for the packet path. The room each batch needs is made before
     /// its lock.
-    fn walk(&self, now: u64, chores: &mut Chores<F::Addr>) -> Walked<F::Addr> {
+    fn walk(
+        &self,
+        now: u64,
+        facts: &[PairFacts<F::Addr>],
+        chores: &mut Chores<F::Addr>,
+    ) -> Walked<F::Addr> {
         let mut moved = KVVec::new();
         let mut words = [0u64; PORT_FILTER_BITS / 64];
         let (mut next, mut collected, mut start) = (None, true, 0);
@@ -213,7 +226,7 @@ impl<F: SwitchFamily> Switchover<F> {
             let slots = {
                 let mut conns = self.conns.lock();
                 let range = start..(start + BATCH).min(conns.slots());
-                let failback = self.propose_moves(&mut conns, range.clone(), now, chores);
+                let failback = self.propose_moves(&mut conns, range.clone(), now, facts, chores);
                 let retry = self.retransmit(&mut conns, range.clone(), now, chores);
                 next = earliest(next, earliest(failback, retry));
                 Self::forget_closed(&mut conns, range.clone(), chores);
@@ -672,6 +685,7 @@ impl<F: SwitchFamily> Switchover<F> {
         conns: &mut Table<Tracked<F::Addr>>,
         range: Range<usize>,
         now: u64,
+        facts: &[PairFacts<F::Addr>],
         chores: &mut Chores<F::Addr>,
     ) -> Option<u64> {
         let is_down = self.down_view();
@@ -697,9 +711,11 @@ impl<F: SwitchFamily> Switchover<F> {
                 continue;
             }
             let route = if is_down(t.conn.current().0) {
-                let alternate = t.conn.alternate(
+                let service = Service::of_tos(t.sock.tos());
+                let alternate = t.conn.alternate_by(
                     |local| !is_down(local),
                     |local, peer| self.claimable(conns, at, local, peer),
+                    |local, peer| candidates::key_of(facts, service, local, peer),
                 );
                 let Some(route) = alternate else {
                     // Every other route is down, taken or refused: stay, and try again

@@ -27,11 +27,14 @@
 //! Per namespace, under `net.ipv4.sitemh_lf.`: `retries` (transmissions of a request,
 //! default 5), `retry_ms` (interval; 0, the default: twice the connection's smoothed
 //! round trip, at least 10 ms, 100 ms without a measurement), `failback_ms` (default
-//! 2000; 0: never move back), and `peer_rate` / `peer_burst` (messages a second, 0: no
-//! limit, and burst, per peer, each way: default 1000 and 500).
+//! 2000; 0: never move back), `peer_rate` / `peer_burst` (messages a second, 0: no
+//! limit, and burst, per peer, each way: default 1000 and 500), and `probe_ms` (how long
+//! the candidate routes are echo-probed before a proposal, default 100; 0: not probed,
+//! see `candidates.rs`).
 
 #![deny(unsafe_code)]
 
+mod candidates;
 mod exchange;
 mod family;
 mod path;
@@ -375,6 +378,12 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     failback_ms: AtomicU32,
     /// `user_quota`: connections one user without CAP_NET_ADMIN may have tracked.
     user_quota: AtomicU32,
+    /// `probe_ms`: how long the candidates of the connections that must move are
+    /// echo-probed before the proposals (0: not probed).
+    probe_ms: AtomicU32,
+    /// Those candidates as last measured (read before the table's lock is taken).
+    #[pin]
+    measured: Mutex<candidates::Measured<F::Addr>>,
     /// `events_own`: 1, the owner's unprivileged listeners (the events' "own" group) hear
     /// its connections move; 0, only CAP_NET_ADMIN listeners of "events" do.
     events_own: AtomicU32,
@@ -413,6 +422,8 @@ impl<F: SwitchFamily> Switchover<F> {
                 failback_ms: AtomicU32::new(2000),
                 user_quota: AtomicU32::new(MAX_TRACKED_PER_USER),
                 events_own: AtomicU32::new(u32::from(crate::params::events_own())),
+                probe_ms: AtomicU32::new(100),
+                measured <- new_mutex!(candidates::Measured::new()),
                 counters: Counters::default(),
                 domains,
                 linkfail,

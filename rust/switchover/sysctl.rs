@@ -16,6 +16,7 @@ pub(super) enum LfField {
     PeerBurst,
     UserQuota,
     EventsOwn,
+    ProbeMs,
 }
 
 /// One knob of the switchover, for both families.
@@ -27,13 +28,13 @@ pub(crate) struct LfKnob {
 
 impl LfKnob {
     /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst,
-    /// user_quota,events_own}`.
+    /// user_quota,events_own,probe_ms}`.
     pub(crate) fn register(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(7, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(8, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
@@ -42,6 +43,7 @@ impl LfKnob {
             (c"peer_burst", LfField::PeerBurst),
             (c"user_quota", LfField::UserQuota),
             (c"events_own", LfField::EventsOwn),
+            (c"probe_ms", LfField::ProbeMs),
         ] {
             knobs.push(
                 (
@@ -68,6 +70,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::FailbackMs => &self.failback_ms,
             LfField::UserQuota => &self.user_quota,
             LfField::EventsOwn => &self.events_own,
+            LfField::ProbeMs => &self.probe_ms,
             LfField::PeerRate => return self.limits.lock().rate,
             LfField::PeerBurst => return self.limits.lock().burst,
         };
@@ -82,6 +85,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::FailbackMs => &self.failback_ms,
             LfField::UserQuota => &self.user_quota,
             LfField::EventsOwn => &self.events_own,
+            LfField::ProbeMs => &self.probe_ms,
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
                 let mut limits = self.limits.lock();
@@ -114,6 +118,8 @@ impl TextKnob for LfKnob {
             // MAX_TRACKED fits in a u32.
             LfField::UserQuota => (1, MAX_TRACKED as u32),
             LfField::EventsOwn => (0, 1),
+            // Proposals wait for it; selection's own probes allow as long.
+            LfField::ProbeMs => (0, 10_000),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {
