@@ -39,6 +39,9 @@
  *   net.ipv4.sitemh_lf.retry_ms    interval between them (default 0: twice the smoothed RTT)
  *   net.ipv4.sitemh_lf.failback_ms quiet time after a recovery before moved connections go
  *                                  back to their own pair (default 2000; 0: never)
+ *   net.ipv4.sitemh_lf.probe_ms    how long the candidate routes of connections that must
+ *                                  move are echo-probed before the proposal (default 100;
+ *                                  0: not probed; best effort takes the fastest)
  *   net.ipv4.sitemh_lf.events_own  1: unprivileged listeners of the events' "own" group
  *                                  hear their connections move; 0: nothing goes to "own"
  *                                  (default: module parameter events_own, 1)
