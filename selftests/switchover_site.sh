@@ -40,23 +40,17 @@ addr6() {
 
 build_switchover_site() {
 	setup_ns h lan ce1 ce2 ce3 pe1 pe2 x || return 1
-	local ns
-	for ns in "$ce1" "$ce2" "$ce3" "$pe1" "$pe2"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-	done
-	for ns in "$h" "$x"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-	done
-	for ns in "$ce1" "$ce2" "$ce3" "$pe1" "$pe2"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.forwarding=1
-	done
-	for ns in "$h" "$x" "$ce1" "$ce2" "$ce3" "$pe1" "$pe2"; do
-		# Addresses stay on a link that goes down, as IPv4's do (the failure tests take
-		# links down and up again).
-		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
-			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.keep_addr_on_down=1
+	local var settings
+	# One sysctl process per namespace. Addresses stay on a link that goes down, as
+	# IPv4's do (the failure tests take links down and up again); the routers forward.
+	for var in h x ce1 ce2 ce3 pe1 pe2; do
+		settings="net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.default.accept_ra=0
+			net.ipv6.conf.default.keep_addr_on_down=1"
+		case $var in
+		ce* | pe*) settings+=" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1" ;;
+		esac
+		ip netns exec "${!var}" sysctl -q -w $settings || return 1
 	done
 	# One `ip -batch` per namespace (ip_batch, lib.sh): a process costs a good fraction of
 	# a second in the test VM. Every link is up (both ends) before any address or route.
