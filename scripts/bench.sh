@@ -81,6 +81,10 @@ fi
 #   ce       CE1's LAN interface goes down: CE2 misses 3 keepalives of 50 ms (code 2).
 #   ce20     the same with keepalives every 20 ms (sitemh only: MPTCP has no keepalives
 #            of this kind; it is compared with MPTCP's "ce" runs).
+#   carrier10, carrier30  the carrier failure with 10 % / 30 % of the packets on the LAN
+#            segment between the CEs and H lost at random (netem on the bridge's port to
+#            H, both ways), for every mode: notices, exchange messages and data alike
+#            (issue 16's figures: success rate and times under loss).
 # Every time counts from the ioctl that takes the interface down; the carrier case also
 # from the moment CE1 saw its carrier go (the module's uplink_failed_ns: under TCG the
 # PE's teardown of its veth end delays CE1's carrier loss by 25-45 ms, the PE's time,
@@ -153,10 +157,18 @@ rm -f /tmp/bench-sw.*
 # switch_run SITE FAILURE RUN: one run on SITE's namespaces; its result line ("ok ioctl T
 # [detect D] ..." or "failed ...") goes to /tmp/bench-sw.SITE.FAILURE.
 switch_run() {
-	local site=$1 failure=$2 run=$3 mode=mptcp out
+	local site=$1 failure=$2 run=$3 mode=mptcp out loss=
 	use_site "$site"
 	[ "$site" = mptcp ] || [ "$site" = mptcpfast ] || mode=sitemh
-	if [ "$failure" = carrier ]; then
+	case $failure in
+	carrier10) loss=10 ;;
+	carrier30) loss=30 ;;
+	esac
+	if [ -n "$loss" ]; then
+		ip netns exec "$lan" tc qdisc replace dev b-h root netem loss "$loss%"
+		ip netns exec "$h" tc qdisc replace dev h-b root netem loss "$loss%"
+	fi
+	if [ "${failure#carrier}" != "$failure" ]; then
 		out=$(python3 "$root/scripts/switchover_time.py" "$root/selftests/sitemh_tls" \
 			"$h" "$x" "$pe1" pe1-ce "$mode" "$ce1")
 	else
@@ -165,6 +177,10 @@ switch_run() {
 	fi
 	echo "# $site $failure run $run: $out" >&2
 	echo "${out:-failed no output}" >> "/tmp/bench-sw.$site.$failure"
+	if [ -n "$loss" ]; then
+		ip netns exec "$lan" tc qdisc del dev b-h root
+		ip netns exec "$h" tc qdisc del dev h-b root
+	fi
 	restore_site
 	# The next run starts from a healthy site with nothing tracked.
 	if [ "$mode" = sitemh ]; then
@@ -179,7 +195,7 @@ switch_run() {
 
 start=$SECONDS
 for run in $(seq 1 "$SWITCH_RUNS"); do
-	for failure in carrier ce; do
+	for failure in carrier ce carrier10 carrier30; do
 		for site in sitemh mptcp mptcpfast; do
 			switch_run "$site" "$failure" "$run"
 		done
@@ -208,11 +224,12 @@ echo
 echo "Switchover time, IPv4, $SWITCH_RUNS runs per row, the modes taking turns (TCG, bench kernel):"
 echo "ms from the failure until X acknowledges data H sent after it; from the ioctl that took"
 echo "the link down, and (carrier) from CE1 seeing its carrier go. Failed runs are counted apart."
-printf '  %-26s %-8s %9s %9s %11s %4s %6s\n' mode failure median p95 "median" ok failed
-printf '  %-26s %-8s %9s %9s %11s %4s %6s\n' "" "" "(ioctl)" "(ioctl)" "(detection)" "" ""
-declare -A med
+printf '  %-26s %-9s %9s %9s %11s %4s %6s\n' mode failure median p95 "median" ok failed
+printf '  %-26s %-9s %9s %9s %11s %4s %6s\n' "" "" "(ioctl)" "(ioctl)" "(detection)" "" ""
+declare -A med rate
 for row in "sitemh carrier" "mptcp carrier" "mptcpfast carrier" "sitemh ce" "sitemh20 ce20" \
-	"mptcp ce" "mptcpfast ce"; do
+	"mptcp ce" "mptcpfast ce" "sitemh carrier10" "mptcp carrier10" "mptcpfast carrier10" \
+	"sitemh carrier30" "mptcp carrier30" "mptcpfast carrier30"; do
 	read -r site failure <<< "$row"
 	case $site in
 	sitemh) name="sitemh (keepalives 50 ms)" ;;
@@ -223,7 +240,15 @@ for row in "sitemh carrier" "mptcp carrier" "mptcpfast carrier" "sitemh ce" "sit
 	read -r m p d ok failed <<< "$(stats "/tmp/bench-sw.$site.$failure")"
 	med[$site.$failure]=$m
 	med[$site.$failure.d]=$d
-	printf '  %-26s %-8s %9s %9s %11s %4s %6s\n' "$name" "$failure" "$m" "$p" "$d" "$ok" "$failed"
+	printf '  %-26s %-9s %9s %9s %11s %4s %6s\n' "$name" "$failure" "$m" "$p" "$d" "$ok" "$failed"
+	rate[$site.$failure]="$ok/$((ok + failed))"
+done
+echo "Under LAN loss (carrier10/30: 10 % / 30 % of the packets between the CEs and H lost),"
+echo "failover success (runs that resumed within 10 s) and median from the ioctl:"
+for failure in carrier carrier10 carrier30; do
+	printf '  %-9s sitemh %s (%s ms), MPTCP default %s (%s ms), MPTCP fastest %s (%s ms)\n' "$failure" \
+		"${rate[sitemh.$failure]}" "${med[sitemh.$failure]}" "${rate[mptcp.$failure]}" \
+		"${med[mptcp.$failure]}" "${rate[mptcpfast.$failure]}" "${med[mptcpfast.$failure]}"
 done
 # The move as an operator's monitor hears of it (sitemh rows): the CONN_MOVED event.
 for row in "sitemh carrier" "sitemh ce" "sitemh20 ce20"; do
