@@ -25,13 +25,16 @@ X6=2001:db8:ff::200
 
 build_site() {
 	setup_ns h ir lanb ce1 ce2 pe1 pe2 x || return 1
-	local ns
-	for ns in "$h" "$ir" "$lanb" "$ce1" "$ce2" "$pe1" "$pe2" "$x"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+	local var forward
+	# One sysctl process per namespace; every namespace but H's forwards.
+	for var in h ir lanb ce1 ce2 pe1 pe2 x; do
+		forward=1
+		[ "$var" = h ] && forward=0
+		ip netns exec "${!var}" sysctl -q -w net.ipv4.ip_forward=$forward \
+			net.ipv6.conf.all.forwarding=$forward \
 			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 || return 1
 	done
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 
 	# One `ip -batch` per namespace (ip_batch, lib.sh): a process costs a good fraction of
 	# a second in the test VM.
@@ -191,17 +194,19 @@ from_lan_a() {
 		grep "^[[:space:]]*$2 saddr.*comment \"from-a\"" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
 
-# domains NS FAMILY "net mask router" ...: configure the domain table of a namespace.
+# domains NS FAMILY "net mask router" ...: configure the domain table of a namespace, in
+# one sysctl process (a process costs a good fraction of a second in the test VM).
 domains() {
-	local ns=$1 fam=$2 i=0 d
+	local ns=$1 fam=$2 i=0 d settings
 	shift 2
-	ip netns exec "$ns" sysctl -q -w "net.$fam.ip_num_domains=$#" || return 1
+	settings=("net.$fam.ip_num_domains=$#")
 	for d in "$@"; do
 		set -- $d
-		ip netns exec "$ns" sysctl -q -w "net.$fam.ip_domain.$i.net_mask=$2" \
-			"net.$fam.ip_domain.$i.net_addr=$1" "net.$fam.ip_domain.$i.def_router=$3" || return 1
+		settings+=("net.$fam.ip_domain.$i.net_mask=$2" "net.$fam.ip_domain.$i.net_addr=$1"
+			"net.$fam.ip_domain.$i.def_router=$3")
 		i=$((i + 1))
 	done
+	ip netns exec "$ns" sysctl -q -w "${settings[@]}"
 }
 
 configure_site() {
