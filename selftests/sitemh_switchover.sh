@@ -284,6 +284,8 @@ failures_under_loss() {
 		busywait 30000 at_least $((base + 2 * i + 2)) field "$h" switched ||
 			{ echo "# restoration $((i + 1)): the connection did not move back"; unmoved=$((unmoved + 1)); }
 	done
+	# The series is over: the client sends the rest of its paced transfer at once.
+	pkill -USR1 -x sitemh_tls
 }
 
 test_notice_loss() {
@@ -303,7 +305,7 @@ test_notice_loss() {
 	for pct in $LOSS_PERCENTS; do
 		# Long enough for every failure and restoration (about 12 s each under TCG, up to
 		# 20 s on a loaded machine: the transfer must outlive the last restoration), at
-		# 400 kbit/s.
+		# 400 kbit/s; failures_under_loss ends the pacing when its series is over.
 		seconds=$((LOSS_FAILURES * 20 + 20))
 		unmoved=0
 		lost_copies=0

@@ -535,6 +535,18 @@ static void fill(unsigned char *buf, size_t len, uint64_t *state)
 	}
 }
 
+/*
+ * SIGUSR1 ends the pacing: the rest goes at once. A test that paces a transfer to outlive
+ * a series of failures ends it when the series is over, not when the pace says.
+ */
+static volatile sig_atomic_t unpaced;
+
+static void unpace(int sig)
+{
+	(void)sig;
+	unpaced = 1;
+}
+
 /* Sleep until @sent bytes are due at @kbits kbit/s since @start_ns (CLOCK_MONOTONIC). */
 static void pace(double start_ns, uint64_t sent, long kbits)
 {
@@ -543,7 +555,8 @@ static void pace(double start_ns, uint64_t sent, long kbits)
 	struct timespec ts = { .tv_sec = (time_t)(due / 1e9) };
 
 	ts.tv_nsec = (long)(due - ts.tv_sec * 1e9);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+	/* A signal handler always interrupts clock_nanosleep (EINTR), SA_RESTART or not. */
+	while (!unpaced && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
 
@@ -1013,6 +1026,12 @@ int main(int argc, char **argv)
 
 	/* A reset connection must be a reported error, not a silent death by SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa = { .sa_handler = unpace, .sa_flags = SA_RESTART };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	/* Line-buffered even into a pipe or file: a script waits for "ready". */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
