@@ -245,7 +245,7 @@ test_monitor() {
 	pids+=($!)
 	"$ctl" monitor events count 4 > "$m.txt" 2>&1 &
 	pids+=($!)
-	"${nsr[@]}" "$ctl" monitor -c 2 > "$m.ce" 2>&1 &
+	"${nsr[@]}" "$ctl" monitor -c 4 > "$m.ce" 2>&1 &
 	pids+=($!)
 	"$ctl" -6 monitor > "$m.v6" 2>&1 &
 	pids+=($!)
@@ -274,6 +274,10 @@ test_monitor() {
 	text=$(< "$m.ce")
 	has_line "$text" "notice_sent ipv4 code 1 (CE-PE link) gateway 192.0.2.2 dev r0" || rc=1
 	has_line "$text" "notice_sent ipv4 code 5 (link restored) gateway 192.0.2.2 dev r0" || rc=1
+	# And their IPv6 copies (r0 has an IPv6 address), naming the PE by its IPv4-mapped
+	# address (no IPv6 pe_addr).
+	has_line "$text" "notice_sent ipv6 code 1 (CE-PE link) gateway ::ffff:192.0.2.2 dev r0" || rc=1
+	has_line "$text" "notice_sent ipv6 code 5 (link restored) gateway ::ffff:192.0.2.2 dev r0" || rc=1
 	check has_lines "$m.json" 4 || rc=1
 	check has_lines "$m.json.err" 0 || rc=1
 	# Nothing for -6, nothing for the plain user, who was told why.
