@@ -31,16 +31,9 @@ first_src() {
 	ip netns exec "$ir" "$tool" rank $X4 | awk '!/^#/ { print $1; exit }'
 }
 
-# inject NS SRC DST TTL HEX: send raw ICMP octets from NS.
+# inject NS SRC DST TTL HEX: send raw ICMP octets from NS (sitemh_tool: no Python start).
 inject() {
-	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" <<-'PY'
-	import socket, sys
-	src, dst, ttl, hexmsg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-	s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
-	s.bind((src, 0))
-	s.sendto(bytes.fromhex(hexmsg), (dst, 0))
-	PY
+	ip netns exec "$1" "$tool" raw4 "$2" "$3" "$4" "$5"
 }
 
 # notice CODE GATEWAY-HEX: a type 41 notice with a valid checksum, in hex.
@@ -508,17 +501,9 @@ sealed_notices() {
 	PY
 }
 
-# inject_all NS SRC DST TTL HEX...: inject's messages, in order, from one Python.
+# inject_all NS SRC DST TTL HEX...: inject's messages, in order, from one socket.
 inject_all() {
-	ip netns exec "$1" python3 - "${@:2}" <<-'PY'
-	import socket, sys
-	src, dst, ttl = sys.argv[1], sys.argv[2], int(sys.argv[3])
-	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-	s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
-	s.bind((src, 0))
-	for hexmsg in sys.argv[4:]:
-	    s.sendto(bytes.fromhex(hexmsg), (dst, 0))
-	PY
+	ip netns exec "$1" "$tool" raw4 "${@:2}"
 }
 
 # Issue 16 item 2: with a site key, a host acts only on notices sealed under it, fresh, from

@@ -83,17 +83,10 @@ test_path_mtu_on_the_new_pair_v6() {
 # notice6 NS IFACE SRC HOPS LEN CODE: an IPv6 notice (ICMPv6 type 200, the module's
 # default) from SRC to all nodes on IFACE, LEN octets long, with hop limit HOPS.
 notice6() {
-	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" "$6" <<-'PY'
-	import socket, sys
-	ifname, src, hops, length, code = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
-	index = socket.if_nametoindex(ifname)
-	s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
-	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
-	s.bind((src, 0, 0, index))
-	message = (bytes([200, code]) + bytes(22))[:length].ljust(length, b"\0")
-	s.sendto(message, ("ff02::1", 0, 0, index))
-	PY
+	local hex zeros
+	printf -v zeros '%*s' $((2 * $5 - 4)) ''
+	printf -v hex '%02x%02x%s' 200 "$6" "${zeros// /0}"
+	ip netns exec "$1" "$here/sitemh_tool" raw6 "$2" "$3" "$4" "$hex"
 }
 
 # linkfail6 NS NAME: a field of the "linkfail6" line.
