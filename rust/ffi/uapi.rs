@@ -82,6 +82,14 @@ const _: () = assert!(
 );
 const _: () = assert!(b::SITEMH_ICMP_LINKFAILURE_LINK_RESTORED as u8 == lf::CODE_LINK_RESTORED);
 const _: () = assert!(b::SITEMH_ICMP_LINKFAILURE_KEEPALIVE as u8 == lf::CODE_KEEPALIVE);
+const _: () = assert!(b::SITEMH_ICMP_LINKFAILURE_ROUTE_LIST as u8 == lf::CODE_ROUTE_LIST);
+const _: () = assert!(b::SITEMH_ICMP_LINKFAILURE_ROUTE_LIST_ACK as u8 == lf::CODE_ROUTE_LIST_ACK);
+const _: () = assert!(b::SITEMH_MAX_ROUTE_LIST as usize == lf::LIST_MAX);
+const _: () =
+    assert!(b::SITEMH_ROUTE_LIST_FIRST_MS as u64 == crate::logic::switchover::LIST_FIRST_MS);
+const _: () =
+    assert!(b::SITEMH_ROUTE_LIST_RETRY_MS as u64 == crate::logic::switchover::LIST_RETRY_MS);
+const _: () = assert!(b::SITEMH_ROUTE_LIST_TRIES as u8 == crate::logic::switchover::LIST_TRIES);
 const _: () = assert!(b::SITEMH_EXPORTER_LEN as usize == KEY_BLOCK_LEN);
 // The label, as the header spells it (bindgen keeps the terminating NUL).
 const _: () = assert!(b::SITEMH_EXPORTER_LABEL.len() == EXPORTER_LABEL.len() + 1);

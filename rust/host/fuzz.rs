@@ -29,9 +29,12 @@ use crate::logic::{
     kdf::Keys,
     linkfail::{
         self,
+        AddrList,
         AltRoute,
         Layout,
+        Plaintext,
         ReplayWindow,
+        RouteList,
         ICMP_LINKFAILURE,
         NOTICE6_LEN,
         NOTICE_LEN, //
@@ -69,6 +72,7 @@ use crate::logic::{
         IPV4_OPTIONS_MAX, //
     },
     switchover::{
+        Carried,
         Conn,
         Routes,
         MAX_LFROUTES, //
@@ -294,6 +298,55 @@ pub fn sealed(data: &[u8]) {
     }
 }
 
+/// A route list that parsed: it writes back the same, and the routes a connection makes
+/// of it hold its own pair first, the pair in use, and every pair once, at most 16.
+fn route_list<B: Draw>(parsed: &linkfail::Sealed<B>, list: &RouteList<B>, selector: u8) {
+    let mut plain = [0u8; RouteList::<u128>::MAX_LEN];
+    list.write(&mut plain);
+    assert_eq!(
+        RouteList::<B>::read(&plain[..list.len()]),
+        Some(*list),
+        "route list"
+    );
+    let tuple = parsed.pcb.reversed();
+    let Some(routes) = Routes::new(&[(tuple.laddr, tuple.faddr)]) else {
+        return;
+    };
+    let mut conn = Conn::new(tuple, routes);
+    let mut carried = Carried::new();
+    carried.peer = list.addrs;
+    if selector & 8 != 0 {
+        carried.own = list.addrs;
+    }
+    let first = conn.routes_of(&carried);
+    assert!(
+        conn.adopt_routes(first),
+        "routes without a move are adopted"
+    );
+    if conn.routes.as_slice().len() > 1 {
+        conn.in_use = Some(1);
+    }
+    let in_use = conn.current();
+    carried.peer = AddrList::of([tuple.faddr]);
+    let second = conn.routes_of(&carried);
+    let pairs = second.as_slice();
+    assert_eq!(
+        pairs.first(),
+        Some(&(tuple.laddr, tuple.faddr)),
+        "own pair first"
+    );
+    assert!(pairs.contains(&in_use), "the pair in use stays");
+    assert!(
+        conn.adopt_routes(second),
+        "routes keeping the pair in use are adopted"
+    );
+    assert_eq!(conn.current(), in_use, "the index follows the pair in use");
+    for (i, pair) in pairs.iter().enumerate() {
+        assert!(!pairs[..i].contains(pair), "a pair twice");
+    }
+    check_conn(&conn);
+}
+
 fn sealed_family<B: Draw>(selector: u8, message: &[u8]) {
     let type_ = if selector & 2 == 0 {
         ICMP_LINKFAILURE
@@ -305,15 +358,26 @@ fn sealed_family<B: Draw>(selector: u8, message: &[u8]) {
         return;
     };
     // The clear part writes back to the same fields.
-    let mut out = [0u8; Layout::<u128>::LEN];
-    linkfail::write_clear::<B>(type_, parsed.code, &parsed.pcb, parsed.seq, &mut out);
+    let mut out = [0u8; Layout::<u128>::MAX];
+    let len = Layout::<B>::len_for(parsed.plain_len);
+    linkfail::write_clear_len::<B>(
+        type_,
+        parsed.code,
+        &parsed.pcb,
+        parsed.seq,
+        parsed.plain_len,
+        &mut out,
+    );
     assert_eq!(
-        linkfail::parse_sealed::<B>(type_, &out[..Layout::<B>::LEN], false),
+        linkfail::parse_sealed::<B>(type_, &out[..len], false),
         Ok(parsed),
         "clear part"
     );
-    let Some(alt) = AltRoute::<B>::read(&message[Layout::<B>::CIPHERTEXT..Layout::<B>::TAG]) else {
-        return;
+    let plain = &message[Layout::<B>::CIPHERTEXT..Layout::<B>::CIPHERTEXT + parsed.plain_len];
+    let alt = match Plaintext::<B>::read(parsed.code, plain) {
+        Some(Plaintext::Route(alt)) => alt,
+        Some(Plaintext::List(list)) => return route_list::<B>(&parsed, &list, selector),
+        None => return,
     };
     let mut plain = [0u8; AltRoute::<u128>::LEN];
     alt.write(&mut plain);
@@ -961,6 +1025,20 @@ mod seeds {
         out
     }
 
+    fn route_list<B: WireAddr>(type_: u8, code: u8, pcb: IdPcb<B>, addrs: &[B]) -> Vec<u8> {
+        let list = RouteList {
+            code,
+            stamp: 3_000,
+            addrs: AddrList::of(addrs.iter().copied()),
+        };
+        let mut out = vec![0u8; Layout::<B>::len_for(list.len())];
+        linkfail::write_clear_len(type_, code, &pcb, 9, list.len(), &mut out);
+        list.write(&mut out[Layout::<B>::CIPHERTEXT..]);
+        linkfail::finish_checksum(&mut out);
+        assert!(linkfail::parse_sealed::<B>(type_, &out, false).is_ok());
+        out
+    }
+
     /// The seeds of each target: valid messages and their edge cases.
     pub(super) fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         let mut seeds = Vec::new();
@@ -1062,6 +1140,32 @@ mod seeds {
         let set6 = sealed_message(200, linkfail::CODE_SET_ALT_ROUTE, pcb6, alt6);
         assert!(linkfail::parse_sealed::<u128>(200, &set6, false).is_ok());
         seeds.push(("sealed", "v6-set-alt-route", with(0x27, &set6)));
+        seeds.push((
+            "sealed",
+            "v4-route-list",
+            with(
+                0x10,
+                &route_list(
+                    ICMP_LINKFAILURE,
+                    linkfail::CODE_ROUTE_LIST,
+                    pcb4,
+                    &[0xc633_640a, 0xcb00_710a],
+                ),
+            ),
+        ));
+        seeds.push((
+            "sealed",
+            "v6-route-list-ack",
+            with(
+                0x2f,
+                &route_list(
+                    200,
+                    linkfail::CODE_ROUTE_LIST_ACK,
+                    pcb6,
+                    &[1u128 << 100, 2, 3, 4],
+                ),
+            ),
+        ));
 
         seeds.push((
             "stacking",

@@ -510,7 +510,8 @@ impl LinkFail {
     /// The host role: a packet for this host. Consumes valid and invalid notices of the
     /// module's ICMP type, calling `noticed` when one changed which of `domains` are down;
     /// hands messages of the authenticated exchange (codes 3 and 4) to `exchange` (source,
-    /// message); everything else passes.
+    /// message), and the module's route lists (codes 10 and 11) too; everything else
+    /// passes.
     pub(crate) fn receive<F: HostFamily>(
         &self,
         domains: &FamilyState<F>,
@@ -529,7 +530,10 @@ impl LinkFail {
             Ok(heard) => heard,
             Err(verdict) => return verdict,
         };
-        if matches!(message[1], CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
+        if matches!(
+            message[1],
+            CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED | CODE_ROUTE_LIST | CODE_ROUTE_LIST_ACK
+        ) {
             return exchange(src, message);
         }
         // A host behind a router asking its domain's router, which is not on its link: not

@@ -166,6 +166,8 @@ use crate::{
             CODE_CE_PE_LINK,
             CODE_KEEPALIVE,
             CODE_LINK_RESTORED,
+            CODE_ROUTE_LIST,
+            CODE_ROUTE_LIST_ACK,
             CODE_SET_ALT_ROUTE,
             CODE_SOLICIT,
             NOTICE6_LEN,
@@ -180,11 +182,11 @@ use crate::{
     select::EchoProbes,
 };
 
-/// Octets read of a type 41 message: an IPv4 exchange message and one more (to see it is
-/// too long).
-const EXCHANGE_MAX: usize = crate::logic::linkfail::Layout::<u32>::LEN + 1;
-/// Octets read of an ICMPv6 message of ours: an IPv6 exchange message and one more.
-const EXCHANGE6_MAX: usize = crate::logic::linkfail::Layout::<u128>::LEN + 1;
+/// Octets read of a type 41 message: the longest IPv4 exchange message (a route list) and
+/// one more (to see it is too long).
+const EXCHANGE_MAX: usize = crate::logic::linkfail::Layout::<u32>::MAX + 1;
+/// Octets read of an ICMPv6 message of ours: the longest IPv6 exchange message and one more.
+const EXCHANGE6_MAX: usize = crate::logic::linkfail::Layout::<u128>::MAX + 1;
 /// All nodes on the link, `ff02::1`.
 const ALL_NODES: u128 = 0xff02_u128 << 112 | 1;
 /// Most LAN interfaces a CE broadcasts on.

@@ -18,6 +18,9 @@
 //!   AES-GCM ciphertext of: code (1), 3 octets zero, the sender's timestamp (8: ms of its
 //!     monotonic clock when it sealed the message), alternate source, alternate destination
 //!   tag (16)
+//! codes 10, 11 (sitemh: route lists carried by the module, host to peer)
+//!   as codes 3, 4, the AES-GCM ciphertext being: code (1), count n (1, 1..=4), 2 octets
+//!     zero, the sender's timestamp (8), the sender's n addresses
 //! ```
 //!
 //! The authenticated data of the AEAD is everything before the explicit nonce with the
@@ -46,6 +49,13 @@ pub(crate) const CODE_KEEPALIVE: u8 = 6;
 /// TTL 255, the gateway field zero); the router answers with unicast notices. (Codes 7 and
 /// 8 are the binding update and its error, `binding_update.rs`.)
 pub(crate) const CODE_SOLICIT: u8 = 9;
+/// sitemh's addition (issue 19): for a connection registered without `SO_LFROUTES`, an
+/// end's own addresses, sealed with the connection's keys like code 3; answer wanted.
+pub(crate) const CODE_ROUTE_LIST: u8 = 10;
+/// sitemh's addition: the answer to a route list, carrying the answerer's addresses.
+pub(crate) const CODE_ROUTE_LIST_ACK: u8 = 11;
+/// Most addresses in a route list: four per end make `SITEMH_MAX_LFROUTES` (16) routes.
+pub(crate) const LIST_MAX: usize = 4;
 
 /// Record content type of the encrypted part (the ICMP type, as a reminder of its user).
 pub(crate) const RECORD_TYPE: u8 = 41;
@@ -191,6 +201,173 @@ impl<B: WireAddr> Layout<B> {
     pub(crate) const TAG: usize = Self::CIPHERTEXT + AltRoute::<B>::LEN;
     /// Length of the whole message.
     pub(crate) const LEN: usize = Self::TAG + TAG_LEN;
+    /// Length of a message whose plaintext has `plain` octets.
+    pub(crate) const fn len_for(plain: usize) -> usize {
+        Self::CIPHERTEXT + plain + TAG_LEN
+    }
+    /// Length of the longest sealed message (a full route list).
+    pub(crate) const MAX: usize = Self::len_for(RouteList::<B>::MAX_LEN);
+}
+
+/// Up to [`LIST_MAX`] addresses of one end, in its order of preference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AddrList<B> {
+    addrs: [B; LIST_MAX],
+    len: u8,
+}
+
+impl<B: WireAddr> AddrList<B> {
+    /// No address.
+    pub(crate) fn empty() -> Self {
+        Self {
+            addrs: [B::ZERO; LIST_MAX],
+            len: 0,
+        }
+    }
+
+    /// The first [`LIST_MAX`] distinct non-zero addresses of `addrs`.
+    pub(crate) fn of(addrs: impl IntoIterator<Item = B>) -> Self {
+        let mut list = Self::empty();
+        for addr in addrs {
+            list.push(addr);
+        }
+        list
+    }
+
+    /// Adds `addr` unless it is zero, listed already or there is no room; whether it did.
+    pub(crate) fn push(&mut self, addr: B) -> bool {
+        let n = usize::from(self.len);
+        if addr == B::ZERO || n >= LIST_MAX || self.as_slice().contains(&addr) {
+            return false;
+        }
+        self.addrs[n] = addr;
+        self.len += 1;
+        true
+    }
+
+    /// The addresses.
+    pub(crate) fn as_slice(&self) -> &[B] {
+        &self.addrs[..usize::from(self.len).min(LIST_MAX)]
+    }
+}
+
+/// The plaintext of a route list (codes 10 and 11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RouteList<B> {
+    /// Must equal the ICMP header's code.
+    pub(crate) code: u8,
+    /// The sender's clock (ms) when it sealed the message, as in [`AltRoute`].
+    pub(crate) stamp: u64,
+    /// The sender's addresses (at least one).
+    pub(crate) addrs: AddrList<B>,
+}
+
+impl<B: WireAddr> RouteList<B> {
+    /// Octets of the longest plaintext.
+    pub(crate) const MAX_LEN: usize = 12 + LIST_MAX * B::LEN;
+
+    /// Octets of this plaintext.
+    pub(crate) fn len(&self) -> usize {
+        12 + self.addrs.as_slice().len() * B::LEN
+    }
+
+    /// Writes the plaintext into `out` (at least [`RouteList::len`] octets; a shorter
+    /// `out` is left alone).
+    pub(crate) fn write(&self, out: &mut [u8]) {
+        let addrs = self.addrs.as_slice();
+        let Some(out) = out.get_mut(..self.len()) else {
+            return;
+        };
+        out[0] = self.code;
+        out[1] = addrs.len() as u8;
+        out[2..4].fill(0);
+        out[4..12].copy_from_slice(&self.stamp.to_be_bytes());
+        for (addr, room) in addrs.iter().zip(out[12..].chunks_exact_mut(B::LEN)) {
+            addr.write(room);
+        }
+    }
+
+    /// Reads a decrypted plaintext: its count must match its length and be 1..=[`LIST_MAX`],
+    /// its padding zero, its addresses non-zero and distinct.
+    pub(crate) fn read(octets: &[u8]) -> Option<Self> {
+        let n = usize::from(*octets.get(1)?);
+        if !(1..=LIST_MAX).contains(&n) || octets.len() != 12 + n * B::LEN || octets[2..4] != [0, 0]
+        {
+            return None;
+        }
+        let mut addrs = AddrList::empty();
+        for chunk in octets[12..].chunks_exact(B::LEN) {
+            if !addrs.push(B::read(chunk)?) {
+                return None;
+            }
+        }
+        Some(Self {
+            code: octets[0],
+            stamp: u64::from_be_bytes(octets[4..12].try_into().ok()?),
+            addrs,
+        })
+    }
+}
+
+/// The plaintext of a sealed message: an alternate route (codes 3, 4) or a route list
+/// (codes 10, 11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plaintext<B> {
+    Route(AltRoute<B>),
+    List(RouteList<B>),
+}
+
+impl<B: WireAddr> Plaintext<B> {
+    /// The code it repeats.
+    pub(crate) fn code(&self) -> u8 {
+        match self {
+            Self::Route(alt) => alt.code,
+            Self::List(list) => list.code,
+        }
+    }
+
+    /// Its stamp.
+    pub(crate) fn stamp(&self) -> u64 {
+        match self {
+            Self::Route(alt) => alt.stamp,
+            Self::List(list) => list.stamp,
+        }
+    }
+
+    /// The same, stamped `stamp`.
+    pub(crate) fn stamped(self, stamp: u64) -> Self {
+        match self {
+            Self::Route(alt) => Self::Route(AltRoute { stamp, ..alt }),
+            Self::List(list) => Self::List(RouteList { stamp, ..list }),
+        }
+    }
+
+    /// Octets of the plaintext.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Route(_) => AltRoute::<B>::LEN,
+            Self::List(list) => list.len(),
+        }
+    }
+
+    /// Writes it into `out` (see [`AltRoute::write`], [`RouteList::write`]).
+    pub(crate) fn write(&self, out: &mut [u8]) {
+        match self {
+            Self::Route(alt) => alt.write(out),
+            Self::List(list) => list.write(out),
+        }
+    }
+
+    /// Reads the decrypted plaintext of a message of code `code`.
+    pub(crate) fn read(code: u8, octets: &[u8]) -> Option<Self> {
+        match code {
+            CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED => {
+                AltRoute::read(octets).map(Self::Route)
+            }
+            CODE_ROUTE_LIST | CODE_ROUTE_LIST_ACK => RouteList::read(octets).map(Self::List),
+            _ => None,
+        }
+    }
 }
 
 /// A code 3/4 message whose clear part was checked; the encrypted part is still to be
@@ -203,6 +380,21 @@ pub(crate) struct Sealed<B> {
     pub(crate) pcb: IdPcb<B>,
     /// The sender's sequence number (the explicit nonce).
     pub(crate) seq: u64,
+    /// Octets of the plaintext (of the whole message: [`Layout::len_for`]).
+    pub(crate) plain_len: usize,
+}
+
+/// Whether a plaintext of `plain` octets fits a message of code `code` and family `B`.
+fn plain_len_ok<B: WireAddr>(code: u8, plain: usize) -> bool {
+    match code {
+        CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED => plain == AltRoute::<B>::LEN,
+        CODE_ROUTE_LIST | CODE_ROUTE_LIST_ACK => {
+            plain >= 12
+                && (plain - 12) % B::LEN == 0
+                && (1..=LIST_MAX).contains(&((plain - 12) / B::LEN))
+        }
+        _ => false,
+    }
 }
 
 /// `sum` plus the 16-bit big-endian words of `data` (an odd last octet padded with zero),
@@ -242,14 +434,27 @@ pub(crate) fn write_clear<B: WireAddr>(
     seq: u64,
     out: &mut [u8],
 ) {
-    out[..Layout::<B>::LEN].fill(0);
+    write_clear_len(type_, code, pcb, seq, AltRoute::<B>::LEN, out);
+}
+
+/// As [`write_clear`], for a plaintext of `plain` octets (a route list's): `out` holds
+/// [`Layout::len_for`] `plain` octets.
+pub(crate) fn write_clear_len<B: WireAddr>(
+    type_: u8,
+    code: u8,
+    pcb: &IdPcb<B>,
+    seq: u64,
+    plain: usize,
+    out: &mut [u8],
+) {
+    out[..Layout::<B>::len_for(plain)].fill(0);
     out[0] = type_;
     out[1] = code;
     pcb.write(&mut out[ICMP_HEADER_LEN..Layout::<B>::RECORD]);
     let record = Layout::<B>::RECORD;
     out[record] = RECORD_TYPE;
     out[record + 1..record + 3].copy_from_slice(&RECORD_VERSION.to_be_bytes());
-    let length = (NONCE_LEN + AltRoute::<B>::LEN + TAG_LEN) as u16;
+    let length = (NONCE_LEN + plain + TAG_LEN) as u16;
     out[record + 3..record + 5].copy_from_slice(&length.to_be_bytes());
     out[Layout::<B>::NONCE..Layout::<B>::CIPHERTEXT].copy_from_slice(&seq.to_be_bytes());
 }
@@ -276,7 +481,12 @@ pub(crate) fn parse_sealed<B: WireAddr>(
         return Err(WireError::Truncated);
     }
     let code = message[1];
-    if message[0] != type_ || !matches!(code, CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED) {
+    if message[0] != type_
+        || !matches!(
+            code,
+            CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED | CODE_ROUTE_LIST | CODE_ROUTE_LIST_ACK
+        )
+    {
         return Err(WireError::WrongTypeOrCode);
     }
     let record = Layout::<B>::RECORD;
@@ -284,16 +494,19 @@ pub(crate) fn parse_sealed<B: WireAddr>(
         message[record + 3],
         message[record + 4],
     ]));
+    let plain_len = length.saturating_sub(NONCE_LEN + TAG_LEN);
     if message[record] != RECORD_TYPE
         || u16::from_be_bytes([message[record + 1], message[record + 2]]) != RECORD_VERSION
-        || length != NONCE_LEN + AltRoute::<B>::LEN + TAG_LEN
+        || length < NONCE_LEN + TAG_LEN
+        || !plain_len_ok::<B>(code, plain_len)
     {
         return Err(WireError::BadRecord);
     }
-    if message.len() < Layout::<B>::LEN {
+    let len = Layout::<B>::len_for(plain_len);
+    if message.len() < len {
         return Err(WireError::Truncated);
     }
-    if message.len() > Layout::<B>::LEN {
+    if message.len() > len {
         return Err(WireError::TrailingData);
     }
     if verify_checksum && internet_checksum(message) != 0 {
@@ -302,7 +515,12 @@ pub(crate) fn parse_sealed<B: WireAddr>(
     let pcb = IdPcb::read(&message[ICMP_HEADER_LEN..record]).ok_or(WireError::Truncated)?;
     let nonce = &message[Layout::<B>::NONCE..Layout::<B>::CIPHERTEXT];
     let seq = u64::from_be_bytes(nonce.try_into().map_err(|_| WireError::Truncated)?);
-    Ok(Sealed { code, pcb, seq })
+    Ok(Sealed {
+        code,
+        pcb,
+        seq,
+        plain_len,
+    })
 }
 
 /// A CE router's broadcast (codes 1, 2 and 5).
@@ -485,6 +703,7 @@ pub(crate) mod vectors {
                 id_pcb_reversal,
                 sealed_message_ipv4,
                 sealed_message_ipv6,
+                route_list_message,
                 notice_round_trip,
                 notice_ipv6_checksum,
                 replay_window,
@@ -532,6 +751,7 @@ pub(crate) mod vectors {
                 code: CODE_SET_ALT_ROUTE,
                 pcb,
                 seq: 9,
+                plain_len: AltRoute::<u32>::LEN,
             })
         {
             return Err("sealed message fields");
@@ -568,6 +788,90 @@ pub(crate) mod vectors {
             return Err("IPv6 sealed message");
         }
         Ok(())
+    }
+
+    /// A route list (codes 10, 11) of 1..=4 addresses round trips in both families; its
+    /// count must match its length, its addresses be distinct and non-zero; a list's
+    /// length with a route code is refused.
+    pub(crate) fn route_list_message() -> Result<(), &'static str> {
+        fn one<B: WireAddr>(addrs: &[B]) -> Result<(), &'static str> {
+            let list = RouteList {
+                code: CODE_ROUTE_LIST,
+                stamp: 77,
+                addrs: AddrList::of(addrs.iter().copied()),
+            };
+            let mut m = [0u8; Layout::<u128>::MAX];
+            let len = Layout::<B>::len_for(list.len());
+            write_clear_len(
+                ICMP_LINKFAILURE,
+                CODE_ROUTE_LIST,
+                &any_pcb::<B>(),
+                5,
+                list.len(),
+                &mut m,
+            );
+            list.write(&mut m[Layout::<B>::CIPHERTEXT..]);
+            let sealed = parse_sealed::<B>(ICMP_LINKFAILURE, &m[..len], false)
+                .map_err(|_| "a well-formed route list is refused")?;
+            if sealed.plain_len != list.len() || sealed.seq != 5 {
+                return Err("route list clear part");
+            }
+            let plain = &m[Layout::<B>::CIPHERTEXT..Layout::<B>::CIPHERTEXT + list.len()];
+            if Plaintext::read(CODE_ROUTE_LIST, plain) != Some(Plaintext::List(list)) {
+                return Err("route list plaintext");
+            }
+            if Plaintext::<B>::read(CODE_SET_ALT_ROUTE, plain).is_some()
+                && list.len() != AltRoute::<B>::LEN
+            {
+                return Err("a route list read as a route");
+            }
+            for cut in 0..len {
+                if parse_sealed::<B>(ICMP_LINKFAILURE, &m[..cut], false).is_ok() {
+                    return Err("a truncated route list is accepted");
+                }
+            }
+            // A count that disagrees with the length.
+            let mut bad = [0u8; RouteList::<u128>::MAX_LEN];
+            bad[..list.len()].copy_from_slice(plain);
+            bad[1] = bad[1].wrapping_add(1);
+            if RouteList::<B>::read(&bad[..list.len()]).is_some() {
+                return Err("a route list with a wrong count is accepted");
+            }
+            Ok(())
+        }
+        one::<u32>(&[0xc633_640a])?;
+        one::<u32>(&[0xc633_640a, 0xcb00_710a, 0x0a00_0001, 0x0a00_0002])?;
+        one::<u128>(&[1, 2, 3])?;
+        // Duplicates and zero are not listed; a fifth address finds no room.
+        let list = AddrList::of([5u32, 5, 0, 6, 7, 8, 9]);
+        if list.as_slice() != [5, 6, 7, 8] {
+            return Err("address list");
+        }
+        let mut dup = [0u8; 20];
+        dup[1] = 2;
+        dup[12..16].copy_from_slice(&5u32.to_be_bytes());
+        dup[16..20].copy_from_slice(&5u32.to_be_bytes());
+        if RouteList::<u32>::read(&dup).is_some() {
+            return Err("a route list naming an address twice is accepted");
+        }
+        // A list's length under a route code (a route's is a list of two under a list code).
+        let mut m = [0u8; Layout::<u32>::len_for(16)];
+        write_clear_len(ICMP_LINKFAILURE, CODE_SET_ALT_ROUTE, &PCB, 1, 16, &mut m);
+        if parse_sealed::<u32>(ICMP_LINKFAILURE, &m, false).is_ok() {
+            return Err("a route code with a list's length is accepted");
+        }
+        Ok(())
+    }
+
+    /// A connection of either family for the checks.
+    fn any_pcb<B: WireAddr>() -> IdPcb<B> {
+        IdPcb {
+            proto: 6,
+            laddr: B::ZERO,
+            faddr: B::ZERO,
+            lport: 1,
+            fport: 2,
+        }
     }
 
     /// Every notice code round trips; a corrupted notice fails its checksum.
@@ -731,7 +1035,8 @@ mod tests {
             Ok(Sealed {
                 code: 3,
                 pcb: PCB4,
-                seq: 7
+                seq: 7,
+                plain_len: AltRoute::<u32>::LEN,
             })
         );
         let mut m6 = vec![0u8; Layout::<u128>::LEN];
@@ -748,7 +1053,8 @@ mod tests {
             Ok(Sealed {
                 code: 4,
                 pcb: pcb6,
-                seq: u64::MAX
+                seq: u64::MAX,
+                plain_len: AltRoute::<u128>::LEN,
             })
         );
     }

@@ -21,6 +21,7 @@
 
 use super::{
     linkfail::{
+        AddrList,
         AltRoute,
         IdPcb,
         ReplayWindow,
@@ -134,6 +135,97 @@ pub(crate) fn port_index_candidates(
         .map(move |i| slots.get((home + i) & (len - 1)).copied().unwrap_or(0))
         .take_while(|&v| v != 0)
         .map(|v| v as usize - 1)
+}
+
+/// The routes of a connection whose route lists the module carries (issue 19: registered
+/// without `SO_LFROUTES`): the socket's own pair first, then `keep` (the pairs in use,
+/// proposed or just left, which must stay routes while the lists change), then every
+/// (local, peer) of the two ends' lists in their order, each pair once, at most
+/// [`MAX_LFROUTES`]. Four addresses an end (`LIST_MAX`) fill the sixteen.
+pub(crate) fn routes_of_lists<B: WireAddr>(
+    own: (B, B),
+    keep: &[(B, B)],
+    locals: &[B],
+    peers: &[B],
+) -> Routes<B> {
+    let mut pairs = [own; MAX_LFROUTES];
+    let mut n = 1;
+    let cross = locals
+        .iter()
+        .flat_map(|&local| peers.iter().map(move |&peer| (local, peer)));
+    for pair in keep.iter().copied().chain(cross) {
+        if n < MAX_LFROUTES && !pairs[..n].contains(&pair) {
+            pairs[n] = pair;
+            n += 1;
+        }
+    }
+    Routes {
+        pairs,
+        len: n as u8,
+    }
+}
+
+/// Transmissions of one route list, at most (sitemh's addition, issue 19).
+pub(crate) const LIST_TRIES: u8 = 6;
+/// How long after the keys arrive the first list goes (ms): the peer's application sets
+/// its keys when its end of the handshake completes, about half a round trip later, and a
+/// list arriving before them is refused. An application that calls `SO_LFROUTES` right
+/// after `SO_SEQPARAM` (the draft's way) sends none at all.
+pub(crate) const LIST_FIRST_MS: u64 = 100;
+/// The interval after the first transmission (ms), doubling after each: six cover about
+/// six seconds, for a peer whose application is slow to set its keys.
+pub(crate) const LIST_RETRY_MS: u64 = 200;
+
+/// The route lists the module carries for a connection registered without `SO_LFROUTES`
+/// (issue 19): this end tells the peer its addresses in sealed code 10 messages, until a
+/// code 11 answers with the peer's; the routes are the two lists crossed
+/// ([`routes_of_lists`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Carried<B> {
+    /// This end's addresses as last worked out (empty: not yet).
+    pub(crate) own: AddrList<B>,
+    /// The peer's, as last heard (empty: not heard yet; the peer's own address stands for
+    /// them).
+    pub(crate) peer: AddrList<B>,
+    /// `own` is not acknowledged yet.
+    pub(crate) unacked: bool,
+    /// Transmissions of `own` so far.
+    pub(crate) sent: u8,
+}
+
+impl<B: WireAddr> Carried<B> {
+    /// Nothing worked out, nothing heard.
+    pub(crate) fn new() -> Self {
+        Self {
+            own: AddrList::empty(),
+            peer: AddrList::empty(),
+            unacked: true,
+            sent: 0,
+        }
+    }
+
+    /// This end's addresses are `own` now: whether they changed (and go to the peer again).
+    pub(crate) fn set_own(&mut self, own: AddrList<B>) -> bool {
+        if own == self.own {
+            return false;
+        }
+        self.own = own;
+        self.unacked = true;
+        self.sent = 0;
+        true
+    }
+
+    /// Whether a transmission is due: the list is unacknowledged and tries are left.
+    pub(crate) fn wants_sending(&self) -> bool {
+        self.unacked && self.sent < LIST_TRIES && !self.own.as_slice().is_empty()
+    }
+
+    /// Counts a transmission; returns the interval before the next (ms).
+    pub(crate) fn sent_once(&mut self) -> u64 {
+        let interval = LIST_RETRY_MS << self.sent.min(5);
+        self.sent = self.sent.saturating_add(1);
+        interval
+    }
 }
 
 /// `inp_lf_stat`: never move the connection.
@@ -304,6 +396,68 @@ impl<B: WireAddr> Conn<B> {
             fresh: Freshness::default(),
             unanswered: 0,
         }
+    }
+
+    /// The pairs that must stay routes when the routes change: the one in use, the one
+    /// proposed and the one left by the last move.
+    pub(crate) fn held_pairs(&self) -> [Option<(B, B)>; 3] {
+        [self.in_use, self.pending.map(|p| p.route), self.left]
+            .map(|r| r.and_then(|r| self.route(r)))
+    }
+
+    /// The routes the lists `carried` make for this connection (see [`routes_of_lists`]).
+    pub(crate) fn routes_of(&self, carried: &Carried<B>) -> Routes<B> {
+        let own = (self.tuple.laddr, self.tuple.faddr);
+        let mut keep = [own; 3];
+        let mut n = 0;
+        for pair in self.held_pairs().into_iter().flatten() {
+            keep[n] = pair;
+            n += 1;
+        }
+        let peers = carried.peer.as_slice();
+        let fallback = [self.tuple.faddr];
+        let peers = if peers.is_empty() {
+            &fallback[..]
+        } else {
+            peers
+        };
+        let locals = carried.own.as_slice();
+        let fallback = [self.tuple.laddr];
+        let locals = if locals.is_empty() {
+            &fallback[..]
+        } else {
+            locals
+        };
+        routes_of_lists(own, &keep[..n], locals, peers)
+    }
+
+    /// Replaces the routes by `routes` (the lists the module carries changed), keeping
+    /// the pair in use, the one proposed and the one left, whose indexes follow them;
+    /// false, changing nothing, if one of them is not among `routes`. Every route may be
+    /// proposed again.
+    pub(crate) fn adopt_routes(&mut self, routes: Routes<B>) -> bool {
+        let remap = |r: Option<u8>| match r {
+            None => Some(None),
+            Some(r) => {
+                let (local, peer) = self.route(r)?;
+                routes.find(local, peer).map(Some)
+            }
+        };
+        let (Some(in_use), Some(left), Some(pending)) = (
+            remap(self.in_use),
+            remap(self.left),
+            remap(self.pending.map(|p| p.route)),
+        ) else {
+            return false;
+        };
+        self.routes = routes;
+        self.in_use = in_use;
+        self.left = left;
+        if let (Some(p), Some(route)) = (self.pending.as_mut(), pending) {
+            p.route = route;
+        }
+        self.unanswered = 0;
+        true
     }
 
     /// Whether route `index` went unanswered since the last change.
@@ -620,6 +774,7 @@ pub(crate) mod vectors {
                 both_ends_converge,
                 candidates_by_round_trip_and_service,
                 index_of_moved_connections,
+                routes_of_carried_lists,
             });
         };
     }
@@ -756,6 +911,79 @@ pub(crate) mod vectors {
         if Routes::<u32>::new(&[]).is_some() || Routes::new(&[(H1, X1); MAX_LFROUTES + 1]).is_some()
         {
             return Err("route count limits");
+        }
+        Ok(())
+    }
+
+    /// Lists the module carries: the own pair first, then the two lists crossed; the
+    /// pair in use stays a route (its index follows it) when the lists change; the list
+    /// is sent at most [`LIST_TRIES`] times, at doubling intervals, again when it changes.
+    pub(crate) fn routes_of_carried_lists() -> Result<(), &'static str> {
+        let mut h = Conn::new(
+            pcb(H1, X1, 40000, 443),
+            Routes::new(&[(H1, X1)]).ok_or("routes")?,
+        );
+        let mut carried = Carried::new();
+        // Nothing known: the own pair alone.
+        if h.routes_of(&carried).as_slice() != [(H1, X1)] {
+            return Err("routes before any list");
+        }
+        if !carried.set_own(AddrList::of([H1, H2])) || carried.set_own(AddrList::of([H1, H2])) {
+            return Err("a new list is news, the same one is not");
+        }
+        // The peer not heard yet: its own address stands for its list.
+        if h.routes_of(&carried).as_slice() != [(H1, X1), (H2, X1)] {
+            return Err("routes with this end's list only");
+        }
+        carried.peer = AddrList::of([X1, X2]);
+        let routes = h.routes_of(&carried);
+        if routes.as_slice() != [(H1, X1), (H1, X2), (H2, X1), (H2, X2)] {
+            return Err("routes of both lists, the draft's order");
+        }
+        if !h.adopt_routes(routes) {
+            return Err("adopting routes");
+        }
+        // Moved to (H2, X2); then X2 leaves X's list: the pair in use stays, its index follows.
+        h.in_use = Some(3);
+        carried.peer = AddrList::of([X1]);
+        let fewer = h.routes_of(&carried);
+        if fewer.as_slice() != [(H1, X1), (H2, X2), (H2, X1)] || !h.adopt_routes(fewer) {
+            return Err("the pair in use stays a route");
+        }
+        if h.in_use != Some(1) || h.current() != (H2, X2) {
+            return Err("the index of the pair in use follows it");
+        }
+        // Routes without the pair in use are not adopted.
+        let without = Routes::new(&[(H1, X1), (H2, X1)]).ok_or("routes")?;
+        let before = h;
+        if h.adopt_routes(without) || h != before {
+            return Err("routes without the pair in use are adopted");
+        }
+        // At most 16 routes.
+        let many = routes_of_lists((1u32, 2u32), &[(9, 9)], &[1, 3, 5, 7, 11], &[2, 4, 6, 8]);
+        if many.as_slice().len() != MAX_LFROUTES || many.as_slice()[..2] != [(1, 2), (9, 9)] {
+            return Err("sixteen routes at most, own and kept pairs first");
+        }
+        // Sending: LIST_TRIES times at doubling intervals; acknowledged: no more.
+        let mut intervals = [0u64; LIST_TRIES as usize];
+        for slot in intervals.iter_mut() {
+            if !carried.wants_sending() {
+                return Err("a list wants sending until its tries are spent");
+            }
+            *slot = carried.sent_once();
+        }
+        if carried.wants_sending()
+            || intervals[0] != LIST_RETRY_MS
+            || intervals[1] != 2 * LIST_RETRY_MS
+        {
+            return Err("list retransmissions");
+        }
+        if !carried.set_own(AddrList::of([H2])) || !carried.wants_sending() {
+            return Err("a changed list goes again");
+        }
+        carried.unacked = false;
+        if carried.wants_sending() {
+            return Err("an acknowledged list goes again");
         }
         Ok(())
     }

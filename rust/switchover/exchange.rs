@@ -130,10 +130,12 @@ impl<F: SwitchFamily> Switchover<F> {
             if !self.within_limit(out.dst, out.dst, now, |l| &mut l.sent) {
                 continue;
             }
-            let Some(sealed) = Self::seal(out) else {
+            let Some((sealed, len)) = Self::seal(out) else {
                 continue;
             };
-            let message = &sealed[..Layout::<F::Addr>::LEN];
+            let Some(message) = sealed.get(..len) else {
+                continue;
+            };
             if let Err(e) = F::send(net, out.src, out.dst, message) {
                 if net_ratelimit() {
                     pr_warn!(
@@ -162,7 +164,9 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         drop(inbox);
         // The candidates of connections that must move, measured before any proposal.
         let facts = self.measure_candidates();
-        let (next, collected, moved, words) = self.walk(now, &facts, &mut chores);
+        // This end's addresses, for the route lists the module carries.
+        let in_domains = self.addrs_in_domains();
+        let (next, collected, moved, words) = self.walk(now, &facts, &in_domains, &mut chores);
         // Before any message goes: the peer may use the new pair as soon as it reads one,
         // and its packets must find the connection (a TCP segment for an unknown tuple
         // draws a reset).
@@ -215,6 +219,7 @@ impl<F: SwitchFamily> Switchover<F> {
         &self,
         now: u64,
         facts: &[PairFacts<F::Addr>],
+        in_domains: &[lists::InDomain<F::Addr>],
         chores: &mut Chores<F::Addr>,
     ) -> Walked<F::Addr> {
         let mut moved = KVVec::new();
@@ -228,7 +233,8 @@ impl<F: SwitchFamily> Switchover<F> {
                 let range = start..(start + BATCH).min(conns.slots());
                 let failback = self.propose_moves(&mut conns, range.clone(), now, facts, chores);
                 let retry = self.retransmit(&mut conns, range.clone(), now, chores);
-                next = earliest(next, earliest(failback, retry));
+                let list = self.carry_lists(&mut conns, range.clone(), now, in_domains, chores);
+                next = earliest(next, earliest(failback, earliest(retry, list)));
                 Self::forget_closed(&mut conns, range.clone(), chores);
                 collected = collected && Self::collect_moved(&conns, range, &mut moved, &mut words);
                 conns.slots()
@@ -261,14 +267,14 @@ impl<F: SwitchFamily> Switchover<F> {
 }
 
 impl<F: SwitchFamily> Switchover<F> {
-    /// Prepares a message of `t` sealing `alt`, naming the connection as `pcb`, from `src`
-    /// to `dst`: takes its sequence number now; [`Switchover::seal`] encrypts it later,
-    /// outside the lock.
+    /// Prepares a message of `t` sealing `plain` (whose code is `code`), naming the
+    /// connection as `pcb`, from `src` to `dst`: takes its sequence number now;
+    /// [`Switchover::seal`] encrypts it later, outside the lock.
     pub(super) fn seal_job(
         t: &mut Tracked<F::Addr>,
         code: u8,
         pcb: &IdPcb<F::Addr>,
-        alt: &AltRoute<F::Addr>,
+        plain: Plaintext<F::Addr>,
         src: F::Addr,
         dst: F::Addr,
     ) -> Option<Outgoing<F::Addr>> {
@@ -280,49 +286,62 @@ impl<F: SwitchFamily> Switchover<F> {
             code,
             pcb: *pcb,
             seq: t.conn.next_seq(),
-            alt: *alt,
+            plain,
         })
     }
 
-    /// Seals a prepared message.
-    pub(super) fn seal(out: &Outgoing<F::Addr>) -> Option<[u8; MESSAGE_MAX]> {
+    /// Seals a prepared message; returns it and its length.
+    pub(super) fn seal(out: &Outgoing<F::Addr>) -> Option<([u8; MESSAGE_MAX], usize)> {
         let mut m = [0u8; MESSAGE_MAX];
-        let len = Layout::<F::Addr>::LEN;
-        write_clear(F::icmp_type(), out.code, &out.pcb, out.seq, &mut m);
         // Stamped now, whatever the fields came from (an answer copies the request's).
-        let alt = AltRoute {
-            stamp: now_ms(),
-            ..out.alt
-        };
-        alt.write(m.get_mut(Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG)?);
+        let plain = out.plain.stamped(now_ms());
+        let plain_len = plain.len();
+        let len = Layout::<F::Addr>::len_for(plain_len);
+        if len > MESSAGE_MAX {
+            return None;
+        }
+        write_clear_len(
+            F::icmp_type(),
+            out.code,
+            &out.pcb,
+            out.seq,
+            plain_len,
+            &mut m,
+        );
+        let ciphertext = Layout::<F::Addr>::CIPHERTEXT;
+        plain.write(m.get_mut(ciphertext..ciphertext + plain_len)?);
         let nonce = kdf::nonce(&out.keys.seal.salt, out.seq);
         let (ad, rest) = m.get_mut(..len)?.split_at_mut(Layout::<F::Addr>::NONCE);
-        let (plain, tag) = rest
-            .get_mut(NONCE_LEN..)?
-            .split_at_mut(AltRoute::<F::Addr>::LEN);
+        let (plain, tag) = rest.get_mut(NONCE_LEN..)?.split_at_mut(plain_len);
         let tag: &mut [u8; TAG_LEN] = tag.try_into().ok()?;
         out.keys.seal.aead.seal(&nonce, ad, plain, tag).ok()?;
         // ICMPv6's checksum, over the addresses too, is the sending socket's job.
         if F::VERIFY_CHECKSUM {
             finish_checksum(m.get_mut(..len)?);
         }
-        Some(m)
+        Some((m, len))
     }
 
-    /// Opens the encrypted part of `message` (number `seq`) with `keys`; `None` if it
-    /// does not authenticate or is malformed.
-    pub(super) fn open(keys: &KeySet, message: &[u8], seq: u64) -> Option<AltRoute<F::Addr>> {
+    /// Opens the encrypted part of `message` (whose clear part is `sealed`) with `keys`;
+    /// `None` if it does not authenticate or is malformed.
+    pub(super) fn open(
+        keys: &KeySet,
+        message: &[u8],
+        sealed: &Sealed<F::Addr>,
+    ) -> Option<Plaintext<F::Addr>> {
         let mut ad_room = [0u8; Layout::<u128>::NONCE];
         let ad = ad_room.get_mut(..Layout::<F::Addr>::NONCE)?;
         ad.copy_from_slice(message.get(..Layout::<F::Addr>::NONCE)?);
         ad.get_mut(2..4)?.fill(0);
-        let mut plain_room = [0u8; ALT_ROUTE_MAX];
-        let plain = plain_room.get_mut(..AltRoute::<F::Addr>::LEN)?;
-        plain.copy_from_slice(message.get(Layout::<F::Addr>::CIPHERTEXT..Layout::<F::Addr>::TAG)?);
-        let tag = <&[u8; TAG_LEN]>::try_from(message.get(Layout::<F::Addr>::TAG..)?).ok()?;
-        let nonce = kdf::nonce(&keys.open.salt, seq);
+        let ciphertext = Layout::<F::Addr>::CIPHERTEXT;
+        let tag_at = ciphertext + sealed.plain_len;
+        let mut plain_room = [0u8; PLAIN_MAX];
+        let plain = plain_room.get_mut(..sealed.plain_len)?;
+        plain.copy_from_slice(message.get(ciphertext..tag_at)?);
+        let tag = <&[u8; TAG_LEN]>::try_from(message.get(tag_at..)?).ok()?;
+        let nonce = kdf::nonce(&keys.open.salt, sealed.seq);
         keys.open.aead.open(&nonce, ad, plain, tag).ok()?;
-        AltRoute::<F::Addr>::read(plain)
+        Plaintext::read(sealed.code, plain)
     }
 
     /// The positions in `conns` of the connections a message naming `ours` from `src`
@@ -398,7 +417,7 @@ impl<F: SwitchFamily> Switchover<F> {
         conns: &Table<Tracked<F::Addr>>,
         incoming: &Incoming<F::Addr>,
         conn: usize,
-        alt: &AltRoute<F::Addr>,
+        plain: &Plaintext<F::Addr>,
     ) -> core::result::Result<Addressed<F::Addr>, &'static str> {
         let src = incoming.src;
         let sealed = incoming
@@ -415,6 +434,19 @@ impl<F: SwitchFamily> Switchover<F> {
                     .is_some_and(|t| t.sock.id() == conn && Self::may_be_from(t, &ours, src))
             })
             .ok_or("its connection is gone")?;
+        let alt = match plain {
+            Plaintext::Route(alt) => alt,
+            // Sent over the pair in use, from one of the connection's peers
+            // (`may_be_from`): the two ends may be between pairs.
+            Plaintext::List(_) => {
+                let (local, peer) = conns
+                    .get(at)
+                    .ok_or("its connection is gone")?
+                    .conn
+                    .current();
+                return Ok((sealed, at, local, peer));
+            }
+        };
         let (local, peer) = if sealed.code == CODE_SET_ALT_ROUTE {
             (alt.dst, alt.src)
         } else {
@@ -427,18 +459,18 @@ impl<F: SwitchFamily> Switchover<F> {
     }
 
     /// Under the lock: acts on a received message that the keys of connection `conn`
-    /// opened (`alt`).
+    /// opened (`plain`).
     pub(super) fn apply(
         &self,
         conns: &mut Table<Tracked<F::Addr>>,
         incoming: &Incoming<F::Addr>,
         conn: usize,
-        alt: AltRoute<F::Addr>,
+        plain: Plaintext<F::Addr>,
         chores: &mut Chores<F::Addr>,
         now: u64,
     ) {
         let src = incoming.src;
-        let (sealed, at, local, peer) = match Self::addressed(conns, incoming, conn, &alt) {
+        let (sealed, at, local, peer) = match Self::addressed(conns, incoming, conn, &plain) {
             Ok(found) => found,
             Err(why) => return self.refuse(src, why),
         };
@@ -451,13 +483,17 @@ impl<F: SwitchFamily> Switchover<F> {
             return self.refuse(src, "replayed");
         }
         t.conn.replay.accept(sealed.seq);
-        if alt.code != sealed.code {
+        if plain.code() != sealed.code {
             return self.refuse(src, "code differs in the encrypted part");
         }
-        if !t.conn.fresh.is_fresh(alt.stamp, now) {
+        if !t.conn.fresh.is_fresh(plain.stamp(), now) {
             return self.refuse(src, exchange_error(ExchangeError::TooOld));
         }
-        t.conn.fresh.accept(alt.stamp, now);
+        t.conn.fresh.accept(plain.stamp(), now);
+        let alt = match plain {
+            Plaintext::Route(alt) => alt,
+            Plaintext::List(list) => return self.apply_list(t, &sealed, &list, chores),
+        };
         let before = t.conn.in_use;
         let acted = if sealed.code == CODE_SET_ALT_ROUTE {
             self.accept_request(t, &sealed, &alt, claimable, chores)
@@ -502,7 +538,7 @@ impl<F: SwitchFamily> Switchover<F> {
             t,
             CODE_ALT_ROUTE_ESTABLISHED,
             &sealed.pcb,
-            &answer,
+            Plaintext::Route(answer),
             alt.dst,
             alt.src,
         );
@@ -530,7 +566,7 @@ impl<F: SwitchFamily> Switchover<F> {
         let (Ok(mut candidates), Ok(mut refusals), Ok(mut opened)) = (
             KVec::<Candidate>::with_capacity(room, GFP_KERNEL),
             KVec::<Option<&'static str>>::with_capacity(inbox.len(), GFP_KERNEL),
-            KVec::<(usize, usize, AltRoute<F::Addr>)>::with_capacity(inbox.len(), GFP_KERNEL),
+            KVec::<(usize, usize, Plaintext<F::Addr>)>::with_capacity(inbox.len(), GFP_KERNEL),
         ) else {
             // Dropped: the peer repeats its request, or the exchange gives up.
             self.counters
@@ -575,7 +611,7 @@ impl<F: SwitchFamily> Switchover<F> {
         inbox: &[Incoming<F::Addr>],
         candidates: &[Candidate],
         refusals: &[Option<&'static str>],
-        opened: &mut KVec<(usize, usize, AltRoute<F::Addr>)>,
+        opened: &mut KVec<(usize, usize, Plaintext<F::Addr>)>,
     ) {
         for (index, incoming) in inbox.iter().enumerate() {
             let Some(message) = incoming.message.get(..incoming.len) else {
@@ -587,7 +623,7 @@ impl<F: SwitchFamily> Switchover<F> {
             let found = candidates
                 .iter()
                 .filter(|c| c.message == index)
-                .find_map(|c| Some((c.conn, Self::open(&c.keys, message, sealed.seq)?)));
+                .find_map(|c| Some((c.conn, Self::open(&c.keys, message, &sealed)?)));
             match found {
                 Some((conn, alt)) => {
                     let _ = opened.push_within_capacity((index, conn, alt));
@@ -798,7 +834,8 @@ impl<F: SwitchFamily> Switchover<F> {
         };
         pending.tries_left = pending.tries_left.saturating_sub(1);
         // Over the proposed route itself: the old one is dead.
-        let Some(job) = Self::seal_job(t, CODE_SET_ALT_ROUTE, pcb, alt, alt.src, alt.dst) else {
+        let plain = Plaintext::Route(*alt);
+        let Some(job) = Self::seal_job(t, CODE_SET_ALT_ROUTE, pcb, plain, alt.src, alt.dst) else {
             return;
         };
         if chores.send(job) {

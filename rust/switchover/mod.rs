@@ -20,6 +20,12 @@
 //! When the link works again (a code 5 notice), connections move back to their sockets'
 //! own pairs the same way, once no notice came for `failback_ms` (damping).
 //!
+//! A connection registered with `SITEMH_SO_SEQPARAM` alone (no `SITEMH_SO_LFROUTES`) gets
+//! its routes from the module (issue 19): each end tells the other its addresses in the
+//! site's domains in a sealed route list (code 10, answered by code 11 with the peer's),
+//! and the routes are the two lists crossed, the socket's own pair first. The lists go
+//! again when an end's addresses change (`lists.rs`).
+//!
 //! IPv6 connections do the same with the IPv6 messages (ICMPv6 type `icmp6_type`, an
 //! informational one) over IPv6; each family has its own [`Switchover`], and the knobs
 //! below apply to both.
@@ -37,6 +43,7 @@
 mod candidates;
 mod exchange;
 mod family;
+mod lists;
 mod path;
 mod sockopt;
 mod sysctl;
@@ -122,12 +129,17 @@ use crate::{
         linkfail::{
             finish_checksum,
             parse_sealed,
-            write_clear,
+            write_clear_len,
+            AddrList,
             AltRoute,
             IdPcb,
             Layout,
+            Plaintext,
+            RouteList,
             Sealed,
             CODE_ALT_ROUTE_ESTABLISHED,
+            CODE_ROUTE_LIST,
+            CODE_ROUTE_LIST_ACK,
             CODE_SET_ALT_ROUTE,
             NONCE_LEN,
             TAG_LEN, //
@@ -143,9 +155,11 @@ use crate::{
             port_index_candidates,
             port_index_insert,
             port_index_slots,
+            Carried,
             Conn,
             ExchangeError,
             Routes,
+            LIST_FIRST_MS,
             PORT_FILTER_BITS,
             STAT_ALTER,
             STAT_DO_NOT_ALTER, //
@@ -196,10 +210,11 @@ struct PeerLimits<A: Copy + Eq> {
     burst: u32,
 }
 
-/// Room for a code 3/4 message of either family (IPv6's is the longer).
-const MESSAGE_MAX: usize = Layout::<u128>::LEN;
+/// Room for a sealed message (codes 3, 4, 10, 11) of either family: IPv6's full route
+/// list is the longest.
+const MESSAGE_MAX: usize = Layout::<u128>::MAX;
 /// Room for the encrypted part of either family.
-const ALT_ROUTE_MAX: usize = AltRoute::<u128>::LEN;
+const PLAIN_MAX: usize = RouteList::<u128>::MAX_LEN;
 /// How often closed sockets are forgotten while connections are tracked.
 const PRUNE_MS: u32 = 1000;
 /// Connections tracked per namespace and family, at most: a busy server's (issue 21). The
@@ -250,6 +265,12 @@ struct Tracked<A> {
     changes_seen: (u64, u32),
     /// No route avoided the failed link at the last look (counted once per episode).
     stranded: bool,
+    /// The application set the routes (`SITEMH_SO_LFROUTES`): the module carries none.
+    routes_set: bool,
+    /// The route lists the module carries (registered with keys and without routes).
+    carried: Option<Carried<A>>,
+    /// When the route list is due again (ms of the monotonic clock).
+    list_due_ms: u64,
 }
 
 /// A message to seal and send once the lock is released: AES-GCM never runs with
@@ -262,7 +283,7 @@ struct Outgoing<A> {
     /// The connection as the message names it.
     pcb: IdPcb<A>,
     seq: u64,
-    alt: AltRoute<A>,
+    plain: Plaintext<A>,
 }
 
 impl<A> Keyed for Tracked<A> {
@@ -345,6 +366,9 @@ struct Counters {
     /// Times a connection found no route avoiding a failed link (every other one down
     /// or refused): it stays on its pair until something changes.
     stranded: AtomicU64,
+    /// Route lists sent (codes 10 and 11) and accepted from peers.
+    lists_sent: AtomicU64,
+    lists_heard: AtomicU64,
 }
 
 /// The switchover state of one namespace and address family.
@@ -384,6 +408,9 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     /// Those candidates as last measured (read before the table's lock is taken).
     #[pin]
     measured: Mutex<candidates::Measured<F::Addr>>,
+    /// Some connection's route lists are carried: the namespace's addresses are read at
+    /// every run of the work item.
+    carries_lists: core::sync::atomic::AtomicBool,
     /// `events_own`: 1, the owner's unprivileged listeners (the events' "own" group) hear
     /// its connections move; 0, only CAP_NET_ADMIN listeners of "events" do.
     events_own: AtomicU32,
@@ -423,6 +450,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 user_quota: AtomicU32::new(MAX_TRACKED_PER_USER),
                 events_own: AtomicU32::new(u32::from(crate::params::events_own())),
                 probe_ms: AtomicU32::new(100),
+                carries_lists: core::sync::atomic::AtomicBool::new(false),
                 measured <- new_mutex!(candidates::Measured::new()),
                 counters: Counters::default(),
                 domains,
@@ -491,7 +519,7 @@ impl<F: SwitchFamily> Switchover<F> {
         seq_print!(
             m,
             "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {} \
-             stranded {}\n",
+             stranded {} lists_sent {} lists_heard {}\n",
             F::PROC,
             tracked,
             moved,
@@ -501,7 +529,9 @@ impl<F: SwitchFamily> Switchover<F> {
             c.refused.load(Ordering::Relaxed),
             c.gave_up.load(Ordering::Relaxed),
             c.limited.load(Ordering::Relaxed),
-            c.stranded.load(Ordering::Relaxed)
+            c.stranded.load(Ordering::Relaxed),
+            c.lists_sent.load(Ordering::Relaxed),
+            c.lists_heard.load(Ordering::Relaxed)
         );
     }
 }

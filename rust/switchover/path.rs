@@ -42,7 +42,7 @@ impl<A: WireAddr> MovedEntry<A> {
 }
 
 impl<F: SwitchFamily> Switchover<F> {
-    /// A code 3/4 message for this host (LOCAL_IN): queued for the work item if its clear
+    /// A sealed message (codes 3, 4, 10, 11) for this host (LOCAL_IN): queued for the work item if its clear
     /// part names a tracked connection with keys and it comes from one of that
     /// connection's peers, within the connection's rate limit and share of the queue.
     /// Everything else is garbage, refused here: it takes no room from real messages.
@@ -91,16 +91,13 @@ impl<F: SwitchFamily> Switchover<F> {
 
     /// The clear part of a code 3/4 message of this family's exact length, if it checks.
     pub(super) fn clear_part(message: &[u8]) -> Option<Sealed<F::Addr>> {
-        if message.len() != Layout::<F::Addr>::LEN {
-            return None;
-        }
         parse_sealed::<F::Addr>(F::icmp_type(), message, F::VERIFY_CHECKSUM).ok()
     }
 
-    /// The connection a message names, as this end names it: a request names it as the
-    /// peer sees it, an answer as we do.
+    /// The connection a message names, as this end names it: a request (or a route
+    /// list) names it as the peer sees it, an answer as we do.
     pub(super) fn as_we_name_it(sealed: &Sealed<F::Addr>) -> IdPcb<F::Addr> {
-        if sealed.code == CODE_SET_ALT_ROUTE {
+        if matches!(sealed.code, CODE_SET_ALT_ROUTE | CODE_ROUTE_LIST) {
             sealed.pcb.reversed()
         } else {
             sealed.pcb

@@ -2,6 +2,7 @@
 
 //! The socket options `SITEMH_SO_LFROUTES`, `SITEMH_SO_SEQPARAM` and `SITEMH_SO_LFSTAT`:
 //! registering a connection (within the namespace's and the user's quota) and reading it.
+//! Keys without routes make the module carry the route lists (`lists.rs`).
 
 #![forbid(unsafe_code)]
 
@@ -125,6 +126,9 @@ impl<F: SwitchFamily> Switchover<F> {
             next_try_ms: 0,
             changes_seen: (0, 0),
             stranded: false,
+            routes_set: false,
+            carried: None,
+            list_due_ms: 0,
         };
         Ok((Some(tracked), quota))
     }
@@ -215,6 +219,9 @@ impl<F: SwitchFamily> Switchover<F> {
             }
             t.conn.routes = routes;
             t.conn.stat = STAT_ALTER;
+            // The draft's way: the application's routes, none carried by the module.
+            t.routes_set = true;
+            t.carried = None;
             Ok(())
         })
     }
@@ -233,10 +240,23 @@ impl<F: SwitchFamily> Switchover<F> {
         // `keys` is wiped when it goes, the prepared copy freed with `kfree_sensitive`.
         let mut keys = Some(Arc::new(KeySet::new(&keys)?, GFP_KERNEL_ACCOUNT)?);
         let mut old = None;
+        let mut carries = false;
         self.with_conn(socket, |t| {
             old = core::mem::replace(&mut t.keys, keys.take());
+            // Without routes of the application's, the module carries the two ends'
+            // lists: the connection may move from now on.
+            if !t.routes_set && t.carried.is_none() {
+                t.carried = Some(Carried::new());
+                t.conn.stat = STAT_ALTER;
+                t.list_due_ms = now_ms() + LIST_FIRST_MS;
+                carries = true;
+            }
             Ok(())
         })?;
+        if carries {
+            self.carries_lists.store(true, Ordering::Relaxed);
+            self.arm(LIST_FIRST_MS as u32);
+        }
         // Freed outside the lock.
         drop(old);
         Ok(())

@@ -85,6 +85,10 @@
 /* sitemh's addition: keepalive between peer CE routers (unicast, TTL 255; gateway: the
  * addressee). */
 #define SITEMH_ICMP_LINKFAILURE_KEEPALIVE		6
+/* sitemh's addition: route lists carried by the module (SITEMH_SO_SEQPARAM without
+ * SITEMH_SO_LFROUTES), sealed with the connection's keys; see the switchover below. */
+#define SITEMH_ICMP_LINKFAILURE_ROUTE_LIST		10
+#define SITEMH_ICMP_LINKFAILURE_ROUTE_LIST_ACK		11
 
 /*
  * struct sitemh_addr_pair - one (source, destination) address pair (the draft's
@@ -262,9 +266,10 @@ struct sitemh_careof6 {
  * IPPROTO_IP (IPv4 connections) or IPPROTO_IPV6 (IPv6), on a connected TCP or UDP socket.
  * Only the socket's owner (whoever holds the descriptor) can set them; the module forgets
  * them when the socket closes.
- * A namespace tracks at most 4096 connections, and at most 256 of one user unless the
- * caller has CAP_NET_ADMIN over the namespace: beyond, setting an option of a new
- * connection fails with ENOBUFS.
+ * A namespace tracks at most 131072 connections per family, and at most
+ * net.ipv4.sitemh_lf.user_quota (default 16384) of one user unless the caller has
+ * CAP_NET_ADMIN over the namespace: beyond, setting an option of a new connection fails
+ * with ENOBUFS.
  *
  * setsockopt(fd, IPPROTO_IP, SITEMH_SO_LFROUTES, routes, n * sizeof(struct sitemh_addr_pair))
  *   the draft's inp_lf_routes: every (local, peer) pair the connection may move to, best
@@ -288,6 +293,17 @@ struct sitemh_careof6 {
  *   inp_seq_params: the TLS session's security parameters; the module derives from them
  *   the keys that protect SET_ALT_ROUTE / ALT_ROUTE_ESTABLISHED (both ends derive the same,
  *   see below). Without them the connection is never moved.
+ *   Set without SITEMH_SO_LFROUTES (sitemh's addition), the connection's routes are
+ *   carried by the module: both ends tell each other their addresses in their domains
+ *   in sealed route lists (codes 10 and 11, below), and the routes are the socket's own
+ *   pair first, then every (local, peer) of the two lists; inp_lf_stat becomes
+ *   SITEMH_STAT_ALTER. This end's list: the socket's own address first, then the host's
+ *   other addresses in domains of the same kind (with a default router, or private), at
+ *   most SITEMH_MAX_ROUTE_LIST; sent SITEMH_ROUTE_LIST_FIRST_MS after the keys, then
+ *   repeated at doubling intervals from SITEMH_ROUTE_LIST_RETRY_MS until answered, at
+ *   most SITEMH_ROUTE_LIST_TRIES times, and sent again whenever the host's addresses
+ *   in its domains change. SITEMH_SO_LFROUTES set afterwards replaces the carried routes
+ *   (the draft's behaviour); getsockopt(SITEMH_SO_LFROUTES) shows the routes either way.
  *
  * Key derivation (rust/logic/kdf.rs): key_block (40 octets) is
  *   SITEMH_SEQPARAM_TLS12:    PRF(master_secret, "sitemh link failure",
@@ -314,12 +330,25 @@ struct sitemh_careof6 {
  * only from the peer's address on the proposed pair (SET_ALT_ROUTE: the alternate source;
  * ALT_ROUTE_ESTABLISHED: the alternate destination), and only for a connection whose
  * keys open it.
+ * A route list (code 10, SITEMH_ICMP_LINKFAILURE_ROUTE_LIST) and its answer (code 11,
+ * SITEMH_ICMP_LINKFAILURE_ROUTE_LIST_ACK, carrying the answerer's addresses) are sealed
+ * the same way, with the same sequence numbers, replay window and timestamps, and travel
+ * over the pair in use; the ciphertext is: code (1), the number n of addresses (1,
+ * 1..SITEMH_MAX_ROUTE_LIST), 2 zero octets, timestamp (8), the sender's n addresses (A
+ * each, distinct, non-zero; its own address first). The answer names the connection as
+ * the list did (as code 4 does). An end whose application set SITEMH_SO_LFROUTES answers
+ * with the local addresses of its routes and keeps them.
  */
 #define SITEMH_SO_LFROUTES	(SITEMH_SO_BASE + 1)
 #define SITEMH_SO_SEQPARAM	(SITEMH_SO_BASE + 2)
 #define SITEMH_SO_LFSTAT	(SITEMH_SO_BASE + 3)
 
 #define SITEMH_MAX_LFROUTES	16
+/* Route lists carried by the module: addresses per end, and their transmissions. */
+#define SITEMH_MAX_ROUTE_LIST		4
+#define SITEMH_ROUTE_LIST_FIRST_MS	100
+#define SITEMH_ROUTE_LIST_RETRY_MS	200
+#define SITEMH_ROUTE_LIST_TRIES		6
 
 /* inp_lf_stat */
 #define SITEMH_STAT_DO_NOT_ALTER	0
