@@ -59,11 +59,16 @@ lib: lib/libsitemh.a lib/libsitemh.so
 lib/sitemh.o: lib/sitemh.c include/sitemh.h include/uapi/linux/sitemh.h
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
-lib/libsitemh.a: lib/sitemh.o
+lib/sitemh_ssl.o: lib/sitemh_ssl.c include/sitemh.h include/uapi/linux/sitemh.h
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+# sitemh_protect_ssl() (sitemh_ssl.o) needs OpenSSL: a static link pulls it in only if
+# called; the shared library links OpenSSL.
+lib/libsitemh.a: lib/sitemh.o lib/sitemh_ssl.o
 	$(AR) rcs $@ $^
 
-lib/libsitemh.so: lib/sitemh.o
-	$(CC) -shared -o $@ $^
+lib/libsitemh.so: lib/sitemh.o lib/sitemh_ssl.o
+	$(CC) -shared -o $@ $^ -lssl -lcrypto
 
 # The selftests' helper programs, built here: the guest cannot write the tree.
 tools:
@@ -140,5 +145,5 @@ bench: setup fmt-check tools
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
-	@rm -rf rust/host/target rust/fuzz/target tools/sitemhctl/target lib/*.a lib/*.so
+	@rm -rf rust/host/target rust/fuzz/target tools/sitemhctl/target lib/*.a lib/*.so lib/*.o
 	@$(MAKE) --no-print-directory -C selftests clean

@@ -97,6 +97,24 @@ ssize_t sendwithsrcaddr(int sockfd, char *buf, size_t nbytes, int flags,
 int sitemh_rank_pairs(int sockfd, int family, const void *dsts, int ndst, void *answer,
 		      socklen_t answer_len);
 
+/* OpenSSL's SSL (declared here so that this header needs no OpenSSL headers). */
+struct ssl_st;
+
+/*
+ * sitemh_protect_ssl - protects the connection of an OpenSSL session against the failure
+ * of a provider link, in one call after the handshake: hands the session's security
+ * parameters to the module (SITEMH_SO_SEQPARAM: TLS 1.3 exports the keying material,
+ * TLS 1.2 and DTLS 1.2 give the master secret and randoms) at the socket's family's
+ * level, and leaves the routes to the module, which exchanges both ends' addresses with
+ * the peer (see SITEMH_SO_SEQPARAM in <linux/sitemh.h>). Both ends call it. The session
+ * must use a socket (SSL_set_fd, or a socket or datagram BIO). Returns 0, or a negative
+ * errno (also left in errno): EINVAL (no session), EAGAIN (handshake not finished),
+ * EBADF (no socket), EAFNOSUPPORT, EPROTONOSUPPORT (another protocol version), EIO
+ * (OpenSSL refused the parameters), or the module's error (ENOPROTOOPT: not loaded).
+ * Never aborts. In libsitemh; programs that call it link OpenSSL (-lssl -lcrypto).
+ */
+int sitemh_protect_ssl(struct ssl_st *ssl);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,6 +56,37 @@ test_link_failure() {
 	log_test $rc "$what: a $(mib 64) MiB transfer survives CE1-PE1 going down, byte-exact, no reset"
 }
 
+# test_carried_routes FLAG WHAT: the same failure, both ends calling the library's
+# sitemh_protect_ssl() alone (no SO_LFROUTES): the modules exchange the two ends' addresses
+# in sealed route lists (codes 10 and 11), and the transfer moves as with the
+# application's routes.
+test_carried_routes() {
+	local rc=0 flag=$1 what=$2 sent_h heard_h sent_x heard_x refused_h refused_x
+	sent_h=$(field "$h" lists_sent) heard_h=$(field "$h" lists_heard)
+	sent_x=$(field "$x" lists_sent) heard_x=$(field "$x" lists_heard)
+	refused_h=$(field "$h" refused) refused_x=$(field "$x" refused)
+	routes_h="" routes_x="" \
+		transfer "$what" $((16 << 20)) 60000 "$flag" ip -n "$ce1" link set ce1-up down
+	transferred_intact || rc=1
+	# The lists crossed: 2 x 2 routes on both ends, each socket's own pair first ...
+	check grep -qx "routes 4 $H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2" "$out_c" || rc=1
+	check grep -qx "routes 4 $X1,$H1 $X1,$H2 $X2,$H1 $X2,$H2" "$out_s" || rc=1
+	# ... and the connection moved on both ends, H onto one of its P2 routes.
+	check grep -qx "in_use [23] switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
+	# Each end sent its list and heard the other's (a list and its answer at least).
+	check [ "$(field "$h" lists_sent)" -gt "$sent_h" ] || rc=1
+	check [ "$(field "$x" lists_sent)" -gt "$sent_x" ] || rc=1
+	check [ "$(field "$h" lists_heard)" -gt "$heard_h" ] || rc=1
+	check [ "$(field "$x" lists_heard)" -gt "$heard_x" ] || rc=1
+	echo "# lists: H sent $(($(field "$h" lists_sent) - sent_h)) heard" \
+		"$(($(field "$h" lists_heard) - heard_h)); X sent $(($(field "$x" lists_sent) - sent_x))" \
+		"heard $(($(field "$x" lists_heard) - heard_x)); refused H" \
+		"$(($(field "$h" refused) - refused_h)) X $(($(field "$x" refused) - refused_x))"
+	restore_uplink
+	log_test $rc "$what: routes carried by the module (sitemh_protect_ssl, no SO_LFROUTES), the transfer survives CE1-PE1 going down"
+}
+
 test_remote_link_failure() {
 	local rc=0
 	# X's own CE loses its uplink: CE3 tells X, X proposes its P2 address to H.
@@ -581,6 +612,8 @@ if [ -n "${SWITCHOVER_CASES:-}" ]; then
 fi
 run_case test_link_failure -3 "TLS 1.3 (exported keys)"
 run_case test_link_failure -1 "TLS 1.2 (master secret)"
+run_case test_carried_routes -3 "TLS 1.3"
+run_case test_carried_routes -1 "TLS 1.2"
 run_case test_remote_link_failure
 run_case test_ce_failure
 run_case test_flapping_and_failback

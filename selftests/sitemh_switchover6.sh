@@ -44,6 +44,23 @@ test_link_failure_v6() {
 	log_test $rc "IPv6: a $(mib 64) MiB transfer survives CE1-PE1 going down (ICMPv6 notice and exchange)"
 }
 
+# The routes carried by the module over IPv6: both ends call sitemh_protect_ssl() alone.
+test_carried_routes_v6() {
+	local rc=0
+	bind=$H1_6 peer=$X1_6 routes_h="" routes_x="" \
+		transfer "IPv6, carried routes" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-up down
+	transferred_intact || rc=1
+	check grep -qx "routes 4 $H1_6,$X1_6 $H1_6,$X2_6 $H2_6,$X1_6 $H2_6,$X2_6" "$out_c" || rc=1
+	check grep -qx "routes 4 $X1_6,$H1_6 $X1_6,$H2_6 $X2_6,$H1_6 $X2_6,$H2_6" "$out_s" || rc=1
+	check grep -qx "in_use [23] switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
+	check [ "$(field6 "$h" lists_heard)" -gt 0 ] || rc=1
+	check [ "$(field6 "$x" lists_heard)" -gt 0 ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	log_test $rc "IPv6: routes carried by the module (sitemh_protect_ssl, no SO_LFROUTES), the transfer survives CE1-PE1 going down"
+}
+
 test_udp_flow_v6() {
 	local rc=0 before_h2
 	before_h2=$(count "$ce2" up h2v6)
@@ -216,6 +233,7 @@ if [ -n "${SWITCHOVER_CASES:-}" ]; then
 	exit $ret
 fi
 run_case test_link_failure_v6
+run_case test_carried_routes_v6
 run_case test_udp_flow_v6
 run_case test_path_mtu_on_the_new_pair_v6
 run_case test_ce_failure_v6

@@ -6,12 +6,12 @@
  * the application never notices; with -d the same for a DTLS flow over connected UDP
  * sockets, which may lose datagrams during the switchover but must carry on after it.
  *
- *   sitemh_tls server [-6] [-1|-3] [-u] [-d|-m] BIND_ADDR PORT ROUTES...
+ *   sitemh_tls server [-6] [-1|-3] [-u] [-d|-m] BIND_ADDR PORT [ROUTES...]
  *       accepts one connection, reads until close_notify, prints
  *       "bytes N sha256 HEX", "maxgap_ms M" (longest pause between two reads after the
  *       first byte) and "stall_at_ms T" (when, since the first byte, that pause began),
  *       then returns the digest to the client. Prints "listening" once connections can come.
- *   sitemh_tls client [-6] [-1|-3] [-u] [-d|-m] [-r KBIT_S] SRC_ADDR DST_ADDR PORT BYTES ROUTES...
+ *   sitemh_tls client [-6] [-1|-3] [-u] [-d|-m] [-r KBIT_S] SRC_ADDR DST_ADDR PORT BYTES [ROUTES...]
  *       connects from SRC_ADDR, prints "ready" once the module knows the connection,
  *       sends BYTES bytes of pseudo-random data, at most KBIT_S kbit/s with -r, ends
  *       them with close_notify and checks the server's digest: "digest match" (exit 0)
@@ -22,7 +22,9 @@
  *   -m  MPTCP: the TCP sockets are IPPROTO_MPTCP (for comparisons with in-kernel MPTCP,
  *       usually with -u)
  *   -d  datagrams: DTLS 1.2 over connected UDP sockets (-1 and -3 choose the seqparam form)
- *   ROUTES  "LOCAL,PEER" address pairs, from this end's point of view, best first.
+ *   ROUTES  "LOCAL,PEER" address pairs, from this end's point of view, best first; none:
+ *       the library's sitemh_protect_ssl() hands over the keys alone and the module
+ *       carries the routes (it exchanges the two ends' addresses).
  *
  * With -d the server binds a UDP socket, prints "listening", connects it to whoever sends
  * the first datagram (the ClientHello) and completes the handshake on it. The client
@@ -40,8 +42,9 @@
  * exits 0 if B and M are 0, else "verify FAILED" and exits 1; the server exits 0 if B is
  * 0. Either end fails after IO_TIMEOUT_S (30) seconds without an answer.
  *
- * Unless -u, both ends print "in_use I switches S" from getsockopt(SITEMH_SO_LFROUTES)
- * before they exit (I is "own" while the connection uses its own addresses). Exit 1 on
+ * Unless -u, both ends print "in_use I switches S" and "routes N LOCAL,PEER..." from
+ * getsockopt(SITEMH_SO_LFROUTES) before they exit (I is "own" while the connection uses
+ * its own addresses). Exit 1 on
  * any failure, with the failed step on stderr; 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -65,6 +68,7 @@
 #include <openssl/x509.h>
 
 #include <linux/sitemh.h>
+#include "sitemh.h"
 
 /* Long enough to ride out a switchover, short enough that a dead connection fails. */
 #define IO_TIMEOUT_S	30
@@ -120,9 +124,9 @@ static int n_routes;
 static _Noreturn void usage_exit(void)
 {
 	fprintf(stderr,
-		"usage: sitemh_tls server [-6] [-1|-3] [-u] [-d|-m] BIND_ADDR PORT LOCAL,PEER...\n"
+		"usage: sitemh_tls server [-6] [-1|-3] [-u] [-d|-m] BIND_ADDR PORT [LOCAL,PEER...]\n"
 		"       sitemh_tls client [-6] [-1|-3] [-u] [-d|-m] [-r KBIT_S] SRC_ADDR DST_ADDR PORT\n"
-		"                         BYTES LOCAL,PEER...\n");
+		"                         BYTES [LOCAL,PEER...]\n");
 	exit(2);
 }
 
@@ -147,6 +151,21 @@ static void lf_report(void)
 		printf("in_use own switches %u\n", r.v4.switches);
 	else
 		printf("in_use %u switches %u\n", r.v4.in_use, r.v4.switches);
+	/* The routes as the module holds them ("routes N LOCAL,PEER..."). */
+	printf("routes %u", r.v4.n_routes);
+	for (unsigned int i = 0; i < r.v4.n_routes && i < SITEMH_MAX_LFROUTES; i++) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		if (family == AF_INET) {
+			inet_ntop(AF_INET, &r.v4.routes[i].src, a, sizeof(a));
+			inet_ntop(AF_INET, &r.v4.routes[i].dst, b, sizeof(b));
+		} else {
+			inet_ntop(AF_INET6, &r.v6.routes[i].src, a, sizeof(a));
+			inet_ntop(AF_INET6, &r.v6.routes[i].dst, b, sizeof(b));
+		}
+		printf(" %s,%s", a, b);
+	}
+	printf("\n");
 }
 
 static _Noreturn void __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
@@ -254,7 +273,7 @@ static void parse_routes(int argc, char **argv)
 {
 	int i;
 
-	if (argc < 1 || argc > SITEMH_MAX_LFROUTES)
+	if (argc > SITEMH_MAX_LFROUTES)
 		usage_exit();
 	for (i = 0; i < argc; i++) {
 		char *comma = strchr(argv[i], ',');
@@ -412,6 +431,14 @@ static void protect_connection(SSL *ssl, int fd, int entity)
 {
 	struct sitemh_seqparam sp = { .entity = entity };
 	size_t len;
+	int err;
+
+	if (protect && !n_routes) {
+		err = sitemh_protect_ssl(ssl);
+		if (err)
+			fail("sitemh_protect_ssl: %s", strerror(-err));
+		return;
+	}
 
 	/* Derived with -u too, so the control run exercises the same TLS calls. */
 	if (tls12) {
@@ -1072,14 +1099,14 @@ int main(int argc, char **argv)
 	argc -= optind;
 	if (dgram && mptcp)
 		usage_exit();
-	if (!strcmp(cmd, "server") && argc >= 3 && !kbits) {
+	if (!strcmp(cmd, "server") && argc >= 2 && !kbits) {
 		role = "server";
 		parse_routes(argc - 2, argv + 2);
 		if (dgram)
 			return run_dgram_server(argv[0], atoi(argv[1]));
 		return run_server(argv[0], atoi(argv[1]));
 	}
-	if (!strcmp(cmd, "client") && argc >= 5) {
+	if (!strcmp(cmd, "client") && argc >= 4) {
 		role = "client";
 		parse_routes(argc - 4, argv + 4);
 		if (dgram)
