@@ -37,7 +37,7 @@ crate::logic::gather_checks!([select] suite!(sitemh_select, select;));
 
 crate::logic::gather_checks!([linkfail, announce] suite!(sitemh_linkfail, linkfail;));
 
-crate::logic::gather_checks!([kdf] suite!(sitemh_kdf, kdf;));
+crate::logic::gather_checks!([kdf, x25519, agree] suite!(sitemh_kdf, kdf;));
 
 crate::logic::gather_checks!([switchover] suite!(sitemh_switchover, switchover;));
 

@@ -106,7 +106,8 @@ impl<B: WireAddr> IdPcb<B> {
     /// Octets on the wire.
     pub(crate) const LEN: usize = 4 + 2 * B::LEN + 4;
 
-    fn write(&self, out: &mut [u8]) {
+    /// Writes the `struct id_pcb` into `out` ([`IdPcb::LEN`] octets).
+    pub(crate) fn write(&self, out: &mut [u8]) {
         out[0] = self.proto;
         out[1..4].fill(0);
         self.laddr.write(&mut out[4..4 + B::LEN]);
@@ -116,7 +117,8 @@ impl<B: WireAddr> IdPcb<B> {
         out[ports + 2..ports + 4].copy_from_slice(&self.fport.to_be_bytes());
     }
 
-    fn read(octets: &[u8]) -> Option<Self> {
+    /// Reads a `struct id_pcb` from `octets`.
+    pub(crate) fn read(octets: &[u8]) -> Option<Self> {
         let ports = 4 + 2 * B::LEN;
         let port = |at: usize| Some(u16::from_be_bytes(octets.get(at..at + 2)?.try_into().ok()?));
         Some(Self {

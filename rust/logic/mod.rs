@@ -47,6 +47,7 @@ macro_rules! host_tests {
 #[cfg(test)]
 pub(crate) use host_tests;
 
+pub(crate) mod agree;
 pub(crate) mod announce;
 pub(crate) mod binding_update;
 pub(crate) mod chains;
@@ -70,6 +71,7 @@ pub(crate) mod stacking;
 pub(crate) mod switchover;
 pub(crate) mod tcp;
 pub(crate) mod text;
+pub(crate) mod x25519;
 
 /// A fixed pseudo-random stream (xorshift64) for the host's property tests: the same
 /// inputs on every run.
