@@ -95,6 +95,8 @@ pub(crate) struct SitemhNet {
     ce_knobs: Option<NetSysctlText<CeKnob>>,
     /// `net.ipv4.sitemh_lf.*`; dropped with the family knobs.
     lf_knobs: Option<NetSysctlText<LfKnob>>,
+    /// `net.ipv6.sitemh_lf.auto`; dropped with the family knobs.
+    lf6_knobs: Option<NetSysctlText<LfKnob>>,
     /// The family knobs (`ip_num_domains`, ...); taken first on drop so that no node appears
     /// while the nodes are removed.
     family_knobs_v4: Option<NetSysctlText<FamilyKnob<V4>>>,
@@ -122,6 +124,7 @@ impl NetState for SitemhNet {
         let home_knobs6 = Some(HomeKnob::register(net, &home6)?);
         let ce_knobs = Some(CeKnob::register(net, &linkfail)?);
         let lf_knobs = Some(LfKnob::register(net, &switchover, &switchover6)?);
+        let lf6_knobs = Some(LfKnob::register6(net, &switchover, &switchover6)?);
         let family_knobs_v4 = Some(FamilyKnob::register(net, &v4)?);
         let family_knobs_v6 = Some(FamilyKnob::register(net, &v6)?);
         Ok(Self {
@@ -136,6 +139,7 @@ impl NetState for SitemhNet {
             home_knobs6,
             ce_knobs,
             lf_knobs,
+            lf6_knobs,
             family_knobs_v4,
             family_knobs_v6,
             packet_hooks,
@@ -188,6 +192,7 @@ impl Drop for SitemhNet {
         self.home_knobs6 = None;
         self.ce_knobs = None;
         self.lf_knobs = None;
+        self.lf6_knobs = None;
         self.family_knobs_v4 = None;
         self.family_knobs_v6 = None;
         self.v4.remove_nodes();

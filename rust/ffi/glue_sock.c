@@ -5,11 +5,13 @@
  * memzero_explicit(). Whether a socket found owns the tuple (another connection, another
  * user's listener) is judged here, on the socket read under RCU without a reference.
  */
+#include <linux/random.h>
 #include <linux/string.h>
 #include <net/inet6_hashtables.h>
 #include <net/inet_hashtables.h>
 #include <net/ipv6.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include <net/udp.h>
 
 #include "glue_sock.h"
@@ -154,4 +156,91 @@ u32 sitemh_sock_uid(const struct sock *sk)
 void sitemh_memzero_explicit(void *buf, size_t len)
 {
 	memzero_explicit(buf, len);
+}
+
+/*
+ * Opportunistic protection (rust/switchover/agree.rs): the sockets behind a SYN leaving
+ * the host and behind an offer, and the peer's initial sequence number. Why C: the
+ * socket behind an skb, the established-table look-up with its reference, and the fields
+ * of struct tcp_sock.
+ */
+struct sock *sitemh_skb_tcp_sock(const struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	if (!sk || !sk_fullsock(sk) || sk->sk_protocol != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/* A full socket in ESTABLISHED, or NULL with the reference dropped. */
+static struct sock *established_or_put(struct sock *sk)
+{
+	if (!sk)
+		return NULL;
+	if (sk_fullsock(sk) && READ_ONCE(sk->sk_state) == TCP_ESTABLISHED)
+		return sk;
+	sock_gen_put(sk);
+	return NULL;
+}
+
+struct sock *sitemh_tcp_established_sock4(struct net *net, __be32 laddr, __be16 lport,
+					  __be32 raddr, __be16 rport)
+{
+	struct sock *sk;
+
+	rcu_read_lock();
+	sk = __inet_lookup_established(net, raddr, rport, laddr, ntohs(lport), 0, 0);
+	rcu_read_unlock();
+	return established_or_put(sk);
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+struct sock *sitemh_tcp_established_sock6(struct net *net, const u8 *laddr, __be16 lport,
+					  const u8 *raddr, __be16 rport)
+{
+	struct sock *sk;
+
+	rcu_read_lock();
+	sk = __inet6_lookup_established(net, (const struct in6_addr *)raddr, rport,
+					(const struct in6_addr *)laddr, ntohs(lport), 0, 0);
+	rcu_read_unlock();
+	return established_or_put(sk);
+}
+#else
+struct sock *sitemh_tcp_established_sock6(struct net *net, const u8 *laddr, __be16 lport,
+					  const u8 *raddr, __be16 rport)
+{
+	return NULL;
+}
+#endif
+
+int sitemh_tcp_phase(const struct sock *sk)
+{
+	switch (READ_ONCE(sk->sk_state)) {
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+		return 1;
+	case TCP_ESTABLISHED:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+u32 sitemh_tcp_peer_isn(const struct sock *sk)
+{
+	const struct tcp_sock *tp;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	tp = tcp_sk(sk);
+	/* rcv_nxt starts at the ISN + 1 (the SYN), and each octet received since is
+	 * counted in bytes_received (tcp_rcv_nxt_update()). */
+	return READ_ONCE(tp->rcv_nxt) - (u32)READ_ONCE(tp->bytes_received) - 1;
+}
+
+void sitemh_random_bytes(u8 *buf, size_t len)
+{
+	get_random_bytes(buf, len);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Who owns an on-wire tuple: the check that keeps a tracked connection from being moved or translated onto another socket's traffic
- * (rust/switchover/). Every function here holds no reference when it returns and may be
- * called in any context, interrupts off included (it only reads RCU-protected tables).
+ * (rust/switchover/). The ownership checks hold no reference when they return and may be
+ * called in any context, interrupts off included (they only read RCU-protected tables);
+ * the functions of opportunistic protection say what they take.
  */
 #ifndef SITEMH_GLUE_SOCK_H
 #define SITEMH_GLUE_SOCK_H
@@ -30,6 +31,26 @@ bool sitemh_tuple_taken6(struct net *net, u8 proto, const u8 *laddr, __be16 lpor
 
 /* The kernel uid that owns @sk (for per-user quotas). */
 u32 sitemh_sock_uid(const struct sock *sk);
+
+/*
+ * Opportunistic protection. sitemh_skb_tcp_sock(): the full TCP socket that sends @skb
+ * (LOCAL_OUT), no reference taken (the packet holds it for the hook); NULL otherwise.
+ * sitemh_tcp_established_sock{4,6}(): the ESTABLISHED TCP socket of the tuple (@laddr:
+ * @lport local, @raddr:@rport the peer, network byte order), with a reference
+ * (sitemh_sock_put), or NULL; process context. sitemh_tcp_phase(): 1 while connecting
+ * (SYN_SENT, SYN_RECV), 2 once ESTABLISHED, 0 otherwise.
+ * sitemh_tcp_peer_isn(): the initial sequence number of a TCP socket's peer (valid
+ * until the peer's FIN). sitemh_random_bytes(): @len random octets.
+ */
+struct sk_buff;
+struct sock *sitemh_skb_tcp_sock(const struct sk_buff *skb);
+struct sock *sitemh_tcp_established_sock4(struct net *net, __be32 laddr, __be16 lport,
+					  __be32 raddr, __be16 rport);
+struct sock *sitemh_tcp_established_sock6(struct net *net, const u8 *laddr, __be16 lport,
+					  const u8 *raddr, __be16 rport);
+int sitemh_tcp_phase(const struct sock *sk);
+u32 sitemh_tcp_peer_isn(const struct sock *sk);
+void sitemh_random_bytes(u8 *buf, size_t len);
 
 /* Zeroes @len octets at @buf in a way the compiler cannot leave out (key material). */
 void sitemh_memzero_explicit(void *buf, size_t len);

@@ -59,6 +59,16 @@ impl SockRef {
         Some(Self { sk })
     }
 
+    /// Adopts the reference the glue took on `sk` (NULL: none).
+    ///
+    /// # Safety
+    ///
+    /// `sk` is NULL or a live socket on which the caller hands over one reference.
+    unsafe fn adopt(sk: *mut bindings::sock) -> Option<Self> {
+        // INVARIANT: the reference is the caller's, handed over.
+        NonNull::new(sk).map(|sk| Self { sk })
+    }
+
     /// Whether this is the socket at `sk`.
     pub(crate) fn is(&self, sk: *const bindings::sock) -> bool {
         core::ptr::eq(self.sk.as_ptr(), sk)
@@ -184,6 +194,22 @@ impl SockRef {
         unsafe { local::sitemh_sock_srtt_us(self.sk.as_ptr()) }
     }
 
+    /// Where a TCP connection is: connecting, established, or neither (closing, closed).
+    pub(crate) fn tcp_phase(&self) -> TcpPhase {
+        // SAFETY: the socket is alive (type invariant).
+        match unsafe { local::sitemh_tcp_phase(self.sk.as_ptr()) } {
+            1 => TcpPhase::Connecting,
+            2 => TcpPhase::Established,
+            _ => TcpPhase::Other,
+        }
+    }
+
+    /// The initial sequence number of a TCP socket's peer (valid until the peer's FIN).
+    pub(crate) fn peer_isn(&self) -> u32 {
+        // SAFETY: the socket is alive (type invariant).
+        unsafe { local::sitemh_tcp_peer_isn(self.sk.as_ptr()) }
+    }
+
     /// Makes TCP retransmit what is in flight now. Sleeps.
     pub(crate) fn kick(&self) {
         // SAFETY: the socket is alive (type invariant).
@@ -205,6 +231,52 @@ impl Clone for SockRef {
         // INVARIANT: the new value holds the reference just taken.
         Self { sk: self.sk }
     }
+}
+
+/// Where a TCP connection is ([`SockRef::tcp_phase`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TcpPhase {
+    Connecting,
+    Established,
+    Other,
+}
+
+/// The established TCP socket of `tuple` (`saddr`:`sport` local), if there is one.
+/// Process context.
+pub(crate) fn tcp_established4(net: &Net, tuple: &Tuple<u32>) -> Option<SockRef> {
+    // SAFETY: `net` is alive (a reference); the glue returns NULL or a socket with a
+    // reference for us.
+    unsafe {
+        SockRef::adopt(local::sitemh_tcp_established_sock4(
+            net.as_raw(),
+            tuple.saddr.to_be(),
+            tuple.sport.to_be(),
+            tuple.daddr.to_be(),
+            tuple.dport.to_be(),
+        ))
+    }
+}
+
+/// The same for IPv6.
+pub(crate) fn tcp_established6(net: &Net, tuple: &Tuple<u128>) -> Option<SockRef> {
+    let (l, r) = (tuple.saddr.to_be_bytes(), tuple.daddr.to_be_bytes());
+    // SAFETY: `net` is alive (a reference); the addresses have 16 octets; the glue returns
+    // NULL or a socket with a reference for us.
+    unsafe {
+        SockRef::adopt(local::sitemh_tcp_established_sock6(
+            net.as_raw(),
+            l.as_ptr(),
+            tuple.sport.to_be(),
+            r.as_ptr(),
+            tuple.dport.to_be(),
+        ))
+    }
+}
+
+/// Fills `buf` with random octets (an ephemeral key).
+pub(crate) fn random_bytes(buf: &mut [u8]) {
+    // SAFETY: `buf` is writable for its length.
+    unsafe { local::sitemh_random_bytes(buf.as_mut_ptr(), buf.len()) }
 }
 
 /// Whether `addr` (host byte order) is one of `net`'s own IPv4 addresses. Any context.

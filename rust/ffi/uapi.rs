@@ -86,6 +86,10 @@ const _: () = assert!(b::SITEMH_ICMP_LINKFAILURE_ROUTE_LIST as u8 == lf::CODE_RO
 const _: () = assert!(b::SITEMH_ICMP_LINKFAILURE_ROUTE_LIST_ACK as u8 == lf::CODE_ROUTE_LIST_ACK);
 const _: () = assert!(b::SITEMH_MAX_ROUTE_LIST as usize == lf::LIST_MAX);
 const _: () =
+    assert!(b::SITEMH_ICMP_LINKFAILURE_KEY_OFFER as u8 == crate::logic::agree::CODE_KEY_OFFER);
+const _: () =
+    assert!(b::SITEMH_ICMP_LINKFAILURE_KEY_ANSWER as u8 == crate::logic::agree::CODE_KEY_ANSWER);
+const _: () =
     assert!(b::SITEMH_ROUTE_LIST_FIRST_MS as u64 == crate::logic::switchover::LIST_FIRST_MS);
 const _: () =
     assert!(b::SITEMH_ROUTE_LIST_RETRY_MS as u64 == crate::logic::switchover::LIST_RETRY_MS);

@@ -8,6 +8,10 @@
 use super::*;
 use crate::ffi::events;
 use crate::logic::{
+    agree::{
+        CODE_KEY_ANSWER,
+        CODE_KEY_OFFER, //
+    },
     announce::Hearing,
     linkfail::WireError,
     prefix::Bits, //
@@ -510,8 +514,8 @@ impl LinkFail {
     /// The host role: a packet for this host. Consumes valid and invalid notices of the
     /// module's ICMP type, calling `noticed` when one changed which of `domains` are down;
     /// hands messages of the authenticated exchange (codes 3 and 4) to `exchange` (source,
-    /// message), and the module's route lists (codes 10 and 11) too; everything else
-    /// passes.
+    /// message), and the module's route lists (codes 10 and 11) and key agreement (12 and
+    /// 13) too; everything else passes.
     pub(crate) fn receive<F: HostFamily>(
         &self,
         domains: &FamilyState<F>,
@@ -532,7 +536,12 @@ impl LinkFail {
         };
         if matches!(
             message[1],
-            CODE_SET_ALT_ROUTE | CODE_ALT_ROUTE_ESTABLISHED | CODE_ROUTE_LIST | CODE_ROUTE_LIST_ACK
+            CODE_SET_ALT_ROUTE
+                | CODE_ALT_ROUTE_ESTABLISHED
+                | CODE_ROUTE_LIST
+                | CODE_ROUTE_LIST_ACK
+                | CODE_KEY_OFFER
+                | CODE_KEY_ANSWER
         ) {
             return exchange(src, message);
         }

@@ -43,6 +43,7 @@ impl<A> Chores<A> {
     pub(super) fn new() -> Self {
         Self {
             send: KVVec::new(),
+            raw: KVVec::new(),
             kick: KVVec::new(),
             forget: KVVec::new(),
         }
@@ -53,6 +54,7 @@ impl<A> Chores<A> {
     pub(super) fn make_room(&mut self, n: usize) {
         // Without it, recording falls back to an atomic allocation (`push_in_room`).
         let _ = self.send.reserve(n, GFP_KERNEL);
+        let _ = self.raw.reserve(n, GFP_KERNEL);
         let _ = self.kick.reserve(n, GFP_KERNEL);
         let _ = self.forget.reserve(n, GFP_KERNEL);
     }
@@ -60,6 +62,11 @@ impl<A> Chores<A> {
     /// Records a message to send; false if there was no room even after trying.
     pub(super) fn send(&mut self, job: Outgoing<A>) -> bool {
         push_in_room(&mut self.send, job)
+    }
+
+    /// Records a message to send as it is.
+    pub(super) fn send_raw(&mut self, out: RawOutgoing<A>) -> bool {
+        push_in_room(&mut self.raw, out)
     }
 
     /// Records a socket to kick.
@@ -124,6 +131,22 @@ impl<F: SwitchFamily> Switchover<F> {
     /// Seals and sends the messages of this run, within the peers' limits.
     fn send_all(&self, chores: &Chores<F::Addr>, now: u64) {
         let net = self.net.get();
+        for out in chores.raw.iter() {
+            if !self.within_limit(out.dst, out.dst, now, |l| &mut l.sent) {
+                continue;
+            }
+            if let Some(message) = out.message.get(..out.len) {
+                if let Err(e) = F::send(net, out.src, out.dst, message) {
+                    if net_ratelimit() {
+                        pr_warn!(
+                            "switchover: could not send to {}: {:?}\n",
+                            F::shown(out.dst, &mut [0; 48]),
+                            e
+                        );
+                    }
+                }
+            }
+        }
         for out in chores.send.iter() {
             // Over the limit: a request goes again at its next retry, an answer when the
             // peer repeats its request.
@@ -160,6 +183,9 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         let fresh = KVec::with_capacity(room, GFP_KERNEL).unwrap_or_default();
         let inbox = core::mem::replace(&mut *self.inbox.lock(), fresh);
         let mut chores = Chores::new();
+        // Connections this host opened that are established now get their key offers.
+        self.take_up_opened(now);
+        self.handle_agreements(&inbox, now, &mut chores);
         self.handle_inbox(&inbox, now, &mut chores);
         drop(inbox);
         // The candidates of connections that must move, measured before any proposal.
@@ -182,7 +208,7 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
             sock.kick();
         }
         drop(chores);
-        if self.conns.lock().is_empty() {
+        if self.conns.lock().is_empty() && self.opening.lock().is_empty() {
             self.release_if_empty();
         } else {
             let delay = next.map_or(PRUNE_MS, |due| {
@@ -234,6 +260,8 @@ impl<F: SwitchFamily> Switchover<F> {
                 let failback = self.propose_moves(&mut conns, range.clone(), now, facts, chores);
                 let retry = self.retransmit(&mut conns, range.clone(), now, chores);
                 let list = self.carry_lists(&mut conns, range.clone(), now, in_domains, chores);
+                let offer = self.carry_offers(&mut conns, range.clone(), now, chores);
+                let list = earliest(list, offer);
                 next = earliest(next, earliest(failback, earliest(retry, list)));
                 Self::forget_closed(&mut conns, range.clone(), chores);
                 collected = collected && Self::collect_moved(&conns, range, &mut moved, &mut words);
@@ -259,7 +287,8 @@ impl<F: SwitchFamily> Switchover<F> {
                 .is_empty()
                 .then(|| core::mem::replace(&mut *conns, Table::new()))
         };
-        if old.is_some() {
+        // With `auto` the hooks stay: they see the connections this host opens.
+        if old.is_some() && self.auto.load(Ordering::Relaxed) == 0 {
             let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
         }
         drop(old);
@@ -617,6 +646,9 @@ impl<F: SwitchFamily> Switchover<F> {
             let Some(message) = incoming.message.get(..incoming.len) else {
                 continue;
             };
+            if agree::is_agreement(message) {
+                continue;
+            }
             let Some(sealed) = Self::clear_part(message) else {
                 continue;
             };

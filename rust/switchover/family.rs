@@ -7,6 +7,9 @@
 
 use super::*;
 
+/// TCP's protocol number, as the transport readers take it.
+const IPPROTO_TCP: u8 = 6;
+
 /// What the switchover needs of an address family beyond its domains.
 pub(crate) trait SwitchFamily: Family {
     /// The bit of [`LazyHooks`] users that stands for this family's tracked connections.
@@ -35,6 +38,11 @@ pub(crate) trait SwitchFamily: Family {
     fn send(net: &Net, src: Self::Addr, dst: Self::Addr, message: &[u8]) -> Result;
     /// The family's domains that notices marked down.
     fn down_mask(linkfail: &LinkFail) -> u32;
+    /// Copies the first octets of a TCP packet's header into `out`; how many (0: not
+    /// TCP, or a fragment).
+    fn tcp_header(packet: &Packet<'_>, out: &mut [u8]) -> usize;
+    /// The established TCP socket of `tuple` (`saddr` local). Process context.
+    fn established(net: &Net, tuple: &Tuple<Self::Addr>) -> Option<SockRef>;
 }
 
 impl SwitchFamily for V4 {
@@ -73,6 +81,16 @@ impl SwitchFamily for V4 {
     fn down_mask(linkfail: &LinkFail) -> u32 {
         linkfail.down_mask()
     }
+    fn tcp_header(packet: &Packet<'_>, out: &mut [u8]) -> usize {
+        let len = out.len();
+        packet
+            .ipv4_transport(IPPROTO_TCP, out)
+            .filter(|t| t.proto == IPPROTO_TCP)
+            .map_or(0, |t| t.len.min(len))
+    }
+    fn established(net: &Net, tuple: &Tuple<u32>) -> Option<SockRef> {
+        crate::ffi::sock::tcp_established4(net, tuple)
+    }
 }
 
 impl SwitchFamily for V6 {
@@ -110,5 +128,15 @@ impl SwitchFamily for V6 {
     }
     fn down_mask(linkfail: &LinkFail) -> u32 {
         linkfail.down6_mask()
+    }
+    fn tcp_header(packet: &Packet<'_>, out: &mut [u8]) -> usize {
+        let len = out.len();
+        packet
+            .ipv6_transport(IPPROTO_TCP, out)
+            .filter(|t| t.proto == IPPROTO_TCP)
+            .map_or(0, |t| t.len.min(len))
+    }
+    fn established(net: &Net, tuple: &Tuple<u128>) -> Option<SockRef> {
+        crate::ffi::sock::tcp_established6(net, tuple)
     }
 }

@@ -26,6 +26,11 @@
 //! and the routes are the two lists crossed, the socket's own pair first. The lists go
 //! again when an end's addresses change (`lists.rs`).
 //!
+//! With `net.ipv4.sitemh_lf.auto` (`net.ipv6.sitemh_lf.auto` for IPv6) every TCP
+//! connection this host opens is protected without its application's help: once it is
+//! established, the two modules agree on its keys by an ephemeral X25519 exchange
+//! (`agree.rs`), and the route lists follow as for a connection registered with keys.
+//!
 //! IPv6 connections do the same with the IPv6 messages (ICMPv6 type `icmp6_type`, an
 //! informational one) over IPv6; each family has its own [`Switchover`], and the knobs
 //! below apply to both.
@@ -40,6 +45,7 @@
 
 #![deny(unsafe_code)]
 
+mod agree;
 mod candidates;
 mod exchange;
 mod family;
@@ -271,6 +277,10 @@ struct Tracked<A> {
     carried: Option<Carried<A>>,
     /// When the route list is due again (ms of the monotonic clock).
     list_due_ms: u64,
+    /// The key agreement of a connection protected without its application (`auto`).
+    agreeing: Option<agree::Agreeing>,
+    /// When the key offer is due again.
+    agree_due_ms: u64,
 }
 
 /// A message to seal and send once the lock is released: AES-GCM never runs with
@@ -346,9 +356,18 @@ struct Incoming<A> {
     message: [u8; MESSAGE_MAX],
 }
 
+/// A message sent as it is (a key offer or answer: nothing to seal).
+struct RawOutgoing<A> {
+    src: A,
+    dst: A,
+    len: usize,
+    message: [u8; agree::AGREE_MAX],
+}
+
 /// What one run of the work item does after releasing the lock.
 struct Chores<A> {
     send: KVVec<Outgoing<A>>,
+    raw: KVVec<RawOutgoing<A>>,
     kick: KVVec<SockRef>,
     forget: KVVec<Tracked<A>>,
 }
@@ -369,6 +388,15 @@ struct Counters {
     /// Route lists sent (codes 10 and 11) and accepted from peers.
     lists_sent: AtomicU64,
     lists_heard: AtomicU64,
+    /// Opportunistic protection: offers sent, connections whose keys were agreed (as
+    /// either end), offers never answered (the peer runs no sitemh or does not protect),
+    /// agreement messages refused (forged, replayed, wrong), connections not taken up
+    /// (queue or quota full).
+    auto_offers: AtomicU64,
+    auto_protected: AtomicU64,
+    auto_unanswered: AtomicU64,
+    auto_refused: AtomicU64,
+    auto_skipped: AtomicU64,
 }
 
 /// The switchover state of one namespace and address family.
@@ -408,6 +436,12 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     /// Those candidates as last measured (read before the table's lock is taken).
     #[pin]
     measured: Mutex<candidates::Measured<F::Addr>>,
+    /// `auto` (0/1): protect every TCP connection this host opens (`agree.rs`).
+    auto: AtomicU32,
+    /// Connections this host is opening, waiting to be established for their key offer
+    /// (the packet path queues into room the work item made).
+    #[pin]
+    opening: SpinLockIrq<KVec<agree::Opening>>,
     /// Some connection's route lists are carried: the namespace's addresses are read at
     /// every run of the work item.
     carries_lists: core::sync::atomic::AtomicBool,
@@ -433,6 +467,7 @@ impl<F: SwitchFamily> Switchover<F> {
         // The packet path queues into room made here and by the work item, never
         // allocating itself.
         let inbox = KVec::with_capacity(INBOX_MIN, GFP_KERNEL)?;
+        let opening = KVec::with_capacity(agree::OPENING_MAX, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 ticker: OwnedTicker::new(),
@@ -451,6 +486,8 @@ impl<F: SwitchFamily> Switchover<F> {
                 events_own: AtomicU32::new(u32::from(crate::params::events_own())),
                 probe_ms: AtomicU32::new(100),
                 carries_lists: core::sync::atomic::AtomicBool::new(false),
+                auto: AtomicU32::new(0),
+                opening <- new_spinlock_irq!(opening),
                 measured <- new_mutex!(candidates::Measured::new()),
                 counters: Counters::default(),
                 domains,
@@ -519,7 +556,8 @@ impl<F: SwitchFamily> Switchover<F> {
         seq_print!(
             m,
             "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {} \
-             stranded {} lists_sent {} lists_heard {}\n",
+             stranded {} lists_sent {} lists_heard {} auto_offers {} auto_protected {} auto_unanswered {} \
+             auto_refused {} auto_skipped {}\n",
             F::PROC,
             tracked,
             moved,
@@ -531,7 +569,12 @@ impl<F: SwitchFamily> Switchover<F> {
             c.limited.load(Ordering::Relaxed),
             c.stranded.load(Ordering::Relaxed),
             c.lists_sent.load(Ordering::Relaxed),
-            c.lists_heard.load(Ordering::Relaxed)
+            c.lists_heard.load(Ordering::Relaxed),
+            c.auto_offers.load(Ordering::Relaxed),
+            c.auto_protected.load(Ordering::Relaxed),
+            c.auto_unanswered.load(Ordering::Relaxed),
+            c.auto_refused.load(Ordering::Relaxed),
+            c.auto_skipped.load(Ordering::Relaxed)
         );
     }
 }

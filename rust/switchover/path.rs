@@ -47,6 +47,9 @@ impl<F: SwitchFamily> Switchover<F> {
     /// connection's peers, within the connection's rate limit and share of the queue.
     /// Everything else is garbage, refused here: it takes no room from real messages.
     pub(crate) fn receive(&self, src: F::Addr, message: &[u8]) -> Verdict {
+        if agree::is_agreement(message) {
+            return self.receive_agreement(src, message);
+        }
         let Some(sealed) = Self::clear_part(message) else {
             self.refuse(src, "malformed");
             return Verdict::Drop(EINVAL);
@@ -231,8 +234,12 @@ impl<F: SwitchFamily> Switchover<F> {
                 })
     }
 
-    /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT).
+    /// Outgoing packets of moved connections get the pair in use (LOCAL_OUT); with
+    /// `auto`, the SYNs of connections this host opens are noted.
     pub(crate) fn egress(&self, packet: &mut Packet<'_>) -> Verdict {
+        if self.auto.load(Ordering::Relaxed) != 0 {
+            self.note_syn(packet);
+        }
         if self.moved.load(Ordering::Relaxed) == 0 {
             return Verdict::Accept;
         }

@@ -129,6 +129,8 @@ impl<F: SwitchFamily> Switchover<F> {
             routes_set: false,
             carried: None,
             list_due_ms: 0,
+            agreeing: None,
+            agree_due_ms: 0,
         };
         Ok((Some(tracked), quota))
     }

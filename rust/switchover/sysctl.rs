@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The host's knobs, `net.ipv4.sitemh_lf.*`.
+//! The host's knobs, `net.ipv4.sitemh_lf.*`, and `net.ipv6.sitemh_lf.auto`.
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +17,10 @@ pub(super) enum LfField {
     UserQuota,
     EventsOwn,
     ProbeMs,
+    /// `auto` of IPv4 connections (`net.ipv4.sitemh_lf.auto`).
+    Auto4,
+    /// `auto` of IPv6 connections (`net.ipv6.sitemh_lf.auto`).
+    Auto6,
 }
 
 /// One knob of the switchover, for both families.
@@ -28,13 +32,13 @@ pub(crate) struct LfKnob {
 
 impl LfKnob {
     /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst,
-    /// user_quota,events_own,probe_ms}`.
+    /// user_quota,events_own,probe_ms,auto}`.
     pub(crate) fn register(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(8, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(9, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
@@ -44,6 +48,7 @@ impl LfKnob {
             (c"user_quota", LfField::UserQuota),
             (c"events_own", LfField::EventsOwn),
             (c"probe_ms", LfField::ProbeMs),
+            (c"auto", LfField::Auto4),
         ] {
             knobs.push(
                 (
@@ -59,6 +64,22 @@ impl LfKnob {
         }
         NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
     }
+
+    /// Registers `net.ipv6.sitemh_lf.auto`.
+    pub(crate) fn register6(
+        net: &Net,
+        v4: &Arc<Switchover<V4>>,
+        v6: &Arc<Switchover<V6>>,
+    ) -> Result<NetSysctlText<LfKnob>> {
+        let mut knobs = KVec::with_capacity(1, GFP_KERNEL)?;
+        let knob = LfKnob {
+            v4: v4.clone(),
+            v6: v6.clone(),
+            field: LfField::Auto6,
+        };
+        knobs.push((c"auto", knob), GFP_KERNEL)?;
+        NetSysctlText::register(net, c"net/ipv6/sitemh_lf", knobs)
+    }
 }
 
 impl<F: SwitchFamily> Switchover<F> {
@@ -71,6 +92,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::UserQuota => &self.user_quota,
             LfField::EventsOwn => &self.events_own,
             LfField::ProbeMs => &self.probe_ms,
+            LfField::Auto4 | LfField::Auto6 => &self.auto,
             LfField::PeerRate => return self.limits.lock().rate,
             LfField::PeerBurst => return self.limits.lock().burst,
         };
@@ -86,6 +108,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::UserQuota => &self.user_quota,
             LfField::EventsOwn => &self.events_own,
             LfField::ProbeMs => &self.probe_ms,
+            LfField::Auto4 | LfField::Auto6 => return self.set_auto(v != 0),
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
                 let mut limits = self.limits.lock();
@@ -102,7 +125,11 @@ impl<F: SwitchFamily> Switchover<F> {
 
 impl TextKnob for LfKnob {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
-        write!(out, "{}", self.v4.knob(self.field)).map_err(|_| EOVERFLOW)
+        let v = match self.field {
+            LfField::Auto6 => self.v6.knob(self.field),
+            _ => self.v4.knob(self.field),
+        };
+        write!(out, "{}", v).map_err(|_| EOVERFLOW)
     }
 
     fn store(&self, text: &[u8]) -> Result {
@@ -120,11 +147,17 @@ impl TextKnob for LfKnob {
             LfField::EventsOwn => (0, 1),
             // Proposals wait for it; selection's own probes allow as long.
             LfField::ProbeMs => (0, 10_000),
+            LfField::Auto4 | LfField::Auto6 => (0, 1),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {
-                self.v4.set_knob(self.field, v);
-                self.v6.set_knob(self.field, v);
+                // `auto` is per family; the others apply to both.
+                if self.field != LfField::Auto6 {
+                    self.v4.set_knob(self.field, v);
+                }
+                if self.field != LfField::Auto4 {
+                    self.v6.set_knob(self.field, v);
+                }
                 Ok(())
             }
             _ => {

@@ -89,6 +89,10 @@
  * SITEMH_SO_LFROUTES), sealed with the connection's keys; see the switchover below. */
 #define SITEMH_ICMP_LINKFAILURE_ROUTE_LIST		10
 #define SITEMH_ICMP_LINKFAILURE_ROUTE_LIST_ACK		11
+/* sitemh's addition: key agreement for connections protected without their application
+ * (net.ipv4.sitemh_lf.auto, net.ipv6.sitemh_lf.auto); see the switchover below. */
+#define SITEMH_ICMP_LINKFAILURE_KEY_OFFER		12
+#define SITEMH_ICMP_LINKFAILURE_KEY_ANSWER		13
 
 /*
  * struct sitemh_addr_pair - one (source, destination) address pair (the draft's
@@ -338,6 +342,31 @@ struct sitemh_careof6 {
  * each, distinct, non-zero; its own address first). The answer names the connection as
  * the list did (as code 4 does). An end whose application set SITEMH_SO_LFROUTES answers
  * with the local addresses of its routes and keeps them.
+ *
+ * Opportunistic protection (sitemh's addition): with net.ipv4.sitemh_lf.auto=1 (IPv4
+ * connections) or net.ipv6.sitemh_lf.auto=1 (IPv6), per namespace, CAP_NET_ADMIN to set,
+ * every TCP connection a local socket opens is protected without any call: once it is
+ * established, the module offers the peer an ephemeral X25519 key (code 12,
+ * SITEMH_ICMP_LINKFAILURE_KEY_OFFER, over the connection's pair, repeated like a route
+ * list); a peer module with auto on answers (code 13, SITEMH_ICMP_LINKFAILURE_KEY_ANSWER)
+ * if the offer names one of its established connections with the initial sequence number
+ * its socket saw, and both derive the connection's keys; the route lists follow as for
+ * SITEMH_SO_SEQPARAM without SITEMH_SO_LFROUTES. A peer that never answers leaves the
+ * connection unprotected (counted auto_unanswered in /proc/net/sitemh). Keys set with
+ * SITEMH_SO_SEQPARAM replace agreed ones. The messages (all integers big-endian):
+ *   ICMP header (8: type, code, checksum, 4 zero octets);
+ *   id_pcb as the offering end names the connection (its address and port first), in
+ *     both messages;
+ *   version 1 (1), 3 zero octets, the offering end's initial sequence number (4), the
+ *     sender's X25519 public key (32);
+ *   code 13 only: confirmation (16), the first 16 octets of HMAC-SHA256(confirmation key,
+ *     "sitemh answer" + offer's key + answer's key).
+ * Keys: the TLS 1.2 PRF (SHA-256) of the X25519 shared secret, label "sitemh auto keys",
+ * seed offer's key + answer's key + id_pcb + ISN, gives 72 octets: the 40-octet key_block
+ * below (the offering end is the client) and the 32-octet confirmation key. Off-path
+ * hosts cannot move or hijack a connection so protected; an active attacker on the path
+ * when the connection is set up can (as with MPTCP and TCP itself): the TLS-keyed mode
+ * stays the strong one.
  */
 #define SITEMH_SO_LFROUTES	(SITEMH_SO_BASE + 1)
 #define SITEMH_SO_SEQPARAM	(SITEMH_SO_BASE + 2)

@@ -120,6 +120,15 @@ impl<'a> Packet<'a> {
         })
     }
 
+    /// The full TCP socket that sends this packet (LOCAL_OUT), with a reference of ours.
+    pub(crate) fn tcp_sock(&self) -> Option<crate::ffi::sock::SockRef> {
+        // SAFETY: `skb` is valid (type invariant).
+        let sk = unsafe { local::sitemh_skb_tcp_sock(self.skb) };
+        // SAFETY: a socket that sends a packet is alive while the hook runs (the packet
+        // holds a reference on it).
+        unsafe { crate::ffi::sock::SockRef::new(sk) }
+    }
+
     /// The packet's protocol and ports, for TCP and UDP (not for later fragments); an
     /// IPv6 packet's with `ipv6`, past its extension headers.
     pub(crate) fn ports(&self, ipv6: bool) -> Option<(u8, u16, u16)> {

@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Opportunistic protection (issue 19, `net.ipv4.sitemh_lf.auto`, `net.ipv6.sitemh_lf.auto`):
+//! every TCP connection this host opens is protected without its application's help.
+//!
+//! The packet path notes the SYN of each connection a local socket opens (its initial
+//! sequence number with it); once the connection is established, the work item tracks it
+//! and offers the peer an ephemeral X25519 key (code 12, repeated as route lists are, at
+//! most `LIST_TRIES` times). A peer whose module protects connections (its `auto` on)
+//! checks that the offer names one of its established connections with the ISN its socket
+//! saw (an off-path host cannot know it), tracks the connection, derives the keys and
+//! answers with its key and a confirmation (code 13); the offerer checks the confirmation
+//! and takes the keys. From then on the connection is protected as one registered with
+//! `SITEMH_SO_SEQPARAM`: the route lists follow (`lists.rs`), and a notice moves it. A
+//! peer that never answers (no sitemh, or `auto` off) leaves the connection as it was; it
+//! is counted (`auto_unanswered`) and forgotten. Wire format and derivation:
+//! `logic/agree.rs`. An application's own keys (`SITEMH_SO_SEQPARAM`) take precedence:
+//! they replace agreed ones, and a connection with keys is never offered again.
+
+#![forbid(unsafe_code)]
+
+use core::ops::Range;
+
+use super::*;
+use crate::{
+    ffi::sock::{
+        random_bytes,
+        TcpPhase, //
+    },
+    logic::{
+        agree::{
+            derive,
+            Agreement,
+            CODE_KEY_ANSWER,
+            CODE_KEY_OFFER,
+            CONFIRM_LEN, //
+        },
+        switchover::{
+            LIST_RETRY_MS,
+            LIST_TRIES, //
+        },
+        x25519::{self, KEY_LEN},
+    },
+};
+
+/// Room for a key offer or answer of either family (an IPv6 answer is the longest).
+pub(super) const AGREE_MAX: usize = Agreement::<u128>::ANSWER_LEN;
+/// Connections being opened that wait for their offer, at most (SYNs beyond are counted
+/// `auto_skipped`: a host opening more at once leaves the rest unprotected).
+pub(super) const OPENING_MAX: usize = 256;
+/// How long a connection may take to be established before it is given up (ms).
+const OPENING_TIMEOUT_MS: u64 = 10_000;
+/// How often the work item looks at connections being opened (ms).
+const OPENING_POLL_MS: u32 = 20;
+/// TCP's protocol number.
+const IPPROTO_TCP: u8 = 6;
+
+/// A connection this host is opening: its socket and the initial sequence number of its
+/// SYN.
+pub(super) struct Opening {
+    sock: SockRef,
+    isn: u32,
+    since_ms: u64,
+}
+
+/// An ephemeral X25519 secret, wiped when it goes.
+pub(super) struct Ephemeral([u8; KEY_LEN]);
+
+impl Drop for Ephemeral {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Where a connection's key agreement stands.
+pub(super) enum Agreeing {
+    /// This end (the one that opened the connection) offered `public`.
+    Offered {
+        secret: Ephemeral,
+        public: [u8; KEY_LEN],
+        isn: u32,
+        sent: u8,
+    },
+    /// This end answered the offer of `offer` (repeated if the offer is).
+    Answered {
+        offer: [u8; KEY_LEN],
+        answer: [u8; AGREE_MAX],
+        len: usize,
+    },
+}
+
+/// Whether `message` is a key offer or answer.
+pub(super) fn is_agreement(message: &[u8]) -> bool {
+    matches!(message.get(1), Some(&(CODE_KEY_OFFER | CODE_KEY_ANSWER)))
+}
+
+/// A fresh ephemeral key pair; `None` if the random secret gave no public key (never,
+/// for a clamped scalar).
+fn key_pair() -> Option<(Ephemeral, [u8; KEY_LEN])> {
+    let mut secret = Ephemeral([0; KEY_LEN]);
+    random_bytes(&mut secret.0);
+    let public = x25519::public_key(&secret.0)?;
+    Some((secret, public))
+}
+
+impl<F: SwitchFamily> Switchover<F> {
+    /// `auto` changed: the packet hooks are wanted while it is on (they see the SYNs).
+    pub(super) fn set_auto(&self, on: bool) {
+        self.auto.store(u32::from(on), Ordering::Relaxed);
+        let _membership = self.membership.lock();
+        if on {
+            if let Err(e) = self.hooks.want(F::SWITCH_HOOKS_BIT, true) {
+                pr_warn!("switchover: auto: no packet hooks ({:?})\n", e);
+            }
+        } else if self.conns.lock().is_empty() {
+            let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
+        }
+    }
+
+    /// The packet path (LOCAL_OUT): a SYN a local TCP socket sends opens a connection to
+    /// protect; it is queued (with its ISN) for the work item.
+    pub(super) fn note_syn(&self, packet: &Packet<'_>) {
+        let mut tcp = [0u8; 14];
+        if F::tcp_header(packet, &mut tcp) < tcp.len() {
+            return;
+        }
+        // SYN without ACK: the connecting end's first segment (or its retransmission).
+        if tcp[13] & 0x12 != 0x02 {
+            return;
+        }
+        let isn = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
+        let Some(sock) = packet.tcp_sock() else {
+            return;
+        };
+        let id = sock.id();
+        let opening = Opening {
+            sock,
+            isn,
+            since_ms: now_ms(),
+        };
+        let refused: Option<Opening> = {
+            let mut queue = self.opening.lock();
+            if queue.iter().any(|o| o.sock.id() == id) {
+                // A retransmitted SYN: queued already.
+                Some(opening)
+            } else {
+                match queue.push_within_capacity(opening) {
+                    Ok(()) => None,
+                    Err(PushError(o)) => {
+                        self.counters.auto_skipped.fetch_add(1, Ordering::Relaxed);
+                        Some(o)
+                    }
+                }
+            }
+        };
+        // The socket's reference goes outside the lock (never the last: the packet holds
+        // one).
+        drop(refused);
+        self.arm(OPENING_POLL_MS);
+    }
+
+    /// The work item: connections this host opened that are established now are tracked
+    /// and get their offer; those still connecting wait (up to `OPENING_TIMEOUT_MS`).
+    pub(super) fn take_up_opened(&self, now: u64) {
+        if self.opening.lock().is_empty() {
+            return;
+        }
+        let Ok(fresh) = KVec::with_capacity(OPENING_MAX, GFP_KERNEL) else {
+            return;
+        };
+        let queued = core::mem::replace(&mut *self.opening.lock(), fresh);
+        if queued.is_empty() {
+            return;
+        }
+        let mut waiting = KVec::<Opening>::new();
+        for o in queued {
+            match o.sock.tcp_phase() {
+                TcpPhase::Established => self.offer_for(o, now),
+                TcpPhase::Connecting if now < o.since_ms + OPENING_TIMEOUT_MS => {
+                    let _ = waiting.push(o, GFP_KERNEL);
+                }
+                _ => {}
+            }
+        }
+        if waiting.is_empty() {
+            return;
+        }
+        let left = {
+            let mut queue = self.opening.lock();
+            let mut left = KVec::<Opening>::new();
+            for o in waiting {
+                if let Err(PushError(o)) = queue.push_within_capacity(o) {
+                    // Room for it was made above, unless SYNs filled it meanwhile.
+                    let _ = left.push(o, GFP_ATOMIC);
+                }
+            }
+            left
+        };
+        drop(left);
+        self.arm(OPENING_POLL_MS);
+    }
+
+    /// Tracks the established connection `o` with a fresh key offer, due at once.
+    fn offer_for(&self, o: Opening, now: u64) {
+        if self.auto.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let Ok(tuple) = F::tuple(&o.sock) else {
+            return;
+        };
+        if tuple.proto != IPPROTO_TCP {
+            return;
+        }
+        let Some((secret, public)) = key_pair() else {
+            return;
+        };
+        let own = IdPcb {
+            proto: tuple.proto,
+            laddr: tuple.saddr,
+            faddr: tuple.daddr,
+            lport: tuple.sport,
+            fport: tuple.dport,
+        };
+        let Some(routes) = Routes::new(&[(own.laddr, own.faddr)]) else {
+            return;
+        };
+        let mut conn = Conn::new(own, routes);
+        conn.stat = STAT_DO_NOT_ALTER;
+        let uid = o.sock.uid();
+        let t = Tracked {
+            conn,
+            sock: o.sock,
+            uid,
+            keys: None,
+            next_try_ms: 0,
+            changes_seen: (0, 0),
+            stranded: false,
+            routes_set: false,
+            carried: None,
+            list_due_ms: 0,
+            agreeing: Some(Agreeing::Offered {
+                secret,
+                public,
+                isn: o.isn,
+                sent: 0,
+            }),
+            agree_due_ms: now,
+        };
+        if self.track_new(t).is_err() {
+            self.counters.auto_skipped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds `t` to the table (within the namespace's and its owner's quota); not if its
+    /// socket is tracked already.
+    fn track_new(&self, t: Tracked<F::Addr>) -> Result {
+        let quota = self.user_quota.load(Ordering::Relaxed) as usize;
+        let _membership = self.membership.lock();
+        self.reserve_one()?;
+        let refused = {
+            let mut conns = self.conns.lock();
+            let id = t.sock.id();
+            if Self::slot_of_sock(&conns, id).is_some() {
+                Err((t, EEXIST))
+            } else if conns.len() >= MAX_TRACKED || conns.user_count(t.uid) >= quota {
+                Err((t, ENOBUFS))
+            } else {
+                conns.insert(t).map(|_| ()).map_err(|t| (t, ENOMEM))
+            }
+        };
+        // A refused connection's socket reference goes outside the lock.
+        match refused {
+            Ok(()) => {
+                let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, true);
+                self.arm(0);
+                Ok(())
+            }
+            Err((t, e)) => {
+                drop(t);
+                Err(e)
+            }
+        }
+    }
+
+    /// Under the lock: sends the offers due in the slots `range`, and gives up on those
+    /// never answered (the connection is forgotten, counted `auto_unanswered`). Returns
+    /// when the next falls due.
+    pub(super) fn carry_offers(
+        &self,
+        conns: &mut Table<Tracked<F::Addr>>,
+        range: Range<usize>,
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        for at in range {
+            let Some(t) = conns.get_mut(at) else {
+                continue;
+            };
+            if t.keys.is_some() || t.agree_due_ms > now {
+                if t.keys.is_none() && t.agreeing.is_some() {
+                    next = Some(next.map_or(t.agree_due_ms, |n| n.min(t.agree_due_ms)));
+                }
+                continue;
+            }
+            let pcb = t.conn.wire_pcb();
+            let (src, dst) = t.conn.current();
+            let Some(Agreeing::Offered {
+                public, isn, sent, ..
+            }) = t.agreeing.as_mut()
+            else {
+                continue;
+            };
+            if *sent >= LIST_TRIES {
+                self.counters
+                    .auto_unanswered
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Some(t) = conns.remove(at) {
+                    chores.forget(t);
+                }
+                continue;
+            }
+            let offer = Agreement {
+                code: CODE_KEY_OFFER,
+                pcb,
+                isn: *isn,
+                public: *public,
+                confirm: [0; CONFIRM_LEN],
+            };
+            let mut out = RawOutgoing {
+                src,
+                dst,
+                len: 0,
+                message: [0; AGREE_MAX],
+            };
+            out.len = offer.write(F::icmp_type(), F::VERIFY_CHECKSUM, &mut out.message);
+            let interval = LIST_RETRY_MS << (*sent).min(5);
+            *sent += 1;
+            t.agree_due_ms = now + interval;
+            next = Some(next.map_or(t.agree_due_ms, |n| n.min(t.agree_due_ms)));
+            if chores.send_raw(out) {
+                self.counters.auto_offers.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        next
+    }
+
+    /// Counts and logs an agreement message refused.
+    fn refuse_agreement(&self, src: F::Addr, why: &str) {
+        self.counters.auto_refused.fetch_add(1, Ordering::Relaxed);
+        if net_ratelimit() {
+            pr_warn!(
+                "switchover: refusing a key agreement message from {}: {}\n",
+                F::shown(src, &mut [0; 48]),
+                why
+            );
+        }
+    }
+
+    /// The packet path: a key offer or answer for this host, queued for the work item
+    /// within its sender's rate limit (`auto` off: offers are not answered).
+    pub(super) fn receive_agreement(&self, src: F::Addr, message: &[u8]) -> Verdict {
+        let Ok(agreement) =
+            Agreement::<F::Addr>::parse(F::icmp_type(), message, F::VERIFY_CHECKSUM)
+        else {
+            self.refuse_agreement(src, "malformed");
+            return Verdict::Drop(EINVAL);
+        };
+        if agreement.code == CODE_KEY_OFFER && self.auto.load(Ordering::Relaxed) == 0 {
+            return Verdict::Drop(EINVAL);
+        }
+        // Rate-limited as the messages about one connection are: keyed by its ports, kept
+        // apart from sockets' identities (never this large).
+        let key = usize::MAX - ports_hash(agreement.pcb.lport, agreement.pcb.fport) as usize;
+        if !self.within_limit(key, src, now_ms(), |l| &mut l.received) {
+            return Verdict::Drop(EINVAL);
+        }
+        let mut incoming = Incoming {
+            src,
+            conn: key,
+            len: message.len(),
+            message: [0; MESSAGE_MAX],
+        };
+        let copied = message.len().min(MESSAGE_MAX);
+        incoming.message[..copied].copy_from_slice(&message[..copied]);
+        let queued = {
+            let mut inbox = self.inbox.lock();
+            inbox.len() < inbox.capacity()
+                && inbox.iter().filter(|m| m.conn == key).count() < INBOX_PER_CONN
+                && inbox.push_within_capacity(incoming).is_ok()
+        };
+        if queued {
+            self.arm(0);
+        } else {
+            self.counters.auto_refused.fetch_add(1, Ordering::Relaxed);
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// The work item: the key offers and answers of `inbox`.
+    pub(super) fn handle_agreements(
+        &self,
+        inbox: &[Incoming<F::Addr>],
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) {
+        for incoming in inbox {
+            let Some(message) = incoming.message.get(..incoming.len) else {
+                continue;
+            };
+            if !is_agreement(message) {
+                continue;
+            }
+            let Ok(agreement) =
+                Agreement::<F::Addr>::parse(F::icmp_type(), message, F::VERIFY_CHECKSUM)
+            else {
+                continue;
+            };
+            let result = if agreement.code == CODE_KEY_OFFER {
+                self.answer_offer(incoming.src, &agreement, now, chores)
+            } else {
+                self.take_answer(incoming.src, &agreement, now)
+            };
+            if let Err(why) = result {
+                self.refuse_agreement(incoming.src, why);
+            }
+        }
+    }
+
+    /// The slot of the tracked connection of `sock`.
+    fn slot_of_sock(conns: &Table<Tracked<F::Addr>>, id: usize) -> Option<usize> {
+        conns
+            .chain(BY_SOCK, sock_hash(id))
+            .find(|&at| conns.get(at).is_some_and(|t| t.sock.id() == id))
+    }
+
+    /// An offer from `src`: answered if it names one of this host's established TCP
+    /// connections, from the connection's peer, with the ISN the socket saw.
+    fn answer_offer(
+        &self,
+        src: F::Addr,
+        offer: &Agreement<F::Addr>,
+        now: u64,
+        chores: &mut Chores<F::Addr>,
+    ) -> core::result::Result<(), &'static str> {
+        if self.auto.load(Ordering::Relaxed) == 0 {
+            return Ok(());
+        }
+        let pcb = &offer.pcb;
+        if pcb.proto != IPPROTO_TCP || src != pcb.laddr {
+            return Err("not from the offering end of a TCP connection");
+        }
+        let ours = Tuple {
+            proto: IPPROTO_TCP,
+            saddr: pcb.faddr,
+            sport: pcb.fport,
+            daddr: pcb.laddr,
+            dport: pcb.lport,
+        };
+        let sock =
+            F::established(self.net.get(), &ours).ok_or("names no established connection")?;
+        if sock.peer_isn() != offer.isn {
+            return Err("wrong initial sequence number (an off-path forgery?)");
+        }
+        // A repeated offer (our answer was lost): the same answer again.
+        {
+            let conns = self.conns.lock();
+            if let Some(t) = Self::slot_of_sock(&conns, sock.id()).and_then(|at| conns.get(at)) {
+                return match &t.agreeing {
+                    Some(Agreeing::Answered {
+                        offer: key,
+                        answer,
+                        len,
+                    }) if *key == offer.public => {
+                        let out = RawOutgoing {
+                            src: ours.saddr,
+                            dst: src,
+                            len: *len,
+                            message: *answer,
+                        };
+                        chores.send_raw(out);
+                        Ok(())
+                    }
+                    _ if t.keys.is_some() => Err("the connection is protected already"),
+                    _ => Err("the connection is being registered"),
+                };
+            }
+        }
+        let (secret, public) = key_pair().ok_or("no key pair")?;
+        let derived = derive(
+            &secret.0,
+            &offer.public,
+            &offer.public,
+            &public,
+            pcb,
+            offer.isn,
+        )
+        .ok_or("the offered key gives no shared secret")?;
+        drop(secret);
+        let keys = Keys::from_key_block(&derived.block, false);
+        let keys = Arc::new(
+            KeySet::new(&keys).map_err(|_| "no memory")?,
+            GFP_KERNEL_ACCOUNT,
+        )
+        .map_err(|_| "no memory")?;
+        let answer = Agreement {
+            code: CODE_KEY_ANSWER,
+            pcb: *pcb,
+            isn: offer.isn,
+            public,
+            confirm: derived.confirmation(&offer.public, &public),
+        };
+        let mut message = [0u8; AGREE_MAX];
+        let len = answer.write(F::icmp_type(), F::VERIFY_CHECKSUM, &mut message);
+        let own = IdPcb {
+            proto: IPPROTO_TCP,
+            laddr: ours.saddr,
+            faddr: ours.daddr,
+            lport: ours.sport,
+            fport: ours.dport,
+        };
+        let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or("routes")?;
+        let uid = sock.uid();
+        let t = Tracked {
+            conn: Conn::new(own, routes),
+            sock,
+            uid,
+            keys: Some(keys),
+            next_try_ms: 0,
+            changes_seen: (0, 0),
+            stranded: false,
+            routes_set: false,
+            carried: Some(Carried::new()),
+            list_due_ms: now + LIST_FIRST_MS,
+            agreeing: Some(Agreeing::Answered {
+                offer: offer.public,
+                answer: message,
+                len,
+            }),
+            agree_due_ms: 0,
+        };
+        if self.track_new(t).is_err() {
+            self.counters.auto_skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.carries_lists.store(true, Ordering::Relaxed);
+        self.counters.auto_protected.fetch_add(1, Ordering::Relaxed);
+        chores.send_raw(RawOutgoing {
+            src: ours.saddr,
+            dst: src,
+            len,
+            message,
+        });
+        Ok(())
+    }
+
+    /// An answer from `src` to one of our offers: its confirmation must check; then the
+    /// connection has its keys.
+    fn take_answer(
+        &self,
+        src: F::Addr,
+        answer: &Agreement<F::Addr>,
+        now: u64,
+    ) -> core::result::Result<(), &'static str> {
+        let pcb = &answer.pcb;
+        // What the offer needs, copied out of the lock (the secret wiped after).
+        let found = {
+            let guard = self.conns.lock();
+            let conns: &Table<Tracked<F::Addr>> = &guard;
+            let found = conns
+                .chain(BY_PORTS, ports_hash(pcb.lport, pcb.fport))
+                .filter_map(|at| conns.get(at))
+                .find(|t| t.conn.tuple == *pcb && t.keys.is_none())
+                .and_then(|t| match &t.agreeing {
+                    Some(Agreeing::Offered {
+                        secret,
+                        public,
+                        isn,
+                        ..
+                    }) => Some((t.sock.id(), Ephemeral(secret.0), *public, *isn)),
+                    _ => None,
+                });
+            found
+        };
+        let Some((id, secret, public, isn)) = found else {
+            // A late copy after the keys were agreed is no forgery; anything else names
+            // no offer of ours.
+            return Err("answers no offer of ours");
+        };
+        if src != pcb.faddr {
+            return Err("not from the connection's peer");
+        }
+        if answer.isn != isn {
+            return Err("wrong initial sequence number");
+        }
+        let derived = derive(&secret.0, &answer.public, &public, &answer.public, pcb, isn)
+            .ok_or("the answer's key gives no shared secret")?;
+        drop(secret);
+        if !derived.confirms(&public, &answer.public, &answer.confirm) {
+            return Err("the confirmation does not check");
+        }
+        let keys = Keys::from_key_block(&derived.block, true);
+        let mut keys = Some(
+            Arc::new(
+                KeySet::new(&keys).map_err(|_| "no memory")?,
+                GFP_KERNEL_ACCOUNT,
+            )
+            .map_err(|_| "no memory")?,
+        );
+        let old = {
+            let mut conns = self.conns.lock();
+            let at = Self::slot_of_sock(&conns, id).ok_or("the connection is gone")?;
+            let t = conns.get_mut(at).ok_or("the connection is gone")?;
+            if t.keys.is_some() {
+                return Ok(());
+            }
+            t.keys = keys.take();
+            t.conn.stat = STAT_ALTER;
+            if !t.routes_set && t.carried.is_none() {
+                t.carried = Some(Carried::new());
+                t.list_due_ms = now + LIST_FIRST_MS;
+            }
+            // The secret is wiped outside the lock.
+            t.agreeing.take()
+        };
+        drop(old);
+        self.carries_lists.store(true, Ordering::Relaxed);
+        self.counters.auto_protected.fetch_add(1, Ordering::Relaxed);
+        self.arm(LIST_FIRST_MS as u32);
+        Ok(())
+    }
+}
