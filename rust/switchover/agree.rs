@@ -13,7 +13,7 @@
 //! and takes the keys. From then on the connection is protected as one registered with
 //! `SITEMH_SO_SEQPARAM`: the route lists follow (`lists.rs`), and a notice moves it. A
 //! peer that never answers (no sitemh, or `auto` off) leaves the connection as it was; it
-//! is counted (`auto_unanswered`) and forgotten. Wire format and derivation:
+//! is counted (`auto_unanswered`, also when it closes first) and forgotten. Wire format and derivation:
 //! `logic/agree.rs`. An application's own keys (`SITEMH_SO_SEQPARAM`) take precedence:
 //! they replace agreed ones, and a connection with keys is never offered again.
 
@@ -87,6 +87,11 @@ pub(super) enum Agreeing {
         answer: [u8; AGREE_MAX],
         len: usize,
     },
+}
+
+/// Whether `t` offered keys (and has no answer yet, if it has no keys).
+pub(super) fn offered<A>(t: &Tracked<A>) -> bool {
+    matches!(t.agreeing, Some(Agreeing::Offered { sent, .. }) if sent > 0)
 }
 
 /// Whether `message` is a key offer or answer.

@@ -113,6 +113,7 @@ impl<F: SwitchFamily> Switchover<F> {
     /// Forgets the connections in the slots `range` that are over (their references go
     /// outside the lock, with the chores).
     fn forget_closed(
+        &self,
         conns: &mut Table<Tracked<F::Addr>>,
         range: Range<usize>,
         chores: &mut Chores<F::Addr>,
@@ -120,6 +121,12 @@ impl<F: SwitchFamily> Switchover<F> {
         for at in range {
             if conns.get(at).is_some_and(|t| t.sock.closed()) {
                 if let Some(t) = conns.remove(at) {
+                    // Closed before the peer answered its key offer: never protected.
+                    if t.keys.is_none() && agree::offered(&t) {
+                        self.counters
+                            .auto_unanswered
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
                     // On failure it is dropped here after all: better than keeping a dead
                     // socket.
                     chores.forget(t);
@@ -263,7 +270,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 let offer = self.carry_offers(&mut conns, range.clone(), now, chores);
                 let list = earliest(list, offer);
                 next = earliest(next, earliest(failback, earliest(retry, list)));
-                Self::forget_closed(&mut conns, range.clone(), chores);
+                self.forget_closed(&mut conns, range.clone(), chores);
                 collected = collected && Self::collect_moved(&conns, range, &mut moved, &mut words);
                 conns.slots()
             };

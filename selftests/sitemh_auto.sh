@@ -1,0 +1,240 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Opportunistic protection (issue 19): with net.ipv4.sitemh_lf.auto=1 on both ends,
+# programs nobody rewrote for sitemh, stock iperf3 and socat, keep their TCP connections
+# between H and X when a provider link fails: the modules agree on each connection's keys
+# (X25519, key offer and answer), exchange the two ends' addresses (route lists) and move
+# it on the CE's notice. With auto=0 the same run stalls (control); a peer whose module
+# does not answer is left alone and counted; a forged offer (an off-path host does not
+# know the connection's initial sequence number) is refused and counted. The topology is
+# switchover_site.sh's.
+
+source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/switchover_site.sh"
+
+IPERF_PORT=5201
+SOCAT_PORT=5300
+
+# auto VALUE NS...: net.ipv4.sitemh_lf.auto and net.ipv6.sitemh_lf.auto in each NS.
+auto() {
+	local value=$1 ns
+	shift
+	for ns in "$@"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_lf.auto="$value" \
+			net.ipv6.sitemh_lf.auto="$value" || return 1
+	done
+}
+
+# make check runs iperf3 for 8 s with the failure at 3 s; make soak for 20 s.
+if soak; then
+	IPERF_SECONDS=20
+	SOCAT_MIB=64
+else
+	IPERF_SECONDS=8
+	SOCAT_MIB=16
+fi
+FAIL_AT=3
+
+# iperf_run FAIL...: stock iperf3, H1 to X1 at 8 Mbit/s for IPERF_SECONDS, one interval a
+# second on both ends; FAIL (a command) runs FAIL_AT seconds in. Leaves the outputs in
+# $iperf_c / $iperf_s and the client's exit status in $iperf_rc.
+iperf_run() {
+	iperf_c=$(mktemp /tmp/sitemh-auto.XXXXXX)
+	iperf_s=$(mktemp /tmp/sitemh-auto.XXXXXX)
+	defer rm -f "$iperf_c" "$iperf_s"
+	ip netns exec "$x" timeout $((IPERF_SECONDS + 25)) iperf3 -s -1 -B $X1 -p $IPERF_PORT \
+		-i 1 --forceflush >"$iperf_s" 2>&1 &
+	local server=$!
+	busywait 5000 grep -q 'Server listening' "$iperf_s"
+	ip netns exec "$h" timeout $((IPERF_SECONDS + 20)) iperf3 -c $X1 -B $H1 -p $IPERF_PORT \
+		-t "$IPERF_SECONDS" -b 8M -i 1 --forceflush >"$iperf_c" 2>&1 &
+	local client=$!
+	nap "$FAIL_AT"
+	"$@"
+	wait $client
+	iperf_rc=$?
+	kill $server 2>/dev/null
+	wait $server 2>/dev/null
+	echo "# iperf3 client rc $iperf_rc:"
+	grep -E 'sec ' "$iperf_c" | sed 's/^/#   /'
+}
+
+# received_after T FILE: the server's interval lines starting at T s or later, as
+# "start bits_per_s" (Kbits/Mbits/Gbits converted).
+received_after() {
+	awk -v t="$1" '
+		/sec/ && $3 ~ /^[0-9.]+-[0-9.]+$/ {
+			split($3, span, "-")
+			if (span[1] + 0 < t || span[2] - span[1] > 1.5) next
+			rate = $7; unit = $8
+			if (unit ~ /^K/) rate *= 1e3; else if (unit ~ /^M/) rate *= 1e6
+			else if (unit ~ /^G/) rate *= 1e9
+			print span[1], rate
+		}' "$2"
+}
+
+# intervals_ok T FILE: every interval from T s on carried data, and there were some.
+intervals_ok() {
+	local lines
+	lines=$(received_after "$1" "$2")
+	[ -n "$lines" ] && ! echo "$lines" | awk '$2 == 0 { bad = 1 } END { exit !bad }'
+}
+
+# intervals_stalled T FILE: no interval from T s on carried anything.
+intervals_stalled() {
+	! received_after "$1" "$2" | awk '$2 > 0 { found = 1 } END { exit !found }'
+}
+
+test_iperf3() {
+	local rc=0 before_h2 protected_h protected_x
+	before_h2=$(count "$ce2" up h2)
+	protected_h=$(field "$h" auto_protected) protected_x=$(field "$x" auto_protected)
+	auto 1 "$h" "$x" || rc=1
+	iperf_run ip -n "$ce1" link set ce1-up down
+	check [ "$iperf_rc" -eq 0 ] || rc=1
+	# Both of iperf3's connections (control and data) were protected at both ends ...
+	check [ "$(field "$h" auto_protected)" -ge $((protected_h + 2)) ] || rc=1
+	check [ "$(field "$x" auto_protected)" -ge $((protected_x + 2)) ] || rc=1
+	# ... and the data carried on over P2 within two seconds of the failure, every second.
+	check intervals_ok $((FAIL_AT + 2)) "$iperf_s" || rc=1
+	check [ "$(count "$ce2" up h2)" -gt $((before_h2 + 100)) ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
+	log_test $rc "stock iperf3, auto=1: H's provider link fails at ${FAIL_AT} s, the transfer carries on over P2"
+}
+
+test_iperf3_control() {
+	local rc=0 before_h2
+	before_h2=$(count "$ce2" up h2)
+	auto 0 "$h" "$x" || rc=1
+	iperf_run ip -n "$ce1" link set ce1-up down
+	# Stalled: nothing arrived after the failure, nothing crossed P2.
+	check intervals_stalled $((FAIL_AT + 2)) "$iperf_s" || rc=1
+	check [ "$(count "$ce2" up h2)" -le $((before_h2 + 5)) ] || rc=1
+	check [ "$iperf_rc" -ne 0 ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
+	auto 1 "$h" "$x" || rc=1
+	log_test $rc "control: auto=0, the same iperf3 run stalls when the link fails"
+}
+
+# socat_run BYTES FAIL...: socat streams BYTES of random data from H1 to X1 (H's LAN side
+# paced at 24 Mbit/s by a token bucket), X hashes what arrives; FAIL runs 2 s in.
+socat_run() {
+	local bytes=$1 data sums server client
+	shift
+	data=$(mktemp /tmp/sitemh-auto.XXXXXX)
+	sums=$(mktemp /tmp/sitemh-auto.XXXXXX)
+	defer rm -f "$data" "$sums"
+	head -c "$bytes" /dev/urandom >"$data"
+	sent_sum=$(sha256sum <"$data" | cut -d' ' -f1)
+	ip netns exec "$h" tc qdisc add dev h-b root tbf rate 24mbit burst 64kb latency 2s
+	defer ip netns exec "$h" tc qdisc del dev h-b root
+	ip netns exec "$x" timeout 60 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
+		SYSTEM:"sha256sum >$sums" &
+	server=$!
+	busywait 5000 ip netns exec "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
+	ip netns exec "$h" timeout 60 socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
+	client=$!
+	nap 2
+	"$@"
+	wait $client
+	socat_rc=$?
+	wait $server
+	received_sum=$(cut -d' ' -f1 <"$sums")
+	echo "# socat: client rc $socat_rc, sent $sent_sum, received ${received_sum:-nothing}"
+}
+
+test_socat_remote_failure() {
+	local rc=0 protected_x
+	protected_x=$(field "$x" auto_protected)
+	socat_run $((SOCAT_MIB << 20)) ip -n "$ce3" link set ce3-up down
+	check [ "$socat_rc" -eq 0 ] || rc=1
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field "$x" auto_protected)" -gt "$protected_x" ] || rc=1
+	restore_remote_uplink
+	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
+	log_test $rc "stock socat, auto=1: X's provider link fails, $SOCAT_MIB MiB arrive byte-exact (SHA-256)"
+}
+
+test_peer_without_sitemh() {
+	local rc=0 unanswered protected_x offers
+	auto 0 "$x" || rc=1
+	unanswered=$(field "$h" auto_unanswered) protected_x=$(field "$x" auto_protected)
+	offers=$(field "$h" auto_offers)
+	socat_run $((1 << 20)) true
+	check [ "$socat_rc" -eq 0 ] || rc=1
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	# H offered, X never answered: H gives up (after about 6 s) and counts it.
+	check busywait 15000 at_least $((unanswered + 1)) field "$h" auto_unanswered || rc=1
+	check [ "$(field "$h" auto_offers)" -gt "$offers" ] || rc=1
+	check [ "$(field "$x" auto_protected)" -eq "$protected_x" ] || rc=1
+	check busywait_eq 3000 0 field "$h" tracked || rc=1
+	auto 1 "$x" || rc=1
+	log_test $rc "a peer that does not protect (auto=0) never answers: left alone and counted"
+}
+
+# hex_ip A.B.C.D: the address in hex.
+hex_ip() {
+	local IFS=.
+	# shellcheck disable=SC2086
+	printf '%02x' $1
+}
+
+# icmp_sum HEX: the Internet checksum of HEX (its checksum field zero), 4 hex digits.
+icmp_sum() {
+	local hex=$1 sum=0 i
+	for ((i = 0; i < ${#hex}; i += 4)); do
+		sum=$((sum + 16#${hex:i:4}))
+	done
+	while ((sum >> 16)); do
+		sum=$(((sum & 0xffff) + (sum >> 16)))
+	done
+	printf '%04x' $((~sum & 0xffff))
+}
+
+test_forged_offer() {
+	local rc=0 refused lport sum server client
+	# A live connection (socat, paced) whose keys are agreed already ...
+	ip netns exec "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
+	defer ip netns exec "$h" tc qdisc del dev h-b root
+	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
+		OPEN:/dev/null &
+	server=$!
+	busywait 5000 ip netns exec "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
+	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$SOCAT_PORT,bind=$H1 &
+	client=$!
+	busywait 5000 bash -c "ip netns exec $h ss -Htn state established dport = :$SOCAT_PORT | grep -q ."
+	lport=$(ip netns exec "$h" ss -Htn state established "dport = :$SOCAT_PORT" |
+		awk '{ n = split($3, a, ":"); print a[n]; exit }')
+	refused=$(field "$x" auto_refused)
+	# ... and an offer for it from H1's address with a made-up ISN and key (a host off
+	# the path knows the tuple at best, never the ISN): refused, counted.
+	local pcb tail message
+	pcb="06000000$(hex_ip $H1)$(hex_ip $X1)$(printf '%04x%04x' "$lport" $SOCAT_PORT)"
+	tail="01000000$(printf '%08x' $((RANDOM << 16 | RANDOM)))$(printf '42%.0s' {1..32})"
+	message="290c000000000000${pcb}${tail}"
+	sum=$(icmp_sum "$message")
+	message="290c${sum}${message:8}"
+	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
+	check busywait 3000 at_least $((refused + 1)) field "$x" auto_refused || rc=1
+	# Nothing moved.
+	check [ "$(field "$x" moved)" -eq 0 ] || rc=1
+	kill $client $server 2>/dev/null
+	wait $client $server 2>/dev/null
+	log_test $rc "a forged key offer (right tuple, wrong initial sequence number) is refused and counted"
+}
+
+modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
+for tool in iperf3 socat tc ss; do
+	command -v $tool >/dev/null || { echo "$tool is not installed"; exit $ksft_fail; }
+done
+build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
+
+run_case test_iperf3
+run_case test_iperf3_control
+run_case test_socat_remote_failure
+run_case test_peer_without_sitemh
+run_case test_forged_offer
+exit $ret
