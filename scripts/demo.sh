@@ -6,6 +6,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/selftests/lib.sh"
 source "$root/selftests/site.sh"
+source "$root/selftests/switchover_site.sh"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -34,7 +35,48 @@ flows() {
 	flow H "$h" 2001:db8:2:a::10 $X6 ip6
 }
 
+# throughput AUTO: stock iperf3 from H to X for 10 s, its per-second throughput printed as
+# it comes; CE1's link to provider P1 goes down 4 s in.
+throughput() {
+	local auto=$1 server client
+	for ns in "$h" "$x"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_lf.auto="$auto"
+	done
+	ip netns exec "$x" timeout 30 iperf3 -s -1 -B $X1 -p 5201 >/dev/null 2>&1 &
+	server=$!
+	sleep 0.5
+	ip netns exec "$h" timeout 16 iperf3 -c $X1 -B $H1 -p 5201 -t 10 -b 8M -i 1 --forceflush 2>&1 |
+		awk '$4 == "sec" && $3 ~ /-/ && $0 !~ /sender|receiver/ {
+			split($3, t, "-")
+			printf "  %4.1f-%4.1f s  %7s %s\n", t[1], t[2], $7, $8; fflush()
+		}' &
+	client=$!
+	sleep 4
+	printf '  ----------  CE1 link to provider P1 goes down  ----------\n'
+	ip -n "$ce1" link set ce1-up down
+	wait $client
+	if [ "$auto" = 0 ]; then
+		echo "  (iperf3 gave up: its connection is stuck on the dead provider's addresses)"
+	fi
+	kill $server 2>/dev/null
+	wait $server 2>/dev/null
+	restore_uplink
+	busywait 10000 prints 0x0 down_mask "$h"
+}
+
 insmod "${SITEMH_KO:-$root/sitemh.ko}"
+say "What sitemh is for: a site with two providers loses one in the middle of a transfer"
+build_switchover_site && configure_sitemh || exit 1
+echo "  H has an address from each provider (P1 via CE1, P2 via CE2); X is multihomed too."
+echo "  H runs stock iperf3 to X (8 Mbit/s, nothing rewritten); 4 s in, P1's link fails."
+say "With sitemh protecting every TCP connection (sysctl net.ipv4.sitemh_lf.auto=1 on H and X)"
+throughput 1
+echo "  -> the connection moved to the other provider within moments; iperf3 never noticed."
+say "The same run without it (net.ipv4.sitemh_lf.auto=0)"
+throughput 0
+echo "  -> without sitemh the connection dies with the provider link."
+run_cleanup
+
 say "The site (draft section 2): H -- IR -- {CE1 -> provider P1, CE2 -> provider P2} -- X"
 build_site || exit 1
 echo "  H has one address per provider plus a private one; IR's default route is CE1."

@@ -6,7 +6,8 @@
 # (X25519, key offer and answer), exchange the two ends' addresses (route lists) and move
 # it on the CE's notice. With auto=0 the same run stalls (control); a peer whose module
 # does not answer is left alone and counted; a forged offer (an off-path host does not
-# know the connection's initial sequence number) is refused and counted. The topology is
+# know the connection's initial sequence number) and a forged route list are refused and
+# counted. IPv6 (net.ipv6.sitemh_lf.auto) too. The topology is
 # switchover_site.sh's.
 
 source "$(dirname "$0")/lib.sh"
@@ -36,18 +37,18 @@ else
 fi
 FAIL_AT=3
 
-# iperf_run FAIL...: stock iperf3, H1 to X1 at 8 Mbit/s for IPERF_SECONDS, one interval a
+# iperf_run FAIL...: stock iperf3, H1 to X1 (bind, peer override) at 8 Mbit/s for IPERF_SECONDS, one interval a
 # second on both ends; FAIL (a command) runs FAIL_AT seconds in. Leaves the outputs in
 # $iperf_c / $iperf_s and the client's exit status in $iperf_rc.
 iperf_run() {
 	iperf_c=$(mktemp /tmp/sitemh-auto.XXXXXX)
 	iperf_s=$(mktemp /tmp/sitemh-auto.XXXXXX)
 	defer rm -f "$iperf_c" "$iperf_s"
-	ip netns exec "$x" timeout $((IPERF_SECONDS + 25)) iperf3 -s -1 -B $X1 -p $IPERF_PORT \
+	ip netns exec "$x" timeout $((IPERF_SECONDS + 25)) iperf3 -s -1 -B ${peer:-$X1} -p $IPERF_PORT \
 		-i 1 --forceflush >"$iperf_s" 2>&1 &
 	local server=$!
 	busywait 5000 grep -q 'Server listening' "$iperf_s"
-	ip netns exec "$h" timeout $((IPERF_SECONDS + 20)) iperf3 -c $X1 -B $H1 -p $IPERF_PORT \
+	ip netns exec "$h" timeout $((IPERF_SECONDS + 20)) iperf3 -c ${peer:-$X1} -B ${bind:-$H1} -p $IPERF_PORT \
 		-t "$IPERF_SECONDS" -b 8M -i 1 --forceflush >"$iperf_c" 2>&1 &
 	local client=$!
 	nap "$FAIL_AT"
@@ -102,6 +103,21 @@ test_iperf3() {
 	restore_uplink
 	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
 	log_test $rc "stock iperf3, auto=1: H's provider link fails at ${FAIL_AT} s, the transfer carries on over P2"
+}
+
+test_iperf3_v6() {
+	local rc=0 before_h2 protected_h protected_x
+	before_h2=$(count "$ce2" up h2v6)
+	protected_h=$(field6 "$h" auto_protected) protected_x=$(field6 "$x" auto_protected)
+	bind=$H1_6 peer=$X1_6 iperf_run ip -n "$ce1" link set ce1-up down
+	check [ "$iperf_rc" -eq 0 ] || rc=1
+	check [ "$(field6 "$h" auto_protected)" -ge $((protected_h + 2)) ] || rc=1
+	check [ "$(field6 "$x" auto_protected)" -ge $((protected_x + 2)) ] || rc=1
+	check intervals_ok $((FAIL_AT + 2)) "$iperf_s" || rc=1
+	check [ "$(count "$ce2" up h2v6)" -gt $((before_h2 + 100)) ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
+	log_test $rc "stock iperf3 over IPv6, net.ipv6.sitemh_lf.auto=1: the transfer carries on over P2"
 }
 
 test_iperf3_control() {
@@ -219,11 +235,22 @@ test_forged_offer() {
 	message="290c${sum}${message:8}"
 	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
 	check busywait 3000 at_least $((refused + 1)) field "$x" auto_refused || rc=1
+	# A forged route list for it (code 10: the sealed form, a made-up ciphertext and tag)
+	# does not authenticate under the connection's keys: refused, counted.
+	refused=$(field "$x" refused)
+	pcb="06000000$(hex_ip $H1)$(hex_ip $X1)$(printf '%04x%04x' "$lport" $SOCAT_PORT)"
+	# Record header (type 41, version 0x0303, length 8 + 16 + 16), nonce 1, one address.
+	tail="2903030028$(printf '%016x' 1)0a010000$(printf '%016x' 7)$(hex_ip $H2)$(printf '55%.0s' {1..16})"
+	message="290a000000000000${pcb}${tail}"
+	sum=$(icmp_sum "$message")
+	message="290a${sum}${message:8}"
+	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
+	check busywait 3000 at_least $((refused + 1)) field "$x" refused || rc=1
 	# Nothing moved.
 	check [ "$(field "$x" moved)" -eq 0 ] || rc=1
 	kill $client $server 2>/dev/null
 	wait $client $server 2>/dev/null
-	log_test $rc "a forged key offer (right tuple, wrong initial sequence number) is refused and counted"
+	log_test $rc "a forged key offer (right tuple, wrong ISN) and a forged route list are refused and counted"
 }
 
 modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
@@ -233,6 +260,7 @@ done
 build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
 
 run_case test_iperf3
+run_case test_iperf3_v6
 run_case test_iperf3_control
 run_case test_socat_remote_failure
 run_case test_peer_without_sitemh
