@@ -56,23 +56,45 @@ test_link_failure() {
 	log_test $rc "$what: a $(mib 64) MiB transfer survives CE1-PE1 going down, byte-exact, no reset"
 }
 
-# test_carried_routes FLAG WHAT: the same failure, both ends calling the library's
+# A third address of H's, in its P2 domain (the carried routes case "grow").
+H3=203.0.113.141
+
+add_address_then_fail() {
+	ip -n "$h" addr add $H3/25 dev h-b
+	# The work item reads the addresses at least once a second.
+	nap 1.5
+	ip -n "$ce1" link set ce1-up down
+}
+
+# test_carried_routes FLAG WHAT [grow]: the same failure, both ends calling the library's
 # sitemh_protect_ssl() alone (no SO_LFROUTES): the modules exchange the two ends' addresses
 # in sealed route lists (codes 10 and 11), and the transfer moves as with the
 # application's routes.
 test_carried_routes() {
-	local rc=0 flag=$1 what=$2 sent_h heard_h sent_x heard_x refused_h refused_x
+	local rc=0 flag=$1 what=$2 grow=${3:-} sent_h heard_h sent_x heard_x refused_h refused_x
+	local fail=(ip -n "$ce1" link set ce1-up down)
 	sent_h=$(field "$h" lists_sent) heard_h=$(field "$h" lists_heard)
 	sent_x=$(field "$x" lists_sent) heard_x=$(field "$x" lists_heard)
 	refused_h=$(field "$h" refused) refused_x=$(field "$x" refused)
+	# With "grow", H gains a third address in its P2 domain mid-transfer: its list goes
+	# again, and X's routes grow to 2 x 3.
+	[ -n "$grow" ] && fail=(add_address_then_fail)
 	routes_h="" routes_x="" \
-		transfer "$what" $((16 << 20)) 60000 "$flag" ip -n "$ce1" link set ce1-up down
+		transfer "$what" $((32 << 20)) 60000 "$flag" "${fail[@]}"
 	transferred_intact || rc=1
-	# The lists crossed: 2 x 2 routes on both ends, each socket's own pair first ...
-	check grep -qx "routes 4 $H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2" "$out_c" || rc=1
-	check grep -qx "routes 4 $X1,$H1 $X1,$H2 $X2,$H1 $X2,$H2" "$out_s" || rc=1
+	# The lists crossed: 2 x 2 routes on both ends (2 x 3 with H's third address), each
+	# socket's own pair first ...
+	if [ -n "$grow" ]; then
+		check grep -qx "routes 6 $H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2 $H3,$X1 $H3,$X2" "$out_c" || rc=1
+		check grep -qx "routes 6 $X1,$H1 $X1,$H2 $X1,$H3 $X2,$H1 $X2,$H2 $X2,$H3" "$out_s" || rc=1
+		ip -n "$h" addr del $H3/25 dev h-b
+		what="$what, H's addresses changing mid-transfer"
+	else
+		check grep -qx "routes 4 $H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2" "$out_c" || rc=1
+		check grep -qx "routes 4 $X1,$H1 $X1,$H2 $X2,$H1 $X2,$H2" "$out_s" || rc=1
+	fi
 	# ... and the connection moved on both ends, H onto one of its P2 routes.
-	check grep -qx "in_use [23] switches 1" "$out_c" || rc=1
+	check grep -qx "in_use [2-5] switches 1" "$out_c" || rc=1
 	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	# Each end sent its list and heard the other's (a list and its answer at least).
 	check [ "$(field "$h" lists_sent)" -gt "$sent_h" ] || rc=1
@@ -612,7 +634,7 @@ if [ -n "${SWITCHOVER_CASES:-}" ]; then
 fi
 run_case test_link_failure -3 "TLS 1.3 (exported keys)"
 run_case test_link_failure -1 "TLS 1.2 (master secret)"
-run_case test_carried_routes -3 "TLS 1.3"
+run_case test_carried_routes -3 "TLS 1.3" grow
 run_case test_carried_routes -1 "TLS 1.2"
 run_case test_remote_link_failure
 run_case test_ce_failure

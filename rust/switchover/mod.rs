@@ -510,6 +510,10 @@ impl<F: SwitchFamily> Switchover<F> {
         let forgotten = core::mem::replace(&mut *self.conns.lock(), Table::new());
         self.moved.store(0, Ordering::Relaxed);
         drop(forgotten);
+        // The connections being opened hold socket references too (dropped outside the
+        // lock).
+        let opening = core::mem::take(&mut *self.opening.lock());
+        drop(opening);
         // The packet path's copies hold socket references: they go now (or, if even an
         // empty view cannot be allocated, with the state).
         if let Ok(empty) = KBox::new(MovedView::empty(), GFP_KERNEL) {
