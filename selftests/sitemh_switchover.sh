@@ -72,15 +72,16 @@ add_address_then_fail() {
 # application's routes.
 test_carried_routes() {
 	local rc=0 flag=$1 what=$2 grow=${3:-} sent_h heard_h sent_x heard_x refused_h refused_x
-	local fail=(ip -n "$ce1" link set ce1-up down)
+	local fail=(ip -n "$ce1" link set ce1-up down) size=$((16 << 20))
 	sent_h=$(field "$h" lists_sent) heard_h=$(field "$h" lists_heard)
 	sent_x=$(field "$x" lists_sent) heard_x=$(field "$x" lists_heard)
 	refused_h=$(field "$h" refused) refused_x=$(field "$x" refused)
 	# With "grow", H gains a third address in its P2 domain mid-transfer: its list goes
 	# again, and X's routes grow to 2 x 3.
-	[ -n "$grow" ] && fail=(add_address_then_fail)
+	# (A longer transfer: the failure comes 1.5 s later.)
+	[ -n "$grow" ] && fail=(add_address_then_fail) size=$((32 << 20))
 	routes_h="" routes_x="" \
-		transfer "$what" $((32 << 20)) 60000 "$flag" "${fail[@]}"
+		transfer "$what" "$size" 60000 "$flag" "${fail[@]}"
 	transferred_intact || rc=1
 	# The lists crossed: 2 x 2 routes on both ends (2 x 3 with H's third address), each
 	# socket's own pair first ...
