@@ -212,6 +212,7 @@ icmp_sum() {
 
 test_forged_offer() {
 	local rc=0 refused lport sum server client
+	auto 1 "$h" "$x" || rc=1
 	# A live connection (socat, paced) whose keys are agreed already ...
 	ip netns exec "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
 	defer ip netns exec "$h" tc qdisc del dev h-b root

@@ -199,7 +199,8 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
         let facts = self.measure_candidates();
         // This end's addresses, for the route lists the module carries.
         let in_domains = self.addrs_in_domains();
-        let (next, collected, moved, words) = self.walk(now, &facts, &in_domains, &mut chores);
+        let (next, collected, moved, words) =
+            self.walk(now, &facts, in_domains.as_deref(), &mut chores);
         // Before any message goes: the peer may use the new pair as soon as it reads one,
         // and its packets must find the connection (a TCP segment for an unknown tuple
         // draws a reset).
@@ -252,7 +253,7 @@ impl<F: SwitchFamily> Switchover<F> {
         &self,
         now: u64,
         facts: &[PairFacts<F::Addr>],
-        in_domains: &[lists::InDomain<F::Addr>],
+        in_domains: Option<&[lists::InDomain<F::Addr>]>,
         chores: &mut Chores<F::Addr>,
     ) -> Walked<F::Addr> {
         let mut moved = KVVec::new();

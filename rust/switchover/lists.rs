@@ -37,16 +37,14 @@ pub(super) fn own_side<A: WireAddr>(own: A, in_domains: &[InDomain<A>]) -> AddrL
 
 impl<F: SwitchFamily> Switchover<F> {
     /// The namespace's addresses of this family in its domains, when some connection's
-    /// lists are carried (read once per run of the work item, outside any lock); empty
-    /// otherwise or if they cannot be read.
-    pub(super) fn addrs_in_domains(&self) -> KVec<InDomain<F::Addr>> {
-        let mut out = KVec::new();
+    /// lists are carried (read once per run of the work item, outside any lock); `None`
+    /// otherwise or if they cannot be read (the lists then stay as they are).
+    pub(super) fn addrs_in_domains(&self) -> Option<KVec<InDomain<F::Addr>>> {
         if !self.carries_lists.load(Ordering::Relaxed) {
-            return out;
+            return None;
         }
-        let Ok(local) = inet::local_addrs(self.net.get(), F::AF) else {
-            return out;
-        };
+        let local = inet::local_addrs(self.net.get(), F::AF).ok()?;
+        let mut out = KVec::with_capacity(local.len(), GFP_KERNEL).ok()?;
         let table = {
             let guard = rcu::read_lock();
             self.domains.snapshot(&guard).table
@@ -56,26 +54,24 @@ impl<F: SwitchFamily> Switchover<F> {
                 continue;
             };
             if let Some(domain) = table.domain_of(addr) {
-                if out
-                    .push((addr, domain.router.is_none()), GFP_KERNEL)
-                    .is_err()
-                {
-                    break;
-                }
+                // Room for every address was made above.
+                out.push_within_capacity((addr, domain.router.is_none()))
+                    .ok()?;
             }
         }
-        out
+        Some(out)
     }
 
     /// Under the lock: for the connections in the slots `range` whose lists the module
     /// carries, works out this end's list from `in_domains` (the routes follow a
-    /// change), and sends it when due. Returns when the next transmission falls due.
+    /// change; `None`: the addresses could not be read, the lists stay), and sends it
+    /// when due. Returns when the next transmission falls due.
     pub(super) fn carry_lists(
         &self,
         conns: &mut Table<Tracked<F::Addr>>,
         range: Range<usize>,
         now: u64,
-        in_domains: &[InDomain<F::Addr>],
+        in_domains: Option<&[InDomain<F::Addr>]>,
         chores: &mut Chores<F::Addr>,
     ) -> Option<u64> {
         let mut next: Option<u64> = None;
@@ -89,7 +85,9 @@ impl<F: SwitchFamily> Switchover<F> {
             if t.sock.closed() {
                 continue;
             }
-            if carried.set_own(own_side(t.conn.tuple.laddr, in_domains)) {
+            let changed = in_domains
+                .is_some_and(|addrs| carried.set_own(own_side(t.conn.tuple.laddr, addrs)));
+            if changed {
                 let routes = t.conn.routes_of(&carried);
                 // Not adopted only if a pair in use would be lost: at the next change.
                 let _ = t.conn.adopt_routes(routes);
