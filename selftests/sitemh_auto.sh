@@ -211,9 +211,11 @@ icmp_sum() {
 }
 
 test_forged_offer() {
-	local rc=0 refused lport sum server client
-	auto 1 "$h" "$x" || rc=1
-	# A live connection (socat, paced) whose keys are agreed already ...
+	local rc=0 refused refused_lists tracked lport sum server client pcb tail message
+	# X protects connections, H does not offer (auto=0 there): a live connection (socat,
+	# paced) that nobody protected ...
+	auto 0 "$h" || rc=1
+	auto 1 "$x" || rc=1
 	ip netns exec "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
 	defer ip netns exec "$h" tc qdisc del dev h-b root
 	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
@@ -225,10 +227,10 @@ test_forged_offer() {
 	busywait 5000 bash -c "ip netns exec $h ss -Htn state established dport = :$SOCAT_PORT | grep -q ."
 	lport=$(ip netns exec "$h" ss -Htn state established "dport = :$SOCAT_PORT" |
 		awk '{ n = split($3, a, ":"); print a[n]; exit }')
-	refused=$(field "$x" auto_refused)
+	refused=$(field "$x" auto_refused) refused_lists=$(field "$x" refused)
+	tracked=$(field "$x" tracked)
 	# ... and an offer for it from H1's address with a made-up ISN and key (a host off
-	# the path knows the tuple at best, never the ISN): refused, counted.
-	local pcb tail message
+	# the path knows the tuple at best, never the ISN): refused, counted, nothing tracked.
 	pcb="06000000$(hex_ip $H1)$(hex_ip $X1)$(printf '%04x%04x' "$lport" $SOCAT_PORT)"
 	tail="01000000$(printf '%08x' $((RANDOM << 16 | RANDOM)))$(printf '42%.0s' {1..32})"
 	message="290c000000000000${pcb}${tail}"
@@ -236,21 +238,22 @@ test_forged_offer() {
 	message="290c${sum}${message:8}"
 	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
 	check busywait 3000 at_least $((refused + 1)) field "$x" auto_refused || rc=1
-	# A forged route list for it (code 10: the sealed form, a made-up ciphertext and tag)
-	# does not authenticate under the connection's keys: refused, counted.
-	refused=$(field "$x" refused)
-	pcb="06000000$(hex_ip $H1)$(hex_ip $X1)$(printf '%04x%04x' "$lport" $SOCAT_PORT)"
+	# A forged route list for it (code 10, the sealed form with a made-up ciphertext and
+	# tag): refused, counted.
 	# Record header (type 41, version 0x0303, length 8 + 16 + 16), nonce 1, one address.
 	tail="2903030028$(printf '%016x' 1)0a010000$(printf '%016x' 7)$(hex_ip $H2)$(printf '55%.0s' {1..16})"
 	message="290a000000000000${pcb}${tail}"
 	sum=$(icmp_sum "$message")
 	message="290a${sum}${message:8}"
 	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
-	check busywait 3000 at_least $((refused + 1)) field "$x" refused || rc=1
-	# Nothing moved.
+	check busywait 3000 at_least $((refused_lists + 1)) field "$x" refused || rc=1
+	# Nothing taken up, nothing moved.
+	nap 0.5
+	check [ "$(field "$x" tracked)" -eq "$tracked" ] || rc=1
 	check [ "$(field "$x" moved)" -eq 0 ] || rc=1
 	kill $client $server 2>/dev/null
 	wait $client $server 2>/dev/null
+	auto 1 "$h" || rc=1
 	log_test $rc "a forged key offer (right tuple, wrong ISN) and a forged route list are refused and counted"
 }
 

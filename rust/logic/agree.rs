@@ -109,7 +109,9 @@ impl<B: WireAddr> Agreement<B> {
         out[Self::BODY + 4..Self::BODY + 8].copy_from_slice(&self.isn.to_be_bytes());
         out[Self::BODY + 8..Self::OFFER_LEN].copy_from_slice(&self.public);
         if self.code == CODE_KEY_ANSWER {
-            out[Self::OFFER_LEN..].copy_from_slice(&self.confirm);
+            if let Some(room) = out.get_mut(Self::OFFER_LEN..Self::ANSWER_LEN) {
+                room.copy_from_slice(&self.confirm);
+            }
         }
         if checksum {
             finish_checksum(out);
@@ -157,12 +159,18 @@ impl<B: WireAddr> Agreement<B> {
                 .try_into()
                 .map_err(|_| WireError::Truncated)?,
         );
-        let mut public = [0u8; KEY_LEN];
-        public.copy_from_slice(&message[Self::BODY + 8..Self::OFFER_LEN]);
-        let mut confirm = [0u8; CONFIRM_LEN];
-        if code == CODE_KEY_ANSWER {
-            confirm.copy_from_slice(&message[Self::OFFER_LEN..]);
-        }
+        let public: [u8; KEY_LEN] = message
+            .get(Self::BODY + 8..Self::OFFER_LEN)
+            .and_then(|key| key.try_into().ok())
+            .ok_or(WireError::Truncated)?;
+        let confirm: [u8; CONFIRM_LEN] = if code == CODE_KEY_ANSWER {
+            message
+                .get(Self::OFFER_LEN..Self::ANSWER_LEN)
+                .and_then(|tag| tag.try_into().ok())
+                .ok_or(WireError::Truncated)?
+        } else {
+            [0; CONFIRM_LEN]
+        };
         Ok(Self {
             code,
             pcb,

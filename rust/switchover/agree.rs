@@ -231,26 +231,14 @@ impl<F: SwitchFamily> Switchover<F> {
         };
         let mut conn = Conn::new(own, routes);
         conn.stat = STAT_DO_NOT_ALTER;
-        let uid = o.sock.uid();
-        let t = Tracked {
-            conn,
-            sock: o.sock,
-            uid,
-            keys: None,
-            next_try_ms: 0,
-            changes_seen: (0, 0),
-            stranded: false,
-            routes_set: false,
-            carried: None,
-            list_due_ms: 0,
-            agreeing: Some(Agreeing::Offered {
-                secret,
-                public,
-                isn: o.isn,
-                sent: 0,
-            }),
-            agree_due_ms: now,
-        };
+        let mut t = Tracked::new(conn, o.sock);
+        t.agreeing = Some(Agreeing::Offered {
+            secret,
+            public,
+            isn: o.isn,
+            sent: 0,
+        });
+        t.agree_due_ms = now;
         if self.track_new(t).is_err() {
             self.counters.auto_skipped.fetch_add(1, Ordering::Relaxed);
         }
@@ -451,6 +439,69 @@ impl<F: SwitchFamily> Switchover<F> {
         if self.auto.load(Ordering::Relaxed) == 0 {
             return Ok(());
         }
+        let (sock, own) = self.offered_connection(src, offer)?;
+        if let Some(done) = self.answered_before(&sock, offer, own.laddr, src, chores) {
+            return done;
+        }
+        let (secret, public) = key_pair().ok_or("no key pair")?;
+        let derived = derive(
+            &secret.0,
+            &offer.public,
+            &offer.public,
+            &public,
+            &offer.pcb,
+            offer.isn,
+        )
+        .ok_or("the offered key gives no shared secret")?;
+        drop(secret);
+        let keys = Keys::from_key_block(&derived.block, false);
+        let keys = Arc::new(
+            KeySet::new(&keys).map_err(|_| "no memory")?,
+            GFP_KERNEL_ACCOUNT,
+        )
+        .map_err(|_| "no memory")?;
+        let answer = Agreement {
+            code: CODE_KEY_ANSWER,
+            pcb: offer.pcb,
+            isn: offer.isn,
+            public,
+            confirm: derived.confirmation(&offer.public, &public),
+        };
+        let mut message = [0u8; AGREE_MAX];
+        let len = answer.write(F::icmp_type(), F::VERIFY_CHECKSUM, &mut message);
+        let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or("routes")?;
+        let mut t = Tracked::new(Conn::new(own, routes), sock);
+        t.keys = Some(keys);
+        t.carried = Some(Carried::new());
+        t.list_due_ms = now + LIST_FIRST_MS;
+        t.agreeing = Some(Agreeing::Answered {
+            offer: offer.public,
+            answer: message,
+            len,
+        });
+        if self.track_new(t).is_err() {
+            self.counters.auto_skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.carries_lists.store(true, Ordering::Relaxed);
+        self.counters.auto_protected.fetch_add(1, Ordering::Relaxed);
+        chores.send_raw(RawOutgoing {
+            src: own.laddr,
+            dst: src,
+            len,
+            message,
+        });
+        Ok(())
+    }
+
+    /// The established TCP connection an offer from `src` names, and the connection as
+    /// this end names it: the offer must come from the connection's peer and carry the
+    /// ISN this end's socket saw.
+    fn offered_connection(
+        &self,
+        src: F::Addr,
+        offer: &Agreement<F::Addr>,
+    ) -> core::result::Result<(SockRef, IdPcb<F::Addr>), &'static str> {
         let pcb = &offer.pcb;
         if pcb.proto != IPPROTO_TCP || src != pcb.laddr {
             return Err("not from the offering end of a TCP connection");
@@ -467,96 +518,38 @@ impl<F: SwitchFamily> Switchover<F> {
         if sock.peer_isn() != offer.isn {
             return Err("wrong initial sequence number (an off-path forgery?)");
         }
-        // A repeated offer (our answer was lost): the same answer again.
-        {
-            let conns = self.conns.lock();
-            if let Some(t) = Self::slot_of_sock(&conns, sock.id()).and_then(|at| conns.get(at)) {
-                return match &t.agreeing {
-                    Some(Agreeing::Answered {
-                        offer: key,
-                        answer,
-                        len,
-                    }) if *key == offer.public => {
-                        let out = RawOutgoing {
-                            src: ours.saddr,
-                            dst: src,
-                            len: *len,
-                            message: *answer,
-                        };
-                        chores.send_raw(out);
-                        Ok(())
-                    }
-                    _ if t.keys.is_some() => Err("the connection is protected already"),
-                    _ => Err("the connection is being registered"),
-                };
-            }
-        }
-        let (secret, public) = key_pair().ok_or("no key pair")?;
-        let derived = derive(
-            &secret.0,
-            &offer.public,
-            &offer.public,
-            &public,
-            pcb,
-            offer.isn,
-        )
-        .ok_or("the offered key gives no shared secret")?;
-        drop(secret);
-        let keys = Keys::from_key_block(&derived.block, false);
-        let keys = Arc::new(
-            KeySet::new(&keys).map_err(|_| "no memory")?,
-            GFP_KERNEL_ACCOUNT,
-        )
-        .map_err(|_| "no memory")?;
-        let answer = Agreement {
-            code: CODE_KEY_ANSWER,
-            pcb: *pcb,
-            isn: offer.isn,
-            public,
-            confirm: derived.confirmation(&offer.public, &public),
-        };
-        let mut message = [0u8; AGREE_MAX];
-        let len = answer.write(F::icmp_type(), F::VERIFY_CHECKSUM, &mut message);
-        let own = IdPcb {
-            proto: IPPROTO_TCP,
-            laddr: ours.saddr,
-            faddr: ours.daddr,
-            lport: ours.sport,
-            fport: ours.dport,
-        };
-        let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or("routes")?;
-        let uid = sock.uid();
-        let t = Tracked {
-            conn: Conn::new(own, routes),
-            sock,
-            uid,
-            keys: Some(keys),
-            next_try_ms: 0,
-            changes_seen: (0, 0),
-            stranded: false,
-            routes_set: false,
-            carried: Some(Carried::new()),
-            list_due_ms: now + LIST_FIRST_MS,
-            agreeing: Some(Agreeing::Answered {
-                offer: offer.public,
-                answer: message,
+        Ok((sock, pcb.reversed()))
+    }
+
+    /// If the connection of `sock` is tracked already: the same answer again for a
+    /// repeated offer (ours was lost), from `local` to `src`; a refusal for any other.
+    fn answered_before(
+        &self,
+        sock: &SockRef,
+        offer: &Agreement<F::Addr>,
+        local: F::Addr,
+        src: F::Addr,
+        chores: &mut Chores<F::Addr>,
+    ) -> Option<core::result::Result<(), &'static str>> {
+        let conns = self.conns.lock();
+        let t = Self::slot_of_sock(&conns, sock.id()).and_then(|at| conns.get(at))?;
+        Some(match &t.agreeing {
+            Some(Agreeing::Answered {
+                offer: key,
+                answer,
                 len,
-            }),
-            agree_due_ms: 0,
-        };
-        if self.track_new(t).is_err() {
-            self.counters.auto_skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        }
-        self.carries_lists.store(true, Ordering::Relaxed);
-        self.counters.auto_protected.fetch_add(1, Ordering::Relaxed);
-        chores.send_raw(RawOutgoing {
-            src: ours.saddr,
-            dst: src,
-            len,
-            message,
-        });
-        Ok(())
+            }) if *key == offer.public => {
+                chores.send_raw(RawOutgoing {
+                    src: local,
+                    dst: src,
+                    len: *len,
+                    message: *answer,
+                });
+                Ok(())
+            }
+            _ if t.keys.is_some() => Err("the connection is protected already"),
+            _ => Err("the connection is being registered"),
+        })
     }
 
     /// An answer from `src` to one of our offers: its confirmation must check; then the

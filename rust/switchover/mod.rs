@@ -283,6 +283,28 @@ struct Tracked<A> {
     agree_due_ms: u64,
 }
 
+impl<A: WireAddr> Tracked<A> {
+    /// `conn` of `sock` (owned by the socket's user), with nothing pending: no keys, no
+    /// lists carried, no agreement.
+    fn new(conn: Conn<A>, sock: SockRef) -> Self {
+        let uid = sock.uid();
+        Self {
+            conn,
+            sock,
+            uid,
+            keys: None,
+            next_try_ms: 0,
+            changes_seen: (0, 0),
+            stranded: false,
+            routes_set: false,
+            carried: None,
+            list_due_ms: 0,
+            agreeing: None,
+            agree_due_ms: 0,
+        }
+    }
+}
+
 /// A message to seal and send once the lock is released: AES-GCM never runs with
 /// interrupts off.
 struct Outgoing<A> {

@@ -117,21 +117,7 @@ impl<F: SwitchFamily> Switchover<F> {
             // At most MAX_TRACKED (the knob's range): fits.
             self.user_quota.load(Ordering::Relaxed) as usize
         };
-        let uid = sock.uid();
-        let tracked = Tracked {
-            conn,
-            sock,
-            uid,
-            keys: None,
-            next_try_ms: 0,
-            changes_seen: (0, 0),
-            stranded: false,
-            routes_set: false,
-            carried: None,
-            list_due_ms: 0,
-            agreeing: None,
-            agree_due_ms: 0,
-        };
+        let tracked = Tracked::new(conn, sock);
         Ok((Some(tracked), quota))
     }
 
