@@ -193,7 +193,8 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     outer.finish()
 }
 
-/// The TLS 1.2 PRF with SHA-256 (RFC 5246 section 5): fills `out`.
+/// The TLS 1.2 PRF with SHA-256 (RFC 5246 section 5): fills `out`. The seed is the
+/// concatenation of at most three `seed` parts (callers join longer ones themselves).
 pub(crate) fn tls12_prf(secret: &[u8], label: &[u8], seed: &[&[u8]], out: &mut [u8]) {
     // A(1) = HMAC(secret, label + seed); A(i) = HMAC(secret, A(i-1)).
     let mut parts: [&[u8]; 4] = [label, &[], &[], &[]];
