@@ -198,11 +198,14 @@ hex_ip() {
 	printf '%02x' $1
 }
 
-# icmp_sum HEX: the Internet checksum of HEX (its checksum field zero), 4 hex digits.
+# icmp_sum HEX: the Internet checksum of HEX (its checksum field zero), 4 hex digits; an
+# odd last octet counts as the high half of a word (RFC 1071).
 icmp_sum() {
-	local hex=$1 sum=0 i
+	local hex=$1 sum=0 i word
 	for ((i = 0; i < ${#hex}; i += 4)); do
-		sum=$((sum + 16#${hex:i:4}))
+		word=${hex:i:4}
+		[ ${#word} -eq 2 ] && word+=00
+		sum=$((sum + 16#$word))
 	done
 	while ((sum >> 16)); do
 		sum=$(((sum & 0xffff) + (sum >> 16)))
@@ -211,7 +214,8 @@ icmp_sum() {
 }
 
 test_forged_offer() {
-	local rc=0 refused refused_lists tracked lport sum server client pcb tail message
+	local rc=0 refused refused_lists tracked protected lport sum server client server2 client2
+	local pcb tail message
 	# X protects connections, H does not offer (auto=0 there): a live connection (socat,
 	# paced) that nobody protected ...
 	auto 0 "$h" || rc=1
@@ -238,22 +242,44 @@ test_forged_offer() {
 	message="290c${sum}${message:8}"
 	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
 	check busywait 3000 at_least $((refused + 1)) field "$x" auto_refused || rc=1
-	# A forged route list for it (code 10, the sealed form with a made-up ciphertext and
-	# tag): refused, counted.
-	# Record header (type 41, version 0x0303, length 8 + 16 + 16), nonce 1, one address.
-	tail="2903030028$(printf '%016x' 1)0a010000$(printf '%016x' 7)$(hex_ip $H2)$(printf '55%.0s' {1..16})"
+	# Nothing taken up.
+	nap 0.5
+	check [ "$(field "$x" tracked)" -eq "$tracked" ] || rc=1
+	# A second connection, protected (H offers now), and a route list forged for it
+	# (code 10, the sealed form with a made-up ciphertext and tag): it does not open
+	# under the connection's keys, refused and counted.
+	auto 1 "$h" || rc=1
+	protected=$(field "$x" auto_protected)
+	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$((SOCAT_PORT + 1)),bind=$X1,reuseaddr \
+		OPEN:/dev/null &
+	server2=$!
+	busywait 5000 ip netns exec "$x" ss -Hltn "sport = :$((SOCAT_PORT + 1))" | grep -q LISTEN
+	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 1)),bind=$H1 &
+	client2=$!
+	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
+	lport=$(ip netns exec "$h" ss -Htn state established "dport = :$((SOCAT_PORT + 1))" |
+		awk '{ n = split($3, a, ":"); print a[n]; exit }')
+	refused_lists=$(field "$x" refused)
+	pcb="06000000$(hex_ip $H1)$(hex_ip $X1)$(printf '%04x%04x' "$lport" $((SOCAT_PORT + 1)))"
+	# Record header (type 41, version 0x0303, length 8 + 16 + 16), a nonce above any H
+	# sent (a number seen already is refused as a replay before the keys are tried), one
+	# address.
+	tail="2903030028$(printf '%016x' 65536)0a010000$(printf '%016x' 7)$(hex_ip $H2)$(printf '55%.0s' {1..16})"
 	message="290a000000000000${pcb}${tail}"
 	sum=$(icmp_sum "$message")
 	message="290a${sum}${message:8}"
 	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
 	check busywait 3000 at_least $((refused_lists + 1)) field "$x" refused || rc=1
-	# Nothing taken up, nothing moved.
-	nap 0.5
-	check [ "$(field "$x" tracked)" -eq "$tracked" ] || rc=1
+	# ... refused by the keys themselves, not for its form.
+	check busywait 3000 bash -c "dmesg | grep -q 'refusing a message from $H1: does not authenticate'" ||
+		rc=1
+	kill $client2 $server2 2>/dev/null
+	wait $client2 $server2 2>/dev/null
+	# Nothing moved.
 	check [ "$(field "$x" moved)" -eq 0 ] || rc=1
+	[ $rc -eq 0 ] || ip netns exec "$x" grep "^switchover " /proc/net/sitemh | sed 's/^/# X: /'
 	kill $client $server 2>/dev/null
 	wait $client $server 2>/dev/null
-	auto 1 "$h" || rc=1
 	log_test $rc "a forged key offer (right tuple, wrong ISN) and a forged route list are refused and counted"
 }
 
