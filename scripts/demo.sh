@@ -45,11 +45,13 @@ throughput() {
 	ip netns exec "$x" timeout 30 iperf3 -s -1 -B $X1 -p 5201 >/dev/null 2>&1 &
 	server=$!
 	sleep 0.5
+	# (Read line by line in the shell: awk would hold the lines back in its input buffer.)
 	ip netns exec "$h" timeout 16 iperf3 -c $X1 -B $H1 -p 5201 -t 10 -b 8M -i 1 --forceflush 2>&1 |
-		awk '$4 == "sec" && $3 ~ /-/ && $0 !~ /sender|receiver/ {
-			split($3, t, "-")
-			printf "  %4.1f-%4.1f s  %7s %s\n", t[1], t[2], $7, $8; fflush()
-		}' &
+		while read -r _ _ span unit _ _ rate rate_unit rest; do
+			[ "$unit" = sec ] && [[ $span == *-* ]] || continue
+			[[ $rest == *sender* || $rest == *receiver* ]] && continue
+			printf '  %11s s  %7s %s\n' "$span" "$rate" "$rate_unit"
+		done &
 	client=$!
 	sleep 4
 	printf '  ----------  CE1 link to provider P1 goes down  ----------\n'
