@@ -185,10 +185,10 @@ test_forged_notices() {
 	inject "$ce2" 198.51.100.130 198.51.100.131 255 "$(notice 1 c0000202)"
 	# From P2's router, on the link, but TTL 64.
 	inject "$ce2" 203.0.113.130 198.51.100.131 64 "$(notice 1 c0000206)"
-	# Bad checksum, unknown code (3 and 4 belong to the switchover, 7 and 8 to binding
-	# updates, 9 to solicitations), truncated, oversized.
+	# Bad checksum, unknown code (3, 4 and 10 to 13 belong to the switchover, 7 and 8 to
+	# binding updates, 9 to solicitations), truncated, oversized.
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "2901ffffc0000206"
-	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 12 c0000206)"
+	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 14 c0000206)"
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "2901d6fd"
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)00000000"
 	check busywait_eq 3000 $((refused + 7)) counter "$ir" refused || rc=1
