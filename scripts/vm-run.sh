@@ -142,8 +142,11 @@ run() {
 	# This run's times order the next run; selftests it did not run keep their last time.
 	# A run of selected cases (TESTS=) says nothing about a whole script's time.
 	if [ -z "${TESTS:-}" ]; then
-		cat "$base"/*/times "$times_cache" 2>/dev/null | awk -F '\t' '!seen[$1]++' > "$times_cache.new" &&
-			[ -s "$times_cache.new" ] && mv "$times_cache.new" "$times_cache"
+		# (The last times may be missing, on a new machine: cat's failure must not stop the
+		# new ones from being kept.)
+		{ cat "$base"/*/times; cat "$times_cache"; } 2>/dev/null |
+			awk -F '\t' '!seen[$1]++' > "$times_cache.new"
+		[ -s "$times_cache.new" ] && mv "$times_cache.new" "$times_cache"
 	fi
 	log "selftest times (s): $(sort -t "$(printf '\t')" -k2,2nr "$base"/*/times 2>/dev/null | tr '\t\n' '= ')"
 	log "guests' times (s): $(for n in $(seq 0 $((guests - 1))); do
