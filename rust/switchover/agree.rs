@@ -190,17 +190,19 @@ impl<F: SwitchFamily> Switchover<F> {
         if waiting.is_empty() {
             return;
         }
-        let left = {
+        // What finds no room (SYNs may have filled the queue meanwhile) is given up, its
+        // socket reference dropped outside the lock: room for all of it is made first.
+        let Ok(mut left) = KVec::<Opening>::with_capacity(waiting.len(), GFP_KERNEL) else {
+            return;
+        };
+        {
             let mut queue = self.opening.lock();
-            let mut left = KVec::<Opening>::new();
             for o in waiting {
                 if let Err(PushError(o)) = queue.push_within_capacity(o) {
-                    // Room for it was made above, unless SYNs filled it meanwhile.
-                    let _ = left.push(o, GFP_ATOMIC);
+                    let _ = left.push_within_capacity(o);
                 }
             }
-            left
-        };
+        }
         drop(left);
         self.arm(OPENING_POLL_MS);
     }
