@@ -21,7 +21,7 @@
 
 use core::ops::Range;
 
-use super::*;
+use super::{exchange::earliest, *};
 use crate::{
     ffi::sock::{
         random_bytes,
@@ -221,13 +221,7 @@ impl<F: SwitchFamily> Switchover<F> {
         let Some((secret, public)) = key_pair() else {
             return;
         };
-        let own = IdPcb {
-            proto: tuple.proto,
-            laddr: tuple.saddr,
-            faddr: tuple.daddr,
-            lport: tuple.sport,
-            fport: tuple.dport,
-        };
+        let own = IdPcb::of_tuple(&tuple);
         let Some(routes) = Routes::new(&[(own.laddr, own.faddr)]) else {
             return;
         };
@@ -294,7 +288,7 @@ impl<F: SwitchFamily> Switchover<F> {
             };
             if t.keys.is_some() || t.agree_due_ms > now {
                 if t.keys.is_none() && t.agreeing.is_some() {
-                    next = Some(next.map_or(t.agree_due_ms, |n| n.min(t.agree_due_ms)));
+                    next = earliest(next, Some(t.agree_due_ms));
                 }
                 continue;
             }
@@ -332,7 +326,7 @@ impl<F: SwitchFamily> Switchover<F> {
             let interval = LIST_RETRY_MS << (*sent).min(5);
             *sent += 1;
             t.agree_due_ms = now + interval;
-            next = Some(next.map_or(t.agree_due_ms, |n| n.min(t.agree_due_ms)));
+            next = earliest(next, Some(t.agree_due_ms));
             if chores.send_raw(out) {
                 self.counters.auto_offers.fetch_add(1, Ordering::Relaxed);
             }
@@ -370,23 +364,7 @@ impl<F: SwitchFamily> Switchover<F> {
         if !self.within_limit(key, src, now_ms(), |l| &mut l.received) {
             return Verdict::Drop(EINVAL);
         }
-        let mut incoming = Incoming {
-            src,
-            conn: key,
-            len: message.len(),
-            message: [0; MESSAGE_MAX],
-        };
-        let copied = message.len().min(MESSAGE_MAX);
-        incoming.message[..copied].copy_from_slice(&message[..copied]);
-        let queued = {
-            let mut inbox = self.inbox.lock();
-            inbox.len() < inbox.capacity()
-                && inbox.iter().filter(|m| m.conn == key).count() < INBOX_PER_CONN
-                && inbox.push_within_capacity(incoming).is_ok()
-        };
-        if queued {
-            self.arm(0);
-        } else {
+        if !self.queue_incoming(src, key, message) {
             self.counters.auto_refused.fetch_add(1, Ordering::Relaxed);
         }
         Verdict::Drop(EINVAL)

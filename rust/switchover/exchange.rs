@@ -228,7 +228,7 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
 }
 
 /// The earlier of two optional times.
-fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+pub(super) fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -901,7 +901,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 continue;
             };
             if t.next_try_ms > now {
-                next = Some(next.map_or(t.next_try_ms, |n| n.min(t.next_try_ms)));
+                next = earliest(next, Some(t.next_try_ms));
                 continue;
             }
             if pending.tries_left == 0 {
@@ -932,7 +932,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 dst,
             };
             self.transmit(t, &pcb, &alt, now, chores);
-            next = Some(next.map_or(t.next_try_ms, |n| n.min(t.next_try_ms)));
+            next = earliest(next, Some(t.next_try_ms));
         }
         next
     }

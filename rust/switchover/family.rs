@@ -7,6 +7,19 @@
 
 use super::*;
 
+impl<A: Copy> IdPcb<A> {
+    /// The connection of a socket whose tuple is `tuple`, as this end names it.
+    pub(super) fn of_tuple(tuple: &Tuple<A>) -> Self {
+        Self {
+            proto: tuple.proto,
+            laddr: tuple.saddr,
+            faddr: tuple.daddr,
+            lport: tuple.sport,
+            fport: tuple.dport,
+        }
+    }
+}
+
 /// TCP's protocol number, as the transport readers take it.
 const IPPROTO_TCP: u8 = 6;
 

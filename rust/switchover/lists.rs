@@ -16,7 +16,7 @@
 
 use core::ops::Range;
 
-use super::*;
+use super::{exchange::earliest, *};
 
 /// One of the namespace's addresses in a domain, and whether the domain is private.
 pub(super) type InDomain<A> = (A, bool);
@@ -108,7 +108,7 @@ impl<F: SwitchFamily> Switchover<F> {
                     }
                     t.list_due_ms = now + carried.sent_once();
                 }
-                next = Some(next.map_or(t.list_due_ms, |n| n.min(t.list_due_ms)));
+                next = earliest(next, Some(t.list_due_ms));
             }
             t.carried = Some(carried);
         }

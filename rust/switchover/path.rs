@@ -70,6 +70,16 @@ impl<F: SwitchFamily> Switchover<F> {
         if !self.within_limit(conn, src, now_ms(), |l| &mut l.received) {
             return Verdict::Drop(EINVAL);
         }
+        if !self.queue_incoming(src, conn, message) {
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        Verdict::Drop(EINVAL)
+    }
+
+    /// Queues `message` from `src` about connection `conn` (a [`SockRef::id`], or a key
+    /// of its own for agreement messages) for the work item, within the inbox's room
+    /// and the connection's share of it; false if it was not queued.
+    pub(super) fn queue_incoming(&self, src: F::Addr, conn: usize, message: &[u8]) -> bool {
         let mut incoming = Incoming {
             src,
             conn,
@@ -86,10 +96,8 @@ impl<F: SwitchFamily> Switchover<F> {
         };
         if queued {
             self.arm(0);
-        } else {
-            self.counters.refused.fetch_add(1, Ordering::Relaxed);
         }
-        Verdict::Drop(EINVAL)
+        queued
     }
 
     /// The clear part of a code 3/4 message of this family's exact length, if it checks.

@@ -101,13 +101,7 @@ impl<F: SwitchFamily> Switchover<F> {
     fn new_tracked(&self, socket: &Socket<'_>) -> Result<(Option<Tracked<F::Addr>>, usize)> {
         let sock = socket.hold().ok_or(EINVAL)?;
         let tuple = F::tuple(&sock)?;
-        let own = IdPcb {
-            proto: tuple.proto,
-            laddr: tuple.saddr,
-            faddr: tuple.daddr,
-            lport: tuple.sport,
-            fport: tuple.dport,
-        };
+        let own = IdPcb::of_tuple(&tuple);
         let routes = Routes::new(&[(own.laddr, own.faddr)]).ok_or(EINVAL)?;
         let mut conn = Conn::new(own, routes);
         conn.stat = STAT_DO_NOT_ALTER;
