@@ -30,7 +30,7 @@ build_site() {
 	for var in h ir lanb ce1 ce2 pe1 pe2 x; do
 		forward=1
 		[ "$var" = h ] && forward=0
-		ip netns exec "${!var}" sysctl -q -w net.ipv4.ip_forward=$forward \
+		in_ns "${!var}" sysctl -q -w net.ipv4.ip_forward=$forward \
 			net.ipv6.conf.all.forwarding=$forward \
 			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 || return 1
@@ -159,7 +159,7 @@ build_site() {
 
 	# Count what leaves each CE towards its provider, by source.
 	for ce in "$ce1" "$ce2"; do
-		ip netns exec "$ce" nft -f - <<-NFT || return 1
+		in_ns "$ce" nft -f - <<-NFT || return 1
 		table inet count {
 			chain up {
 				type filter hook forward priority 0; policy accept;
@@ -179,18 +179,20 @@ build_site() {
 		}
 		NFT
 	done
+	# The counters the tests poll there are read without a process.
+	keep_proc "$h" "$ir" "$x"
 }
 
 # uplink_count NS NAME FAMILY: packets counted on a CE's uplink for one source domain.
 uplink_count() {
 	local fam=$3
-	ip netns exec "$1" nft list chain inet count up |
+	in_ns "$1" nft list chain inet count up |
 		grep "^[[:space:]]*$fam saddr.*comment \"$2\"" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
 
 # from_lan_a NS FAMILY: P1 packets from LAN A that reached a CE at all.
 from_lan_a() {
-	ip netns exec "$1" nft list chain inet count pre |
+	in_ns "$1" nft list chain inet count pre |
 		grep "^[[:space:]]*$2 saddr.*comment \"from-a\"" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
 
@@ -206,7 +208,7 @@ domains() {
 			"net.$fam.ip_domain.$i.def_router=$3")
 		i=$((i + 1))
 	done
-	ip netns exec "$ns" sysctl -q -w "${settings[@]}"
+	in_ns "$ns" sysctl -q -w "${settings[@]}"
 }
 
 configure_site() {

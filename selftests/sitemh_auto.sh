@@ -22,7 +22,7 @@ auto() {
 	local value=$1 ns
 	shift
 	for ns in "$@"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_lf.auto="$value" \
+		in_ns "$ns" sysctl -q -w net.ipv4.sitemh_lf.auto="$value" \
 			net.ipv6.sitemh_lf.auto="$value" || return 1
 	done
 }
@@ -145,12 +145,12 @@ socat_run() {
 	defer rm -f "$data" "$sums"
 	head -c "$bytes" /dev/urandom >"$data"
 	sent_sum=$(sha256sum <"$data" | cut -d' ' -f1)
-	ip netns exec "$h" tc qdisc add dev h-b root tbf rate 24mbit burst 64kb latency 2s
-	defer ip netns exec "$h" tc qdisc del dev h-b root
+	in_ns "$h" tc qdisc add dev h-b root tbf rate 24mbit burst 64kb latency 2s
+	defer in_ns "$h" tc qdisc del dev h-b root
 	ip netns exec "$x" timeout 60 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
 		SYSTEM:"sha256sum >$sums" &
 	server=$!
-	busywait 5000 ip netns exec "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
+	busywait 5000 in_ns "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
 	ip netns exec "$h" timeout 60 socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
 	client=$!
 	nap 2
@@ -169,6 +169,11 @@ test_socat_remote_failure() {
 	check [ "$socat_rc" -eq 0 ] || rc=1
 	check [ "$received_sum" = "$sent_sum" ] || rc=1
 	check [ "$(field "$x" auto_protected)" -gt "$protected_x" ] || rc=1
+	if [ $rc -ne 0 ]; then
+		echo "# resets at X: in $(count "$x" in rst), out $(count "$x" out rst)"
+		in_ns "$h" grep "^switchover " /proc/net/sitemh | sed 's/^/# H: /'
+		in_ns "$x" grep "^switchover " /proc/net/sitemh | sed 's/^/# X: /'
+	fi
 	restore_remote_uplink
 	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
 	log_test $rc "stock socat, auto=1: X's provider link fails, $SOCAT_MIB MiB arrive byte-exact (SHA-256)"
@@ -220,16 +225,16 @@ test_forged_offer() {
 	# paced) that nobody protected ...
 	auto 0 "$h" || rc=1
 	auto 1 "$x" || rc=1
-	ip netns exec "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
-	defer ip netns exec "$h" tc qdisc del dev h-b root
+	in_ns "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
+	defer in_ns "$h" tc qdisc del dev h-b root
 	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server=$!
-	busywait 5000 ip netns exec "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
+	busywait 5000 in_ns "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
 	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$SOCAT_PORT,bind=$H1 &
 	client=$!
-	busywait 5000 bash -c "ip netns exec $h ss -Htn state established dport = :$SOCAT_PORT | grep -q ."
-	lport=$(ip netns exec "$h" ss -Htn state established "dport = :$SOCAT_PORT" |
+	busywait 5000 bash -c "nsenter --net=/run/netns/$h ss -Htn state established dport = :$SOCAT_PORT | grep -q ."
+	lport=$(in_ns "$h" ss -Htn state established "dport = :$SOCAT_PORT" |
 		awk '{ n = split($3, a, ":"); print a[n]; exit }')
 	refused=$(field "$x" auto_refused) refused_lists=$(field "$x" refused)
 	tracked=$(field "$x" tracked)
@@ -240,7 +245,7 @@ test_forged_offer() {
 	message="290c000000000000${pcb}${tail}"
 	sum=$(icmp_sum "$message")
 	message="290c${sum}${message:8}"
-	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
+	check in_ns "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
 	check busywait 3000 at_least $((refused + 1)) field "$x" auto_refused || rc=1
 	# Nothing taken up.
 	nap 0.5
@@ -253,11 +258,11 @@ test_forged_offer() {
 	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$((SOCAT_PORT + 1)),bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server2=$!
-	busywait 5000 ip netns exec "$x" ss -Hltn "sport = :$((SOCAT_PORT + 1))" | grep -q LISTEN
+	busywait 5000 in_ns "$x" ss -Hltn "sport = :$((SOCAT_PORT + 1))" | grep -q LISTEN
 	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 1)),bind=$H1 &
 	client2=$!
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
-	lport=$(ip netns exec "$h" ss -Htn state established "dport = :$((SOCAT_PORT + 1))" |
+	lport=$(in_ns "$h" ss -Htn state established "dport = :$((SOCAT_PORT + 1))" |
 		awk '{ n = split($3, a, ":"); print a[n]; exit }')
 	refused_lists=$(field "$x" refused)
 	pcb="06000000$(hex_ip $H1)$(hex_ip $X1)$(printf '%04x%04x' "$lport" $((SOCAT_PORT + 1)))"
@@ -268,7 +273,7 @@ test_forged_offer() {
 	message="290a000000000000${pcb}${tail}"
 	sum=$(icmp_sum "$message")
 	message="290a${sum}${message:8}"
-	check ip netns exec "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
+	check in_ns "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$message" || rc=1
 	check busywait 3000 at_least $((refused_lists + 1)) field "$x" refused || rc=1
 	# ... refused by the keys themselves, not for its form.
 	check busywait 3000 bash -c "dmesg | grep -q 'refusing a message from $H1: does not authenticate'" ||
@@ -277,7 +282,7 @@ test_forged_offer() {
 	wait $client2 $server2 2>/dev/null
 	# Nothing moved.
 	check [ "$(field "$x" moved)" -eq 0 ] || rc=1
-	[ $rc -eq 0 ] || ip netns exec "$x" grep "^switchover " /proc/net/sitemh | sed 's/^/# X: /'
+	[ $rc -eq 0 ] || in_ns "$x" grep "^switchover " /proc/net/sitemh | sed 's/^/# X: /'
 	kill $client $server 2>/dev/null
 	wait $client $server 2>/dev/null
 	log_test $rc "a forged key offer (right tuple, wrong ISN) and a forged route list are refused and counted"

@@ -129,7 +129,7 @@ dnsmasq_ready() {
 dhcp() {
 	local id=$1
 	shift
-	out=$(ip netns exec "$H" dhclient -v -sf /sbin/dhclient-script -cf "$scratch/dhclient-$id.conf" \
+	out=$(in_ns "$H" dhclient -v -sf /sbin/dhclient-script -cf "$scratch/dhclient-$id.conf" \
 		-lf "$scratch/leases-$id" -pf "$scratch/dhclient.pid" "$@" vh 2>&1)
 }
 

@@ -32,11 +32,11 @@ build() {
 	ip -n "$s" -6 addr add fd65::2/64 dev s-r nodad
 	ip -n "$s" route add default via 192.168.77.1
 	ip -n "$s" -6 route add default via fd65::1
-	ip netns exec "$r" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+	in_ns "$r" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv4.conf.r-s.rp_filter=0 || return 1
 	# The next hop of every test packet leaving R, by (source, destination).
-	ip netns exec "$r" nft -f - <<-NFT
+	in_ns "$r" nft -f - <<-NFT
 	table inet equiv {
 		set seen4 { type ipv4_addr . ipv4_addr . ipv4_addr; flags dynamic; size 65536; }
 		set seen6 { type ipv6_addr . ipv6_addr . ipv6_addr; flags dynamic; size 65536; }
@@ -52,7 +52,7 @@ build() {
 test_equivalence() { # FAMILY
 	local rc=0 seed
 	for seed in $SEEDS; do
-		check ip netns exec "$r" python3 "$helper" run --family "$1" --seed "$seed" \
+		check in_ns "$r" python3 "$helper" run --family "$1" --seed "$seed" \
 			--sender-ns "$s" || rc=1
 	done
 	log_test $rc "IPv$1: module decisions equal policy routing's (seeds $SEEDS)"

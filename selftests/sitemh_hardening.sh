@@ -28,8 +28,7 @@ python=$(command -v /usr/bin/python3 || command -v python3)
 
 # field NS LINE NAME: the value after NAME on the /proc/net/sitemh line that starts with LINE.
 field() {
-	ip netns exec "$1" awk -v l="$2" -v f="$3" \
-		'$1 == l { for (i = 2; i < NF; i++) if ($i == f) { print $(i + 1); exit } }' /proc/net/sitemh
+	proc_value "$1" "$2" "$3"
 }
 
 # (lib.sh's now_ms sets $now_ms; an override here that printed the time instead broke
@@ -124,10 +123,10 @@ test_rtnl_not_stalled() {
 	t0=$(burst_round "$churner" "$victim" 20)
 	load_module || rc=1
 	# The churning namespace has domains with routers: route caches to flush.
-	ip netns exec "$churner" sysctl -q -w net.ipv4.ip_num_domains=1 \
+	in_ns "$churner" sysctl -q -w net.ipv4.ip_num_domains=1 \
 		net.ipv4.ip_domain.0.net_mask=/24 net.ipv4.ip_domain.0.net_addr=10.1.0.0 \
 		net.ipv4.ip_domain.0.def_router=10.1.0.1 || rc=1
-	ip netns exec "$churner" sysctl -q -w net.ipv6.ip_num_domains=1 \
+	in_ns "$churner" sysctl -q -w net.ipv6.ip_num_domains=1 \
 		net.ipv6.ip_domain.0.net_mask=/48 net.ipv6.ip_domain.0.net_addr=2001:db8:1:: \
 		net.ipv6.ip_domain.0.def_router=2001:db8:1::1 || rc=1
 	t1=$(burst_round "$churner" "$victim" 20)
@@ -156,7 +155,7 @@ test_rmmod_no_false_notice() {
 	ip -n "$lan" addr add 10.20.0.2/24 dev lan-ce
 	load_module || rc=1
 	# One copy per announcement (no repetitions or refreshes), to count them exactly.
-	check ip netns exec "$ce" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce-up \
+	check in_ns "$ce" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce-up \
 		net.ipv4.sitemh_ce.pe_addr=10.30.0.2 net.ipv4.sitemh_ce.lan=ce-lan \
 		net.ipv4.sitemh_ce.repeats=0 net.ipv4.sitemh_ce.refresh_ms=0 || rc=1
 	pcap=$(mktemp /tmp/sitemh-rmmod.XXXXXX)
@@ -174,13 +173,13 @@ test_rmmod_no_false_notice() {
 	nap 1
 	kill $dump
 	wait $dump 2>/dev/null
-	ip netns exec "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | sed 's/^/# /'
+	in_ns "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | sed 's/^/# /'
 	# The control's code 1 and code 5, nothing else.
-	count=$(ip netns exec "$lan" tcpdump -r "$pcap" -n 2>/dev/null | grep -c 'ICMP type-#41')
+	count=$(in_ns "$lan" tcpdump -r "$pcap" -n 2>/dev/null | grep -c 'ICMP type-#41')
 	check [ "$count" -eq 2 ] || rc=1
-	count=$(ip netns exec "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -c '0x0010:.* 2901 ')
+	count=$(in_ns "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -c '0x0010:.* 2901 ')
 	check [ "$count" -eq 1 ] || rc=1
-	count=$(ip netns exec "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -c '0x0010:.* 2905 ')
+	count=$(in_ns "$lan" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -c '0x0010:.* 2905 ')
 	check [ "$count" -eq 1 ] || rc=1
 	log_test $rc "rmmod on a configured CE broadcasts no 'uplink failed'"
 }
@@ -189,7 +188,7 @@ build_probe_site() {
 	setup_ns h r a || return 1
 	local ns
 	for ns in "$h" "$r" "$a"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
+		in_ns "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
 			net.ipv4.conf.default.rp_filter=0 net.ipv4.ip_forward=1
 	done
 	link "$h" h-r1 "$r" r-h1
@@ -206,14 +205,14 @@ build_probe_site() {
 	ip -n "$a" route add 198.51.100.0/24 via 10.9.0.2
 	ip -n "$h" route add default via 198.51.100.1
 	# Replies to P1's address take 150 ms, to P2's 50 ms.
-	ip netns exec "$r" tc qdisc add dev r-h1 root netem delay 150ms || return 1
-	ip netns exec "$r" tc qdisc add dev r-h2 root netem delay 50ms || return 1
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
+	in_ns "$r" tc qdisc add dev r-h1 root netem delay 150ms || return 1
+	in_ns "$r" tc qdisc add dev r-h2 root netem delay 50ms || return 1
+	in_ns "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
 		net.ipv4.ip_domain.0.net_mask=/24 net.ipv4.ip_domain.0.net_addr=198.51.100.0 \
 		net.ipv4.ip_domain.0.def_router=198.51.100.1 \
 		net.ipv4.ip_domain.1.net_mask=/24 net.ipv4.ip_domain.1.net_addr=203.0.113.0 \
 		net.ipv4.ip_domain.1.def_router=203.0.113.1 || return 1
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_path_probe_ms=1000 || return 1
+	in_ns "$h" sysctl -q -w net.ipv4.ip_path_probe_ms=1000 || return 1
 	# H decapsulates IP-in-IP from A.
 	ip -n "$h" link add tun0 type ipip local 10.9.0.2 remote 10.9.0.1 || return 1
 	ip -n "$h" link set tun0 up
@@ -223,12 +222,12 @@ build_probe_site() {
 as_nobody() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	in_ns "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
 }
 
 test_probe_needs_ping_right() {
 	local rc=0 out sent refused
-	ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="1 0"
+	in_ns "$h" sysctl -q -w net.ipv4.ping_group_range="1 0"
 	sent=$(field "$h" probe sent)
 	refused=$(field "$h" probe refused)
 	out=$(as_nobody "$h" "$tool" rank -t 0xb8 $X4)
@@ -246,7 +245,7 @@ test_probe_needs_ping_right() {
 # ranking. (One process in A sends and runs the call, so that the two overlap whatever
 # the start-up times.)
 rank_under_forgery() {
-	ip netns exec "$a" "$python" - "$h" "$tool" "$X4" <<-'PY'
+	in_ns "$a" "$python" - "$h" "$tool" "$X4" <<-'PY'
 	import socket, struct, subprocess, sys, time
 	def csum(b):
 	    s = sum((b[i] << 8) + b[i + 1] for i in range(0, len(b), 2))
@@ -291,14 +290,14 @@ test_forged_replies() {
 
 test_probe_cache() {
 	local rc=0 sent cached out nobody
-	ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="65534 65534"
+	in_ns "$h" sysctl -q -w net.ipv4.ping_group_range="65534 65534"
 	sent=$(field "$h" probe sent)
 	cached=$(field "$h" probe cached)
 	# A destination not probed yet: measured by the first call; the next two, at once
 	# after it (by root, and by an unprivileged user who may ping), are answered from the
 	# cache.
-	ip netns exec "$h" "$tool" rank -t 0xb8 $X4B >/dev/null
-	out=$(ip netns exec "$h" "$tool" rank -t 0xb8 $X4B)
+	in_ns "$h" "$tool" rank -t 0xb8 $X4B >/dev/null
+	out=$(in_ns "$h" "$tool" rank -t 0xb8 $X4B)
 	nobody=$(as_nobody "$h" "$tool" rank -t 0xb8 $X4B)
 	echo "$out" | sed 's/^/# /'
 	check [ "$(echo "$out" | awk '!/^#/ { print $1; exit }')" = 203.0.113.10 ] || rc=1
@@ -306,7 +305,7 @@ test_probe_cache() {
 	check [ "$(echo "$nobody" | awk '!/^#/ { print $1; exit }')" = 203.0.113.10 ] || rc=1
 	check [ -n "$sent" ] && check [ "$(field "$h" probe sent)" = $((sent + 2)) ] || rc=1
 	check [ -n "$cached" ] && check [ "$(field "$h" probe cached)" -ge $((cached + 4)) ] || rc=1
-	ip netns exec "$h" sysctl -q -w net.ipv4.ping_group_range="1 0"
+	in_ns "$h" sysctl -q -w net.ipv4.ping_group_range="1 0"
 	log_test $rc "selection probes: a second call is served from the per-namespace cache"
 }
 
@@ -317,7 +316,7 @@ notice() {
 
 # inject NS SRC DST TTL HEX: send raw ICMP octets from NS.
 inject() {
-	ip netns exec "$1" "$python" - "$2" "$3" "$4" "$5" <<-'PY'
+	in_ns "$1" "$python" - "$2" "$3" "$4" "$5" <<-'PY'
 	import socket, sys
 	src, dst, ttl, hexmsg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -330,7 +329,7 @@ inject() {
 # inject_ipip HEX: A sends H, through the IP-in-IP tunnel, the ICMP octets HEX from P1's
 # router 198.51.100.1 to H's 198.51.100.10 with TTL 255.
 inject_ipip() {
-	ip netns exec "$a" "$python" - "$1" <<-'PY'
+	in_ns "$a" "$python" - "$1" <<-'PY'
 	import socket, struct, sys
 	def csum(b):
 	    s = sum((b[i] << 8) + b[i + 1] for i in range(0, len(b), 2))
@@ -367,7 +366,7 @@ test_tunnelled_notice() {
 pwrite_at() {
 	local ns=$1 offset=$2 text=$3
 	shift 3
-	ip netns exec "$ns" "$python" - "$offset" "$text" "$@" <<-'PY'
+	in_ns "$ns" "$python" - "$offset" "$text" "$@" <<-'PY'
 	import errno, os, sys
 	for knob in sys.argv[3:]:
 	    fd = os.open("/proc/sys/" + knob.replace(".", "/"), os.O_WRONLY)
@@ -384,14 +383,14 @@ pwrite_at() {
 values() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" sysctl -n "$@"
+	in_ns "$ns" sysctl -n "$@"
 }
 
 test_sysctl_offset_write() {
 	local rc=0 ns knobs before out
 	setup_ns ns || rc=1
 	ip -n "$ns" link add sd0 type dummy
-	check ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_ce.uplink=sd0 \
+	check in_ns "$ns" sysctl -q -w net.ipv4.sitemh_ce.uplink=sd0 \
 		net.ipv4.sitemh_ce.lan=sd0 net.ipv4.sitemh_ce.pe_addr=192.0.2.2 \
 		"net.ipv4.sitemh_ce.peers=192.0.2.7" net.ipv4.ip_home_addr=198.51.100.77 \
 		net.ipv4.ip_num_domains=1 net.ipv4.ip_domain.0.net_addr=198.51.100.0 || rc=1

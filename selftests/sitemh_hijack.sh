@@ -63,17 +63,17 @@ test_quota() {
 	a=$(mktemp /tmp/sitemh-hold.XXXXXX)
 	b=$(mktemp /tmp/sitemh-hold.XXXXXX)
 	c=$(mktemp /tmp/sitemh-hold.XXXXXX)
-	check prints 16384 ip netns exec "$h" sysctl -n net.ipv4.sitemh_lf.user_quota || rc=1
+	check prints 16384 in_ns "$h" sysctl -n net.ipv4.sitemh_lf.user_quota || rc=1
 	# Root without CAP_NET_ADMIN passes the file's mode; the module refuses it.
-	check_fails EPERM ip netns exec "$h" setpriv --bounding-set -net_admin \
+	check_fails EPERM in_ns "$h" setpriv --bounding-set -net_admin \
 		sysctl -q -w net.ipv4.sitemh_lf.user_quota=131072 || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=131073 || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=0 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=131073 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=0 || rc=1
 	if soak; then
 		quota=16384 n=16500
-		ip netns exec "$h" sysctl -q -w net.ipv4.ip_local_port_range="1024 65535"
+		in_ns "$h" sysctl -q -w net.ipv4.ip_local_port_range="1024 65535"
 	fi
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=$quota || rc=1
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=$quota || rc=1
 	hold "$h" 65534 $n "$a"
 	pids+=" $held"
 	hold "$h" 65533 $n "$b"
@@ -92,7 +92,7 @@ test_quota() {
 	kill $pids 2>/dev/null
 	wait $pids 2>/dev/null
 	rm -f "$a" "$b" "$c"
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=16384
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.user_quota=16384
 	log_test $rc "user_quota ($quota) tracked connections per user (ENOBUFS beyond), another user's untouched, root unlimited; only CAP_NET_ADMIN sets it"
 }
 

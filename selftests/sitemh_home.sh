@@ -28,8 +28,7 @@ KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 # proc_field NS NAME [LINE]: a counter of the "home" (or LINE, e.g. home6) line of
 # /proc/net/sitemh.
 proc_field() {
-	ip netns exec "$1" awk -v f="$2" -v l="${3:-home}" \
-		'$1 == l { for (i = 2; i < NF; i++) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+	proc_value "$1" "${3:-home}" "$2"
 }
 
 # capture NS DEV FILE: start tcpdump; stop_capture waits until it has written.
@@ -60,7 +59,7 @@ tcp_exchange() {
 	ip netns exec "$1" $app tcp-server $PORT $wildcard >"$out" &
 	local server=$!
 	busywait 30000 listening "$1" $PORT
-	client_saw=$(ip netns exec "$2" $app tcp-client "$3" "$4" $PORT 262144 2>&1)
+	client_saw=$(in_ns "$2" $app tcp-client "$3" "$4" $PORT 262144 2>&1)
 	wait $server
 	server_saw=$(cat "$out")
 }
@@ -71,7 +70,7 @@ configure_keys() {
 	local ns fam
 	for ns in "$h" "$x"; do
 		for fam in 4 6; do
-			ip netns exec "$ns" sysctl -q -w net.ipv$fam.sitemh_home.binding_key=$KEY \
+			in_ns "$ns" sysctl -q -w net.ipv$fam.sitemh_home.binding_key=$KEY \
 				net.ipv$fam.sitemh_home.correspondent=1 || return 1
 		done
 	done
@@ -79,17 +78,17 @@ configure_keys() {
 
 configure_mobile() {
 	ip -n "$h" addr add $HOME4/32 dev lo
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
+	in_ns "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
 		net.ipv4.sitemh_home.careof_addr=$CAREOF || return 1
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || return 1
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || return 1
 	configure_keys || return 1
 	# H's home network, as X sees it: behind PE2, which has no route there.
 	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.13
 	# The same in IPv6.
 	ip -n "$h" -6 addr add $HOME6/128 dev lo
-	ip netns exec "$h" sysctl -q -w net.ipv6.ip_home_addr=$HOME6 \
+	in_ns "$h" sysctl -q -w net.ipv6.ip_home_addr=$HOME6 \
 		net.ipv6.sitemh_home.careof_addr=$CAREOF6 || return 1
-	ip netns exec "$x" sysctl -q -w net.ipv6.sitemh_home.correspondent=1 || return 1
+	in_ns "$x" sysctl -q -w net.ipv6.sitemh_home.correspondent=1 || return 1
 	ip -n "$x" -6 route add 2001:db8:aa::/48 via 2001:db8:ff:4::1
 }
 
@@ -125,14 +124,14 @@ test_ipv6() {
 	local server=$!
 	defer kill $server
 	busywait 30000 listening "$x" $PORT udp
-	saw=$(ip netns exec "$h" $app udp-client $HOME6 $X6 $PORT 2>&1)
+	saw=$(in_ns "$h" $app udp-client $HOME6 $X6 $PORT 2>&1)
 	kill $server
 	echo "# UDP: H: $saw; X: $(cat "$out")"
 	check [ "$saw" = "reply $X6 ok" ] || rc=1
 	check [ "$(cat "$out")" = "peer $HOME6" ] || rc=1
 	# Both away: type 2.
 	ip -n "$x" -6 addr add $X_HOME6/128 dev lo
-	ip netns exec "$x" sysctl -q -w net.ipv6.ip_home_addr=$X_HOME6 \
+	in_ns "$x" sysctl -q -w net.ipv6.ip_home_addr=$X_HOME6 \
 		net.ipv6.sitemh_home.careof_addr=$X6 || rc=1
 	capture "$x" x-pe1 "$tmp/v6b.pcap"
 	tcp_exchange "$x" "$h" $HOME6 $X_HOME6
@@ -143,8 +142,8 @@ test_ipv6() {
 	opts=$($app options "$tmp/v6b.pcap" $X6)
 	echo "# routing header from $X6: $opts"
 	check [ "$opts" = "$(rh 2 6 $X_HOME6 $HOME6)" ] || rc=1
-	check [ "$(ip netns exec "$h" "$tool" careof -6 $HOME6 2>&1)" = $CAREOF6 ] || rc=1
-	ip netns exec "$x" sysctl -q -w net.ipv6.sitemh_home.careof_addr=:: net.ipv6.ip_home_addr=
+	check [ "$(in_ns "$h" "$tool" careof -6 $HOME6 2>&1)" = $CAREOF6 ] || rc=1
+	in_ns "$x" sysctl -q -w net.ipv6.sitemh_home.careof_addr=:: net.ipv6.ip_home_addr=
 	log_test $rc "IPv6: type 2 routing header with stacking types 1, 0 and 2; home addresses in the sockets"
 }
 
@@ -186,7 +185,7 @@ test_sender_away_udp() {
 	local server=$!
 	defer kill $server
 	busywait 30000 listening "$x" $PORT udp
-	saw=$(ip netns exec "$h" $app udp-client $HOME4 $X4 $PORT 2>&1)
+	saw=$(in_ns "$h" $app udp-client $HOME4 $X4 $PORT 2>&1)
 	kill $server
 	echo "# H: $saw; X: $(cat "$out")"
 	check [ "$saw" = "reply $X4 ok" ] || rc=1
@@ -197,7 +196,7 @@ test_sender_away_udp() {
 test_both_away() {
 	local rc=0 opts
 	ip -n "$x" addr add $X_HOME/32 dev lo
-	ip netns exec "$x" sysctl -q -w net.ipv4.ip_home_addr=$X_HOME \
+	in_ns "$x" sysctl -q -w net.ipv4.ip_home_addr=$X_HOME \
 		net.ipv4.sitemh_home.careof_addr=$X4 || rc=1
 	capture "$x" x-pe1 "$tmp/type2.pcap"
 	tcp_exchange "$x" "$h" $HOME4 $X_HOME
@@ -210,25 +209,25 @@ test_both_away() {
 	opts=$($app options "$tmp/type2.pcap" $X4)
 	echo "# options from $X4: $opts"
 	check [ "$opts" = 900c0200$(printf '%02x' 100 65 0 7 100 64 0 5) ] || rc=1
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
 	log_test $rc "both ends away: type 2, each application sees the other's home address"
 }
 
 test_use_homeaddr_toggle() {
 	local rc=0 out=$tmp/hold.out stacked
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=1
-	check [ "$(ip netns exec "$h" "$tool" srcaddr $X4)" = $HOME4 ] || rc=1
+	in_ns "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=1
+	check [ "$(in_ns "$h" "$tool" srcaddr $X4)" = $HOME4 ] || rc=1
 	ip netns exec "$x" $app tcp-server $PORT >/dev/null &
 	local server=$!
 	defer kill $server
 	busywait 30000 listening "$x" $PORT
 	# A connection from the home address lives across the toggle.
-	exec {to_hold}> >(ip netns exec "$h" $app tcp-hold $HOME4 $X4 $PORT >"$out" 2>&1)
+	exec {to_hold}> >(in_ns "$h" $app tcp-hold $HOME4 $X4 $PORT >"$out" 2>&1)
 	echo one >&$to_hold
 	check busywait 30000 grep -q "echo one" "$out" || rc=1
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=0
+	in_ns "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=0
 	# New connections get the site's addresses...
-	check [ "$(ip netns exec "$h" "$tool" srcaddr $X4 | grep -c $HOME4)" -eq 0 ] || rc=1
+	check [ "$(in_ns "$h" "$tool" srcaddr $X4 | grep -c $HOME4)" -eq 0 ] || rc=1
 	stacked=$(proc_field "$h" stacked)
 	# ...and the old one still goes stacked.
 	echo two >&$to_hold
@@ -246,7 +245,7 @@ test_refused() {
 	refused=$(proc_field "$x" refused)
 	bindings=$(proc_field "$x" bindings)
 	# Sent by PE1 straight to X: no router on the way parses the options first.
-	out=$(ip netns exec "$pe1" $app send-malformed 192.0.2.9 $X4 2>&1) || rc=1
+	out=$(in_ns "$pe1" $app send-malformed 192.0.2.9 $X4 2>&1) || rc=1
 	echo "$out" | sed 's/^/# /'
 	local sent
 	sent=$(echo "$out" | grep -c '^sent')
@@ -262,22 +261,22 @@ test_udp_careof_parameters() {
 	local server=$!
 	defer kill $server
 	busywait 30000 listening "$h" $((PORT + 1)) udp
-	saw=$(ip netns exec "$x" "$tool" udp-client $X4 $HOME4 $((PORT + 1)))
+	saw=$(in_ns "$x" "$tool" udp-client $X4 $HOME4 $((PORT + 1)))
 	kill $server
 	echo "# X got its reply from $saw; H's server saw: $(cat "$out")"
 	check [ "$saw" = $HOME4 ] || rc=1
 	check [ "$(cat "$out")" = "from $X4 fromcl - dst $HOME4 dstcl $CAREOF" ] || rc=1
 	# What each end knows of H's care-of address.
-	check [ "$(ip netns exec "$h" "$tool" careof $HOME4)" = $CAREOF ] || rc=1
-	check [ "$(ip netns exec "$x" "$tool" careof $HOME4)" = $CAREOF ] || rc=1
-	check [ "$(ip netns exec "$x" "$tool" careof 100.66.0.1)" = - ] || rc=1
+	check [ "$(in_ns "$h" "$tool" careof $HOME4)" = $CAREOF ] || rc=1
+	check [ "$(in_ns "$x" "$tool" careof $HOME4)" = $CAREOF ] || rc=1
+	check [ "$(in_ns "$x" "$tool" careof 100.66.0.1)" = - ] || rc=1
 	# Binding a peer redirects the namespace's traffic: CAP_NET_ADMIN only.
-	check [ "$(ip netns exec "$h" setpriv --bounding-set -net_admin "$tool" bind-careof 100.66.0.1 $X4)" = "error EPERM" ] || rc=1
-	check [ "$(ip netns exec "$h" "$tool" careof 100.66.0.1)" = - ] || rc=1
-	check [ "$(ip netns exec "$h" "$tool" bind-careof 100.66.0.1 $X4)" = ok ] || rc=1
-	check [ "$(ip netns exec "$h" "$tool" careof 100.66.0.1)" = $X4 ] || rc=1
+	check [ "$(in_ns "$h" setpriv --bounding-set -net_admin "$tool" bind-careof 100.66.0.1 $X4)" = "error EPERM" ] || rc=1
+	check [ "$(in_ns "$h" "$tool" careof 100.66.0.1)" = - ] || rc=1
+	check [ "$(in_ns "$h" "$tool" bind-careof 100.66.0.1 $X4)" = ok ] || rc=1
+	check [ "$(in_ns "$h" "$tool" careof 100.66.0.1)" = $X4 ] || rc=1
 	# This host's own home address travels under the configured care-of address only.
-	check [ "$(ip netns exec "$h" "$tool" bind-careof $HOME4 203.0.113.10)" = "error EINVAL" ] || rc=1
+	check [ "$(in_ns "$h" "$tool" bind-careof $HOME4 203.0.113.10)" = "error EINVAL" ] || rc=1
 	log_test $rc "recvwithdstaddr/sendwithsrcaddr report and honour care-of addresses"
 }
 
@@ -286,13 +285,13 @@ test_udp_careof_parameters() {
 test_draft_layout_dropped_by_routers() {
 	local rc=0 errors saw
 	unload_module && insmod "$SITEMH_KO" stacking_layout=1 || { log_test 1 "reload with stacking_layout=1"; return; }
-	configure_site && ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
+	configure_site && in_ns "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
 		net.ipv4.sitemh_home.careof_addr=$CAREOF &&
-		ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 && configure_keys || rc=1
-	errors=$(ip netns exec "$ir" nstat -az IpInHdrErrors | awk '/IpInHdrErrors/ { print $2 }')
-	saw=$(ip netns exec "$h" $app udp-client $HOME4 $X4 $PORT 2>&1 | tail -1)
+		in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 && configure_keys || rc=1
+	errors=$(in_ns "$ir" nstat -az IpInHdrErrors | awk '/IpInHdrErrors/ { print $2 }')
+	saw=$(in_ns "$h" $app udp-client $HOME4 $X4 $PORT 2>&1 | tail -1)
 	echo "# H: $saw"
-	check [ "$(ip netns exec "$ir" nstat -az IpInHdrErrors | awk '/IpInHdrErrors/ { print $2 }')" -gt "$errors" ] || rc=1
+	check [ "$(in_ns "$ir" nstat -az IpInHdrErrors | awk '/IpInHdrErrors/ { print $2 }')" -gt "$errors" ] || rc=1
 	check [ "$(proc_field "$x" restored)" -eq 0 ] || rc=1
 	unload_module
 	log_test $rc "the draft's literal IPv4 layout (stacking_layout=1) is dropped by a Linux router"
@@ -300,31 +299,31 @@ test_draft_layout_dropped_by_routers() {
 
 test_knobs() {
 	local rc=0 fresh
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=224.0.0.1 || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=1.2.3 || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.correspondent=2 || rc=1
-	check [ "$(ip netns exec "$h" sysctl -n net.ipv4.sitemh_home.careof_addr)" = $CAREOF ] || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=224.0.0.1 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=1.2.3 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.sitemh_home.correspondent=2 || rc=1
+	check [ "$(in_ns "$h" sysctl -n net.ipv4.sitemh_home.careof_addr)" = $CAREOF ] || rc=1
 	# The translation hooks exist only while there is a care-of address (or a binding, or
 	# the correspondent role): a namespace of its own, without bindings, shows it.
 	setup_ns fresh
-	check_fails 1 ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
-	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
-	check ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
-	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
-	check_fails 1 ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	check_fails 1 in_ns "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	in_ns "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
+	check in_ns "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	in_ns "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
+	check_fails 1 in_ns "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
 	# A home address alone is watched for packets from its home agent (draft 2.3.4).
-	ip netns exec "$fresh" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.9
-	check ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
-	ip netns exec "$fresh" sysctl -q -w net.ipv4.ip_home_addr=
-	check_fails 1 ip netns exec "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	in_ns "$fresh" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.9
+	check in_ns "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
+	in_ns "$fresh" sysctl -q -w net.ipv4.ip_home_addr=
+	check_fails 1 in_ns "$fresh" grep -q "output-translate" /proc/net/sitemh || rc=1
 	# Every user of the hooks has a bit of its own: a CE watching a peer keeps its input
 	# hook while a care-of address comes and goes.
-	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_ce.peers=192.0.2.77 || rc=1
-	check ip netns exec "$fresh" grep -q "ip:input" /proc/net/sitemh || rc=1
-	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
-	ip netns exec "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
-	check ip netns exec "$fresh" grep -q "ip:input" /proc/net/sitemh || rc=1
-	ip netns exec "$fresh" grep hooks /proc/net/sitemh | sed 's/^/# /'
+	in_ns "$fresh" sysctl -q -w net.ipv4.sitemh_ce.peers=192.0.2.77 || rc=1
+	check in_ns "$fresh" grep -q "ip:input" /proc/net/sitemh || rc=1
+	in_ns "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=$CAREOF
+	in_ns "$fresh" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0
+	check in_ns "$fresh" grep -q "ip:input" /proc/net/sitemh || rc=1
+	in_ns "$fresh" grep hooks /proc/net/sitemh | sed 's/^/# /'
 	log_test $rc "home knobs: bad values refused, hooks only while there is work"
 }
 
@@ -343,9 +342,9 @@ home_agent_case() {
 	[ "$fam" = 6 ] && ip="ip -6" unspec=:: line=home6 opt=-6
 	# X forgets H's binding, H its configured care-of address. (X's binding error, when it
 	# refuses H's first stacked answer, makes H send its update again at once.)
-	check [ "$(ip netns exec "$x" "$tool" bind-careof $opt "$home" $unspec)" = ok ] || rc=1
-	check [ "$(ip netns exec "$x" "$tool" careof $opt "$home")" = - ] || rc=1
-	ip netns exec "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$unspec" || rc=1
+	check [ "$(in_ns "$x" "$tool" bind-careof $opt "$home" $unspec)" = ok ] || rc=1
+	check [ "$(in_ns "$x" "$tool" careof $opt "$home")" = - ] || rc=1
+	in_ns "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$unspec" || rc=1
 	$ip -n "$pe2" tunnel add $dev "$@" local "$ha" remote "$careof" || rc=1
 	ip -n "$pe2" link set $dev up
 	$ip -n "$pe2" route add "$home" dev $dev || rc=1
@@ -357,7 +356,7 @@ home_agent_case() {
 	found=$(proc_field "$h" careof $line)
 	echo "# X: $client_saw; H: $server_saw"
 	echo "# H: $rx packets through the tunnel, care-of address found: $found," \
-		"tunnelled $(proc_field "$h" tunnelled $line); X's binding: $(ip netns exec "$x" "$tool" careof $opt "$home")"
+		"tunnelled $(proc_field "$h" tunnelled $line); X's binding: $(in_ns "$x" "$tool" careof $opt "$home")"
 	check [ "$client_saw" = "local $xaddr peer $home ok 262144" ] || rc=1
 	check [ "$server_saw" = "peer $xaddr local $home" ] || rc=1
 	# H found its care-of address on its interfaces and answered stacked from it, so X
@@ -366,10 +365,10 @@ home_agent_case() {
 	check [ "$found" = "$careof" ] || rc=1
 	check [ "$(proc_field "$h" tunnelled $line)" -ge $((${tunnelled:-0} + 1)) ] || rc=1
 	check [ "$rx" -ge 1 ] && check [ "$rx" -le 3 ] || rc=1
-	check [ "$(ip netns exec "$x" "$tool" careof $opt "$home")" = "$careof" ] || rc=1
+	check [ "$(in_ns "$x" "$tool" careof $opt "$home")" = "$careof" ] || rc=1
 	# What the configuration says stays as written; recvwithdstaddr reports the one found.
-	check [ "$(ip netns exec "$h" sysctl -n "net.ipv$fam.sitemh_home.careof_addr")" = $unspec ] || rc=1
-	check [ "$(ip netns exec "$h" "$tool" careof $opt "$home")" = "$careof" ] || rc=1
+	check [ "$(in_ns "$h" sysctl -n "net.ipv$fam.sitemh_home.careof_addr")" = $unspec ] || rc=1
+	check [ "$(in_ns "$h" "$tool" careof $opt "$home")" = "$careof" ] || rc=1
 	if [ "$fam" = 4 ]; then
 		# Back home: with the home address inside one of H's domains, what reaches it
 		# unstacked is simply delivered, and the care-of address found is forgotten.
@@ -377,19 +376,19 @@ home_agent_case() {
 		# whose answer, were it stacked, would teach X the binding again.)
 		local tunnelled
 		tunnelled=$(proc_field "$h" tunnelled)
-		ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=4 \
+		in_ns "$h" sysctl -q -w net.ipv4.ip_num_domains=4 \
 			net.ipv4.ip_domain.3.net_mask=/24 net.ipv4.ip_domain.3.net_addr=100.64.0.0 \
 			net.ipv4.ip_domain.3.def_router=198.51.100.129 || rc=1
-		check [ "$(ip netns exec "$x" "$tool" bind-careof "$home" $unspec)" = ok ] || rc=1
-		check ip netns exec "$x" ping -q -c 1 -W 5 -I "$xaddr" "$home" >/dev/null || rc=1
+		check [ "$(in_ns "$x" "$tool" bind-careof "$home" $unspec)" = ok ] || rc=1
+		check in_ns "$x" ping -q -c 1 -W 5 -I "$xaddr" "$home" >/dev/null || rc=1
 		echo "# back home: care-of address $(proc_field "$h" careof), tunnelled $(proc_field "$h" tunnelled)"
 		check [ "$(proc_field "$h" careof)" = $unspec ] || rc=1
 		check [ "$(proc_field "$h" tunnelled)" -eq "$tunnelled" ] || rc=1
-		ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=3 || rc=1
+		in_ns "$h" sysctl -q -w net.ipv4.ip_num_domains=3 || rc=1
 	fi
 	ip -n "$pe2" link del $dev
 	ip -n "$h" link del $dev
-	ip netns exec "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$careof" || rc=1
+	in_ns "$h" sysctl -q -w "net.ipv$fam.sitemh_home.careof_addr=$careof" || rc=1
 	return $rc
 }
 
@@ -408,30 +407,30 @@ test_binding_update_refusals() {
 	local rc=0 victim=100.66.0.9 attacker=192.0.2.9 refused bad_key
 	bad_key=ff${KEY:2}
 	refused=$(proc_field "$x" updates_refused)
-	ip netns exec "$pe1" $app send-update $attacker $X4 $victim $attacker $bad_key >/dev/null
-	ip netns exec "$pe1" $app send-update $attacker $X4 $victim $attacker $KEY -60000 >/dev/null
-	ip netns exec "$pe1" $app send-update $attacker $X4 $victim $CAREOF $KEY >/dev/null
-	ip netns exec "$pe1" $app send-update $attacker $X4 $X4 $attacker $KEY >/dev/null
+	in_ns "$pe1" $app send-update $attacker $X4 $victim $attacker $bad_key >/dev/null
+	in_ns "$pe1" $app send-update $attacker $X4 $victim $attacker $KEY -60000 >/dev/null
+	in_ns "$pe1" $app send-update $attacker $X4 $victim $CAREOF $KEY >/dev/null
+	in_ns "$pe1" $app send-update $attacker $X4 $X4 $attacker $KEY >/dev/null
 	busywait 2000 prints $((refused + 4)) proc_field "$x" updates_refused || rc=1
-	check [ "$(ip netns exec "$x" "$tool" careof $victim)" = - ] || rc=1
+	check [ "$(in_ns "$x" "$tool" careof $victim)" = - ] || rc=1
 	# H's own update, captured on the way and sent again: a replay. (Writing the key
 	# again makes H announce itself afresh to its correspondents.)
 	capture "$x" x-pe1 "$tmp/update.pcap" "icmp and icmp[1] == 7"
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.binding_key=$KEY || rc=1
-	ip netns exec "$h" ping -q -c 1 -W 2 -I $HOME4 $X4 >/dev/null 2>&1
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_home.binding_key=$KEY || rc=1
+	in_ns "$h" ping -q -c 1 -W 2 -I $HOME4 $X4 >/dev/null 2>&1
 	# Until the update is in the file (more than the 24-octet file header).
 	check busywait 20000 pcap_has_packets "$tmp/update.pcap" || rc=1
 	stop_capture
 	refused=$(proc_field "$x" updates_refused)
-	check [ "$(ip netns exec "$pe1" $app replay-update "$tmp/update.pcap" $X4)" = replayed ] || rc=1
+	check [ "$(in_ns "$pe1" $app replay-update "$tmp/update.pcap" $X4)" = replayed ] || rc=1
 	busywait 2000 prints $((refused + 1)) proc_field "$x" updates_refused || rc=1
 	# The key is never shown, and only a network administrator may set it.
-	check [ "$(ip netns exec "$x" sysctl -n net.ipv4.sitemh_home.binding_key)" = set ] || rc=1
-	check_fails EPERM ip netns exec "$x" setpriv --bounding-set -net_admin \
+	check [ "$(in_ns "$x" sysctl -n net.ipv4.sitemh_home.binding_key)" = set ] || rc=1
+	check_fails EPERM in_ns "$x" setpriv --bounding-set -net_admin \
 		sysctl -q -w net.ipv4.sitemh_home.binding_key=$bad_key || rc=1
-	check_fails EINVAL ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.binding_key=12 || rc=1
+	check_fails EINVAL in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.binding_key=12 || rc=1
 	# Peers' care-of addresses are the administrator's to read.
-	check [ "$(ip netns exec "$x" setpriv --reuid 65534 --regid 65534 --clear-groups "$tool" careof $HOME4)" = - ] || rc=1
+	check [ "$(in_ns "$x" setpriv --reuid 65534 --regid 65534 --clear-groups "$tool" careof $HOME4)" = - ] || rc=1
 	log_test $rc "binding updates: forged, stale, misdirected and replayed ones are refused"
 }
 

@@ -88,8 +88,8 @@ esp_at_least() {
 # a capture would show in clear.
 tunnelled() {
 	local src=$1
-	check ip netns exec "$h" ping -q -c 3 -i 0.2 -W 2 -I "$src" $X4 >/dev/null || return 1
-	echo "sitemh-secret-payload" | ip netns exec "$h" socat -u - UDP4-SENDTO:$X4:9,bind="$src"
+	check in_ns "$h" ping -q -c 3 -i 0.2 -W 2 -I "$src" $X4 >/dev/null || return 1
+	echo "sitemh-secret-payload" | in_ns "$h" socat -u - UDP4-SENDTO:$X4:9,bind="$src"
 }
 
 # encrypted_only NAME INNER OUTER: what PE1 and PE2 captured of the flow from H's INNER:
@@ -133,8 +133,8 @@ test_ipsec() {
 		check_fails 1 grep -q sitemh-secret-payload "$capdir/$f.pcap" || rc=1
 	done
 	if [ $((rc | rc_local | rc_forward)) -ne 0 ]; then
-		ip netns exec "$h" head -n 4 /proc/net/sitemh | sed 's/^/# H: /'
-		ip netns exec "$ir" head -n 4 /proc/net/sitemh | sed 's/^/# IR: /'
+		in_ns "$h" head -n 4 /proc/net/sitemh | sed 's/^/# H: /'
+		in_ns "$ir" head -n 4 /proc/net/sitemh | sed 's/^/# IR: /'
 	fi
 	log_test $((rc | rc_local)) "IPsec LOCAL_OUT: H's tunnelled flow crosses providers as ESP only"
 	log_test $((rc | rc_forward)) "IPsec FORWARD: IR's site-to-site tunnel crosses them as ESP only"

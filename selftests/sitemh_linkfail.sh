@@ -16,24 +16,22 @@ tool=$(cd "$(dirname "$0")" && pwd)/sitemh_tool
 
 # counter NS NAME: a field of the "linkfail" line of /proc/net/sitemh.
 counter() {
-	ip netns exec "$1" awk -v f="$2" '$1 == "linkfail" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' \
-		/proc/net/sitemh
+	proc_value "$1" linkfail "$2"
 }
 
 # counter6 NS NAME: a field of the "linkfail6" line.
 counter6() {
-	ip netns exec "$1" awk -v f="$2" '$1 == "linkfail6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' \
-		/proc/net/sitemh
+	proc_value "$1" linkfail6 "$2"
 }
 
 # first_src: IR's best source towards X.
 first_src() {
-	ip netns exec "$ir" "$tool" rank $X4 | awk '!/^#/ { print $1; exit }'
+	in_ns "$ir" "$tool" rank $X4 | awk '!/^#/ { print $1; exit }'
 }
 
 # inject NS SRC DST TTL HEX: send raw ICMP octets from NS (sitemh_tool: no Python start).
 inject() {
-	ip netns exec "$1" "$tool" raw4 "$2" "$3" "$4" "$5"
+	in_ns "$1" "$tool" raw4 "$2" "$3" "$4" "$5"
 }
 
 # notice CODE GATEWAY-HEX: a type 41 notice with a valid checksum, in hex.
@@ -45,7 +43,7 @@ notice() {
 # tests of the draft's behaviour count exactly; test_repeated_notices and the loss tests
 # turn them on.
 configure_ce() {
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
 		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b \
 		net.ipv4.sitemh_ce.repeats=0 net.ipv4.sitemh_ce.refresh_ms=0
 }
@@ -53,7 +51,7 @@ configure_ce() {
 # copies_of PCAP: one line per type 41 notice with sitemh's announcement in the capture:
 # "code copy lifetime boot sequence", in hex (IPv4 header of 20 octets).
 copies_of() {
-	ip netns exec "$ir" tcpdump -r "$1" -n -x 2>/dev/null | awk '
+	in_ns "$ir" tcpdump -r "$1" -n -x 2>/dev/null | awk '
 		function flush() {
 			if (length(hex) >= 80 && substr(hex, 57, 2) == "01")
 				print substr(hex, 43, 2), substr(hex, 59, 2), substr(hex, 61, 4),
@@ -67,16 +65,16 @@ copies_of() {
 
 # ce_timing REPEAT_MS REPEATS REFRESH_MS: CE1's announcement timing.
 ce_timing() {
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms="$1" \
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms="$1" \
 		net.ipv4.sitemh_ce.repeats="$2" net.ipv4.sitemh_ce.refresh_ms="$3"
 }
 
 # loss_filter RULE: IR drops what RULE matches of type 41, before the module sees it (an
 # input chain at -400); "" removes the filter.
 loss_filter() {
-	ip netns exec "$ir" nft delete table inet sitemh_loss 2>/dev/null
+	in_ns "$ir" nft delete table inet sitemh_loss 2>/dev/null
 	[ -n "$1" ] || return 0
-	ip netns exec "$ir" nft -f - <<-NFT
+	in_ns "$ir" nft -f - <<-NFT
 	table inet sitemh_loss {
 		chain early {
 			type filter hook input priority -400;
@@ -89,7 +87,7 @@ loss_filter() {
 # dropped N: the loss filter dropped at least N packets.
 dropped() {
 	local n
-	n=$(ip netns exec "$ir" nft list chain inet sitemh_loss early |
+	n=$(in_ns "$ir" nft list chain inet sitemh_loss early |
 		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')
 	[ "${n:-0}" -ge "$1" ]
 }
@@ -97,34 +95,34 @@ dropped() {
 test_configuration() {
 	local rc=0
 	check configure_ce || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.uplink)" = ce1-up ] || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 192.0.2.2 ] || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
-	check_fails ENODEV ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=nosuch0 || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=1.2.3 || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.uplink)" = ce1-up ] || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 192.0.2.2 ] || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
+	check_fails ENODEV in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=nosuch0 || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=1.2.3 || rc=1
 	# The PE by an IPv4 address, an IPv6 address or one of each (issue 16: IPv6 on par).
-	check ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=2001:db8:ff::2 192.0.2.2" || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = "192.0.2.2 2001:db8:ff::2" ] || rc=1
-	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:ff::2 || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:ff::2 ] || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=192.0.2.2 192.0.2.3" || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=::1 ::2" || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=" || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:ff::2 ] || rc=1
-	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=192.0.2.2 || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 192.0.2.2 ] || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.lan=ce1-b lo lo lo lo" || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
+	check in_ns "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=2001:db8:ff::2 192.0.2.2" || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = "192.0.2.2 2001:db8:ff::2" ] || rc=1
+	check in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:ff::2 || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:ff::2 ] || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=192.0.2.2 192.0.2.3" || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=::1 ::2" || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.pe_addr=" || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:ff::2 ] || rc=1
+	check in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=192.0.2.2 || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 192.0.2.2 ] || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w "net.ipv4.sitemh_ce.lan=ce1-b lo lo lo lo" || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.lan)" = ce1-b ] || rc=1
 	# The announcement timing: defaults on a CE that never set them, bounds.
-	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.repeat_ms)" = 200 ] || rc=1
-	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.repeats)" = 3 ] || rc=1
-	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.refresh_ms)" = 10000 ] || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeats=11 || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms=60001 || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=-1 || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=999 || rc=1
-	check_fails EINVAL ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms=9 || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.repeats)" = 0 ] || rc=1
+	check [ "$(in_ns "$ce2" sysctl -n net.ipv4.sitemh_ce.repeat_ms)" = 200 ] || rc=1
+	check [ "$(in_ns "$ce2" sysctl -n net.ipv4.sitemh_ce.repeats)" = 3 ] || rc=1
+	check [ "$(in_ns "$ce2" sysctl -n net.ipv4.sitemh_ce.refresh_ms)" = 10000 ] || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeats=11 || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms=60001 || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=-1 || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=999 || rc=1
+	check_fails EINVAL in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.repeat_ms=9 || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.repeats)" = 0 ] || rc=1
 	log_test $rc "CE role configured by sysctl; bad values refused, nothing changed"
 }
 
@@ -145,7 +143,7 @@ test_admin_down() {
 	check [ "$(counter "$ir" down)" = 0x1 ] || rc=1
 	# P1's pairs now rank last, marked down.
 	check [ "$(first_src)" = 203.0.113.131 ] || rc=1
-	ip netns exec "$ir" "$tool" rank $X4 | grep -q '^198.51.100.131 .* down' || rc=1
+	in_ns "$ir" "$tool" rank $X4 | grep -q '^198.51.100.131 .* down' || rc=1
 	ip -n "$ce1" link set ce1-up up
 	check busywait_eq 3000 2 counter "$ir" received || rc=1
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
@@ -154,11 +152,11 @@ test_admin_down() {
 	kill $dump
 	wait $dump 2>/dev/null
 	# The capture: from CE1, to the broadcast address, type 41, code 1 then 5, PE 192.0.2.2.
-	ip netns exec "$ir" tcpdump -r "$pcap" -n -v -x 2>/dev/null | sed 's/^/# /'
-	check [ "$(ip netns exec "$ir" tcpdump -r "$pcap" -n 2>/dev/null | grep -c '198.51.100.129 > 255.255.255.255: ICMP type-#41')" -eq 2 ] || rc=1
-	ip netns exec "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -q '2901 .... c000 0202' || rc=1
-	ip netns exec "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -q '2905 .... c000 0202' || rc=1
-	ip netns exec "$ir" tcpdump -r "$pcap" -n -v 2>/dev/null | grep -q 'ttl 255' || rc=1
+	in_ns "$ir" tcpdump -r "$pcap" -n -v -x 2>/dev/null | sed 's/^/# /'
+	check [ "$(in_ns "$ir" tcpdump -r "$pcap" -n 2>/dev/null | grep -c '198.51.100.129 > 255.255.255.255: ICMP type-#41')" -eq 2 ] || rc=1
+	in_ns "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -q '2901 .... c000 0202' || rc=1
+	in_ns "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | grep -q '2905 .... c000 0202' || rc=1
+	in_ns "$ir" tcpdump -r "$pcap" -n -v 2>/dev/null | grep -q 'ttl 255' || rc=1
 	log_test $rc "uplink set down and up: code 1 then code 5 broadcast with the PE address"
 }
 
@@ -208,7 +206,7 @@ test_operator_firewall() {
 	local rc=0 received refused
 	received=$(counter "$ir" received)
 	refused=$(counter "$ir" refused)
-	ip netns exec "$ir" nft -f - <<-'NFT' || rc=1
+	in_ns "$ir" nft -f - <<-'NFT' || rc=1
 	table inet sitemh_guard {
 		chain early {
 			type filter hook input priority -400;
@@ -227,19 +225,19 @@ test_operator_firewall() {
 	check [ "$(counter "$ir" refused)" -eq "$refused" ] || rc=1
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
 	# Without the early rule the module takes it, and an INPUT chain at 0 never sees it.
-	ip netns exec "$ir" nft flush chain inet sitemh_guard early || rc=1
+	in_ns "$ir" nft flush chain inet sitemh_guard early || rc=1
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 1 c0000206)"
 	check busywait_eq 3000 0x2 counter "$ir" down || rc=1
 	check nft_packets "$ir" late 0 || rc=1
 	inject "$ce2" 203.0.113.130 198.51.100.131 255 "$(notice 5 c0000206)"
 	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
-	ip netns exec "$ir" nft delete table inet sitemh_guard || rc=1
+	in_ns "$ir" nft delete table inet sitemh_guard || rc=1
 	log_test $rc "an nftables chain below priority -250 filters notices; INPUT at 0 never sees them"
 }
 
 # nft_packets NS CHAIN N: the counter rule of sitemh_guard's CHAIN has counted N packets.
 nft_packets() {
-	[ "$(ip netns exec "$1" nft list chain inet sitemh_guard "$2" |
+	[ "$(in_ns "$1" nft list chain inet sitemh_guard "$2" |
 		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')" = "${3}" ]
 }
 
@@ -249,10 +247,10 @@ test_relay() {
 	check [ "$(counter "$h" received)" = 0 ] || rc=1
 	check [ "$(counter6 "$h" received)" = 0 ] || rc=1
 	relayed6=$(counter6 "$ir" relayed) refused6=$(counter6 "$h" refused)
-	check ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=ir-a || rc=1
-	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" = ir-a ] || rc=1
-	check_fails ENODEV ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=nosuch0 || rc=1
-	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" = ir-a ] || rc=1
+	check in_ns "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=ir-a || rc=1
+	check [ "$(in_ns "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" = ir-a ] || rc=1
+	check_fails ENODEV in_ns "$ir" sysctl -q -w net.ipv4.sitemh_ce.relay=nosuch0 || rc=1
+	check [ "$(in_ns "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" = ir-a ] || rc=1
 	ip -n "$ce1" link set ce1-up down
 	# IR relays the notice onto LAN A under CE1's address (TTL 255): H accepts it from its
 	# default router, as if CE1 were on its link.
@@ -273,10 +271,10 @@ test_relay() {
 	check busywait_eq 3000 2 counter6 "$h" received || rc=1
 	check [ "$(counter6 "$h" down)" = 0x0 ] || rc=1
 	check [ "$(counter6 "$h" refused)" = "$refused6" ] || rc=1
-	[ $rc -eq 0 ] || ip netns exec "$h" grep "^linkfail" /proc/net/sitemh | sed 's/^/# H: /'
-	[ $rc -eq 0 ] || ip netns exec "$ir" grep "^linkfail" /proc/net/sitemh | sed 's/^/# IR: /'
-	ip netns exec "$ir" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/relay' || rc=1
-	check [ -z "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" ] || rc=1
+	[ $rc -eq 0 ] || in_ns "$h" grep "^linkfail" /proc/net/sitemh | sed 's/^/# H: /'
+	[ $rc -eq 0 ] || in_ns "$ir" grep "^linkfail" /proc/net/sitemh | sed 's/^/# IR: /'
+	in_ns "$ir" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/relay' || rc=1
+	check [ -z "$(in_ns "$ir" sysctl -n net.ipv4.sitemh_ce.relay)" ] || rc=1
 	log_test $rc "a router inside the site relays notices to the hosts behind it (IPv4 and IPv6)"
 }
 
@@ -406,7 +404,7 @@ test_stale_copy() {
 	kill $dump
 	wait $dump 2>/dev/null
 	# The failure's octets as CE1 sent them, from CE1's address on the link.
-	old=$(ip netns exec "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | awk '
+	old=$(in_ns "$ir" tcpdump -r "$pcap" -n -x 2>/dev/null | awk '
 		/^[0-9]/ { if (hex != "") exit; next }
 		{ for (i = 2; i <= NF; i++) hex = hex $i }
 		END { print substr(hex, 41, 40) }')
@@ -426,7 +424,7 @@ test_solicitation() {
 	local rc=0 solicited answered solicited6 answered6 router
 	check ce_timing 0 0 0 || rc=1
 	# IR misses CE1's broadcasts and IPv6 multicasts; unicast answers pass.
-	ip netns exec "$ir" nft -f - <<-'NFT' || rc=1
+	in_ns "$ir" nft -f - <<-'NFT' || rc=1
 	table inet sitemh_loss {
 		chain early {
 			type filter hook input priority -400;
@@ -446,8 +444,8 @@ test_solicitation() {
 	check [ "$(counter6 "$ir" down)" = 0x0 ] || rc=1
 	# IR's domain is written again, as when a host boots: it asks CE1 over IPv4 and IPv6
 	# and hears the failure.
-	router=$(ip netns exec "$ir" sysctl -n net.ipv4.ip_domain.0.def_router)
-	check ip netns exec "$ir" sysctl -q -w net.ipv4.ip_domain.0.def_router="$router" || rc=1
+	router=$(in_ns "$ir" sysctl -n net.ipv4.ip_domain.0.def_router)
+	check in_ns "$ir" sysctl -q -w net.ipv4.ip_domain.0.def_router="$router" || rc=1
 	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
 	check busywait_eq 3000 0x1 counter6 "$ir" down || rc=1
 	check [ "$(counter "$ir" solicited)" -gt "$solicited" ] || rc=1
@@ -465,8 +463,8 @@ test_solicitation() {
 	ip -n "$ir" route replace default via 198.51.100.129
 	check busywait_eq 5000 0x0 counter "$ir" down || rc=1
 	if [ $rc -ne 0 ]; then
-		ip netns exec "$ir" grep linkfail /proc/net/sitemh | sed 's/^/# IR: /'
-		ip netns exec "$ce1" grep linkfail /proc/net/sitemh | sed 's/^/# CE1: /'
+		in_ns "$ir" grep linkfail /proc/net/sitemh | sed 's/^/# IR: /'
+		in_ns "$ce1" grep linkfail /proc/net/sitemh | sed 's/^/# CE1: /'
 	fi
 	loss_filter ""
 	# IPv6's mark goes with the next notices (IR's IPv6 router is scoped to ir-b, whose
@@ -503,7 +501,7 @@ sealed_notices() {
 
 # inject_all NS SRC DST TTL HEX...: inject's messages, in order, from one socket.
 inject_all() {
-	ip netns exec "$1" "$tool" raw4 "${@:2}"
+	in_ns "$1" "$tool" raw4 "${@:2}"
 }
 
 # Issue 16 item 2: with a site key, a host acts only on notices sealed under it, fresh, from
@@ -513,11 +511,11 @@ test_site_key() {
 	key=$(printf '5a%.0s' {1..32})
 	old=$(printf 'a5%.0s' {1..32})
 	check ce_timing 0 0 0 || rc=1
-	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.key="$key" || rc=1
-	check ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.key="$key" || rc=1
-	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.key)" = set ] || rc=1
-	check_fails EINVAL ip netns exec "$ir" sysctl -q -w net.ipv4.sitemh_ce.key=0123 || rc=1
-	check [ "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.key)" = set ] || rc=1
+	check in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.key="$key" || rc=1
+	check in_ns "$ir" sysctl -q -w net.ipv4.sitemh_ce.key="$key" || rc=1
+	check [ "$(in_ns "$ir" sysctl -n net.ipv4.sitemh_ce.key)" = set ] || rc=1
+	check_fails EINVAL in_ns "$ir" sysctl -q -w net.ipv4.sitemh_ce.key=0123 || rc=1
+	check [ "$(in_ns "$ir" sysctl -n net.ipv4.sitemh_ce.key)" = set ] || rc=1
 	# CE1's own notices, sealed, are acted on.
 	ip -n "$ce1" link set ce1-up down
 	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
@@ -544,13 +542,13 @@ test_site_key() {
 	check [ "$(counter "$ir" down)" = 0x0 ] || rc=1
 	check [ "$(counter "$ir" refused)" = $((refused + 4)) ] || rc=1
 	# Without the key, the host takes the draft's form again.
-	check ip netns exec "$ir" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/key' || rc=1
-	check [ -z "$(ip netns exec "$ir" sysctl -n net.ipv4.sitemh_ce.key)" ] || rc=1
+	check in_ns "$ir" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/key' || rc=1
+	check [ -z "$(in_ns "$ir" sysctl -n net.ipv4.sitemh_ce.key)" ] || rc=1
 	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$(notice 1 c0000202)"
 	check busywait_eq 3000 0x1 counter "$ir" down || rc=1
 	inject "$ce1" 198.51.100.129 198.51.100.131 255 "$(notice 5 c0000202)"
 	check busywait_eq 3000 0x0 counter "$ir" down || rc=1
-	ip netns exec "$ce1" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/key'
+	in_ns "$ce1" sh -c 'echo > /proc/sys/net/ipv4/sitemh_ce/key'
 	log_test $rc "site key: only notices sealed under it, fresh, from their source count; a replay is stale"
 }
 

@@ -23,13 +23,13 @@ test_sysctl_per_namespace() {
 	setup_ns ns1 ns2 || rc=1
 	# Present in the initial namespace and in namespaces created before and after load.
 	[ -e $knob_v4 ] && [ -e $knob_v6 ] || rc=1
-	ip netns exec "$ns1" sysctl -q -w net.ipv4.ip_num_domains=3 || rc=1
-	ip netns exec "$ns2" sysctl -q -w net.ipv4.ip_num_domains=5 || rc=1
-	ip netns exec "$ns2" sysctl -q -w net.ipv6.ip_num_domains=7 || rc=1
-	[ "$(ip netns exec "$ns1" sysctl -n net.ipv4.ip_num_domains)" = 3 ] || rc=1
-	[ "$(ip netns exec "$ns2" sysctl -n net.ipv4.ip_num_domains)" = 5 ] || rc=1
-	[ "$(ip netns exec "$ns1" sysctl -n net.ipv6.ip_num_domains)" = 0 ] || rc=1
-	[ "$(ip netns exec "$ns2" sysctl -n net.ipv6.ip_num_domains)" = 7 ] || rc=1
+	in_ns "$ns1" sysctl -q -w net.ipv4.ip_num_domains=3 || rc=1
+	in_ns "$ns2" sysctl -q -w net.ipv4.ip_num_domains=5 || rc=1
+	in_ns "$ns2" sysctl -q -w net.ipv6.ip_num_domains=7 || rc=1
+	[ "$(in_ns "$ns1" sysctl -n net.ipv4.ip_num_domains)" = 3 ] || rc=1
+	[ "$(in_ns "$ns2" sysctl -n net.ipv4.ip_num_domains)" = 5 ] || rc=1
+	[ "$(in_ns "$ns1" sysctl -n net.ipv6.ip_num_domains)" = 0 ] || rc=1
+	[ "$(in_ns "$ns2" sysctl -n net.ipv6.ip_num_domains)" = 7 ] || rc=1
 	[ "$(sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
 	log_test $rc "sysctl tree is separate in two namespaces"
 }
@@ -38,7 +38,7 @@ test_sysctl_in_new_namespace() {
 	local rc=0 ns3
 	load_module || rc=1
 	setup_ns ns3 || rc=1
-	[ "$(ip netns exec "$ns3" sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
+	[ "$(in_ns "$ns3" sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
 	log_test $rc "namespace created after load gets its own tree"
 }
 
@@ -46,11 +46,11 @@ test_sysctl_range() {
 	local rc=0 ns
 	load_module || rc=1
 	setup_ns ns || rc=1
-	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=16 || rc=1
+	in_ns "$ns" sysctl -q -w net.ipv4.ip_num_domains=16 || rc=1
 	# Out of range: refused, value unchanged.
-	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=17 2>/dev/null && rc=1
-	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=-1 2>/dev/null && rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 16 ] || rc=1
+	in_ns "$ns" sysctl -q -w net.ipv4.ip_num_domains=17 2>/dev/null && rc=1
+	in_ns "$ns" sysctl -q -w net.ipv4.ip_num_domains=-1 2>/dev/null && rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_num_domains)" = 16 ] || rc=1
 	log_test $rc "ip_num_domains refuses values outside 0..16"
 }
 
@@ -70,14 +70,14 @@ test_reload_cycles() {
 	setup_ns ns || rc=1
 	for i in $(seq 1 20); do
 		insmod "$SITEMH_KO" || { rc=1; break; }
-		ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=$((i % 17)) || rc=1
+		in_ns "$ns" sysctl -q -w net.ipv4.ip_num_domains=$((i % 17)) || rc=1
 		rmmod sitemh || { rc=1; break; }
 	done
 	module_loaded && rc=1
-	ip netns exec "$ns" test -e $knob_v4 && rc=1
+	in_ns "$ns" test -e $knob_v4 && rc=1
 	# A fresh load starts from a clean state.
 	insmod "$SITEMH_KO" || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_num_domains)" = 0 ] || rc=1
 	rmmod sitemh || rc=1
 	log_test $rc "20 load/unload cycles leave nothing behind"
 }
@@ -99,7 +99,7 @@ test_namespace_deleted_while_loaded() {
 	load_module || rc=1
 	name=gone-$(mktemp -u XXXXXX)
 	ip netns add "$name" || rc=1
-	ip netns exec "$name" sysctl -q -w net.ipv4.ip_num_domains=2 || rc=1
+	in_ns "$name" sysctl -q -w net.ipv4.ip_num_domains=2 || rc=1
 	ip netns del "$name" || rc=1
 	unload_module || rc=1
 	log_test $rc "namespace with state deleted while loaded"
@@ -120,11 +120,11 @@ test_unload_under_traffic() {
 		ip -n "$a" addr add 10.70.0.1/24 dev a-b
 		ip -n "$b" addr add 10.70.0.2/24 dev b-a
 		ip -n "$a" route add default via 10.70.0.2
-		ip netns exec "$a" sysctl -q -w net.ipv4.ip_num_domains=1 \
+		in_ns "$a" sysctl -q -w net.ipv4.ip_num_domains=1 \
 			net.ipv4.ip_domain.0.net_mask=/24 net.ipv4.ip_domain.0.net_addr=10.70.0.0 \
 			net.ipv4.ip_domain.0.def_router=10.70.0.2 \
 			net.ipv4.sitemh_home.correspondent=1 net.ipv4.sitemh_home.careof_addr=10.70.0.1 || rc=1
-		ip netns exec "$b" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
+		in_ns "$b" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || rc=1
 		pids=""
 		ip netns exec "$a" ping -q -f -w 4 10.70.0.2 >/dev/null 2>&1 &
 		pids="$pids $!"
@@ -151,7 +151,7 @@ test_unload_under_traffic() {
 # must list exactly NAMES.
 hooks_are() {
 	local got
-	got=$(ip netns exec "$1" awk '$1 == "hooks" { $1 = ""; print substr($0, 2) }' /proc/net/sitemh)
+	got=$(in_ns "$1" awk '$1 == "hooks" { $1 = ""; print substr($0, 2) }' /proc/net/sitemh)
 	[ "$got" = "$2" ] && return 0
 	echo "# hooks: '$got', not '$2'"
 	return 1
@@ -162,15 +162,15 @@ test_hooks_where_needed() {
 	load_module || rc=1
 	setup_ns ns || rc=1
 	check hooks_are "$ns" "-" || rc=1
-	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_num_domains=1 net.ipv4.ip_domain.0.net_mask=/24 \
+	in_ns "$ns" sysctl -q -w net.ipv4.ip_num_domains=1 net.ipv4.ip_domain.0.net_mask=/24 \
 		net.ipv4.ip_domain.0.net_addr=10.1.0.0 || rc=1
 	# IPv4 domains: routing on the way out and through, notices on the way in; the
 	# translation of moved connections (prerouting, a second output hook) waits for them.
 	check hooks_are "$ns" "ip:output ip:forward ip:input" || rc=1
-	ip netns exec "$ns" sysctl -q -w net.ipv6.ip_num_domains=1 net.ipv6.ip_domain.0.net_mask=/64 \
+	in_ns "$ns" sysctl -q -w net.ipv6.ip_num_domains=1 net.ipv6.ip_domain.0.net_mask=/64 \
 		net.ipv6.ip_domain.0.net_addr=2001:db8:1:: net.ipv4.ip_num_domains=0 || rc=1
 	check hooks_are "$ns" "ip:input ip6:output ip6:forward ip6:input" || rc=1
-	ip netns exec "$ns" sysctl -q -w net.ipv6.ip_num_domains=0 || rc=1
+	in_ns "$ns" sysctl -q -w net.ipv6.ip_num_domains=0 || rc=1
 	check hooks_are "$ns" "-" || rc=1
 	run_cleanup
 	log_test $rc "packet hooks registered only where a configured feature needs them"

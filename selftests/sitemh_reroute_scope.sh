@@ -30,7 +30,7 @@ build_host() {
 	setup_ns t n1 n2 n3 || return 1
 	local ns i
 	for ns in "$t" "$n1" "$n2" "$n3"; do
-		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
+		in_ns "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
 			net.ipv6.conf.all.accept_dad=0
 	done
 	for i in 1 2 3; do
@@ -72,7 +72,7 @@ build_host() {
 			oifname \"t-$i\" ip saddr 203.0.113.0/24 udp dport 9 counter comment \"t-$i\"
 			oifname \"t-$i\" ip6 saddr 2001:db8:2::/48 udp dport 9 counter comment \"t-$i\""
 	done
-	ip netns exec "$t" nft -f - <<-NFT || return 1
+	in_ns "$t" nft -f - <<-NFT || return 1
 	table inet count {
 		chain post {
 			type filter hook postrouting priority 0; policy accept;
@@ -86,7 +86,7 @@ build_host() {
 
 # left_by: how many datagrams from the domain left T by t-1, t-2 and t-3 (one line).
 left_by() {
-	ip netns exec "$t" nft list chain inet count post | awk '
+	in_ns "$t" nft list chain inet count post | awk '
 		/comment "t-[123]"/ {
 			for (i = 1; i < NF; i++) if ($i == "packets") n[substr($NF, 4, 1)] += $(i + 1)
 		}
@@ -107,7 +107,7 @@ send() {
 	[ "$mark" != 0 ] && opts="$opts,sockopt-int=1:36:$mark"
 	local as=()
 	[ "$uid" != 0 ] && as=(setpriv --reuid "$uid" --regid "$uid" --clear-groups)
-	echo sitemh | ip netns exec "$t" "${as[@]}" socat -u - "$to$opts"
+	echo sitemh | in_ns "$t" "${as[@]}" socat -u - "$to$opts"
 }
 
 # leaves_by WANT SRC DEV MARK UID: the datagram of `send SRC DEV MARK UID` leaves T by
@@ -121,7 +121,7 @@ leaves_by() {
 		[ "$want" = t-$i ] && printf '%s ' $(($1 + 1)) || printf '%s ' "$1"; shift; done)
 	if ! busywait_eq 3000 "${expect% }" left_by; then
 		echo "# sent $*: left by t-1 t-2 t-3: before $before, after $(left_by); wanted $want"
-		ip netns exec "$t" head -n 3 /proc/net/sitemh | sed 's/^/# T: /'
+		in_ns "$t" head -n 3 /proc/net/sitemh | sed 's/^/# T: /'
 		return 1
 	fi
 }

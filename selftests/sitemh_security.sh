@@ -18,15 +18,14 @@ PORT=7412
 
 # proc_field NS NAME [LINE]: a counter of the "home" (or LINE) line of /proc/net/sitemh.
 proc_field() {
-	ip netns exec "$1" awk -v f="$2" -v l="${3:-home}" \
-		'$1 == l { for (i = 2; i < NF; i++) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+	proc_value "$1" "${3:-home}" "$2"
 }
 
 configure_mobile() {
 	ip -n "$h" addr add $HOME4/32 dev lo
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
+	in_ns "$h" sysctl -q -w net.ipv4.ip_home_addr=$HOME4 \
 		net.ipv4.sitemh_home.careof_addr=$CAREOF || return 1
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || return 1
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 || return 1
 	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.13
 }
 
@@ -36,18 +35,18 @@ test_forged_binding() {
 	local rc=0 victim=100.66.0.9 attacker=192.0.2.9 refused restored
 	refused=$(proc_field "$x" refused)
 	restored=$(proc_field "$x" restored)
-	ip netns exec "$pe1" $app send-stacked $attacker $X4 $victim >/dev/null || rc=1
+	in_ns "$pe1" $app send-stacked $attacker $X4 $victim >/dev/null || rc=1
 	busywait 2000 prints $((refused + 1)) proc_field "$x" refused || rc=1
-	echo "# X: refused $(proc_field "$x" refused) restored $(proc_field "$x" restored); binding of $victim: $(ip netns exec "$x" "$tool" careof $victim)"
-	check [ "$(ip netns exec "$x" "$tool" careof $victim)" = - ] || rc=1
+	echo "# X: refused $(proc_field "$x" refused) restored $(proc_field "$x" restored); binding of $victim: $(in_ns "$x" "$tool" careof $victim)"
+	check [ "$(in_ns "$x" "$tool" careof $victim)" = - ] || rc=1
 	check [ "$(proc_field "$x" restored)" -eq "$restored" ] || rc=1
 	# Nor does a host that is no correspondent at all, whose translation hooks are there
 	# for another feature (H: away from home; the stacked packet names a victim as the
 	# sender's home).
 	refused=$(proc_field "$h" refused)
-	ip netns exec "$x" $app send-stacked $X4 $CAREOF $victim >/dev/null || rc=1
+	in_ns "$x" $app send-stacked $X4 $CAREOF $victim >/dev/null || rc=1
 	busywait 2000 prints $((refused + 1)) proc_field "$h" refused || rc=1
-	check [ "$(ip netns exec "$h" "$tool" careof $victim)" = - ] || rc=1
+	check [ "$(in_ns "$h" "$tool" careof $victim)" = - ] || rc=1
 	log_test $rc "a forged stacked packet teaches no binding and rewrites no source"
 }
 
@@ -59,15 +58,15 @@ test_forged_binding() {
 test_options_not_stacked() {
 	local rc=0 refused out
 	refused=$(proc_field "$h" refused)
-	out=$(ip netns exec "$h" setpriv --reuid 65534 --regid 65534 --clear-groups \
+	out=$(in_ns "$h" setpriv --reuid 65534 --regid 65534 --clear-groups \
 		$app send-with-options $HOME4 $X4 $PORT 1500 2>&1)
 	echo "# unprivileged sender with IP options: $out"
 	check [ "$out" = "error EOPNOTSUPP" ] || rc=1
 	check [ "$(proc_field "$h" refused)" -gt "$refused" ] || rc=1
 	# The same as root; and the host lives on: traffic from its care-of address flows.
-	out=$(ip netns exec "$h" $app send-with-options $HOME4 $X4 $PORT 1500 2>&1)
+	out=$(in_ns "$h" $app send-with-options $HOME4 $X4 $PORT 1500 2>&1)
 	check [ "$out" = "error EOPNOTSUPP" ] || rc=1
-	check ip netns exec "$h" ping -q -c 1 -W 5 -I $CAREOF $X4 >/dev/null || rc=1
+	check in_ns "$h" ping -q -c 1 -W 5 -I $CAREOF $X4 >/dev/null || rc=1
 	log_test $rc "IP options of the sender's own are not stacked (no stale compiled options)"
 }
 
@@ -77,7 +76,7 @@ test_options_not_stacked() {
 test_operator_firewall() {
 	local rc=0 refused attacker=192.0.2.9
 	refused=$(proc_field "$x" refused)
-	ip netns exec "$x" nft -f - <<-NFT || rc=1
+	in_ns "$x" nft -f - <<-NFT || rc=1
 	table inet sitemh_guard {
 		chain pre {
 			type filter hook prerouting priority -400;
@@ -85,18 +84,18 @@ test_operator_firewall() {
 		}
 	}
 	NFT
-	ip netns exec "$pe1" $app send-stacked $attacker $X4 100.66.0.9 >/dev/null || rc=1
+	in_ns "$pe1" $app send-stacked $attacker $X4 100.66.0.9 >/dev/null || rc=1
 	check busywait 3000 prints 1 nft_packets "$x" || rc=1
 	check [ "$(proc_field "$x" refused)" -eq "$refused" ] || rc=1
-	ip netns exec "$x" nft delete table inet sitemh_guard || rc=1
+	in_ns "$x" nft delete table inet sitemh_guard || rc=1
 	# Without the chain the module sees (and refuses) the same packet.
-	ip netns exec "$pe1" $app send-stacked $attacker $X4 100.66.0.9 >/dev/null || rc=1
+	in_ns "$pe1" $app send-stacked $attacker $X4 100.66.0.9 >/dev/null || rc=1
 	check busywait 3000 prints $((refused + 1)) proc_field "$x" refused || rc=1
 	log_test $rc "an nftables chain below priority -300 filters stacked packets before the module"
 }
 
 nft_packets() { # NS: what sitemh_guard's counter rule counted
-	ip netns exec "$1" nft list chain inet sitemh_guard pre |
+	in_ns "$1" nft list chain inet sitemh_guard pre |
 		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p'
 }
 

@@ -15,14 +15,14 @@ PORT=7777
 first_src() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" "$tool" rank "$@" | awk '!/^#/ { print $1; exit }'
+	in_ns "$ns" "$tool" rank "$@" | awk '!/^#/ { print $1; exit }'
 }
 
 # reply_from FAMILY SERVER_ADDR: the source of the UDP echo X gets back from H.
 reply_from() {
 	local opt= src=$X4
 	[ "$1" = 6 ] && { opt=-6; src=$X6; }
-	ip netns exec "$x" "$tool" udp-client $opt "$src" "$2" $PORT
+	in_ns "$x" "$tool" udp-client $opt "$src" "$2" $PORT
 }
 
 # udp_server MODE FAMILY: start H's echo server bound to the wildcard address.
@@ -77,28 +77,28 @@ test_udp_server_plain() { # FAMILY P1-ADDR P2-ADDR
 test_getsrcaddr() {
 	local rc=0 out
 	# Outside, with nothing to rank by: every global source, in the host's order.
-	out=$(ip netns exec "$h" "$tool" srcaddr $X4 | sort | tr '\n' ' ')
+	out=$(in_ns "$h" "$tool" srcaddr $X4 | sort | tr '\n' ' ')
 	check [ "$out" = "198.51.100.10 203.0.113.10 " ] || { echo "# to X: $out"; rc=1; }
 	# Inside the domains: the source of the destination's own domain only.
-	out=$(ip netns exec "$h" "$tool" srcaddr 203.0.113.130 | tr '\n' ' ')
+	out=$(in_ns "$h" "$tool" srcaddr 203.0.113.130 | tr '\n' ' ')
 	check [ "$out" = "203.0.113.10 " ] || { echo "# to CE2: $out"; rc=1; }
 	# Private destinations: private sources only, inside or outside the domains.
-	out=$(ip netns exec "$h" "$tool" srcaddr 10.99.2.1 | tr '\n' ' ')
+	out=$(in_ns "$h" "$tool" srcaddr 10.99.2.1 | tr '\n' ' ')
 	check [ "$out" = "10.99.1.10 " ] || { echo "# to 10.99.2.1: $out"; rc=1; }
-	out=$(ip netns exec "$h" "$tool" srcaddr 172.16.5.5 | tr '\n' ' ')
+	out=$(in_ns "$h" "$tool" srcaddr 172.16.5.5 | tr '\n' ' ')
 	check [ "$out" = "10.99.1.10 " ] || { echo "# to 172.16.5.5: $out"; rc=1; }
-	out=$(ip netns exec "$h" "$tool" srcaddr -6 $X6 | sort | tr '\n' ' ')
+	out=$(in_ns "$h" "$tool" srcaddr -6 $X6 | sort | tr '\n' ' ')
 	check [ "$out" = "2001:db8:1:a::10 2001:db8:2:a::10 " ] || { echo "# to X6: $out"; rc=1; }
-	out=$(ip netns exec "$h" "$tool" srcaddr -6 2001:db8:2:b::c2 | tr '\n' ' ')
+	out=$(in_ns "$h" "$tool" srcaddr -6 2001:db8:2:b::c2 | tr '\n' ' ')
 	check [ "$out" = "2001:db8:2:a::10 " ] || { echo "# to CE2 v6: $out"; rc=1; }
-	out=$(ip netns exec "$h" "$tool" srcaddr -6 fd00:99:0:b::1 | tr '\n' ' ')
+	out=$(in_ns "$h" "$tool" srcaddr -6 fd00:99:0:b::1 | tr '\n' ' ')
 	check [ "$out" = "fd00:99:0:a::10 " ] || { echo "# to fd00:99:0:b::1: $out"; rc=1; }
 	log_test $rc "getsrcaddr: the draft's branches (outside, inside, private), IPv4 and IPv6"
 }
 
 # srcaddrs ARGS...: H's sources for `sitemh_tool srcaddr ARGS`, on one line.
 srcaddrs() {
-	ip netns exec "$h" "$tool" srcaddr "$@" | tr '\n' ' '
+	in_ns "$h" "$tool" srcaddr "$@" | tr '\n' ' '
 }
 
 test_selection_follows_changes() {
@@ -136,7 +136,7 @@ test_selection_follows_changes() {
 }
 
 path_attrs() { # FAMILY DOMAIN BANDWIDTH HOPS LATENCY
-	ip netns exec "$h" sysctl -q -w "net.$1.ip_domain.$2.path_bandwidth=$3" \
+	in_ns "$h" sysctl -q -w "net.$1.ip_domain.$2.path_bandwidth=$3" \
 		"net.$1.ip_domain.$2.hops=$4" "net.$1.ip_domain.$2.latency=$5"
 }
 
@@ -158,9 +158,9 @@ test_ranking_measured() { # FAMILY X SRC-P1 SRC-P2 FAM-NAME
 	[ "$1" = 6 ] && opt=-6
 	path_attrs "$5" 0 100000 3 0
 	path_attrs "$5" 1 10000 3 0
-	ip netns exec "$ce1" tc qdisc add dev ce1-up root netem delay 80ms
-	ip netns exec "$h" sysctl -q -w "net.$5.ip_path_probe_ms=1500"
-	out=$(ip netns exec "$h" "$tool" rank $opt -t 0xb8 "$2")
+	in_ns "$ce1" tc qdisc add dev ce1-up root netem delay 80ms
+	in_ns "$h" sysctl -q -w "net.$5.ip_path_probe_ms=1500"
+	out=$(in_ns "$h" "$tool" rank $opt -t 0xb8 "$2")
 	echo "$out" | sed 's/^/# EF: /'
 	check [ "$(echo "$out" | awk '!/^#/ { print $1; exit }')" = "$4" ] || rc=1
 	echo "$out" | grep -q "low-latency" || rc=1
@@ -169,11 +169,11 @@ test_ranking_measured() { # FAMILY X SRC-P1 SRC-P2 FAM-NAME
 	# (No line for the pair fails too: awk's exit in a rule still runs END.)
 	check awk -v s="$3" '$1 == s { split($5, l, "="); ok = l[2] >= 40000; exit } END { exit !ok }' \
 		<<< "$out" || rc=1
-	out=$(ip netns exec "$h" "$tool" rank $opt "$2")
+	out=$(in_ns "$h" "$tool" rank $opt "$2")
 	echo "$out" | sed 's/^/# best effort: /'
 	check [ "$(echo "$out" | awk '!/^#/ { print $1; exit }')" = "$3" ] || rc=1
-	ip netns exec "$h" sysctl -q -w "net.$5.ip_path_probe_ms=0"
-	ip netns exec "$ce1" tc qdisc del dev ce1-up root
+	in_ns "$h" sysctl -q -w "net.$5.ip_path_probe_ms=0"
+	in_ns "$ce1" tc qdisc del dev ce1-up root
 	log_test $rc "IPv$1: netem delay on P1: best effort follows bandwidth, EF the measured latency"
 }
 
@@ -192,7 +192,7 @@ test_all_pairs() {
 	# Sorted: both P1 pairs (the wider path) first.
 	check [ "$(echo "$out" | grep -v '^#' | head -n 2 | grep -c '^198.51.100.10 ')" -eq 2 ] || rc=1
 	# No DNS server answers in the namespace: "not found" or "try again", both h_errno.
-	out=$(ip netns exec "$h" "$tool" pairs no-such-host.invalid)
+	out=$(in_ns "$h" "$tool" pairs no-such-host.invalid)
 	case $out in
 	"error Unknown host" | "error Host name lookup failure") ;;
 	*) echo "# $out"; rc=1 ;;
@@ -206,7 +206,7 @@ test_down_path_last() {
 	path_attrs ipv4 1 100000 2 0
 	check [ "$(first_src "$h" $X4)" = 203.0.113.10 ] || rc=1
 	ip -n "$h" route add unreachable 203.0.113.130/32
-	out=$(ip netns exec "$h" "$tool" rank $X4)
+	out=$(in_ns "$h" "$tool" rank $X4)
 	check [ "$(echo "$out" | awk '!/^#/ { print $1; exit }')" = 198.51.100.10 ] || rc=1
 	echo "$out" | grep -q "^203.0.113.10 .* down" || { echo "$out" | sed 's/^/# /'; rc=1; }
 	ip -n "$h" route del unreachable 203.0.113.130/32
@@ -215,25 +215,25 @@ test_down_path_last() {
 
 test_home_address() {
 	local rc=0
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=198.51.100.77 net.ipv4.ip_use_homeaddr=1
-	check [ "$(ip netns exec "$h" "$tool" srcaddr $X4)" = 198.51.100.77 ] || rc=1
+	in_ns "$h" sysctl -q -w net.ipv4.ip_home_addr=198.51.100.77 net.ipv4.ip_use_homeaddr=1
+	check [ "$(in_ns "$h" "$tool" srcaddr $X4)" = 198.51.100.77 ] || rc=1
 	# Inside the domains the home address is not used.
-	check [ "$(ip netns exec "$h" "$tool" srcaddr 203.0.113.130)" = 203.0.113.10 ] || rc=1
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=0
-	check [ "$(ip netns exec "$h" "$tool" srcaddr $X4 | wc -l)" -eq 2 ] || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=2 || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=1.2.3 || rc=1
-	check [ "$(ip netns exec "$h" sysctl -n net.ipv4.ip_home_addr)" = 198.51.100.77 ] || rc=1
+	check [ "$(in_ns "$h" "$tool" srcaddr 203.0.113.130)" = 203.0.113.10 ] || rc=1
+	in_ns "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=0
+	check [ "$(in_ns "$h" "$tool" srcaddr $X4 | wc -l)" -eq 2 ] || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.ip_use_homeaddr=2 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.ip_home_addr=1.2.3 || rc=1
+	check [ "$(in_ns "$h" sysctl -n net.ipv4.ip_home_addr)" = 198.51.100.77 ] || rc=1
 	log_test $rc "ip_use_homeaddr selects ip_home_addr for peers outside the domains"
 }
 
 test_bad_input() {
 	local rc=0 out
-	out=$(ip netns exec "$h" "$tool" bad-input) || rc=1
+	out=$(in_ns "$h" "$tool" bad-input) || rc=1
 	echo "$out" | sed 's/^/# /'
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.ip_domain.0.hops=-1 || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.ip_domain.0.path_bandwidth=1e9 || rc=1
-	check_fails EINVAL ip netns exec "$h" sysctl -q -w net.ipv4.ip_path_probe_ms=10001 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.ip_domain.0.hops=-1 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.ip_domain.0.path_bandwidth=1e9 || rc=1
+	check_fails EINVAL in_ns "$h" sysctl -q -w net.ipv4.ip_path_probe_ms=10001 || rc=1
 	log_test $rc "bad input: clean errno for every malformed call and value"
 }
 

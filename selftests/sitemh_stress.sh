@@ -28,7 +28,7 @@ build() {
 	ip -n "$r" link set r-l up
 	ip -n "$ce1" link set c1-l up
 	ip -n "$ce2" link set c2-l up
-	ip netns exec "$r" sysctl -q -w net.ipv4.ip_forward=1
+	in_ns "$r" sysctl -q -w net.ipv4.ip_forward=1
 	ip -n "$a" addr add 198.51.100.10/25 dev a-r
 	ip -n "$a" addr add 203.0.113.10/25 dev a-r
 	ip -n "$r" addr add 198.51.100.1/25 dev r-a
@@ -41,7 +41,7 @@ build() {
 	ip -n "$r" route add default via 198.51.100.129
 	# The CEs only count what reaches them for the outside (192.0.2.0/24 is blackholed).
 	for p in "$ce1" "$ce2"; do
-		ip netns exec "$p" nft -f - <<-NFT || return 1
+		in_ns "$p" nft -f - <<-NFT || return 1
 		table ip count {
 			chain in {
 				type filter hook prerouting priority 0; policy accept;
@@ -55,13 +55,13 @@ build() {
 }
 
 count() { # NS NAME
-	ip netns exec "$1" nft list chain ip count in |
+	in_ns "$1" nft list chain ip count in |
 		grep "comment \"$2\"" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
 
 configure() { # NS
 	local k=/proc/sys/net/ipv4
-	ip netns exec "$1" bash -c "
+	in_ns "$1" bash -c "
 		echo 3 > $k/ip_num_domains
 		echo /24 > $k/ip_domain/0/net_mask; echo 198.51.100.0 > $k/ip_domain/0/net_addr
 		echo 198.51.100.129 > $k/ip_domain/0/def_router
@@ -87,7 +87,7 @@ test_changes_under_traffic() {
 	pids=$(traffic 600)
 	# Each iteration: three writes that change domain 2 and the mask of the others
 	# between equivalent values, plus one count change: all under traffic.
-	check ip netns exec "$r" bash -c "
+	check in_ns "$r" bash -c "
 		for i in \$(seq 1 $((CHANGES / 4))); do
 			echo 10.\$((i % 200)).0.0 > $k/ip_domain/2/net_addr || exit 1
 			echo /16 > $k/ip_domain/2/net_mask || exit 1

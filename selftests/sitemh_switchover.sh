@@ -29,7 +29,7 @@ BINDING_KEY=5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a
 # came back first, (H2, X2), not the first listed, (H2, X1) (route 2, which the other
 # cases end on).
 slow_x1_then_fail() {
-	ip netns exec "$x" tc qdisc add dev x-ce3 root netem delay 150ms
+	in_ns "$x" tc qdisc add dev x-ce3 root netem delay 150ms
 	ip -n "$ce1" link set ce1-up down
 }
 
@@ -39,7 +39,7 @@ test_link_failure() {
 	# The TLS 1.2 run also checks which candidate the connection moves to.
 	if [ "$flag" = -1 ]; then
 		fail=(slow_x1_then_fail) route=3
-		defer ip netns exec "$x" tc qdisc del dev x-ce3 root
+		defer in_ns "$x" tc qdisc del dev x-ce3 root
 	fi
 	before_h2=$(count "$ce2" up h2)
 	rst_before=$(( $(count "$x" in rst) + $(count "$x" out rst) ))
@@ -230,7 +230,7 @@ test_flapping_and_failback() {
 	# Damping longer than the flaps' spacing (which TCG stretches). The transfer lasts
 	# 27 s so that the flaps (which TCG can stretch to 10 s) and the failback_ms after the
 	# last one both fit inside it.
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=3000 || rc=1
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=3000 || rc=1
 	transfer "flapping" $((64 << 20)) 20000 -3 flap
 	transferred_intact || rc=1
 	# Back on the own pair at the end, both ends agreeing on every move. (Away once and
@@ -244,7 +244,7 @@ test_flapping_and_failback() {
 	check [ "${moves_c:-0}" -ge 2 ] || rc=1
 	check [ "$(count "$ce1" up h1)" -gt "$((before_h1 + 100))" ] || rc=1
 	# The default again for the cases after this one.
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=2000 || rc=1
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.failback_ms=2000 || rc=1
 	log_test $rc "flapping uplink: moved away once, back once after failback_ms, byte-exact"
 	rc=0
 	events_of_flapping || rc=1
@@ -285,7 +285,7 @@ events_of_flapping() {
 		domain_up_0='^\{"event":"domain_up","family":"ipv4","domain":0\}' \
 		conn_failed_back='^\{"event":"conn_failed_back","family":"ipv4","proto":"tcp","laddr":"'"$H1"'"' || rc=1
 	# All events need CAP_NET_ADMIN.
-	check [ "$(ip netns exec "$h" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	check [ "$(in_ns "$h" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		timeout 20 python3 "$here/sitemh_events.py")" = "join events: EPERM" ] || rc=1
 	[ $rc -eq 0 ] || for f in "$ev_ce1" "$ev_h" "$ev_own" "$ev_other" "$ev_mon"; do sed 's/^/# event: /' "$f"; done
 	return $rc
@@ -316,9 +316,9 @@ lose_copies() {
 			lost_copies=$((lost_copies + 1))
 		fi
 	done
-	ip netns exec "$h" nft flush chain inet sitemh_loss early
+	in_ns "$h" nft flush chain inet sitemh_loss early
 	[ -z "$drawn" ] ||
-		ip netns exec "$h" nft add rule inet sitemh_loss early \
+		in_ns "$h" nft add rule inet sitemh_loss early \
 			icmp type 41 icmp code '{ 1, 5 }' @th,72,8 "{ $drawn }" drop
 	echo "# copies lost: ${drawn:-none}"
 }
@@ -348,8 +348,8 @@ test_notice_loss() {
 	RANDOM=$seed
 	echo "# loss draws from seed $seed (SITEMH_LOSS_SEED repeats them)"
 	# Failures refreshed every 2 s (a lifetime of 6 s): a lost restoration costs 6 s.
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=2000 || rc=1
-	ip netns exec "$h" nft -f - <<-NFT || rc=1
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=2000 || rc=1
+	in_ns "$h" nft -f - <<-NFT || rc=1
 	table inet sitemh_loss {
 		chain early {
 			type filter hook input priority -400;
@@ -373,8 +373,8 @@ test_notice_loss() {
 		check [ "${moves_c:-0}" -eq $((2 * LOSS_FAILURES)) ] || rc=1
 		check [ "$moves_c" = "$moves_s" ] || rc=1
 	done
-	ip netns exec "$h" nft delete table inet sitemh_loss || rc=1
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=10000 || rc=1
+	in_ns "$h" nft delete table inet sitemh_loss || rc=1
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.refresh_ms=10000 || rc=1
 	log_test $rc "notices lost at random ($LOSS_PERCENTS %): $LOSS_FAILURES failures, each moved away and back"
 }
 
@@ -398,7 +398,7 @@ test_both_sites_fail() {
 	requests_x=$(field "$x" requests)
 	refused_h=$(field "$h" refused)
 	refused_x=$(field "$x" refused)
-	retries=$(ip netns exec "$h" sysctl -n net.ipv4.sitemh_lf.retries)
+	retries=$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.retries)
 	transfer "both sites fail" $((64 << 20)) 60000 -3 both_first_providers_fail
 	transferred_intact || rc=1
 	check grep -q "^in_use 3 " "$out_c" || rc=1
@@ -420,7 +420,7 @@ test_both_sites_fail() {
 test_silent_failure() {
 	local rc=0
 	# The link stays up but nothing crosses it: only probing the PE can tell.
-	check ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=100 || rc=1
+	check in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=100 || rc=1
 	transfer "silent failure" $((64 << 20)) 60000 -3 \
 		tc -n "$ce1" qdisc add dev ce1-up root netem loss 100%
 	transferred_intact || rc=1
@@ -429,7 +429,7 @@ test_silent_failure() {
 	tc -n "$ce1" qdisc del dev ce1-up root
 	# The PE answers again: code 5, the domain is up again.
 	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0
 	log_test $rc "silent failure (netem loss 100%): PE probes unanswered, code 1, survives"
 }
 
@@ -441,8 +441,8 @@ test_udp_flow() {
 	# privileged group still hears it.
 	ev_all=$(mktemp) ev_own=$(mktemp)
 	defer rm -f "$ev_all" "$ev_own"
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.events_own=0 || rc=1
-	defer ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_lf.events_own=1
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.events_own=0 || rc=1
+	defer in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.events_own=1
 	monitor_events "$h" "$ev_all"
 	all_pid=$monitor_pid
 	monitor_events "$h" "$ev_own" own
@@ -522,7 +522,7 @@ test_counters() {
 	check busywait_eq 3000 0 field "$x" tracked || rc=1
 	# With nothing tracked the translation hooks go; H's domains keep routing and input.
 	check busywait_eq 3000 "hooks ip:output ip:forward ip:input ip6:output ip6:forward ip6:input" \
-		ip netns exec "$h" grep "^hooks" /proc/net/sitemh || rc=1
+		in_ns "$h" grep "^hooks" /proc/net/sitemh || rc=1
 	log_test $rc "counters: both ends switched, nothing refused (but crossing proposals; a peer CE's notices are ignored), closed sockets forgotten"
 }
 
@@ -537,7 +537,7 @@ fi
 test_many_short_connections() {
 	local rc=0 start
 	start=$SECONDS
-	check ip netns exec "$h" "$here/sitemh_tool" churn $H1 "$CHURN" || rc=1
+	check in_ns "$h" "$here/sitemh_tool" churn $H1 "$CHURN" || rc=1
 	echo "# $CHURN connections in $((SECONDS - start)) s"
 	# A closed socket is forgotten within the next prune (1 s).
 	check busywait_eq 10000 0 field "$h" tracked || rc=1
@@ -549,7 +549,7 @@ test_forgeries() {
 	# The script moves X's end alone: H's module never proposed the move, so X's immediate
 	# ACK over the new pair finds no connection at H, whose reset would close X's socket
 	# in mid-test. (In a real exchange the proposing end expects the new pair.)
-	ip netns exec "$h" nft -f - <<-NFT || rc=1
+	in_ns "$h" nft -f - <<-NFT || rc=1
 	table inet lfmsg {
 		chain out {
 			type filter hook output priority 0; policy accept;
@@ -557,14 +557,14 @@ test_forgeries() {
 		}
 	}
 	NFT
-	check ip netns exec "$h" python3 "$here/sitemh_lfmsg.py" "$h" "$x" $H1 $H2 $X1 $X2 || rc=1
-	ip netns exec "$h" nft delete table inet lfmsg
+	check in_ns "$h" python3 "$here/sitemh_lfmsg.py" "$h" "$x" $H1 $H2 $X1 $X2 || rc=1
+	in_ns "$h" nft delete table inet lfmsg
 	log_test $rc "forged, tampered, replayed, unknown, truncated, flooded: refused and counted"
 }
 
 test_bad_options() {
 	local rc=0
-	check ip netns exec "$h" "$here/sitemh_tool" bad-switchover $H1 || rc=1
+	check in_ns "$h" "$here/sitemh_tool" bad-switchover $H1 || rc=1
 	log_test $rc "SO_LFROUTES / SO_SEQPARAM / SO_LFSTAT: malformed calls get their errno"
 }
 
@@ -578,25 +578,25 @@ build_switchover_site && configure_sitemh || { echo "could not build the topolog
 test_home_address_connection() {
 	local rc=0 before_h2 stacked stacked_before
 	ip -n "$h" addr add 100.64.0.5/32 dev lo
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
+	in_ns "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
 		net.ipv4.sitemh_home.careof_addr=$H1 net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 \
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 \
 		net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
 	ip -n "$x" route add 100.64.0.0/24 via 192.0.2.9
 	before_h2=$(count "$ce2" up h2)
-	stacked_before=$(ip netns exec "$h" awk '$1 == "home" { for (i = 2; i < NF; i++) if ($i == "stacked") print $(i + 1) }' /proc/net/sitemh)
+	stacked_before=$(in_ns "$h" awk '$1 == "home" { for (i = 2; i < NF; i++) if ($i == "stacked") print $(i + 1) }' /proc/net/sitemh)
 	bind=100.64.0.5 transfer "home address" $((64 << 20)) 60000 -3 ip -n "$ce1" link set ce1-up down
 	transferred_intact || rc=1
 	check grep -qx "in_use [^ ]* switches 1" "$out_c" || rc=1
 	check grep -qx "in_use [^ ]* switches 1" "$out_s" || rc=1
 	check [ "$(count "$ce2" up h2)" -gt "$((before_h2 + 100))" ] || rc=1
-	stacked=$(ip netns exec "$h" awk '$1 == "home" { for (i = 2; i < NF; i++) if ($i == "stacked") print $(i + 1) }' /proc/net/sitemh)
+	stacked=$(in_ns "$h" awk '$1 == "home" { for (i = 2; i < NF; i++) if ($i == "stacked") print $(i + 1) }' /proc/net/sitemh)
 	stacked=$((stacked - ${stacked_before:-0}))
 	echo "# H sent $stacked packets stacked before the move"
 	check [ "$stacked" -gt 0 ] || rc=1
 	restore_uplink
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=0
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=0
 	log_test $rc "a connection of a home address moves off its care-of address's failed link"
 }
 
@@ -605,9 +605,9 @@ test_home_address_connection() {
 test_home_address_failback() {
 	local rc=0 before_h1
 	ip -n "$h" addr add 100.64.0.5/32 dev lo 2>/dev/null
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
+	in_ns "$h" sysctl -q -w net.ipv4.ip_home_addr=100.64.0.5 \
 		net.ipv4.sitemh_home.careof_addr=$H1 net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 \
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=1 \
 		net.ipv4.sitemh_home.binding_key=$BINDING_KEY || rc=1
 	ip -n "$x" route replace 100.64.0.0/24 via 192.0.2.9
 	before_h1=$(count "$ce1" up h1)
@@ -617,8 +617,8 @@ test_home_address_failback() {
 	check grep -qx "in_use own switches 2" "$out_c" || rc=1
 	check grep -qx "in_use own switches 2" "$out_s" || rc=1
 	check [ "$(count "$ce1" up h1)" -gt "$((before_h1 + 100))" ] || rc=1
-	ip netns exec "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
-	ip netns exec "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=0
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_home.careof_addr=0.0.0.0 net.ipv4.ip_home_addr=
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_home.correspondent=0
 	log_test $rc "a home-address connection moves back to its own pair when the link returns"
 }
 

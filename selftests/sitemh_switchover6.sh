@@ -38,7 +38,7 @@ test_link_failure_v6() {
 	# and arrived after it (the copies of the failure itself are repetitions).
 	check [ "$(linkfail6 "$h" repeated)" -ge $((${repeated_h:-0} + 3)) ] || rc=1
 	check [ "$(linkfail6 "$h" stale)" -le "$(linkfail6 "$ce1" answered)" ] || rc=1
-	[ $rc -eq 0 ] || ip netns exec "$h" grep "^linkfail6\|^switchover6" /proc/net/sitemh | sed 's/^/# H: /'
+	[ $rc -eq 0 ] || in_ns "$h" grep "^linkfail6\|^switchover6" /proc/net/sitemh | sed 's/^/# H: /'
 	restore_uplink
 	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
 	log_test $rc "IPv6: a $(mib 64) MiB transfer survives CE1-PE1 going down (ICMPv6 notice and exchange)"
@@ -103,13 +103,12 @@ notice6() {
 	local hex zeros
 	printf -v zeros '%*s' $((2 * $5 - 4)) ''
 	printf -v hex '%02x%02x%s' 200 "$6" "${zeros// /0}"
-	ip netns exec "$1" "$here/sitemh_tool" raw6 "$2" "$3" "$4" "$hex"
+	in_ns "$1" "$here/sitemh_tool" raw6 "$2" "$3" "$4" "$hex"
 }
 
 # linkfail6 NS NAME: a field of the "linkfail6" line.
 linkfail6() {
-	ip netns exec "$1" awk -v f="$2" \
-		'$1 == "linkfail6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+	proc_value "$1" linkfail6 "$2"
 }
 
 test_bad_notices_v6() {
@@ -136,8 +135,8 @@ test_bad_notices_v6() {
 test_ce_failure_v6() {
 	local rc=0
 	# CE2 names CE1 in IPv6 notices by the address H's IPv6 domain knows it by.
-	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers6=2001:db8:1::1 || rc=1
-	check [ "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.peers6)" = 2001:db8:1::1 ] || rc=1
+	in_ns "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers6=2001:db8:1::1 || rc=1
+	check [ "$(in_ns "$ce2" sysctl -n net.ipv4.sitemh_ce.peers6)" = 2001:db8:1::1 ] || rc=1
 	bind=$H1_6 peer=$X1_6 routes_h=$routes_h6 routes_x=$routes_x6 \
 		transfer "IPv6, CE1 fails" $((64 << 20)) 60000 "-6 -3" ip -n "$ce1" link set ce1-b down
 	transferred_intact || rc=1
@@ -167,15 +166,15 @@ test_ipv6_only_site() {
 	for ns in $all; do
 		ip -n "$ns" -4 addr flush to 0.0.0.0/0 || rc=1
 	done
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=0 || rc=1
-	ip netns exec "$x" sysctl -q -w net.ipv4.ip_num_domains=0 || rc=1
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:f1::2 \
+	in_ns "$h" sysctl -q -w net.ipv4.ip_num_domains=0 || rc=1
+	in_ns "$x" sysctl -q -w net.ipv4.ip_num_domains=0 || rc=1
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:f1::2 \
 		net.ipv4.sitemh_ce.peers= net.ipv4.sitemh_ce.peers6=2001:db8:2::2 || rc=1
-	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers= \
+	in_ns "$ce2" sysctl -q -w net.ipv4.sitemh_ce.peers= \
 		net.ipv4.sitemh_ce.peers6=2001:db8:1::1 || rc=1
-	ip netns exec "$ce3" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:f3::2 || rc=1
-	check [ "$(ip netns exec "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:f1::2 ] || rc=1
-	check [ -z "$(ip netns exec "$ce2" sysctl -n net.ipv4.sitemh_ce.peers)" ] || rc=1
+	in_ns "$ce3" sysctl -q -w net.ipv4.sitemh_ce.pe_addr=2001:db8:f3::2 || rc=1
+	check [ "$(in_ns "$ce1" sysctl -n net.ipv4.sitemh_ce.pe_addr)" = 2001:db8:f1::2 ] || rc=1
+	check [ -z "$(in_ns "$ce2" sysctl -n net.ipv4.sitemh_ce.peers)" ] || rc=1
 	# The LAN carries both prefixes: each CE reaches the other's address on it.
 	ip -n "$ce1" -6 route add 2001:db8:2::/64 dev ce1-b || rc=1
 	ip -n "$ce2" -6 route add 2001:db8:1::/64 dev ce2-b || rc=1
@@ -200,10 +199,10 @@ test_ipv6_only_site() {
 	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
 	check [ "$(linkfail6 "$ce1" refused)" = "$refused6_ce1" ] || rc=1
 	# PE1 stops answering CE1's IPv6 echo probes: after 3 misses, code 1 for P1.
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=200 || rc=1
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=200 || rc=1
 	nap 1
 	check [ "$(down6_mask "$h")" = 0x0 ] || rc=1
-	ip netns exec "$pe1" nft -f - <<-NFT || rc=1
+	in_ns "$pe1" nft -f - <<-NFT || rc=1
 	table inet sitemh_mute {
 		chain input {
 			type filter hook input priority 0;
@@ -212,13 +211,13 @@ test_ipv6_only_site() {
 	}
 	NFT
 	check busywait_eq 10000 0x1 down6_mask "$h" || rc=1
-	ip netns exec "$pe1" nft delete table inet sitemh_mute || rc=1
+	in_ns "$pe1" nft delete table inet sitemh_mute || rc=1
 	check busywait_eq 10000 0x0 down6_mask "$h" || rc=1
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0 || rc=1
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.pe_probe_ms=0 || rc=1
 	# No IPv4 came back in the meantime: the site ran on IPv6 alone throughout.
 	check no_ipv4 $all || rc=1
 	[ $rc -eq 0 ] || for ns in "$h" "$ce1" "$ce2"; do
-		ip netns exec "$ns" grep "^linkfail" /proc/net/sitemh | sed "s/^/# $ns: /"
+		in_ns "$ns" grep "^linkfail" /proc/net/sitemh | sed "s/^/# $ns: /"
 	done
 	log_test $rc "IPv6-only site: CEs watch each other by IPv6 keepalives, the PE by IPv6 probes; a transfer survives CE1 failing"
 }

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 # write NS KEY VALUE: write VALUE to /proc/sys/KEY in NS; prints the error text, if any.
 write() {
 	local path=/proc/sys/${2//.//}
-	ip netns exec "$1" bash -c 'printf "%s\n" "$2" > "$1"' _ "$path" "$3" 2>&1 |
+	in_ns "$1" bash -c 'printf "%s\n" "$2" > "$1"' _ "$path" "$3" 2>&1 |
 		sed -n 's/.*: \([A-Z][a-zA-Z ]*\)$/\1/p'
 }
 
@@ -18,21 +18,21 @@ test_nodes_follow_count() {
 	[ -z "$(write "$ns" net.ipv4.ip_num_domains 3)" ] || rc=1
 	for i in 0 1 2; do
 		for f in net_addr net_mask def_router; do
-			ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/$i/$f || rc=1
+			in_ns "$ns" test -e /proc/sys/net/ipv4/ip_domain/$i/$f || rc=1
 		done
 	done
-	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/3 && rc=1
+	in_ns "$ns" test -e /proc/sys/net/ipv4/ip_domain/3 && rc=1
 	[ -z "$(write "$ns" net.ipv4.ip_domain.2.net_addr 192.0.2.0)" ] || rc=1
 	[ -z "$(write "$ns" net.ipv4.ip_num_domains 1)" ] || rc=1
-	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/1 && rc=1
+	in_ns "$ns" test -e /proc/sys/net/ipv4/ip_domain/1 && rc=1
 	# Raising the count again brings back empty (forgotten) domains.
 	[ -z "$(write "$ns" net.ipv4.ip_num_domains 3)" ] || rc=1
-	[ -z "$(ip netns exec "$ns" cat /proc/sys/net/ipv4/ip_domain/2/net_addr)" ] || rc=1
-	[ "$(ip netns exec "$ns" cat /proc/sys/net/ipv4/ip_domain/2/net_mask)" = 255.255.255.255 ] || rc=1
+	[ -z "$(in_ns "$ns" cat /proc/sys/net/ipv4/ip_domain/2/net_addr)" ] || rc=1
+	[ "$(in_ns "$ns" cat /proc/sys/net/ipv4/ip_domain/2/net_mask)" = 255.255.255.255 ] || rc=1
 	[ -z "$(write "$ns" net.ipv4.ip_num_domains 16)" ] || rc=1
-	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/15/def_router || rc=1
+	in_ns "$ns" test -e /proc/sys/net/ipv4/ip_domain/15/def_router || rc=1
 	[ -z "$(write "$ns" net.ipv4.ip_num_domains 0)" ] || rc=1
-	ip netns exec "$ns" test -e /proc/sys/net/ipv4/ip_domain/0 && rc=1
+	in_ns "$ns" test -e /proc/sys/net/ipv4/ip_domain/0 && rc=1
 	log_test $rc "ip_num_domains=N makes exactly ip_domain.0..N-1 exist"
 }
 
@@ -48,22 +48,22 @@ test_value_formats() {
 	[ -z "$(write "$ns" net.ipv4.ip_domain.1.net_addr 203.0.113.0)" ] || rc=1
 	[ -z "$(write "$ns" net.ipv4.ip_domain.1.net_mask 255.255.255.0)" ] || rc=1
 	[ -z "$(write "$ns" net.ipv4.ip_domain.0.def_router 198.51.100.1)" ] || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.0.net_mask)" = 255.255.255.0 ] || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.1.net_addr)" = 203.0.113.0 ] || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.0.def_router)" = 198.51.100.1 ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_domain.0.net_mask)" = 255.255.255.0 ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_domain.1.net_addr)" = 203.0.113.0 ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_domain.0.def_router)" = 198.51.100.1 ] || rc=1
 	# The draft's NULL router: a private domain.
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_domain.1.def_router)" = 0.0.0.0 ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_domain.1.def_router)" = 0.0.0.0 ] || rc=1
 	# IPv6, with a link-local router on an interface.
 	write "$ns" net.ipv6.ip_num_domains 1 >/dev/null
 	[ -z "$(write "$ns" net.ipv6.ip_domain.0.net_mask /48)" ] || rc=1
 	[ -z "$(write "$ns" net.ipv6.ip_domain.0.net_addr 2001:DB8:1:0::)" ] || rc=1
 	[ -z "$(write "$ns" net.ipv6.ip_domain.0.def_router fe80::1%sm0)" ] || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.net_addr)" = 2001:db8:1:: ] || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.net_mask)" = ffff:ffff:ffff:: ] || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv6.ip_domain.0.def_router)" = fe80::1%sm0 ] || rc=1
-	ip netns exec "$ns" grep -qx "ipv4 0 198.51.100.0/24 198.51.100.1 0 0 0 0" /proc/net/sitemh || rc=1
-	ip netns exec "$ns" grep -qx "ipv4 1 203.0.113.0/24 private 0 0 0 0" /proc/net/sitemh || rc=1
-	ip netns exec "$ns" grep -qx "ipv6 0 2001:db8:1::/48 fe80::1 0 0 0 0" /proc/net/sitemh || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv6.ip_domain.0.net_addr)" = 2001:db8:1:: ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv6.ip_domain.0.net_mask)" = ffff:ffff:ffff:: ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv6.ip_domain.0.def_router)" = fe80::1%sm0 ] || rc=1
+	in_ns "$ns" grep -qx "ipv4 0 198.51.100.0/24 198.51.100.1 0 0 0 0" /proc/net/sitemh || rc=1
+	in_ns "$ns" grep -qx "ipv4 1 203.0.113.0/24 private 0 0 0 0" /proc/net/sitemh || rc=1
+	in_ns "$ns" grep -qx "ipv6 0 2001:db8:1::/48 fe80::1 0 0 0 0" /proc/net/sitemh || rc=1
 	log_test $rc "values: dotted and /N masks, private routers, IPv6 with %interface"
 }
 
@@ -163,7 +163,7 @@ test_bad_writes() {
 	write "$ns" net.ipv6.ip_num_domains 1 >/dev/null
 	write "$ns" net.ipv6.ip_domain.0.net_mask /48 >/dev/null
 	write "$ns" net.ipv6.ip_domain.0.net_addr 2001:db8:1:: >/dev/null
-	out=$(ip netns exec "$ns" bash -c "$(declare -f bad_writes_in_ns); bad_writes_in_ns" \
+	out=$(in_ns "$ns" bash -c "$(declare -f bad_writes_in_ns); bad_writes_in_ns" \
 		<<< "$BAD_WRITES")
 	echo "$out"
 	# One line per failed check, then the count.
@@ -233,14 +233,14 @@ test_domain_table() {
 	local rc=0 ns out
 	setup_ns ns || rc=1
 	ip -n "$ns" link add sm0 type dummy && ip -n "$ns" link set sm0 up || rc=1
-	out=$(ip netns exec "$ns" bash -c "$(declare -f table_in_ns); table_in_ns" 2>&1)
+	out=$(in_ns "$ns" bash -c "$(declare -f table_in_ns); table_in_ns" 2>&1)
 	echo "$out"
 	[ "$out" = "# table checks done" ] || rc=1
-	out=$(ip netns exec "$ns" setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+	out=$(in_ns "$ns" setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
 		bash -c 'printf "10.0.0.0/8\n" > /proc/sys/net/ipv4/ip_domain_table' 2>&1)
 	echo "$out" | grep -q "Operation not permitted" || { echo "# without CAP_NET_ADMIN: $out"; rc=1; }
 	# The alternating writes left table B.
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 3 ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_num_domains)" = 3 ] || rc=1
 	log_test $rc "ip_domain_table: a whole table in one write, read back, attributes kept, needs CAP_NET_ADMIN"
 }
 
@@ -248,15 +248,15 @@ test_needs_net_admin() {
 	local rc=0 ns out
 	setup_ns ns || rc=1
 	write "$ns" net.ipv4.ip_num_domains 1 >/dev/null
-	out=$(ip netns exec "$ns" setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+	out=$(in_ns "$ns" setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
 		bash -c 'printf "2\n" > /proc/sys/net/ipv4/ip_num_domains' 2>&1)
 	echo "$out" | grep -q "Operation not permitted" || rc=1
-	out=$(ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	out=$(in_ns "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		bash -c 'printf "2\n" > /proc/sys/net/ipv4/ip_num_domains' 2>&1)
 	echo "$out" | grep -q "Permission denied\|Operation not permitted" || rc=1
-	[ "$(ip netns exec "$ns" sysctl -n net.ipv4.ip_num_domains)" = 1 ] || rc=1
+	[ "$(in_ns "$ns" sysctl -n net.ipv4.ip_num_domains)" = 1 ] || rc=1
 	# Reading needs no privilege.
-	ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	in_ns "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		cat /proc/sys/net/ipv4/ip_num_domains >/dev/null || rc=1
 	log_test $rc "only CAP_NET_ADMIN over the namespace may write"
 }
@@ -274,9 +274,9 @@ test_sysctl_d_file() {
 	net.ipv4.ip_domain.1.net_addr = 203.0.113.0
 	net.ipv4.ip_domain.1.def_router = 203.0.113.1
 	CONF
-	ip netns exec "$ns" sysctl -q -p "$conf" || rc=1
+	in_ns "$ns" sysctl -q -p "$conf" || rc=1
 	rm -f "$conf"
-	ip netns exec "$ns" grep -q "^ipv4 1 203.0.113.0/24 203.0.113.1 " /proc/net/sitemh || rc=1
+	in_ns "$ns" grep -q "^ipv4 1 203.0.113.0/24 203.0.113.1 " /proc/net/sitemh || rc=1
 	log_test $rc "a sysctl.d-style file configures the domains at start-up"
 }
 

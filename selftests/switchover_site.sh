@@ -50,7 +50,7 @@ build_switchover_site() {
 		case $var in
 		ce* | pe*) settings+=" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1" ;;
 		esac
-		ip netns exec "${!var}" sysctl -q -w $settings || return 1
+		in_ns "${!var}" sysctl -q -w $settings || return 1
 	done
 	# One `ip -batch` per namespace (ip_batch, lib.sh): a process costs a good fraction of
 	# a second in the test VM. Every link is up (both ends) before any address or route.
@@ -156,7 +156,7 @@ build_switchover_site() {
 
 	# What crosses each provider's uplink, by H's source address; resets seen by X.
 	for ns in "$ce1" "$ce2"; do
-		ip netns exec "$ns" nft -f - <<-NFT || return 1
+		in_ns "$ns" nft -f - <<-NFT || return 1
 		table inet count {
 			chain up {
 				type filter hook forward priority 0; policy accept;
@@ -170,7 +170,7 @@ build_switchover_site() {
 		NFT
 	done
 	# "Fragmentation needed" and "packet too big" errors reaching H.
-	ip netns exec "$h" nft -f - <<-NFT || return 1
+	in_ns "$h" nft -f - <<-NFT || return 1
 	table inet count {
 		chain in {
 			type filter hook input priority 0; policy accept;
@@ -179,7 +179,7 @@ build_switchover_site() {
 		}
 	}
 	NFT
-	ip netns exec "$x" nft -f - <<-NFT || return 1
+	in_ns "$x" nft -f - <<-NFT || return 1
 	table inet count {
 		chain in {
 			type filter hook input priority 0; policy accept;
@@ -191,42 +191,44 @@ build_switchover_site() {
 		}
 	}
 	NFT
+	# The hosts' counters are polled: read without a process.
+	keep_proc "$h" "$x"
 }
 
 # configure_sitemh: the module's configuration (loaded before): both sites' domains, the
 # uplinks of CE1 and CE3, and CE1 and CE2 watching each other.
 configure_sitemh() {
-	ip netns exec "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
+	in_ns "$h" sysctl -q -w net.ipv4.ip_num_domains=2 \
 		net.ipv4.ip_domain.0.net_addr=198.51.100.0 net.ipv4.ip_domain.0.net_mask=/24 \
 		net.ipv4.ip_domain.0.def_router=198.51.100.129 \
 		net.ipv4.ip_domain.1.net_addr=203.0.113.0 net.ipv4.ip_domain.1.net_mask=/24 \
 		net.ipv4.ip_domain.1.def_router=203.0.113.130 || return 1
-	ip netns exec "$h" sysctl -q -w net.ipv6.ip_num_domains=2 \
+	in_ns "$h" sysctl -q -w net.ipv6.ip_num_domains=2 \
 		net.ipv6.ip_domain.0.net_addr=2001:db8:1:: net.ipv6.ip_domain.0.net_mask=/48 \
 		net.ipv6.ip_domain.0.def_router=2001:db8:1::1 \
 		net.ipv6.ip_domain.1.net_addr=2001:db8:2:: net.ipv6.ip_domain.1.net_mask=/48 \
 		net.ipv6.ip_domain.1.def_router=2001:db8:2::2 || return 1
-	ip netns exec "$x" sysctl -q -w net.ipv6.ip_num_domains=2 \
+	in_ns "$x" sysctl -q -w net.ipv6.ip_num_domains=2 \
 		net.ipv6.ip_domain.0.net_addr=2001:db8:10:: net.ipv6.ip_domain.0.net_mask=/64 \
 		net.ipv6.ip_domain.0.def_router=2001:db8:10::1 \
 		net.ipv6.ip_domain.1.net_addr=2001:db8:20:: net.ipv6.ip_domain.1.net_mask=/64 \
 		net.ipv6.ip_domain.1.def_router=2001:db8:20::1 || return 1
-	ip netns exec "$x" sysctl -q -w net.ipv4.ip_num_domains=2 \
+	in_ns "$x" sysctl -q -w net.ipv4.ip_num_domains=2 \
 		net.ipv4.ip_domain.0.net_addr=192.0.2.8 net.ipv4.ip_domain.0.net_mask=/30 \
 		net.ipv4.ip_domain.0.def_router=192.0.2.9 \
 		net.ipv4.ip_domain.1.net_addr=192.0.2.12 net.ipv4.ip_domain.1.net_mask=/30 \
 		net.ipv4.ip_domain.1.def_router=192.0.2.13 || return 1
-	ip netns exec "$ce3" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce3-up \
+	in_ns "$ce3" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce3-up \
 		net.ipv4.sitemh_ce.pe_addr=192.0.2.18 net.ipv4.sitemh_ce.lan=ce3-x || return 1
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.uplink=ce1-up \
 		net.ipv4.sitemh_ce.pe_addr=192.0.2.2 net.ipv4.sitemh_ce.lan=ce1-b || return 1
 	# The CEs watch each other: keepalives every $CE_KEEPALIVE_MS ms, a peer silent for 3
 	# is failed. 200 ms by default: a one-vCPU guest under TCG, sharing the host with
 	# another, can stall timers past 150 ms and a peer would seem to fail (the benchmark
 	# sets 50 and 20).
-	ip netns exec "$ce1" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=${CE_KEEPALIVE_MS:-200} \
+	in_ns "$ce1" sysctl -q -w net.ipv4.sitemh_ce.keepalive_ms=${CE_KEEPALIVE_MS:-200} \
 		net.ipv4.sitemh_ce.peers=198.51.100.130 || return 1
-	ip netns exec "$ce2" sysctl -q -w net.ipv4.sitemh_ce.lan=ce2-b \
+	in_ns "$ce2" sysctl -q -w net.ipv4.sitemh_ce.lan=ce2-b \
 		net.ipv4.sitemh_ce.keepalive_ms=${CE_KEEPALIVE_MS:-200} net.ipv4.sitemh_ce.peers=198.51.100.129 || return 1
 }
 
@@ -243,14 +245,13 @@ configure_mptcp() {
 
 # count NS CHAIN NAME: packets of a named nftables counter.
 count() {
-	ip netns exec "$1" nft list chain inet count "$2" |
+	in_ns "$1" nft list chain inet count "$2" |
 		sed -n "s/.*packets \([0-9]*\).*comment \"$3\".*/\1/p"
 }
 
 # field NS NAME: a field of the "switchover" line of /proc/net/sitemh.
 field() {
-	ip netns exec "$1" awk -v f="$2" \
-		'$1 == "switchover" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+	proc_value "$1" switchover "$2"
 }
 
 # The uplink comes back; taking it down removed the routes through it.
@@ -283,23 +284,21 @@ routes_x6="$X1_6,$H1_6 $X2_6,$H1_6 $X1_6,$H2_6 $X2_6,$H2_6"
 # down_mask NS: the domains link notices marked down in NS.
 # lf_field NS NAME: a counter of the namespace's IPv4 link-failure line.
 lf_field() {
-	ip netns exec "$1" awk -v f="$2" \
-		'$1 == "linkfail" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+	proc_value "$1" linkfail "$2"
 }
 
 down_mask() {
-	ip netns exec "$1" awk '$1 == "linkfail" { print $NF }' /proc/net/sitemh
+	proc_value "$1" linkfail down
 }
 
 # down6_mask NS: the same for the IPv6 domains.
 down6_mask() {
-	ip netns exec "$1" awk '$1 == "linkfail6" { print $NF }' /proc/net/sitemh
+	proc_value "$1" linkfail6 down
 }
 
 # field6 NS NAME: a field of the "switchover6" line.
 field6() {
-	ip netns exec "$1" awk -v f="$2" \
-		'$1 == "switchover6" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' /proc/net/sitemh
+	proc_value "$1" switchover6 "$2"
 }
 
 # transfer NAME BYTES RATE_KBPS TLSFLAG ACTION...: a TLS transfer from H to X ($tls, the
