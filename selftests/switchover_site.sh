@@ -255,25 +255,32 @@ field() {
 }
 
 # The uplink comes back; taking it down removed the routes through it.
+# (One `ip -batch` per namespace: a process costs most of a second in the test VM.)
 restore_uplink() {
-	ip -n "$ce1" link set ce1-up up
-	ip -n "$ce1" route replace default via 192.0.2.2
-	ip -n "$ce1" -6 route replace default via 2001:db8:f1::2
+	ip_batch "$ce1" <<-IP
+	link set ce1-up up
+	route replace default via 192.0.2.2
+	route replace default via 2001:db8:f1::2
+	IP
 }
 
 # Everything a failure may have taken down comes back, with the routes that went with it.
 restore_site() {
-	ip -n "$pe1" link set pe1-ce up
-	ip -n "$ce1" link set ce1-b up
+	printf 'link set pe1-ce up\n' | ip_batch "$pe1"
+	printf 'link set ce1-b up\n' | ip_batch "$ce1"
 	restore_uplink
-	ip -n "$pe1" route replace 198.51.100.0/24 via 192.0.2.1
-	ip -n "$pe1" -6 route replace 2001:db8:1::/48 via 2001:db8:f1::1
+	ip_batch "$pe1" <<-IP
+	route replace 198.51.100.0/24 via 192.0.2.1
+	route replace 2001:db8:1::/48 via 2001:db8:f1::1
+	IP
 }
 
 # The same for the remote site's uplink.
 restore_remote_uplink() {
-	ip -n "$ce3" link set ce3-up up
-	ip -n "$ce3" route replace default via 192.0.2.18
+	ip_batch "$ce3" <<-IP
+	link set ce3-up up
+	route replace default via 192.0.2.18
+	IP
 }
 
 routes_h="$H1,$X1 $H1,$X2 $H2,$X1 $H2,$X2"
