@@ -288,8 +288,98 @@ test_forged_offer() {
 	log_test $rc "a forged key offer (right tuple, wrong ISN) and a forged route list are refused and counted"
 }
 
+# ktls VALUE NS...: net.ipv4.sitemh_lf.ktls and net.ipv6.sitemh_lf.ktls in each NS.
+ktls() {
+	local value=$1 ns
+	shift
+	for ns in "$@"; do
+		in_ns "$ns" sysctl -q -w net.ipv4.sitemh_lf.ktls="$value" \
+			net.ipv6.sitemh_lf.ktls="$value" || return 1
+	done
+}
+
+KTLS_PORT=5400
+# make check streams 8 MiB through kernel TLS at 16 Mbit/s (4 s, the failure 1.5 s in);
+# make soak 32 MiB.
+if soak; then
+	KTLS_MIB=32
+else
+	KTLS_MIB=8
+fi
+
+# ktls_run FAIL...: ktls_stream (kernel TLS installed as TLS libraries do, no sitemh code)
+# sends KTLS_MIB MiB from H1 to X1; FAIL runs 1.5 s after kTLS is on. Each end gets
+# $limit seconds (default 60). Leaves the outputs in $ktls_c/$ktls_s and the client's
+# exit status in $ktls_rc.
+ktls_run() {
+	local keys="" i server client
+	# Fresh session keys (the client's write key, salt and IV, then the server's), without
+	# a process.
+	for i in {1..24}; do
+		printf -v keys '%s%04x' "$keys" $RANDOM
+	done
+	ktls_c=$(mktemp /tmp/sitemh-auto.XXXXXX)
+	ktls_s=$(mktemp /tmp/sitemh-auto.XXXXXX)
+	defer rm -f "$ktls_c" "$ktls_s"
+	ip netns exec "$x" timeout "${limit:-60}" "$here/ktls_stream" server $X1 $KTLS_PORT "$keys" \
+		>"$ktls_s" 2>&1 &
+	server=$!
+	busywait 5000 grep -q '^listening' "$ktls_s"
+	ip netns exec "$h" timeout "${limit:-60}" "$here/ktls_stream" client -r 16000 $H1 $X1 \
+		$KTLS_PORT $((KTLS_MIB << 20)) "$keys" >"$ktls_c" 2>&1 &
+	client=$!
+	busywait 10000 grep -q '^ready' "$ktls_c"
+	nap 1.5
+	"$@"
+	wait $client
+	ktls_rc=$?
+	kill $server 2>/dev/null
+	wait $server
+	echo "# ktls_stream: client rc $ktls_rc: $(tr '\n' ' ' <"$ktls_c"); server: $(tr '\n' ' ' <"$ktls_s")"
+}
+
+digest_of() {
+	sed -n 's/.*sha256 \([0-9a-f]*\).*/\1/p' "$1" | head -1
+}
+
+test_ktls() {
+	local rc=0 protected_h protected_x offers
+	auto 0 "$h" "$x" || rc=1
+	ktls 1 "$h" "$x" || rc=1
+	protected_h=$(field "$h" ktls_protected) protected_x=$(field "$x" ktls_protected)
+	offers=$(field "$h" auto_offers)
+	ktls_run ip -n "$ce1" link set ce1-up down
+	check [ "$ktls_rc" -eq 0 ] || rc=1
+	check [ -n "$(digest_of "$ktls_c")" ] || rc=1
+	check [ "$(digest_of "$ktls_c")" = "$(digest_of "$ktls_s")" ] || rc=1
+	# Both ends took their keys from the kTLS state (no key agreement: no offer) ...
+	check [ "$(field "$h" ktls_protected)" -gt "$protected_h" ] || rc=1
+	check [ "$(field "$x" ktls_protected)" -gt "$protected_x" ] || rc=1
+	check [ "$(field "$h" auto_offers)" -eq "$offers" ] || rc=1
+	# ... and the stream moved to P2.
+	check [ "$(field "$h" switched)" -gt 0 ] || rc=1
+	[ $rc -eq 0 ] || in_ns "$h" grep "^switchover " /proc/net/sitemh | sed 's/^/# H: /'
+	restore_uplink
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
+	log_test $rc "kernel TLS (ktls_stream, no sitemh code), ktls=1: keys from the kTLS state, the stream survives H's provider link failing"
+}
+
+test_ktls_control() {
+	local rc=0 protected_h
+	auto 0 "$h" "$x" || rc=1
+	ktls 0 "$h" "$x" || rc=1
+	protected_h=$(field "$h" ktls_protected)
+	limit=20 ktls_run ip -n "$ce1" link set ce1-up down
+	# Stalled on P1 until its time was up: nothing protected it.
+	check [ "$ktls_rc" -ne 0 ] || rc=1
+	check [ "$(field "$h" ktls_protected)" -eq "$protected_h" ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
+	log_test $rc "control: ktls=0 and auto=0, the same kernel TLS stream stalls"
+}
+
 modprobe -q sitemh 2>/dev/null || insmod "$SITEMH_KO" 2>/dev/null || true
-for tool in iperf3 socat tc ss; do
+for tool in iperf3 socat tc ss "$here/ktls_stream"; do
 	command -v $tool >/dev/null || { echo "$tool is not installed"; exit $ksft_fail; }
 done
 build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
@@ -300,4 +390,6 @@ run_case test_iperf3_control
 run_case test_socat_remote_failure
 run_case test_peer_without_sitemh
 run_case test_forged_offer
+run_case test_ktls
+run_case test_ktls_control
 exit $ret

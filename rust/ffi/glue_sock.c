@@ -12,6 +12,7 @@
 #include <net/ipv6.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/tls.h>
 #include <net/udp.h>
 
 #include "glue_sock.h"
@@ -243,4 +244,100 @@ u32 sitemh_tcp_peer_isn(const struct sock *sk)
 void sitemh_random_bytes(u8 *buf, size_t len)
 {
 	get_random_bytes(buf, len);
+}
+
+/* --- Kernel TLS keys ---------------------------------------------------------------- */
+
+bool sitemh_sock_has_tls_ulp(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_TLS)
+	const struct tcp_ulp_ops *ulp;
+
+	if (sk->sk_protocol != IPPROTO_TCP || !sk_fullsock(sk))
+		return false;
+	ulp = READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
+	/* The operations are the ULP module's static data, pinned while a socket uses them. */
+	return ulp && !strcmp(ulp->name, "tls");
+#else
+	return false;
+#endif
+}
+
+#if IS_ENABLED(CONFIG_TLS)
+/* Key, salt and IV of one direction's crypto state into @out; their length, or an errno. */
+static int ktls_material(const union tls_crypto_context *c, u8 *out, unsigned int max)
+{
+	const u8 *key, *salt, *iv;
+	unsigned int key_len, salt_len, iv_len;
+
+	switch (c->info.cipher_type) {
+	case TLS_CIPHER_AES_GCM_128:
+		key = c->aes_gcm_128.key;
+		key_len = sizeof(c->aes_gcm_128.key);
+		salt = c->aes_gcm_128.salt;
+		salt_len = sizeof(c->aes_gcm_128.salt);
+		iv = c->aes_gcm_128.iv;
+		iv_len = sizeof(c->aes_gcm_128.iv);
+		break;
+	case TLS_CIPHER_AES_GCM_256:
+		key = c->aes_gcm_256.key;
+		key_len = sizeof(c->aes_gcm_256.key);
+		salt = c->aes_gcm_256.salt;
+		salt_len = sizeof(c->aes_gcm_256.salt);
+		iv = c->aes_gcm_256.iv;
+		iv_len = sizeof(c->aes_gcm_256.iv);
+		break;
+	case TLS_CIPHER_CHACHA20_POLY1305:
+		key = c->chacha20_poly1305.key;
+		key_len = sizeof(c->chacha20_poly1305.key);
+		salt = c->chacha20_poly1305.salt;
+		salt_len = sizeof(c->chacha20_poly1305.salt);
+		iv = c->chacha20_poly1305.iv;
+		iv_len = sizeof(c->chacha20_poly1305.iv);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (key_len + salt_len + iv_len > max)
+		return -EOPNOTSUPP;
+	memcpy(out, key, key_len);
+	memcpy(out + key_len, salt, salt_len);
+	memcpy(out + key_len + salt_len, iv, iv_len);
+	return key_len + salt_len + iv_len;
+}
+#endif
+
+int sitemh_ktls_secrets(struct sock *sk, u8 *tx, u8 *rx, unsigned int max)
+{
+#if IS_ENABLED(CONFIG_TLS)
+	struct tls_context *ctx;
+	int tx_len, rx_len, ret;
+
+	if (!sitemh_sock_has_tls_ulp(sk))
+		return -ENOENT;
+	/* The ULP's context and its crypto state change only under the socket's lock. */
+	lock_sock(sk);
+	ctx = tls_get_ctx(sk);
+	if (!ctx || ctx->tx_conf == TLS_BASE || ctx->rx_conf == TLS_BASE) {
+		ret = -ENOENT;
+		goto out;
+	}
+	tx_len = ktls_material(&ctx->crypto_send, tx, max);
+	rx_len = ktls_material(&ctx->crypto_recv, rx, max);
+	if (tx_len < 0)
+		ret = tx_len;
+	else if (rx_len < 0)
+		ret = rx_len;
+	else
+		ret = tx_len == rx_len ? tx_len : -EOPNOTSUPP;
+out:
+	release_sock(sk);
+	if (ret < 0) {
+		memzero_explicit(tx, max);
+		memzero_explicit(rx, max);
+	}
+	return ret;
+#else
+	return -ENOENT;
+#endif
 }

@@ -52,6 +52,19 @@ int sitemh_tcp_phase(const struct sock *sk);
 u32 sitemh_tcp_peer_isn(const struct sock *sk);
 void sitemh_random_bytes(u8 *buf, size_t len);
 
+/*
+ * Kernel TLS keys used on demand (issue 19, `sitemh_lf.ktls`). sitemh_sock_has_tls_ulp():
+ * whether @sk (a full TCP socket) has the "tls" upper-layer protocol; a hint read without
+ * the socket's lock, for the packet path. sitemh_ktls_secrets(): copies the key, salt and
+ * IV of the socket's kTLS transmit state to @tx and of its receive state to @rx (@max
+ * octets each at most) and returns how many octets each holds; -ENOENT when the socket
+ * does not use kTLS in both directions, -EOPNOTSUPP when its cipher is not one the
+ * module derives from (AES-GCM-128, AES-GCM-256, ChaCha20-Poly1305). Takes the socket's
+ * lock: process context. Without CONFIG_TLS: false and -ENOENT.
+ */
+bool sitemh_sock_has_tls_ulp(const struct sock *sk);
+int sitemh_ktls_secrets(struct sock *sk, u8 *tx, u8 *rx, unsigned int max);
+
 /* Zeroes @len octets at @buf in a way the compiler cannot leave out (key material). */
 void sitemh_memzero_explicit(void *buf, size_t len);
 

@@ -15,6 +15,7 @@ use super::{
     bindings as local,
     net::Net, //
 };
+use crate::logic::kdf::KTLS_SECRET_MAX;
 
 /// A connected TCP or UDP socket's tuple (`A`: `u32` for IPv4, `u128` for IPv6), host
 /// byte order.
@@ -210,6 +211,29 @@ impl SockRef {
         unsafe { local::sitemh_tcp_peer_isn(self.sk.as_ptr()) }
     }
 
+    /// The key material of the socket's kernel TLS state, transmit and receive (key, salt
+    /// and IV of each). `ENOENT`: not kTLS in both directions; `EOPNOTSUPP`: a cipher the
+    /// module does not derive from. Sleeps (the socket's lock).
+    pub(crate) fn ktls_secrets(&self) -> Result<KtlsSecrets> {
+        let mut secrets = KtlsSecrets {
+            tx: [0; KTLS_SECRET_MAX],
+            rx: [0; KTLS_SECRET_MAX],
+            len: 0,
+        };
+        // SAFETY: the socket is alive (type invariant); both buffers hold
+        // `KTLS_SECRET_MAX` octets, the bound passed.
+        let len = unsafe {
+            local::sitemh_ktls_secrets(
+                self.sk.as_ptr(),
+                secrets.tx.as_mut_ptr(),
+                secrets.rx.as_mut_ptr(),
+                KTLS_SECRET_MAX as u32,
+            )
+        };
+        secrets.len = usize::try_from(to_result(len).map(|()| len)?).map_err(|_| EINVAL)?;
+        Ok(secrets)
+    }
+
     /// Makes TCP retransmit what is in flight now. Sleeps.
     pub(crate) fn kick(&self) {
         // SAFETY: the socket is alive (type invariant).
@@ -230,6 +254,21 @@ impl Clone for SockRef {
         unsafe { local::sitemh_sock_hold(self.sk.as_ptr()) };
         // INVARIANT: the new value holds the reference just taken.
         Self { sk: self.sk }
+    }
+}
+
+/// A socket's kernel TLS key material ([`SockRef::ktls_secrets`]): `len` octets of each
+/// direction's key, salt and IV. Wiped when it goes.
+pub(crate) struct KtlsSecrets {
+    pub(crate) tx: [u8; KTLS_SECRET_MAX],
+    pub(crate) rx: [u8; KTLS_SECRET_MAX],
+    pub(crate) len: usize,
+}
+
+impl Drop for KtlsSecrets {
+    fn drop(&mut self) {
+        crate::logic::kdf::wipe(&mut self.tx);
+        crate::logic::kdf::wipe(&mut self.rx);
     }
 }
 

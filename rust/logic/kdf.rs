@@ -272,6 +272,37 @@ impl Keys {
     }
 }
 
+/// The PRF label of keys derived from a connection's kernel TLS state.
+pub(crate) const KTLS_LABEL: &[u8] = b"sitemh ktls";
+/// Octets of one direction's kernel TLS secret at most (a 32-octet key, a 4-octet salt,
+/// a 12-octet IV).
+pub(crate) const KTLS_SECRET_MAX: usize = 48;
+
+/// The key block of a connection both of whose ends use kernel TLS (issue 19, `ktls`),
+/// and whether this end is the "client" of [`Keys::from_key_block`]. Each end holds the
+/// same two secrets, crossed: its transmit secret is the other's receive secret. In
+/// order they make the PRF's secret, `key_block = PRF(low || high, "sitemh ktls", "")`,
+/// and the end whose transmit secret is the lower one seals with the client's half, so
+/// the two ends always take opposite halves. Nothing secret leaves the kernel, and the
+/// block says nothing of the TLS keys (a PRF of them under a label of its own). `None`:
+/// empty, too long or unequal lengths, or equal secrets (the two halves could not be
+/// told apart).
+pub(crate) fn ktls_key_block(tx: &[u8], rx: &[u8]) -> Option<([u8; KEY_BLOCK_LEN], bool)> {
+    if tx.is_empty() || tx.len() != rx.len() || tx.len() > KTLS_SECRET_MAX || tx == rx {
+        return None;
+    }
+    let is_client = tx < rx;
+    let (low, high) = if is_client { (tx, rx) } else { (rx, tx) };
+    let mut secret = [0u8; 2 * KTLS_SECRET_MAX];
+    let len = 2 * tx.len();
+    secret[..tx.len()].copy_from_slice(low);
+    secret[tx.len()..len].copy_from_slice(high);
+    let mut block = [0u8; KEY_BLOCK_LEN];
+    tls12_prf(&secret[..len], KTLS_LABEL, &[], &mut block);
+    wipe(&mut secret);
+    Some((block, is_client))
+}
+
 impl Drop for Keys {
     fn drop(&mut self) {
         wipe(&mut self.seal_key);
@@ -317,6 +348,7 @@ pub(crate) mod vectors {
                 prf_tls12_published_vector,
                 prf_tls12_keys_of_the_two_ends,
                 nonce_and_exporter_label,
+                ktls_keys_of_the_two_ends,
             });
         };
     }
@@ -461,6 +493,49 @@ pub(crate) mod vectors {
         }
         if EXPORTER_LABEL.len() != 28 {
             return Err("exporter label");
+        }
+        Ok(())
+    }
+
+    /// Two ends of one kTLS connection (one's transmit secret the other's receive
+    /// secret) derive the same block and take opposite halves; a different secret, or
+    /// anything unusable, gives another block or none.
+    pub(crate) fn ktls_keys_of_the_two_ends() -> Result<(), &'static str> {
+        let a = [0x11u8; 28];
+        let mut b = [0x11u8; 28];
+        b[27] = 0x12;
+        let (block_a, client_a) = ktls_key_block(&a, &b).ok_or("end A")?;
+        let (block_b, client_b) = ktls_key_block(&b, &a).ok_or("end B")?;
+        if block_a != block_b || client_a == client_b || !client_a {
+            return Err("the two ends disagree");
+        }
+        let mut c = b;
+        c[0] = 0x10;
+        match ktls_key_block(&a, &c) {
+            Some((other, _)) if other != block_a => {}
+            _ => return Err("another secret, the same block"),
+        }
+        // The PRF itself: its first octets for these secrets.
+        let mut secret = [0u8; 56];
+        secret[..28].copy_from_slice(&a);
+        secret[28..].copy_from_slice(&b);
+        let mut expected = [0u8; KEY_BLOCK_LEN];
+        tls12_prf(&secret, KTLS_LABEL, &[], &mut expected);
+        if expected != block_a {
+            return Err("not the PRF of the ordered secrets");
+        }
+        let sealing_a = Keys::from_key_block(&block_a, client_a);
+        let sealing_b = Keys::from_key_block(&block_b, client_b);
+        if sealing_a.seal_key != sealing_b.open_key || sealing_a.open_key != sealing_b.seal_key {
+            return Err("one end's sealing key is not the other's opening key");
+        }
+        let long = [0u8; KTLS_SECRET_MAX + 1];
+        if ktls_key_block(&a, &a).is_some()
+            || ktls_key_block(&[], &[]).is_some()
+            || ktls_key_block(&a, &b[..27]).is_some()
+            || ktls_key_block(&long, &long).is_some()
+        {
+            return Err("unusable secrets accepted");
         }
         Ok(())
     }

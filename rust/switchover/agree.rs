@@ -61,6 +61,21 @@ pub(super) struct Opening {
     sock: SockRef,
     isn: u32,
     since_ms: u64,
+    /// Queued by `ktls` (`ktls.rs`) rather than by its SYN: its keys come from its kTLS
+    /// state, not from an offer.
+    ktls: bool,
+}
+
+impl Opening {
+    /// A connection with kernel TLS, to protect with keys from its kTLS state.
+    pub(super) fn ktls(sock: SockRef) -> Self {
+        Self {
+            sock,
+            isn: 0,
+            since_ms: now_ms(),
+            ktls: true,
+        }
+    }
 }
 
 /// An ephemeral X25519 secret, wiped when it goes.
@@ -109,13 +124,25 @@ fn key_pair() -> Option<(Ephemeral, [u8; KEY_LEN])> {
 }
 
 impl<F: SwitchFamily> Switchover<F> {
-    /// `auto` changed: the packet hooks are wanted while it is on (they see the SYNs).
+    /// `auto` on or off.
     pub(super) fn set_auto(&self, on: bool) {
         self.auto.store(u32::from(on), Ordering::Relaxed);
+        self.watch_changed();
+    }
+
+    /// Whether `auto` or `ktls` has the packet hooks watch the connections this host's
+    /// sockets open.
+    pub(super) fn watches(&self) -> bool {
+        self.auto.load(Ordering::Relaxed) != 0 || self.ktls.load(Ordering::Relaxed) != 0
+    }
+
+    /// `auto` or `ktls` changed: the packet hooks are wanted while either is on (they see
+    /// the SYNs and the kTLS sockets' packets).
+    pub(super) fn watch_changed(&self) {
         let _membership = self.membership.lock();
-        if on {
+        if self.watches() {
             if let Err(e) = self.hooks.want(F::SWITCH_HOOKS_BIT, true) {
-                pr_warn!("switchover: auto: no packet hooks ({:?})\n", e);
+                pr_warn!("switchover: auto/ktls: no packet hooks ({:?})\n", e);
             }
         } else if self.conns.lock().is_empty() {
             let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
@@ -137,23 +164,29 @@ impl<F: SwitchFamily> Switchover<F> {
         let Some(sock) = packet.tcp_sock() else {
             return;
         };
-        let id = sock.id();
-        let opening = Opening {
+        let _ = self.queue_opening(Opening {
             sock,
             isn,
             since_ms: now_ms(),
-        };
-        let refused: Option<Opening> = {
+            ktls: false,
+        });
+    }
+
+    /// The packet path: queues `opening` for the work item (into room it made), unless
+    /// its socket is queued already; false if the queue was full.
+    pub(super) fn queue_opening(&self, opening: Opening) -> bool {
+        let id = opening.sock.id();
+        let (queued, refused) = {
             let mut queue = self.opening.lock();
             if queue.iter().any(|o| o.sock.id() == id) {
-                // A retransmitted SYN: queued already.
-                Some(opening)
+                // A retransmitted SYN (or another packet of a kTLS socket): queued already.
+                (true, Some(opening))
             } else {
                 match queue.push_within_capacity(opening) {
-                    Ok(()) => None,
+                    Ok(()) => (true, None),
                     Err(PushError(o)) => {
                         self.counters.auto_skipped.fetch_add(1, Ordering::Relaxed);
-                        Some(o)
+                        (false, Some(o))
                     }
                 }
             }
@@ -162,6 +195,7 @@ impl<F: SwitchFamily> Switchover<F> {
         // one).
         drop(refused);
         self.arm(OPENING_POLL_MS);
+        queued
     }
 
     /// The work item: connections this host opened that are established now are tracked
@@ -179,6 +213,10 @@ impl<F: SwitchFamily> Switchover<F> {
         }
         let mut waiting = KVec::<Opening>::new();
         for o in queued {
+            if o.ktls {
+                self.protect_ktls(o.sock, now);
+                continue;
+            }
             match o.sock.tcp_phase() {
                 TcpPhase::Established => self.offer_for(o, now),
                 TcpPhase::Connecting if now < o.since_ms + OPENING_TIMEOUT_MS => {
@@ -242,7 +280,7 @@ impl<F: SwitchFamily> Switchover<F> {
 
     /// Adds `t` to the table (within the namespace's and its owner's quota); not if its
     /// socket is tracked already.
-    fn track_new(&self, t: Tracked<F::Addr>) -> Result {
+    pub(super) fn track_new(&self, t: Tracked<F::Addr>) -> Result {
         let quota = self.user_quota.load(Ordering::Relaxed) as usize;
         let _membership = self.membership.lock();
         self.reserve_one()?;

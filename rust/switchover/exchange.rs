@@ -295,8 +295,8 @@ impl<F: SwitchFamily> Switchover<F> {
                 .is_empty()
                 .then(|| core::mem::replace(&mut *conns, Table::new()))
         };
-        // With `auto` the hooks stay: they see the connections this host opens.
-        if old.is_some() && self.auto.load(Ordering::Relaxed) == 0 {
+        // With `auto` or `ktls` the hooks stay: they see the connections this host opens.
+        if old.is_some() && !self.watches() {
             let _ = self.hooks.want(F::SWITCH_HOOKS_BIT, false);
         }
         drop(old);

@@ -49,6 +49,7 @@ mod agree;
 mod candidates;
 mod exchange;
 mod family;
+mod ktls;
 mod lists;
 mod path;
 mod sockopt;
@@ -419,6 +420,10 @@ struct Counters {
     auto_unanswered: AtomicU64,
     auto_refused: AtomicU64,
     auto_skipped: AtomicU64,
+    /// `ktls`: connections protected with keys from their kernel TLS state, and kTLS
+    /// sockets whose cipher the module does not derive from (left alone).
+    ktls_protected: AtomicU64,
+    ktls_unusable: AtomicU64,
 }
 
 /// The switchover state of one namespace and address family.
@@ -460,6 +465,11 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     measured: Mutex<candidates::Measured<F::Addr>>,
     /// `auto` (0/1): protect every TCP connection this host opens (`agree.rs`).
     auto: AtomicU32,
+    /// `ktls` (0/1): protect every TCP connection whose sockets use kernel TLS in both
+    /// directions, with keys from their kTLS state (`ktls.rs`).
+    ktls: AtomicU32,
+    /// The kTLS sockets the packet path queued already.
+    ktls_seen: ktls::KtlsSeen,
     /// Connections this host is opening, waiting to be established for their key offer
     /// (the packet path queues into room the work item made).
     #[pin]
@@ -509,6 +519,8 @@ impl<F: SwitchFamily> Switchover<F> {
                 probe_ms: AtomicU32::new(100),
                 carries_lists: core::sync::atomic::AtomicBool::new(false),
                 auto: AtomicU32::new(0),
+                ktls: AtomicU32::new(0),
+                ktls_seen: ktls::KtlsSeen::new(),
                 opening <- new_spinlock_irq!(opening),
                 measured <- new_mutex!(candidates::Measured::new()),
                 counters: Counters::default(),
@@ -583,7 +595,7 @@ impl<F: SwitchFamily> Switchover<F> {
             m,
             "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {} \
              stranded {} lists_sent {} lists_heard {} auto_offers {} auto_protected {} auto_unanswered {} \
-             auto_refused {} auto_skipped {}\n",
+             auto_refused {} auto_skipped {} ktls_protected {} ktls_unusable {}\n",
             F::PROC,
             tracked,
             moved,
@@ -600,7 +612,9 @@ impl<F: SwitchFamily> Switchover<F> {
             c.auto_protected.load(Ordering::Relaxed),
             c.auto_unanswered.load(Ordering::Relaxed),
             c.auto_refused.load(Ordering::Relaxed),
-            c.auto_skipped.load(Ordering::Relaxed)
+            c.auto_skipped.load(Ordering::Relaxed),
+            c.ktls_protected.load(Ordering::Relaxed),
+            c.ktls_unusable.load(Ordering::Relaxed)
         );
     }
 }

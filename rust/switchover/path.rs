@@ -248,6 +248,9 @@ impl<F: SwitchFamily> Switchover<F> {
         if self.auto.load(Ordering::Relaxed) != 0 {
             self.note_syn(packet);
         }
+        if self.ktls.load(Ordering::Relaxed) != 0 {
+            self.note_ktls(packet);
+        }
         if self.moved.load(Ordering::Relaxed) == 0 {
             return Verdict::Accept;
         }

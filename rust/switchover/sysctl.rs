@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The host's knobs, `net.ipv4.sitemh_lf.*`, and `net.ipv6.sitemh_lf.auto`.
+//! The host's knobs, `net.ipv4.sitemh_lf.*`, and `net.ipv6.sitemh_lf.{auto,ktls}`.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +21,21 @@ pub(super) enum LfField {
     Auto4,
     /// `auto` of IPv6 connections (`net.ipv6.sitemh_lf.auto`).
     Auto6,
+    /// `ktls` of IPv4 connections (`net.ipv4.sitemh_lf.ktls`).
+    Ktls4,
+    /// `ktls` of IPv6 connections (`net.ipv6.sitemh_lf.ktls`).
+    Ktls6,
+}
+
+impl LfField {
+    /// Whether the knob is one family's alone (the others apply to both).
+    fn family_of(self) -> Option<bool> {
+        match self {
+            LfField::Auto4 | LfField::Ktls4 => Some(false),
+            LfField::Auto6 | LfField::Ktls6 => Some(true),
+            _ => None,
+        }
+    }
 }
 
 /// One knob of the switchover, for both families.
@@ -32,13 +47,13 @@ pub(crate) struct LfKnob {
 
 impl LfKnob {
     /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst,
-    /// user_quota,events_own,probe_ms,auto}`.
+    /// user_quota,events_own,probe_ms,auto,ktls}`.
     pub(crate) fn register(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(9, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(10, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
@@ -49,6 +64,7 @@ impl LfKnob {
             (c"events_own", LfField::EventsOwn),
             (c"probe_ms", LfField::ProbeMs),
             (c"auto", LfField::Auto4),
+            (c"ktls", LfField::Ktls4),
         ] {
             knobs.push(
                 (
@@ -65,19 +81,21 @@ impl LfKnob {
         NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
     }
 
-    /// Registers `net.ipv6.sitemh_lf.auto`.
+    /// Registers `net.ipv6.sitemh_lf.{auto,ktls}`.
     pub(crate) fn register6(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(1, GFP_KERNEL)?;
-        let knob = LfKnob {
-            v4: v4.clone(),
-            v6: v6.clone(),
-            field: LfField::Auto6,
-        };
-        knobs.push((c"auto", knob), GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(2, GFP_KERNEL)?;
+        for (name, field) in [(c"auto", LfField::Auto6), (c"ktls", LfField::Ktls6)] {
+            let knob = LfKnob {
+                v4: v4.clone(),
+                v6: v6.clone(),
+                field,
+            };
+            knobs.push((name, knob), GFP_KERNEL)?;
+        }
         NetSysctlText::register(net, c"net/ipv6/sitemh_lf", knobs)
     }
 }
@@ -93,6 +111,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::EventsOwn => &self.events_own,
             LfField::ProbeMs => &self.probe_ms,
             LfField::Auto4 | LfField::Auto6 => &self.auto,
+            LfField::Ktls4 | LfField::Ktls6 => &self.ktls,
             LfField::PeerRate => return self.limits.lock().rate,
             LfField::PeerBurst => return self.limits.lock().burst,
         };
@@ -109,6 +128,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::EventsOwn => &self.events_own,
             LfField::ProbeMs => &self.probe_ms,
             LfField::Auto4 | LfField::Auto6 => return self.set_auto(v != 0),
+            LfField::Ktls4 | LfField::Ktls6 => return self.set_ktls(v != 0),
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
                 let mut limits = self.limits.lock();
@@ -125,8 +145,8 @@ impl<F: SwitchFamily> Switchover<F> {
 
 impl TextKnob for LfKnob {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
-        let v = match self.field {
-            LfField::Auto6 => self.v6.knob(self.field),
+        let v = match self.field.family_of() {
+            Some(true) => self.v6.knob(self.field),
             _ => self.v4.knob(self.field),
         };
         write!(out, "{}", v).map_err(|_| EOVERFLOW)
@@ -147,15 +167,16 @@ impl TextKnob for LfKnob {
             LfField::EventsOwn => (0, 1),
             // Proposals wait for it; selection's own probes allow as long.
             LfField::ProbeMs => (0, 10_000),
-            LfField::Auto4 | LfField::Auto6 => (0, 1),
+            LfField::Auto4 | LfField::Auto6 | LfField::Ktls4 | LfField::Ktls6 => (0, 1),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {
-                // `auto` is per family; the others apply to both.
-                if self.field != LfField::Auto6 {
+                // `auto` and `ktls` are per family; the others apply to both.
+                let family = self.field.family_of();
+                if family != Some(true) {
                     self.v4.set_knob(self.field, v);
                 }
-                if self.field != LfField::Auto4 {
+                if family != Some(false) {
                     self.v6.set_knob(self.field, v);
                 }
                 Ok(())

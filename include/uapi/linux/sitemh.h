@@ -367,6 +367,15 @@ struct sitemh_careof6 {
  * hosts cannot move or hijack a connection so protected; an active attacker on the path
  * when the connection is set up can (as with MPTCP and TCP itself): the TLS-keyed mode
  * stays the strong one.
+ *
+ * Kernel TLS (sitemh's addition): with net.ipv4.sitemh_lf.ktls=1 (net.ipv6.sitemh_lf.ktls=1
+ * for IPv6), per namespace, CAP_NET_ADMIN to set, a TCP connection whose sockets use kernel
+ * TLS in both directions (TCP_ULP "tls", TLS_TX and TLS_RX; AES-GCM-128, AES-GCM-256 or
+ * ChaCha20-Poly1305) is protected in the TLS-keyed mode without any call and without a
+ * message: each end derives key_block (below; the end whose transmit secret is the lower
+ * is the client) as the TLS 1.2 PRF of its two directions' secrets in order, each the key,
+ * salt and IV of struct tls12_crypto_info_*, lower first, label "sitemh ktls", no seed.
+ * The route lists follow. A connection tracked already keeps its keys.
  */
 #define SITEMH_SO_LFROUTES	(SITEMH_SO_BASE + 1)
 #define SITEMH_SO_SEQPARAM	(SITEMH_SO_BASE + 2)

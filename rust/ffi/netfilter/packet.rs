@@ -129,6 +129,20 @@ impl<'a> Packet<'a> {
         unsafe { crate::ffi::sock::SockRef::new(sk) }
     }
 
+    /// The full TCP socket that sends this packet (LOCAL_OUT) if it has kernel TLS as its
+    /// upper-layer protocol, with a reference of ours. Other sockets cost no reference.
+    pub(crate) fn tls_sock(&self) -> Option<crate::ffi::sock::SockRef> {
+        // SAFETY: `skb` is valid (type invariant).
+        let sk = unsafe { local::sitemh_skb_tcp_sock(self.skb) };
+        // SAFETY: `sk` is NULL or a full socket that sends the packet, alive while the
+        // hook runs (the packet holds a reference on it).
+        if sk.is_null() || !unsafe { local::sitemh_sock_has_tls_ulp(sk) } {
+            return None;
+        }
+        // SAFETY: as above.
+        unsafe { crate::ffi::sock::SockRef::new(sk) }
+    }
+
     /// The packet's protocol and ports, for TCP and UDP (not for later fragments); an
     /// IPv6 packet's with `ipv6`, past its extension headers.
     pub(crate) fn ports(&self, ipv6: bool) -> Option<(u8, u16, u16)> {
