@@ -19,11 +19,21 @@ SOCAT_PORT=5300
 
 # auto VALUE NS...: net.ipv4.sitemh_lf.auto and net.ipv6.sitemh_lf.auto in each NS.
 auto() {
-	local value=$1 ns
-	shift
+	both_families auto "$@"
+}
+
+# ktls VALUE NS...: net.ipv4.sitemh_lf.ktls and net.ipv6.sitemh_lf.ktls in each NS.
+ktls() {
+	both_families ktls "$@"
+}
+
+# both_families KNOB VALUE NS...: net.ipv4.sitemh_lf.KNOB and its IPv6 twin in each NS.
+both_families() {
+	local knob=$1 value=$2 ns
+	shift 2
 	for ns in "$@"; do
-		in_ns "$ns" sysctl -q -w net.ipv4.sitemh_lf.auto="$value" \
-			net.ipv6.sitemh_lf.auto="$value" || return 1
+		in_ns "$ns" sysctl -q -w net.ipv4.sitemh_lf."$knob"="$value" \
+			net.ipv6.sitemh_lf."$knob"="$value" || return 1
 	done
 }
 
@@ -288,16 +298,6 @@ test_forged_offer() {
 	log_test $rc "a forged key offer (right tuple, wrong ISN) and a forged route list are refused and counted"
 }
 
-# ktls VALUE NS...: net.ipv4.sitemh_lf.ktls and net.ipv6.sitemh_lf.ktls in each NS.
-ktls() {
-	local value=$1 ns
-	shift
-	for ns in "$@"; do
-		in_ns "$ns" sysctl -q -w net.ipv4.sitemh_lf.ktls="$value" \
-			net.ipv6.sitemh_lf.ktls="$value" || return 1
-	done
-}
-
 KTLS_PORT=5400
 # make check streams 8 MiB through kernel TLS at 16 Mbit/s (4 s, the failure 1.5 s in);
 # make soak 32 MiB.
@@ -336,10 +336,6 @@ ktls_run() {
 	kill $server 2>/dev/null
 	wait $server
 	echo "# ktls_stream: client rc $ktls_rc: $(tr '\n' ' ' <"$ktls_c"); server: $(tr '\n' ' ' <"$ktls_s")"
-}
-
-digest_of() {
-	sed -n 's/.*sha256 \([0-9a-f]*\).*/\1/p' "$1" | head -1
 }
 
 test_ktls() {

@@ -270,34 +270,27 @@ static int ktls_material(const union tls_crypto_context *c, u8 *out, unsigned in
 	const u8 *key, *salt, *iv;
 	unsigned int key_len, salt_len, iv_len;
 
+/* The three parts of the crypto info of member @m of the union. */
+#define KTLS_PARTS(m)                                                              \
+	do {                                                                        \
+		key = c->m.key, key_len = sizeof(c->m.key);                           \
+		salt = c->m.salt, salt_len = sizeof(c->m.salt);                       \
+		iv = c->m.iv, iv_len = sizeof(c->m.iv);                               \
+	} while (0)
 	switch (c->info.cipher_type) {
 	case TLS_CIPHER_AES_GCM_128:
-		key = c->aes_gcm_128.key;
-		key_len = sizeof(c->aes_gcm_128.key);
-		salt = c->aes_gcm_128.salt;
-		salt_len = sizeof(c->aes_gcm_128.salt);
-		iv = c->aes_gcm_128.iv;
-		iv_len = sizeof(c->aes_gcm_128.iv);
+		KTLS_PARTS(aes_gcm_128);
 		break;
 	case TLS_CIPHER_AES_GCM_256:
-		key = c->aes_gcm_256.key;
-		key_len = sizeof(c->aes_gcm_256.key);
-		salt = c->aes_gcm_256.salt;
-		salt_len = sizeof(c->aes_gcm_256.salt);
-		iv = c->aes_gcm_256.iv;
-		iv_len = sizeof(c->aes_gcm_256.iv);
+		KTLS_PARTS(aes_gcm_256);
 		break;
 	case TLS_CIPHER_CHACHA20_POLY1305:
-		key = c->chacha20_poly1305.key;
-		key_len = sizeof(c->chacha20_poly1305.key);
-		salt = c->chacha20_poly1305.salt;
-		salt_len = sizeof(c->chacha20_poly1305.salt);
-		iv = c->chacha20_poly1305.iv;
-		iv_len = sizeof(c->chacha20_poly1305.iv);
+		KTLS_PARTS(chacha20_poly1305);
 		break;
 	default:
 		return -EOPNOTSUPP;
 	}
+#undef KTLS_PARTS
 	if (key_len + salt_len + iv_len > max)
 		return -EOPNOTSUPP;
 	memcpy(out, key, key_len);

@@ -52,7 +52,10 @@ impl KtlsSeen {
     /// remembered already.
     fn note(&self, id: usize, peer_isn: u32) -> bool {
         let mark = Self::mark(id, peer_isn);
-        self.slot(id).swap(mark, Ordering::Relaxed) != mark
+        let slot = self.slot(id);
+        // Read first: every packet of a noted socket reads the slot, none writes it (no
+        // cache line bouncing between the CPUs that send).
+        slot.load(Ordering::Relaxed) != mark && slot.swap(mark, Ordering::Relaxed) != mark
     }
 
     /// Forgets that socket (its next packet is noted again).
