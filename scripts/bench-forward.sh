@@ -206,3 +206,75 @@ for family in $FAMILIES; do
 				short ? sprintf(" (%d runs lost packets)", short) : "" }'
 	done
 done
+
+# The cost of opportunistic protection (issue 19), by the same clock: two hosts H and X
+# on one veth link, the module loaded in both, net.ipv4.sitemh_lf.auto 0 against 1 (the
+# two ends agree on keys for every TCP connection and exchange route lists):
+#   set-up     `sitemh_tool connects`: N connections from H to a one-octet echo at X
+#              (connect, one octet there and back, close), per connection; with auto=1
+#              each SYN is noted and the connection offered keys once established
+#   transfer   stock iperf3, PROTECT_MIB MiB from H to X over one protected connection,
+#              per packet H sent (segmentation offloads off: one packet per MTU)
+# Reported like the forward path: the estimate of PROTECT_RUNS rounds, the modes taking
+# turns, and the difference auto=1 - auto=0.
+PROTECT_RUNS=${PROTECT_RUNS:-$RUNS}
+PROTECT_CONNS=${PROTECT_CONNS:-200}
+PROTECT_MIB=${PROTECT_MIB:-16}
+H=198.51.100.140 X=192.0.2.10
+protect_setup() { # AUTO
+	run_cleanup
+	load_module || { echo "cannot load $SITEMH_KO" >&2; exit 1; }
+	setup_ns h x || exit 1
+	ip -n "$h" link add h0 type veth peer name x0 netns "$x"
+	ip -n "$h" addr add $H/24 dev h0
+	ip -n "$x" addr add $X/24 dev x0
+	ip -n "$h" link set h0 up
+	ip -n "$x" link set x0 up
+	ip -n "$h" route add 192.0.2.0/24 dev h0
+	ip -n "$x" route add 198.51.100.0/24 dev x0
+	ip netns exec "$h" ethtool -K h0 tso off gso off gro off >/dev/null 2>&1
+	ip netns exec "$x" ethtool -K x0 tso off gso off gro off >/dev/null 2>&1
+	for ns in "$h" "$x"; do
+		ip netns exec "$ns" sysctl -q -w net.ipv4.sitemh_lf.auto="$1"
+	done
+	ip netns exec "$x" "$root/selftests/sitemh_tool" serve $X 5300 >/dev/null &
+	defer kill $!
+	ip netns exec "$x" iperf3 -s -B $X -p 5201 >/dev/null 2>&1 &
+	defer kill $!
+	sleep 1
+}
+rm -f /tmp/bench-protect.*
+for round in $(seq 1 "$PROTECT_RUNS"); do
+	for auto in 0 1; do
+		protect_setup "$auto"
+		ip netns exec "$h" "$root/selftests/sitemh_tool" connects $H $X 5300 20 >/dev/null
+		out=$(ip netns exec "$h" "$root/selftests/sitemh_tool" connects $H $X 5300 "$PROTECT_CONNS")
+		echo "# protect auto=$auto round $round: $out" >&2
+		echo "$out" | awk '{ print $4 }' >> "/tmp/bench-protect.setup.$auto"
+		before=$(ip netns exec "$h" cat /sys/class/net/h0/statistics/tx_packets)
+		t0=$(date +%s%N)
+		ip netns exec "$h" iperf3 -c $X -B $H -p 5201 -n "${PROTECT_MIB}M" >/dev/null 2>&1 ||
+			echo "# protect auto=$auto round $round: iperf3 failed" >&2
+		t1=$(date +%s%N)
+		after=$(ip netns exec "$h" cat /sys/class/net/h0/statistics/tx_packets)
+		awk -v t=$((t1 - t0)) -v n=$((after - before)) 'BEGIN { printf "%.1f\n", n > 0 ? t / n : 0 }' \
+			>> "/tmp/bench-protect.transfer.$auto"
+		echo "# protect auto=$auto round $round: $((after - before)) packets in $(((t1 - t0) / 1000)) us;" \
+			"$(ip netns exec "$h" grep '^switchover ' /proc/net/sitemh |
+				awk '{ for (i = 2; i < NF; i += 2) if ($i == "auto_protected") print "protected", $(i + 1) }')" >&2
+	done
+done
+run_cleanup
+unload_module
+echo "Opportunistic protection, net.ipv4.sitemh_lf.auto=1 against 0 on both ends, $PROTECT_RUNS runs ($clock):"
+for what in setup transfer; do
+	a0=$(sort -g "/tmp/bench-protect.$what.0" | pick)
+	a1=$(sort -g "/tmp/bench-protect.$what.1" | pick)
+	case $what in
+	setup) desc="per TCP connection (connect, one octet there and back, close; $PROTECT_CONNS)" ;;
+	transfer) desc="per packet of a $PROTECT_MIB MiB iperf3 transfer (H's packets)" ;;
+	esac
+	awk -v a0="$a0" -v a1="$a1" -v d="$desc" -v u="$([ "$unit" = insn ] && echo insn || echo ns)" 'BEGIN {
+		if (a0 <= 0 || a1 <= 0) { printf "  %s: no figure\n", d; exit }
+		printf "  %-75s auto=0 %9.1f, auto=1 %9.1f %s: %+8.1f (%+.1f%%)\n", d, a0, a1, u, a1 - a0, 100 * (a1 - a0) / a0 }'
+done

@@ -101,6 +101,10 @@ fi
 #   mptcpfast  MPTCP at its fastest failover: both subflows active (not backup), a
 #              subflow stale after one RTO (net.mptcp.stale_loss_cnt=1), and the least
 #              RTO floor TCP allows (net.ipv4.tcp_rto_min_us=1: one jiffy) on both hosts
+#   auto       stock iperf3 with net.ipv4.sitemh_lf.auto=1 on H and X (nothing asked of
+#              the module: it agrees on keys and carries the routes itself), the
+#              "carrier" failure; against stock iperf3 under `mptcpize run` on the two
+#              MPTCP sites (the rows "iperf3").
 # A run that measures nothing (a tool did not start, MPTCP's second subflow was not
 # established before the failure, nothing resumed within 10 s) is counted as failed and
 # left out of the figures.
@@ -145,6 +149,10 @@ CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh 
 save_site sitemh
 CE_KEEPALIVE_MS=20 build_switchover_site && CE_KEEPALIVE_MS=20 configure_sitemh || exit 1
 save_site sitemh20
+CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh || exit 1
+in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.auto=1 && in_ns "$x" sysctl -q -w net.ipv4.sitemh_lf.auto=1 ||
+	exit 1
+save_site auto
 build_switchover_site && configure_mptcp && ce1_role || exit 1
 save_site mptcp
 build_switchover_site && configure_mptcp && mptcp_fastest && ce1_role || exit 1
@@ -154,12 +162,16 @@ echo "# mptcpfast: $(ip -n "$h" mptcp endpoint show | tr '\n' ' ')" >&2
 echo "# sites built: $((SECONDS - start)) s" >&2
 rm -f /tmp/bench-sw.*
 
-# switch_run SITE FAILURE RUN: one run on SITE's namespaces; its result line ("ok ioctl T
-# [detect D] ..." or "failed ...") goes to /tmp/bench-sw.SITE.FAILURE.
+# switch_run SITE FAILURE RUN [iperf3]: one run on SITE's namespaces (with iperf3: stock
+# iperf3, under mptcpize on the MPTCP sites); its result line ("ok ioctl T [detect D] ..."
+# or "failed ...") goes to /tmp/bench-sw.SITE.FAILURE[.iperf3].
 switch_run() {
-	local site=$1 failure=$2 run=$3 mode=mptcp out loss=
+	local site=$1 failure=$2 run=$3 tool=${4:-} mode=mptcp out loss=
 	use_site "$site"
 	[ "$site" = mptcp ] || [ "$site" = mptcpfast ] || mode=sitemh
+	if [ "$tool" = iperf3 ]; then
+		[ "$mode" = mptcp ] && mode=mptcpize || mode=auto
+	fi
 	case $failure in
 	carrier10) loss=10 ;;
 	carrier30) loss=30 ;;
@@ -175,15 +187,15 @@ switch_run() {
 		out=$(python3 "$root/scripts/switchover_time.py" "$root/selftests/sitemh_tls" \
 			"$h" "$x" "$ce1" ce1-b "$mode")
 	fi
-	echo "# $site $failure run $run: $out" >&2
-	echo "${out:-failed no output}" >> "/tmp/bench-sw.$site.$failure"
+	echo "# $site $failure${tool:+ $tool} run $run: $out" >&2
+	echo "${out:-failed no output}" >> "/tmp/bench-sw.$site.$failure${tool:+.$tool}"
 	if [ -n "$loss" ]; then
 		ip netns exec "$lan" tc qdisc del dev b-h root
 		ip netns exec "$h" tc qdisc del dev h-b root
 	fi
 	restore_site
 	# The next run starts from a healthy site with nothing tracked.
-	if [ "$mode" = sitemh ]; then
+	if [ "$mode" = sitemh ] || [ "$mode" = auto ]; then
 		busywait_eq 10000 0x0 down_mask "$h" ||
 			echo "# $site $failure run $run: the domain stayed down" >&2
 		busywait_eq 5000 0 field "$h" tracked && busywait_eq 5000 0 field "$x" tracked ||
@@ -201,6 +213,9 @@ for run in $(seq 1 "$SWITCH_RUNS"); do
 		done
 	done
 	switch_run sitemh20 ce20 "$run"
+	for site in auto mptcp mptcpfast; do
+		switch_run "$site" carrier "$run" iperf3
+	done
 done
 echo "# switchover runs: $((SECONDS - start)) s" >&2
 use_site sitemh
@@ -219,6 +234,11 @@ stats() {
 			printf "%s %s %s %d %d\n", n ? t[int((n + 1) / 2)] : "-",
 				n ? t[int((95 * n + 99) / 100)] : "-", nd ? d[int((nd + 1) / 2)] : "-", n, failed }' \
 		"$1"
+}
+# ratio A B: A / B, or "-" if either measured nothing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b <= 0) print "-"
+		else printf "%.1fx\n", a / b }'
 }
 echo
 echo "Switchover time, IPv4, $SWITCH_RUNS runs per row, the modes taking turns (TCG, bench kernel):"
@@ -243,6 +263,19 @@ for row in "sitemh carrier" "mptcp carrier" "mptcpfast carrier" "sitemh ce" "sit
 	printf '  %-26s %-9s %9s %9s %11s %4s %6s\n' "$name" "$failure" "$m" "$p" "$d" "$ok" "$failed"
 	rate[$site.$failure]="$ok/$((ok + failed))"
 done
+echo "Stock iperf3 (TCP, 20 Mbit/s), the carrier failure, nothing asked of the programs:"
+for site in auto mptcp mptcpfast; do
+	case $site in
+	auto) name="sitemh, sitemh_lf.auto=1" ;;
+	mptcp) name="mptcpize, MPTCP default" ;;
+	mptcpfast) name="mptcpize, MPTCP fastest" ;;
+	esac
+	read -r m p d ok failed <<< "$(stats "/tmp/bench-sw.$site.carrier.iperf3")"
+	med[$site.iperf3]=$m
+	med[$site.iperf3.d]=$d
+	printf '  %-26s %-9s %9s %9s %11s %4s %6s\n' "$name" carrier "$m" "$p" "$d" "$ok" "$failed"
+done
+echo "  MPTCP / sitemh (iperf3), medians from the ioctl: default $(ratio "${med[mptcp.iperf3]}" "${med[auto.iperf3]}"), fastest $(ratio "${med[mptcpfast.iperf3]}" "${med[auto.iperf3]}")"
 echo "Under LAN loss (carrier10/30: 10 % / 30 % of the packets between the CEs and H lost),"
 echo "failover success (runs that resumed within 10 s) and median from the ioctl:"
 for failure in carrier carrier10 carrier30; do
@@ -258,11 +291,6 @@ for row in "sitemh carrier" "sitemh ce" "sitemh20 ce20"; do
 	printf '  %-26s %-8s %9s ms from the ioctl to the "moved" event at a monitor on H (median)\n' \
 		"$site" "$failure" "${ev:--}"
 done
-# ratio A B: A / B, or "-" if either measured nothing.
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b <= 0) print "-"
-		else printf "%.1fx\n", a / b }'
-}
 echo "MPTCP / sitemh, medians from the ioctl (carrier: from detection in brackets):"
 for failure in carrier ce ce20; do
 	site=sitemh

@@ -20,6 +20,9 @@ DEB_PACKAGES=(
 	qemu-system-x86 busybox-static
 	iproute2 iputils-ping procps nftables tcpdump iperf3 openssl socat ethtool python3-cryptography
 	radvd dnsmasq-base isc-dhcp-client
+	# mptcpize (mptcpd's converter: make bench runs stock iperf3 over MPTCP, the comparison
+	# for sitemh_lf.auto)
+	mptcpize
 )
 
 missing_debs() {

@@ -38,6 +38,12 @@ MODE "mptcp": no module options; the sockets are MPTCP (the caller set up a seco
 subflow from H's provider-2 address). Before the failure, an established subflow from
 that address must exist on H (its /proc/net/tcp: subflows are TCP sockets), or the run
 fails; up to 3 s are given for it to join.
+MODE "auto": stock iperf3 (TCP) instead of the TLS tool, nothing asked of the module
+(the caller set net.ipv4.sitemh_lf.auto=1 on both ends).
+MODE "mptcpize": stock iperf3 run under `mptcpize run` (every socket MPTCP), as "mptcp".
+iperf3 opens a control connection before the measured one; the measured one is the
+connection from client port IPERF_CPORT (iperf3 --cport), and with MPTCP also the joins
+whose token is that connection's (the SHA-256 of X's key in its SYN-ACK).
 
 The failure is one ioctl issued here, right after the clock is read; the times are the
 kernel's timestamps (SO_TIMESTAMPNS; an outgoing packet's is taken when the packet
@@ -46,6 +52,7 @@ counted.
 """
 import ctypes
 import fcntl
+import hashlib
 import os
 import select
 import signal
@@ -61,6 +68,7 @@ import sitemh_events  # noqa: E402 (the selftests' event listener: family, group
 
 H1, H2, X1, X2 = "198.51.100.140", "203.0.113.140", "192.0.2.10", "192.0.2.14"
 PORT = 4433
+IPERF_CPORT = 45001
 CLONE_NEWNET = 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 ETH_P_ALL, ETH_P_IP = 0x0003, 0x0800
@@ -202,6 +210,25 @@ def dss(options):
     return None, None
 
 
+def mp_option(options, subtype):
+    """The octets after kind and length of the MPTCP option of SUBTYPE (0 MP_CAPABLE,
+    1 MP_JOIN) in OPTIONS, or None."""
+    i = 0
+    while i + 1 < len(options):
+        kind, n = options[i], options[i + 1]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if n < 2:
+            break
+        if kind == 30 and n >= 3 and options[i + 2] >> 4 == subtype:
+            return options[i + 2:i + n]
+        i += n
+    return None
+
+
 def beyond(a, b):
     """Whether sequence A is past B; each (value, 64-bit). 32-bit values compare modulo
     2^32, as TCP does."""
@@ -216,11 +243,24 @@ class Transfer:
     the joins'), the highest (data) sequence H had sent when the failure came, and the
     highest X received over provider 1 (from H1) at any time."""
 
-    def __init__(self, mptcp):
+    def __init__(self, mptcp, cport=None):
         self.mptcp = mptcp
-        self.ports = set()
+        self.cport = cport
+        self.ports = {cport} if cport else set()
+        self.token = None
         self.mark = None
         self.p1_mark = None
+
+    def incoming(self, frame):
+        """FRAME reached H: with MPTCP and a known client port, the SYN-ACK of the
+        measured connection gives its token (the joins name it)."""
+        seg = segment(frame)
+        if (seg is None or not self.mptcp or self.cport is None or seg.sport != PORT
+                or seg.dport != self.cport or seg.flags & (TCP_SYN | TCP_ACK) != TCP_SYN | TCP_ACK):
+            return
+        key = mp_option(seg.options, 0)
+        if key is not None and len(key) >= 10:
+            self.token = hashlib.sha256(key[2:10]).digest()[:4]
 
     def end(self, seg):
         """The (data) sequence after SEG's data, or None."""
@@ -236,6 +276,12 @@ class Transfer:
         if seg is None or seg.dport != PORT:
             return
         if seg.flags & TCP_SYN and not seg.flags & TCP_ACK:
+            if self.cport is not None:
+                # The measured connection's port is known; MPTCP: its joins.
+                join = mp_option(seg.options, 1)
+                if join is not None and len(join) >= 6 and join[2:6] == self.token:
+                    self.ports.add(seg.sport)
+                return
             # One connection per run: its SYN, then (MPTCP) the joins' SYNs.
             if self.mptcp or not self.ports:
                 self.ports.add(seg.sport)
@@ -330,26 +376,35 @@ class MovedEvent(threading.Thread):
 
 def measure(tls, h, x, fail_ns, fail_if, mode, ce):
     """The result line of one run."""
-    mptcp = mode == "mptcp"
-    flags = ["-u", "-m"] if mptcp else ["-3"]
-    routes_x = [f"{X1},{H1}", f"{X2},{H1}", f"{X1},{H2}", f"{X2},{H2}"]
-    routes_h = [f"{H1},{X1}", f"{H1},{X2}", f"{H2},{X1}", f"{H2},{X2}"]
+    mptcp = mode in ("mptcp", "mptcpize")
+    iperf = mode in ("auto", "mptcpize")
     at_h = sniffer(h, "h-b")
     at_x = sniffer(x)
     ctl = in_ns(fail_ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-    transfer = Transfer(mptcp)
-    server = subprocess.Popen(["ip", "netns", "exec", x, tls, "server", *flags, X1,
-                               str(PORT), *routes_x], stdout=subprocess.PIPE,
+    transfer = Transfer(mptcp, IPERF_CPORT if iperf else None)
+    if iperf:
+        wrap = ["mptcpize", "run"] if mptcp else []
+        server_cmd = [*wrap, "iperf3", "-s", "-1", "-B", X1, "-p", str(PORT), "--forceflush"]
+        client_cmd = [*wrap, "iperf3", "-c", X1, "-B", H1, "--cport", str(IPERF_CPORT),
+                      "-p", str(PORT), "-t", "60", "-b", "20M", "--forceflush"]
+        server_ready, client_ready = "Server listening", "[  5] local"
+    else:
+        flags = ["-u", "-m"] if mptcp else ["-3"]
+        routes_x = [f"{X1},{H1}", f"{X2},{H1}", f"{X1},{H2}", f"{X2},{H2}"]
+        routes_h = [f"{H1},{X1}", f"{H1},{X2}", f"{H2},{X1}", f"{H2},{X2}"]
+        server_cmd = [tls, "server", *flags, X1, str(PORT), *routes_x]
+        client_cmd = [tls, "client", *flags, "-r", "20000", H1, X1, str(PORT), str(1 << 30),
+                      *routes_h]
+        server_ready, client_ready = "listening", "ready"
+    server = subprocess.Popen(["ip", "netns", "exec", x, *server_cmd], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     client = None
     try:
-        if not wait_line(server, "listening", 10):
+        if not wait_line(server, server_ready, 10):
             return "failed error (server)"
-        client = subprocess.Popen(["ip", "netns", "exec", h, tls, "client", *flags,
-                                   "-r", "20000", H1, X1, str(PORT), str(1 << 30),
-                                   *routes_h], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
-        if not wait_line(client, "ready", 20):
+        client = subprocess.Popen(["ip", "netns", "exec", h, *client_cmd],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if not wait_line(client, client_ready, 20):
             return "failed error (client)"
         time.sleep(0.5)  # the transfer under way
         join_end = time.monotonic() + JOIN_WAIT_S
@@ -357,6 +412,8 @@ def measure(tls, h, x, fail_ns, fail_if, mode, ce):
             for frame, out, _ in packets(at_h):
                 if out:
                     transfer.outgoing(frame)
+                else:
+                    transfer.incoming(frame)
             # The first subflow is H1's: one from H2 on the transfer's ports is a join.
             if not mptcp or subflow_up(h, transfer.ports):
                 break
@@ -376,6 +433,8 @@ def measure(tls, h, x, fail_ns, fail_if, mode, ce):
         for frame, out, stamp in packets(at_h):
             if out and stamp < t0:
                 transfer.outgoing(frame)
+            elif not out:
+                transfer.incoming(frame)
         if transfer.mark is None:
             return "failed error (no data before the failure)"
         end = time.monotonic() + WAIT_S

@@ -4,11 +4,12 @@
 # programs nobody rewrote for sitemh, stock iperf3 and socat, keep their TCP connections
 # between H and X when a provider link fails: the modules agree on each connection's keys
 # (X25519, key offer and answer), exchange the two ends' addresses (route lists) and move
-# it on the CE's notice. With auto=0 the same run stalls (control); a peer whose module
-# does not answer is left alone and counted; a forged offer (an off-path host does not
-# know the connection's initial sequence number) and a forged route list are refused and
-# counted. IPv6 (net.ipv6.sitemh_lf.auto) too. The topology is
-# switchover_site.sh's.
+# it on the CE's notice, whether H's provider link fails or X's. With auto=0 the same runs
+# stall (controls); a peer whose module does not answer is left alone and counted; a
+# forged offer (an off-path host does not know the connection's initial sequence number),
+# a forged route list, and a recorded offer, answer and route list played again are
+# refused and counted. IPv6 (net.ipv6.sitemh_lf.auto) too; kernel TLS keys (ktls=1). The
+# topology is switchover_site.sh's.
 
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -115,6 +116,20 @@ test_iperf3() {
 	log_test $rc "stock iperf3, auto=1: H's provider link fails at ${FAIL_AT} s, the transfer carries on over P2"
 }
 
+test_iperf3_remote_failure() {
+	local rc=0 protected_x switched_x
+	protected_x=$(field "$x" auto_protected) switched_x=$(field "$x" switched)
+	iperf_run ip -n "$ce3" link set ce3-up down
+	check [ "$iperf_rc" -eq 0 ] || rc=1
+	check [ "$(field "$x" auto_protected)" -ge $((protected_x + 2)) ] || rc=1
+	# X's end moved to its P2 address, and data arrived every second from then on.
+	check [ "$(field "$x" switched)" -gt "$switched_x" ] || rc=1
+	check intervals_ok $((FAIL_AT + 2)) "$iperf_s" || rc=1
+	restore_remote_uplink
+	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
+	log_test $rc "stock iperf3, auto=1: X's provider link fails at ${FAIL_AT} s, the transfer carries on over X's P2"
+}
+
 test_iperf3_v6() {
 	local rc=0 before_h2 protected_h protected_x
 	before_h2=$(count "$ce2" up h2v6)
@@ -146,7 +161,8 @@ test_iperf3_control() {
 }
 
 # socat_run BYTES FAIL...: socat streams BYTES of random data from H1 to X1 (H's LAN side
-# paced at 24 Mbit/s by a token bucket), X hashes what arrives; FAIL runs 2 s in.
+# paced at 24 Mbit/s by a token bucket), X hashes what arrives; FAIL runs 2 s in. Each
+# end gets $limit seconds (default 60).
 socat_run() {
 	local bytes=$1 data sums server client
 	shift
@@ -157,11 +173,11 @@ socat_run() {
 	sent_sum=$(sha256sum <"$data" | cut -d' ' -f1)
 	in_ns "$h" tc qdisc add dev h-b root tbf rate 24mbit burst 64kb latency 2s
 	defer in_ns "$h" tc qdisc del dev h-b root
-	ip netns exec "$x" timeout 60 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
+	ip netns exec "$x" timeout "${limit:-60}" socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
 		SYSTEM:"sha256sum >$sums" &
 	server=$!
 	busywait 5000 in_ns "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
-	ip netns exec "$h" timeout 60 socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
+	ip netns exec "$h" timeout "${limit:-60}" socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
 	client=$!
 	nap 2
 	"$@"
@@ -170,6 +186,19 @@ socat_run() {
 	wait $server
 	received_sum=$(cut -d' ' -f1 <"$sums")
 	echo "# socat: client rc $socat_rc, sent $sent_sum, received ${received_sum:-nothing}"
+}
+
+test_socat() {
+	local rc=0 protected_h before_h2
+	protected_h=$(field "$h" auto_protected) before_h2=$(count "$ce2" up h2)
+	socat_run $((SOCAT_MIB << 20)) ip -n "$ce1" link set ce1-up down
+	check [ "$socat_rc" -eq 0 ] || rc=1
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field "$h" auto_protected)" -gt "$protected_h" ] || rc=1
+	check [ "$(count "$ce2" up h2)" -gt $((before_h2 + 100)) ] || rc=1
+	restore_uplink
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
+	log_test $rc "stock socat, auto=1: H's provider link fails, $SOCAT_MIB MiB arrive byte-exact (SHA-256)"
 }
 
 test_socat_remote_failure() {
@@ -187,6 +216,21 @@ test_socat_remote_failure() {
 	restore_remote_uplink
 	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
 	log_test $rc "stock socat, auto=1: X's provider link fails, $SOCAT_MIB MiB arrive byte-exact (SHA-256)"
+}
+
+test_socat_control() {
+	local rc=0 protected_x
+	auto 0 "$h" "$x" || rc=1
+	protected_x=$(field "$x" auto_protected)
+	limit=15 socat_run $((SOCAT_MIB << 20)) ip -n "$ce3" link set ce3-up down
+	# Stalled on X's failed provider until its time was up: not all of it arrived.
+	check [ "$socat_rc" -ne 0 ] || rc=1
+	check [ "$received_sum" != "$sent_sum" ] || rc=1
+	check [ "$(field "$x" auto_protected)" -eq "$protected_x" ] || rc=1
+	restore_remote_uplink
+	check busywait_eq 10000 0x0 down_mask "$x" || rc=1
+	auto 1 "$h" "$x" || rc=1
+	log_test $rc "control: auto=0, the same socat stream stalls when X's provider link fails"
 }
 
 test_peer_without_sitemh() {
@@ -298,6 +342,73 @@ test_forged_offer() {
 	log_test $rc "a forged key offer (right tuple, wrong ISN) and a forged route list are refused and counted"
 }
 
+# captured_icmp PCAP SRC CODE: the first ICMP type 41 message of code CODE (decimal) from
+# SRC in PCAP, in hex, as it was on the wire (checksum included).
+captured_icmp() {
+	in_ns "$x" tcpdump -r "$1" -n -x 2>/dev/null | awk -v src="$(hex_ip "$2")" -v code="$(printf '%02x' "$3")" '
+		function done() {
+			if (hex == "") return
+			ihl = substr(hex, 2, 1) * 4
+			icmp = substr(hex, ihl * 2 + 1)
+			if (substr(hex, 25, 8) == src && substr(icmp, 1, 4) == "29" code) { print icmp; found = 1; exit }
+			hex = ""
+		}
+		/^[^ \t]/ { done(); next }
+		/^[ \t]+0x/ { for (i = 2; i <= NF; i++) hex = hex $i }
+		END { if (!found) done() }' | head -n 1
+}
+
+test_replayed_messages() {
+	local rc=0 pcap server client protected heard offer answer list
+	local refused_x refused_lists_x refused_h moved tracked
+	auto 1 "$h" "$x" || rc=1
+	pcap=$(mktemp /tmp/sitemh-auto.XXXXXX)
+	defer rm -f "$pcap" "$pcap.err"
+	# A recording, at X, of a connection's key agreement and first route lists ...
+	ip netns exec "$x" tcpdump -i any -n -U -w "$pcap" 'icmp[0] == 41' 2>"$pcap.err" &
+	local dump=$!
+	# (tcpdump takes seconds to start in the test VM.)
+	check busywait 60000 grep -q "listening on" "$pcap.err" || rc=1
+	in_ns "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
+	defer in_ns "$h" tc qdisc del dev h-b root
+	protected=$(field "$x" auto_protected) heard=$(field "$x" lists_heard)
+	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$((SOCAT_PORT + 2)),bind=$X1,reuseaddr \
+		OPEN:/dev/null &
+	server=$!
+	busywait 5000 in_ns "$x" ss -Hltn "sport = :$((SOCAT_PORT + 2))" | grep -q LISTEN
+	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 2)),bind=$H1 &
+	client=$!
+	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
+	check busywait 5000 at_least $((heard + 1)) field "$x" lists_heard || rc=1
+	kill $dump
+	wait $dump 2>/dev/null
+	offer=$(captured_icmp "$pcap" $H1 12)
+	answer=$(captured_icmp "$pcap" $X1 13)
+	list=$(captured_icmp "$pcap" $H1 10)
+	echo "# recorded: offer ${offer:0:24}..., answer ${answer:0:24}..., route list ${list:0:24}..."
+	check [ -n "$offer" ] && check [ -n "$answer" ] && check [ -n "$list" ] || rc=1
+	refused_x=$(field "$x" auto_refused) refused_lists_x=$(field "$x" refused)
+	refused_h=$(field "$h" auto_refused) moved=$(field "$x" moved) tracked=$(field "$x" tracked)
+	# ... played again, as it was, from the addresses it came from: the offer and the
+	# route list to X, the answer to H. Each is refused and counted.
+	check in_ns "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$offer" || rc=1
+	check busywait 3000 at_least $((refused_x + 1)) field "$x" auto_refused || rc=1
+	check in_ns "$h" "$here/sitemh_tool" raw4 $H1 $X1 64 "$list" || rc=1
+	check busywait 3000 at_least $((refused_lists_x + 1)) field "$x" refused || rc=1
+	check busywait 3000 bash -c "dmesg | grep -q 'refusing a message from $H1: replayed'" || rc=1
+	check in_ns "$x" "$here/sitemh_tool" raw4 $X1 $H1 64 "$answer" || rc=1
+	check busywait 3000 at_least $((refused_h + 1)) field "$h" auto_refused || rc=1
+	# Nothing moved, nothing new tracked, and the connection still carries data.
+	nap 0.5
+	check [ "$(field "$x" moved)" -eq "$moved" ] || rc=1
+	check [ "$(field "$x" tracked)" -eq "$tracked" ] || rc=1
+	check kill -0 $client || rc=1
+	[ $rc -eq 0 ] || in_ns "$x" grep "^switchover " /proc/net/sitemh | sed 's/^/# X: /'
+	kill $client $server 2>/dev/null
+	wait $client $server 2>/dev/null
+	log_test $rc "a recorded key offer, key answer and route list played again are refused and counted"
+}
+
 KTLS_PORT=5400
 # make check streams 8 MiB through kernel TLS at 16 Mbit/s (4 s, the failure 1.5 s in);
 # make soak 32 MiB.
@@ -381,11 +492,15 @@ done
 build_switchover_site && configure_sitemh || { echo "could not build the topology"; exit $ksft_fail; }
 
 run_case test_iperf3
+run_case test_iperf3_remote_failure
 run_case test_iperf3_v6
 run_case test_iperf3_control
+run_case test_socat
 run_case test_socat_remote_failure
+run_case test_socat_control
 run_case test_peer_without_sitemh
 run_case test_forged_offer
+run_case test_replayed_messages
 run_case test_ktls
 run_case test_ktls_control
 exit $ret

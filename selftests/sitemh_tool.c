@@ -26,6 +26,13 @@
  *   sitemh_tool bench [-6] DST N                 ns per getsrcaddr call and per connect()
  *                                                of a UDP socket (the kernel's own source
  *                                                selection), N calls each
+ *   sitemh_tool serve ADDR PORT                  TCP echo of one octet per connection:
+ *                                                accepts, reads one, writes it back,
+ *                                                closes; until killed
+ *   sitemh_tool connects SRC DST PORT N          N TCP connections from SRC to serve at
+ *                                                DST: connect, one octet there and back,
+ *                                                close; prints "connections N ns_per T"
+ *                                                (CLOCK_MONOTONIC: guest time under icount)
  *   sitemh_tool churn ADDR N                     N TCP connections from ADDR to itself,
  *                                                each registered with SITEMH_SO_LFROUTES
  *                                                and closed at once
@@ -646,6 +653,57 @@ static int cmd_churn(const char *addr_text, long n)
 	return 0;
 }
 
+static int cmd_serve(const char *addr_text, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
+
+	parse(addr_text, &a.sin_addr);
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 128)) {
+		perror("listener");
+		return 2;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		int s = accept(l, NULL, NULL);
+		char octet;
+
+		if (s < 0)
+			continue;
+		if (read(s, &octet, 1) == 1 && write(s, &octet, 1) != 1)
+			perror("write");
+		close(s);
+	}
+}
+
+static int cmd_connects(const char *src_text, const char *dst_text, int port, long n)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
+	double t0;
+	long i;
+
+	parse(src_text, &src.sin_addr);
+	parse(dst_text, &dst.sin_addr);
+	dst.sin_port = htons(port);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		char octet = 'x';
+
+		if (c < 0 || bind(c, (struct sockaddr *)&src, sizeof(src)) ||
+		    connect(c, (struct sockaddr *)&dst, sizeof(dst)) || write(c, &octet, 1) != 1 ||
+		    read(c, &octet, 1) != 1) {
+			printf("connection %ld: %s\n", i, strerrorname_np(errno));
+			return 1;
+		}
+		close(c);
+	}
+	printf("connections %ld ns_per %.0f\n", n, (now_ns() - t0) / n);
+	return 0;
+}
+
 static int cmd_hold(const char *addr_text, long n)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -835,6 +893,10 @@ int main(int argc, char **argv)
 		return cmd_bench(argv[0], atol(argv[1]));
 	if (!strcmp(cmd, "churn") && argc == 2)
 		return cmd_churn(argv[0], atol(argv[1]));
+	if (!strcmp(cmd, "serve") && argc == 2)
+		return cmd_serve(argv[0], atoi(argv[1]));
+	if (!strcmp(cmd, "connects") && argc == 4)
+		return cmd_connects(argv[0], argv[1], atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "hold") && argc == 2)
 		return cmd_hold(argv[0], atol(argv[1]));
 	if (!strcmp(cmd, "raw4") && argc >= 4)

@@ -280,6 +280,7 @@ restore_remote_uplink() {
 	ip_batch "$ce3" <<-IP
 	link set ce3-up up
 	route replace default via 192.0.2.18
+	route replace default via 2001:db8:f3::2
 	IP
 }
 

@@ -109,6 +109,15 @@ pub(super) fn offered<A>(t: &Tracked<A>) -> bool {
     matches!(t.agreeing, Some(Agreeing::Offered { sent, .. }) if sent > 0)
 }
 
+/// A message of the peer opened under the agreed keys: the peer has them, so our answer
+/// is not sent again, and a later copy of its offer is a replay (refused and counted),
+/// no longer a retransmission after a lost answer.
+pub(super) fn peer_has_keys<A>(t: &mut Tracked<A>) {
+    if matches!(t.agreeing, Some(Agreeing::Answered { .. })) {
+        t.agreeing = None;
+    }
+}
+
 /// Whether `message` is a key offer or answer.
 pub(super) fn is_agreement(message: &[u8]) -> bool {
     matches!(message.get(1), Some(&(CODE_KEY_OFFER | CODE_KEY_ANSWER)))

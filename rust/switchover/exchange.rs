@@ -527,6 +527,7 @@ impl<F: SwitchFamily> Switchover<F> {
             return self.refuse(src, exchange_error(ExchangeError::TooOld));
         }
         t.conn.fresh.accept(plain.stamp(), now);
+        agree::peer_has_keys(t);
         let alt = match plain {
             Plaintext::Route(alt) => alt,
             Plaintext::List(list) => return self.apply_list(t, &sealed, &list, chores),
