@@ -112,6 +112,10 @@ fi
 wants scale && "$root/scripts/bench-scale.sh"
 wants switchover || exit 0
 SWITCH_RUNS=${SWITCH_RUNS:-20}
+# The rows to measure: "tls" (the TLS tool: sitemh registered, MPTCP) and "iperf3" (stock
+# iperf3: sitemh_lf.auto against mptcpize). A developer's shortcut: SWITCH_SETS=iperf3.
+SWITCH_SETS=${SWITCH_SETS:-tls iperf3}
+switch_set() { [[ " $SWITCH_SETS " == *" $1 "* ]]; }
 source "$root/selftests/switchover_site.sh"
 site_vars="h lan ce1 ce2 ce3 pe1 pe2 x"
 
@@ -145,14 +149,18 @@ mptcp_fastest() {
 
 start=$SECONDS
 load_module
-CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh || exit 1
-save_site sitemh
-CE_KEEPALIVE_MS=20 build_switchover_site && CE_KEEPALIVE_MS=20 configure_sitemh || exit 1
-save_site sitemh20
-CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh || exit 1
-in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.auto=1 && in_ns "$x" sysctl -q -w net.ipv4.sitemh_lf.auto=1 ||
-	exit 1
-save_site auto
+if switch_set tls; then
+	CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh || exit 1
+	save_site sitemh
+	CE_KEEPALIVE_MS=20 build_switchover_site && CE_KEEPALIVE_MS=20 configure_sitemh || exit 1
+	save_site sitemh20
+fi
+if switch_set iperf3; then
+	CE_KEEPALIVE_MS=50 build_switchover_site && CE_KEEPALIVE_MS=50 configure_sitemh || exit 1
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.auto=1 &&
+		in_ns "$x" sysctl -q -w net.ipv4.sitemh_lf.auto=1 || exit 1
+	save_site auto
+fi
 build_switchover_site && configure_mptcp && ce1_role || exit 1
 save_site mptcp
 build_switchover_site && configure_mptcp && mptcp_fastest && ce1_role || exit 1
@@ -207,18 +215,22 @@ switch_run() {
 
 start=$SECONDS
 for run in $(seq 1 "$SWITCH_RUNS"); do
-	for failure in carrier ce carrier10 carrier30; do
-		for site in sitemh mptcp mptcpfast; do
-			switch_run "$site" "$failure" "$run"
+	if switch_set tls; then
+		for failure in carrier ce carrier10 carrier30; do
+			for site in sitemh mptcp mptcpfast; do
+				switch_run "$site" "$failure" "$run"
+			done
 		done
-	done
-	switch_run sitemh20 ce20 "$run"
-	for site in auto mptcp mptcpfast; do
-		switch_run "$site" carrier "$run" iperf3
-	done
+		switch_run sitemh20 ce20 "$run"
+	fi
+	if switch_set iperf3; then
+		for site in auto mptcp mptcpfast; do
+			switch_run "$site" carrier "$run" iperf3
+		done
+	fi
 done
 echo "# switchover runs: $((SECONDS - start)) s" >&2
-use_site sitemh
+use_site "$(switch_set tls && echo sitemh || echo auto)"
 ip netns exec "$h" cat /proc/net/sitemh | sed 's/^/# /'
 run_cleanup
 unload_module
@@ -226,6 +238,7 @@ unload_module
 # stats FILE: "median p95 detect_median ok failed" of the runs in FILE (nearest rank; "-"
 # where no run measured).
 stats() {
+	[ -f "$1" ] || { echo "- - - 0 0"; return; }
 	awk '$1 == "failed" { failed++; next }
 		$1 == "ok" { t[++n] = $3; for (i = 4; i < NF; i += 2) if ($i == "detect") d[++nd] = $(i + 1) }
 		function sort(a, n,   i, j, v) { for (i = 2; i <= n; i++) { v = a[i]

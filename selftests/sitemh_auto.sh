@@ -118,6 +118,7 @@ test_iperf3() {
 
 test_iperf3_remote_failure() {
 	local rc=0 protected_x switched_x
+	auto 1 "$h" "$x" || rc=1
 	protected_x=$(field "$x" auto_protected) switched_x=$(field "$x" switched)
 	iperf_run ip -n "$ce3" link set ce3-up down
 	check [ "$iperf_rc" -eq 0 ] || rc=1
@@ -132,6 +133,7 @@ test_iperf3_remote_failure() {
 
 test_iperf3_v6() {
 	local rc=0 before_h2 protected_h protected_x
+	auto 1 "$h" "$x" || rc=1
 	before_h2=$(count "$ce2" up h2v6)
 	protected_h=$(field6 "$h" auto_protected) protected_x=$(field6 "$x" auto_protected)
 	bind=$H1_6 peer=$X1_6 iperf_run ip -n "$ce1" link set ce1-up down
@@ -190,6 +192,7 @@ socat_run() {
 
 test_socat() {
 	local rc=0 protected_h before_h2
+	auto 1 "$h" "$x" || rc=1
 	protected_h=$(field "$h" auto_protected) before_h2=$(count "$ce2" up h2)
 	socat_run $((SOCAT_MIB << 20)) ip -n "$ce1" link set ce1-up down
 	check [ "$socat_rc" -eq 0 ] || rc=1
@@ -203,6 +206,7 @@ test_socat() {
 
 test_socat_remote_failure() {
 	local rc=0 protected_x
+	auto 1 "$h" "$x" || rc=1
 	protected_x=$(field "$x" auto_protected)
 	socat_run $((SOCAT_MIB << 20)) ip -n "$ce3" link set ce3-up down
 	check [ "$socat_rc" -eq 0 ] || rc=1
@@ -248,6 +252,49 @@ test_peer_without_sitemh() {
 	check busywait_eq 3000 0 field "$h" tracked || rc=1
 	auto 1 "$x" || rc=1
 	log_test $rc "a peer that does not protect (auto=0) never answers: left alone and counted"
+}
+
+# auto_ports NS VALUE: net.ipv4.sitemh_lf.auto_ports (both families) in NS (through
+# /proc: sysctl(8) refuses an empty value).
+auto_ports() {
+	in_ns "$1" bash -c "echo '$2' > /proc/sys/net/ipv4/sitemh_lf/auto_ports"
+}
+
+test_auto_ports() {
+	local rc=0 offers protected_x unanswered bad
+	auto 1 "$h" "$x" || rc=1
+	# The knob: ports and ranges, shown back as written; anything else refused, nothing
+	# changed.
+	check auto_ports "$h" "5201,6000-6010" || rc=1
+	check [ "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_ports)" = "5201 6000-6010" ] || rc=1
+	for bad in 0 65536 80-22 22- x "1 2 3 4 5 6 7 8 9"; do
+		check_fails EINVAL auto_ports "$h" "$bad" || rc=1
+	done
+	check [ "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_ports)" = "5201 6000-6010" ] || rc=1
+	# H limited to iperf3's port: a socat connection is not offered keys ...
+	auto_ports "$h" $IPERF_PORT || rc=1
+	offers=$(field "$h" auto_offers) protected_x=$(field "$x" auto_protected)
+	socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field "$h" auto_offers)" -eq "$offers" ] || rc=1
+	# ... and limited to socat's, it is.
+	auto_ports "$h" "$SOCAT_PORT" || rc=1
+	socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field "$h" auto_offers)" -gt "$offers" ] || rc=1
+	check busywait 5000 at_least $((protected_x + 1)) field "$x" auto_protected || rc=1
+	# X limited to another service: H's offer is not answered (counted at H), X protects
+	# nothing.
+	auto_ports "$h" "" || rc=1
+	auto_ports "$x" $IPERF_PORT || rc=1
+	protected_x=$(field "$x" auto_protected) unanswered=$(field "$h" auto_unanswered)
+	socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check busywait 15000 at_least $((unanswered + 1)) field "$h" auto_unanswered || rc=1
+	check [ "$(field "$x" auto_protected)" -eq "$protected_x" ] || rc=1
+	auto_ports "$x" "" || rc=1
+	check busywait_eq 3000 0 field "$h" tracked || rc=1
+	log_test $rc "auto_ports limits protection to services: other ports are neither offered nor answered"
 }
 
 # hex_ip A.B.C.D: the address in hex.
@@ -380,6 +427,8 @@ test_replayed_messages() {
 	client=$!
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
 	check busywait 5000 at_least $((heard + 1)) field "$x" lists_heard || rc=1
+	# (What tcpdump has not read from its socket yet is lost when it is stopped.)
+	nap 2
 	kill $dump
 	wait $dump 2>/dev/null
 	offer=$(captured_icmp "$pcap" $H1 12)
@@ -499,6 +548,7 @@ run_case test_socat
 run_case test_socat_remote_failure
 run_case test_socat_control
 run_case test_peer_without_sitemh
+run_case test_auto_ports
 run_case test_forged_offer
 run_case test_replayed_messages
 run_case test_ktls

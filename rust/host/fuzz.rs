@@ -44,6 +44,7 @@ use crate::logic::{
         Prefix,
         WireAddr, //
     },
+    ports,
     probe,
     select::{
         self,
@@ -547,6 +548,22 @@ pub fn sysctl_text(data: &[u8]) {
     // An IPv6 router with an interface, as `def_router` takes it.
     if let Some(at) = trimmed.iter().position(|&c| c == b'%') {
         let _ = ipv6::parse_addr(&trimmed[..at]).map(ipv6::is_link_local);
+    }
+    // `auto_ports`: shown back as text that parses to the same ranges, and the packet
+    // path's packed form allows what the ranges allow.
+    if let Some(ranges) = ports::PortRanges::parse(trimmed) {
+        let mut buf = [0u8; 128];
+        let mut out = text::FixedBuf::new(&mut buf);
+        write!(out, "{ranges}").expect("eight ranges fit");
+        assert_eq!(ports::PortRanges::parse(out.as_bytes()), Some(ranges));
+        let packed = ranges.packed();
+        assert_eq!(ports::PortRanges::from_packed(&packed), ranges);
+        for port in [0u16, 1, 22, 443, 1024, 5201, 65535] {
+            assert_eq!(
+                ports::PortRanges::packed_allows(packed.into_iter(), port),
+                ranges.allows(port)
+            );
+        }
     }
 }
 
@@ -1216,6 +1233,7 @@ mod seeds {
             ("v6-router", b"fe80::1%eth0"),
             ("decimal", b" 999999999 "),
             ("empty", b""),
+            ("ports", b"22 443,8000-8080 1 2 3 4 65535"),
         ] {
             seeds.push(("sysctl_text", name, text.to_vec()));
         }

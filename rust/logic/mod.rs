@@ -58,6 +58,7 @@ pub(crate) mod ipv4;
 pub(crate) mod ipv6;
 pub(crate) mod kdf;
 pub(crate) mod linkfail;
+pub(crate) mod ports;
 pub(crate) mod prefix;
 pub(crate) mod probe;
 pub(crate) mod ratelimit;

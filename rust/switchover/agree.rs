@@ -139,6 +139,29 @@ impl<F: SwitchFamily> Switchover<F> {
         self.watch_changed();
     }
 
+    /// Limits `auto` to the service ports `ports` (none: every port).
+    pub(super) fn set_auto_ports(&self, ports: &PortRanges) {
+        for (slot, packed) in self.auto_ports.iter().zip(ports.packed()) {
+            slot.store(packed, Ordering::Relaxed);
+        }
+    }
+
+    /// The service ports `auto` is limited to.
+    pub(super) fn auto_ports(&self) -> PortRanges {
+        PortRanges::from_packed(&core::array::from_fn(|i| {
+            self.auto_ports[i].load(Ordering::Relaxed)
+        }))
+    }
+
+    /// Whether `auto` protects connections to service port `port`. (A write of the knob
+    /// racing with this may be seen half done: a SYN then goes by the old or new ports.)
+    fn auto_port_allowed(&self, port: u16) -> bool {
+        PortRanges::packed_allows(
+            self.auto_ports.iter().map(|p| p.load(Ordering::Relaxed)),
+            port,
+        )
+    }
+
     /// Whether `auto` or `ktls` has the packet hooks watch the connections this host's
     /// sockets open.
     pub(super) fn watches(&self) -> bool {
@@ -167,6 +190,10 @@ impl<F: SwitchFamily> Switchover<F> {
         }
         // SYN without ACK: the connecting end's first segment (or its retransmission).
         if tcp[13] & 0x12 != 0x02 {
+            return;
+        }
+        // Limited to some services: the SYN's destination port is the service's.
+        if !self.auto_port_allowed(u16::from_be_bytes([tcp[2], tcp[3]])) {
             return;
         }
         let isn = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
@@ -463,7 +490,9 @@ impl<F: SwitchFamily> Switchover<F> {
         now: u64,
         chores: &mut Chores<F::Addr>,
     ) -> core::result::Result<(), &'static str> {
-        if self.auto.load(Ordering::Relaxed) == 0 {
+        // Not answered, as with `auto` off, for a service `auto` is not limited to (the
+        // offer's peer port is this end's).
+        if self.auto.load(Ordering::Relaxed) == 0 || !self.auto_port_allowed(offer.pcb.fport) {
             return Ok(());
         }
         let (sock, own) = self.offered_connection(src, offer)?;

@@ -151,6 +151,10 @@ use crate::{
             NONCE_LEN,
             TAG_LEN, //
         },
+        ports::{
+            PortRanges,
+            PORT_RANGES_MAX, //
+        },
         prefix::WireAddr,
         ratelimit::PeerLimiter,
         sockopt::{
@@ -465,6 +469,9 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     measured: Mutex<candidates::Measured<F::Addr>>,
     /// `auto` (0/1): protect every TCP connection this host opens (`agree.rs`).
     auto: AtomicU32,
+    /// `net.ipv4.sitemh_lf.auto_ports`, packed (`PortRanges::packed`): the service
+    /// ports `auto` protects; all zero, every port.
+    auto_ports: [AtomicU32; PORT_RANGES_MAX],
     /// `ktls` (0/1): protect every TCP connection whose sockets use kernel TLS in both
     /// directions, with keys from their kTLS state (`ktls.rs`).
     ktls: AtomicU32,
@@ -519,6 +526,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 probe_ms: AtomicU32::new(100),
                 carries_lists: core::sync::atomic::AtomicBool::new(false),
                 auto: AtomicU32::new(0),
+                auto_ports: [const { AtomicU32::new(0) }; PORT_RANGES_MAX],
                 ktls: AtomicU32::new(0),
                 ktls_seen: ktls::KtlsSeen::new(),
                 opening <- new_spinlock_irq!(opening),

@@ -25,6 +25,8 @@ pub(super) enum LfField {
     Ktls4,
     /// `ktls` of IPv6 connections (`net.ipv6.sitemh_lf.ktls`).
     Ktls6,
+    /// The service ports `auto` is limited to, both families (text, `PortRanges`).
+    AutoPorts,
 }
 
 impl LfField {
@@ -47,13 +49,13 @@ pub(crate) struct LfKnob {
 
 impl LfKnob {
     /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst,
-    /// user_quota,events_own,probe_ms,auto,ktls}`.
+    /// user_quota,events_own,probe_ms,auto,ktls,auto_ports}`.
     pub(crate) fn register(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(10, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(11, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
@@ -65,6 +67,7 @@ impl LfKnob {
             (c"probe_ms", LfField::ProbeMs),
             (c"auto", LfField::Auto4),
             (c"ktls", LfField::Ktls4),
+            (c"auto_ports", LfField::AutoPorts),
         ] {
             knobs.push(
                 (
@@ -114,6 +117,8 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::Ktls4 | LfField::Ktls6 => &self.ktls,
             LfField::PeerRate => return self.limits.lock().rate,
             LfField::PeerBurst => return self.limits.lock().burst,
+            // Text: shown by `TextKnob::show`.
+            LfField::AutoPorts => return 0,
         };
         atomic.load(Ordering::Relaxed)
     }
@@ -129,6 +134,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::ProbeMs => &self.probe_ms,
             LfField::Auto4 | LfField::Auto6 => return self.set_auto(v != 0),
             LfField::Ktls4 | LfField::Ktls6 => return self.set_ktls(v != 0),
+            LfField::AutoPorts => return,
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
                 let mut limits = self.limits.lock();
@@ -145,6 +151,9 @@ impl<F: SwitchFamily> Switchover<F> {
 
 impl TextKnob for LfKnob {
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
+        if self.field == LfField::AutoPorts {
+            return write!(out, "{}", self.v4.auto_ports()).map_err(|_| EOVERFLOW);
+        }
         let v = match self.field.family_of() {
             Some(true) => self.v6.knob(self.field),
             _ => self.v4.knob(self.field),
@@ -155,6 +164,22 @@ impl TextKnob for LfKnob {
     fn store(&self, text: &[u8]) -> Result {
         if !current_is_net_admin(self.v4.net.get()) {
             return Err(EPERM);
+        }
+        if self.field == LfField::AutoPorts {
+            let Some(ports) = PortRanges::parse(text) else {
+                if net_ratelimit() {
+                    pr_warn!(
+                        "net.ipv4.sitemh_lf.auto_ports: refusing {:?}: not up to {} ports or \
+                         ranges (\"22 443 8000-8080\", 1-65535)\n",
+                        core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
+                        PORT_RANGES_MAX
+                    );
+                }
+                return Err(EINVAL);
+            };
+            self.v4.set_auto_ports(&ports);
+            self.v6.set_auto_ports(&ports);
+            return Ok(());
         }
         let (low, high) = match self.field {
             LfField::Retries => (1, 255),
@@ -168,6 +193,7 @@ impl TextKnob for LfKnob {
             // Proposals wait for it; selection's own probes allow as long.
             LfField::ProbeMs => (0, 10_000),
             LfField::Auto4 | LfField::Auto6 | LfField::Ktls4 | LfField::Ktls6 => (0, 1),
+            LfField::AutoPorts => return Err(EINVAL),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {

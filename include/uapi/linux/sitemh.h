@@ -45,6 +45,9 @@
  *   net.ipv4.sitemh_lf.events_own  1: unprivileged listeners of the events' "own" group
  *                                  hear their connections move; 0: nothing goes to "own"
  *                                  (default: module parameter events_own, 1)
+ *   net.ipv4.sitemh_lf.auto_ports  the service ports opportunistic protection (auto) is
+ *                                  limited to, both families: up to 8 ports or ranges,
+ *                                  "22 443 8000-8080" (default empty: every port)
  *
  * The draft's new system calls become socket options, because a module can add neither
  * system calls nor SOL_SOCKET options: netfilter lets a module answer getsockopt() at
@@ -351,7 +354,9 @@ struct sitemh_careof6 {
  * list); a peer module with auto on answers (code 13, SITEMH_ICMP_LINKFAILURE_KEY_ANSWER)
  * if the offer names one of its established connections with the initial sequence number
  * its socket saw, and both derive the connection's keys; the route lists follow as for
- * SITEMH_SO_SEQPARAM without SITEMH_SO_LFROUTES. A peer that never answers leaves the
+ * SITEMH_SO_SEQPARAM without SITEMH_SO_LFROUTES. With net.ipv4.sitemh_lf.auto_ports set,
+ * only connections to those service ports are offered keys (the SYN's destination port)
+ * and only offers for them are answered (this end's port). A peer that never answers leaves the
  * connection unprotected (counted auto_unanswered in /proc/net/sitemh). Keys set with
  * SITEMH_SO_SEQPARAM replace agreed ones. The messages (all integers big-endian):
  *   ICMP header (8: type, code, checksum, 4 zero octets);
