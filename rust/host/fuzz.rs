@@ -39,12 +39,12 @@ use crate::logic::{
         NOTICE6_LEN,
         NOTICE_LEN, //
     },
+    ports,
     prefix::{
         Bits,
         Prefix,
         WireAddr, //
     },
-    ports,
     probe,
     select::{
         self,
