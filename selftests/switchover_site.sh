@@ -241,6 +241,13 @@ configure_mptcp() {
 	ip -n "$h" mptcp limits set subflows 2 add_addr_accepted 2 || return 1
 	ip -n "$h" mptcp endpoint add $H2 dev h-b subflow backup || return 1
 	ip -n "$x" mptcp limits set subflows 2 add_addr_accepted 2 || return 1
+	# No blackhole detection: one MP_CAPABLE SYN lost twice (a run under LAN loss) would
+	# turn active MPTCP off in H's namespace for an hour, and every later run's
+	# connections would be plain TCP, without a second subflow.
+	local ns
+	for ns in "$h" "$x"; do
+		in_ns "$ns" sysctl -q -w net.mptcp.blackhole_timeout=0 || return 1
+	done
 }
 
 # count NS CHAIN NAME: packets of a named nftables counter.
