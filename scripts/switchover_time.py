@@ -332,18 +332,28 @@ def subflow_up(h, ports):
 
 def wait_line(proc, word, timeout):
     """Whether PROC prints a line starting with WORD within TIMEOUT s (what it printed
-    instead goes to stderr)."""
+    instead goes to stderr). Reads the pipe's descriptor itself: a buffered reader could
+    hold the line asked for while select() sees nothing more to read (iperf3 prints its
+    "Server listening" line right after another)."""
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        r, _, _ = select.select([proc.stdout], [], [], max(0.0, end - time.monotonic()))
-        if not r:
+    fd = proc.stdout.fileno()
+    pending = getattr(proc, "pending", b"")
+    while True:
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            text = line.decode(errors="replace")
+            if text.startswith(word):
+                proc.pending = pending
+                return True
+            print(f"# {text.rstrip()}", file=sys.stderr)
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
             break
-        line = proc.stdout.readline()
-        if not line:
+        chunk = os.read(fd, 4096)
+        if not chunk:
             break
-        if line.startswith(word):
-            return True
-        print(f"# {line.rstrip()}", file=sys.stderr)
+        pending += chunk
+    proc.pending = pending
     return False
 
 
