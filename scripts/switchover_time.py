@@ -42,7 +42,7 @@ MODE "auto": stock iperf3 (TCP) instead of the TLS tool, nothing asked of the mo
 (the caller set net.ipv4.sitemh_lf.auto=1 on both ends).
 MODE "mptcpize": stock iperf3 run under `mptcpize run` (every socket MPTCP), as "mptcp".
 iperf3 opens a control connection before the measured one; the measured one is the
-connection from client port IPERF_CPORT (iperf3 --cport), and with MPTCP also the joins
+connection from client port IPERF_CPORT (iperf3 --cport; a random one per run), and with MPTCP also the joins
 whose token is that connection's (the SHA-256 of X's key in its SYN-ACK).
 
 The failure is one ioctl issued here, right after the clock is read; the times are the
@@ -54,6 +54,7 @@ import ctypes
 import fcntl
 import hashlib
 import os
+import random
 import select
 import signal
 import socket
@@ -68,7 +69,9 @@ import sitemh_events  # noqa: E402 (the selftests' event listener: family, group
 
 H1, H2, X1, X2 = "198.51.100.140", "203.0.113.140", "192.0.2.10", "192.0.2.14"
 PORT = 4433
-IPERF_CPORT = 45001
+# A client port of its own per run: the last run's connection from it may linger
+# (FIN_WAIT, TIME_WAIT) after its processes were killed.
+IPERF_CPORT = random.randrange(40000, 50000)
 CLONE_NEWNET = 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 ETH_P_ALL, ETH_P_IP = 0x0003, 0x0800
