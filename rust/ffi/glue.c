@@ -361,6 +361,14 @@ void sitemh_sock_kick(struct sock *sk)
 		 * receiver of a transfer) would stay silent until more data came, while its
 		 * peer's retransmission, acknowledged over the dead pair, waits for the RTO. */
 		__tcp_send_ack(sk, tcp_sk(sk)->rcv_nxt, 0);
+		/* And acknowledge what comes over the new pair at once for a while (quick-ACK
+		 * mode, as TCP itself enters after a gap, tcp_enter_quickack_mode): the
+		 * sender's fired timer restarts it from a window of one segment, and a delayed
+		 * ACK of that one segment held every moved transfer for 40 ms (HZ=250). */
+		inet_csk(sk)->icsk_ack.quick = max_t(u8, inet_csk(sk)->icsk_ack.quick,
+						     TCP_MAX_QUICKACKS);
+		inet_csk_exit_pingpong_mode(sk);
+		inet_csk(sk)->icsk_ack.ato = TCP_ATO_MIN;
 	}
 	release_sock(sk);
 }
