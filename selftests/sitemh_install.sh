@@ -74,6 +74,9 @@ no_domains() {
 
 test_make_install() {
 	local rc=0 kdir out path
+	# Not loaded, whatever the script before left (`modprobe -n` says nothing about a
+	# module that is loaded already).
+	unload_module
 	kdir=$(find_kdir) || { echo "# no build tree of kernel $release"; log_test 1 "make install"; return; }
 	now_ms
 	local started=$now_ms
