@@ -18,6 +18,7 @@
 
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
 tls=$here/sitemh_tls
 
 source "$here/switchover_site.sh"
@@ -548,6 +549,48 @@ test_many_short_connections() {
 	log_test $rc "$CHURN short registered connections: all forgotten (kmemleak checks the rest)"
 }
 
+# Connections moved at once: make check 600, more than the exchange's window of 512
+# requests in flight (so that some wait for it); make soak 10,000 (issue 21 item 7).
+if soak; then
+	MANY=${SITEMH_MANY:-10000}
+else
+	MANY=${SITEMH_MANY:-600}
+fi
+
+# test_many_connections: $MANY protected connections from H to X (registered as sitemh_tls
+# registers, scripts/switchover_scale.py), PE1's end of the CE1-PE1 link fails, H writes a
+# byte on each: every byte arrives over a new pair, every connection of H moved, the window
+# held proposals back, and no request was given up on (before the window, 10,000 at once
+# overflowed X's inbox and a third of the requests ran out of tries).
+test_many_connections() {
+	local rc=0 out deferred gave_up requests rate_h rate_x
+	deferred=$(field "$h" deferred)
+	gave_up=$(field "$h" gave_up)
+	requests=$(field "$h" requests)
+	rate_h=$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.peer_rate)
+	rate_x=$(in_ns "$x" sysctl -n net.ipv4.sitemh_lf.peer_rate)
+	# The per-peer message limit (1,000 a second by default) would be what is measured.
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.peer_rate=0 || rc=1
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_lf.peer_rate=0 || rc=1
+	out=$(python3 "$root/scripts/switchover_scale.py" "$MANY" "$h" "$x" "$pe1" pe1-ce "$ce1")
+	echo "# $out"
+	in_ns "$h" grep '^switchover ' /proc/net/sitemh | sed 's/^/# H: /'
+	check grep -q "^ms first .* moved $MANY " <<< "$out" || rc=1
+	check [ "$(field "$h" deferred)" -gt "$deferred" ] || rc=1
+	check [ "$(field "$h" gave_up)" -eq "$gave_up" ] || rc=1
+	# Repetitions are few: the peer's answer time and this end's own sealing time set
+	# their spacing (a tenth at most).
+	check [ $(($(field "$h" requests) - requests)) -le $((MANY + MANY / 10)) ] || rc=1
+	in_ns "$h" sysctl -q -w net.ipv4.sitemh_lf.peer_rate="$rate_h"
+	in_ns "$x" sysctl -q -w net.ipv4.sitemh_lf.peer_rate="$rate_x"
+	restore_site
+	check busywait_eq 20000 0x0 down_mask "$h" || rc=1
+	# The sockets went with the script: nothing stays tracked.
+	check busywait_eq 20000 0 field "$h" tracked || rc=1
+	check busywait_eq 20000 0 field "$x" tracked || rc=1
+	log_test $rc "$MANY protected connections move at once: all of them, some held back by the window of requests, none given up"
+}
+
 test_forgeries() {
 	local rc=0
 	# The script moves X's end alone: H's module never proposed the move, so X's immediate
@@ -651,6 +694,7 @@ run_case test_udp_flow
 run_case test_path_mtu_on_the_new_pair
 run_case test_counters
 run_case test_many_short_connections
+run_case test_many_connections
 run_case test_bad_options
 run_case test_forgeries
 run_case test_unprotected_control

@@ -754,6 +754,85 @@ impl<B: WireAddr> Conn<B> {
     }
 }
 
+/// How long the peer takes to answer a request of the exchange, estimated from the answers
+/// to requests sent once (Karn's rule: a retransmitted request's answer may be to either
+/// copy), as TCP estimates its retransmission timeout (RFC 6298): a smoothed round trip
+/// and its variation. A connection's own round trip says how far the peer is; this says
+/// how busy it is: when a link fails under thousands of connections the peer opens and
+/// seals every request in turn, and requests repeated before their turn only queue more
+/// work behind them, then give up.
+///
+/// Packed into one `u64` (smoothed round trip times 8, variation times 4, both in ms, as
+/// RFC 6298's fixed point) so that the kernel keeps it in one atomic word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ExchangeRtt {
+    srtt8: u32,
+    rttvar4: u32,
+}
+
+impl ExchangeRtt {
+    /// The longest answer time taken into account (ms): a sample past it is one.
+    pub(crate) const SAMPLE_MAX_MS: u32 = 60_000;
+
+    /// From its packed form.
+    pub(crate) fn from_packed(word: u64) -> Self {
+        Self {
+            srtt8: (word >> 32) as u32,
+            rttvar4: word as u32,
+        }
+    }
+
+    /// Its packed form (0: no sample yet).
+    pub(crate) fn packed(self) -> u64 {
+        (u64::from(self.srtt8) << 32) | u64::from(self.rttvar4)
+    }
+
+    /// Takes in one answer's time (ms from the request's only transmission).
+    pub(crate) fn sample(self, ms: u32) -> Self {
+        let ms = ms.min(Self::SAMPLE_MAX_MS);
+        if self.srtt8 == 0 {
+            // The first sample: the variation is half of it.
+            return Self {
+                srtt8: ms.saturating_mul(8).max(1),
+                rttvar4: ms.saturating_mul(2),
+            };
+        }
+        let srtt = self.srtt8 / 8;
+        let deviation = srtt.abs_diff(ms);
+        // rttvar = 3/4 rttvar + 1/4 |srtt - sample|; srtt = 7/8 srtt + 1/8 sample (the
+        // parts that decay rounded up, so that steady samples wear the variation away).
+        let rttvar4 = self.rttvar4 - self.rttvar4.div_ceil(4) + deviation;
+        let srtt8 = self.srtt8 - self.srtt8.div_ceil(8) + ms;
+        Self {
+            srtt8: srtt8.max(1),
+            rttvar4,
+        }
+    }
+
+    /// How long to wait for an answer before repeating a request (ms): the smoothed time
+    /// plus four times its variation; 0 before any sample.
+    pub(crate) fn timeout_ms(self) -> u32 {
+        if self.srtt8 == 0 {
+            return 0;
+        }
+        (self.srtt8 / 8).saturating_add(self.rttvar4)
+    }
+}
+
+/// Doublings of the interval between copies of a request, at most: enough that a peer
+/// busy with thousands of requests is not sent more before it answers, few enough that a
+/// refused route (which is never answered: the draft has no refusal) is given up on in
+/// 15 intervals rather than 5, not 31.
+const BACKOFF_DOUBLINGS_MAX: u32 = 2;
+
+/// The interval before transmission number `sent + 1` of a request, in ms: `base` (the
+/// connection's interval, at least the peer's answer time) doubled for every transmission
+/// after the first up to [`BACKOFF_DOUBLINGS_MAX`] times, at most `cap`.
+pub(crate) fn backed_off_ms(base: u32, sent: u8, cap: u32) -> u32 {
+    let doublings = u32::from(sent.saturating_sub(1)).min(BACKOFF_DOUBLINGS_MAX);
+    base.max(1).saturating_mul(1 << doublings).min(cap.max(1))
+}
+
 /// Cases shared by the host tests and KUnit.
 pub(crate) mod vectors {
     use super::*;
@@ -775,6 +854,8 @@ pub(crate) mod vectors {
                 candidates_by_round_trip_and_service,
                 index_of_moved_connections,
                 routes_of_carried_lists,
+                answer_time_estimate,
+                requests_back_off,
             });
         };
     }
@@ -1301,6 +1382,58 @@ pub(crate) mod vectors {
             {
                 return Err("the index of moved connections");
             }
+        }
+        Ok(())
+    }
+
+    /// The answer time: the first sample sets it, steady samples converge on it, a busy
+    /// peer's late answers raise the timeout at once, and the packed form round-trips.
+    pub(crate) fn answer_time_estimate() -> Result<(), &'static str> {
+        let none = ExchangeRtt::default();
+        if none.timeout_ms() != 0 || ExchangeRtt::from_packed(none.packed()) != none {
+            return Err("no sample: no timeout");
+        }
+        let first = none.sample(20);
+        // RFC 6298: srtt = R, rttvar = R/2, timeout srtt + 4 rttvar = 3 R.
+        if first.timeout_ms() != 60 {
+            return Err("the first sample");
+        }
+        let mut steady = first;
+        for _ in 0..64 {
+            steady = steady.sample(20);
+        }
+        if !(20..=22).contains(&steady.timeout_ms()) {
+            return Err("steady samples converge on the answer time");
+        }
+        let busy = steady.sample(400);
+        if busy.timeout_ms() < 400 {
+            return Err("a late answer raises the timeout past it");
+        }
+        if ExchangeRtt::from_packed(busy.packed()) != busy {
+            return Err("the packed form");
+        }
+        let huge = none.sample(u32::MAX).sample(u32::MAX);
+        if huge.timeout_ms() < ExchangeRtt::SAMPLE_MAX_MS || huge.timeout_ms() == u32::MAX {
+            return Err("samples beyond the longest are that long, nothing overflows");
+        }
+        if none.sample(0).timeout_ms() != 0 || none.sample(0).packed() == 0 {
+            return Err("a zero sample still counts as a sample");
+        }
+        Ok(())
+    }
+
+    /// Repetitions of a request are spaced twice as far each time, twice at most, within
+    /// the cap.
+    pub(crate) fn requests_back_off() -> Result<(), &'static str> {
+        let spacing: [u32; 6] = core::array::from_fn(|sent| backed_off_ms(10, sent as u8, 1000));
+        if spacing != [10, 10, 20, 40, 40, 40] {
+            return Err("doubling after the first two transmissions");
+        }
+        if backed_off_ms(300, 5, 1000) != 1000 || backed_off_ms(2000, 255, 5000) != 5000 {
+            return Err("at most the cap");
+        }
+        if backed_off_ms(0, 1, 0) != 1 {
+            return Err("never zero");
         }
         Ok(())
     }

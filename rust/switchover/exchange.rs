@@ -154,6 +154,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 }
             }
         }
+        let started = now_ms();
         for out in chores.send.iter() {
             // Over the limit: a request goes again at its next retry, an answer when the
             // peer repeats its request.
@@ -175,6 +176,16 @@ impl<F: SwitchFamily> Switchover<F> {
                     );
                 }
             }
+        }
+        if !chores.send.is_empty() {
+            // Decaying slowly: a small run after a big one does not hide the big one's
+            // requests, still waiting at the peer.
+            let took = u32::try_from(now_ms().saturating_sub(started)).unwrap_or(u32::MAX);
+            let _ = self
+                .send_ms
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                    Some(took.max(old - old / 4))
+                });
         }
     }
 }
@@ -227,6 +238,16 @@ impl<F: SwitchFamily> Tick for Switchover<F> {
     }
 }
 
+/// Room for new requests in this walk of the table ([`EXCHANGE_WINDOW`]), and whether a
+/// proposal had to wait for it.
+pub(super) struct Window {
+    room: usize,
+    held_back: bool,
+}
+
+/// How soon the work item runs again when the window held proposals back (ms).
+const WINDOW_RECHECK_MS: u32 = 20;
+
 /// The earlier of two optional times.
 pub(super) fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
@@ -259,19 +280,37 @@ impl<F: SwitchFamily> Switchover<F> {
         let mut moved = KVVec::new();
         let mut words = [0u64; PORT_FILTER_BITS / 64];
         let (mut next, mut collected, mut start) = (None, true, 0);
+        // Requests still unanswered: those of the last walk, less the answers since (a
+        // request given up on since counts until this walk's end; the window errs on the
+        // side of fewer).
+        let answered = self.answered.swap(0, Ordering::Relaxed);
+        let in_flight = self
+            .in_flight
+            .load(Ordering::Relaxed)
+            .saturating_sub(answered);
+        let mut window = Window {
+            room: EXCHANGE_WINDOW.saturating_sub(in_flight),
+            held_back: false,
+        };
+        let mut pending = 0;
         loop {
             chores.make_room(BATCH);
             collected = collected && moved.reserve(BATCH, GFP_KERNEL).is_ok();
             let slots = {
                 let mut conns = self.conns.lock();
                 let range = start..(start + BATCH).min(conns.slots());
-                let failback = self.propose_moves(&mut conns, range.clone(), now, facts, chores);
+                let failback =
+                    self.propose_moves(&mut conns, range.clone(), now, facts, &mut window, chores);
                 let retry = self.retransmit(&mut conns, range.clone(), now, chores);
                 let list = self.carry_lists(&mut conns, range.clone(), now, in_domains, chores);
                 let offer = self.carry_offers(&mut conns, range.clone(), now, chores);
                 let list = earliest(list, offer);
                 next = earliest(next, earliest(failback, earliest(retry, list)));
                 self.forget_closed(&mut conns, range.clone(), chores);
+                pending += range
+                    .clone()
+                    .filter(|&at| conns.get(at).is_some_and(|t| t.conn.pending.is_some()))
+                    .count();
                 collected = collected && Self::collect_moved(&conns, range, &mut moved, &mut words);
                 conns.slots()
             };
@@ -279,6 +318,13 @@ impl<F: SwitchFamily> Switchover<F> {
             chores.forget.clear();
             start += BATCH;
             if start >= slots {
+                self.in_flight.store(pending, Ordering::Relaxed);
+                if window.held_back {
+                    // Answers to the requests in flight run the work item again; this
+                    // is for the answers that never come.
+                    self.counters.deferred.fetch_add(1, Ordering::Relaxed);
+                    next = earliest(next, Some(now + u64::from(WINDOW_RECHECK_MS)));
+                }
                 return (next, collected, moved, words);
             }
             cond_resched();
@@ -533,6 +579,7 @@ impl<F: SwitchFamily> Switchover<F> {
             Plaintext::List(list) => return self.apply_list(t, &sealed, &list, chores),
         };
         let before = t.conn.in_use;
+        let was_pending = t.conn.pending.is_some();
         let acted = if sealed.code == CODE_SET_ALT_ROUTE {
             self.accept_request(t, &sealed, &alt, claimable, chores)
         } else {
@@ -540,6 +587,14 @@ impl<F: SwitchFamily> Switchover<F> {
                 .accept_answer(&alt, |_, _| claimable)
                 .map_err(|e| Some(exchange_error(e)))
         };
+        if was_pending && t.conn.pending.is_none() {
+            // Room in the window; and, for the answer to a request sent once (a repeated
+            // one's answer may be to either copy), the peer's answer time.
+            self.answered.fetch_add(1, Ordering::Relaxed);
+            if sealed.code == CODE_ALT_ROUTE_ESTABLISHED && acted.is_ok() && t.transmissions == 1 {
+                self.note_answer_time(now.saturating_sub(t.requested_ms));
+            }
+        }
         match acted {
             Ok(()) => {}
             // A late copy of our peer's own earlier request: nothing to see.
@@ -721,15 +776,32 @@ impl<F: SwitchFamily> Switchover<F> {
         }
     }
 
-    /// The interval between transmissions of a request for `t`.
+    /// The interval before the next transmission of the request of `t` (sent
+    /// `t.transmissions` times): `retry_ms` if set; else twice the connection's smoothed
+    /// round trip, or the peer's answer time if longer, doubled after every copy.
     pub(super) fn retry_interval(&self, t: &Tracked<F::Addr>) -> u32 {
         match self.retry_ms.load(Ordering::Relaxed) {
-            0 => match t.sock.srtt_us() {
-                0 => 100,
-                srtt => (2 * srtt / 1000).clamp(10, 1000),
-            },
+            0 => {
+                let own = match t.sock.srtt_us() {
+                    0 => 100,
+                    srtt => (2 * srtt / 1000).clamp(10, 1000),
+                };
+                let busy =
+                    ExchangeRtt::from_packed(self.answer_time.load(Ordering::Relaxed)).timeout_ms();
+                backed_off_ms(own.max(busy), t.transmissions, RETRY_MAX_MS)
+            }
             ms => ms,
         }
+    }
+
+    /// An answer came `ms` after its request's only transmission.
+    fn note_answer_time(&self, ms: u64) {
+        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        let _ = self
+            .answer_time
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
+                Some(ExchangeRtt::from_packed(word).sample(ms).packed())
+            });
     }
 
     /// Whether a local address is in a domain that a notice marked down, as things are now.
@@ -763,6 +835,7 @@ impl<F: SwitchFamily> Switchover<F> {
         range: Range<usize>,
         now: u64,
         facts: &[PairFacts<F::Addr>],
+        window: &mut Window,
         chores: &mut Chores<F::Addr>,
     ) -> Option<u64> {
         let is_down = self.down_view();
@@ -816,7 +889,13 @@ impl<F: SwitchFamily> Switchover<F> {
             } else {
                 continue;
             };
+            // The window is full: this one waits for answers to the others.
+            let Some(room) = window.room.checked_sub(1) else {
+                window.held_back = true;
+                continue;
+            };
             if let Some(t) = conns.get_mut(at) {
+                window.room = room;
                 self.request_move(t, route, retries, now, chores);
             }
         }
@@ -841,6 +920,8 @@ impl<F: SwitchFamily> Switchover<F> {
         if Some(route) != own {
             t.conn.fled = true;
         }
+        t.requested_ms = now;
+        t.transmissions = 0;
         self.transmit(t, &pcb, &alt, now, chores);
     }
 
@@ -874,6 +955,7 @@ impl<F: SwitchFamily> Switchover<F> {
             return;
         };
         pending.tries_left = pending.tries_left.saturating_sub(1);
+        t.transmissions = t.transmissions.saturating_add(1);
         // Over the proposed route itself: the old one is dead.
         let plain = Plaintext::Route(*alt);
         let Some(job) = Self::seal_job(t, CODE_SET_ALT_ROUTE, pcb, plain, alt.src, alt.dst) else {
@@ -901,8 +983,12 @@ impl<F: SwitchFamily> Switchover<F> {
             let Some(pending) = t.conn.pending else {
                 continue;
             };
-            if t.next_try_ms > now {
-                next = earliest(next, Some(t.next_try_ms));
+            // The requests of a run are due from when the run began, and the peer has
+            // to open (and answer) all of them as this end sealed them: that long again
+            // for the peer's work and as long for its answers' sealing.
+            let due = t.next_try_ms + 2 * u64::from(self.send_ms.load(Ordering::Relaxed));
+            if due > now {
+                next = earliest(next, Some(due));
                 continue;
             }
             if pending.tries_left == 0 {

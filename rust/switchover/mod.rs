@@ -37,7 +37,8 @@
 //!
 //! Per namespace, under `net.ipv4.sitemh_lf.`: `retries` (transmissions of a request,
 //! default 5), `retry_ms` (interval; 0, the default: twice the connection's smoothed
-//! round trip, at least 10 ms, 100 ms without a measurement), `failback_ms` (default
+//! round trip, at least 10 ms, 100 ms without a measurement, or the peer's answer time if
+//! longer, backed off; see `Switchover::retry_interval`), `failback_ms` (default
 //! 2000; 0: never move back), `peer_rate` / `peer_burst` (messages a second, 0: no
 //! limit, and burst, per peer, each way: default 1000 and 500), and `probe_ms` (how long
 //! the candidate routes are echo-probed before a proposal, default 100; 0: not probed,
@@ -64,6 +65,7 @@ use core::{
     sync::atomic::{
         AtomicU32,
         AtomicU64,
+        AtomicUsize,
         Ordering, //
     },
 };
@@ -162,6 +164,7 @@ use crate::{
             SeqParam, //
         },
         switchover::{
+            backed_off_ms,
             port_filter_bit,
             port_index_candidates,
             port_index_insert,
@@ -169,6 +172,7 @@ use crate::{
             Carried,
             Conn,
             ExchangeError,
+            ExchangeRtt,
             Routes,
             LIST_FIRST_MS,
             PORT_FILTER_BITS,
@@ -246,6 +250,14 @@ const BATCH: usize = 64;
 /// the connections tracked (every one may have a message in flight when a link fails).
 const INBOX_MIN: usize = 64;
 const INBOX_MAX: usize = 1024;
+/// Requests of the exchange (this namespace's, this family's) unanswered at once, at most:
+/// when a link fails under thousands of connections, the rest wait for answers to come
+/// back, so that the peer's inbox ([`INBOX_MAX`] a run) never overflows with them and
+/// none of them is repeated while it waits its turn there (issue 21: 10,000 connections).
+const EXCHANGE_WINDOW: usize = 512;
+/// The longest interval between two transmissions of a request (ms), however far the
+/// backing off and the peer's answer time take it.
+const RETRY_MAX_MS: u32 = 4000;
 
 /// One direction's prepared key and nonce salt (the key is freed with
 /// `kfree_sensitive`, the salt wiped).
@@ -270,6 +282,10 @@ struct Tracked<A> {
     keys: Option<Arc<KeySet>>,
     /// When the pending request is due again (ms of the monotonic clock).
     next_try_ms: u64,
+    /// When the pending request was first sent, and how many times it was sent (for the
+    /// peer's answer time and the backing off between copies).
+    requested_ms: u64,
+    transmissions: u8,
     /// The last notice's time and the domains down (a mark may lapse without a notice)
     /// when this connection last forgot its unanswered routes: when either differs,
     /// something changed, and they may be proposed again.
@@ -299,6 +315,8 @@ impl<A: WireAddr> Tracked<A> {
             uid,
             keys: None,
             next_try_ms: 0,
+            requested_ms: 0,
+            transmissions: 0,
             changes_seen: (0, 0),
             stranded: false,
             routes_set: false,
@@ -428,6 +446,9 @@ struct Counters {
     /// sockets whose cipher the module does not derive from (left alone).
     ktls_protected: AtomicU64,
     ktls_unusable: AtomicU64,
+    /// Proposals that waited for room in the window of requests in flight
+    /// ([`EXCHANGE_WINDOW`]), counted once per run of the work item that held them back.
+    deferred: AtomicU64,
 }
 
 /// The switchover state of one namespace and address family.
@@ -459,6 +480,16 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     retries: AtomicU32,
     retry_ms: AtomicU32,
     failback_ms: AtomicU32,
+    /// The peer's answer time as estimated ([`ExchangeRtt::packed`]): with `retry_ms` 0
+    /// no request is repeated sooner.
+    answer_time: AtomicU64,
+    /// Requests unanswered when the last walk of the table ended, and the answers to
+    /// requests applied since it began: what the window leaves room for.
+    in_flight: AtomicUsize,
+    answered: AtomicUsize,
+    /// How long the last run took to seal and send its requests and answers (ms): the peer
+    /// opens and seals each in turn too, and answers the last of them that much later.
+    send_ms: AtomicU32,
     /// `user_quota`: connections one user without CAP_NET_ADMIN may have tracked.
     user_quota: AtomicU32,
     /// `probe_ms`: how long the candidates of the connections that must move are
@@ -521,6 +552,10 @@ impl<F: SwitchFamily> Switchover<F> {
                 retries: AtomicU32::new(5),
                 retry_ms: AtomicU32::new(0),
                 failback_ms: AtomicU32::new(2000),
+                answer_time: AtomicU64::new(0),
+                in_flight: AtomicUsize::new(0),
+                answered: AtomicUsize::new(0),
+                send_ms: AtomicU32::new(0),
                 user_quota: AtomicU32::new(MAX_TRACKED_PER_USER),
                 events_own: AtomicU32::new(u32::from(crate::params::events_own())),
                 probe_ms: AtomicU32::new(100),
@@ -603,7 +638,8 @@ impl<F: SwitchFamily> Switchover<F> {
             m,
             "{} tracked {} moved {} requests {} answers {} switched {} refused {} gave_up {} limited {} \
              stranded {} lists_sent {} lists_heard {} auto_offers {} auto_protected {} auto_unanswered {} \
-             auto_refused {} auto_skipped {} ktls_protected {} ktls_unusable {}\n",
+             auto_refused {} auto_skipped {} ktls_protected {} ktls_unusable {} in_flight {} \
+             deferred {} answer_ms {}\n",
             F::PROC,
             tracked,
             moved,
@@ -622,7 +658,10 @@ impl<F: SwitchFamily> Switchover<F> {
             c.auto_refused.load(Ordering::Relaxed),
             c.auto_skipped.load(Ordering::Relaxed),
             c.ktls_protected.load(Ordering::Relaxed),
-            c.ktls_unusable.load(Ordering::Relaxed)
+            c.ktls_unusable.load(Ordering::Relaxed),
+            self.in_flight.load(Ordering::Relaxed),
+            c.deferred.load(Ordering::Relaxed),
+            ExchangeRtt::from_packed(self.answer_time.load(Ordering::Relaxed)).timeout_ms()
         );
     }
 }
