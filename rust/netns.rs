@@ -220,6 +220,26 @@ impl ProcShow for SitemhNet {
     }
 }
 
+/// A packet from `src` to `dst`, a destination outside every domain: the rule's answer
+/// for its source carried out, unless the packet may not leave its route (not unicast,
+/// not routable; for IPv4 a call into the glue, which only packets the rule would move
+/// pay). Out of line: the hook's common path, a destination inside the site, then needs
+/// no registers saved.
+#[inline(never)]
+fn reroute<F: NetFamily>(
+    state: &FamilyState<F>,
+    snapshot: &Snapshot<F>,
+    packet: &mut Packet<'_>,
+    src: F::Addr,
+    dst: F::Addr,
+) -> Verdict {
+    let route = snapshot.table.route_outside(src);
+    if route == Route::Usual || !F::routable(packet, src, dst) {
+        return Verdict::Accept;
+    }
+    apply(state, snapshot, packet, route)
+}
+
 /// The draft's forwarding rule's answer for one packet, `route`, carried out.
 fn apply<F: Family>(
     state: &FamilyState<F>,
@@ -301,14 +321,17 @@ impl NetHooks for SitemhNet {
     }
 
     fn ipv4(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
-        self.dispatch::<V4>(point, packet)
+        match point {
+            HookPoint::LocalOut | HookPoint::Forward => self.route::<V4>(packet),
+            _ => self.dispatch::<V4>(point, packet),
+        }
     }
 
     fn ipv6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
-        if matches!(point, HookPoint::LocalIn) {
-            self.v6.hear_router_advert(packet);
+        match point {
+            HookPoint::LocalOut | HookPoint::Forward => self.route::<V6>(packet),
+            _ => self.receive_v6(point, packet),
         }
-        self.dispatch::<V6>(point, packet)
     }
 }
 
@@ -343,49 +366,60 @@ impl NetFamily for V6 {
 }
 
 impl SitemhNet {
-    /// One packet of family `F` at `point`, to the features in their order.
-    fn dispatch<F: NetFamily>(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
-        let (domains, switchover, home) = F::parts(self);
-        match point {
-            HookPoint::LocalIn => {
-                if let Some(verdict) = home.receive_update(packet) {
-                    return verdict;
-                }
-                return self.linkfail.receive(
-                    domains,
-                    packet,
-                    || switchover.domains_changed(),
-                    |src, message| switchover.receive(src, message),
-                );
-            }
-            // A moved connection's packets are found by the socket's addresses: the
-            // switchover translates before the home addresses are stacked, and after they
-            // are restored.
-            HookPoint::Egress => {
-                return match switchover.egress(packet) {
-                    Verdict::Accept => home.egress(packet),
-                    dropped => dropped,
-                }
-            }
-            HookPoint::Ingress => {
-                return match home.ingress(packet) {
-                    Verdict::Accept => switchover.ingress(packet),
-                    dropped => dropped,
-                }
-            }
-            HookPoint::LocalOut | HookPoint::Forward => {}
-        }
+    /// One packet of family `F` at LOCAL_OUT or FORWARD: the draft's forwarding rule.
+    /// Every packet leaving or crossing a namespace with domains comes here, so it is
+    /// kept apart from the other hook points' work (a small frame, nothing else inlined).
+    fn route<F: NetFamily>(&self, packet: &mut Packet<'_>) -> Verdict {
+        let (domains, _, _) = F::parts(self);
         let snapshot = domains.snapshot_in_hook(packet.rcu());
         if snapshot.table.is_empty() {
             return Verdict::Accept;
         }
         let (src, dst) = F::addrs(packet);
-        let route = snapshot.table.route(src, dst);
-        // Most packets stay on their route: they are not asked whether they could leave
-        // it (for IPv4 a call into the glue).
-        if route == Route::Usual || !F::routable(packet, src, dst) {
+        // A destination inside the site is routed the usual way, whatever the source.
+        if snapshot.table.holds(dst) {
             return Verdict::Accept;
         }
-        apply(domains, snapshot, packet, route)
+        reroute(domains, snapshot, packet, src, dst)
+    }
+
+    /// An IPv6 packet at `point` (not LOCAL_OUT or FORWARD): router advertisements heard
+    /// at LOCAL_IN, then the features. Out of line, as [`SitemhNet::dispatch`].
+    #[inline(never)]
+    fn receive_v6(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        if matches!(point, HookPoint::LocalIn) {
+            self.v6.hear_router_advert(packet);
+        }
+        self.dispatch::<V6>(point, packet)
+    }
+
+    /// One packet of family `F` at `point` (not LOCAL_OUT or FORWARD), to the features in
+    /// their order.
+    #[inline(never)]
+    fn dispatch<F: NetFamily>(&self, point: HookPoint, packet: &mut Packet<'_>) -> Verdict {
+        let (domains, switchover, home) = F::parts(self);
+        match point {
+            HookPoint::LocalIn => match home.receive_update(packet) {
+                Some(verdict) => verdict,
+                None => self.linkfail.receive(
+                    domains,
+                    packet,
+                    || switchover.domains_changed(),
+                    |src, message| switchover.receive(src, message),
+                ),
+            },
+            // A moved connection's packets are found by the socket's addresses: the
+            // switchover translates before the home addresses are stacked, and after they
+            // are restored.
+            HookPoint::Egress => match switchover.egress(packet) {
+                Verdict::Accept => home.egress(packet),
+                dropped => dropped,
+            },
+            HookPoint::Ingress => match home.ingress(packet) {
+                Verdict::Accept => switchover.ingress(packet),
+                dropped => dropped,
+            },
+            HookPoint::LocalOut | HookPoint::Forward => self.route::<F>(packet),
+        }
     }
 }

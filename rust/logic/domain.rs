@@ -151,14 +151,31 @@ pub(crate) enum Route<B> {
 
 /// The domains in force, longest prefix first, built whole from the configuration and then
 /// only read: the packet path sees one table or the next, never a mix.
+///
+/// Every packet asks which domains hold its destination and its source. Rather than test
+/// all of them, it looks six bits of the address up in `candidates` (the six that tell
+/// the domains apart best, chosen when the table is built): the domains that may hold an
+/// address with those bits, as bits in table order. With 16 domains a packet so tests one
+/// or two prefixes, not 32 (issue 21: a rerouted packet's cost no longer grows with the
+/// table). Six bits, not eight: 64 entries keep the table small in the kernel frames that
+/// build it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DomainTable<B: Bits> {
     domains: [Option<Domain<B>>; MAX_DOMAINS],
-    /// The domains' networks in the same order, packed: what every packet scans, in as
-    /// few cache lines and branches as it takes. Only the first `len` are set.
+    /// The domains' networks in the same order, packed: what every packet tests, in as
+    /// few cache lines as it takes. Only the first `len` are set.
     nets: [Prefix<B>; MAX_DOMAINS],
     len: usize,
+    /// The looked-up bits: the address shifted right this far, its last [`WINDOW_BITS`].
+    shift: u32,
+    /// For each value of those bits, the positions in `nets` (bit `i`: `nets[i]`) of the
+    /// domains that may hold an address with it: a superset of those that do.
+    candidates: [u16; WINDOW_VALUES],
 }
+
+/// The bits of an address looked up to find its candidate domains, and their values.
+const WINDOW_BITS: u8 = 6;
+const WINDOW_VALUES: usize = 1 << WINDOW_BITS;
 
 impl<B: Bits> Default for DomainTable<B> {
     fn default() -> Self {
@@ -166,8 +183,22 @@ impl<B: Bits> Default for DomainTable<B> {
             domains: [None; MAX_DOMAINS],
             nets: [Prefix::ANY; MAX_DOMAINS],
             len: 0,
+            shift: 0,
+            candidates: [0; WINDOW_VALUES],
         }
     }
+}
+
+/// The positions set in `bits`, lowest first.
+fn positions(mut bits: u16) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let at = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        Some(at)
+    })
 }
 
 impl<B: Bits> DomainTable<B> {
@@ -195,7 +226,81 @@ impl<B: Bits> DomainTable<B> {
                 *net = d.prefix;
             }
         }
+        table.index();
         table
+    }
+
+    /// Chooses the window of bits that tells the domains apart best (the one whose fullest
+    /// value holds the fewest candidates; then the fewest in all; then the first) and
+    /// fills `candidates` for it.
+    ///
+    /// Out of line, filling the table's own array: the callers build tables in frames that
+    /// must stay small (a kernel stack).
+    #[inline(never)]
+    fn index(&mut self) {
+        let mut best: Option<((u32, u32), u8)> = None;
+        // Windows past the longest prefix tell nothing apart; one with at most one
+        // candidate per value cannot be beaten.
+        let longest = self.nets[..self.len]
+            .iter()
+            .map(|n| n.prefix_len())
+            .max()
+            .unwrap_or(0);
+        for start in 0..=(B::WIDTH - WINDOW_BITS).min(longest.saturating_sub(1)) {
+            self.fill_candidates(start);
+            let counts = self.candidates.iter().map(|c| c.count_ones());
+            let fullest = counts.clone().max().unwrap_or(0);
+            let total = counts.sum::<u32>();
+            if best.is_none_or(|(cost, _)| (fullest, total) < cost) {
+                best = Some(((fullest, total), start));
+            }
+            if fullest <= 1 {
+                break;
+            }
+        }
+        let start = best.map_or(0, |(_, start)| start);
+        self.shift = Self::shift_of(start);
+        self.fill_candidates(start);
+    }
+
+    /// How far an address is shifted right to bring the window starting at bit `start`
+    /// (0: the first on the wire) to the low end.
+    fn shift_of(start: u8) -> u32 {
+        u32::from(B::WIDTH.saturating_sub(start + WINDOW_BITS))
+    }
+
+    /// Fills `candidates` for the window starting at bit `start`: a domain is a candidate
+    /// of every value that agrees with its network in the window's bits its prefix covers.
+    fn fill_candidates(&mut self, start: u8) {
+        let shift = Self::shift_of(start);
+        self.candidates = [0; WINDOW_VALUES];
+        for (at, net) in self.nets[..self.len].iter().enumerate() {
+            let value = Self::window(net.addr(), shift);
+            let covered = net.prefix_len().saturating_sub(start).min(WINDOW_BITS);
+            // The first `covered` of the window's bits.
+            let mask = ((WINDOW_VALUES - 1) & !((WINDOW_VALUES - 1) >> covered)) as u8;
+            for (window, set) in (0..=u8::MAX).zip(self.candidates.iter_mut()) {
+                if (window ^ value) & mask == 0 {
+                    *set |= 1 << at;
+                }
+            }
+        }
+    }
+
+    /// The window's bits of `addr`.
+    fn window(addr: B, shift: u32) -> u8 {
+        addr.low_octet(shift) & (WINDOW_VALUES - 1) as u8
+    }
+
+    /// The positions of the domains that may hold `addr`, in table order.
+    fn candidates_of(&self, addr: B) -> impl Iterator<Item = usize> {
+        let window = Self::window(addr, self.shift);
+        positions(
+            self.candidates
+                .get(usize::from(window))
+                .copied()
+                .unwrap_or(0),
+        )
     }
 
     /// Whether no domain is active.
@@ -210,26 +315,38 @@ impl<B: Bits> DomainTable<B> {
 
     /// The domain `addr` belongs to: the one with the longest matching prefix.
     pub(crate) fn domain_of(&self, addr: B) -> Option<&Domain<B>> {
-        let at = self.nets[..self.len]
-            .iter()
-            .position(|net| net.contains(addr))?;
+        let at = self.position_of(addr)?;
         self.domains.get(at)?.as_ref()
     }
 
-    /// The draft's forwarding rule for a packet from `src` to `dst`. One pass over the
-    /// table, run for every packet: a destination in any domain ends it, and the first
-    /// domain holding the source (the longest prefix) is remembered on the way.
+    /// The position in `nets` of the first (longest) domain holding `addr`.
+    fn position_of(&self, addr: B) -> Option<usize> {
+        self.candidates_of(addr)
+            .find(|&at| self.nets.get(at).is_some_and(|net| net.contains(addr)))
+    }
+
+    /// The draft's forwarding rule for a packet from `src` to `dst`, run for every packet:
+    /// a destination in any domain ends it; else the first domain holding the source (the
+    /// longest prefix) decides. Each look-up tests only the candidates of one octet.
     pub(crate) fn route(&self, src: B, dst: B) -> Route<B> {
-        let mut source = None;
-        for (at, net) in self.nets[..self.len].iter().enumerate() {
-            if net.contains(dst) {
-                return Route::Usual;
-            }
-            if source.is_none() && net.contains(src) {
-                source = Some(at);
-            }
+        if self.holds(dst) {
+            return Route::Usual;
         }
-        match source.and_then(|at| self.domains.get(at)?.as_ref()) {
+        self.route_outside(src)
+    }
+
+    /// Whether some domain holds `addr`: a destination that is routed the usual way.
+    pub(crate) fn holds(&self, addr: B) -> bool {
+        self.position_of(addr).is_some()
+    }
+
+    /// The rule for a packet from `src` to a destination that no domain holds (see
+    /// [`DomainTable::holds`]).
+    pub(crate) fn route_outside(&self, src: B) -> Route<B> {
+        match self
+            .position_of(src)
+            .and_then(|at| self.domains.get(at)?.as_ref())
+        {
             None => Route::Usual,
             Some(Domain {
                 index,
@@ -640,5 +757,137 @@ mod tests {
                 assert_eq!(t.route(src, dst), policy_routing(&configs, src, dst));
             }
         }
+    }
+
+    /// The naive rule for either family: every domain tested, longest prefix first.
+    fn naive<B: Bits + core::fmt::Debug>(domains: &[Domain<B>], src: B, dst: B) -> Route<B> {
+        let mut sorted = domains.to_vec();
+        sorted.sort_by(|a, b| b.prefix.prefix_len().cmp(&a.prefix.prefix_len()));
+        if sorted.iter().any(|d| d.prefix.contains(dst)) {
+            return Route::Usual;
+        }
+        match sorted.iter().find(|d| d.prefix.contains(src)) {
+            Some(Domain {
+                index,
+                router: Some(router),
+                ..
+            }) => Route::ViaRouter {
+                index: *index,
+                router: *router,
+            },
+            Some(Domain { index, .. }) => Route::Confined { index: *index },
+            None => Route::Usual,
+        }
+    }
+
+    /// Random tables of any prefix lengths (0 to the full width, so that a domain covers
+    /// part of the looked-up window, all of it or none), addresses near their networks and
+    /// anywhere: the window's candidates never miss a domain, for both families.
+    fn candidates_never_miss<
+        B: Bits + core::fmt::Debug + core::ops::BitOr<Output = B> + core::ops::BitXor<Output = B>,
+    >(
+        width: u8,
+        draw: impl Fn(&mut dyn FnMut() -> u64) -> B,
+    ) {
+        let mut next = crate::logic::xorshift(0x0c7e7);
+        for round in 0..3_000 {
+            let n = 1 + (next() % 16) as usize;
+            // Some rounds share a long common prefix (the octets after it tell the domains
+            // apart), some do not.
+            let common = draw(&mut next);
+            let mut configs = Vec::new();
+            for _ in 0..n {
+                let len = (next() % (u64::from(width) + 1)) as u8;
+                let addr = if round % 2 == 0 {
+                    let keep = <B as Bits>::mask((next() % u64::from(width)) as u8);
+                    (common & keep) | (draw(&mut next) & !keep)
+                } else {
+                    draw(&mut next)
+                } & <B as Bits>::mask(len);
+                let mut c = DomainConfig::<B>::EMPTY;
+                c.set_prefix_len(len).unwrap();
+                c.set_net_addr(addr).unwrap();
+                let router = if next() % 4 == 0 {
+                    <B as Bits>::ZERO
+                } else {
+                    draw(&mut next)
+                };
+                c.set_def_router(Router {
+                    addr: router,
+                    ifindex: 0,
+                });
+                configs.push(c);
+            }
+            let t = DomainTable::new(&configs);
+            let domains: Vec<Domain<B>> = t.domains().copied().collect();
+            for _ in 0..40 {
+                let pick = |next: &mut dyn FnMut() -> u64| {
+                    let at = (next() % domains.len() as u64) as usize;
+                    match next() % 3 {
+                        0 => draw(next),
+                        // Inside a domain, or just outside it (one bit flipped after the
+                        // prefix or within it).
+                        1 => {
+                            domains[at].prefix.addr()
+                                | (draw(next) & !<B as Bits>::mask(domains[at].prefix.prefix_len()))
+                        }
+                        _ => {
+                            domains[at].prefix.addr()
+                                ^ !<B as Bits>::mask((next() % u64::from(width)) as u8)
+                                    & <B as Bits>::mask((next() % u64::from(width + 1)) as u8)
+                        }
+                    }
+                };
+                let (src, dst) = (pick(&mut next), pick(&mut next));
+                assert_eq!(
+                    t.route(src, dst),
+                    naive(&domains, src, dst),
+                    "{src:?} -> {dst:?} in {domains:?}"
+                );
+                let first = domains
+                    .iter()
+                    .filter(|d| d.prefix.contains(src))
+                    .max_by_key(|d| (d.prefix.prefix_len(), core::cmp::Reverse(d.index)));
+                assert_eq!(t.domain_of(src).map(|d| d.index), first.map(|d| d.index));
+            }
+        }
+    }
+
+    #[test]
+    fn the_window_index_never_misses_a_domain() {
+        candidates_never_miss::<u32>(32, |next| next() as u32);
+        candidates_never_miss::<u128>(128, |next| {
+            // Mostly 2001:db8::/32, as sites are numbered.
+            let low = (u128::from(next()) << 64) | u128::from(next());
+            if next() % 4 == 0 {
+                low
+            } else {
+                (0x2001_0db8u128 << 96) | (low >> 32)
+            }
+        });
+    }
+
+    /// The benchmark's 16 domains (`scripts/bench-forward.sh`): any address has at most
+    /// two candidates, so a rerouted packet costs about what it does with one domain.
+    #[test]
+    fn sixteen_domains_leave_one_or_two_candidates() {
+        let mut configs: Vec<DomainConfig<u32>> = (0..15u32)
+            .map(|i| config(0x0a00_0000 | (i << 16), 24, 0xc000_0202))
+            .collect();
+        configs.push(config(0xc633_6400, 24, 0xc000_0202));
+        let t = DomainTable::new(&configs);
+        for addr in [0xc633_640a, 0xc000_0201, 0x0a05_0001, 0x0808_0808u32] {
+            assert!(t.candidates_of(addr).count() <= 2, "{addr:#x}");
+        }
+        let mut six: Vec<DomainConfig<u128>> = Vec::new();
+        for i in 0..15u128 {
+            let mut c = DomainConfig::EMPTY;
+            c.set_prefix_len(64).unwrap();
+            c.set_net_addr((0x2001_0db8_0100u128 + i) << 80).unwrap();
+            six.push(c);
+        }
+        let t = DomainTable::new(&six);
+        assert!(t.candidates_of(0x2001_0db8_0105u128 << 80 | 1).count() <= 2);
+        assert!(t.candidates_of(0x2001_0db8_0051u128 << 80 | 1).count() <= 2);
     }
 }

@@ -20,6 +20,10 @@ pub(crate) trait Bits: Copy + Eq + BitAnd<Output = Self> + Not<Output = Self> {
 
     /// The number of leading one bits.
     fn leading_ones(self) -> u32;
+
+    /// The last eight bits of the address shifted right by `shift` (below
+    /// [`Self::WIDTH`]; beyond, it wraps, and some eight bits come back).
+    fn low_octet(self, shift: u32) -> u8;
 }
 
 impl Bits for u32 {
@@ -35,6 +39,10 @@ impl Bits for u32 {
     fn leading_ones(self) -> u32 {
         u32::leading_ones(self)
     }
+
+    fn low_octet(self, shift: u32) -> u8 {
+        self.wrapping_shr(shift) as u8
+    }
 }
 
 impl Bits for u128 {
@@ -49,6 +57,10 @@ impl Bits for u128 {
 
     fn leading_ones(self) -> u32 {
         u128::leading_ones(self)
+    }
+
+    fn low_octet(self, shift: u32) -> u8 {
+        self.wrapping_shr(shift) as u8
     }
 }
 

@@ -60,10 +60,23 @@ impl<'a> Packet<'a> {
         self.net
     }
 
+    /// Where the packet's network header starts (`skb_network_header`), computed here:
+    /// every packet at a hook reads its addresses, and the C helper is a call.
+    fn network_header(&self) -> *const u8 {
+        // SAFETY: `skb` is valid (type invariant). `headers` is the named view of the
+        // `struct_group` that holds `network_header` (the union's two members are the
+        // same fields); reading a `u16` of it is always valid.
+        let offset = unsafe { (*self.skb).__bindgen_anon_4.headers.as_ref().network_header };
+        // SAFETY: `head` plus the network header's offset stays inside the buffer (the
+        // offset was set by the stack to a header within it).
+        unsafe { (*self.skb).head.add(usize::from(offset)) }
+    }
+
     /// IPv4 source and destination, host byte order.
     pub(crate) fn ipv4_addrs(&self) -> (u32, u32) {
-        // SAFETY: an IPv4 hook's packet has a valid IPv4 header (type invariant).
-        let iph = unsafe { &*local::ip_hdr(self.skb) };
+        // SAFETY: an IPv4 hook's packet has a valid IPv4 header (type invariant), where
+        // its network header is.
+        let iph = unsafe { &*self.network_header().cast::<local::iphdr>() };
         // SAFETY: both members of the union are the same two addresses.
         let addrs = unsafe { iph.__bindgen_anon_1.__bindgen_anon_1.as_ref() };
         (u32::from_be(addrs.saddr), u32::from_be(addrs.daddr))
@@ -71,8 +84,9 @@ impl<'a> Packet<'a> {
 
     /// IPv6 source and destination, host byte order.
     pub(crate) fn ipv6_addrs(&self) -> (u128, u128) {
-        // SAFETY: an IPv6 hook's packet has a valid IPv6 header (type invariant).
-        let ip6h = unsafe { &*local::ipv6_hdr(self.skb) };
+        // SAFETY: an IPv6 hook's packet has a valid IPv6 header (type invariant), where
+        // its network header is.
+        let ip6h = unsafe { &*self.network_header().cast::<local::ipv6hdr>() };
         // SAFETY: both members of the union are the same two addresses.
         let addrs = unsafe { ip6h.__bindgen_anon_1.__bindgen_anon_1.as_ref() };
         // SAFETY: every bit pattern of the address union is valid as bytes.
