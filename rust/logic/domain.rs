@@ -130,6 +130,20 @@ pub(crate) struct Domain<B: Bits> {
     pub(crate) router: Option<Router<B>>,
 }
 
+impl<B: Bits> Domain<B> {
+    /// The rule's answer for a packet whose source is in this domain and whose
+    /// destination is outside every domain: its router, or nowhere (a private domain).
+    pub(crate) fn route_for_source(&self) -> Route<B> {
+        match self.router {
+            Some(router) => Route::ViaRouter {
+                index: self.index,
+                router,
+            },
+            None => Route::Confined { index: self.index },
+        }
+    }
+}
+
 /// What to do with a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route<B> {
@@ -343,25 +357,9 @@ impl<B: Bits> DomainTable<B> {
     /// The rule for a packet from `src` to a destination that no domain holds (see
     /// [`DomainTable::holds`]).
     pub(crate) fn route_outside(&self, src: B) -> Route<B> {
-        match self
-            .position_of(src)
+        self.position_of(src)
             .and_then(|at| self.domains.get(at)?.as_ref())
-        {
-            None => Route::Usual,
-            Some(Domain {
-                index,
-                router: Some(router),
-                ..
-            }) => Route::ViaRouter {
-                index: *index,
-                router: *router,
-            },
-            Some(Domain {
-                index,
-                router: None,
-                ..
-            }) => Route::Confined { index: *index },
-        }
+            .map_or(Route::Usual, Domain::route_for_source)
     }
 }
 
@@ -715,13 +713,7 @@ mod tests {
         }
         for d in &domains {
             if d.prefix.contains(src) {
-                return match d.router {
-                    Some(router) => Route::ViaRouter {
-                        index: d.index,
-                        router,
-                    },
-                    None => Route::Confined { index: d.index },
-                };
+                return d.route_for_source();
             }
         }
         Route::Usual
@@ -766,18 +758,10 @@ mod tests {
         if sorted.iter().any(|d| d.prefix.contains(dst)) {
             return Route::Usual;
         }
-        match sorted.iter().find(|d| d.prefix.contains(src)) {
-            Some(Domain {
-                index,
-                router: Some(router),
-                ..
-            }) => Route::ViaRouter {
-                index: *index,
-                router: *router,
-            },
-            Some(Domain { index, .. }) => Route::Confined { index: *index },
-            None => Route::Usual,
-        }
+        sorted
+            .iter()
+            .find(|d| d.prefix.contains(src))
+            .map_or(Route::Usual, Domain::route_for_source)
     }
 
     /// Random tables of any prefix lengths (0 to the full width, so that a domain covers
