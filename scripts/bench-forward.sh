@@ -171,12 +171,21 @@ configure() { # FAMILY NAME
 	pktgen_setup "$1"
 }
 
+# Lets the work a configuration change leaves to run later end before a run: the namespace
+# of the configuration before is dismantled by a worker after `ip netns del` returns, and
+# module loads and unloads leave RCU callbacks; a run on the same CPU would pay for them.
+# An idle second costs nothing under icount (sleep=off: idle guest time is skipped).
+settle() {
+	sleep 1
+}
+
 configs="baseline policy-16 loaded inside-16 reroute-1 reroute-16"
 rm -f /tmp/bench-fwd.*
 for family in $FAMILIES; do
 	for round in $(seq 1 "$RUNS"); do
 		for c in $configs; do
 			configure "$family" "$c"
+			settle
 			# A short warm-up run: neighbour and route caches, the module's first packet,
 			# and the work a configuration change leaves behind (RCU callbacks, workers).
 			run_once 2000 > /dev/null
@@ -198,14 +207,20 @@ for family in $FAMILIES; do
 	echo "  $family:"
 	base=$(awk '{ print $1 }' "/tmp/bench-fwd.$family.baseline" | sort -g | pick)
 	for c in $configs; do
+		# Paired: the median over rounds of the run's figure less the same round's baseline
+		# (slow drift, which moves both, cancels).
+		paired=$(paste -d' ' "/tmp/bench-fwd.$family.$c" "/tmp/bench-fwd.$family.baseline" |
+			awk '$1 > 0 && $3 > 0 { print $1 - $3 }' | sort -g |
+			awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
 		awk '{ print $1, $2 }' "/tmp/bench-fwd.$family.$c" | sort -g | awk -v c="$c" -v base="$base" \
 			-v want="$PACKETS" -v unit="$unit" -v fastest=$([ "$estimate" = fastest ] && echo 1 || echo 0) \
+			-v paired="$paired" \
 			'{ v[NR] = $1; if ($2 < want) short++ }
 			END { m = fastest ? v[1] : v[int((NR + 1) / 2)]
 			if (m == 0) { printf "    %-11s no packets delivered\n", c; exit }
-			printf "    %-11s %7.1f %s/packet (runs %.1f-%.1f, spread %.1f%%) %+7.1f vs baseline, %5.1f%% of baseline throughput%s\n",
+			printf "    %-11s %7.1f %s/packet (runs %.1f-%.1f, spread %.1f%%) %+7.1f vs baseline, %5.1f%% of baseline throughput; paired %+.1f%s\n",
 				c, m, unit, v[1], v[NR], 100 * (v[NR] - v[1]) / m, m - base, 100 * base / m,
-				short ? sprintf(" (%d runs lost packets)", short) : "" }'
+				paired, short ? sprintf(" (%d runs lost packets)", short) : "" }'
 	done
 done
 

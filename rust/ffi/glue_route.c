@@ -46,6 +46,17 @@
  * through LOCAL_OUT once more, with a route on one of its ports), or the packet crosses
  * VRFs by a route leak the operator set up.
  */
+/*
+ * The VRF of dev (l3mdev_master_ifindex_rcu()), without the call for a device that is
+ * neither a VRF nor one of its ports: what every packet of a site without VRFs passes.
+ */
+static inline int sitemh_dev_l3mdev(const struct net_device *dev)
+{
+	if (!dev || !(dev->priv_flags & (IFF_L3MDEV_MASTER | IFF_L3MDEV_SLAVE)))
+		return 0;
+	return l3mdev_master_ifindex_rcu(dev);
+}
+
 static int sitemh_packet_l3mdev(const struct sk_buff *skb, const struct dst_entry *old,
 				bool forward)
 {
@@ -54,8 +65,8 @@ static int sitemh_packet_l3mdev(const struct sk_buff *skb, const struct dst_entr
 
 	if (!dev || netif_is_l3_master(dev))
 		return -1;
-	l3mdev = l3mdev_master_ifindex_rcu(dev);
-	if (forward && skb->dev && l3mdev_master_ifindex_rcu(skb->dev) != l3mdev)
+	l3mdev = sitemh_dev_l3mdev(dev);
+	if (forward && skb->dev && sitemh_dev_l3mdev(skb->dev) != l3mdev)
 		return -1;
 	return l3mdev;
 }
@@ -83,7 +94,7 @@ static bool sitemh_route_fits(const struct dst_entry *new, int l3mdev, int oif)
 
 	if (!dev)
 		return false;
-	master = l3mdev_master_ifindex_rcu(dev);
+	master = sitemh_dev_l3mdev(dev);
 	if (master != l3mdev)
 		return false;
 	return !oif || oif == dev->ifindex || oif == master;
@@ -149,9 +160,10 @@ static bool sitemh_rules_default6(const struct net *net)
  * IPSKB_XFRM_TRANSFORMED), as ip_route_me_harder() does. Returns 0 or a negative errno
  * (the packet is dropped then).
  */
-static int sitemh_set_route(struct net *net, struct sk_buff *skb, struct dst_entry *new,
-			    bool noref, const struct sock *sk, unsigned short family,
-			    bool transformed)
+static __always_inline int sitemh_set_route(struct net *net, struct sk_buff *skb,
+					    struct dst_entry *new, bool noref,
+					    const struct sock *sk, unsigned short family,
+					    bool transformed)
 {
 	unsigned int hh_len;
 
@@ -294,14 +306,32 @@ static u32 sitemh_route_cookie(struct dst_entry *dst, unsigned short family)
  * looked up and cached. Call under RCU; the route stays valid until it ends. Returns an
  * ERR_PTR when there is no route to the router.
  */
-static struct dst_entry *sitemh_cached_route(struct net *net, struct sitemh_route_cache *cache,
-					     unsigned short family, const void *gateway,
-					     int ifindex)
+static noinline struct dst_entry *sitemh_cache_route(struct net *net,
+						     struct sitemh_route_cache *cache,
+						     unsigned short family, const void *gateway,
+						     int ifindex);
+
+/* Inline on the packet path, which finds the route cached: no call frame per packet. */
+static __always_inline struct dst_entry *sitemh_cached_route(struct net *net,
+							     struct sitemh_route_cache *cache,
+							     unsigned short family,
+							     const void *gateway, int ifindex)
 {
 	struct dst_entry *dst = sitemh_route_cache_peek(cache);
 
 	if (likely(dst))
 		return dst;
+	return sitemh_cache_route(net, cache, family, gateway, ifindex);
+}
+
+/* sitemh_cached_route() when the cache holds no valid route: looked up and cached. */
+static noinline struct dst_entry *sitemh_cache_route(struct net *net,
+						     struct sitemh_route_cache *cache,
+						     unsigned short family, const void *gateway,
+						     int ifindex)
+{
+	struct dst_entry *dst;
+
 	dst = family == AF_INET6 ? sitemh_plain_route6(net, gateway, ifindex) :
 				   sitemh_plain_route4(net, *(const __be32 *)gateway);
 	if (IS_ERR(dst))
@@ -347,10 +377,9 @@ struct dst_entry *sitemh_route_cache_get6(struct net *net, struct sitemh_route_c
  * without one (*noref set). A local packet may leave after its hook's read side ended
  * (ip_send_skb() calls dst_output() after LOCAL_OUT returns): it takes a reference.
  */
-static struct dst_entry *sitemh_packet_cached_route(struct net *net,
-						    struct sitemh_route_cache *cache,
-						    unsigned short family, const void *gateway,
-						    int ifindex, bool forward, bool *noref)
+static __always_inline struct dst_entry *
+sitemh_packet_cached_route(struct net *net, struct sitemh_route_cache *cache, unsigned short family,
+			   const void *gateway, int ifindex, bool forward, bool *noref)
 {
 	struct dst_entry *dst = sitemh_cached_route(net, cache, family, gateway, ifindex);
 
@@ -368,9 +397,10 @@ static struct dst_entry *sitemh_packet_cached_route(struct net *net,
  * to oif (0: none), with a reference unless noref, replaces the packet's route if it fits
  * (sitemh_route_fits); otherwise the packet keeps its own.
  */
-static int sitemh_reroute_with(struct net *net, struct sk_buff *skb, struct dst_entry *new,
-			       bool noref, int l3mdev, int oif, const struct sock *sk,
-			       unsigned short family, bool transformed)
+static __always_inline int sitemh_reroute_with(struct net *net, struct sk_buff *skb,
+					       struct dst_entry *new, bool noref, int l3mdev,
+					       int oif, const struct sock *sk,
+					       unsigned short family, bool transformed)
 {
 	if (!sitemh_route_fits(new, l3mdev, oif)) {
 		if (!noref)

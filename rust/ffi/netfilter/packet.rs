@@ -477,12 +477,14 @@ pub(crate) enum Rerouted {
 
 impl Rerouted {
     /// From the glue's `enum sitemh_reroute` or negative errno.
+    /// Matched directly, not through `to_result` (a call into the kernel crate per
+    /// rerouted packet): an errno is the only negative value.
     fn from_raw(done: c_int) -> Result<Self> {
-        to_result(done)?;
-        match done.unsigned_abs() {
-            local::sitemh_reroute_SITEMH_REROUTE_DONE => Ok(Rerouted::Yes),
-            local::sitemh_reroute_SITEMH_REROUTE_KEPT => Ok(Rerouted::Kept),
-            _ => Err(EINVAL),
+        match u32::try_from(done) {
+            Ok(local::sitemh_reroute_SITEMH_REROUTE_DONE) => Ok(Rerouted::Yes),
+            Ok(local::sitemh_reroute_SITEMH_REROUTE_KEPT) => Ok(Rerouted::Kept),
+            Ok(_) => Err(EINVAL),
+            Err(_) => Err(Error::from_errno(done)),
         }
     }
 }
