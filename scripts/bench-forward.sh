@@ -190,7 +190,7 @@ for family in $FAMILIES; do
 			# and the work a configuration change leaves behind (RCU callbacks, workers).
 			run_once 2000 > /dev/null
 			out=$(run_once "$PACKETS")
-			echo "# $family $c round $round: $out (instructions/packet, delivered)" >&2
+			echo "# $family $c round $round: $out ($unit/packet, delivered)" >&2
 			echo "$out" >> "/tmp/bench-fwd.$family.$c"
 		done
 		if [ "$round" = 1 ]; then
