@@ -23,6 +23,9 @@ DEB_PACKAGES=(
 	# mptcpize (mptcpd's converter: make bench runs stock iperf3 over MPTCP, the comparison
 	# for sitemh_lf.auto)
 	mptcpize
+	# perf: the forward benchmark's developer profile (PROFILE=1 scripts/vm-run.sh
+	# bench-forward) samples the guest by its clock
+	linux-perf
 )
 
 missing_debs() {

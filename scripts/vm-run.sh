@@ -87,7 +87,7 @@ guest() {
 	timeout --kill-after=15 "$timeout_s" "$vng" --run "$kimg" --skip-modules --disable-kvm \
 		--force-9p --cpus "$cpus" "${qemu_opts[@]}" --memory 2G --rwdir "$out" ${claims:+--rwdir "$claims"} \
 		--append "kmemleak=on log_buf_len=64M $root_cache" \
-		--exec "env TESTS='${TESTS:-}' BENCH_PARTS='${BENCH_PARTS:-}' SWITCH_RUNS='${SWITCH_RUNS:-}' SWITCH_SETS='${SWITCH_SETS:-}' PROTECT_RUNS='${PROTECT_RUNS:-}' SITEMH_LOSS_SEED='${SITEMH_LOSS_SEED:-}' SITEMH_SOAK='${SITEMH_SOAK:-}' SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' RUNS='${RUNS:-}' PACKETS='${PACKETS:-}' FAMILIES='${FAMILIES:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
+		--exec "env TESTS='${TESTS:-}' BENCH_PARTS='${BENCH_PARTS:-}' SWITCH_RUNS='${SWITCH_RUNS:-}' SWITCH_SETS='${SWITCH_SETS:-}' PROTECT_RUNS='${PROTECT_RUNS:-}' SITEMH_LOSS_SEED='${SITEMH_LOSS_SEED:-}' SITEMH_SOAK='${SITEMH_SOAK:-}' SITEMH_UNPRIV_ITERS='${SITEMH_UNPRIV_ITERS:-}' SITEMH_UNPRIV_SEED='${SITEMH_UNPRIV_SEED:-}' RUNS='${RUNS:-}' PACKETS='${PACKETS:-}' FAMILIES='${FAMILIES:-}' PROFILE='${PROFILE:-}' PROFILE_PACKETS='${PROFILE_PACKETS:-}' bash $SITEMH_ROOT/scripts/vm-guest.sh $mode $out $ko '$progs' '$claims' $n" \
 		</dev/null > "$out/console" 2>&1
 	rc=$?
 	echo $rc > "$out/vng-rc"
