@@ -173,7 +173,7 @@ configure() { # FAMILY NAME
 
 # Lets the work a configuration change leaves to run later end before a run: the namespace
 # of the configuration before is dismantled by a worker after `ip netns del` returns, and
-# module loads and unloads leave RCU callbacks; a run on the same CPU would pay for them.
+# module loads and unloads leave RCU callbacks; a run on the same CPU could pay for them.
 # An idle second costs nothing under icount (sleep=off: idle guest time is skipped).
 settle() {
 	sleep 1

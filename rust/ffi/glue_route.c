@@ -39,14 +39,6 @@
 #include "glue_route.h"
 
 /*
- * The VRF (l3mdev master ifindex, 0: none) the packet is routed in, judged from the
- * device of its route as ip_route_me_harder() does; a forwarded packet must also have
- * arrived in that VRF. Returns -1 when the packet keeps its route: the route points at a
- * VRF device itself (the VRF driver routes the packet again in its table and passes it
- * through LOCAL_OUT once more, with a route on one of its ports), or the packet crosses
- * VRFs by a route leak the operator set up.
- */
-/*
  * The VRF of dev (l3mdev_master_ifindex_rcu()), without the call for a device that is
  * neither a VRF nor one of its ports: what every packet of a site without VRFs passes.
  */
@@ -57,6 +49,14 @@ static inline int sitemh_dev_l3mdev(const struct net_device *dev)
 	return l3mdev_master_ifindex_rcu(dev);
 }
 
+/*
+ * The VRF (l3mdev master ifindex, 0: none) the packet is routed in, judged from the
+ * device of its route as ip_route_me_harder() does; a forwarded packet must also have
+ * arrived in that VRF. Returns -1 when the packet keeps its route: the route points at a
+ * VRF device itself (the VRF driver routes the packet again in its table and passes it
+ * through LOCAL_OUT once more, with a route on one of its ports), or the packet crosses
+ * VRFs by a route leak the operator set up.
+ */
 static int sitemh_packet_l3mdev(const struct sk_buff *skb, const struct dst_entry *old,
 				bool forward)
 {
