@@ -301,29 +301,6 @@ static u32 sitemh_route_cookie(struct dst_entry *dst, unsigned short family)
 	return family == AF_INET6 ? rt6_get_cookie(dst_rt6_info(dst)) : 0;
 }
 
-/*
- * The plain flow's route to gateway for a packet: from the cache without a reference, or
- * looked up and cached. Call under RCU; the route stays valid until it ends. Returns an
- * ERR_PTR when there is no route to the router.
- */
-static noinline struct dst_entry *sitemh_cache_route(struct net *net,
-						     struct sitemh_route_cache *cache,
-						     unsigned short family, const void *gateway,
-						     int ifindex);
-
-/* Inline on the packet path, which finds the route cached: no call frame per packet. */
-static __always_inline struct dst_entry *sitemh_cached_route(struct net *net,
-							     struct sitemh_route_cache *cache,
-							     unsigned short family,
-							     const void *gateway, int ifindex)
-{
-	struct dst_entry *dst = sitemh_route_cache_peek(cache);
-
-	if (likely(dst))
-		return dst;
-	return sitemh_cache_route(net, cache, family, gateway, ifindex);
-}
-
 /* sitemh_cached_route() when the cache holds no valid route: looked up and cached. */
 static noinline struct dst_entry *sitemh_cache_route(struct net *net,
 						     struct sitemh_route_cache *cache,
@@ -340,6 +317,24 @@ static noinline struct dst_entry *sitemh_cache_route(struct net *net,
 	/* The cache's reference keeps it until a grace period after it is replaced. */
 	dst_release(dst);
 	return dst;
+}
+
+/*
+ * The plain flow's route to gateway for a packet: from the cache without a reference, or
+ * looked up and cached. Call under RCU; the route stays valid until it ends. Returns an
+ * ERR_PTR when there is no route to the router. Inline on the packet path, which finds
+ * the route cached: no call frame per packet.
+ */
+static __always_inline struct dst_entry *sitemh_cached_route(struct net *net,
+							     struct sitemh_route_cache *cache,
+							     unsigned short family,
+							     const void *gateway, int ifindex)
+{
+	struct dst_entry *dst = sitemh_route_cache_peek(cache);
+
+	if (likely(dst))
+		return dst;
+	return sitemh_cache_route(net, cache, family, gateway, ifindex);
 }
 
 struct dst_entry *sitemh_route_cache_get4(struct net *net, struct sitemh_route_cache *cache,

@@ -341,7 +341,7 @@ impl<B: Bits> DomainTable<B> {
 
     /// The draft's forwarding rule for a packet from `src` to `dst`, run for every packet:
     /// a destination in any domain ends it; else the first domain holding the source (the
-    /// longest prefix) decides. Each look-up tests only the candidates of one octet.
+    /// longest prefix) decides. Each look-up tests only the candidates of its window.
     pub(crate) fn route(&self, src: B, dst: B) -> Route<B> {
         if self.holds(dst) {
             return Route::Usual;
