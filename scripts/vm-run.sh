@@ -162,6 +162,10 @@ run() {
 	echo "The slowest ten cases (s):"
 	sort -t "$(printf '\t')" -k1,1nr "$base"/*/case-times 2>/dev/null | head -10 |
 		awk -F '\t' '{ printf "  %6.1f  %s\n", $1 / 1000, $2 }'
+	# Waits that outlasted their idle budget (selftests/lib.sh's busywait): where a busier
+	# run would fail first.
+	echo "Waits over their idle budget: $(cat "$base"/*/selftest-*.log 2>/dev/null | grep -c '^# slow wait')"
+	grep -h '^# slow wait' "$base"/*/selftest-*.log 2>/dev/null | sort -t ' ' -k4,4nr | head -5 | sed 's/^# /  /'
 }
 
 run

@@ -178,7 +178,7 @@ socat_run() {
 	ip netns exec "$x" timeout "${limit:-60}" socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
 		SYSTEM:"sha256sum >$sums" &
 	server=$!
-	busywait 5000 in_ns "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
+	busywait 5000 listening "$x" $SOCAT_PORT
 	ip netns exec "$h" timeout "${limit:-60}" socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
 	client=$!
 	nap 2
@@ -331,7 +331,7 @@ test_forged_offer() {
 	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server=$!
-	busywait 5000 in_ns "$x" ss -Hltn "sport = :$SOCAT_PORT" | grep -q LISTEN
+	busywait 5000 listening "$x" $SOCAT_PORT
 	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$SOCAT_PORT,bind=$H1 &
 	client=$!
 	busywait 5000 bash -c "nsenter --net=/run/netns/$h ss -Htn state established dport = :$SOCAT_PORT | grep -q ."
@@ -359,7 +359,7 @@ test_forged_offer() {
 	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$((SOCAT_PORT + 1)),bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server2=$!
-	busywait 5000 in_ns "$x" ss -Hltn "sport = :$((SOCAT_PORT + 1))" | grep -q LISTEN
+	busywait 5000 listening "$x" $((SOCAT_PORT + 1))
 	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 1)),bind=$H1 &
 	client2=$!
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
@@ -422,7 +422,7 @@ test_replayed_messages() {
 	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$((SOCAT_PORT + 2)),bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server=$!
-	busywait 5000 in_ns "$x" ss -Hltn "sport = :$((SOCAT_PORT + 2))" | grep -q LISTEN
+	busywait 5000 listening "$x" $((SOCAT_PORT + 2))
 	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 2)),bind=$H1 &
 	client=$!
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
