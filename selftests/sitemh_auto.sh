@@ -458,6 +458,50 @@ test_replayed_messages() {
 	log_test $rc "a recorded key offer, key answer and route list played again are refused and counted"
 }
 
+# quick_acks NS PORT: the quick-ACK count left to NS's established TCP socket with PORT at
+# either end (/proc/net/tcp's 15th column holds it shifted left by one, the pingpong flag
+# in bit 0).
+quick_acks() {
+	in_ns "$1" awk -v p="$(printf ':%04X' "$2")" '
+		$4 == "01" && (substr($2, length($2) - 4) == p || substr($3, length($3) - 4) == p) {
+			print int($15 / 2); exit
+		}' /proc/net/tcp
+}
+
+# A moved connection acknowledges at once for a while (rust/ffi/glue.c, sitemh_sock_kick):
+# the peer's first segment over the new pair must not wait for a delayed ACK (40 ms at
+# every move in the switchover benchmark). A connection that carried 256 KiB has spent the
+# quick ACKs it began with; idle when the link fails, it moves, and both ends have quick
+# ACKs again (nothing arrives to spend them).
+test_idle_move_quickack() {
+	local rc=0 port=$((SOCAT_PORT + 3)) protected heard switched_h switched_x server client
+	auto 1 "$h" "$x" || rc=1
+	protected=$(field "$x" auto_protected) heard=$(field "$x" lists_heard)
+	switched_h=$(field "$h" switched) switched_x=$(field "$x" switched)
+	ip netns exec "$x" timeout 60 socat -u TCP-LISTEN:$port,bind=$X1,reuseaddr OPEN:/dev/null &
+	server=$!
+	busywait 5000 listening "$x" $port
+	ip netns exec "$h" timeout 60 socat -u \
+		SYSTEM:"head -c 262144 /dev/zero; sleep 50" TCP:$X1:$port,bind=$H1 &
+	client=$!
+	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
+	check busywait 5000 at_least $((heard + 1)) field "$x" lists_heard || rc=1
+	# The 256 KiB arrived and were acknowledged: no quick ACK left at either end.
+	check busywait 5000 prints 0 quick_acks "$x" $port || rc=1
+	check busywait 5000 prints 0 quick_acks "$h" $port || rc=1
+	ip -n "$ce1" link set ce1-up down
+	check busywait 10000 at_least $((switched_h + 1)) field "$h" switched || rc=1
+	check busywait 10000 at_least $((switched_x + 1)) field "$x" switched || rc=1
+	echo "# quick ACKs after the move: H $(quick_acks "$h" $port), X $(quick_acks "$x" $port)"
+	check at_least 8 quick_acks "$x" $port || rc=1
+	check at_least 8 quick_acks "$h" $port || rc=1
+	kill $client $server 2>/dev/null
+	wait $client $server 2>/dev/null
+	restore_uplink
+	check busywait_eq 10000 0x0 down_mask "$h" || rc=1
+	log_test $rc "an idle connection that moves acknowledges at once again (quick-ACK mode, both ends)"
+}
+
 KTLS_PORT=5400
 # make check streams 8 MiB through kernel TLS at 16 Mbit/s (4 s, the failure 1.5 s in);
 # make soak 32 MiB.
@@ -547,6 +591,7 @@ run_case test_iperf3_control
 run_case test_socat
 run_case test_socat_remote_failure
 run_case test_socat_control
+run_case test_idle_move_quickack
 run_case test_peer_without_sitemh
 run_case test_auto_ports
 run_case test_forged_offer
