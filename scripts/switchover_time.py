@@ -184,37 +184,6 @@ def segment(frame):
     return Segment(frame)
 
 
-def dss(options):
-    """MPTCP's DSS option in OPTIONS: (DATA_ACK, mapping end), each (value, 64-bit) or
-    None."""
-    i = 0
-    while i + 1 < len(options):
-        kind, n = options[i], options[i + 1]
-        if kind == 0:
-            break
-        if kind == 1:
-            i += 1
-            continue
-        if n < 2:
-            break
-        if kind == 30 and n >= 4 and options[i + 2] >> 4 == 2:
-            flags, j = options[i + 3], i + 4
-            ack = end = None
-            if flags & 0x01:
-                w = 8 if flags & 0x02 else 4
-                ack = (int.from_bytes(options[j:j + w], "big"), w == 8)
-                j += w
-            if flags & 0x04:
-                w = 8 if flags & 0x08 else 4
-                dsn = int.from_bytes(options[j:j + w], "big")
-                length = int.from_bytes(options[j + w + 4:j + w + 6], "big")
-                if length:
-                    end = (dsn + length, w == 8)
-            return ack, end
-        i += n
-    return None, None
-
-
 def mp_option(options, subtype):
     """The octets after kind and length of the MPTCP option of SUBTYPE (0 MP_CAPABLE,
     1 MP_JOIN) in OPTIONS, or None."""
@@ -232,6 +201,27 @@ def mp_option(options, subtype):
             return options[i + 2:i + n]
         i += n
     return None
+
+
+def dss(options):
+    """MPTCP's DSS option in OPTIONS: (DATA_ACK, mapping end), each (value, 64-bit) or
+    None."""
+    body = mp_option(options, 2)
+    if body is None or len(body) < 2:
+        return None, None
+    flags, j = body[1], 2
+    ack = end = None
+    if flags & 0x01:
+        w = 8 if flags & 0x02 else 4
+        ack = (int.from_bytes(body[j:j + w], "big"), w == 8)
+        j += w
+    if flags & 0x04:
+        w = 8 if flags & 0x08 else 4
+        dsn = int.from_bytes(body[j:j + w], "big")
+        length = int.from_bytes(body[j + w + 4:j + w + 6], "big")
+        if length:
+            end = (dsn + length, w == 8)
+    return ack, end
 
 
 def beyond(a, b):
