@@ -162,9 +162,20 @@ test_iperf3_control() {
 	log_test $rc "control: auto=0, the same iperf3 run stalls when the link fails"
 }
 
+# in_cgroup DIR CMD...: runs CMD in the cgroup at DIR (a directory of a cgroup2 mount);
+# DIR "": where this shell is.
+in_cgroup() {
+	local dir=$1
+	shift
+	[ -n "$dir" ] || { "$@"; return; }
+	# shellcheck disable=SC2016 # $0, $$ and $@ are the inner shell's
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
+}
+
 # socat_run BYTES FAIL...: socat streams BYTES of random data from H1 to X1 (H's LAN side
 # paced at 24 Mbit/s by a token bucket), X hashes what arrives; FAIL runs 2 s in. Each
-# end gets $limit seconds (default 60).
+# end gets $limit seconds (default 60); H's socat runs in the cgroup $cg_h, X's in $cg_x
+# (default: this shell's).
 socat_run() {
 	local bytes=$1 data sums server client
 	shift
@@ -173,13 +184,14 @@ socat_run() {
 	defer rm -f "$data" "$sums"
 	head -c "$bytes" /dev/urandom >"$data"
 	sent_sum=$(sha256sum <"$data" | cut -d' ' -f1)
-	in_ns "$h" tc qdisc add dev h-b root tbf rate 24mbit burst 64kb latency 2s
+	in_ns "$h" tc qdisc replace dev h-b root tbf rate 24mbit burst 64kb latency 2s
 	defer in_ns "$h" tc qdisc del dev h-b root
-	ip netns exec "$x" timeout "${limit:-60}" socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
-		SYSTEM:"sha256sum >$sums" &
+	in_cgroup "${cg_x:-}" ip netns exec "$x" timeout "${limit:-60}" \
+		socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr SYSTEM:"sha256sum >$sums" &
 	server=$!
 	busywait 5000 listening "$x" $SOCAT_PORT
-	ip netns exec "$h" timeout "${limit:-60}" socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
+	in_cgroup "${cg_h:-}" ip netns exec "$h" timeout "${limit:-60}" \
+		socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
 	client=$!
 	nap 2
 	"$@"
@@ -295,6 +307,61 @@ test_auto_ports() {
 	auto_ports "$x" "" || rc=1
 	check busywait_eq 3000 0 field "$h" tracked || rc=1
 	log_test $rc "auto_ports limits protection to services: other ports are neither offered nor answered"
+}
+
+# auto_cgroup NS VALUE: net.ipv4.sitemh_lf.auto_cgroup (both families) in NS (through
+# /proc: sysctl(8) refuses an empty value).
+auto_cgroup() {
+	in_ns "$1" bash -c "echo '$2' > /proc/sys/net/ipv4/sitemh_lf/auto_cgroup"
+}
+
+# auto_cgroup limits protection to the sockets of one cgroup (and its descendants): at
+# the connecting end, whether it offers keys; at the accepting end, whether it answers.
+# A cgroup2 hierarchy of the test's own, two cgroups: the service's and another.
+test_auto_cgroup() {
+	local rc=0 cg offers protected_x unanswered bad
+	auto 1 "$h" "$x" || rc=1
+	cg=$(mktemp -d /tmp/sitemh-cg.XXXXXX)
+	defer rmdir "$cg"
+	check mount -t cgroup2 none "$cg" || rc=1
+	defer umount "$cg"
+	check mkdir "$cg/sitemh-svc" "$cg/sitemh-svc/worker" "$cg/sitemh-other" || rc=1
+	defer rmdir "$cg/sitemh-svc/worker" "$cg/sitemh-svc" "$cg/sitemh-other"
+	# The knob: a path shown back as written; anything else refused, nothing changed.
+	check auto_cgroup "$h" /sitemh-svc || rc=1
+	check [ "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_cgroup)" = /sitemh-svc ] || rc=1
+	for bad in sitemh-svc /sitemh-svc/ /a//b /a/../b "/a b" "/$(printf 'a%.0s' $(seq 300))"; do
+		check_fails EINVAL auto_cgroup "$h" "$bad" || rc=1
+	done
+	check_fails ENOENT auto_cgroup "$h" /sitemh-none || rc=1
+	check [ "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_cgroup)" = /sitemh-svc ] || rc=1
+	# H limited to the service's cgroup: a client in another is not offered keys ...
+	offers=$(field "$h" auto_offers) protected_x=$(field "$x" auto_protected)
+	cg_h=$cg/sitemh-other socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field "$h" auto_offers)" -eq "$offers" ] || rc=1
+	# ... one in a descendant of it is.
+	cg_h=$cg/sitemh-svc/worker socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field "$h" auto_offers)" -gt "$offers" ] || rc=1
+	check busywait 5000 at_least $((protected_x + 1)) field "$x" auto_protected || rc=1
+	# X limited to the service's cgroup, its server in another: H's offer is not answered
+	# (counted at H), X protects nothing ...
+	check auto_cgroup "$h" "" || rc=1
+	check [ -z "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_cgroup)" ] || rc=1
+	check auto_cgroup "$x" /sitemh-svc || rc=1
+	protected_x=$(field "$x" auto_protected) unanswered=$(field "$h" auto_unanswered)
+	cg_x=$cg/sitemh-other socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check busywait 15000 at_least $((unanswered + 1)) field "$h" auto_unanswered || rc=1
+	check [ "$(field "$x" auto_protected)" -eq "$protected_x" ] || rc=1
+	# ... its server in it: protected.
+	cg_x=$cg/sitemh-svc socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check busywait 5000 at_least $((protected_x + 1)) field "$x" auto_protected || rc=1
+	check auto_cgroup "$x" "" || rc=1
+	check busywait_eq 3000 0 field "$h" tracked || rc=1
+	log_test $rc "auto_cgroup limits protection to a cgroup's sockets: others neither offered nor answered"
 }
 
 # hex_ip A.B.C.D: the address in hex.
@@ -594,6 +661,7 @@ run_case test_socat_control
 run_case test_idle_move_quickack
 run_case test_peer_without_sitemh
 run_case test_auto_ports
+run_case test_auto_cgroup
 run_case test_forged_offer
 run_case test_replayed_messages
 run_case test_ktls

@@ -5,6 +5,7 @@
  * memzero_explicit(). Whether a socket found owns the tuple (another connection, another
  * user's listener) is judged here, on the socket read under RCU without a reference.
  */
+#include <linux/cgroup.h>
 #include <linux/random.h>
 #include <linux/string.h>
 #include <net/inet6_hashtables.h>
@@ -332,5 +333,35 @@ out:
 	return ret;
 #else
 	return -ENOENT;
+#endif
+}
+
+int sitemh_cgroup_get(const char *path, struct cgroup **out)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	struct cgroup *cgrp = cgroup_get_from_path(path);
+
+	if (IS_ERR(cgrp))
+		return PTR_ERR(cgrp);
+	*out = cgrp;
+	return 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+void sitemh_cgroup_put(struct cgroup *cgrp)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	cgroup_put(cgrp);
+#endif
+}
+
+bool sitemh_sock_in_cgroup(struct sock *sk, struct cgroup *cgrp)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	return cgroup_is_descendant(sock_cgroup_ptr(&sk->sk_cgrp_data), cgrp);
+#else
+	return false;
 #endif
 }

@@ -65,6 +65,21 @@ void sitemh_random_bytes(u8 *buf, size_t len);
 bool sitemh_sock_has_tls_ulp(const struct sock *sk);
 int sitemh_ktls_secrets(struct sock *sk, u8 *tx, u8 *rx, unsigned int max);
 
+/*
+ * Opportunistic protection limited to a cgroup (`sitemh_lf.auto_cgroup`).
+ * sitemh_cgroup_get(): a reference on the cgroup at @path (NUL-terminated) of the
+ * default hierarchy, in the calling task's cgroup namespace, into @out; -ENOENT or
+ * -ENOTDIR as cgroup_get_from_path() says, -EOPNOTSUPP on a kernel whose sockets do not
+ * remember their cgroup (no CONFIG_SOCK_CGROUP_DATA). Process context.
+ * sitemh_cgroup_put(): drops that reference; any context. sitemh_sock_in_cgroup():
+ * whether @sk was created in @cgrp or one of its descendants (an accepted socket: where its
+ * listener was); any context, @sk and @cgrp held.
+ */
+struct cgroup;
+int sitemh_cgroup_get(const char *path, struct cgroup **out);
+void sitemh_cgroup_put(struct cgroup *cgrp);
+bool sitemh_sock_in_cgroup(struct sock *sk, struct cgroup *cgrp);
+
 /* Zeroes @len octets at @buf in a way the compiler cannot leave out (key material). */
 void sitemh_memzero_explicit(void *buf, size_t len);
 

@@ -7,6 +7,7 @@
 //! block of the module lives in here.
 
 pub(crate) mod bindings;
+pub(crate) mod cgroup;
 pub(crate) mod crypto;
 pub(crate) mod events;
 pub(crate) mod inet;

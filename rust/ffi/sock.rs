@@ -13,6 +13,7 @@ use kernel::{
 
 use super::{
     bindings as local,
+    cgroup::CgroupRef,
     net::Net, //
 };
 use crate::logic::kdf::KTLS_SECRET_MAX;
@@ -232,6 +233,14 @@ impl SockRef {
         };
         secrets.len = usize::try_from(to_result(len).map(|()| len)?).map_err(|_| EINVAL)?;
         Ok(secrets)
+    }
+
+    /// Whether the socket was created in `cgroup` or one of its descendants (an
+    /// accepted socket: where its listener was).
+    pub(crate) fn in_cgroup(&self, cgroup: &CgroupRef) -> bool {
+        // SAFETY: the socket is alive (type invariant) and `cgroup` holds a reference on
+        // its cgroup.
+        unsafe { local::sitemh_sock_in_cgroup(self.sk.as_ptr(), cgroup.as_ptr()) }
     }
 
     /// Makes TCP retransmit what is in flight now. Sleeps.

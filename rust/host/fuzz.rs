@@ -549,6 +549,11 @@ pub fn sysctl_text(data: &[u8]) {
     if let Some(at) = trimmed.iter().position(|&c| c == b'%') {
         let _ = ipv6::parse_addr(&trimmed[..at]).map(ipv6::is_link_local);
     }
+    // `auto_cgroup`: a valid path is short, absolute and has no empty, "." or ".." name.
+    if ports::cgroup_path_valid(trimmed) {
+        assert!(trimmed.len() <= ports::CGROUP_PATH_MAX && trimmed.starts_with(b"/"));
+        assert!(!trimmed.windows(2).any(|w| w == b"//"));
+    }
     // `auto_ports`: shown back as text that parses to the same ranges, and the packet
     // path's packed form allows what the ranges allow.
     if let Some(ranges) = ports::PortRanges::parse(trimmed) {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The service ports opportunistic protection is limited to
-//! (`net.ipv4.sitemh_lf.auto_ports`): up to eight ports or ranges, "22 443 8000-8080";
-//! empty, every port.
+//! The services opportunistic protection is limited to: their ports
+//! (`net.ipv4.sitemh_lf.auto_ports`), up to eight ports or ranges, "22 443 8000-8080",
+//! empty, every port; and their cgroup (`net.ipv4.sitemh_lf.auto_cgroup`), a path of the
+//! cgroup v2 hierarchy, empty, every cgroup.
 
 use core::fmt;
 
@@ -86,6 +87,30 @@ impl PortRanges {
     }
 }
 
+/// The longest cgroup path `auto_cgroup` takes (octets).
+pub(crate) const CGROUP_PATH_MAX: usize = 255;
+
+/// Whether `text` (trimmed) is a cgroup path `auto_cgroup` takes: "/" then names separated
+/// by "/" (no empty name, none "." or ".."), UTF-8, printable, without white space, at most
+/// [`CGROUP_PATH_MAX`] octets. Whether the cgroup exists is the kernel's to say; the
+/// empty text (no limit) is not a path.
+pub(crate) fn cgroup_path_valid(text: &[u8]) -> bool {
+    let Some(rest) = text.strip_prefix(b"/") else {
+        return false;
+    };
+    if text.len() > CGROUP_PATH_MAX || core::str::from_utf8(text).is_err() {
+        return false;
+    }
+    if text.iter().any(|&c| c < 0x20 || c == 0x7f || c == b' ') {
+        return false;
+    }
+    // "/" alone is the namespace's root cgroup: every socket, allowed.
+    rest.is_empty()
+        || rest
+            .split(|&c| c == b'/')
+            .all(|name| !name.is_empty() && name != b"." && name != b"..")
+}
+
 /// A port: a decimal 1..=65535.
 fn port(text: &[u8]) -> Option<u16> {
     let v = super::text::parse_decimal(text)?;
@@ -129,6 +154,38 @@ mod tests {
         assert_eq!(format!("{}", r), "");
         assert!(r.allows(1) && r.allows(65535));
         assert!(PortRanges::packed_allows(r.packed().into_iter(), 5201));
+    }
+
+    #[test]
+    fn cgroup_paths() {
+        for ok in [
+            &b"/"[..],
+            b"/sitemh",
+            b"/system.slice/nginx.service",
+            b"/a/b/c",
+        ] {
+            assert!(cgroup_path_valid(ok), "{:?}", ok);
+        }
+        let long = [b'a'; CGROUP_PATH_MAX];
+        let mut too_long = [b'/'; CGROUP_PATH_MAX + 1];
+        too_long[1..].copy_from_slice(&long);
+        assert!(cgroup_path_valid(&too_long[..CGROUP_PATH_MAX]));
+        assert!(!cgroup_path_valid(&too_long));
+        for bad in [
+            &b""[..],
+            b"sitemh",
+            b"//",
+            b"/a//b",
+            b"/a/",
+            b"/a/../b",
+            b"/.",
+            b"/a b",
+            b"/a\tb",
+            b"/a\0b",
+            b"/\xff",
+        ] {
+            assert!(!cgroup_path_valid(bad), "{:?}", bad);
+        }
     }
 
     #[test]

@@ -132,7 +132,54 @@ fn key_pair() -> Option<(Ephemeral, [u8; KEY_LEN])> {
     Some((secret, public))
 }
 
+/// The cgroup `auto` is limited to (`net.ipv4.sitemh_lf.auto_cgroup`), with its path as
+/// written, for reading back.
+pub(crate) struct AutoCgroup {
+    cgroup: CgroupRef,
+    path: KVec<u8>,
+}
+
+impl AutoCgroup {
+    /// The cgroup at `path` (valid by [`cgroup_path_valid`]) in the writer's cgroup
+    /// namespace. Process context.
+    pub(super) fn lookup(path: &[u8]) -> Result<Self> {
+        let mut text = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
+        text.extend_from_slice(path, GFP_KERNEL)?;
+        text.push(0, GFP_KERNEL)?;
+        let cgroup = CgroupRef::lookup(CStr::from_bytes_with_nul(&text).map_err(|_| EINVAL)?)?;
+        text.pop();
+        Ok(Self { cgroup, path: text })
+    }
+
+    /// The path as written.
+    pub(super) fn path(&self) -> &[u8] {
+        &self.path
+    }
+}
+
 impl<F: SwitchFamily> Switchover<F> {
+    /// Limits `auto` to the sockets of a cgroup (`None`: every socket). The connections
+    /// tracked already stay.
+    pub(super) fn set_auto_cgroup(&self, cgroup: Option<Arc<AutoCgroup>>) {
+        // The old one's reference goes outside the lock.
+        let old = core::mem::replace(&mut *self.auto_cgroup.lock(), cgroup);
+        drop(old);
+    }
+
+    /// The cgroup `auto` is limited to.
+    pub(super) fn auto_cgroup(&self) -> Option<Arc<AutoCgroup>> {
+        self.auto_cgroup.lock().clone()
+    }
+
+    /// Whether `auto` protects `sock`'s connection as far as its cgroup goes. Process
+    /// context.
+    fn auto_cgroup_allows(&self, sock: &SockRef) -> bool {
+        match self.auto_cgroup.lock().as_ref() {
+            None => true,
+            Some(limit) => sock.in_cgroup(&limit.cgroup),
+        }
+    }
+
     /// `auto` on or off.
     pub(super) fn set_auto(&self, on: bool) {
         self.auto.store(u32::from(on), Ordering::Relaxed);
@@ -283,7 +330,7 @@ impl<F: SwitchFamily> Switchover<F> {
 
     /// Tracks the established connection `o` with a fresh key offer, due at once.
     fn offer_for(&self, o: Opening, now: u64) {
-        if self.auto.load(Ordering::Relaxed) == 0 {
+        if self.auto.load(Ordering::Relaxed) == 0 || !self.auto_cgroup_allows(&o.sock) {
             return;
         }
         let Ok(tuple) = F::tuple(&o.sock) else {
@@ -496,6 +543,10 @@ impl<F: SwitchFamily> Switchover<F> {
             return Ok(());
         }
         let (sock, own) = self.offered_connection(src, offer)?;
+        // Nor for a socket outside the cgroup `auto` is limited to.
+        if !self.auto_cgroup_allows(&sock) {
+            return Ok(());
+        }
         if let Some(done) = self.answered_before(&sock, offer, own.laddr, src, chores) {
             return done;
         }

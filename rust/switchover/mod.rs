@@ -96,6 +96,7 @@ use crate::{
         V6, //
     },
     ffi::{
+        cgroup::CgroupRef,
         crypto::Aead,
         inet,
         net::{
@@ -154,7 +155,9 @@ use crate::{
             TAG_LEN, //
         },
         ports::{
+            cgroup_path_valid,
             PortRanges,
+            CGROUP_PATH_MAX,
             PORT_RANGES_MAX, //
         },
         prefix::WireAddr,
@@ -503,6 +506,10 @@ pub(crate) struct Switchover<F: SwitchFamily> {
     /// `net.ipv4.sitemh_lf.auto_ports`, packed (`PortRanges::packed`): the service
     /// ports `auto` protects; all zero, every port.
     auto_ports: [AtomicU32; PORT_RANGES_MAX],
+    /// `net.ipv4.sitemh_lf.auto_cgroup`: the cgroup whose sockets `auto` protects (and
+    /// its descendants'); `None`, every socket's. Read by the work item only.
+    #[pin]
+    auto_cgroup: Mutex<Option<Arc<agree::AutoCgroup>>>,
     /// `ktls` (0/1): protect every TCP connection whose sockets use kernel TLS in both
     /// directions, with keys from their kTLS state (`ktls.rs`).
     ktls: AtomicU32,
@@ -562,6 +569,7 @@ impl<F: SwitchFamily> Switchover<F> {
                 carries_lists: core::sync::atomic::AtomicBool::new(false),
                 auto: AtomicU32::new(0),
                 auto_ports: [const { AtomicU32::new(0) }; PORT_RANGES_MAX],
+                auto_cgroup <- new_mutex!(None),
                 ktls: AtomicU32::new(0),
                 ktls_seen: ktls::KtlsSeen::new(),
                 opening <- new_spinlock_irq!(opening),

@@ -27,6 +27,8 @@ pub(super) enum LfField {
     Ktls6,
     /// The service ports `auto` is limited to, both families (text, `PortRanges`).
     AutoPorts,
+    /// The cgroup `auto` is limited to, both families (text, a cgroup v2 path).
+    AutoCgroup,
 }
 
 impl LfField {
@@ -49,13 +51,13 @@ pub(crate) struct LfKnob {
 
 impl LfKnob {
     /// Registers `net.ipv4.sitemh_lf.{retries,retry_ms,failback_ms,peer_rate,peer_burst,
-    /// user_quota,events_own,probe_ms,auto,ktls,auto_ports}`.
+    /// user_quota,events_own,probe_ms,auto,ktls,auto_ports,auto_cgroup}`.
     pub(crate) fn register(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(11, GFP_KERNEL)?;
+        let mut knobs = KVec::with_capacity(12, GFP_KERNEL)?;
         for (name, field) in [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
@@ -68,6 +70,7 @@ impl LfKnob {
             (c"auto", LfField::Auto4),
             (c"ktls", LfField::Ktls4),
             (c"auto_ports", LfField::AutoPorts),
+            (c"auto_cgroup", LfField::AutoCgroup),
         ] {
             knobs.push(
                 (
@@ -118,7 +121,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::PeerRate => return self.limits.lock().rate,
             LfField::PeerBurst => return self.limits.lock().burst,
             // Text: shown by `TextKnob::show`.
-            LfField::AutoPorts => return 0,
+            LfField::AutoPorts | LfField::AutoCgroup => return 0,
         };
         atomic.load(Ordering::Relaxed)
     }
@@ -134,7 +137,7 @@ impl<F: SwitchFamily> Switchover<F> {
             LfField::ProbeMs => &self.probe_ms,
             LfField::Auto4 | LfField::Auto6 => return self.set_auto(v != 0),
             LfField::Ktls4 | LfField::Ktls6 => return self.set_ktls(v != 0),
-            LfField::AutoPorts => return,
+            LfField::AutoPorts | LfField::AutoCgroup => return,
             LfField::PeerRate | LfField::PeerBurst => {
                 // New limits start with full buckets.
                 let mut limits = self.limits.lock();
@@ -149,10 +152,66 @@ impl<F: SwitchFamily> Switchover<F> {
     }
 }
 
+impl LfKnob {
+    /// `auto_cgroup`: "" lifts the limit; a path names a cgroup of the writer's cgroup
+    /// namespace, which must exist. Nothing changes on an error.
+    fn store_auto_cgroup(&self, text: &[u8]) -> Result {
+        let limit = if text.is_empty() {
+            None
+        } else {
+            let found = if cgroup_path_valid(text) {
+                agree::AutoCgroup::lookup(text)
+            } else {
+                Err(EINVAL)
+            };
+            match found {
+                Ok(limit) => Some(Arc::new(limit, GFP_KERNEL)?),
+                Err(e) => {
+                    let why = if e == EINVAL {
+                        "not a cgroup path (\"/\" and names, up to 255 octets)"
+                    } else if e == EOPNOTSUPP {
+                        "this kernel's sockets do not record their cgroup"
+                    } else {
+                        "no such cgroup in the writer's cgroup namespace"
+                    };
+                    if net_ratelimit() {
+                        pr_warn!(
+                            "net.ipv4.sitemh_lf.auto_cgroup: refusing {:?}: {} ({:?})\n",
+                            core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
+                            why,
+                            e
+                        );
+                    }
+                    return Err(e);
+                }
+            }
+        };
+        self.v4.set_auto_cgroup(limit.clone());
+        self.v6.set_auto_cgroup(limit);
+        Ok(())
+    }
+}
+
 impl TextKnob for LfKnob {
+    fn max_len(&self) -> usize {
+        match self.field {
+            // The path, its NUL and the newline `echo` adds.
+            LfField::AutoCgroup => CGROUP_PATH_MAX + 2,
+            _ => crate::ffi::sysctl::TEXT_MAX,
+        }
+    }
+
     fn show(&self, out: &mut FixedBuf<'_>) -> Result {
         if self.field == LfField::AutoPorts {
             return write!(out, "{}", self.v4.auto_ports()).map_err(|_| EOVERFLOW);
+        }
+        if self.field == LfField::AutoCgroup {
+            let Some(limit) = self.v4.auto_cgroup() else {
+                return Ok(());
+            };
+            // Valid UTF-8: `cgroup_path_valid` took only that.
+            let path = core::str::from_utf8(limit.path()).map_err(|_| EINVAL)?;
+            return out.write_str(path).map_err(|_| EOVERFLOW);
         }
         let v = match self.field.family_of() {
             Some(true) => self.v6.knob(self.field),
@@ -181,6 +240,9 @@ impl TextKnob for LfKnob {
             self.v6.set_auto_ports(&ports);
             return Ok(());
         }
+        if self.field == LfField::AutoCgroup {
+            return self.store_auto_cgroup(text);
+        }
         let (low, high) = match self.field {
             LfField::Retries => (1, 255),
             LfField::RetryMs => (0, 60_000),
@@ -193,7 +255,7 @@ impl TextKnob for LfKnob {
             // Proposals wait for it; selection's own probes allow as long.
             LfField::ProbeMs => (0, 10_000),
             LfField::Auto4 | LfField::Auto6 | LfField::Ktls4 | LfField::Ktls6 => (0, 1),
-            LfField::AutoPorts => return Err(EINVAL),
+            LfField::AutoPorts | LfField::AutoCgroup => return Err(EINVAL),
         };
         match parse_decimal(text) {
             Some(v) if (low..=high).contains(&v) => {

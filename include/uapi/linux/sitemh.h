@@ -48,6 +48,11 @@
  *   net.ipv4.sitemh_lf.auto_ports  the service ports opportunistic protection (auto) is
  *                                  limited to, both families: up to 8 ports or ranges,
  *                                  "22 443 8000-8080" (default empty: every port)
+ *   net.ipv4.sitemh_lf.auto_cgroup the cgroup (v2 path in the writer's cgroup namespace,
+ *                                  "/system.slice/nginx.service") whose sockets, and its
+ *                                  descendants', auto is limited to, both families
+ *                                  (default empty: every socket; ENOENT if no such
+ *                                  cgroup, EOPNOTSUPP without CONFIG_SOCK_CGROUP_DATA)
  *
  * The draft's new system calls become socket options, because a module can add neither
  * system calls nor SOL_SOCKET options: netfilter lets a module answer getsockopt() at
@@ -356,7 +361,9 @@ struct sitemh_careof6 {
  * its socket saw, and both derive the connection's keys; the route lists follow as for
  * SITEMH_SO_SEQPARAM without SITEMH_SO_LFROUTES. With net.ipv4.sitemh_lf.auto_ports set,
  * only connections to those service ports are offered keys (the SYN's destination port)
- * and only offers for them are answered (this end's port). A peer that never answers leaves the
+ * and only offers for them are answered (this end's port); with net.ipv4.sitemh_lf.auto_cgroup
+ * set, only sockets created in that cgroup or below it (an accepted socket: where its
+ * listener was) offer and answer. A peer that never answers leaves the
  * connection unprotected (counted auto_unanswered in /proc/net/sitemh). Keys set with
  * SITEMH_SO_SEQPARAM replace agreed ones. The messages (all integers big-endian):
  *   ICMP header (8: type, code, checksum, 4 zero octets);
