@@ -360,7 +360,9 @@ void sitemh_cgroup_put(struct cgroup *cgrp)
 bool sitemh_sock_in_cgroup(struct sock *sk, struct cgroup *cgrp)
 {
 #ifdef CONFIG_SOCK_CGROUP_DATA
-	return cgroup_is_descendant(sock_cgroup_ptr(&sk->sk_cgrp_data), cgrp);
+	/* Request and time-wait sockets have no cgroup data. */
+	return sk_fullsock(sk) &&
+	       cgroup_is_descendant(sock_cgroup_ptr(&sk->sk_cgrp_data), cgrp);
 #else
 	return false;
 #endif
