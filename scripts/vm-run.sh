@@ -166,6 +166,10 @@ run() {
 	# run would fail first.
 	echo "Waits over their idle budget: $(cat "$base"/*/selftest-*.log 2>/dev/null | grep -c '^# slow wait')"
 	grep -h '^# slow wait' "$base"/*/selftest-*.log 2>/dev/null | sort -t ' ' -k4,4nr | head -5 | sed 's/^# /  /'
+	# Waits that ran out: a failed check, a case that expects it, or a deadline spent for
+	# nothing by a wait nobody checks.
+	echo "Waits that ran out: $(cat "$base"/*/selftest-*.log 2>/dev/null | grep -c '^# wait ran out')"
+	grep -h '^# wait ran out' "$base"/*/selftest-*.log 2>/dev/null | head -5 | sed 's/^# /  /'
 }
 
 run

@@ -241,7 +241,8 @@ nap() { # SECONDS (fractions allowed)
 # failed on it). No deadline here is a timing goal: those are measured by make bench.
 #
 # A wait that outlasts what an idle guest needs is logged ("# slow wait"): the early warning
-# of a deadline that a busier run could miss.
+# of a deadline that a busier run could miss. So is a wait that runs out ("# wait ran
+# out"): unless the case expects it, it spent its whole deadline for nothing.
 busywait() {
 	local idle_ms=$1 timeout_ms=$(($1 * ${SITEMH_WAIT_SCALE:-4})) start
 	shift
@@ -255,7 +256,11 @@ busywait() {
 			return 0
 		fi
 		now_ms
-		[ $((now_ms - start)) -ge "$timeout_ms" ] && return 1
+		if [ $((now_ms - start)) -ge "$timeout_ms" ]; then
+			# (Some waits are meant to run out; the others cost their whole deadline.)
+			echo "# wait ran out: $((now_ms - start)) ms (deadline $timeout_ms ms): $*" >&2
+			return 1
+		fi
 		nap 0.05
 	done
 }

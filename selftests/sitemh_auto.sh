@@ -395,11 +395,11 @@ test_forged_offer() {
 	auto 1 "$x" || rc=1
 	in_ns "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
 	defer in_ns "$h" tc qdisc del dev h-b root
-	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
+	ip netns exec "$x" timeout 120 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server=$!
 	busywait 5000 listening "$x" $SOCAT_PORT
-	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$SOCAT_PORT,bind=$H1 &
+	ip netns exec "$h" timeout 120 socat -u OPEN:/dev/zero TCP:$X1:$SOCAT_PORT,bind=$H1 &
 	client=$!
 	busywait 5000 bash -c "nsenter --net=/run/netns/$h ss -Htn state established dport = :$SOCAT_PORT | grep -q ."
 	lport=$(in_ns "$h" ss -Htn state established "dport = :$SOCAT_PORT" |
@@ -423,11 +423,11 @@ test_forged_offer() {
 	# under the connection's keys, refused and counted.
 	auto 1 "$h" || rc=1
 	protected=$(field "$x" auto_protected)
-	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$((SOCAT_PORT + 1)),bind=$X1,reuseaddr \
+	ip netns exec "$x" timeout 120 socat -u TCP-LISTEN:$((SOCAT_PORT + 1)),bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server2=$!
 	busywait 5000 listening "$x" $((SOCAT_PORT + 1))
-	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 1)),bind=$H1 &
+	ip netns exec "$h" timeout 120 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 1)),bind=$H1 &
 	client2=$!
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
 	lport=$(in_ns "$h" ss -Htn state established "dport = :$((SOCAT_PORT + 1))" |
@@ -486,11 +486,13 @@ test_replayed_messages() {
 	in_ns "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
 	defer in_ns "$h" tc qdisc del dev h-b root
 	protected=$(field "$x" auto_protected) heard=$(field "$x" lists_heard)
-	ip netns exec "$x" timeout 30 socat -u TCP-LISTEN:$((SOCAT_PORT + 2)),bind=$X1,reuseaddr \
+	# (The timeouts only bound strays: the case kills both ends itself and checks that the
+	# client lives on, so they must outlast the case on a slow VM: 30 s ran out once.)
+	ip netns exec "$x" timeout 120 socat -u TCP-LISTEN:$((SOCAT_PORT + 2)),bind=$X1,reuseaddr \
 		OPEN:/dev/null &
 	server=$!
 	busywait 5000 listening "$x" $((SOCAT_PORT + 2))
-	ip netns exec "$h" timeout 30 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 2)),bind=$H1 &
+	ip netns exec "$h" timeout 120 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 2)),bind=$H1 &
 	client=$!
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
 	check busywait 5000 at_least $((heard + 1)) field "$x" lists_heard || rc=1
