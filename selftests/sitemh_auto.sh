@@ -172,13 +172,17 @@ in_cgroup() {
 	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
 }
 
-# socat_run BYTES FAIL...: socat streams BYTES of random data from H1 to X1 (H's LAN side
-# paced at 24 Mbit/s by a token bucket), X hashes what arrives; FAIL runs 2 s in. Each
-# end gets $limit seconds (default 60); H's socat runs in the cgroup $cg_h, X's in $cg_x
-# (default: this shell's).
+# socat_run BYTES FAIL...: socat streams BYTES of random data from $src (default H1) to
+# $dst (default X1; IPv6 addresses too) (H's LAN side paced at 24 Mbit/s by a token
+# bucket), X hashes what arrives; FAIL runs 2 s in. Each end gets $limit seconds (default
+# 60); H's socat runs in the cgroup $cg_h, X's in $cg_x (default: this shell's).
 socat_run() {
-	local bytes=$1 data sums server client
+	local bytes=$1 data sums server client listen=TCP-LISTEN connect=TCP
+	local x_addr=${dst:-$X1} h_addr=${src:-$H1}
 	shift
+	case $x_addr in
+	*:*) listen=TCP6-LISTEN connect=TCP6 x_addr="[$x_addr]" h_addr="[$h_addr]" ;;
+	esac
 	data=$(mktemp /tmp/sitemh-auto.XXXXXX)
 	sums=$(mktemp /tmp/sitemh-auto.XXXXXX)
 	defer rm -f "$data" "$sums"
@@ -187,11 +191,11 @@ socat_run() {
 	in_ns "$h" tc qdisc replace dev h-b root tbf rate 24mbit burst 64kb latency 2s
 	defer in_ns "$h" tc qdisc del dev h-b root
 	in_cgroup "${cg_x:-}" ip netns exec "$x" timeout "${limit:-60}" \
-		socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr SYSTEM:"sha256sum >$sums" &
+		socat -u $listen:$SOCAT_PORT,bind=$x_addr,reuseaddr SYSTEM:"sha256sum >$sums" &
 	server=$!
 	busywait 5000 listening "$x" $SOCAT_PORT
 	in_cgroup "${cg_h:-}" ip netns exec "$h" timeout "${limit:-60}" \
-		socat -u OPEN:"$data" TCP:$X1:$SOCAT_PORT,bind=$H1 &
+		socat -u OPEN:"$data" $connect:$x_addr:$SOCAT_PORT,bind=$h_addr &
 	client=$!
 	nap 2
 	"$@"
@@ -295,6 +299,19 @@ test_auto_ports() {
 	check [ "$received_sum" = "$sent_sum" ] || rc=1
 	check [ "$(field "$h" auto_offers)" -gt "$offers" ] || rc=1
 	check busywait 5000 at_least $((protected_x + 1)) field "$x" auto_protected || rc=1
+	# One limit for both families, shown and set through either file: over IPv6 too.
+	check [ "$(in_ns "$h" sysctl -n net.ipv6.sitemh_lf.auto_ports)" = "$SOCAT_PORT" ] || rc=1
+	check in_ns "$h" sysctl -q -w net.ipv6.sitemh_lf.auto_ports=$IPERF_PORT || rc=1
+	check [ "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_ports)" = "$IPERF_PORT" ] || rc=1
+	offers=$(field6 "$h" auto_offers) protected_x=$(field6 "$x" auto_protected)
+	src=$H1_6 dst=$X1_6 socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field6 "$h" auto_offers)" -eq "$offers" ] || rc=1
+	check in_ns "$h" sysctl -q -w net.ipv6.sitemh_lf.auto_ports=$SOCAT_PORT || rc=1
+	src=$H1_6 dst=$X1_6 socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field6 "$h" auto_offers)" -gt "$offers" ] || rc=1
+	check busywait 5000 at_least $((protected_x + 1)) field6 "$x" auto_protected || rc=1
 	# X limited to another service: H's offer is not answered (counted at H), X protects
 	# nothing.
 	auto_ports "$h" "" || rc=1
@@ -345,10 +362,21 @@ test_auto_cgroup() {
 	check [ "$received_sum" = "$sent_sum" ] || rc=1
 	check [ "$(field "$h" auto_offers)" -gt "$offers" ] || rc=1
 	check busywait 5000 at_least $((protected_x + 1)) field "$x" auto_protected || rc=1
+	# One limit for both families, whichever file wrote it: the same over IPv6.
+	check [ "$(in_ns "$h" sysctl -n net.ipv6.sitemh_lf.auto_cgroup)" = /sitemh-svc ] || rc=1
+	offers=$(field6 "$h" auto_offers) protected_x=$(field6 "$x" auto_protected)
+	src=$H1_6 dst=$X1_6 cg_h=$cg/sitemh-other socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field6 "$h" auto_offers)" -eq "$offers" ] || rc=1
+	src=$H1_6 dst=$X1_6 cg_h=$cg/sitemh-svc/worker socat_run $((1 << 20)) true
+	check [ "$received_sum" = "$sent_sum" ] || rc=1
+	check [ "$(field6 "$h" auto_offers)" -gt "$offers" ] || rc=1
+	check busywait 5000 at_least $((protected_x + 1)) field6 "$x" auto_protected || rc=1
+	# H's limit lifted through the IPv6 file: gone from both.
+	check in_ns "$h" bash -c "echo > /proc/sys/net/ipv6/sitemh_lf/auto_cgroup" || rc=1
+	check [ -z "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_cgroup)" ] || rc=1
 	# X limited to the service's cgroup, its server in another: H's offer is not answered
 	# (counted at H), X protects nothing ...
-	check auto_cgroup "$h" "" || rc=1
-	check [ -z "$(in_ns "$h" sysctl -n net.ipv4.sitemh_lf.auto_cgroup)" ] || rc=1
 	check auto_cgroup "$x" /sitemh-svc || rc=1
 	protected_x=$(field "$x" auto_protected) unanswered=$(field "$h" auto_unanswered)
 	cg_x=$cg/sitemh-other socat_run $((1 << 20)) true

@@ -87,14 +87,22 @@ impl LfKnob {
         NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
     }
 
-    /// Registers `net.ipv6.sitemh_lf.{auto,ktls}`.
+    /// Registers `net.ipv6.sitemh_lf.{auto,ktls,auto_ports,auto_cgroup}`: `auto` and
+    /// `ktls` are IPv6's own; the two limits are the same ones as under `net.ipv4` (one
+    /// value for both families, whichever file writes it), found where an administrator
+    /// of an IPv6 service looks for them.
     pub(crate) fn register6(
         net: &Net,
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(2, GFP_KERNEL)?;
-        for (name, field) in [(c"auto", LfField::Auto6), (c"ktls", LfField::Ktls6)] {
+        let mut knobs = KVec::with_capacity(4, GFP_KERNEL)?;
+        for (name, field) in [
+            (c"auto", LfField::Auto6),
+            (c"ktls", LfField::Ktls6),
+            (c"auto_ports", LfField::AutoPorts),
+            (c"auto_cgroup", LfField::AutoCgroup),
+        ] {
             let knob = LfKnob {
                 v4: v4.clone(),
                 v6: v6.clone(),
@@ -176,7 +184,7 @@ impl LfKnob {
                     };
                     if net_ratelimit() {
                         pr_warn!(
-                            "net.ipv4.sitemh_lf.auto_cgroup: refusing {:?}: {} ({:?})\n",
+                            "sitemh_lf.auto_cgroup: refusing {:?}: {} ({:?})\n",
                             core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
                             why,
                             e
@@ -228,8 +236,8 @@ impl TextKnob for LfKnob {
             let Some(ports) = PortRanges::parse(text) else {
                 if net_ratelimit() {
                     pr_warn!(
-                        "net.ipv4.sitemh_lf.auto_ports: refusing {:?}: not up to {} ports or \
-                         ranges (\"22 443 8000-8080\", 1-65535)\n",
+                        "sitemh_lf.auto_ports: refusing {:?}: not up to {} ports or ranges \
+                         (\"22 443 8000-8080\", 1-65535)\n",
                         core::str::from_utf8(text).unwrap_or("<not UTF-8>"),
                         PORT_RANGES_MAX
                     );

@@ -53,6 +53,9 @@
  *                                  descendants', auto is limited to, both families
  *                                  (default empty: every socket; ENOENT if no such
  *                                  cgroup, EOPNOTSUPP without CONFIG_SOCK_CGROUP_DATA)
+ *   net.ipv6.sitemh_lf.auto_ports, net.ipv6.sitemh_lf.auto_cgroup
+ *                                  the same two limits (one value each for both
+ *                                  families, shown and set through either file)
  *
  * The draft's new system calls become socket options, because a module can add neither
  * system calls nor SOL_SOCKET options: netfilter lets a module answer getsockopt() at
