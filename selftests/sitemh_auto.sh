@@ -414,6 +414,18 @@ icmp_sum() {
 	printf '%04x' $((~sum & 0xffff))
 }
 
+# paced_stream PORT: socat streams zeros from H1 to X1:PORT (at whatever pace H's qdisc
+# sets) until killed; sets stream_server and stream_client. (The timeouts only bound
+# strays: the cases kill both ends themselves, and one checks that the client lives on,
+# so they must outlast a case on a slow VM: 30 s ran out once.)
+paced_stream() {
+	ip netns exec "$x" timeout 120 socat -u TCP-LISTEN:"$1",bind=$X1,reuseaddr OPEN:/dev/null &
+	stream_server=$!
+	busywait 5000 listening "$x" "$1"
+	ip netns exec "$h" timeout 120 socat -u OPEN:/dev/zero TCP:$X1:"$1",bind=$H1 &
+	stream_client=$!
+}
+
 test_forged_offer() {
 	local rc=0 refused refused_lists tracked protected lport sum server client server2 client2
 	local pcb tail message
@@ -423,12 +435,8 @@ test_forged_offer() {
 	auto 1 "$x" || rc=1
 	in_ns "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
 	defer in_ns "$h" tc qdisc del dev h-b root
-	ip netns exec "$x" timeout 120 socat -u TCP-LISTEN:$SOCAT_PORT,bind=$X1,reuseaddr \
-		OPEN:/dev/null &
-	server=$!
-	busywait 5000 listening "$x" $SOCAT_PORT
-	ip netns exec "$h" timeout 120 socat -u OPEN:/dev/zero TCP:$X1:$SOCAT_PORT,bind=$H1 &
-	client=$!
+	paced_stream $SOCAT_PORT
+	server=$stream_server client=$stream_client
 	busywait 5000 bash -c "nsenter --net=/run/netns/$h ss -Htn state established dport = :$SOCAT_PORT | grep -q ."
 	lport=$(in_ns "$h" ss -Htn state established "dport = :$SOCAT_PORT" |
 		awk '{ n = split($3, a, ":"); print a[n]; exit }')
@@ -451,12 +459,8 @@ test_forged_offer() {
 	# under the connection's keys, refused and counted.
 	auto 1 "$h" || rc=1
 	protected=$(field "$x" auto_protected)
-	ip netns exec "$x" timeout 120 socat -u TCP-LISTEN:$((SOCAT_PORT + 1)),bind=$X1,reuseaddr \
-		OPEN:/dev/null &
-	server2=$!
-	busywait 5000 listening "$x" $((SOCAT_PORT + 1))
-	ip netns exec "$h" timeout 120 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 1)),bind=$H1 &
-	client2=$!
+	paced_stream $((SOCAT_PORT + 1))
+	server2=$stream_server client2=$stream_client
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
 	lport=$(in_ns "$h" ss -Htn state established "dport = :$((SOCAT_PORT + 1))" |
 		awk '{ n = split($3, a, ":"); print a[n]; exit }')
@@ -514,14 +518,8 @@ test_replayed_messages() {
 	in_ns "$h" tc qdisc add dev h-b root tbf rate 4mbit burst 16kb latency 2s
 	defer in_ns "$h" tc qdisc del dev h-b root
 	protected=$(field "$x" auto_protected) heard=$(field "$x" lists_heard)
-	# (The timeouts only bound strays: the case kills both ends itself and checks that the
-	# client lives on, so they must outlast the case on a slow VM: 30 s ran out once.)
-	ip netns exec "$x" timeout 120 socat -u TCP-LISTEN:$((SOCAT_PORT + 2)),bind=$X1,reuseaddr \
-		OPEN:/dev/null &
-	server=$!
-	busywait 5000 listening "$x" $((SOCAT_PORT + 2))
-	ip netns exec "$h" timeout 120 socat -u OPEN:/dev/zero TCP:$X1:$((SOCAT_PORT + 2)),bind=$H1 &
-	client=$!
+	paced_stream $((SOCAT_PORT + 2))
+	server=$stream_server client=$stream_client
 	check busywait 5000 at_least $((protected + 1)) field "$x" auto_protected || rc=1
 	check busywait 5000 at_least $((heard + 1)) field "$x" lists_heard || rc=1
 	# (What tcpdump has not read from its socket yet is lost when it is stopped.)

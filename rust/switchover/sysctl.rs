@@ -57,8 +57,7 @@ impl LfKnob {
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(12, GFP_KERNEL)?;
-        for (name, field) in [
+        let fields = [
             (c"retries", LfField::Retries),
             (c"retry_ms", LfField::RetryMs),
             (c"failback_ms", LfField::FailbackMs),
@@ -71,20 +70,8 @@ impl LfKnob {
             (c"ktls", LfField::Ktls4),
             (c"auto_ports", LfField::AutoPorts),
             (c"auto_cgroup", LfField::AutoCgroup),
-        ] {
-            knobs.push(
-                (
-                    name,
-                    LfKnob {
-                        v4: v4.clone(),
-                        v6: v6.clone(),
-                        field,
-                    },
-                ),
-                GFP_KERNEL,
-            )?;
-        }
-        NetSysctlText::register(net, c"net/ipv4/sitemh_lf", knobs)
+        ];
+        Self::register_table(net, c"net/ipv4/sitemh_lf", v4, v6, &fields)
     }
 
     /// Registers `net.ipv6.sitemh_lf.{auto,ktls,auto_ports,auto_cgroup}`: `auto` and
@@ -96,13 +83,25 @@ impl LfKnob {
         v4: &Arc<Switchover<V4>>,
         v6: &Arc<Switchover<V6>>,
     ) -> Result<NetSysctlText<LfKnob>> {
-        let mut knobs = KVec::with_capacity(4, GFP_KERNEL)?;
-        for (name, field) in [
+        let fields = [
             (c"auto", LfField::Auto6),
             (c"ktls", LfField::Ktls6),
             (c"auto_ports", LfField::AutoPorts),
             (c"auto_cgroup", LfField::AutoCgroup),
-        ] {
+        ];
+        Self::register_table(net, c"net/ipv6/sitemh_lf", v4, v6, &fields)
+    }
+
+    /// Registers the table at `path` with one knob per named field.
+    fn register_table(
+        net: &Net,
+        path: &'static CStr,
+        v4: &Arc<Switchover<V4>>,
+        v6: &Arc<Switchover<V6>>,
+        fields: &[(&'static CStr, LfField)],
+    ) -> Result<NetSysctlText<LfKnob>> {
+        let mut knobs = KVec::with_capacity(fields.len(), GFP_KERNEL)?;
+        for &(name, field) in fields {
             let knob = LfKnob {
                 v4: v4.clone(),
                 v6: v6.clone(),
@@ -110,7 +109,7 @@ impl LfKnob {
             };
             knobs.push((name, knob), GFP_KERNEL)?;
         }
-        NetSysctlText::register(net, c"net/ipv6/sitemh_lf", knobs)
+        NetSysctlText::register(net, path, knobs)
     }
 }
 
