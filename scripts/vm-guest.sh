@@ -145,7 +145,7 @@ check_plan() {
 # "TEST: name [ OK ]|[FAIL]|[SKIP]" line per case, which become our results.
 run_selftests() {
 	local progs t rc log timeout_s
-	progs=${only:-$(make -s -C "$root/selftests" print-tests)}
+	progs=${only:-$(make -s --no-print-directory -C "$root/selftests" print-tests)}
 	timeout_s=$(sed -n 's/^timeout=//p' "$root/selftests/settings")
 	# make soak: full-size transfers, 100,000 connections, 5000 unprivileged iterations.
 	[ -z "${SITEMH_SOAK:-}" ] || timeout_s=$((${timeout_s:-600} * 8))

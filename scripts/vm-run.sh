@@ -65,7 +65,7 @@ fail() {
 # the Makefile's order).
 selftest_order() {
 	local progs
-	progs=${SITEMH_SELFTESTS:-$(make -s -C "$SITEMH_ROOT/selftests" print-tests)}
+	progs=${SITEMH_SELFTESTS:-$(make -s --no-print-directory -C "$SITEMH_ROOT/selftests" print-tests)}
 	local i=0 t
 	for t in $progs; do
 		i=$((i + 1))
