@@ -251,12 +251,27 @@ check_kernel_log() {
 
 # The guest reads this file from the host while it runs: everything is inside functions,
 # parsed before the first selftest starts, so an edit on the host meanwhile changes nothing.
+# Some cases run their helpers as an unprivileged user (nobody): the tree must be
+# reachable to it. A clone in a private directory (`mktemp -d` makes it 0700) is opened
+# here, in the guest's own overlay of the host's file system (virtme-ng's rw overlays:
+# /tmp, /home, /var ...); the host's directory stays as it was.
+open_tree_to_nobody() {
+	local d=$root
+	while [ "$d" != / ]; do
+		[ -n "$(find "$d" -maxdepth 0 -perm -o+x)" ] || chmod o+x "$d" 2>/dev/null || break
+		d=$(dirname "$d")
+	done
+	setpriv --reuid 65534 --regid 65534 --clear-groups -- test -r "$root/selftests/lib.sh" ||
+		record FAIL vm:tree "$root is not readable to an unprivileged user: clone it where others may read"
+}
+
 main() {
 	case $mode in
 	test)
 		: > "$results"
 		kmemleak_baseline
 		[ "$shard" != 0 ] || run_kunit
+		open_tree_to_nobody
 		run_selftests
 		wait_for_teardown
 		check_kernel_log
